@@ -1,1 +1,10 @@
 export * from './errors.js';
+export * from './compose/compose-spec.js';
+export { composeReference, composeReferenceGrad, type ComposeGrads } from './compose/compose-reference.js';
+export {
+  dcmhaCompose,
+  dcmhaComposeBackward,
+  composeGradConfig,
+  referenceComposeKernel,
+  isReferenceCompose,
+} from './compose/compose-op.js';

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { ShapeError, formatLettered, formatShape, type ComposeWeights } from '@dcformer/kernels';
+
+/** Slot order of dw1's C axis, qkw's C axis and dd's four N-blocks (DCMHA.md). */
+export const SLOTS = ['preQuery', 'preKey', 'postQuery', 'postKey'] as const;
+
+/** Parameters of DynamicWeightProjection, stored as in the official checkpoints (G = 1). */
+export interface DynamicWeightParams {
+  dw1: Tensor; // [D,1,4,K]
+  qkw: Tensor; // [1,4,K,2I,N]
+  dd: Tensor; // [D,1,4N]
+}
+
+/** The dynamic weights of both Compose calls, per position of the projected input. */
+export interface DynamicWeights {
+  pre: Required<ComposeWeights>; // qw1,qw2,kw1,kw2 [B,T,I,N]; qdd,kdd [B,T,N]
+  post: Required<ComposeWeights>;
+}
+
+export const RMS_NORM_NO_SCALE_EPS = 1e-6;
+
+/** Gaussian error linear unit, exact form 0.5·x·(1 + erf(x/√2)) (torch nn.GELU's default). */
+export function geluExact(x: Tensor): Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+}
+
+function checkParams(caller: string, x_BTD: Tensor, p: DynamicWeightParams): { D: number; K: number; I2: number; N: number } {
+  const [B, T, D] = x_BTD.shape as number[];
+  if (x_BTD.rank !== 3) throw new ShapeError(`${caller}: 'x' must be [B,T,D] (rank 3); got ${formatShape(x_BTD.shape)}`);
+  const qkw = p.qkw.shape as number[];
+  if (p.qkw.rank !== 5 || qkw[0] !== 1 || qkw[1] !== 4 || qkw[3] % 2 !== 0) {
+    throw new ShapeError(`${caller}: 'qkw' must be [G,C,K,2I,N] with G = 1, C = 4; got ${formatShape(qkw)}`);
+  }
+  const [, , K, I2, N] = qkw;
+  const expect = (name: 'dw1' | 'dd', letters: string, shape: number[]) => {
+    const got = p[name].shape as number[];
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`${caller}: '${name}' must be ${formatLettered(letters, shape)} for x ${formatLettered('BTD', [B, T, D])} and qkw ${formatShape(qkw)}; got ${formatShape(got)}`);
+    }
+  };
+  expect('dw1', 'DGCK', [D, 1, 4, K]);
+  expect('dd', 'DGM', [D, 1, 4 * N]);
+  return { D, K, I2, N };
+}
+
+/**
+ * DynamicWeightProjection.forward (G = 1): from the attention-normed layer input x, the per-position
+ * weights of both Compose calls.
+ *
+ *   hidden_BTCK = GELU(x · dw1)                 ref: 'BTD,DGCK->BTGCK'
+ *   w_BTC(2I)N  = hidden · qkw                   ref: 'BTGCK,GCKIM->BTGCIM'
+ *   w1 = RMSNormNoScale_N(w[..., :I, :]),  w2 = w[..., I:, :]
+ *   dd_BT(4N)   = tanh(x · dd)                   ref: 'BTD,DGM->BTGM'
+ */
+export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): DynamicWeights {
+  const { D, K, I2, N } = checkParams('dynamicWeights', x_BTD, params);
+  const I = I2 / 2;
+  return tf.tidy(() => {
+    const [B, T] = x_BTD.shape as number[];
+    const x_XD = tf.reshape(x_BTD, [B * T, D]);
+    const hidden_XCK = geluExact(tf.reshape(tf.matMul(x_XD, tf.reshape(params.dw1, [D, 4 * K])), [B * T, 4, K]));
+    const hidden_CXK = tf.transpose(hidden_XCK, [1, 0, 2]);
+    const w_CXJ = tf.matMul(hidden_CXK, tf.reshape(params.qkw, [4, K, I2 * N])); // J = 2I·N
+    const w_CXIN = tf.reshape(w_CXJ, [4, B * T, I2, N]);
+    const [w1raw_CXIN, w2_CXIN] = tf.split(w_CXIN, 2, 2);
+    const meanSquare = tf.mean(tf.square(w1raw_CXIN), -1, true);
+    const w1_CXIN = tf.mul(w1raw_CXIN, tf.rsqrt(tf.add(meanSquare, RMS_NORM_NO_SCALE_EPS)));
+    const dd_XCN = tf.tanh(tf.reshape(tf.matMul(x_XD, tf.reshape(params.dd, [D, 4 * N])), [B * T, 4, N]));
+
+    const w1s = tf.unstack(w1_CXIN, 0).map((w) => tf.reshape(w, [B, T, I, N]));
+    const w2s = tf.unstack(w2_CXIN, 0).map((w) => tf.reshape(w, [B, T, I, N]));
+    const dds = tf.unstack(dd_XCN, 1).map((d) => tf.reshape(d, [B, T, N]));
+    return {
+      pre: { qw1: w1s[0], qw2: w2s[0], qdd: dds[0], kw1: w1s[1], kw2: w2s[1], kdd: dds[1] },
+      post: { qw1: w1s[2], qw2: w2s[2], qdd: dds[2], kw1: w1s[3], kw2: w2s[3], kdd: dds[3] },
+    };
+  });
+}
+
+/** Keeps only the sides of a Compose call that are switched on. */
+export function selectSides(w: Required<ComposeWeights>, queryWise: boolean, keyWise: boolean): ComposeWeights {
+  const out: ComposeWeights = {};
+  if (queryWise) Object.assign(out, { qw1: w.qw1, qw2: w.qw2, qdd: w.qdd });
+  if (keyWise) Object.assign(out, { kw1: w.kw1, kw2: w.kw2, kdd: w.kdd });
+  return out;
+}

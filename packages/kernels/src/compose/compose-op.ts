@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import { composeReference, composeReferenceGrad } from './compose-reference.js';
+import {
+  DcmhaCompose,
+  composeInputNames,
+  validateComposeInputs,
+  type ComposeAttrs,
+  type ComposeInputs,
+} from './compose-spec.js';
+
+// Inputs travel as an array in composeInputNames order: the set of inputs depends on the switches,
+// and tfjs saves a variable set of inputs only for array-shaped inputs (saveAllInputs).
+function inputsFromArray(list: ArrayLike<Tensor>, attrs: ComposeAttrs): ComposeInputs {
+  const named: Record<string, Tensor> = {};
+  composeInputNames(attrs).forEach((name, i) => (named[name] = list[i]));
+  return named as unknown as ComposeInputs;
+}
+
+function attrsOf(map: NamedAttrMap): ComposeAttrs {
+  return { queryWise: map.queryWise as boolean, keyWise: map.keyWise as boolean };
+}
+
+/** The gradient of DcmhaCompose, written in ops; keyed by kernel name, so it serves every backend. */
+export const composeGradConfig: GradConfig = {
+  kernelName: DcmhaCompose,
+  saveAllInputs: true,
+  gradFunc: (dy, saved, attrMap) => {
+    const attrs = attrsOf(attrMap);
+    const grads = composeReferenceGrad(inputsFromArray(saved, attrs), dy as Tensor, attrs);
+    const out: Record<string, () => Tensor> = {};
+    composeInputNames(attrs).forEach((name, i) => {
+      const g = grads[name];
+      if (g === undefined) throw new Error(`DcmhaCompose gradient: missing gradient for '${name}'`);
+      out[i] = () => g;
+    });
+    return out;
+  },
+};
+
+/** The reference implementation as a kernel for `backendName`: the fallback on any backend. */
+export function referenceComposeKernel(backendName: string): KernelConfig {
+  return {
+    kernelName: DcmhaCompose,
+    backendName,
+    // Runs tfjs ops inside a kernel: the engine does not record them (kernelDepth > 0) and uses the
+    // returned Tensor as the kernel output; tidy frees the intermediates.
+    kernelFunc: ({ inputs, attrs }) =>
+      composeReference(inputsFromArray(inputs as unknown as Tensor[], attrsOf(attrs ?? {})), attrsOf(attrs ?? {})),
+  };
+}
+
+const referenceRegistered = new Set<string>();
+
+/** True when `backendName` runs the reference Compose (no fused kernel was registered for it). */
+export function isReferenceCompose(backendName: string): boolean {
+  return referenceRegistered.has(backendName);
+}
+
+function ensureComposeKernel(): void {
+  if (tf.getGradient(DcmhaCompose) === undefined) tf.registerGradient(composeGradConfig);
+  const backendName = tf.getBackend();
+  if (tf.getKernel(DcmhaCompose, backendName) === undefined) {
+    tf.registerKernel(referenceComposeKernel(backendName));
+    referenceRegistered.add(backendName);
+  }
+}
+
+/**
+ * Compose attention scores or probabilities across heads (DCMHA.md). Validates the inputs, then runs
+ * the `DcmhaCompose` kernel of the active backend — a fused one if a backend package registered it,
+ * otherwise the reference from plain tfjs ops. Differentiable with respect to every input.
+ *
+ * ```js
+ * const out_BNTS = dcmhaCompose({ x: scores_BNTS, qw1, qw2, qdd, kw1, kw2, kdd }, { queryWise: true, keyWise: true });
+ * ```
+ */
+export function dcmhaCompose(inputs: ComposeInputs, attrs: ComposeAttrs = { queryWise: true, keyWise: true }): Tensor {
+  validateComposeInputs('dcmhaCompose', inputs, attrs);
+  ensureComposeKernel();
+  const list = composeInputNames(attrs).map((name) => inputs[name] as Tensor);
+  return tf.engine().runKernel(DcmhaCompose, list as unknown as NamedTensorMap, { ...attrs }) as Tensor;
+}
+
+/**
+ * Backward of Compose without a tape: grads of every present input given dy. Used by attention
+ * code that recomputes per chunk in its own backward pass.
+ */
+export function dcmhaComposeBackward(inputs: ComposeInputs, dy: Tensor, attrs: ComposeAttrs) {
+  return composeReferenceGrad(inputs, dy, attrs);
+}

@@ -1,0 +1,103 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { ShapeError, formatLettered, formatShape } from '../errors.js';
+
+/**
+ * DcmhaCompose: cross-head composition of attention scores or probabilities (DCMHA.md "Compose").
+ * Mirrors modeling_dcformer.py::_cross_head_proj (sw = None, the only live path).
+ *
+ *   out[b,m,t,s] = x[b,m,t,s]
+ *                + Σ_i qw2[b,t,i,m] · Σ_n x[b,n,t,s]·qw1[b,t,i,n]      (queryWise)
+ *                + Σ_i kw2[b,s,i,m] · Σ_n x[b,n,t,s]·kw1[b,s,i,n]      (keyWise)
+ *                + x[b,m,t,s]·qdd[b,t,m]                               (queryWise)
+ *                + x[b,m,t,s]·kdd[b,s,m]                               (keyWise)
+ *
+ * Inputs of a side that is switched off are absent.
+ */
+export const DcmhaCompose = 'DcmhaCompose';
+
+export const COMPOSE_SPEC_VERSION = 1;
+
+export interface ComposeQuerySide<T = Tensor> {
+  qw1: T; // [B,T,I,N]
+  qw2: T; // [B,T,I,N]
+  qdd: T; // [B,T,N]
+}
+
+export interface ComposeKeySide<T = Tensor> {
+  kw1: T; // [B,S,I,N]
+  kw2: T; // [B,S,I,N]
+  kdd: T; // [B,S,N]
+}
+
+/** The dynamic weights of one Compose call (pre or post); a side is absent when switched off. */
+export type ComposeWeights<T = Tensor> = Partial<ComposeQuerySide<T>> & Partial<ComposeKeySide<T>>;
+
+export interface ComposeInputs<T = Tensor> extends ComposeWeights<T> {
+  x: T; // [B,N,T,S]
+}
+
+export interface ComposeAttrs {
+  queryWise: boolean;
+  keyWise: boolean;
+}
+
+/** Shape table in the letters of DCMHA.md; the kernel contract every backend implements. */
+export const COMPOSE_SHAPES = {
+  x: 'BNTS',
+  qw1: 'BTIN',
+  qw2: 'BTIN',
+  qdd: 'BTN',
+  kw1: 'BSIN',
+  kw2: 'BSIN',
+  kdd: 'BSN',
+  out: 'BNTS',
+} as const;
+
+export const QUERY_INPUTS = ['qw1', 'qw2', 'qdd'] as const;
+export const KEY_INPUTS = ['kw1', 'kw2', 'kdd'] as const;
+
+/** Names of the tensor inputs present for these switches, in a fixed order (x first). */
+export function composeInputNames(attrs: ComposeAttrs): (keyof ComposeInputs)[] {
+  return ['x', ...(attrs.queryWise ? QUERY_INPUTS : []), ...(attrs.keyWise ? KEY_INPUTS : [])];
+}
+
+/**
+ * Checks every input against the shape table, deriving B,N,T,S from `x` and I from `qw1`/`kw1`.
+ * Throws ShapeError naming the caller, the argument, the expected shape in letters and numbers
+ * and what was received.
+ */
+export function validateComposeInputs(caller: string, inputs: ComposeWeights & { x: Tensor }, attrs: ComposeAttrs): void {
+  const { x } = inputs;
+  if (x.rank !== 4) {
+    throw new ShapeError(`${caller}: 'x' must be [B,N,T,S] (rank 4); got ${formatShape(x.shape)}`);
+  }
+  if (x.dtype !== 'float32') {
+    throw new ShapeError(`${caller}: 'x' must be float32; got ${x.dtype}`);
+  }
+  const [B, N, T, S] = x.shape as number[];
+  const dims: Record<string, number> = { B, N, T, S };
+  // I from the first rank-4 weight, second factors first: a transposed qw1 then shows up as the odd one.
+  const rankSource = [inputs.qw2, inputs.kw2, inputs.qw1, inputs.kw1].find((w) => w !== undefined && w.rank === 4);
+  if (rankSource !== undefined) dims.I = (rankSource.shape as number[])[2];
+  const expectPresent = (name: keyof ComposeWeights, present: boolean) => {
+    const t = inputs[name];
+    if (present && t === undefined) {
+      throw new ShapeError(`${caller}: '${name}' is required when ${name.startsWith('q') ? 'queryWise' : 'keyWise'} is on`);
+    }
+    if (!present && t !== undefined) {
+      throw new ShapeError(`${caller}: '${name}' was given but ${name.startsWith('q') ? 'queryWise' : 'keyWise'} is off`);
+    }
+    if (t === undefined) return;
+    const letters = COMPOSE_SHAPES[name];
+    const expected = letters.split('').map((l) => dims[l]);
+    const ok = t.rank === expected.length && expected.every((d, i) => d === t.shape[i]);
+    if (!ok) {
+      throw new ShapeError(
+        `${caller}: '${name}' must be ${formatLettered(letters, expected)} (derived from x ${formatLettered('BNTS', x.shape)}); got ${formatShape(t.shape)}`,
+      );
+    }
+    if (t.dtype !== 'float32') throw new ShapeError(`${caller}: '${name}' must be float32; got ${t.dtype}`);
+  };
+  for (const name of QUERY_INPUTS) expectPresent(name, attrs.queryWise);
+  for (const name of KEY_INPUTS) expectPresent(name, attrs.keyWise);
+}

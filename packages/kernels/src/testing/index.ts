@@ -1,0 +1,2 @@
+export * from './expect-close.js';
+export * from './compose-conformance.js';

@@ -1,0 +1,230 @@
+/**
+ * Checkpoint files on disk (Node only): atomic writes, and reading `model.safetensors` or the
+ * Hugging Face sharded layout (`model.safetensors.index.json` + shards) into float32 tensors.
+ *
+ * Files are read tensor by tensor through a file handle rather than with readFile, so a multi-GB
+ * shard never has to fit in one Buffer (Node refuses readFile past 2 GiB) and peak memory stays at
+ * the converted tensors plus one raw tensor.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { CheckpointError } from '@dcformer/kernels';
+import {
+  parseSafetensorsHeader,
+  safetensorsPrefixLength,
+  serializeSafetensors,
+  toFloat32,
+  type SafetensorsDtype,
+  type SafetensorsHeader,
+  type TensorToWrite,
+} from './safetensors.js';
+
+export const SAFETENSORS_FILE = 'model.safetensors';
+export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
+
+export interface LoadedTensor {
+  shape: number[];
+  data: Float32Array;
+  /** The dtype the file stored; `data` is always float32. */
+  dtype: SafetensorsDtype;
+  /** Path of the file the tensor came from. */
+  file: string;
+}
+
+/**
+ * Writes `data` to a temporary file in the same directory, fsyncs it and renames it over `path`, so
+ * readers see either the old file or the complete new one, never a partial write.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'wx');
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path);
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Makes the rename itself durable; not every platform can open a directory, so failure is ignored. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Best effort only.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Writes a single `model.safetensors` in `dir` (created if needed). Adds `format: "pt"` unless given,
+ * because transformers refuses safetensors files whose metadata lacks a known format. */
+export async function writeSafetensorsWeights(
+  dir: string,
+  tensors: Map<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const bytes = serializeSafetensors(tensors, { format: 'pt', ...metadata });
+  await writeFileAtomic(join(dir, SAFETENSORS_FILE), bytes);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads every tensor of `dir/model.safetensors` or of the shards listed by its index, as float32. */
+export async function readSafetensorsWeights(dir: string): Promise<Map<string, LoadedTensor>> {
+  // Same preference as transformers: a single file wins over an index.
+  const single = join(dir, SAFETENSORS_FILE);
+  if (await exists(single)) return readShard(single, new Map());
+  const indexPath = join(dir, SAFETENSORS_INDEX_FILE);
+  if (await exists(indexPath)) return readSharded(dir, indexPath);
+  throw new CheckpointError(await describeMissing(dir), { file: dir });
+}
+
+async function describeMissing(dir: string): Promise<string> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (e) {
+    return `checkpoint directory ${dir} cannot be read (${(e as Error).message})`;
+  }
+  const expected = `expected ${SAFETENSORS_FILE} or ${SAFETENSORS_INDEX_FILE}`;
+  const torch = names.filter((n) => /^pytorch_model.*\.bin(\.index\.json)?$/.test(n));
+  const hint = torch.length > 0 ? `; ${torch.join(', ')} (PyTorch format) is not supported yet by this loader` : '';
+  const found = names.length > 0 ? names.join(', ') : 'nothing';
+  return `no safetensors weights in ${dir}: ${expected}; found ${found}${hint}`;
+}
+
+/** Parses the index and returns shard file name -> tensor names the index assigns to it. */
+async function readIndex(indexPath: string): Promise<Map<string, Set<string>>> {
+  // Annotated so TypeScript treats calls as terminating and narrows after them.
+  const fail: (message: string, tensorName?: string) => never = (message, tensorName) => {
+    throw new CheckpointError(`${indexPath}: ${message}`, { file: indexPath, tensorName });
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(indexPath, 'utf8'));
+  } catch (e) {
+    fail(`not valid JSON (${(e as Error).message})`);
+  }
+  const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
+    fail('expected an object with "weight_map": {tensor name: shard file}');
+  }
+  const shards = new Map<string, Set<string>>();
+  for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
+    if (typeof shard !== 'string' || shard === '') fail(`weight_map entry must name a shard file; got ${JSON.stringify(shard)}`, name);
+    // Shards live next to the index; a path could reach files outside the checkpoint.
+    if (basename(shard) !== shard || shard === '.' || shard === '..') {
+      fail(`weight_map shard must be a plain file name in the same directory; got ${JSON.stringify(shard)}`, name);
+    }
+    if (!shards.has(shard)) shards.set(shard, new Set());
+    shards.get(shard)!.add(name);
+  }
+  return shards;
+}
+
+async function readSharded(dir: string, indexPath: string): Promise<Map<string, LoadedTensor>> {
+  const shards = await readIndex(indexPath);
+  for (const shard of shards.keys()) {
+    const path = join(dir, shard);
+    if (!(await exists(path))) {
+      const first = [...shards.get(shard)!][0];
+      throw new CheckpointError(
+        `${indexPath} names shard ${shard} (for ${shards.get(shard)!.size} tensors, e.g. '${first}'), but ${path} does not exist`,
+        { file: path, tensorName: first },
+      );
+    }
+  }
+  const out = new Map<string, LoadedTensor>();
+  for (const [shard, names] of shards) {
+    const path = join(dir, shard);
+    await readShard(path, out, (name) => checkAgainstIndex(name, shard, names, shards, path, indexPath));
+    for (const name of names) {
+      if (!out.has(name)) {
+        throw new CheckpointError(`${indexPath} places tensor '${name}' in ${shard}, but ${path} does not contain it`, {
+          file: path,
+          tensorName: name,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function checkAgainstIndex(
+  name: string,
+  shard: string,
+  names: Set<string>,
+  shards: Map<string, Set<string>>,
+  path: string,
+  indexPath: string,
+): void {
+  if (names.has(name)) return;
+  const listed = [...shards].find(([, set]) => set.has(name))?.[0];
+  const said = listed === undefined ? 'does not list it' : `places it in ${listed}`;
+  throw new CheckpointError(`tensor '${name}' found in ${shard}, but ${indexPath} ${said}`, { file: path, tensorName: name });
+}
+
+/** Reads one safetensors file into `out`; a name already in `out` (from another shard) is an error. */
+async function readShard(
+  path: string,
+  out: Map<string, LoadedTensor>,
+  check?: (name: string) => void,
+): Promise<Map<string, LoadedTensor>> {
+  const handle = await open(path, 'r');
+  try {
+    const header = await readHeader(handle, path);
+    for (const [name, entry] of header.entries) {
+      check?.(name);
+      const previous = out.get(name);
+      if (previous !== undefined) {
+        throw new CheckpointError(`tensor '${name}' appears in both ${previous.file} and ${path}`, { file: path, tensorName: name });
+      }
+      const bytes = await readExactly(handle, header.dataStart + entry.begin, entry.end - entry.begin, path);
+      const data = toFloat32({ dtype: entry.dtype, shape: entry.shape, bytes }, name, path);
+      out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
+    }
+  } finally {
+    await handle.close();
+  }
+  return out;
+}
+
+async function readHeader(handle: FileHandle, path: string): Promise<SafetensorsHeader> {
+  const { size } = await handle.stat();
+  const first8 = await readExactly(handle, 0, Math.min(8, size), path);
+  const prefixLength = safetensorsPrefixLength(first8, size, path);
+  const prefix = await readExactly(handle, 0, prefixLength, path);
+  return parseSafetensorsHeader(prefix, size, path);
+}
+
+async function readExactly(handle: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) {
+      throw new CheckpointError(`${path}: file ended after ${position + done} bytes while reading ${length} bytes at ${position}`, { file: path });
+    }
+    done += bytesRead;
+  }
+  return buffer;
+}

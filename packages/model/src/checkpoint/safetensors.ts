@@ -1,0 +1,295 @@
+/**
+ * The safetensors file format (https://huggingface.co/docs/safetensors): an 8-byte little-endian
+ * header length N, N bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}`,
+ * then the data section, with offsets relative to its start.
+ *
+ * Pure and browser-safe: works on Uint8Array only. Every corruption is a CheckpointError that names
+ * the file, the tensor, what was expected and what was found.
+ */
+import { CheckpointError, formatShape } from '@dcformer/kernels';
+
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+export const DTYPE_SIZES: Readonly<Record<SafetensorsDtype, number>> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+
+/** The floating-point dtypes `toFloat32` converts; everything else is refused. */
+export const FLOAT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];
+
+/** Same limit as the reference Rust implementation: a larger header is corruption, not a model. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export interface RawTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** A view into the file's bytes (not necessarily aligned to the dtype size). */
+  bytes: Uint8Array;
+}
+
+export interface ParsedSafetensors {
+  tensors: Map<string, RawTensor>;
+  metadata: Record<string, string>;
+}
+
+/** One header entry, with offsets relative to the start of the data section. */
+export interface TensorEntry {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** Absolute file offset where the data section starts (8 + header length). */
+  dataStart: number;
+  entries: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+}
+
+export interface TensorToWrite {
+  shape: number[];
+  data: Float32Array;
+}
+
+const DEFAULT_LABEL = '<safetensors buffer>';
+
+function fail(file: string, message: string, tensorName?: string): never {
+  const where = tensorName === undefined ? file : `${file}, tensor '${tensorName}'`;
+  throw new CheckpointError(`safetensors ${where}: ${message}`, { file, tensorName });
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Reads the 8-byte length prefix and returns how many bytes the whole prefix (length + JSON header)
+ * takes, so a file reader knows how much to read before calling `parseSafetensorsHeader`.
+ */
+export function safetensorsPrefixLength(first8: Uint8Array, fileSize: number, file = DEFAULT_LABEL): number {
+  if (first8.length < 8 || fileSize < 8) {
+    fail(file, `file is ${fileSize} bytes; expected at least 8 (the header length)`);
+  }
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+    fail(file, `header length is ${headerLength} bytes; expected at most ${MAX_HEADER_BYTES}`);
+  }
+  if (headerLength > BigInt(fileSize - 8)) {
+    fail(file, `header length ${headerLength} runs past the end of the file (${fileSize} bytes, so at most ${fileSize - 8})`);
+  }
+  return 8 + Number(headerLength);
+}
+
+/**
+ * Validates the header. `prefix` holds at least the first `safetensorsPrefixLength` bytes of the file;
+ * `fileSize` is the whole file's size, used to bound the data offsets.
+ */
+export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, file = DEFAULT_LABEL): SafetensorsHeader {
+  const dataStart = safetensorsPrefixLength(prefix, fileSize, file);
+  if (prefix.length < dataStart) {
+    fail(file, `need the first ${dataStart} bytes to read the header; got ${prefix.length}`);
+  }
+  const json = decodeHeaderJson(prefix.subarray(8, dataStart), file);
+  const dataLength = fileSize - dataStart;
+  const entries = new Map<string, TensorEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(json)) {
+    if (name === '__metadata__') metadata = checkMetadata(value, file);
+    else entries.set(name, checkEntry(name, value, dataLength, file));
+  }
+  checkNoOverlap(entries, file);
+  return { dataStart, entries, metadata };
+}
+
+function decodeHeaderJson(headerBytes: Uint8Array, file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    fail(file, 'header is not valid UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(file, `header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    fail(file, `header must be a JSON object; got ${preview(json)}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+function checkMetadata(value: unknown, file: string): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(file, `__metadata__ must be an object of string values; got ${preview(value)}`);
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') fail(file, `__metadata__['${key}'] must be a string; got ${preview(v)}`);
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+function isDtype(value: unknown): value is SafetensorsDtype {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZES, value);
+}
+
+function checkEntry(name: string, value: unknown, dataLength: number, file: string): TensorEntry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(file, `entry must be an object {dtype, shape, data_offsets}; got ${preview(value)}`, name);
+  }
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (dtype === undefined) fail(file, 'entry is missing "dtype"', name);
+  if (shape === undefined) fail(file, 'entry is missing "shape"', name);
+  if (offsets === undefined) fail(file, 'entry is missing "data_offsets"', name);
+  if (!isDtype(dtype)) {
+    fail(file, `unknown dtype ${preview(dtype)}; expected one of ${Object.keys(DTYPE_SIZES).join(', ')}`, name);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(file, `shape must be an array of non-negative integers; got ${preview(shape)}`, name);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    fail(file, `data_offsets must be [begin, end] non-negative integers; got ${preview(offsets)}`, name);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataLength) {
+    fail(file, `data_offsets [${begin}, ${end}] out of range; expected begin <= end <= ${dataLength} (data section size)`, name);
+  }
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  const expected = count * DTYPE_SIZES[dtype];
+  if (!Number.isSafeInteger(expected) || end - begin !== expected) {
+    fail(file, `${dtype} ${formatShape(shape as number[])} needs ${expected} bytes; data_offsets [${begin}, ${end}] give ${end - begin}`, name);
+  }
+  return { dtype, shape: [...(shape as number[])], begin, end };
+}
+
+function checkNoOverlap(entries: Map<string, TensorEntry>, file: string): void {
+  // Empty tensors occupy no bytes, so they cannot overlap anything.
+  const ranges = [...entries].filter(([, e]) => e.end > e.begin).sort(([, a], [, b]) => a.begin - b.begin);
+  for (let i = 1; i < ranges.length; i++) {
+    const [prevName, prev] = ranges[i - 1];
+    const [name, cur] = ranges[i];
+    if (cur.begin < prev.end) {
+      fail(file, `data_offsets [${cur.begin}, ${cur.end}] overlap tensor '${prevName}' at [${prev.begin}, ${prev.end}]`, name);
+    }
+  }
+}
+
+/** Parses a whole file held in memory. Tensor bytes are views into `bytes`, not copies. */
+export function parseSafetensors(bytes: Uint8Array, fileLabel = DEFAULT_LABEL): ParsedSafetensors {
+  const header = parseSafetensorsHeader(bytes, bytes.length, fileLabel);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, e] of header.entries) {
+    const bytesView = bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end);
+    tensors.set(name, { dtype: e.dtype, shape: e.shape, bytes: bytesView });
+  }
+  return { tensors, metadata: header.metadata };
+}
+
+/** IEEE binary16 -> number; every half value is exactly representable in float32. */
+export function f16BitsToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (0x400 + mantissa) * 2 ** (exponent - 25);
+}
+
+let F16_TABLE: Float32Array | undefined;
+
+/** All 65536 half values, built on first use: a lookup is ~10x faster than decoding bits per element. */
+function f16Table(): Float32Array {
+  if (F16_TABLE === undefined) {
+    F16_TABLE = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) F16_TABLE[h] = f16BitsToNumber(h);
+  }
+  return F16_TABLE;
+}
+
+/**
+ * Converts a floating-point tensor to float32 in a fresh buffer (never aliasing the file). F64 is
+ * rounded to nearest; F16 and BF16 are exact.
+ */
+export function toFloat32(t: RawTensor, name: string, fileLabel = DEFAULT_LABEL): Float32Array {
+  const size = DTYPE_SIZES[t.dtype];
+  if (size === undefined || t.bytes.length % size !== 0) {
+    fail(fileLabel, `cannot convert dtype ${t.dtype} with ${t.bytes.length} bytes`, name);
+  }
+  const n = t.bytes.length / size;
+  const view = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+  switch (t.dtype) {
+    case 'F32': {
+      // slice() copies into a new, aligned buffer regardless of the source offset.
+      return new Float32Array(t.bytes.slice().buffer);
+    }
+    case 'F16': {
+      const table = f16Table();
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = table[view.getUint16(2 * i, true)];
+      return out;
+    }
+    case 'BF16': {
+      // bfloat16 is the top half of a float32, so shifting the bits up is exact (NaN payloads included).
+      const bits = new Uint32Array(n);
+      for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      return new Float32Array(bits.buffer);
+    }
+    case 'F64': {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+      return out;
+    }
+    default:
+      fail(fileLabel, `dtype ${t.dtype} is not a floating-point type; expected one of ${FLOAT_DTYPES.join(', ')}`, name);
+  }
+}
+
+function checkTensorToWrite(name: string, t: TensorToWrite): void {
+  const file = '<serialize>';
+  if (name === '' || name === '__metadata__') fail(file, `tensor name ${preview(name)} is reserved or empty`, name);
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(file, `shape must be non-negative integers; got ${preview(t.shape)}`, name);
+  }
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (!(t.data instanceof Float32Array) || t.data.length !== count) {
+    fail(file, `shape ${formatShape(t.shape)} needs ${count} float32 values; got ${t.data?.length}`, name);
+  }
+}
+
+/**
+ * Writes float32 tensors as a safetensors file: names sorted, JSON header padded with spaces so the
+ * data section starts 8-byte aligned, offsets contiguous, little endian.
+ */
+export function serializeSafetensors(
+  tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const all = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) header.__metadata__ = checkMetadata(metadata, '<serialize>');
+  let offset = 0;
+  for (const [name, t] of all) {
+    checkTensorToWrite(name, t);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const [, t] of all) {
+    // Little-endian host assumed (true for every platform tfjs runs on).
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,343 @@
+/**
+ * Model configs: the official Hugging Face `config.json` (snake_case keys, Caiyun-AI/DCFormer
+ * pytorch/dcformer/configuration_dcformer.py and pytorch/dcpythia/configuration_dcpythia.py @ df8671f)
+ * in, a fully resolved camelCase `ModelConfig` out, and back. No tensors here.
+ *
+ * Defaults are the official classes' defaults, so a config.json that omits a key means what it means
+ * to the official code. Two deliberate differences (DESIGN.md "Config", DCMHA.md):
+ * `head_dim` is always dim / n_head, and windowed layers use `window_size`, never the reference's
+ * hard-coded 256 in its window_type table.
+ */
+import { ConfigError } from '@dcformer/kernels';
+
+export type ModelFamily = 'dcformer' | 'dcpythia';
+export type WindowType = 'LG' | 'LGLL' | 'LGL6' | null;
+
+/** Resolved config: every derived field filled in. Build one with `parseConfig` or `resolveConfig`. */
+export interface ModelConfig {
+  family: ModelFamily;
+  dim: number;
+  nHead: number;
+  nLayer: number;
+  /** Always dim / nHead. */
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  blockSize: number;
+  ropeBase: number;
+  normEps: number;
+  useQkNorm: boolean;
+  useDcmha: boolean;
+  /** Query-side Compose terms (qw1/qw2, qdd). No official key turns them off, so always true. */
+  queryWise: boolean;
+  /** Key-side Compose terms (kw1/kw2, kdd). Official `query_wise: true` means keyWise = false. */
+  keyWise: boolean;
+  /** null: every layer global. */
+  windowSize: number | null;
+  windowType: WindowType;
+  qChunkSize: number;
+  mgate: boolean;
+  mgateDim: number;
+  rotaryPct: number;
+  useParallelResidual: boolean;
+  useLinearBias: boolean;
+}
+
+export interface ParseConfigOptions {
+  /** Receives non-fatal findings (unknown keys, ignored values). Default: console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+type Kind = 'posInt' | 'posIntOrNull' | 'posNumber' | 'bool' | 'fraction' | 'windowType';
+type FieldKey = Exclude<keyof ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise'>;
+
+/** camelCase field, official key, accepted values. Fields not listed here are handled by hand. */
+const FIELDS: readonly { ts: FieldKey; json: string; kind: Kind }[] = [
+  { ts: 'dim', json: 'dim', kind: 'posInt' },
+  { ts: 'nHead', json: 'n_head', kind: 'posInt' },
+  { ts: 'nLayer', json: 'n_layer', kind: 'posInt' },
+  { ts: 'intermediateSize', json: 'intermediate_size', kind: 'posIntOrNull' },
+  { ts: 'vocabSize', json: 'vocab_size', kind: 'posInt' },
+  { ts: 'blockSize', json: 'block_size', kind: 'posInt' },
+  { ts: 'ropeBase', json: 'rope_base', kind: 'posNumber' },
+  { ts: 'normEps', json: 'norm_eps', kind: 'posNumber' },
+  { ts: 'useQkNorm', json: 'use_qk_norm', kind: 'bool' },
+  { ts: 'useDcmha', json: 'use_dcmha', kind: 'bool' },
+  { ts: 'windowSize', json: 'window_size', kind: 'posIntOrNull' },
+  { ts: 'windowType', json: 'window_type', kind: 'windowType' },
+  { ts: 'qChunkSize', json: 'q_chunk_size', kind: 'posInt' },
+  { ts: 'mgate', json: 'mgate', kind: 'bool' },
+  { ts: 'mgateDim', json: 'mgate_dim', kind: 'posInt' },
+  { ts: 'rotaryPct', json: 'rotary_pct', kind: 'fraction' },
+  { ts: 'useParallelResidual', json: 'use_parallel_residual', kind: 'bool' },
+  { ts: 'useLinearBias', json: 'use_linear_bias', kind: 'bool' },
+];
+const REQUIRED: readonly FieldKey[] = ['dim', 'nHead', 'nLayer', 'vocabSize', 'blockSize'];
+const JSON_NAME: Record<string, string> = {
+  ...Object.fromEntries(FIELDS.map((f) => [f.ts, f.json])),
+  keyWise: 'query_wise',
+  headDim: 'head_dim',
+};
+
+/** Written by HF / the official scripts; they do not change the model, so they are accepted unread. */
+const BOOKKEEPING = new Set([
+  'architectures', 'auto_map', 'model_type', 'torch_dtype', 'transformers_version', 'is_training',
+  'use_gradient_checkpointing', 'prefill_pad', 'tie_word_embeddings', 'bos_token_id', 'eos_token_id',
+  'pad_token_id', 'n_local_heads', 'head_dim', 'query_wise',
+]);
+
+const ALLOWED: Record<Kind, string> = {
+  posInt: 'a positive integer',
+  posIntOrNull: 'a positive integer or null',
+  posNumber: 'a positive finite number',
+  bool: 'true or false',
+  fraction: 'a number in (0, 1]',
+  windowType: 'null, "LG", "LGLL" or "LGL6"',
+};
+
+const WINDOW_PATTERN: Record<'LG' | 'LGLL' | 'LGL6', readonly boolean[]> = {
+  // true = local. DCMHA.md "Windows"; window_type null behaves as "LG".
+  LG: [true, false],
+  LGLL: [true, false, true, true],
+  LGL6: [true, false, true, true, true, true, true, true],
+};
+
+const ARCHITECTURE: Record<ModelFamily, string> = { dcformer: 'DCFormer', dcpythia: 'DCPythia' };
+
+/**
+ * Official class defaults: configuration_dcformer.py L29-43, configuration_dcpythia.py L22-35.
+ * rope_base: 10000 as in configuration_dcpythia.py L22 and the Hub copy of configuration_dcformer.py;
+ * the GitHub configuration_dcformer.py L28 says 500000, matching only its 8B config.json.
+ */
+function familyDefaults(family: ModelFamily) {
+  const pythia = family === 'dcpythia';
+  return {
+    ropeBase: 10000, normEps: 1e-5, useQkNorm: false, useDcmha: true, keyWise: true,
+    windowSize: 256 as number | null, windowType: null as WindowType, qChunkSize: 128,
+    mgate: false, mgateDim: 44,
+    rotaryPct: pythia ? 0.25 : 1, useParallelResidual: pythia, useLinearBias: pythia,
+  };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  let text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `${text} (${type})`;
+}
+
+function fail(who: string, key: string, allowed: string, got: unknown): never {
+  throw new ConfigError(`${who}: '${key}' must be ${allowed}; got ${describe(got)}`, key);
+}
+
+function checkKind(who: string, key: string, kind: Kind, v: unknown): unknown {
+  const ok =
+    kind === 'posInt' ? typeof v === 'number' && Number.isInteger(v) && v >= 1
+    : kind === 'posIntOrNull' ? v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1)
+    : kind === 'posNumber' ? typeof v === 'number' && Number.isFinite(v) && v > 0
+    : kind === 'bool' ? typeof v === 'boolean'
+    : kind === 'fraction' ? typeof v === 'number' && v > 0 && v <= 1
+    : v === null || v === 'LG' || v === 'LGLL' || v === 'LGL6';
+  if (!ok) fail(who, key, ALLOWED[kind], v);
+  return v;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function findMultiple(n: number, k: number): number {
+  return n % k === 0 ? n : n + k - (n % k);
+}
+
+/** The reference's rank I of the dynamic projection: N // (N // 2) (2 for every even N). */
+export function dynamicRank(nHead: number): number {
+  if (!Number.isInteger(nHead) || nHead < 2) {
+    fail('dynamicRank', 'nHead', 'an integer >= 2 (the dynamic projection has N // 2 groups)', nHead);
+  }
+  return Math.floor(nHead / Math.floor(nHead / 2));
+}
+
+/** RoPE width per head: the whole head for DCFormer, int(headDim * rotaryPct) for DCPythia. */
+export function rotaryDims(config: ModelConfig): number {
+  return config.family === 'dcformer' ? config.headDim : Math.floor(config.headDim * config.rotaryPct);
+}
+
+/** Per layer: the window W of a local layer, or null for a global one. */
+export function layerWindows(config: ModelConfig): (number | null)[] {
+  const w = config.windowSize;
+  const pattern = WINDOW_PATTERN[config.windowType ?? 'LG'];
+  return Array.from({ length: config.nLayer }, (_, i) => (w !== null && pattern[i % pattern.length] ? w : null));
+}
+
+/**
+ * Shared validation. `raw` holds camelCase fields (undefined = absent); `name` maps a field to the
+ * key the caller wrote, so messages quote the user's own spelling.
+ */
+function build(
+  family: ModelFamily,
+  raw: Record<string, unknown>,
+  name: (ts: string) => string,
+  who: string,
+  warn: (message: string) => void,
+): ModelConfig {
+  const d = familyDefaults(family);
+  const v: Record<string, unknown> = {};
+  for (const f of FIELDS) {
+    const given = raw[f.ts];
+    if (given === undefined) {
+      if (REQUIRED.includes(f.ts)) {
+        throw new ConfigError(`${who}: '${name(f.ts)}' is required (${ALLOWED[f.kind]}) but is missing`, name(f.ts));
+      }
+      v[f.ts] = f.ts === 'intermediateSize' ? null : d[f.ts as keyof typeof d];
+    } else {
+      v[f.ts] = checkKind(who, name(f.ts), f.kind, given);
+    }
+  }
+  const keyWise = raw.keyWise === undefined ? d.keyWise : checkKind(who, name('keyWise'), 'bool', raw.keyWise);
+  if (raw.queryWise !== undefined && raw.queryWise !== true) {
+    fail(who, name('queryWise'), 'true (the official config has no key that turns the query side off)', raw.queryWise);
+  }
+  const c = v as Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & {
+    intermediateSize: number | null;
+  };
+  const [dim, nHead] = [c.dim, c.nHead];
+  if (dim % nHead !== 0) {
+    fail(who, name('dim'), `divisible by '${name('nHead')}' (${nHead})`, dim);
+  }
+  const headDim = dim / nHead;
+  if (raw.headDim !== undefined && raw.headDim !== headDim) {
+    warn(`${who}: '${name('headDim')}' is ignored; head_dim is always dim / n_head = ${headDim}; got ${describe(raw.headDim)}`);
+  }
+  if (c.useDcmha && nHead < 2) {
+    fail(who, name('nHead'), `at least 2 when '${name('useDcmha')}' is true (the dynamic projection needs n_head // 2 >= 1)`, nHead);
+  }
+  // configuration_dcformer.py L71-74 / configuration_dcpythia.py L65-66
+  const intermediateSize =
+    c.intermediateSize ?? (family === 'dcformer' ? findMultiple(Math.trunc((2 * 4 * dim) / 3), 256) : 4 * dim);
+  let mgateDim = c.mgateDim;
+  if (family === 'dcpythia') {
+    if (c.mgate) fail(who, name('mgate'), 'false for dcpythia (its MLP has no gate)', true);
+    mgateDim = d.mgateDim; // meaningless without a gate; one canonical value keeps round trips exact
+  } else {
+    for (const [key, fixed] of [['rotaryPct', 1], ['useParallelResidual', false], ['useLinearBias', false]] as const) {
+      if (c[key] !== fixed) fail(who, name(key), `${fixed} for dcformer (a DCPythia-only setting)`, c[key]);
+    }
+    if (c.mgate && intermediateSize % mgateDim !== 0) {
+      fail(who, name('intermediateSize'), `a multiple of '${name('mgateDim')}' (${mgateDim}) when '${name('mgate')}' is true`, intermediateSize);
+    }
+  }
+  const rotary = family === 'dcformer' ? headDim : Math.floor(headDim * c.rotaryPct);
+  if (rotary % 2 !== 0 || rotary < 2) {
+    const which = family === 'dcformer' ? `dim / n_head = ${dim} / ${nHead} = ${headDim}` : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
+    const key = family === 'dcformer' ? name('dim') : name('rotaryPct');
+    throw new ConfigError(`${who}: '${key}' must give an even RoPE width >= 2; got ${which}`, key);
+  }
+  if (c.windowType !== null && c.windowSize === null) {
+    warn(`${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`);
+  }
+  return {
+    family, dim, nHead, nLayer: c.nLayer, headDim, intermediateSize, vocabSize: c.vocabSize,
+    blockSize: c.blockSize, ropeBase: c.ropeBase, normEps: c.normEps, useQkNorm: c.useQkNorm,
+    useDcmha: c.useDcmha, queryWise: true, keyWise: keyWise as boolean, windowSize: c.windowSize,
+    windowType: c.windowType, qChunkSize: c.qChunkSize, mgate: c.mgate, mgateDim, rotaryPct: c.rotaryPct,
+    useParallelResidual: c.useParallelResidual, useLinearBias: c.useLinearBias,
+  };
+}
+
+function familyOf(json: Record<string, unknown>): ModelFamily {
+  const who = 'config.json';
+  let fromType: ModelFamily | undefined;
+  let fromArch: ModelFamily | undefined;
+  if (json.model_type !== undefined) {
+    if (json.model_type !== 'dcformer' && json.model_type !== 'dcpythia') {
+      fail(who, 'model_type', '"dcformer" or "dcpythia"', json.model_type);
+    }
+    fromType = json.model_type;
+  }
+  if (json.architectures !== undefined) {
+    const a = json.architectures;
+    const found = Array.isArray(a) && a.length === 1 ? (Object.keys(ARCHITECTURE) as ModelFamily[]).find((f) => ARCHITECTURE[f] === a[0]) : undefined;
+    if (!found) fail(who, 'architectures', '["DCFormer"] or ["DCPythia"]', a);
+    fromArch = found;
+  }
+  if (fromType && fromArch && fromType !== fromArch) {
+    throw new ConfigError(`${who}: 'model_type' "${fromType}" and 'architectures' ["${ARCHITECTURE[fromArch]}"] disagree`, 'model_type');
+  }
+  const family = fromType ?? fromArch;
+  if (!family) {
+    throw new ConfigError(`${who}: cannot tell the model family: 'model_type' ("dcformer" or "dcpythia") and 'architectures' (["DCFormer"] or ["DCPythia"]) are both missing`, 'model_type');
+  }
+  return family;
+}
+
+/** Official HF config.json object (already JSON-parsed) -> resolved ModelConfig. Throws ConfigError. */
+export function parseConfig(json: unknown, options: ParseConfigOptions = {}): ModelConfig {
+  const who = 'config.json';
+  const warn = options.onWarning ?? ((m: string) => console.warn(m));
+  if (!isRecord(json)) fail(who, '(top level)', 'a JSON object', json);
+  const family = familyOf(json);
+  if (json.tie_word_embeddings !== undefined && json.tie_word_embeddings !== false) {
+    fail(who, 'tie_word_embeddings', 'false (the models have a separate output matrix)', json.tie_word_embeddings);
+  }
+  const known = new Set(FIELDS.map((f) => f.json));
+  const unknown = Object.keys(json).filter((k) => !known.has(k) && !BOOKKEEPING.has(k));
+  if (unknown.length > 0) warn(`${who}: ignoring unknown keys ${unknown.map((k) => `'${k}'`).join(', ')}`);
+
+  const raw: Record<string, unknown> = {};
+  for (const f of FIELDS) raw[f.ts] = json[f.json];
+  if (json.query_wise !== undefined) raw.keyWise = !checkKind(who, 'query_wise', 'bool', json.query_wise);
+  raw.headDim = json.head_dim;
+  const config = build(family, raw, (ts) => JSON_NAME[ts] ?? ts, who, warn);
+  const local = json.n_local_heads;
+  if (local !== undefined && local !== -1 && local !== config.nHead) {
+    fail(who, 'n_local_heads', `-1 or 'n_head' (${config.nHead}); grouped-query attention is unsupported`, local);
+  }
+  return config;
+}
+
+const TS_KEYS = new Set<string>(['family', 'headDim', 'queryWise', 'keyWise', ...FIELDS.map((f) => f.ts)]);
+
+/** Build a ModelConfig from camelCase fields (defaults as for config.json), validated the same way. */
+export function resolveConfig(
+  partial: Partial<ModelConfig> & { family?: ModelFamily },
+  options: ParseConfigOptions = {},
+): ModelConfig {
+  const who = 'resolveConfig';
+  const warn = options.onWarning ?? ((m: string) => console.warn(m));
+  if (!isRecord(partial)) fail(who, '(argument)', 'an object', partial);
+  const family = partial.family ?? 'dcformer';
+  if (family !== 'dcformer' && family !== 'dcpythia') fail(who, 'family', '"dcformer" or "dcpythia"', family);
+  const unknown = Object.keys(partial).filter((k) => !TS_KEYS.has(k));
+  if (unknown.length > 0) warn(`${who}: ignoring unknown keys ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  return build(family, partial as Record<string, unknown>, (ts) => ts, who, warn);
+}
+
+/** ModelConfig -> official config.json keys (sorted, as HF writes them). parseConfig inverts it. */
+export function configToJson(config: ModelConfig): Record<string, unknown> {
+  const c = resolveConfig(config, { onWarning: () => {} }); // refuse to write what could not be read back
+  const arch = ARCHITECTURE[c.family];
+  const out: Record<string, unknown> = {
+    architectures: [arch],
+    auto_map: {
+      AutoConfig: `configuration_${c.family}.${arch}Config`,
+      AutoModelForCausalLM: `modeling_${c.family}.${arch}`,
+    },
+    block_size: c.blockSize, dim: c.dim, head_dim: c.headDim, intermediate_size: c.intermediateSize,
+    is_training: false, model_type: c.family, n_head: c.nHead, n_layer: c.nLayer, n_local_heads: c.nHead,
+    norm_eps: c.normEps, q_chunk_size: c.qChunkSize, query_wise: !c.keyWise, rope_base: c.ropeBase,
+    tie_word_embeddings: false, torch_dtype: 'float32', use_dcmha: c.useDcmha,
+    use_gradient_checkpointing: false, use_qk_norm: c.useQkNorm, vocab_size: c.vocabSize,
+    window_size: c.windowSize, window_type: c.windowType,
+  };
+  if (c.family === 'dcformer') {
+    Object.assign(out, { mgate: c.mgate, mgate_dim: c.mgateDim, prefill_pad: true });
+  } else {
+    Object.assign(out, {
+      rotary_pct: c.rotaryPct, use_linear_bias: c.useLinearBias, use_parallel_residual: c.useParallelResidual,
+    });
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

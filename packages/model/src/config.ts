@@ -21,12 +21,14 @@ export interface ModelConfig {
   nLayer: number;
   /** Always dim / nHead. */
   headDim: number;
+  /** SwiGLU (DCFormer) or GELU-MLP (DCPythia) hidden width. */
   intermediateSize: number;
   vocabSize: number;
   blockSize: number;
   ropeBase: number;
   normEps: number;
   useQkNorm: boolean;
+  /** false: plain multi-head attention (Transformer++ / Pythia), no Compose. */
   useDcmha: boolean;
   /** Query-side Compose terms (qw1/qw2, qdd). No official key turns them off, so always true. */
   queryWise: boolean;
@@ -48,30 +50,23 @@ export interface ParseConfigOptions {
   onWarning?: (message: string) => void;
 }
 
+type Warn = (message: string) => void;
 type Kind = 'posInt' | 'posIntOrNull' | 'posNumber' | 'bool' | 'fraction' | 'windowType';
 type FieldKey = Exclude<keyof ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise'>;
 
 /** camelCase field, official key, accepted values. Fields not listed here are handled by hand. */
-const FIELDS: readonly { ts: FieldKey; json: string; kind: Kind }[] = [
-  { ts: 'dim', json: 'dim', kind: 'posInt' },
-  { ts: 'nHead', json: 'n_head', kind: 'posInt' },
-  { ts: 'nLayer', json: 'n_layer', kind: 'posInt' },
-  { ts: 'intermediateSize', json: 'intermediate_size', kind: 'posIntOrNull' },
-  { ts: 'vocabSize', json: 'vocab_size', kind: 'posInt' },
-  { ts: 'blockSize', json: 'block_size', kind: 'posInt' },
-  { ts: 'ropeBase', json: 'rope_base', kind: 'posNumber' },
-  { ts: 'normEps', json: 'norm_eps', kind: 'posNumber' },
-  { ts: 'useQkNorm', json: 'use_qk_norm', kind: 'bool' },
-  { ts: 'useDcmha', json: 'use_dcmha', kind: 'bool' },
-  { ts: 'windowSize', json: 'window_size', kind: 'posIntOrNull' },
-  { ts: 'windowType', json: 'window_type', kind: 'windowType' },
-  { ts: 'qChunkSize', json: 'q_chunk_size', kind: 'posInt' },
-  { ts: 'mgate', json: 'mgate', kind: 'bool' },
-  { ts: 'mgateDim', json: 'mgate_dim', kind: 'posInt' },
-  { ts: 'rotaryPct', json: 'rotary_pct', kind: 'fraction' },
-  { ts: 'useParallelResidual', json: 'use_parallel_residual', kind: 'bool' },
-  { ts: 'useLinearBias', json: 'use_linear_bias', kind: 'bool' },
-];
+const FIELDS: readonly { ts: FieldKey; json: string; kind: Kind }[] = (
+  [
+    ['dim', 'dim', 'posInt'], ['nHead', 'n_head', 'posInt'], ['nLayer', 'n_layer', 'posInt'],
+    ['intermediateSize', 'intermediate_size', 'posIntOrNull'], ['vocabSize', 'vocab_size', 'posInt'],
+    ['blockSize', 'block_size', 'posInt'], ['ropeBase', 'rope_base', 'posNumber'],
+    ['normEps', 'norm_eps', 'posNumber'], ['useQkNorm', 'use_qk_norm', 'bool'], ['useDcmha', 'use_dcmha', 'bool'],
+    ['windowSize', 'window_size', 'posIntOrNull'], ['windowType', 'window_type', 'windowType'],
+    ['qChunkSize', 'q_chunk_size', 'posInt'], ['mgate', 'mgate', 'bool'], ['mgateDim', 'mgate_dim', 'posInt'],
+    ['rotaryPct', 'rotary_pct', 'fraction'], ['useParallelResidual', 'use_parallel_residual', 'bool'],
+    ['useLinearBias', 'use_linear_bias', 'bool'],
+  ] as const
+).map(([ts, json, kind]) => ({ ts, json, kind }));
 const REQUIRED: readonly FieldKey[] = ['dim', 'nHead', 'nLayer', 'vocabSize', 'blockSize'];
 const JSON_NAME: Record<string, string> = {
   ...Object.fromEntries(FIELDS.map((f) => [f.ts, f.json])),
@@ -87,12 +82,8 @@ const BOOKKEEPING = new Set([
 ]);
 
 const ALLOWED: Record<Kind, string> = {
-  posInt: 'a positive integer',
-  posIntOrNull: 'a positive integer or null',
-  posNumber: 'a positive finite number',
-  bool: 'true or false',
-  fraction: 'a number in (0, 1]',
-  windowType: 'null, "LG", "LGLL" or "LGL6"',
+  posInt: 'a positive integer', posIntOrNull: 'a positive integer or null', posNumber: 'a positive finite number',
+  bool: 'true or false', fraction: 'a number in (0, 1]', windowType: 'null, "LG", "LGLL" or "LGL6"',
 };
 
 const WINDOW_PATTERN: Record<'LG' | 'LGLL' | 'LGL6', readonly boolean[]> = {
@@ -144,6 +135,11 @@ function checkKind(who: string, key: string, kind: Kind, v: unknown): unknown {
   return v;
 }
 
+/** One warning for all of them, so a config from a newer exporter does not flood the log. */
+function warnUnknown(who: string, keys: string[], warn: Warn): void {
+  if (keys.length > 0) warn(`${who}: ignoring unknown keys ${keys.map((k) => `'${k}'`).join(', ')}`);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -162,7 +158,11 @@ export function dynamicRank(nHead: number): number {
 
 /** RoPE width per head: the whole head for DCFormer, int(headDim * rotaryPct) for DCPythia. */
 export function rotaryDims(config: ModelConfig): number {
-  return config.family === 'dcformer' ? config.headDim : Math.floor(config.headDim * config.rotaryPct);
+  return ropeWidth(config.family, config.headDim, config.rotaryPct);
+}
+
+function ropeWidth(family: ModelFamily, headDim: number, rotaryPct: number): number {
+  return family === 'dcformer' ? headDim : Math.floor(headDim * rotaryPct); // Python int() of a positive float
 }
 
 /** Per layer: the window W of a local layer, or null for a global one. */
@@ -176,13 +176,7 @@ export function layerWindows(config: ModelConfig): (number | null)[] {
  * Shared validation. `raw` holds camelCase fields (undefined = absent); `name` maps a field to the
  * key the caller wrote, so messages quote the user's own spelling.
  */
-function build(
-  family: ModelFamily,
-  raw: Record<string, unknown>,
-  name: (ts: string) => string,
-  who: string,
-  warn: (message: string) => void,
-): ModelConfig {
+function build(family: ModelFamily, raw: Record<string, unknown>, name: (ts: string) => string, who: string, warn: Warn): ModelConfig {
   const d = familyDefaults(family);
   const v: Record<string, unknown> = {};
   for (const f of FIELDS) {
@@ -200,13 +194,9 @@ function build(
   if (raw.queryWise !== undefined && raw.queryWise !== true) {
     fail(who, name('queryWise'), 'true (the official config has no key that turns the query side off)', raw.queryWise);
   }
-  const c = v as Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & {
-    intermediateSize: number | null;
-  };
+  const c = v as Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & { intermediateSize: number | null };
   const [dim, nHead] = [c.dim, c.nHead];
-  if (dim % nHead !== 0) {
-    fail(who, name('dim'), `divisible by '${name('nHead')}' (${nHead})`, dim);
-  }
+  if (dim % nHead !== 0) fail(who, name('dim'), `divisible by '${name('nHead')}' (${nHead})`, dim);
   const headDim = dim / nHead;
   if (raw.headDim !== undefined && raw.headDim !== headDim) {
     warn(`${who}: '${name('headDim')}' is ignored; head_dim is always dim / n_head = ${headDim}; got ${describe(raw.headDim)}`);
@@ -229,7 +219,7 @@ function build(
       fail(who, name('intermediateSize'), `a multiple of '${name('mgateDim')}' (${mgateDim}) when '${name('mgate')}' is true`, intermediateSize);
     }
   }
-  const rotary = family === 'dcformer' ? headDim : Math.floor(headDim * c.rotaryPct);
+  const rotary = ropeWidth(family, headDim, c.rotaryPct);
   if (rotary % 2 !== 0 || rotary < 2) {
     const which = family === 'dcformer' ? `dim / n_head = ${dim} / ${nHead} = ${headDim}` : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
     const key = family === 'dcformer' ? name('dim') : name('rotaryPct');
@@ -238,13 +228,7 @@ function build(
   if (c.windowType !== null && c.windowSize === null) {
     warn(`${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`);
   }
-  return {
-    family, dim, nHead, nLayer: c.nLayer, headDim, intermediateSize, vocabSize: c.vocabSize,
-    blockSize: c.blockSize, ropeBase: c.ropeBase, normEps: c.normEps, useQkNorm: c.useQkNorm,
-    useDcmha: c.useDcmha, queryWise: true, keyWise: keyWise as boolean, windowSize: c.windowSize,
-    windowType: c.windowType, qChunkSize: c.qChunkSize, mgate: c.mgate, mgateDim, rotaryPct: c.rotaryPct,
-    useParallelResidual: c.useParallelResidual, useLinearBias: c.useLinearBias,
-  };
+  return { family, ...c, headDim, intermediateSize, queryWise: true, keyWise: keyWise as boolean, mgateDim };
 }
 
 function familyOf(json: Record<string, unknown>): ModelFamily {
@@ -267,10 +251,8 @@ function familyOf(json: Record<string, unknown>): ModelFamily {
     throw new ConfigError(`${who}: 'model_type' "${fromType}" and 'architectures' ["${ARCHITECTURE[fromArch]}"] disagree`, 'model_type');
   }
   const family = fromType ?? fromArch;
-  if (!family) {
-    throw new ConfigError(`${who}: cannot tell the model family: 'model_type' ("dcformer" or "dcpythia") and 'architectures' (["DCFormer"] or ["DCPythia"]) are both missing`, 'model_type');
-  }
-  return family;
+  if (family) return family;
+  throw new ConfigError(`${who}: cannot tell the model family: 'model_type' ("dcformer" or "dcpythia") and 'architectures' (["DCFormer"] or ["DCPythia"]) are both missing`, 'model_type');
 }
 
 /** Official HF config.json object (already JSON-parsed) -> resolved ModelConfig. Throws ConfigError. */
@@ -283,8 +265,7 @@ export function parseConfig(json: unknown, options: ParseConfigOptions = {}): Mo
     fail(who, 'tie_word_embeddings', 'false (the models have a separate output matrix)', json.tie_word_embeddings);
   }
   const known = new Set(FIELDS.map((f) => f.json));
-  const unknown = Object.keys(json).filter((k) => !known.has(k) && !BOOKKEEPING.has(k));
-  if (unknown.length > 0) warn(`${who}: ignoring unknown keys ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  warnUnknown(who, Object.keys(json).filter((k) => !known.has(k) && !BOOKKEEPING.has(k)), warn);
 
   const raw: Record<string, unknown> = {};
   for (const f of FIELDS) raw[f.ts] = json[f.json];
@@ -310,8 +291,7 @@ export function resolveConfig(
   if (!isRecord(partial)) fail(who, '(argument)', 'an object', partial);
   const family = partial.family ?? 'dcformer';
   if (family !== 'dcformer' && family !== 'dcpythia') fail(who, 'family', '"dcformer" or "dcpythia"', family);
-  const unknown = Object.keys(partial).filter((k) => !TS_KEYS.has(k));
-  if (unknown.length > 0) warn(`${who}: ignoring unknown keys ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  warnUnknown(who, Object.keys(partial).filter((k) => !TS_KEYS.has(k)), warn);
   return build(family, partial as Record<string, unknown>, (ts) => ts, who, warn);
 }
 

@@ -1,0 +1,110 @@
+/**
+ * Reading and checking what the user points the CLI at, before anything slow happens: the ids
+ * file, the model directory, the output path. Each problem is a CliError worded for the user,
+ * naming the flag and the file.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { CliError } from './report.js';
+
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return (e as Error).message;
+}
+
+/**
+ * Reads `{"input_ids": [[int, ...], ...]}` and checks it is a non-empty rectangle of integers.
+ * Range checks need the model's config and happen in `checkIdsFit`.
+ */
+export async function readIdsFile(path: string): Promise<number[][]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read --input ${path}: ${fsReason(e)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`--input ${path} is not valid JSON (${(e as Error).message})`);
+  }
+  const rows = (json as { input_ids?: unknown } | null)?.input_ids;
+  const shapeHint = 'expected {"input_ids": [[int, ...], ...]}';
+  if (!Array.isArray(rows) || rows.length === 0) {
+    throw new CliError(`--input ${path}: input_ids must be a non-empty array of rows; ${shapeHint}`);
+  }
+  const T = Array.isArray(rows[0]) ? rows[0].length : -1;
+  rows.forEach((row: unknown, b) => {
+    if (!Array.isArray(row)) throw new CliError(`--input ${path}: input_ids[${b}] is not an array; ${shapeHint}`);
+    if (row.length !== T) {
+      throw new CliError(
+        `--input ${path}: input_ids is ragged: row 0 has ${T} tokens, row ${b} has ${row.length}; ` +
+          'rows must have equal length (run rows of different lengths separately)',
+      );
+    }
+    row.forEach((id: unknown, t) => {
+      if (typeof id !== 'number' || !Number.isInteger(id)) {
+        throw new CliError(`--input ${path}: input_ids[${b}][${t}] = ${JSON.stringify(id)} is not an integer`);
+      }
+    });
+  });
+  if (T === 0) throw new CliError(`--input ${path}: input_ids rows are empty`);
+  return rows as number[][];
+}
+
+/**
+ * Checks ids against the model: 0 <= id < vocab_size and T <= block_size (and T >= minLength).
+ * The model validates too; checking here first names the file and keeps stderr to one line.
+ */
+export function checkIdsFit(
+  ids: number[][],
+  config: { vocabSize: number; blockSize: number },
+  path: string,
+  minLength = 1,
+): void {
+  const T = ids[0].length;
+  if (T > config.blockSize) {
+    throw new CliError(`--input ${path}: ${T} tokens per row exceed the model's block_size ${config.blockSize}`);
+  }
+  if (T < minLength) {
+    throw new CliError(`--input ${path}: ${T} token(s) per row; this command needs at least ${minLength}`);
+  }
+  ids.forEach((row, b) =>
+    row.forEach((id, t) => {
+      if (id < 0 || id >= config.vocabSize) {
+        throw new CliError(
+          `--input ${path}: input_ids[${b}][${t}] = ${id} is outside the vocabulary [0, ${config.vocabSize})`,
+        );
+      }
+    }),
+  );
+}
+
+/** --model must be an existing directory (loadModel would otherwise report a missing config.json). */
+export async function checkModelDir(path: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (e) {
+    const reason = fsReason(e);
+    throw new CliError(`cannot read --model ${path}: ${reason === 'no such file' ? 'no such directory' : reason}`);
+  }
+  if (!isDir) throw new CliError(`--model ${path} is not a directory (expected config.json + weights)`);
+}
+
+/** --out must be writable where it is: its folder exists and it is not itself a folder. */
+export async function checkOutPath(path: string): Promise<void> {
+  const folder = dirname(resolve(path));
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new CliError(`--out ${path}: ${folder} is not a directory`);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`--out ${path}: its folder ${folder} does not exist`);
+  }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new CliError(`--out ${path} is a directory; expected a file path`);
+}

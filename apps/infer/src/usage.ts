@@ -1,0 +1,62 @@
+/**
+ * Usage texts. The contracts are DESIGN.md's "Command-line contracts"; keep the two in step.
+ */
+
+export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** Commands that run; the others are recognised but exit 2 until they are built. */
+export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads'];
+
+const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: the fastest available; this build: cpu)`;
+
+const USAGE: Record<CommandName, string> = {
+  logits: `usage: dcformer logits --model DIR --input IDS.json --out OUT.json [--prefill P] [--backend B] [--json]
+
+Runs the model over token ids and writes the logits.
+  --model DIR     config.json + model.safetensors (or a sharded index)
+  --input FILE    {"input_ids": [[int, ...], ...]}, rectangular B x T
+  --out FILE      written atomically: {"logits": [[[float x V] x T] x B]}; each float is the
+                  shortest decimal that parses back to the same float32
+  --prefill P     cached prefill of P tokens, then T-P one-token steps (not implemented yet)
+${BACKEND}
+  --json          print {"out", "shape", "seconds"} to stdout`,
+  grads: `usage: dcformer grads --model DIR --input IDS.json --out G.safetensors [--backend B] [--json]
+
+Writes d(mean next-token cross-entropy over B*(T-1) predictions)/d(parameter) for every trainable
+parameter: F32 safetensors with the official names (dw1/qkw/dd under their own names; no buffers).
+  --model DIR     config.json + model.safetensors (or a sharded index)
+  --input FILE    {"input_ids": [[int, ...], ...]}, rectangular B x T with T >= 2
+  --out FILE      written atomically
+${BACKEND}
+  --json          print {"loss", "tensors", "out"} to stdout`,
+  generate: `usage: dcformer generate --model DIR (--prompt TEXT | --input IDS.json) [--max-new-tokens N]
+                 [--temperature t] [--top-k k] [--top-p p] [--seed s] [--greedy] [--stream] [--json]
+(not implemented yet)`,
+  eval: `usage: dcformer eval --model DIR --task NAME[,NAME] [--data FILE] [--limit N] [--max-length L] [--stride S] [--json]
+(not implemented yet)`,
+  tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none] [--json]
+(not implemented yet)`,
+  convert: `usage: dcformer convert --model DIR --out DIR2
+(not implemented yet)`,
+};
+
+export function commandUsage(name: CommandName): string {
+  return `${USAGE[name]}\n`;
+}
+
+export function mainUsage(): string {
+  return `usage: dcformer <command> [flags]     (dcformer <command> --help for its flags)
+
+commands:
+  logits     logits of a full forward over token ids (JSON)
+  grads      gradients of the mean next-token loss (safetensors)
+  generate   text generation                     (not implemented yet)
+  eval       benchmarks and perplexity           (not implemented yet)
+  tokenize   text -> token ids                   (not implemented yet)
+  convert    any supported weights -> safetensors (not implemented yet)
+
+Errors are one line on stderr; exit codes: 0 ok, 1 bad input or model, 2 bad usage or not implemented.
+DCF_DEBUG=1 adds stack traces to unexpected errors and keeps TensorFlow.js's own warnings.
+`;
+}

@@ -1,0 +1,17 @@
+export * from './config.js';
+export { PRESETS, presetConfig } from './presets.js';
+export { DcformerModel, type ModelParams, type LayerParams, type AttentionParams, type FeedForwardParams, type NormParams } from './model.js';
+export { idsTensor, validateIds } from './ids.js';
+export { initModel, seededNormal, seededUniform } from './init.js';
+export { modelFromWeights, modelWeights, type NamedArray, type FromWeightsOptions } from './checkpoint.js';
+export { weightSpecs, extraSpecs, dynamicSizes, mergeDw, splitDw, type WeightSpec, type ExtraSpec, type Init } from './weights.js';
+export { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, ropeTable } from './layers.js';
+export {
+  parseSafetensors,
+  serializeSafetensors,
+  toFloat32,
+  type ParsedSafetensors,
+  type RawTensor,
+  type SafetensorsDtype,
+  type TensorToWrite,
+} from './checkpoint/safetensors.js';

@@ -1,0 +1,89 @@
+/** Building blocks of the DCFormer / DCPythia blocks, as plain differentiable tfjs ops. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/** y = x·Wᵀ (+ b), W stored as nn.Linear's (out, in). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return tf.tidy(() => {
+    const shape = x.shape as number[];
+    const x2d = tf.reshape(x, [-1, shape[shape.length - 1]]);
+    let y = tf.matMul(x2d, weight, false, true);
+    if (bias !== undefined) y = tf.add(y, bias);
+    return tf.reshape(y, [...shape.slice(0, -1), weight.shape[0] as number]);
+  });
+}
+
+/** RMSNorm over the last axis: x·rsqrt(mean(x²) + eps)·weight (DCFormer norms and QK-norm). */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight));
+}
+
+/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm (DCPythia). */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), weight), bias);
+  });
+}
+
+export function silu(x: Tensor): Tensor {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+}
+
+const ropeTables = new Map<string, { cos: Float32Array; sin: Float32Array }>();
+
+/**
+ * cos/sin of θ_j·p for positions p in [start, start + T), j < R/2, θ_j = base^(−2j/R), rounded to
+ * float32 at each step as the reference's float32 precompute_freqs_cis does.
+ */
+export function ropeTable(R: number, base: number, start: number, T: number): { cos: Float32Array; sin: Float32Array } {
+  const key = `${R}:${base}:${start}:${T}`;
+  const hit = ropeTables.get(key);
+  if (hit) return hit;
+  const half = R / 2;
+  const cos = new Float32Array(T * half);
+  const sin = new Float32Array(T * half);
+  for (let j = 0; j < half; j++) {
+    const freq = Math.fround(1 / Math.fround(base ** Math.fround((2 * j) / R)));
+    for (let t = 0; t < T; t++) {
+      const angle = Math.fround((start + t) * freq);
+      cos[t * half + j] = Math.cos(angle);
+      sin[t * half + j] = Math.sin(angle);
+    }
+  }
+  if (ropeTables.size > 64) ropeTables.clear();
+  const table = { cos, sin };
+  ropeTables.set(key, table);
+  return table;
+}
+
+/**
+ * Rotary embedding, "half" mode, over the first R dims of each head (the rest pass through):
+ * x[j] pairs with x[j + R/2]. The reference interleaves the rotated pairs on output; we keep the
+ * halves in place, which permutes q and k the same way and so leaves every q·k unchanged.
+ * x [B,T,N,E], positions start..start+T−1.
+ */
+export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number): Tensor {
+  return tf.tidy(() => {
+    const [, T, , E] = x_BTNE.shape as number[];
+    const half = R / 2;
+    const table = ropeTable(R, base, start, T);
+    const cos = tf.tensor(table.cos, [1, T, 1, half]);
+    const sin = tf.tensor(table.sin, [1, T, 1, half]);
+    const parts = tf.split(x_BTNE, R === E ? [half, half] : [half, half, E - R], 3);
+    const [x1, x2] = parts;
+    const rotated = [tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))];
+    return tf.concat(R === E ? rotated : [...rotated, parts[2]], 3);
+  });
+}
+
+/** Mean cross-entropy of next-token prediction: CE(logits[:, :-1], ids[:, 1:]). */
+export function nextTokenLoss(logits_BTV: Tensor, ids_BT: Tensor): Tensor {
+  return tf.tidy(() => {
+    const [B, T, V] = logits_BTV.shape as number[];
+    const pred = tf.reshape(tf.slice(logits_BTV, [0, 0, 0], [B, T - 1, V]), [B * (T - 1), V]);
+    const labels = tf.reshape(tf.slice(ids_BT, [0, 1], [B, T - 1]), [B * (T - 1)]);
+    const logProbs = tf.logSoftmax(pred);
+    return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, tf.oneHot(labels, V)), -1)));
+  });
+}

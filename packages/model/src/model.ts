@@ -1,0 +1,181 @@
+/**
+ * DCFormer++, DCPythia and Transformer++ from one code path (read next to the reference's
+ * modeling_dcformer.py / modeling_dcpythia.py @ df8671f). Config switches pick the family:
+ * RMSNorm + SwiGLU (+ mgate) vs LayerNorm + biases + GELU MLP + parallel residual; `useDcmha`
+ * turns the dynamic composition on or off.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Variable } from '@tensorflow/tfjs-core';
+import { dcmhaAttention, dynamicWeights, geluExact, selectSides, type AttentionWeights } from '@dcformer/compose';
+import { layerWindows, rotaryDims, type ModelConfig } from './config.js';
+import { validateIds } from './ids.js';
+import { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, silu } from './layers.js';
+import { weightSpecs, type WeightSpec } from './weights.js';
+
+export interface AttentionParams {
+  wqkv: Tensor; wqkvBias?: Tensor; wo: Tensor; woBias?: Tensor;
+  dw1?: Tensor; qkw?: Tensor; dd?: Tensor;
+  qNormScale?: Tensor; kNormScale?: Tensor;
+}
+export interface FeedForwardParams { w1: Tensor; w1Bias?: Tensor; w2: Tensor; w2Bias?: Tensor; w3?: Tensor; mg?: Tensor }
+export interface NormParams { weight: Tensor; bias?: Tensor }
+export interface LayerParams { attention: AttentionParams; feedForward: FeedForwardParams; attentionNorm: NormParams; ffnNorm: NormParams }
+export interface ModelParams { tokEmbeddings: Tensor; layers: LayerParams[]; norm: NormParams; output: Tensor }
+
+const QK_NORM_EPS = 1e-6;
+let modelCounter = 0;
+
+function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = root;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const key = keys[i];
+    const nextIsIndex = /^\d+$/.test(keys[i + 1]);
+    node[key] ??= nextIsIndex ? [] : {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+export class DcformerModel {
+  readonly config: ModelConfig;
+  readonly params: ModelParams;
+  /** Official name → variable, in official state_dict order. */
+  readonly variables: Map<string, Variable>;
+  private readonly windows: (number | null)[];
+  private disposed = false;
+
+  /**
+   * Takes ownership of `tensors` (official name → float32 tensor of the spec'd shape; callers check
+   * names and shapes, see checkpoint.ts) and wraps each in a trainable variable.
+   */
+  constructor(config: ModelConfig, tensors: Map<string, Tensor>) {
+    this.config = config;
+    this.windows = layerWindows(config);
+    const id = modelCounter++;
+    this.variables = new Map();
+    const root: Record<string, unknown> = {};
+    for (const spec of weightSpecs(config)) {
+      const t = tensors.get(spec.official);
+      if (t === undefined) throw new Error(`DcformerModel: internal: no tensor for '${spec.official}'`);
+      const v = tf.variable(t, true, `dcformer${id}/${spec.official}`);
+      t.dispose();
+      this.variables.set(spec.official, v);
+      setPath(root, spec.path, v);
+    }
+    this.params = root as unknown as ModelParams;
+  }
+
+  get specs(): WeightSpec[] {
+    return weightSpecs(this.config);
+  }
+
+  /** Logits [B,T,V] for token ids [B,T] (int32 tensor or rectangular rows); one full forward. */
+  forward(ids: Tensor | number[][]): Tensor {
+    this.checkAlive();
+    const ids_BT = validateIds(ids, this.config, 'DcformerModel.forward');
+    try {
+      return tf.tidy(() => {
+        let x_BTD = tf.gather(this.params.tokEmbeddings, ids_BT);
+        this.params.layers.forEach((layer, i) => (x_BTD = this.block(layer, i, x_BTD)));
+        return linear(this.norm(this.params.norm, x_BTD), this.params.output);
+      });
+    } finally {
+      if (ids_BT !== ids) ids_BT.dispose();
+    }
+  }
+
+  /** Mean next-token cross-entropy over B·(T−1) predictions (labels = ids shifted by one). */
+  loss(ids: Tensor | number[][]): Tensor {
+    const ids_BT = validateIds(ids, this.config, 'DcformerModel.loss', 2);
+    try {
+      return tf.tidy(() => nextTokenLoss(this.forward(ids_BT), ids_BT));
+    } finally {
+      if (ids_BT !== ids) ids_BT.dispose();
+    }
+  }
+
+  /** Loss and d(loss)/d(parameter) for every trainable parameter, keyed by official name. */
+  lossAndGrads(ids: Tensor | number[][]): { loss: number; grads: Map<string, Tensor> } {
+    const ids_BT = validateIds(ids, this.config, 'DcformerModel.lossAndGrads', 2);
+    try {
+      const names = [...this.variables.keys()];
+      const { value, grads } = tf.variableGrads(() => this.loss(ids_BT) as tf.Scalar, [...this.variables.values()]);
+      const loss = value.dataSync()[0];
+      value.dispose();
+      const byName = new Map<string, Tensor>();
+      for (const name of names) byName.set(name, grads[(this.variables.get(name) as Variable).name]);
+      return { loss, grads: byName };
+    } finally {
+      if (ids_BT !== ids) ids_BT.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const v of this.variables.values()) v.dispose();
+    this.disposed = true;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new Error('DcformerModel: used after dispose()');
+  }
+
+  private norm(p: NormParams, x: Tensor): Tensor {
+    return this.config.family === 'dcpythia'
+      ? layerNorm(x, p.weight, p.bias as Tensor, this.config.normEps)
+      : rmsNorm(x, p.weight, this.config.normEps);
+  }
+
+  // DCFormerBlock / DCPythiaBlock.forward
+  private block(layer: LayerParams, index: number, x_BTD: Tensor): Tensor {
+    const h_BTD = tf.add(x_BTD, this.attention(layer.attention, index, this.norm(layer.attentionNorm, x_BTD)));
+    const ffnIn_BTD = this.config.useParallelResidual ? x_BTD : h_BTD;
+    return tf.add(h_BTD, this.feedForward(layer.feedForward, this.norm(layer.ffnNorm, ffnIn_BTD)));
+  }
+
+  // DCMHAttention.forward (training path with inference semantics, DESIGN.md "One semantics")
+  private attention(p: AttentionParams, index: number, x_BTD: Tensor): Tensor {
+    const { dim: D, nHead: N, headDim: E, ropeBase } = this.config;
+    const [B, T] = x_BTD.shape as number[];
+    const [q, k, v] = tf.split(linear(x_BTD, p.wqkv, p.wqkvBias), 3, 2).map((t) => tf.reshape(t, [B, T, N, E]));
+    let q_BTNE = q;
+    let k_BTNE = k;
+    if (this.config.useQkNorm) {
+      q_BTNE = rmsNorm(q_BTNE, p.qNormScale as Tensor, QK_NORM_EPS);
+      k_BTNE = rmsNorm(k_BTNE, p.kNormScale as Tensor, QK_NORM_EPS);
+    }
+    const R = rotaryDims(this.config);
+    q_BTNE = applyRope(q_BTNE, R, ropeBase, 0);
+    k_BTNE = applyRope(k_BTNE, R, ropeBase, 0);
+    const toHeads = (t: Tensor) => tf.transpose(t, [0, 2, 1, 3]);
+    let weights: AttentionWeights | null = null;
+    if (this.config.useDcmha) {
+      const w = dynamicWeights(x_BTD, { dw1: p.dw1 as Tensor, qkw: p.qkw as Tensor, dd: p.dd as Tensor });
+      const { queryWise, keyWise } = this.config;
+      weights = { pre: selectSides(w.pre, queryWise, keyWise), post: selectSides(w.post, queryWise, keyWise) };
+    }
+    const y_BNTE = dcmhaAttention(toHeads(q_BTNE), toHeads(k_BTNE), toHeads(v), weights, {
+      window: this.windows[index],
+      chunkSize: this.config.qChunkSize,
+      compose: { queryWise: this.config.queryWise, keyWise: this.config.keyWise },
+    });
+    const y_BTD = tf.reshape(tf.transpose(y_BNTE, [0, 2, 1, 3]), [B, T, D]);
+    return linear(y_BTD, p.wo, p.woBias);
+  }
+
+  // FeedForward.forward: SwiGLU with optional mgate (DCFormer), GELU MLP (DCPythia)
+  private feedForward(p: FeedForwardParams, x_BTD: Tensor): Tensor {
+    if (this.config.family === 'dcpythia') {
+      return linear(geluExact(linear(x_BTD, p.w1, p.w1Bias)), p.w2, p.w2Bias);
+    }
+    let act_BTF = tf.mul(silu(linear(x_BTD, p.w1)), linear(x_BTD, p.w3 as Tensor));
+    if (this.config.mgate) {
+      const [B, T, F] = act_BTF.shape as number[];
+      const G = this.config.mgateDim;
+      const gate_BTG1 = tf.reshape(tf.softmax(linear(x_BTD, p.mg as Tensor)), [B, T, G, 1]);
+      act_BTF = tf.reshape(tf.mul(tf.reshape(act_BTF, [B, T, G, F / G]), gate_BTG1), [B, T, F]);
+    }
+    return linear(act_BTF, p.w2);
+  }
+}

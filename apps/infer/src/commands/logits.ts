@@ -1,0 +1,66 @@
+/**
+ * `dcformer logits`: one full forward over the ids, logits to JSON. This is the parity probe with
+ * the PyTorch reference: the same IDS.json through both, compare the two OUT.json files.
+ */
+import { idsTensor } from '@dcformer/model';
+import { writeFileAtomic } from '@dcformer/model/node';
+import { parseArgs, required, UsageError } from '../args.js';
+import { logitsJson } from '../float-json.js';
+import { EXIT_OK, type Io } from '../report.js';
+import { commandUsage } from '../usage.js';
+import { openSession, seconds } from './session.js';
+
+const FLAGS = {
+  model: 'string',
+  input: 'string',
+  out: 'string',
+  prefill: 'integer',
+  backend: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+const PREFIX = 'dcformer logits';
+
+export async function runLogits(argv: readonly string[], io: Io): Promise<number> {
+  const flags = parseArgs(argv, FLAGS);
+  if (flags.help) {
+    io.stdout.write(commandUsage('logits'));
+    return EXIT_OK;
+  }
+  // TODO: wire to the model's cached prefill/decode once @dcformer/model has it.
+  if (flags.prefill !== undefined) {
+    throw new UsageError('--prefill needs the cached decode path, which is not implemented yet');
+  }
+  const out = required(flags.out, 'out');
+  const session = await openSession(
+    { model: required(flags.model, 'model'), input: required(flags.input, 'input'), out, backend: flags.backend },
+    PREFIX,
+    io,
+  );
+  const started = performance.now();
+  const B = session.ids.length;
+  const T = session.ids[0].length;
+  let data: Float32Array;
+  let V: number;
+  try {
+    const ids_BT = idsTensor(session.ids, PREFIX);
+    try {
+      const logits_BTV = session.model.forward(ids_BT);
+      V = logits_BTV.shape[2] as number;
+      // data(), not dataSync(): a GPU backend can download without blocking the event loop.
+      data = (await logits_BTV.data()) as Float32Array;
+      logits_BTV.dispose();
+    } finally {
+      ids_BT.dispose();
+    }
+  } finally {
+    session.model.dispose();
+  }
+  // Formatted fully in memory before the atomic write: an error here leaves no partial file.
+  await writeFileAtomic(out, logitsJson(data, B, T, V));
+  const elapsed = seconds(started);
+  io.stderr.write(`${PREFIX}: wrote ${out} (logits [${B},${T},${V}]) in ${elapsed} s\n`);
+  if (flags.json) io.stdout.write(`${JSON.stringify({ out, shape: [B, T, V], seconds: elapsed })}\n`);
+  return EXIT_OK;
+}

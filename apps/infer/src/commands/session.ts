@@ -1,0 +1,50 @@
+/**
+ * The steps `logits` and `grads` share: check every path and the ids, start the backend, load the
+ * model, check the ids against it. Ordered cheapest first, so a typo never waits for tfjs or a
+ * multi-GB checkpoint, and nothing is printed before all checks pass: a failing run writes exactly
+ * one stderr line.
+ */
+import type { DcformerModel } from '@dcformer/model';
+import { resolveBackend, startBackend, type BackendName } from '../backend.js';
+import { checkIdsFit, checkModelDir, checkOutPath, readIdsFile } from '../inputs.js';
+import { oneLine, type Io } from '../report.js';
+
+export interface SessionFlags {
+  model: string;
+  input: string;
+  out: string;
+  backend?: string;
+}
+
+export interface Session {
+  model: DcformerModel;
+  ids: number[][];
+  backend: BackendName;
+}
+
+/** Opens the model and ids. The caller owns `session.model` and must dispose it. */
+export async function openSession(flags: SessionFlags, prefix: string, io: Io, minLength = 1): Promise<Session> {
+  const backend = resolveBackend(flags.backend);
+  const ids = await readIdsFile(flags.input);
+  await checkModelDir(flags.model);
+  await checkOutPath(flags.out);
+  await startBackend(backend);
+  // Imported here, after the backend is chosen: the model package pulls in tfjs-core.
+  const { loadModel } = await import('@dcformer/model/node');
+  const model = await loadModel(flags.model, {
+    onWarning: (message) => io.stderr.write(`${prefix}: warning: ${oneLine(message)}\n`),
+  });
+  try {
+    checkIdsFit(ids, model.config, flags.input, minLength);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  // Named once, after every check has passed (see the file comment).
+  io.stderr.write(`dcformer: backend ${backend}\n`);
+  return { model, ids, backend };
+}
+
+export function seconds(since: number): number {
+  return Math.round((performance.now() - since) / 10) / 100;
+}

@@ -1,0 +1,99 @@
+/**
+ * Helpers shared by this app's tests (not part of the bin). The safetensors reader is deliberately
+ * independent of @dcformer/model's, so the CLI's output is checked by code it does not share.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main, type Io } from './main.js';
+
+export const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
+export const GOLDEN_CASES = ['case1_dcformer_lgll', 'case2_dcformer_lg', 'case3_dcformer_mha', 'case4_dcpythia'];
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stderr split into lines, without the trailing empty one. */
+  errLines: string[];
+}
+
+/** Runs `main(argv)` in-process, capturing what it writes. */
+export async function run(argv: string[]): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr, errLines: stderr.split('\n').filter((l) => l !== '') };
+}
+
+const scratch: string[] = [];
+
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dcformer-infer-'));
+  scratch.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(scratch.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Writes `{"input_ids": ids}` (or any JSON value given as `raw`) and returns the path. */
+export async function writeIds(dir: string, ids: unknown, name = 'ids.json'): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, JSON.stringify({ input_ids: ids }));
+  return path;
+}
+
+export interface Golden {
+  input_ids: number[][];
+  train_as_infer: { loss: number; logits: number[][][]; grad_names: string[] };
+}
+
+export async function readGolden(caseName: string): Promise<Golden> {
+  return JSON.parse(await readFile(join(ORACLE_DIR, caseName, 'golden.json'), 'utf8')) as Golden;
+}
+
+export interface F32Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Minimal safetensors reader: F32 only, which is all the CLI and the oracle's grads files hold. */
+export async function readF32Safetensors(path: string): Promise<Map<string, F32Tensor>> {
+  const bytes = await readFile(path);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const out = new Map<string, F32Tensor>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (entry.dtype !== 'F32') throw new Error(`${path}: ${name} is ${entry.dtype}, expected F32`);
+    const [begin, end] = entry.data_offsets;
+    const start = 8 + headerLength + begin;
+    // Copy: the file's buffer is not 4-byte aligned at arbitrary offsets.
+    const data = new Float32Array(new Uint8Array(bytes.subarray(start, 8 + headerLength + end)).buffer);
+    out.set(name, { shape: entry.shape, data });
+  }
+  return out;
+}
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}

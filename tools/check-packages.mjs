@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Checks the package rules of DESIGN.md on every workspace package.json, so they are enforced, not
+// remembered: the dependency arrows (kernels ← compose ← model ← apps), tfjs-core as a peer,
+// `exports` with `types` first, `sideEffects` declared. Prints every violation; exits 1 if any.
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const ALLOWED = {
+  '@dcformer/kernels': [],
+  '@dcformer/compose': ['@dcformer/kernels'],
+  '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
+};
+
+const problems = [];
+for (const group of ['packages', 'apps']) {
+  const dir = join(root, group);
+  if (!existsSync(dir)) continue;
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8'));
+    const where = `${group}/${name}/package.json (${pkg.name})`;
+    const internal = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) => d.startsWith('@dcformer/'));
+    if (group === 'packages') {
+      const allowed = ALLOWED[pkg.name];
+      if (allowed === undefined) problems.push(`${where}: not in the dependency diagram of tools/check-packages.mjs; add it there`);
+      else for (const d of internal) if (!allowed.includes(d)) problems.push(`${where}: may not depend on ${d} (allowed: ${allowed.join(', ') || 'none'})`);
+      if (Object.keys(pkg.peerDependencies ?? {}).filter((d) => d.startsWith('@dcformer/')).length > 0) problems.push(`${where}: internal packages must be dependencies, not peers`);
+      const touchesTfjs = pkg.peerDependencies?.['@tensorflow/tfjs-core'] !== undefined;
+      if (pkg.dependencies?.['@tensorflow/tfjs-core']) problems.push(`${where}: @tensorflow/tfjs-core must be a peerDependency (one kernel registry per process)`);
+      if (!touchesTfjs && pkg.name !== '@dcformer/tokenizer' && pkg.name !== '@dcformer/eval') problems.push(`${where}: expected @tensorflow/tfjs-core as a peerDependency`);
+      if (pkg.sideEffects === undefined) problems.push(`${where}: declare "sideEffects"`);
+      if (pkg.type !== 'module') problems.push(`${where}: "type" must be "module"`);
+      for (const [sub, entry] of Object.entries(pkg.exports ?? {})) {
+        if (typeof entry !== 'object') continue;
+        if (Object.keys(entry)[0] !== 'types') problems.push(`${where}: exports["${sub}"] must list "types" first`);
+      }
+      if (!pkg.exports) problems.push(`${where}: missing "exports"`);
+    } else if (!pkg.private) {
+      problems.push(`${where}: apps are private`);
+    }
+  }
+}
+if (problems.length > 0) {
+  console.error(`check-packages: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  process.exit(1);
+}
+console.log('check-packages: dependency arrows, peers, exports and sideEffects OK');

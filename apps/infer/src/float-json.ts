@@ -10,6 +10,8 @@ import { CliError } from './report.js';
 export function float32ToJson(x: number): string {
   if (!Number.isFinite(x)) throw new RangeError(`cannot write ${x} as JSON`);
   const f = Math.fround(x);
+  // JSON.stringify(-0) is "0"; "-0" is valid JSON and keeps the sign bit.
+  if (Object.is(f, -0)) return '-0';
   const fits = (p: number) => Math.fround(Number(f.toPrecision(p))) === f;
   // Most float32 values need 7-9 significant digits: start at 7, walk down while it still fits,
   // else up. Nine digits always suffice for float32.

@@ -43,7 +43,7 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(scratch.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
-/** Writes `{"input_ids": ids}` (or any JSON value given as `raw`) and returns the path. */
+/** Writes `{"input_ids": ids}` (ids may be malformed on purpose) and returns the path. */
 export async function writeIds(dir: string, ids: unknown, name = 'ids.json'): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, JSON.stringify({ input_ids: ids }));
@@ -96,4 +96,45 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+export interface ExpectedGrad extends F32Tensor {
+  /** The tolerance's scale: max |value| of the tensor as stored (dw_m / qkw_m for the split ones). */
+  scale: number;
+}
+
+/**
+ * The oracle's `train_as_infer.*` gradients under the names the CLI writes. The oracle stores dw1/dd
+ * merged as dw_m [D, 4K+4N] and qkw as qkw_m [4, K, 2I*N] (DESIGN.md "Golden data"), with K = 4N:
+ * grad(dw1) = dw_m[:, :4K] as (D,1,4,K); grad(dd) = dw_m[:, 4K:] as (D,1,4N); grad(qkw) = qkw_m as (1,4,K,2I,N).
+ */
+export function expectedGrads(stored: Map<string, F32Tensor>): Map<string, ExpectedGrad> {
+  const prefix = 'train_as_infer.';
+  const out = new Map<string, ExpectedGrad>();
+  for (const [fullName, t] of stored) {
+    if (!fullName.startsWith(prefix)) continue;
+    const name = fullName.slice(prefix.length);
+    const scale = maxAbs(t.data);
+    if (name.endsWith('.dw_m')) {
+      const [D, cols] = t.shape;
+      const N = cols / 20; // 4K + 4N with K = 4N
+      const K = 4 * N;
+      const dw1 = new Float32Array(D * 4 * K);
+      const dd = new Float32Array(D * 4 * N);
+      for (let d = 0; d < D; d++) {
+        dw1.set(t.data.subarray(d * cols, d * cols + 4 * K), d * 4 * K);
+        dd.set(t.data.subarray(d * cols + 4 * K, (d + 1) * cols), d * 4 * N);
+      }
+      const base = name.slice(0, -'dw_m'.length);
+      out.set(`${base}dw1`, { shape: [D, 1, 4, K], data: dw1, scale });
+      out.set(`${base}dd`, { shape: [D, 1, 4 * N], data: dd, scale });
+    } else if (name.endsWith('.qkw_m')) {
+      const [C, K, rest] = t.shape;
+      const N = K / 4;
+      out.set(`${name.slice(0, -'qkw_m'.length)}qkw`, { shape: [1, C, K, rest / N, N], data: t.data, scale });
+    } else {
+      out.set(name, { ...t, scale });
+    }
+  }
+  return out;
 }

@@ -15,8 +15,8 @@ beforeAll(async () => {
  * to the same function, used to check the chunked forward and its hand-written, recomputing backward.
  */
 function plainAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, pre: ComposeWeights | null, post: ComposeWeights | null, window: number | null, offset: number, attrs: ComposeAttrs) {
-  const [, , T, E] = q.shape;
-  const S = k.shape[2];
+  const [, , T, E] = q.shape as number[];
+  const S = k.shape[2] as number;
   const mask = new Float32Array(T * S);
   for (let t = 0; t < T; t++) for (let s = 0; s < S; s++) {
     const p = offset + t;

@@ -17,8 +17,15 @@ export interface AttentionOptions {
   window: number | null;
   /** Queries per chunk; each chunk sees only its key range, and the backward pass recomputes per chunk. */
   chunkSize: number;
-  /** Absolute position of query 0 (keys start at 0). Default S − T: the queries are the last T keys. */
+  /** Absolute position of key 0 (a cache may hold only the last keys). Default 0. */
+  keyOffset?: number;
+  /** Absolute position of query 0. Default keyOffset + S − T: the queries are the last T keys. */
   queryOffset?: number;
+  /**
+   * Per batch row, the absolute position of its first real key; earlier keys are padding and
+   * masked out (left-padded batches of different lengths). Default: no padding.
+   */
+  keyStart?: readonly number[];
   /** Which sides of both Compose calls are on; ignored when no dynamic weights are given. */
   compose?: ComposeAttrs;
 }
@@ -36,31 +43,48 @@ interface ChunkRange {
   ke: number;
 }
 
-/** Query chunks and the key range each sees: [p0 − W + 1, p1) for local layers, [0, p1) for global. */
-export function chunkRanges(T: number, S: number, queryOffset: number, window: number | null, chunkSize: number): ChunkRange[] {
+/**
+ * Query chunks and the key indices each sees: positions [p0 − W + 1, p1) for local layers, every key
+ * up to p1 for global ones (p0, p1 the chunk's first and past-last query positions).
+ */
+export function chunkRanges(
+  T: number, S: number, queryOffset: number, window: number | null, chunkSize: number, keyOffset = 0,
+): ChunkRange[] {
   const ranges: ChunkRange[] = [];
   for (let t0 = 0; t0 < T; t0 += chunkSize) {
     const t1 = Math.min(T, t0 + chunkSize);
-    const ks = window === null ? 0 : Math.max(0, queryOffset + t0 - window + 1);
-    const ke = Math.min(S, queryOffset + t1);
+    const first = window === null ? keyOffset : Math.max(keyOffset, queryOffset + t0 - window + 1);
+    const ks = Math.min(S, first - keyOffset);
+    const ke = Math.max(ks, Math.min(S, queryOffset + t1 - keyOffset));
     ranges.push({ t0, t1, ks, ke });
   }
   return ranges;
 }
 
-/** [1,1,tc,sc] bool: key s is visible from query t (causal, and inside the window when local). */
-function chunkMask(r: ChunkRange, queryOffset: number, window: number | null): Tensor {
+interface Positions {
+  queryOffset: number;
+  keyOffset: number;
+  window: number | null;
+  keyStart?: readonly number[];
+}
+
+/** [B|1,1,tc,sc] bool: key s is visible from query t (causal, inside the window, not padding). */
+function chunkMask(r: ChunkRange, pos: Positions): Tensor {
   const tc = r.t1 - r.t0;
   const sc = r.ke - r.ks;
-  const data = new Uint8Array(tc * sc);
-  for (let t = 0; t < tc; t++) {
-    const p = queryOffset + r.t0 + t;
-    for (let s = 0; s < sc; s++) {
-      const key = r.ks + s;
-      data[t * sc + s] = key <= p && (window === null || key > p - window) ? 1 : 0;
+  const rows = pos.keyStart ?? [-Infinity];
+  const data = new Uint8Array(rows.length * tc * sc);
+  rows.forEach((start, b) => {
+    for (let t = 0; t < tc; t++) {
+      const p = pos.queryOffset + r.t0 + t;
+      for (let s = 0; s < sc; s++) {
+        const key = pos.keyOffset + r.ks + s;
+        const visible = key <= p && (pos.window === null || key > p - pos.window) && key >= start;
+        data[(b * tc + t) * sc + s] = visible ? 1 : 0;
+      }
     }
-  }
-  return tf.tensor(data, [1, 1, tc, sc], 'bool');
+  });
+  return tf.tensor(data, [rows.length, 1, tc, sc], 'bool');
 }
 
 function sliceSides(w: ComposeWeights, r: ChunkRange): ComposeWeights {
@@ -125,11 +149,16 @@ export function dcmhaAttention(
   checkInputs(q_BNTE, k_BNSE, v_BNSE, options);
   const [, , T, E] = q_BNTE.shape as number[];
   const S = k_BNSE.shape[2] as number;
-  const queryOffset = options.queryOffset ?? S - T;
+  const keyOffset = options.keyOffset ?? 0;
+  const queryOffset = options.queryOffset ?? keyOffset + S - T;
+  const positions: Positions = { queryOffset, keyOffset, window: options.window, keyStart: options.keyStart };
+  if (options.keyStart !== undefined && options.keyStart.length !== (q_BNTE.shape[0] as number)) {
+    throw new ShapeError(`dcmhaAttention: 'keyStart' must have one entry per batch row (B = ${q_BNTE.shape[0]}); got ${options.keyStart.length}`);
+  }
   const attrs: ComposeAttrs = options.compose ?? { queryWise: true, keyWise: true };
   const names = composeInputNames(attrs).filter((n) => n !== 'x') as (keyof ComposeWeights)[];
   const scale = 1 / Math.sqrt(E);
-  const ranges = chunkRanges(T, S, queryOffset, options.window, options.chunkSize);
+  const ranges = chunkRanges(T, S, queryOffset, options.window, options.chunkSize, keyOffset);
   const composed = weights !== null;
   const inputs = [q_BNTE, k_BNSE, v_BNSE];
   if (composed) for (const side of [weights.pre, weights.post]) for (const n of names) inputs.push(side[n] as Tensor);
@@ -152,7 +181,7 @@ export function dcmhaAttention(
     const { q, k, v, pre, post } = unpack(xs);
     const outs = ranges.map((r) =>
       tf.tidy(() => {
-        const mask = chunkMask(r, queryOffset, options.window);
+        const mask = chunkMask(r, positions);
         const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
         const qc = tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
         return forwardChunk(qc, kv(k), kv(v), mask, scale,
@@ -182,7 +211,7 @@ export function dcmhaAttention(
     const weightIndex = (side: 0 | 1, n: keyof ComposeWeights) => 3 + side * names.length + names.indexOf(n);
     for (const r of ranges) {
       const parts = tf.tidy(() => {
-        const mask = chunkMask(r, queryOffset, options.window);
+        const mask = chunkMask(r, positions);
         const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
         const qc = tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
         const kc = kv(k);

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, required, UsageError } from './args.js';
+
+const SPECS = { model: 'string', prefill: 'integer', json: 'boolean', help: 'boolean', 'max-new-tokens': 'integer' } as const;
+
+describe('parseArgs', () => {
+  it('reads --flag value, --flag=value, booleans and integers', () => {
+    expect(parseArgs(['--model', 'a b', '--prefill=8', '--json', '--max-new-tokens', '-3'], SPECS)).toEqual({
+      model: 'a b',
+      prefill: 8,
+      json: true,
+      'max-new-tokens': -3,
+    });
+    expect(parseArgs(['--json=false', '--model=x=y', '-h'], SPECS)).toEqual({ json: false, model: 'x=y', help: true });
+    expect(parseArgs([], SPECS)).toEqual({});
+  });
+
+  it.each([
+    [['--modle', 'x'], /^unknown flag --modle \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/],
+    [['--model'], /^--model needs a value$/],
+    [['--model', '--json'], /^--model needs a value$/],
+    [['--model='], /^--model needs a value$/],
+    [['--prefill', '1.5'], /^--prefill must be an integer; got '1.5'$/],
+    [['--prefill', '1e3'], /^--prefill must be an integer; got '1e3'$/],
+    [['--json=yes'], /^--json takes no value or =true\/=false; got 'yes'$/],
+    [['--model', 'a', '--model', 'b'], /^--model given twice$/],
+    [['stray'], /^unexpected argument 'stray'/],
+    [['-x'], /^unexpected argument '-x'/],
+  ])('%j -> UsageError', (argv, message) => {
+    expect(() => parseArgs(argv, SPECS)).toThrow(UsageError);
+    expect(() => parseArgs(argv, SPECS)).toThrow(message);
+  });
+
+  it('does not treat inherited object keys as flags', () => {
+    expect(() => parseArgs(['--toString', 'x'], SPECS)).toThrow(/unknown flag --toString/);
+  });
+
+  it('required() names the missing flag', () => {
+    expect(required('x', 'model')).toBe('x');
+    expect(() => required(undefined, 'model')).toThrow(/^missing --model$/);
+  });
+});

@@ -15,3 +15,6 @@ export {
   type SafetensorsDtype,
   type TensorToWrite,
 } from './checkpoint/safetensors.js';
+export { KVCache, type LayerCache } from './cache.js';
+export { prefill, decodeOne, generate, type Prefilled, type GenerateOptions, type GenerateResult } from './generate.js';
+export { argmax, filteredProbs, tokenChooser, applyRepetitionPenalty, isSampling, validateSampling, type SamplingOptions } from './sampling.js';

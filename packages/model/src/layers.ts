@@ -37,7 +37,7 @@ const ropeTables = new Map<string, { cos: Float32Array; sin: Float32Array }>();
  * float32 at each step as the reference's float32 precompute_freqs_cis does.
  */
 export function ropeTable(R: number, base: number, start: number, T: number): { cos: Float32Array; sin: Float32Array } {
-  const key = `${R}:${base}:${start}:${T}`;
+  const key = `${R}:${base}:${start}:${T}`; // start may be negative: positions of left padding
   const hit = ropeTables.get(key);
   if (hit) return hit;
   const half = R / 2;
@@ -61,15 +61,21 @@ export function ropeTable(R: number, base: number, start: number, T: number): { 
  * Rotary embedding, "half" mode, over the first R dims of each head (the rest pass through):
  * x[j] pairs with x[j + R/2]. The reference interleaves the rotated pairs on output; we keep the
  * halves in place, which permutes q and k the same way and so leaves every q·k unchanged.
- * x [B,T,N,E], positions start..start+T−1.
+ * x [B,T,N,E], positions start..start+T−1 (one start for all rows, or one per row).
  */
-export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number): Tensor {
+export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number | readonly number[]): Tensor {
   return tf.tidy(() => {
     const [, T, , E] = x_BTNE.shape as number[];
     const half = R / 2;
-    const table = ropeTable(R, base, start, T);
-    const cos = tf.tensor(table.cos, [1, T, 1, half]);
-    const sin = tf.tensor(table.sin, [1, T, 1, half]);
+    const starts = typeof start === 'number' ? [start] : start;
+    const tables = starts.map((s) => ropeTable(R, base, s, T));
+    const stack = (key: 'cos' | 'sin') => {
+      const data = new Float32Array(starts.length * T * half);
+      tables.forEach((table, b) => data.set(table[key], b * T * half));
+      return tf.tensor(data, [starts.length, T, 1, half]);
+    };
+    const cos = stack('cos');
+    const sin = stack('sin');
     const parts = tf.split(x_BTNE, R === E ? [half, half] : [half, half, E - R], 3);
     const [x1, x2] = parts;
     const rotated = [tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))];

@@ -7,8 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { dcmhaAttention, dynamicWeights, geluExact, selectSides, type AttentionWeights } from '@dcformer/compose';
+import { InputError, type ComposeWeights } from '@dcformer/kernels';
 import { layerWindows, rotaryDims, type ModelConfig } from './config.js';
 import { validateIds } from './ids.js';
+import { KVCache, appendKeys, trimKeys } from './cache.js';
 import { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, silu } from './layers.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
 
@@ -23,6 +25,12 @@ export interface LayerParams { attention: AttentionParams; feedForward: FeedForw
 export interface ModelParams { tokEmbeddings: Tensor; layers: LayerParams[]; norm: NormParams; output: Tensor }
 
 const QK_NORM_EPS = 1e-6;
+
+/** Where a forward call sits in its sequence: index of its first token, and the cache if any. */
+interface StepContext {
+  start: number;
+  cache: KVCache | null;
+}
 let modelCounter = 0;
 
 function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
@@ -75,14 +83,44 @@ export class DcformerModel {
     this.checkAlive();
     const ids_BT = validateIds(ids, this.config, 'DcformerModel.forward');
     try {
-      return tf.tidy(() => {
-        let x_BTD = tf.gather(this.params.tokEmbeddings, ids_BT);
-        this.params.layers.forEach((layer, i) => (x_BTD = this.block(layer, i, x_BTD)));
-        return linear(this.norm(this.params.norm, x_BTD), this.params.output);
-      });
+      return this.run(ids_BT, { start: 0, cache: null });
     } finally {
       if (ids_BT !== ids) ids_BT.dispose();
     }
+  }
+
+  /** An empty KV+KW cache for `batch` rows; `pads[b]` left-padding positions precede row b's tokens. */
+  createCache(batch: number, pads?: readonly number[]): KVCache {
+    return new KVCache(batch, this.config.nLayer, pads);
+  }
+
+  /**
+   * Cached forward: runs `ids` [B,T] as the next T positions of `cache` (prefill of any length, or a
+   * one-token decode step), appends their keys to the cache and returns their logits [B,T,V].
+   */
+  forwardCached(ids: Tensor | number[][], cache: KVCache): Tensor {
+    this.checkAlive();
+    const ids_BT = validateIds(ids, this.config, 'DcformerModel.forwardCached');
+    try {
+      const [B, T] = ids_BT.shape as number[];
+      if (B !== cache.batch) throw new InputError(`DcformerModel.forwardCached: ids have B = ${B} rows but the cache was made for ${cache.batch}`);
+      if (cache.length + T > this.config.blockSize) {
+        throw new InputError(`DcformerModel.forwardCached: cached length ${cache.length} + ${T} new tokens exceeds block_size ${this.config.blockSize}`);
+      }
+      const logits = this.run(ids_BT, { start: cache.length, cache });
+      cache.length += T;
+      return logits;
+    } finally {
+      if (ids_BT !== ids) ids_BT.dispose();
+    }
+  }
+
+  private run(ids_BT: Tensor, ctx: StepContext): Tensor {
+    return tf.tidy(() => {
+      let x_BTD = tf.gather(this.params.tokEmbeddings, ids_BT);
+      this.params.layers.forEach((layer, i) => (x_BTD = this.block(layer, i, x_BTD, ctx)));
+      return linear(this.norm(this.params.norm, x_BTD), this.params.output);
+    });
   }
 
   /** Mean next-token cross-entropy over B·(T−1) predictions (labels = ids shifted by one). */
@@ -128,14 +166,14 @@ export class DcformerModel {
   }
 
   // DCFormerBlock / DCPythiaBlock.forward
-  private block(layer: LayerParams, index: number, x_BTD: Tensor): Tensor {
-    const h_BTD = tf.add(x_BTD, this.attention(layer.attention, index, this.norm(layer.attentionNorm, x_BTD)));
+  private block(layer: LayerParams, index: number, x_BTD: Tensor, ctx: StepContext): Tensor {
+    const h_BTD = tf.add(x_BTD, this.attention(layer.attention, index, this.norm(layer.attentionNorm, x_BTD), ctx));
     const ffnIn_BTD = this.config.useParallelResidual ? x_BTD : h_BTD;
     return tf.add(h_BTD, this.feedForward(layer.feedForward, this.norm(layer.ffnNorm, ffnIn_BTD)));
   }
 
   // DCMHAttention.forward (training path with inference semantics, DESIGN.md "One semantics")
-  private attention(p: AttentionParams, index: number, x_BTD: Tensor): Tensor {
+  private attention(p: AttentionParams, index: number, x_BTD: Tensor, ctx: StepContext): Tensor {
     const { dim: D, nHead: N, headDim: E, ropeBase } = this.config;
     const [B, T] = x_BTD.shape as number[];
     const [q, k, v] = tf.split(linear(x_BTD, p.wqkv, p.wqkvBias), 3, 2).map((t) => tf.reshape(t, [B, T, N, E]));
@@ -146,19 +184,41 @@ export class DcformerModel {
       k_BTNE = rmsNorm(k_BTNE, p.kNormScale as Tensor, QK_NORM_EPS);
     }
     const R = rotaryDims(this.config);
-    q_BTNE = applyRope(q_BTNE, R, ropeBase, 0);
-    k_BTNE = applyRope(k_BTNE, R, ropeBase, 0);
+    const cache = ctx.cache;
+    // Left-padded rows count positions from their first real token.
+    const ropeStart = cache?.padded ? cache.pads.map((pad) => ctx.start - pad) : ctx.start;
+    q_BTNE = applyRope(q_BTNE, R, ropeBase, ropeStart);
+    k_BTNE = applyRope(k_BTNE, R, ropeBase, ropeStart);
     const toHeads = (t: Tensor) => tf.transpose(t, [0, 2, 1, 3]);
-    let weights: AttentionWeights | null = null;
+    const { queryWise, keyWise } = this.config;
+    let query: { pre: ComposeWeights; post: ComposeWeights } | null = null;
+    let keys: { pre: ComposeWeights; post: ComposeWeights } | null = null;
     if (this.config.useDcmha) {
       const w = dynamicWeights(x_BTD, { dw1: p.dw1 as Tensor, qkw: p.qkw as Tensor, dd: p.dd as Tensor });
-      const { queryWise, keyWise } = this.config;
-      weights = { pre: selectSides(w.pre, queryWise, keyWise), post: selectSides(w.post, queryWise, keyWise) };
+      query = { pre: selectSides(w.pre, queryWise, false), post: selectSides(w.post, queryWise, false) };
+      keys = { pre: selectSides(w.pre, false, keyWise), post: selectSides(w.post, false, keyWise) };
     }
-    const y_BNTE = dcmhaAttention(toHeads(q_BTNE), toHeads(k_BTNE), toHeads(v), weights, {
-      window: this.windows[index],
+    const window = this.windows[index];
+    let k_BNSE = toHeads(k_BTNE);
+    let v_BNSE = toHeads(v);
+    let keyOffset = ctx.start;
+    if (cache !== null) {
+      const all = appendKeys(cache.layers[index], k_BNSE, v_BNSE, keys?.pre ?? null, keys?.post ?? null, ctx.start);
+      ({ k_BNSE, v_BNSE } = all);
+      keys = all.preKey && all.postKey ? { pre: all.preKey, post: all.postKey } : keys;
+      keyOffset = all.start;
+      // the next query (position start + T) sees W − 1 earlier keys at most
+      cache.setLayer(index, window === null ? all : trimKeys(all, Math.max(all.start, ctx.start + T - window + 1)));
+    }
+    const weights: AttentionWeights | null =
+      query && keys ? { pre: { ...query.pre, ...keys.pre }, post: { ...query.post, ...keys.post } } : null;
+    const y_BNTE = dcmhaAttention(toHeads(q_BTNE), k_BNSE, v_BNSE, weights, {
+      window,
       chunkSize: this.config.qChunkSize,
-      compose: { queryWise: this.config.queryWise, keyWise: this.config.keyWise },
+      compose: { queryWise, keyWise },
+      keyOffset,
+      queryOffset: ctx.start,
+      keyStart: cache?.padded ? cache.pads : undefined,
     });
     const y_BTD = tf.reshape(tf.transpose(y_BNTE, [0, 2, 1, 3]), [B, T, D]);
     return linear(y_BTD, p.wo, p.woBias);

@@ -53,6 +53,14 @@ describe.each(GOLDEN_CASES)('%s', (caseName) => {
     expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(1e-4);
   });
 
+  it('logits --prefill P match the official cached inference path (infer.logits) within 1e-4', async () => {
+    const out = join(dir, 'logits-cached.json');
+    const r = await run(['logits', '--model', modelDir, '--input', idsPath, '--out', out, '--prefill', String(golden.infer.prefill_len)]);
+    expect(r.code, r.stderr).toBe(0);
+    const ours = (JSON.parse(await readFile(out, 'utf8')) as { logits: number[][][] }).logits;
+    expect(maxAbsDiff(ours.flat(2), golden.infer.logits.flat(2))).toBeLessThanOrEqual(1e-4);
+  });
+
   it('grads match train_as_infer within 1e-3 of each stored tensor max, for every trainable parameter', async () => {
     const out = join(dir, 'grads.safetensors');
     const r = await run(['grads', '--model', modelDir, '--input', idsPath, '--out', out, '--json']);

@@ -53,6 +53,7 @@ export async function writeIds(dir: string, ids: unknown, name = 'ids.json'): Pr
 export interface Golden {
   input_ids: number[][];
   train_as_infer: { loss: number; logits: number[][][]; grad_names: string[] };
+  infer: { prefill_len: number; logits: number[][][] };
 }
 
 export async function readGolden(caseName: string): Promise<Golden> {

@@ -18,7 +18,7 @@ Runs the model over token ids and writes the logits.
   --input FILE    {"input_ids": [[int, ...], ...]}, rectangular B x T
   --out FILE      written atomically: {"logits": [[[float x V] x T] x B]}; each float is the
                   shortest decimal that parses back to the same float32
-  --prefill P     cached prefill of P tokens, then T-P one-token steps (not implemented yet)
+  --prefill P     cached prefill of P tokens, then T-P one-token decode steps (KV+KW cache)
 ${BACKEND}
   --json          print {"out", "shape", "seconds"} to stdout`,
   grads: `usage: dcformer grads --model DIR --input IDS.json --out G.safetensors [--backend B] [--json]

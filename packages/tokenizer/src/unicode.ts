@@ -60,8 +60,16 @@ export function codePointAt(text: string, i: number): number {
  * all), every tokenizer here replaces each one by U+FFFD before anything else.
  */
 export function wellFormed(text: string): string {
-  return text.isWellFormed() ? text : text.toWellFormed();
+  const s = text as string & { isWellFormed?: () => boolean; toWellFormed?: () => string };
+  if (typeof s.isWellFormed === 'function' && typeof s.toWellFormed === 'function') {
+    return s.isWellFormed() ? text : s.toWellFormed();
+  }
+  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATE_ALL, '\uFFFD') : text;
 }
+
+// Fallback for engines without String.prototype.toWellFormed (ES2024).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
 
 /**
  * Writes the UTF-8 bytes of text[start, end) into out (which must have room for 3 bytes per UTF-16

@@ -2,7 +2,7 @@
  * `dcformer logits`: one full forward over the ids, logits to JSON. This is the parity probe with
  * the PyTorch reference: the same IDS.json through both, compare the two OUT.json files.
  */
-import { idsTensor } from '@dcformer/model';
+import { decodeOne, idsTensor, type DcformerModel } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
 import { parseArgs, required, UsageError } from '../args.js';
 import { logitsJson } from '../float-json.js';
@@ -28,31 +28,39 @@ export async function runLogits(argv: readonly string[], io: Io): Promise<number
     io.stdout.write(commandUsage('logits'));
     return EXIT_OK;
   }
-  // TODO: wire to the model's cached prefill/decode once @dcformer/model has it.
-  if (flags.prefill !== undefined) {
-    throw new UsageError('--prefill needs the cached decode path, which is not implemented yet');
-  }
   const out = required(flags.out, 'out');
   const session = await openSession(
     { model: required(flags.model, 'model'), input: required(flags.input, 'input'), out, backend: flags.backend },
     PREFIX,
     io,
+    1,
+    (ids) => {
+      const T = ids[0].length;
+      if (flags.prefill !== undefined && (flags.prefill < 1 || flags.prefill > T)) {
+        throw new UsageError(`--prefill must be in [1, T] = [1, ${T}]; got ${flags.prefill}`);
+      }
+    },
   );
   const started = performance.now();
   const B = session.ids.length;
   const T = session.ids[0].length;
+  const P = flags.prefill;
   let data: Float32Array;
   let V: number;
   try {
-    const ids_BT = idsTensor(session.ids, PREFIX);
-    try {
-      const logits_BTV = session.model.forward(ids_BT);
-      V = logits_BTV.shape[2] as number;
-      // data(), not dataSync(): a GPU backend can download without blocking the event loop.
-      data = (await logits_BTV.data()) as Float32Array;
-      logits_BTV.dispose();
-    } finally {
-      ids_BT.dispose();
+    V = session.model.config.vocabSize;
+    if (P !== undefined) {
+      data = cachedLogits(session.model, session.ids, P);
+    } else {
+      const ids_BT = idsTensor(session.ids, PREFIX);
+      try {
+        const logits_BTV = session.model.forward(ids_BT);
+        // data(), not dataSync(): a GPU backend can download without blocking the event loop.
+        data = (await logits_BTV.data()) as Float32Array;
+        logits_BTV.dispose();
+      } finally {
+        ids_BT.dispose();
+      }
     }
   } finally {
     session.model.dispose();
@@ -63,4 +71,26 @@ export async function runLogits(argv: readonly string[], io: Io): Promise<number
   io.stderr.write(`${PREFIX}: wrote ${out} (logits [${B},${T},${V}]) in ${elapsed} s\n`);
   if (flags.json) io.stdout.write(`${JSON.stringify({ out, shape: [B, T, V], seconds: elapsed })}\n`);
   return EXIT_OK;
+}
+
+/** Cached prefill of the first P tokens, then one teacher-forced decode step per remaining token. */
+function cachedLogits(model: DcformerModel, ids: number[][], P: number): Float32Array {
+  const B = ids.length;
+  const T = ids[0].length;
+  const V = model.config.vocabSize;
+  const out = new Float32Array(B * T * V);
+  const cache = model.createCache(B);
+  try {
+    const logits_BPV = model.forwardCached(ids.map((row) => row.slice(0, P)), cache);
+    const first = logits_BPV.dataSync();
+    logits_BPV.dispose();
+    for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
+    for (let t = P; t < T; t++) {
+      const step = decodeOne(model, cache, ids.map((row) => row[t]));
+      for (let b = 0; b < B; b++) out.set(step[b], (b * T + t) * V);
+    }
+  } finally {
+    cache.dispose();
+  }
+  return out;
 }

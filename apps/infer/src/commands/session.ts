@@ -23,9 +23,12 @@ export interface Session {
 }
 
 /** Opens the model and ids. The caller owns `session.model` and must dispose it. */
-export async function openSession(flags: SessionFlags, prefix: string, io: Io, minLength = 1): Promise<Session> {
+export async function openSession(
+  flags: SessionFlags, prefix: string, io: Io, minLength = 1, checkIds?: (ids: number[][]) => void,
+): Promise<Session> {
   const backend = resolveBackend(flags.backend);
   const ids = await readIdsFile(flags.input);
+  checkIds?.(ids);
   await checkModelDir(flags.model);
   await checkOutPath(flags.out);
   await startBackend(backend);

@@ -1,0 +1,222 @@
+/**
+ * Translates the regex dialects of tokenizer.json (Oniguruma in HF `tokenizers`, fancy-regex in
+ * tiktoken; both Unicode-aware) into an equivalent JavaScript `u` regex. The differences that
+ * matter for real tokenizers:
+ * - `\s` is White_Space (JS adds U+FEFF and omits U+0085), `\d` is \p{Nd}, `\w` is Unicode word;
+ * - `(?i:...)` scoped case-insensitivity (Qwen, Llama-3) is not in Node 20: letters are expanded
+ *   to classes, including the Unicode simple case folds `s`/U+017F and `k`/U+212A;
+ * - possessive quantifiers (`x++`) and atomic groups (`(?>x)`) are emulated with a lookahead
+ *   capture and a back-reference, the standard JS idiom for "match this and never give it back".
+ */
+import { TokenizerError } from './errors.js';
+
+const WORD_CLASS_BODY = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+
+// Unicode simple case folding beyond ASCII for ASCII letters (Rust regex and Oniguruma apply it).
+const EXTRA_FOLDS: Record<string, string> = { s: '\u017F', k: '\u212A' };
+
+function caseVariants(ch: string): string {
+  const lower = ch.toLowerCase();
+  const upper = ch.toUpperCase();
+  if (lower === upper || lower.length !== 1 || upper.length !== 1 || !/[a-z]/.test(lower)) return ch;
+  return lower + upper + (EXTRA_FOLDS[lower] ?? '');
+}
+
+interface Group {
+  outStart: number;
+  atomic: boolean;
+  caseInsensitive: boolean; // the flag in force outside this group, restored at ')'
+}
+
+function fail(pattern: string, at: number, what: string, field: string): never {
+  throw new TokenizerError(`${field}: unsupported regex syntax ${what} at ${at} in ${JSON.stringify(pattern)}`, { field });
+}
+
+/** Translates one escape sequence starting at pattern[i] === '\\'. Returns [js text, chars consumed]. */
+function translateEscape(pattern: string, i: number, inClass: boolean, field: string): [string, number] {
+  const c = pattern[i + 1];
+  if (c === undefined) fail(pattern, i, 'trailing backslash', field);
+  switch (c) {
+    case 's': return ['\\p{White_Space}', 2];
+    case 'S': return ['\\P{White_Space}', 2];
+    case 'd': return ['\\p{Nd}', 2];
+    case 'D': return ['\\P{Nd}', 2];
+    case 'w': return [inClass ? WORD_CLASS_BODY : `[${WORD_CLASS_BODY}]`, 2];
+    case 'W':
+      if (inClass) fail(pattern, i, '\\W inside a class', field);
+      return [`[^${WORD_CLASS_BODY}]`, 2];
+    case 'A': if (inClass) fail(pattern, i, '\\A inside a class', field); return ['^', 2];
+    case 'z': if (inClass) fail(pattern, i, '\\z inside a class', field); return ['$', 2];
+    case 'p':
+    case 'P': {
+      if (pattern[i + 2] === '{') {
+        const close = pattern.indexOf('}', i + 3);
+        if (close < 0) fail(pattern, i, 'unterminated \\p{', field);
+        return [pattern.slice(i, close + 1), close + 1 - i];
+      }
+      return [`\\${c}{${pattern[i + 2]}}`, 3];
+    }
+    case 'x': {
+      if (pattern[i + 2] === '{') {
+        const close = pattern.indexOf('}', i + 3);
+        if (close < 0) fail(pattern, i, 'unterminated \\x{', field);
+        return [`\\u{${pattern.slice(i + 3, close)}}`, close + 1 - i];
+      }
+      return [pattern.slice(i, i + 4), 4];
+    }
+    default:
+      if (/[nrtfv0bBu]/.test(c)) return [`\\${c}`, 2];
+      if (/[A-Za-z0-9]/.test(c)) fail(pattern, i, `\\${c}`, field);
+      // Rust and Oniguruma allow escaping any punctuation; JS `u` mode only syntax characters.
+      if ('^$\\.*+?()[]{}|/'.includes(c)) return [`\\${c}`, 2];
+      return [inClass && c === '-' ? '\\-' : c, 2];
+  }
+}
+
+/**
+ * Translates a tokenizer.json regex into a JS RegExp source (use with flags 'gu' or 'yu').
+ * `field` names the JSON field in errors.
+ */
+export function translateRegex(pattern: string, field = 'pattern'): string {
+  let out = '';
+  let caseInsensitive = false;
+  let lastAtomStart = -1;
+  let helper = 0;
+  const groups: Group[] = [];
+  let i = 0;
+  const wrapAtomic = (start: number, end: number): void => {
+    const name = `atomic${helper++}`;
+    out = `${out.slice(0, start)}(?=(?<${name}>${out.slice(start, end)}))\\k<${name}>${out.slice(end)}`;
+  };
+  while (i < pattern.length) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const [text, used] = translateEscape(pattern, i, false, field);
+      lastAtomStart = out.length;
+      out += text;
+      i += used;
+    } else if (c === '[') {
+      lastAtomStart = out.length;
+      let j = i + 1;
+      let body = '[';
+      if (pattern[j] === '^') { body += '^'; j++; }
+      if (pattern[j] === ']') { body += '\\]'; j++; }
+      while (j < pattern.length && pattern[j] !== ']') {
+        if (pattern[j] === '\\') {
+          const [text, used] = translateEscape(pattern, j, true, field);
+          body += text;
+          j += used;
+        } else if (pattern[j] === '[') {
+          fail(pattern, j, 'nested class', field);
+        } else {
+          body += caseInsensitive ? caseVariants(pattern[j]) : pattern[j];
+          j++;
+        }
+      }
+      if (j >= pattern.length) fail(pattern, i, 'unterminated class', field);
+      out += `${body}]`;
+      i = j + 1;
+    } else if (c === '(') {
+      if (pattern.startsWith('(?', i)) {
+        const m = /^\(\?([a-zA-Z-]*)(:|\))/.exec(pattern.slice(i));
+        if (m !== null && m[1] !== '' && /^-?i$/.test(m[1])) {
+          const flagOn = m[1] === 'i';
+          if (m[2] === ')') {
+            caseInsensitive = flagOn; // (?i) turns it on to the end of the enclosing group
+            i += m[0].length;
+            continue;
+          }
+          groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+          caseInsensitive = flagOn;
+          out += '(?:';
+          i += m[0].length;
+          continue;
+        }
+        if (m !== null && m[1] !== '') fail(pattern, i, `flags (?${m[1]})`, field);
+        if (pattern.startsWith('(?>', i)) {
+          groups.push({ outStart: out.length, atomic: true, caseInsensitive });
+          out += '(?:';
+          i += 3;
+          continue;
+        }
+        if (pattern.startsWith('(?P<', i)) {
+          groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+          out += '(?<';
+          i += 4;
+          continue;
+        }
+        const opener = /^\(\?(?::|=|!|<=|<!|<(?=[A-Za-z_]))/.exec(pattern.slice(i));
+        if (opener === null) fail(pattern, i, 'group', field);
+        groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+        out += opener[0];
+        i += opener[0].length;
+        continue;
+      }
+      groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+      out += '(';
+      i++;
+    } else if (c === ')') {
+      const group = groups.pop();
+      if (group === undefined) fail(pattern, i, 'unbalanced )', field);
+      out += ')';
+      if (group.atomic) wrapAtomic(group.outStart, out.length);
+      caseInsensitive = group.caseInsensitive;
+      lastAtomStart = group.outStart;
+      i++;
+    } else if (c === '*' || c === '+' || c === '?' || c === '{') {
+      let q = c;
+      let j = i + 1;
+      if (c === '{') {
+        const close = pattern.indexOf('}', i);
+        if (close < 0 || !/^\{\d*(,\d*)?\}$/.test(pattern.slice(i, close + 1))) {
+          // A literal brace, as Oniguruma reads a '{' that does not start a counted repetition.
+          lastAtomStart = out.length;
+          out += '\\{';
+          i++;
+          continue;
+        }
+        q = pattern.slice(i, close + 1);
+        j = close + 1;
+      }
+      if (lastAtomStart < 0) fail(pattern, i, `quantifier ${q} with nothing to repeat`, field);
+      if (pattern[j] === '+') {
+        out += q;
+        wrapAtomic(lastAtomStart, out.length);
+        j++;
+      } else if (pattern[j] === '?') {
+        out += `${q}?`;
+        j++;
+      } else {
+        out += q;
+      }
+      lastAtomStart = -1;
+      i = j;
+    } else if (c === '|') {
+      out += '|';
+      lastAtomStart = -1;
+      i++;
+    } else {
+      lastAtomStart = out.length;
+      const variants = caseInsensitive ? caseVariants(c) : c;
+      out += variants.length > 1 ? `[${variants}]` : c === ']' || c === '}' ? `\\${c}` : c;
+      i++;
+    }
+  }
+  if (groups.length > 0) fail(pattern, pattern.length, 'unbalanced (', field);
+  return out;
+}
+
+/** A global JS RegExp for a tokenizer.json regex; errors name `field`. */
+export function compileRegex(pattern: string, field: string): RegExp {
+  const source = translateRegex(pattern, field);
+  try {
+    return new RegExp(source, 'gu');
+  } catch (error) {
+    throw new TokenizerError(`${field}: cannot compile regex ${JSON.stringify(pattern)}: ${(error as Error).message}`, { field });
+  }
+}
+
+/** Escapes a literal string for use inside a JS regex. */
+export function escapeRegex(literal: string): string {
+  return literal.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}

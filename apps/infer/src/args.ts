@@ -12,10 +12,10 @@ export class UsageError extends Error {
   }
 }
 
-export type FlagType = 'string' | 'integer' | 'boolean';
+export type FlagType = 'string' | 'integer' | 'number' | 'boolean';
 /** Flag name (without `--`, kebab-case) -> type. */
 export type FlagSpecs = Readonly<Record<string, FlagType>>;
-type ValueOf<T extends FlagType> = T extends 'boolean' ? boolean : T extends 'integer' ? number : string;
+type ValueOf<T extends FlagType> = T extends 'boolean' ? boolean : T extends 'integer' | 'number' ? number : string;
 export type ParsedFlags<S extends FlagSpecs> = { -readonly [K in keyof S]?: ValueOf<S[K]> };
 
 function validList(specs: FlagSpecs): string {
@@ -29,6 +29,11 @@ function convert(name: string, type: FlagType, raw: string): string | number | b
     throw new UsageError(`--${name} takes no value or =true/=false; got '${raw}'`);
   }
   if (raw === '') throw new UsageError(`--${name} needs a value`);
+  if (type === 'number') {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || raw.trim() !== raw) throw new UsageError(`--${name} must be a number; got '${raw}'`);
+    return n;
+  }
   if (type === 'integer') {
     const n = Number(raw);
     if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n)) {

@@ -19,7 +19,7 @@ function fsReason(e: unknown): string {
  * Reads `{"input_ids": [[int, ...], ...]}` and checks it is a non-empty rectangle of integers.
  * Range checks need the model's config and happen in `checkIdsFit`.
  */
-export async function readIdsFile(path: string): Promise<number[][]> {
+export async function readIdsFile(path: string, options: { ragged?: boolean } = {}): Promise<number[][]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -40,7 +40,7 @@ export async function readIdsFile(path: string): Promise<number[][]> {
   const T = Array.isArray(rows[0]) ? rows[0].length : -1;
   rows.forEach((row: unknown, b) => {
     if (!Array.isArray(row)) throw new CliError(`--input ${path}: input_ids[${b}] is not an array; ${shapeHint}`);
-    if (row.length !== T) {
+    if (row.length !== T && !options.ragged) {
       throw new CliError(
         `--input ${path}: input_ids is ragged: row 0 has ${T} tokens, row ${b} has ${row.length}; ` +
           'rows must have equal length (run rows of different lengths separately)',
@@ -52,7 +52,7 @@ export async function readIdsFile(path: string): Promise<number[][]> {
       }
     });
   });
-  if (T === 0) throw new CliError(`--input ${path}: input_ids rows are empty`);
+  if (rows.some((row: unknown[]) => row.length === 0)) throw new CliError(`--input ${path}: input_ids rows are empty`);
   return rows as number[][];
 }
 

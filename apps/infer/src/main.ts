@@ -14,6 +14,7 @@ type Runner = (argv: readonly string[], io: Io) => Promise<number>;
 const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   logits: async () => (await import('./commands/logits.js')).runLogits,
   grads: async () => (await import('./commands/grads.js')).runGrads,
+  generate: async () => (await import('./commands/generate.js')).runGenerate,
 };
 
 function isCommand(name: string): name is CommandName {

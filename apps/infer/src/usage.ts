@@ -6,7 +6,7 @@ export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'con
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Commands that run; the others are recognised but exit 2 until they are built. */
-export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads'];
+export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate'];
 
 const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: the fastest available; this build: cpu)`;
 
@@ -31,8 +31,24 @@ parameter: F32 safetensors with the official names (dw1/qkw/dd under their own n
 ${BACKEND}
   --json          print {"loss", "tensors", "out"} to stdout`,
   generate: `usage: dcformer generate --model DIR (--prompt TEXT | --input IDS.json) [--max-new-tokens N]
-                 [--temperature t] [--top-k k] [--top-p p] [--seed s] [--greedy] [--stream] [--json]
-(not implemented yet)`,
+                 [--temperature t] [--top-k k] [--top-p p] [--repetition-penalty r] [--seed s]
+                 [--greedy] [--stream] [--backend B] [--json]
+
+Continues each prompt with the KV+KW cache. Greedy unless a sampling flag is given; stops at the
+tokenizer's end-of-text token or after N new tokens.
+  --model DIR          config.json + weights (+ tokenizer files for --prompt and text output)
+  --prompt TEXT        encoded with the folder's tokenizer
+  --input FILE         {"input_ids": [[int, ...], ...]}; rows may differ in length
+  --max-new-tokens N   default 64
+  --temperature t      sample with logits / t (t > 0)
+  --top-k k            sample among the k most likely tokens
+  --top-p p            sample from the smallest set reaching probability p
+  --repetition-penalty r   > 1 discourages tokens already in the row
+  --seed s             seed of the sampling RNG (same seed, same text)
+  --greedy             argmax (the default without sampling flags)
+  --stream             print text as it is produced (one prompt)
+${BACKEND}
+  --json               print {"ids", "text", "prefill_ms", "decode_tokens_per_s"}`,
   eval: `usage: dcformer eval --model DIR --task NAME[,NAME] [--data FILE] [--limit N] [--max-length L] [--stride S] [--json]
 (not implemented yet)`,
   tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none] [--json]
@@ -51,7 +67,7 @@ export function mainUsage(): string {
 commands:
   logits     logits of a full forward over token ids (JSON)
   grads      gradients of the mean next-token loss (safetensors)
-  generate   text generation                     (not implemented yet)
+  generate   text generation with the KV+KW cache
   eval       benchmarks and perplexity           (not implemented yet)
   tokenize   text -> token ids                   (not implemented yet)
   convert    any supported weights -> safetensors (not implemented yet)

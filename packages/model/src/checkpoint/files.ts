@@ -1,6 +1,8 @@
 /**
  * Checkpoint files on disk (Node only): atomic writes, and reading `model.safetensors` or the
- * Hugging Face sharded layout (`model.safetensors.index.json` + shards) into float32 tensors.
+ * Hugging Face sharded layout (`model.safetensors.index.json` + shards) into float32 tensors;
+ * `readCheckpointWeights` also reads PyTorch `pytorch_model.bin` (single or sharded with
+ * `pytorch_model.bin.index.json`), as the official Hub checkpoints ship.
  *
  * Files are read tensor by tensor through a file handle rather than with readFile, so a multi-GB
  * shard never has to fit in one Buffer (Node refuses readFile past 2 GiB) and peak memory stays at
@@ -11,6 +13,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '@dcformer/kernels';
 import {
+  FLOAT_DTYPES,
   parseSafetensorsHeader,
   safetensorsPrefixLength,
   serializeSafetensors,
@@ -19,9 +22,12 @@ import {
   type SafetensorsHeader,
   type TensorToWrite,
 } from './safetensors.js';
+import { openTorchCheckpoint } from './torch-bin.js';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
+export const TORCH_FILE = 'pytorch_model.bin';
+export const TORCH_INDEX_FILE = 'pytorch_model.bin.index.json';
 
 export interface LoadedTensor {
   shape: number[];
@@ -31,6 +37,36 @@ export interface LoadedTensor {
   /** Path of the file the tensor came from. */
   file: string;
 }
+
+/** A non-float tensor (e.g. an int64 step counter) that `readCheckpointWeights` leaves out of the map. */
+export interface SkippedTensor {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  file: string;
+}
+
+/**
+ * The float tensors by name (a plain Map, usable wherever `readSafetensorsWeights`'s result is), plus
+ * which format was read and the non-float tensors skipped rather than failing the load. A model that
+ * needs a skipped tensor still fails later with "missing tensor", and `skipped` explains why.
+ */
+export interface CheckpointWeights extends Map<string, LoadedTensor> {
+  format: 'safetensors' | 'pytorch';
+  skipped: SkippedTensor[];
+}
+
+/** State shared by the shards of one load: names already seen (for duplicates) and what was skipped. */
+interface ShardContext {
+  out: Map<string, LoadedTensor>;
+  /** Tensor name -> file, including skipped tensors. */
+  seen: Map<string, string>;
+  check?: (name: string) => void;
+  /** When given, non-float tensors are recorded here instead of being an error. */
+  skipped?: SkippedTensor[];
+}
+
+type ShardReader = (path: string, ctx: ShardContext) => Promise<void>;
 
 /**
  * Writes `data` to a temporary file in the same directory, fsyncs it and renames it over `path`, so
@@ -92,23 +128,56 @@ async function exists(path: string): Promise<boolean> {
 export async function readSafetensorsWeights(dir: string): Promise<Map<string, LoadedTensor>> {
   // Same preference as transformers: a single file wins over an index.
   const single = join(dir, SAFETENSORS_FILE);
-  if (await exists(single)) return readShard(single, new Map());
+  const ctx: ShardContext = { out: new Map(), seen: new Map() };
+  if (await exists(single)) {
+    await readShard(single, ctx);
+    return ctx.out;
+  }
   const indexPath = join(dir, SAFETENSORS_INDEX_FILE);
-  if (await exists(indexPath)) return readSharded(dir, indexPath);
-  throw new CheckpointError(await describeMissing(dir), { file: dir });
+  if (await exists(indexPath)) return readSharded(dir, indexPath, readShard, ctx);
+  throw new CheckpointError(await describeMissing(dir, false), { file: dir });
 }
 
-async function describeMissing(dir: string): Promise<string> {
+/**
+ * Reads a checkpoint directory in whichever format it holds, preferring safetensors (single, then
+ * sharded) over PyTorch `.bin` (single, then sharded), as transformers does. Float tensors (F32, F16,
+ * BF16, F64) come back as float32; non-float ones are listed in `skipped` instead of failing.
+ */
+export async function readCheckpointWeights(dir: string): Promise<CheckpointWeights> {
+  const skipped: SkippedTensor[] = [];
+  const ctx: ShardContext = { out: new Map(), seen: new Map(), skipped };
+  const result = (format: CheckpointWeights['format']): CheckpointWeights => Object.assign(ctx.out, { format, skipped });
+  const candidates: Array<[string, boolean, ShardReader, CheckpointWeights['format']]> = [
+    [SAFETENSORS_FILE, false, readShard, 'safetensors'],
+    [SAFETENSORS_INDEX_FILE, true, readShard, 'safetensors'],
+    [TORCH_FILE, false, readTorchShard, 'pytorch'],
+    [TORCH_INDEX_FILE, true, readTorchShard, 'pytorch'],
+  ];
+  for (const [file, isIndex, reader, format] of candidates) {
+    const path = join(dir, file);
+    if (!(await exists(path))) continue;
+    if (isIndex) await readSharded(dir, path, reader, ctx);
+    else await reader(path, ctx);
+    return result(format);
+  }
+  throw new CheckpointError(await describeMissing(dir, true), { file: dir });
+}
+
+async function describeMissing(dir: string, anyFormat: boolean): Promise<string> {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
   } catch (e) {
     return `checkpoint directory ${dir} cannot be read (${(e as Error).message})`;
   }
+  const found = names.length > 0 ? names.join(', ') : 'nothing';
+  if (anyFormat) {
+    const expected = `expected ${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX_FILE}, ${TORCH_FILE} or ${TORCH_INDEX_FILE}`;
+    return `no checkpoint weights in ${dir}: ${expected}; found ${found}`;
+  }
   const expected = `expected ${SAFETENSORS_FILE} or ${SAFETENSORS_INDEX_FILE}`;
   const torch = names.filter((n) => /^pytorch_model.*\.bin(\.index\.json)?$/.test(n));
-  const hint = torch.length > 0 ? `; ${torch.join(', ')} (PyTorch format) is not supported yet by this loader` : '';
-  const found = names.length > 0 ? names.join(', ') : 'nothing';
+  const hint = torch.length > 0 ? `; ${torch.join(', ')} (PyTorch format) is read by readCheckpointWeights` : '';
   return `no safetensors weights in ${dir}: ${expected}; found ${found}${hint}`;
 }
 
@@ -141,7 +210,7 @@ async function readIndex(indexPath: string): Promise<Map<string, Set<string>>> {
   return shards;
 }
 
-async function readSharded(dir: string, indexPath: string): Promise<Map<string, LoadedTensor>> {
+async function readSharded(dir: string, indexPath: string, readOne: ShardReader, ctx: ShardContext): Promise<Map<string, LoadedTensor>> {
   const shards = await readIndex(indexPath);
   for (const shard of shards.keys()) {
     const path = join(dir, shard);
@@ -153,12 +222,11 @@ async function readSharded(dir: string, indexPath: string): Promise<Map<string, 
       );
     }
   }
-  const out = new Map<string, LoadedTensor>();
   for (const [shard, names] of shards) {
     const path = join(dir, shard);
-    await readShard(path, out, (name) => checkAgainstIndex(name, shard, names, shards, path, indexPath));
+    await readOne(path, { ...ctx, check: (name) => checkAgainstIndex(name, shard, names, shards, path, indexPath) });
     for (const name of names) {
-      if (!out.has(name)) {
+      if (!ctx.seen.has(name)) {
         throw new CheckpointError(`${indexPath} places tensor '${name}' in ${shard}, but ${path} does not contain it`, {
           file: path,
           tensorName: name,
@@ -166,7 +234,7 @@ async function readSharded(dir: string, indexPath: string): Promise<Map<string, 
       }
     }
   }
-  return out;
+  return ctx.out;
 }
 
 function checkAgainstIndex(
@@ -183,29 +251,50 @@ function checkAgainstIndex(
   throw new CheckpointError(`tensor '${name}' found in ${shard}, but ${indexPath} ${said}`, { file: path, tensorName: name });
 }
 
-/** Reads one safetensors file into `out`; a name already in `out` (from another shard) is an error. */
-async function readShard(
-  path: string,
-  out: Map<string, LoadedTensor>,
-  check?: (name: string) => void,
-): Promise<Map<string, LoadedTensor>> {
+/**
+ * Records that `path` holds `name`; a name seen in another shard is an error. Returns false when the
+ * tensor is not a float and the caller collects skipped tensors, so it should not be read.
+ */
+function claim(ctx: ShardContext, name: string, dtype: SafetensorsDtype, shape: number[], path: string): boolean {
+  ctx.check?.(name);
+  const previous = ctx.seen.get(name);
+  if (previous !== undefined) {
+    throw new CheckpointError(`tensor '${name}' appears in both ${previous} and ${path}`, { file: path, tensorName: name });
+  }
+  ctx.seen.set(name, path);
+  if (ctx.skipped === undefined || FLOAT_DTYPES.includes(dtype)) return true;
+  ctx.skipped.push({ name, dtype, shape, file: path });
+  return false;
+}
+
+/** Reads one safetensors file into `ctx.out`. */
+async function readShard(path: string, ctx: ShardContext): Promise<void> {
   const handle = await open(path, 'r');
   try {
     const header = await readHeader(handle, path);
     for (const [name, entry] of header.entries) {
-      check?.(name);
-      const previous = out.get(name);
-      if (previous !== undefined) {
-        throw new CheckpointError(`tensor '${name}' appears in both ${previous.file} and ${path}`, { file: path, tensorName: name });
-      }
+      if (!claim(ctx, name, entry.dtype, entry.shape, path)) continue;
       const bytes = await readExactly(handle, header.dataStart + entry.begin, entry.end - entry.begin, path);
       const data = toFloat32({ dtype: entry.dtype, shape: entry.shape, bytes }, name, path);
-      out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
+      ctx.out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
     }
   } finally {
     await handle.close();
   }
-  return out;
+}
+
+/** Reads one PyTorch .bin file into `ctx.out`, one tensor's raw bytes at a time. */
+async function readTorchShard(path: string, ctx: ShardContext): Promise<void> {
+  const checkpoint = await openTorchCheckpoint(path);
+  try {
+    for (const [name, info] of checkpoint.tensors) {
+      if (!claim(ctx, name, info.dtype, info.shape, path)) continue;
+      const raw = await checkpoint.read(name);
+      ctx.out.set(name, { shape: raw.shape, data: toFloat32(raw, name, path), dtype: raw.dtype, file: path });
+    }
+  } finally {
+    await checkpoint.close();
+  }
 }
 
 async function readHeader(handle: FileHandle, path: string): Promise<SafetensorsHeader> {

@@ -51,6 +51,31 @@ export function decodeOne(model: DcformerModel, cache: KVCache, tokens: number[]
   });
 }
 
+/**
+ * Teacher-forced cached logits [B·T·V]: a cached prefill of the first P tokens, then one decode step
+ * per remaining token. The cached path's answer to `forward(ids)` (and what `dcformer logits --prefill`
+ * prints), so the two paths can be compared position by position.
+ */
+export function cachedLogits(model: DcformerModel, ids: number[][], P: number): Float32Array {
+  const B = ids.length;
+  const T = ids[0].length;
+  const V = model.config.vocabSize;
+  if (!Number.isInteger(P) || P < 1 || P > T) throw new InputError(`cachedLogits: prefill length P must be in [1, ${T}]; got ${P}`);
+  const out = new Float32Array(B * T * V);
+  const cache = model.createCache(B);
+  try {
+    const first = tf.tidy(() => model.forwardCached(ids.map((row) => row.slice(0, P)), cache).dataSync());
+    for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
+    for (let t = P; t < T; t++) {
+      const step = decodeOne(model, cache, ids.map((row) => row[t]));
+      for (let b = 0; b < B; b++) out.set(step[b], (b * T + t) * V);
+    }
+  } finally {
+    cache.dispose();
+  }
+  return out;
+}
+
 export interface GenerateOptions extends SamplingOptions {
   /** Default 64. */
   maxNewTokens?: number;

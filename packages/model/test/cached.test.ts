@@ -4,35 +4,14 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { compareClose } from '@dcformer/kernels/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
-import { decodeOne, generate, prefill } from '../src/generate.js';
+import { cachedLogits, decodeOne, generate, prefill } from '../src/generate.js';
 import { initModel } from '../src/init.js';
-import type { DcformerModel } from '../src/model.js';
 import { loadModel } from '../src/node.js';
 import { CASES, caseDir, golden, goldenArray } from './oracle.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** Cached prefill of P tokens, then teacher-forced one-token steps: logits [B,T,V] flattened. */
-function cachedLogits(model: DcformerModel, ids: number[][], P: number): Float32Array {
-  const B = ids.length;
-  const T = ids[0].length;
-  const V = model.config.vocabSize;
-  const out = new Float32Array(B * T * V);
-  const cache = model.createCache(B);
-  try {
-    const first = tf.tidy(() => model.forwardCached(ids.map((r) => r.slice(0, P)), cache).dataSync());
-    for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
-    for (let t = P; t < T; t++) {
-      const step = decodeOne(model, cache, ids.map((r) => r[t]));
-      for (let b = 0; b < B; b++) out.set(step[b], (b * T + t) * V);
-    }
-  } finally {
-    cache.dispose();
-  }
-  return out;
-}
 
 describe.each(CASES)('%s cached path vs the official inference path', (name) => {
   const g = golden(name);

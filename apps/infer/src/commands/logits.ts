@@ -2,7 +2,7 @@
  * `dcformer logits`: one full forward over the ids, logits to JSON. This is the parity probe with
  * the PyTorch reference: the same IDS.json through both, compare the two OUT.json files.
  */
-import { decodeOne, idsTensor, type DcformerModel } from '@dcformer/model';
+import { cachedLogits, idsTensor } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
 import { parseArgs, required, UsageError } from '../args.js';
 import { logitsJson } from '../float-json.js';
@@ -73,24 +73,3 @@ export async function runLogits(argv: readonly string[], io: Io): Promise<number
   return EXIT_OK;
 }
 
-/** Cached prefill of the first P tokens, then one teacher-forced decode step per remaining token. */
-function cachedLogits(model: DcformerModel, ids: number[][], P: number): Float32Array {
-  const B = ids.length;
-  const T = ids[0].length;
-  const V = model.config.vocabSize;
-  const out = new Float32Array(B * T * V);
-  const cache = model.createCache(B);
-  try {
-    const logits_BPV = model.forwardCached(ids.map((row) => row.slice(0, P)), cache);
-    const first = logits_BPV.dataSync();
-    logits_BPV.dispose();
-    for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
-    for (let t = P; t < T; t++) {
-      const step = decodeOne(model, cache, ids.map((row) => row[t]));
-      for (let b = 0; b < B; b++) out.set(step[b], (b * T + t) * V);
-    }
-  } finally {
-    cache.dispose();
-  }
-  return out;
-}

@@ -9,35 +9,70 @@ import type { ComposeAttrs, ComposeInputs, ComposeWeights } from './compose-spec
  *   key side:   x as [B·S, T, N]   (batch over key positions)
  * The per-(t,s) N×N matrix is never built (cost O(T·S·N·I), not O(T·S·N²)).
  */
+
+/** How one side (query or key) lays x out: the permutation of [B,N,T,S] and the resulting sizes. */
+interface Side {
+  query: boolean;
+  w1: Tensor; // [B,P,I,N], P = T (query side) or S (key side)
+  w2: Tensor;
+  dd: Tensor; // [B,P,N]
+  toRows: number[]; // [B,N,T,S] → [B,P,L,N]
+  fromRows: number[]; // inverse permutation
+  gateShape: (B: number, N: number, T: number, S: number) => number[];
+}
+
+function sides(inputs: ComposeInputs, attrs: ComposeAttrs): Side[] {
+  const out: Side[] = [];
+  const { qw1, qw2, qdd, kw1, kw2, kdd } = inputs as Required<ComposeWeights> & ComposeInputs;
+  if (attrs.queryWise) {
+    out.push({ query: true, w1: qw1, w2: qw2, dd: qdd, toRows: [0, 2, 3, 1], fromRows: [0, 3, 1, 2], gateShape: (B, N, T) => [B, N, T, 1] });
+  }
+  if (attrs.keyWise) {
+    out.push({ query: false, w1: kw1, w2: kw2, dd: kdd, toRows: [0, 3, 2, 1], fromRows: [0, 3, 2, 1], gateShape: (B, N, _T, S) => [B, N, 1, S] });
+  }
+  return out;
+}
+
+/** [B,N,T,S] → [B·P, L, N] rows for a side, and back. */
+function toRows(t: Tensor, side: Side): Tensor {
+  const [B, P, L, N] = side.toRows.map((axis) => t.shape[axis] as number);
+  return tf.reshape(tf.transpose(t, side.toRows), [B * P, L, N]);
+}
+
+function fromRows(rows: Tensor, side: Side, shape: number[]): Tensor {
+  const [B, P, L, N] = side.toRows.map((axis) => shape[axis]);
+  return tf.transpose(tf.reshape(rows, [B, P, L, N]), side.fromRows);
+}
+
+/** 1 + qdd + kdd as a [B,N,T|1,S|1] factor on x (the identity base and both gates). */
+function gate(list: Side[], shape: number[]): Tensor | null {
+  const [B, N, T, S] = shape;
+  let g: Tensor | null = null;
+  for (const side of list) {
+    const dd = tf.reshape(tf.transpose(side.dd, [0, 2, 1]), side.gateShape(B, N, T, S));
+    g = g === null ? dd : tf.add(g, dd);
+  }
+  return g === null ? null : tf.add(g, 1);
+}
+
+function weightRows(w: Tensor): Tensor {
+  const [B, P, I, N] = w.shape as number[];
+  return tf.reshape(w, [B * P, I, N]);
+}
+
 export function composeReference(inputs: ComposeInputs, attrs: ComposeAttrs): Tensor {
   return tf.tidy(() => {
     const { x } = inputs;
-    const [B, N, T, S] = x.shape as number[];
-    let gate_BNTS: Tensor | null = null;
-    const terms: Tensor[] = [];
-    if (attrs.queryWise) {
-      const { qw1, qw2, qdd } = inputs as Required<ComposeWeights>;
-      const I = (qw1.shape as number[])[2];
-      const x_XSN = tf.reshape(tf.transpose(x, [0, 2, 3, 1]), [B * T, S, N]);
-      const hidden_XSI = tf.matMul(x_XSN, tf.reshape(qw1, [B * T, I, N]), false, true); // ref: 'BNTS,BTIN->BTSI'
-      const out_XSM = tf.matMul(hidden_XSI, tf.reshape(qw2, [B * T, I, N])); // ref: 'BTSI,BTIM->BTSM'
-      terms.push(tf.transpose(tf.reshape(out_XSM, [B, T, S, N]), [0, 3, 1, 2]));
-      gate_BNTS = tf.reshape(tf.transpose(qdd, [0, 2, 1]), [B, N, T, 1]);
+    const shape = x.shape as number[];
+    const list = sides(inputs, attrs);
+    const g = gate(list, shape);
+    let out = g === null ? tf.clone(x) : tf.mul(x, g);
+    for (const side of list) {
+      // ref: 'BNTS,BTIN->BTSI' then 'BTSI,BTIM->BTSM' (query side; key side with t and s swapped)
+      const hidden_XLI = tf.matMul(toRows(x, side), weightRows(side.w1), false, true);
+      out = tf.add(out, fromRows(tf.matMul(hidden_XLI, weightRows(side.w2)), side, shape));
     }
-    if (attrs.keyWise) {
-      const { kw1, kw2, kdd } = inputs as Required<ComposeWeights>;
-      const I = (kw1.shape as number[])[2];
-      const x_XTN = tf.reshape(tf.transpose(x, [0, 3, 2, 1]), [B * S, T, N]);
-      const hidden_XTI = tf.matMul(x_XTN, tf.reshape(kw1, [B * S, I, N]), false, true); // ref: 'BNTS,BSIN->BSTI'
-      const out_XTM = tf.matMul(hidden_XTI, tf.reshape(kw2, [B * S, I, N])); // ref: 'BSTI,BSIM->BSTM'
-      terms.push(tf.transpose(tf.reshape(out_XTM, [B, S, T, N]), [0, 3, 2, 1]));
-      const kgate_BNTS = tf.reshape(tf.transpose(kdd, [0, 2, 1]), [B, N, 1, S]);
-      gate_BNTS = gate_BNTS === null ? kgate_BNTS : tf.add(gate_BNTS, kgate_BNTS);
-    }
-    // x + x·(qdd + kdd) = x·(1 + qdd + kdd)
-    let out = gate_BNTS === null ? x : tf.mul(x, tf.add(gate_BNTS, 1));
-    for (const term of terms) out = tf.add(out, term);
-    return out === x ? tf.clone(x) : out;
+    return out;
   });
 }
 
@@ -54,46 +89,24 @@ export type ComposeGrads = ComposeWeights & { x: Tensor };
 export function composeReferenceGrad(inputs: ComposeInputs, dy: Tensor, attrs: ComposeAttrs): ComposeGrads {
   return tf.tidy(() => {
     const { x } = inputs;
-    const [B, N, T, S] = x.shape as number[];
-    const grads: Partial<ComposeGrads> = {};
-    let gate_BNTS: Tensor | null = null;
-    const dxTerms: Tensor[] = [];
+    const shape = x.shape as number[];
+    const list = sides(inputs, attrs);
+    const g = gate(list, shape);
+    let dx = g === null ? tf.clone(dy) : tf.mul(dy, g);
     const xdy_BNTS = tf.mul(x, dy);
-    if (attrs.queryWise) {
-      const { qw1, qw2, qdd } = inputs as Required<ComposeWeights>;
-      const I = (qw1.shape as number[])[2];
-      const qw1_XIN = tf.reshape(qw1, [B * T, I, N]);
-      const qw2_XIM = tf.reshape(qw2, [B * T, I, N]);
-      const x_XSN = tf.reshape(tf.transpose(x, [0, 2, 3, 1]), [B * T, S, N]);
-      const dy_XSM = tf.reshape(tf.transpose(dy, [0, 2, 3, 1]), [B * T, S, N]);
-      const hidden_XSI = tf.matMul(x_XSN, qw1_XIN, false, true);
-      const g_XSI = tf.matMul(dy_XSM, qw2_XIM, false, true);
-      grads.qw1 = tf.reshape(tf.matMul(g_XSI, x_XSN, true, false), [B, T, I, N]);
-      grads.qw2 = tf.reshape(tf.matMul(hidden_XSI, dy_XSM, true, false), [B, T, I, N]);
-      grads.qdd = tf.transpose(tf.sum(xdy_BNTS, 3), [0, 2, 1]);
-      const dx_XSN = tf.matMul(g_XSI, qw1_XIN);
-      dxTerms.push(tf.transpose(tf.reshape(dx_XSN, [B, T, S, N]), [0, 3, 1, 2]));
-      gate_BNTS = tf.reshape(tf.transpose(qdd, [0, 2, 1]), [B, N, T, 1]);
+    const grads: Partial<ComposeGrads> = {};
+    for (const side of list) {
+      const w1_XIN = weightRows(side.w1);
+      const x_XLN = toRows(x, side);
+      const dy_XLM = toRows(dy, side);
+      const hidden_XLI = tf.matMul(x_XLN, w1_XIN, false, true);
+      const g_XLI = tf.matMul(dy_XLM, weightRows(side.w2), false, true);
+      const { query } = side;
+      grads[query ? 'qw1' : 'kw1'] = tf.reshape(tf.matMul(g_XLI, x_XLN, true, false), side.w1.shape);
+      grads[query ? 'qw2' : 'kw2'] = tf.reshape(tf.matMul(hidden_XLI, dy_XLM, true, false), side.w2.shape);
+      grads[query ? 'qdd' : 'kdd'] = tf.transpose(tf.sum(xdy_BNTS, query ? 3 : 2), [0, 2, 1]);
+      dx = tf.add(dx, fromRows(tf.matMul(g_XLI, w1_XIN), side, shape));
     }
-    if (attrs.keyWise) {
-      const { kw1, kw2, kdd } = inputs as Required<ComposeWeights>;
-      const I = (kw1.shape as number[])[2];
-      const kw1_XIN = tf.reshape(kw1, [B * S, I, N]);
-      const kw2_XIM = tf.reshape(kw2, [B * S, I, N]);
-      const x_XTN = tf.reshape(tf.transpose(x, [0, 3, 2, 1]), [B * S, T, N]);
-      const dy_XTM = tf.reshape(tf.transpose(dy, [0, 3, 2, 1]), [B * S, T, N]);
-      const hidden_XTI = tf.matMul(x_XTN, kw1_XIN, false, true);
-      const g_XTI = tf.matMul(dy_XTM, kw2_XIM, false, true);
-      grads.kw1 = tf.reshape(tf.matMul(g_XTI, x_XTN, true, false), [B, S, I, N]);
-      grads.kw2 = tf.reshape(tf.matMul(hidden_XTI, dy_XTM, true, false), [B, S, I, N]);
-      grads.kdd = tf.transpose(tf.sum(xdy_BNTS, 2), [0, 2, 1]);
-      const dx_XTN = tf.matMul(g_XTI, kw1_XIN);
-      dxTerms.push(tf.transpose(tf.reshape(dx_XTN, [B, S, T, N]), [0, 3, 2, 1]));
-      const kgate_BNTS = tf.reshape(tf.transpose(kdd, [0, 2, 1]), [B, N, 1, S]);
-      gate_BNTS = gate_BNTS === null ? kgate_BNTS : tf.add(gate_BNTS, kgate_BNTS);
-    }
-    let dx = gate_BNTS === null ? tf.clone(dy) : tf.mul(dy, tf.add(gate_BNTS, 1));
-    for (const term of dxTerms) dx = tf.add(dx, term);
     grads.x = dx;
     return grads as ComposeGrads;
   });

@@ -102,3 +102,37 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
     expect(chunkRanges(5, 5, 0, null, 4).map((r) => r.ks)).toEqual([0, 0]);
   });
 });
+
+describe('training memory of a local layer', () => {
+  /** Bytes alive at the end of a taped forward (what the backward pass will hold on to). */
+  function forwardBytes(T: number, window: number | null): number {
+    let held = 0;
+    tf.tidy(() => {
+      const [B, N, E, I] = [1, 4, 8, 2];
+      const q = tf.randomNormal([B, N, T, E]);
+      const k = tf.randomNormal([B, N, T, E]);
+      const v = tf.randomNormal([B, N, T, E]);
+      const side = (): ComposeWeights => ({
+        qw1: tf.randomNormal([B, T, I, N]), qw2: tf.randomNormal([B, T, I, N]), qdd: tf.randomNormal([B, T, N]),
+        kw1: tf.randomNormal([B, T, I, N]), kw2: tf.randomNormal([B, T, I, N]), kdd: tf.randomNormal([B, T, N]),
+      });
+      const weights = { pre: side(), post: side() };
+      const before = tf.memory().numBytes;
+      tf.grads((qq: tf.Tensor) => {
+        const out = dcmhaAttention(qq, k, v, weights, { window, chunkSize: 16 });
+        held = tf.memory().numBytes - before;
+        return tf.sum(out);
+      })([q]);
+    });
+    return held;
+  }
+
+  it('grows linearly in T (no T×T scores kept for the backward pass)', () => {
+    const small = forwardBytes(64, 8);
+    const large = forwardBytes(256, 8);
+    // inputs and outputs are O(T): 4× the length may hold at most ~4× the bytes, never 16×
+    expect(large / small).toBeLessThan(4.5);
+    // whereas a global layer's forward is O(T) here too (recompute), a naive taped one would be O(T²)
+    expect(forwardBytes(256, null) / small).toBeLessThan(4.5);
+  });
+});

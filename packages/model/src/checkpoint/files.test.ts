@@ -110,11 +110,11 @@ describe('writeSafetensorsWeights / readSafetensorsWeights', () => {
     await expectCheckpointError(readSafetensorsWeights(dir), /plain file name/);
   });
 
-  it('lists what the directory holds when there are no safetensors weights', async () => {
+  it('lists what the directory holds when there are no safetensors weights, pointing PyTorch files to readCheckpointWeights', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'pytorch_model.bin'), 'x');
     await writeFile(join(dir, 'config.json'), '{}');
-    const e = await expectCheckpointError(readSafetensorsWeights(dir), /found config\.json, pytorch_model\.bin.*not supported yet by this loader/);
+    const e = await expectCheckpointError(readSafetensorsWeights(dir), /found config\.json, pytorch_model\.bin; pytorch_model\.bin \(PyTorch format\) is read by readCheckpointWeights/);
     expect(e.file).toBe(dir);
     await expectCheckpointError(readSafetensorsWeights(join(dir, 'absent')), /cannot be read/);
   });

@@ -98,7 +98,6 @@ const REFUSED: Record<number, string> = {
 };
 
 interface Op {
-  code: number;
   name: string;
   pos: number;
   arg: PickleValue;
@@ -149,7 +148,8 @@ function decode(bytes: Uint8Array, label: string): Op[] {
     }
   };
   const long = (n: number): number | bigint => {
-    if (n < 0) failAt(label, pos, `${name} with negative length`);
+    // Building a BigInt is quadratic in its length; no tensor index needs more than 8 bytes.
+    if (n < 0 || n > 255) failAt(label, pos, `${name} with length ${n}; expected 0..255 bytes`);
     return readLong(bytes.subarray(take(n), p));
   };
   for (;;) {
@@ -189,7 +189,7 @@ function decode(bytes: Uint8Array, label: string): Op[] {
       }
     }
     if (name === 'PROTO' && (arg as number) > 5) failAt(label, pos, `pickle protocol ${arg} is newer than any torch.save writes`);
-    ops.push({ code, name, pos, arg });
+    ops.push({ name, pos, arg });
     if (name === 'STOP') return ops;
   }
 }

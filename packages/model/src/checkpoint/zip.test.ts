@@ -33,9 +33,9 @@ describe('crc32', () => {
 });
 
 describe('ZipArchive', () => {
-  for (const zip64 of [false, true]) {
-    it(`reads back what buildStoredZip wrote${zip64 ? ' with ZIP64 records' : ''}`, async () => {
-      const bytes = buildStoredZip(FILES, { zip64 });
+  for (const options of [{}, { zip64: true }, { align: 1 }]) {
+    it(`reads back what buildStoredZip wrote with ${JSON.stringify(options)}`, async () => {
+      const bytes = buildStoredZip(FILES, options);
       const zip = await openZip(bytes, 'test.zip');
       expect([...zip.entries.keys()]).toEqual(FILES.map(([n]) => n));
       for (const [name, data] of FILES) {
@@ -112,12 +112,13 @@ describe('ZipArchive', () => {
   });
 
   it('reads through any RandomAccessSource, fetching only what it needs', async () => {
-    const bytes = buildStoredZip(FILES);
+    const bytes = buildStoredZip([...FILES, ['archive/data/2', new Uint8Array(1 << 20)]]);
     const reads: Array<[number, number]> = [];
     const inner = memorySource(bytes);
     const zip = await ZipArchive.open({ size: bytes.length, label: 'counted', read: (o, l) => (reads.push([o, l]), inner.read(o, l)) });
     const total = () => reads.reduce((a, [, l]) => a + l, 0);
-    expect(total()).toBeLessThanOrEqual(bytes.length);
+    // The tail that may hold the end record (at most a 64 KiB comment) and the directory, not the 1 MiB entry.
+    expect(total()).toBeLessThan(70_000);
     const before = total();
     await zip.read('archive/data/0', 0, 4);
     expect(total() - before).toBe(30 + 4); // the local header, then just the 4 bytes

@@ -280,21 +280,32 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-let CRC_TABLE: Uint32Array | undefined;
+let CRC_TABLES: Uint32Array[] | undefined;
 
-/** CRC-32 (IEEE 802.3, as zip uses), table-driven. */
+/** CRC-32 (IEEE 802.3, as zip uses). Slice-by-8: eight table lookups per 8 bytes, ~3x a byte loop,
+ * which matters when every storage of a multi-GB checkpoint is checked. */
 export function crc32(bytes: Uint8Array): number {
-  if (CRC_TABLE === undefined) {
-    CRC_TABLE = new Uint32Array(256);
+  if (CRC_TABLES === undefined) {
+    const t = Array.from({ length: 8 }, () => new Uint32Array(256));
     for (let n = 0; n < 256; n++) {
       let c = n;
       for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      CRC_TABLE[n] = c >>> 0;
+      t[0][n] = c >>> 0;
     }
+    for (let n = 0; n < 256; n++) {
+      for (let k = 1; k < 8; k++) t[k][n] = (t[k - 1][n] >>> 8) ^ t[0][t[k - 1][n] & 0xff];
+    }
+    CRC_TABLES = t;
   }
-  const table = CRC_TABLE;
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
   let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  for (const end8 = bytes.length - 7; i < end8; i += 8) {
+    const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+    c = t7[a & 0xff] ^ t6[(a >>> 8) & 0xff] ^ t5[(a >>> 16) & 0xff] ^ t4[a >>> 24] ^
+      t3[bytes[i + 4]] ^ t2[bytes[i + 5]] ^ t1[bytes[i + 6]] ^ t0[bytes[i + 7]];
+  }
+  for (; i < bytes.length; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -323,10 +334,10 @@ export function buildStoredZip(files: ReadonlyArray<readonly [string, Uint8Array
   for (const [name, data] of files) {
     const nameBytes = encoder.encode(name);
     const crc = crc32(data);
+    // torch pads with an extra field (id 'FB') so data starts aligned; a field needs 4 bytes of header.
     const headerEnd = offset + 30 + nameBytes.length;
-    // An extra field needs at least 4 bytes (id + size), so pad up to the next boundary past that.
-    const pad = align > 1 ? (align - ((headerEnd + 4) % align)) % align : -4;
-    const local = new Uint8Array(30 + nameBytes.length + pad + 4);
+    const extraLength = align > 1 ? 4 + ((align - ((headerEnd + 4) % align)) % align) : 0;
+    const local = new Uint8Array(30 + nameBytes.length + extraLength);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, SIG_LOCAL, true);
     lv.setUint16(4, zip64 ? 45 : 20, true);
@@ -334,14 +345,14 @@ export function buildStoredZip(files: ReadonlyArray<readonly [string, Uint8Array
     lv.setUint32(18, data.length, true);
     lv.setUint32(22, data.length, true);
     lv.setUint16(26, nameBytes.length, true);
-    lv.setUint16(28, pad + 4, true);
+    lv.setUint16(28, extraLength, true);
     local.set(nameBytes, 30);
-    if (pad >= 0) {
-      lv.setUint16(30 + nameBytes.length, 0x4246, true); // 'FB', the padding id torch uses
-      lv.setUint16(32 + nameBytes.length, pad, true);
+    if (extraLength > 0) {
+      lv.setUint16(30 + nameBytes.length, 0x4246, true);
+      lv.setUint16(32 + nameBytes.length, extraLength - 4, true);
     }
     const localOffset = offset;
-    push(local.subarray(0, 30 + nameBytes.length + Math.max(0, pad + 4)));
+    push(local);
     push(data);
     const extra = zip64 ? 4 + 24 : 0;
     const c = new Uint8Array(46 + nameBytes.length + extra);

@@ -57,3 +57,19 @@ describe('generate sampling and usage', () => {
     expect(r.errLines[0]).toMatch(message);
   });
 });
+
+describe('convert', () => {
+  it('PyTorch shards → a safetensors folder whose logits equal the original', async () => {
+    const dir = await tempDir();
+    const out = join(dir, 'converted');
+    const r = await run(['convert', '--model', join(ORACLE_DIR, 'case4_dcpythia', 'torch_sharded'), '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ out, tokenizer_files: [] });
+    const ids = await writeIds(dir, [[1, 2, 3, 4]]);
+    const a = await run(['logits', '--model', out, '--input', ids, '--out', join(dir, 'a.json')]);
+    const b = await run(['logits', '--model', join(ORACLE_DIR, 'case4_dcpythia'), '--input', ids, '--out', join(dir, 'b.json')]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(dir, 'a.json'), 'utf8')).toEqual(await readFile(join(dir, 'b.json'), 'utf8'));
+  });
+});

@@ -15,6 +15,7 @@ const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   logits: async () => (await import('./commands/logits.js')).runLogits,
   grads: async () => (await import('./commands/grads.js')).runGrads,
   generate: async () => (await import('./commands/generate.js')).runGenerate,
+  convert: async () => (await import('./commands/convert.js')).runConvert,
 };
 
 function isCommand(name: string): name is CommandName {

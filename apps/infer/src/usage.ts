@@ -6,7 +6,7 @@ export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'con
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Commands that run; the others are recognised but exit 2 until they are built. */
-export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate'];
+export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'convert'];
 
 const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: the fastest available; this build: cpu)`;
 
@@ -53,8 +53,16 @@ ${BACKEND}
 (not implemented yet)`,
   tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none] [--json]
 (not implemented yet)`,
-  convert: `usage: dcformer convert --model DIR --out DIR2
-(not implemented yet)`,
+  convert: `usage: dcformer convert --model DIR --out DIR2 [--backend B] [--json]
+
+Reads any supported weights (model.safetensors or its sharded index, pytorch_model.bin or its sharded
+index; F32/F16/BF16) and writes DIR2: config.json (official keys), model.safetensors (F32, official
+names) and the tokenizer files found in DIR. PyTorch files are read by a restricted unpickler that
+refuses anything but tensors (no code runs).
+  --model DIR     the checkpoint folder
+  --out DIR2      created if needed; files are written atomically
+${BACKEND}
+  --json          print {"out", "tokenizer_files", "seconds"}`,
 };
 
 export function commandUsage(name: CommandName): string {
@@ -70,7 +78,7 @@ commands:
   generate   text generation with the KV+KW cache
   eval       benchmarks and perplexity           (not implemented yet)
   tokenize   text -> token ids                   (not implemented yet)
-  convert    any supported weights -> safetensors (not implemented yet)
+  convert    any supported weights -> safetensors
 
 Errors are one line on stderr; exit codes: 0 ok, 1 bad input or model, 2 bad usage or not implemented.
 DCF_DEBUG=1 adds stack traces to unexpected errors and keeps TensorFlow.js's own warnings.

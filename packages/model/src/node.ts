@@ -3,16 +3,42 @@
  * Writes are atomic: a failed save leaves the previous files untouched.
  */
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '@dcformer/kernels';
 import { configToJson, parseConfig, type ParseConfigOptions } from './config.js';
 import { modelFromWeights, modelWeights } from './checkpoint.js';
 import type { DcformerModel } from './model.js';
-import { readSafetensorsWeights, writeFileAtomic, writeSafetensorsWeights } from './checkpoint/files.js';
+import { readCheckpointWeights, writeFileAtomic, writeSafetensorsWeights } from './checkpoint/files.js';
+import { weightSpecs } from './weights.js';
+import type { ModelConfig } from './config.js';
 
-export { readSafetensorsWeights, writeFileAtomic, writeSafetensorsWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type LoadedTensor } from './checkpoint/files.js';
+export {
+  readCheckpointWeights,
+  readSafetensorsWeights,
+  writeFileAtomic,
+  writeSafetensorsWeights,
+  SAFETENSORS_FILE,
+  SAFETENSORS_INDEX_FILE,
+  TORCH_FILE,
+  TORCH_INDEX_FILE,
+  type CheckpointWeights,
+  type LoadedTensor,
+  type SkippedTensor,
+} from './checkpoint/files.js';
+export { readTorchStateDict, openTorchCheckpoint } from './checkpoint/torch-bin.js';
 
-export interface LoadModelOptions extends ParseConfigOptions {}
+export interface LoadModelOptions extends ParseConfigOptions {
+  /** Bytes the float32 weights may take; default: 85% of this machine's memory. */
+  memoryLimitBytes?: number;
+}
+
+/** Bytes of the float32 parameters of `config` (weights are computed in float32 whatever the file holds). */
+export function float32WeightBytes(config: ModelConfig): number {
+  return weightSpecs(config).reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+const GB = 1e9;
 
 /** Reads and validates `DIR/config.json`. */
 export async function readConfig(dir: string, options: ParseConfigOptions = {}) {
@@ -36,7 +62,15 @@ export async function readConfig(dir: string, options: ParseConfigOptions = {}) 
 /** Loads a model directory: config.json with the official keys + model.safetensors (or a sharded index). */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<DcformerModel> {
   const config = await readConfig(dir, options);
-  const weights = await readSafetensorsWeights(dir);
+  // Refuse before reading: a model that cannot fit would otherwise swap the machine to death.
+  const need = float32WeightBytes(config);
+  const limit = options.memoryLimitBytes ?? 0.85 * totalmem();
+  if (need > limit) {
+    throw new CheckpointError(
+      `${dir}: this model needs ${(need / GB).toFixed(1)} GB for its float32 weights, more than the ${(limit / GB).toFixed(1)} GB available here (85% of ${(totalmem() / GB).toFixed(1)} GB); half-precision weight storage is not supported yet`,
+    );
+  }
+  const weights = await readCheckpointWeights(dir);
   if (weights.size === 0) throw new CheckpointError(`${dir}: the checkpoint holds no tensors`);
   return modelFromWeights(config, weights, { onWarning: options.onWarning, source: dir });
 }

@@ -10,6 +10,7 @@ const ALLOWED = {
   '@dcformer/kernels': [],
   '@dcformer/compose': ['@dcformer/kernels'],
   '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
+  '@dcformer/tfjs-layers': ['@dcformer/kernels', '@dcformer/compose'],
 };
 
 const problems = [];

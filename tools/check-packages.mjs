@@ -11,6 +11,8 @@ const ALLOWED = {
   '@dcformer/compose': ['@dcformer/kernels'],
   '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tfjs-layers': ['@dcformer/kernels', '@dcformer/compose'],
+  '@dcformer/tokenizer': [],
+  '@dcformer/eval': [],
 };
 
 const problems = [];

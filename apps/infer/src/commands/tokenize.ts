@@ -1,0 +1,127 @@
+/**
+ * `dcformer tokenize`: text -> token ids with any supported tokenizer (DESIGN.md contract). No
+ * model and no tfjs: this is the quick way to check what a model will see, and (--jsonl) to
+ * tokenize a dataset record by record.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { SpecialsMode, Tokenizer } from '@dcformer/tokenizer';
+import { parseArgs, required, UsageError } from '../args.js';
+import { CliError, EXIT_OK, type Io } from '../report.js';
+import { commandUsage } from '../usage.js';
+
+const FLAGS = {
+  tokenizer: 'string',
+  text: 'string',
+  file: 'string',
+  jsonl: 'string',
+  specials: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+const PREFIX = 'dcformer tokenize';
+
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return (e as Error).message;
+}
+
+async function checkReadable(flag: string, path: string): Promise<void> {
+  try {
+    if ((await stat(path)).isDirectory()) throw new CliError(`cannot read --${flag} ${path}: is a directory`);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`cannot read --${flag} ${path}: ${fsReason(e)}`);
+  }
+}
+
+/** Writes a line, waiting for a slow pipe to drain so a large dataset is not buffered in memory. */
+async function writeLine(io: Io, line: string): Promise<void> {
+  const out = io.stdout as Io['stdout'] & { once?: (event: 'drain', listener: () => void) => unknown };
+  if (out.write(`${line}\n`) === false && typeof out.once === 'function') {
+    await new Promise<void>((resolve) => out.once!('drain', resolve));
+  }
+}
+
+async function tokenizeFile(tokenizer: Tokenizer, path: string, specials: SpecialsMode, json: boolean, io: Io): Promise<void> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CliError(`cannot read --file ${path}: ${fsReason(e)}`);
+  }
+  let text: string;
+  try {
+    // The file's text exactly (a BOM stays a character); invalid UTF-8 is an error, not U+FFFD.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new CliError(`--file ${path} is not valid UTF-8 text`);
+  }
+  const ids = tokenizer.encode(text, { specials });
+  await writeLine(io, json ? JSON.stringify({ ids, count: ids.length, bytes: bytes.length }) : ids.join(' '));
+  io.stderr.write(`${PREFIX}: ${path}: ${ids.length} tokens from ${bytes.length} bytes\n`);
+}
+
+async function tokenizeJsonl(tokenizer: Tokenizer, path: string, specials: SpecialsMode, io: Io): Promise<void> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNumber = 0;
+  let records = 0;
+  let tokens = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue; // blank lines (a trailing newline) are not records
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (e) {
+      throw new CliError(`--jsonl ${path}:${lineNumber} is not valid JSON (${(e as Error).message})`);
+    }
+    const text = (record as { text?: unknown } | null)?.text;
+    if (typeof record !== 'object' || record === null || typeof text !== 'string') {
+      throw new CliError(`--jsonl ${path}:${lineNumber}: expected {"text": string}`);
+    }
+    const ids = tokenizer.encode(text, { specials });
+    records++;
+    tokens += ids.length;
+    await writeLine(io, JSON.stringify({ ids }));
+  }
+  io.stderr.write(`${PREFIX}: ${path}: ${records} records, ${tokens} tokens\n`);
+}
+
+export async function runTokenize(argv: readonly string[], io: Io): Promise<number> {
+  const flags = parseArgs(argv, FLAGS);
+  if (flags.help) {
+    io.stdout.write(commandUsage('tokenize'));
+    return EXIT_OK;
+  }
+  const path = required(flags.tokenizer, 'tokenizer');
+  const sources = (['text', 'file', 'jsonl'] as const).filter((k) => flags[k] !== undefined);
+  if (sources.length !== 1) {
+    throw new UsageError(
+      sources.length === 0 ? 'give the input: one of --text, --file, --jsonl' : `give only one of --text, --file, --jsonl (got ${sources.map((s) => `--${s}`).join(', ')})`,
+    );
+  }
+  if (flags.specials !== undefined && flags.specials !== 'all' && flags.specials !== 'none') {
+    throw new UsageError(`--specials must be all or none; got '${flags.specials}'`);
+  }
+  const specials: SpecialsMode = flags.specials ?? 'default';
+  // Cheapest checks first: a typo in a path never waits for a 150k-token vocabulary to load.
+  if (flags.file !== undefined) await checkReadable('file', flags.file);
+  if (flags.jsonl !== undefined) await checkReadable('jsonl', flags.jsonl);
+  const { loadTokenizer } = await import('@dcformer/tokenizer/node');
+  const tokenizer = await loadTokenizer(path);
+  if (flags.text !== undefined) {
+    const ids = tokenizer.encode(flags.text, { specials });
+    await writeLine(io, flags.json ? JSON.stringify({ ids, count: ids.length }) : ids.join(' '));
+  } else if (flags.file !== undefined) {
+    await tokenizeFile(tokenizer, flags.file, specials, flags.json === true, io);
+  } else {
+    await tokenizeJsonl(tokenizer, required(flags.jsonl, 'jsonl'), specials, io);
+  }
+  return EXIT_OK;
+}

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
-import { composeReference, composeReferenceGrad } from './compose-reference.js';
+import { composeReference, composeReferenceGrad, type ComposeGrads } from './compose-reference.js';
 import {
   DcmhaCompose,
+  DcmhaComposeBackward,
   composeInputNames,
   validateComposeInputs,
   type ComposeAttrs,
@@ -27,7 +28,7 @@ export const composeGradConfig: GradConfig = {
   saveAllInputs: true,
   gradFunc: (dy, saved, attrMap) => {
     const attrs = attrsOf(attrMap);
-    const grads = composeReferenceGrad(inputsFromArray(saved, attrs), dy as Tensor, attrs);
+    const grads = dcmhaComposeBackward(inputsFromArray(saved, attrs), dy as Tensor, attrs);
     const out: Record<string, () => Tensor> = {};
     composeInputNames(attrs).forEach((name, i) => {
       const g = grads[name];
@@ -50,19 +51,21 @@ export function referenceComposeKernel(backendName: string): KernelConfig {
   };
 }
 
-const referenceRegistered = new Set<string>();
+const referenceKernels = new Map<string, KernelConfig['kernelFunc']>();
 
-/** True when `backendName` runs the reference Compose (no fused kernel was registered for it). */
+/** True when `backendName` runs the reference Compose (no fused kernel replaced it). */
 export function isReferenceCompose(backendName: string): boolean {
-  return referenceRegistered.has(backendName);
+  const registered = tf.getKernel(DcmhaCompose, backendName);
+  return registered !== undefined && registered.kernelFunc === referenceKernels.get(backendName);
 }
 
 function ensureComposeKernel(): void {
   if (tf.getGradient(DcmhaCompose) === undefined) tf.registerGradient(composeGradConfig);
   const backendName = tf.getBackend();
   if (tf.getKernel(DcmhaCompose, backendName) === undefined) {
-    tf.registerKernel(referenceComposeKernel(backendName));
-    referenceRegistered.add(backendName);
+    const config = referenceComposeKernel(backendName);
+    tf.registerKernel(config);
+    referenceKernels.set(backendName, config.kernelFunc);
   }
 }
 
@@ -86,6 +89,12 @@ export function dcmhaCompose(inputs: ComposeInputs, attrs: ComposeAttrs = { quer
  * Backward of Compose without a tape: grads of every present input given dy. Used by attention
  * code that recomputes per chunk in its own backward pass.
  */
-export function dcmhaComposeBackward(inputs: ComposeInputs, dy: Tensor, attrs: ComposeAttrs) {
-  return composeReferenceGrad(inputs, dy, attrs);
+export function dcmhaComposeBackward(inputs: ComposeInputs, dy: Tensor, attrs: ComposeAttrs): ComposeGrads {
+  const names = composeInputNames(attrs);
+  if (tf.getKernel(DcmhaComposeBackward, tf.getBackend()) === undefined) return composeReferenceGrad(inputs, dy, attrs);
+  const list = [...names.map((name) => inputs[name] as Tensor), dy];
+  const outs = tf.engine().runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, { ...attrs }) as unknown as Tensor[];
+  const grads: Record<string, Tensor> = {};
+  names.forEach((name, i) => (grads[name] = outs[i]));
+  return grads as unknown as ComposeGrads;
 }

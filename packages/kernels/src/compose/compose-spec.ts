@@ -17,6 +17,14 @@ export const DcmhaCompose = 'DcmhaCompose';
 
 export const COMPOSE_SPEC_VERSION = 1;
 
+/**
+ * DcmhaComposeBackward: optional fused backward of DcmhaCompose. Inputs: the forward's inputs in
+ * `composeInputNames(attrs)` order followed by dy [B,N,T,S], as an array; same attrs. Outputs: the
+ * gradient of every forward input, in the same order. Where a backend has no such kernel the
+ * reference backward (tfjs ops) runs.
+ */
+export const DcmhaComposeBackward = 'DcmhaComposeBackward';
+
 export interface ComposeQuerySide<T = Tensor> {
   qw1: T; // [B,T,I,N]
   qw2: T; // [B,T,I,N]

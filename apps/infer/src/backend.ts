@@ -9,8 +9,12 @@ import { debugEnabled } from './report.js';
 export const KNOWN_BACKENDS = ['cpu', 'wasm', 'webgpu', 'cuda'] as const;
 export type BackendName = (typeof KNOWN_BACKENDS)[number];
 
-/** Fastest first. wasm, webgpu and cuda join when their @dcformer/kernels-* packages exist. */
-export const AVAILABLE: readonly BackendName[] = ['cpu'];
+/**
+ * The default first. webgpu works in Node through Dawn (npm `webgpu`) when a Vulkan driver is found —
+ * a GPU, or SwiftShader for tests — but is never the default: on a machine without a GPU it is far
+ * slower than cpu. wasm and cuda join when their @dcformer/kernels-* packages exist.
+ */
+export const AVAILABLE: readonly BackendName[] = ['cpu', 'webgpu'];
 
 /** Validates `--backend` without touching tfjs, so a typo fails before anything slow happens. */
 export function resolveBackend(requested: string | undefined): BackendName {
@@ -31,7 +35,17 @@ export function resolveBackend(requested: string | undefined): BackendName {
  * gradient in Node; tfjs-core alone registers no gradients (DESIGN.md "Backends").
  */
 export async function startBackend(name: BackendName): Promise<void> {
+  if (name === 'webgpu') {
+    // navigator.gpu must exist before tfjs-backend-webgpu is imported
+    const { installNodeWebGPU } = await import('@dcformer/kernels-webgpu/node');
+    const installed = await installNodeWebGPU();
+    if (!installed.ok) throw new UsageError(`backend 'webgpu' has no adapter here: ${installed.reason}`);
+  }
   const tf = await import('@tensorflow/tfjs');
+  if (name === 'webgpu') {
+    await import('@tensorflow/tfjs-backend-webgpu');
+    await import('@dcformer/kernels-webgpu/register');
+  }
   if (!debugEnabled()) {
     // enableProdMode() is tfjs's documented switch for its console output; in 4.22 the PROD flag
     // gates only tfjs's own log/warn calls (log.ts, environment.ts), among them the cpu backend's
@@ -42,4 +56,5 @@ export async function startBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new UsageError(`backend '${name}' failed to initialise`);
   await tf.ready();
+  if (name === 'webgpu') (await import('@dcformer/kernels-webgpu')).tuneForAdapter();
 }

@@ -16,8 +16,7 @@ export interface Prefilled {
   lastLogits: Float32Array[];
 }
 
-/** Runs the prompts through the model, filling a new cache. Prompts may differ in length (≥ 1). */
-export function prefill(model: DcformerModel, prompts: number[][]): Prefilled {
+function padPrompts(prompts: number[][]): { rows: number[][]; pads: number[]; T: number } {
   if (!Array.isArray(prompts) || prompts.length === 0) throw new InputError('prefill: prompts must be a non-empty array of id arrays');
   prompts.forEach((p, b) => {
     if (!Array.isArray(p) || p.length === 0) throw new InputError(`prefill: prompt ${b} is empty; every prompt needs at least one token`);
@@ -25,38 +24,79 @@ export function prefill(model: DcformerModel, prompts: number[][]): Prefilled {
   const T = Math.max(...prompts.map((p) => p.length));
   const pads = prompts.map((p) => T - p.length);
   // padding id 0 is a valid id; its positions are masked out of every row's attention
-  const rows = prompts.map((p, b) => [...new Array(pads[b]).fill(0), ...p]);
+  return { rows: prompts.map((p, b) => [...new Array(pads[b]).fill(0), ...p]), pads, T };
+}
+
+function splitRows(flat: Float32Array, B: number, V: number): Float32Array[] {
+  return Array.from({ length: B }, (_, b) => flat.slice(b * V, (b + 1) * V));
+}
+
+/** The last prompt position's logits [B,V] after a cached prefill (a tensor: the caller reads it). */
+function prefillLast(model: DcformerModel, rows: number[][], T: number, cache: KVCache): tf.Tensor {
+  return tf.tidy(() => {
+    const logits_BTV = model.forwardCached(rows, cache);
+    const [B, , V] = logits_BTV.shape as number[];
+    return tf.reshape(tf.slice(logits_BTV, [0, T - 1, 0], [B, 1, V]), [B, V]);
+  });
+}
+
+/** Runs the prompts through the model, filling a new cache. Prompts may differ in length (≥ 1). */
+export function prefill(model: DcformerModel, prompts: number[][]): Prefilled {
+  const { rows, pads, T } = padPrompts(prompts);
   const cache = model.createCache(prompts.length, pads);
   try {
-    const lastLogits = tf.tidy(() => {
-      const logits_BTV = model.forwardCached(rows, cache);
-      const [B, , V] = logits_BTV.shape as number[];
-      const last = tf.reshape(tf.slice(logits_BTV, [0, T - 1, 0], [B, 1, V]), [B, V]).dataSync() as Float32Array;
-      return Array.from({ length: B }, (_, b) => last.slice(b * V, (b + 1) * V));
-    });
-    return { cache, lastLogits };
+    const last_BV = prefillLast(model, rows, T, cache);
+    const flat = last_BV.dataSync() as Float32Array;
+    last_BV.dispose();
+    return { cache, lastLogits: splitRows(flat, prompts.length, model.config.vocabSize) };
   } catch (e) {
     cache.dispose();
     throw e;
   }
 }
 
+/** `prefill` reading results with `await data()`: required on GPU backends (no synchronous read-back). */
+export async function prefillAsync(model: DcformerModel, prompts: number[][]): Promise<Prefilled> {
+  const { rows, pads, T } = padPrompts(prompts);
+  const cache = model.createCache(prompts.length, pads);
+  try {
+    const last_BV = prefillLast(model, rows, T, cache);
+    const flat = (await last_BV.data()) as Float32Array;
+    last_BV.dispose();
+    return { cache, lastLogits: splitRows(flat, prompts.length, model.config.vocabSize) };
+  } catch (e) {
+    cache.dispose();
+    throw e;
+  }
+}
+
+function decodeLogits(model: DcformerModel, cache: KVCache, tokens: number[]): tf.Tensor {
+  return model.forwardCached(tokens.map((t) => [t]), cache);
+}
+
 /** Feeds one token per row; returns each row's next-token logits [B][V]. */
 export function decodeOne(model: DcformerModel, cache: KVCache, tokens: number[]): Float32Array[] {
-  return tf.tidy(() => {
-    const logits_BTV = model.forwardCached(tokens.map((t) => [t]), cache);
-    const [B, , V] = logits_BTV.shape as number[];
-    const flat = logits_BTV.dataSync() as Float32Array;
-    return Array.from({ length: B }, (_, b) => flat.slice(b * V, (b + 1) * V));
-  });
+  const logits = decodeLogits(model, cache, tokens);
+  const flat = logits.dataSync() as Float32Array;
+  logits.dispose();
+  return splitRows(flat, tokens.length, model.config.vocabSize);
+}
+
+/** `decodeOne` reading results with `await data()` (GPU backends). */
+export async function decodeOneAsync(model: DcformerModel, cache: KVCache, tokens: number[]): Promise<Float32Array[]> {
+  const logits = decodeLogits(model, cache, tokens);
+  const flat = (await logits.data()) as Float32Array;
+  logits.dispose();
+  return splitRows(flat, tokens.length, model.config.vocabSize);
 }
 
 /**
  * Teacher-forced cached logits [B·T·V]: a cached prefill of the first P tokens, then one decode step
  * per remaining token. The cached path's answer to `forward(ids)` (and what `dcformer logits --prefill`
- * prints), so the two paths can be compared position by position.
+ * prints), so the two paths can be compared position by position. Reads with `await data()`, so it
+ * runs on every backend.
  */
-export function cachedLogits(model: DcformerModel, ids: number[][], P: number): Float32Array {
+export async function cachedLogits(model: DcformerModel, ids: number[][], P: number): Promise<Float32Array> {
   const B = ids.length;
   const T = ids[0].length;
   const V = model.config.vocabSize;
@@ -64,10 +104,12 @@ export function cachedLogits(model: DcformerModel, ids: number[][], P: number): 
   const out = new Float32Array(B * T * V);
   const cache = model.createCache(B);
   try {
-    const first = tf.tidy(() => model.forwardCached(ids.map((row) => row.slice(0, P)), cache).dataSync());
+    const first_BPV = model.forwardCached(ids.map((row) => row.slice(0, P)), cache);
+    const first = (await first_BPV.data()) as Float32Array;
+    first_BPV.dispose();
     for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
     for (let t = P; t < T; t++) {
-      const step = decodeOne(model, cache, ids.map((row) => row[t]));
+      const step = await decodeOneAsync(model, cache, ids.map((row) => row[t]));
       for (let b = 0; b < B; b++) out.set(step[b], (b * T + t) * V);
     }
   } finally {
@@ -94,11 +136,15 @@ export interface GenerateResult {
   decodeTokensPerS: number;
 }
 
-/**
- * Greedy by default; sampling when temperature/topK/topP/seed is set. The first new token comes
- * from the prefill logits, each later one from one decode step (as the official generate()).
- */
-export function generate(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): GenerateResult {
+interface Loop {
+  maxNew: number;
+  stops: Set<number>;
+  choose: (logits: Float32Array, seen: readonly number[]) => number;
+  newIds: number[][];
+  done: boolean[];
+}
+
+function startLoop(model: DcformerModel, prompts: number[][], options: GenerateOptions): Loop {
   const maxNew = options.maxNewTokens ?? 64;
   if (!Number.isInteger(maxNew) || maxNew < 0) throw new InputError(`generate: 'maxNewTokens' must be an integer ≥ 0; got ${maxNew}`);
   validateSampling(options, 'generate');
@@ -106,39 +152,83 @@ export function generate(model: DcformerModel, prompts: number[][], options: Gen
   if (longest + Math.max(0, maxNew - 1) > model.config.blockSize) {
     throw new InputError(`generate: longest prompt (${longest}) + ${maxNew} new tokens exceeds block_size ${model.config.blockSize}`);
   }
-  const stops = new Set(options.stopTokens ?? []);
-  const choose = tokenChooser(options);
-  const newIds: number[][] = prompts.map(() => []);
+  return {
+    maxNew,
+    stops: new Set(options.stopTokens ?? []),
+    choose: tokenChooser(options),
+    newIds: prompts.map(() => []),
+    done: prompts.map(() => maxNew === 0),
+  };
+}
+
+/** Chooses each unfinished row's next token; returns the tokens to feed (0 for finished rows). */
+function chooseNext(loop: Loop, prompts: number[][], logits: Float32Array[], options: GenerateOptions): number[] {
+  return prompts.map((prompt, b) => {
+    if (loop.done[b]) return 0;
+    const id = loop.choose(logits[b], [...prompt, ...loop.newIds[b]]);
+    loop.newIds[b].push(id);
+    options.onToken?.(b, id);
+    if (loop.stops.has(id) || loop.newIds[b].length >= loop.maxNew) loop.done[b] = true;
+    return id;
+  });
+}
+
+function result(prompts: number[][], loop: Loop, prefillMs: number, decodeMs: number, decoded: number): GenerateResult {
+  return {
+    ids: prompts.map((p, b) => [...p, ...loop.newIds[b]]),
+    newIds: loop.newIds,
+    prefillMs,
+    decodeTokensPerS: decodeMs > 0 ? (decoded / decodeMs) * 1000 : 0,
+  };
+}
+
+/**
+ * Greedy by default; sampling when temperature/topK/topP/seed is set. The first new token comes
+ * from the prefill logits, each later one from one decode step (as the official generate()).
+ */
+export function generate(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): GenerateResult {
+  const loop = startLoop(model, prompts, options);
   const t0 = performance.now();
   const { cache, lastLogits } = prefill(model, prompts);
   const prefillMs = performance.now() - t0;
   let decodeMs = 0;
   let decoded = 0;
   try {
-    const done = prompts.map(() => maxNew === 0);
     let logits = lastLogits;
-    for (let step = 0; step < maxNew; step++) {
-      const next = prompts.map((prompt, b) => {
-        if (done[b]) return 0;
-        const id = choose(logits[b], [...prompt, ...newIds[b]]);
-        newIds[b].push(id);
-        options.onToken?.(b, id);
-        if (stops.has(id) || newIds[b].length >= maxNew) done[b] = true;
-        return id;
-      });
-      if (done.every(Boolean)) break;
+    for (let step = 0; step < loop.maxNew; step++) {
+      const next = chooseNext(loop, prompts, logits, options);
+      if (loop.done.every(Boolean)) break;
       const s = performance.now();
       logits = decodeOne(model, cache, next);
       decodeMs += performance.now() - s;
-      decoded += done.filter((d) => !d).length;
+      decoded += loop.done.filter((d) => !d).length;
     }
   } finally {
     cache.dispose();
   }
-  return {
-    ids: prompts.map((p, b) => [...p, ...newIds[b]]),
-    newIds,
-    prefillMs,
-    decodeTokensPerS: decodeMs > 0 ? (decoded / decodeMs) * 1000 : 0,
-  };
+  return result(prompts, loop, prefillMs, decodeMs, decoded);
+}
+
+/** `generate` reading logits with `await data()`: the form that runs on GPU backends too. */
+export async function generateAsync(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): Promise<GenerateResult> {
+  const loop = startLoop(model, prompts, options);
+  const t0 = performance.now();
+  const { cache, lastLogits } = await prefillAsync(model, prompts);
+  const prefillMs = performance.now() - t0;
+  let decodeMs = 0;
+  let decoded = 0;
+  try {
+    let logits = lastLogits;
+    for (let step = 0; step < loop.maxNew; step++) {
+      const next = chooseNext(loop, prompts, logits, options);
+      if (loop.done.every(Boolean)) break;
+      const s = performance.now();
+      logits = await decodeOneAsync(model, cache, next);
+      decodeMs += performance.now() - s;
+      decoded += loop.done.filter((d) => !d).length;
+    }
+  } finally {
+    cache.dispose();
+  }
+  return result(prompts, loop, prefillMs, decodeMs, decoded);
 }

@@ -16,5 +16,6 @@ export {
   type TensorToWrite,
 } from './checkpoint/safetensors.js';
 export { KVCache, type LayerCache } from './cache.js';
-export { prefill, decodeOne, generate, cachedLogits, type Prefilled, type GenerateOptions, type GenerateResult } from './generate.js';
+export { prefill, prefillAsync, decodeOne, decodeOneAsync, generate, generateAsync, cachedLogits, type Prefilled, type GenerateOptions, type GenerateResult } from './generate.js';
 export { argmax, filteredProbs, tokenChooser, applyRepetitionPenalty, isSampling, validateSampling, type SamplingOptions } from './sampling.js';
+export { modelScorer, type ModelScorer, type ModelScorerOptions } from './scorer.js';

@@ -135,15 +135,27 @@ export class DcformerModel {
 
   /** Loss and d(loss)/d(parameter) for every trainable parameter, keyed by official name. */
   lossAndGrads(ids: Tensor | number[][]): { loss: number; grads: Map<string, Tensor> } {
+    const { value, grads } = this.gradients(ids);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    return { loss, grads };
+  }
+
+  /** `lossAndGrads` reading the loss with `await data()` (GPU backends cannot read synchronously). */
+  async lossAndGradsAsync(ids: Tensor | number[][]): Promise<{ loss: number; grads: Map<string, Tensor> }> {
+    const { value, grads } = this.gradients(ids);
+    const loss = (await value.data())[0];
+    value.dispose();
+    return { loss, grads };
+  }
+
+  private gradients(ids: Tensor | number[][]): { value: Tensor; grads: Map<string, Tensor> } {
     const ids_BT = validateIds(ids, this.config, 'DcformerModel.lossAndGrads', 2);
     try {
-      const names = [...this.variables.keys()];
       const { value, grads } = tf.variableGrads(() => this.loss(ids_BT) as tf.Scalar, [...this.variables.values()]);
-      const loss = value.dataSync()[0];
-      value.dispose();
       const byName = new Map<string, Tensor>();
-      for (const name of names) byName.set(name, grads[(this.variables.get(name) as Variable).name]);
-      return { loss, grads: byName };
+      for (const [name, v] of this.variables) byName.set(name, grads[v.name]);
+      return { value, grads: byName };
     } finally {
       if (ids_BT !== ids) ids_BT.dispose();
     }

@@ -19,7 +19,7 @@ describe.each(CASES)('%s cached path vs the official inference path', (name) => 
     const model = await loadModel(caseDir(name), { onWarning: () => {} });
     try {
       const expected = goldenArray(g.infer.logits);
-      const got = cachedLogits(model, g.input_ids, g.infer.prefill_len);
+      const got = await cachedLogits(model, g.input_ids, g.infer.prefill_len);
       const rep = compareClose(got, expected.data, expected.shape, { atol: 1e-4, label: `${name} cached logits` });
       expect(rep.ok, rep.message).toBe(true);
     } finally {
@@ -43,11 +43,11 @@ describe('cached path vs our full forward beyond what the reference can do', () 
   const config = resolveConfig({ family: 'dcformer', dim: 32, nHead: 4, nLayer: 4, vocabSize: 50, blockSize: 96, windowSize: 8, windowType: 'LGLL', useQkNorm: true, qChunkSize: 16, mgate: true, mgateDim: 4, intermediateSize: 64 });
   const ids = [Array.from({ length: 90 }, (_, i) => (i * 7 + 3) % 50), Array.from({ length: 90 }, (_, i) => (i * 11 + 5) % 50)];
 
-  it.each([1, 20, 57])('prefill %i then decode to T = 90 (> 2W, > block_size/2) agrees within 1e-4', (P) => {
+  it.each([1, 20, 57])('prefill %i then decode to T = 90 (> 2W, > block_size/2) agrees within 1e-4', async (P) => {
     const model = initModel(config, 5);
     try {
       const full = tf.tidy(() => model.forward(ids).dataSync());
-      const got = cachedLogits(model, ids, P);
+      const got = await cachedLogits(model, ids, P);
       const rep = compareClose(got, full, [2, 90, 50], { atol: 1e-4, label: `P=${P}` });
       expect(rep.ok, rep.message).toBe(true);
     } finally {

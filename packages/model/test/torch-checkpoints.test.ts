@@ -31,7 +31,7 @@ describe('official PyTorch .bin checkpoints', () => {
     const model = await loadModel(dir, quiet);
     try {
       const expected = goldenArray(g.logits);
-      const rep = compareClose(cachedLogits(model, g.input_ids, g.prefill_len), expected.data, expected.shape, { atol: 1e-4, label: 'fp16 cached logits' });
+      const rep = compareClose(await cachedLogits(model, g.input_ids, g.prefill_len), expected.data, expected.shape, { atol: 1e-4, label: 'fp16 cached logits' });
       expect(rep.ok, rep.message).toBe(true);
     } finally {
       model.dispose();

@@ -3,7 +3,7 @@
  * tokenizer, or ids from IDS.json), with the KV+KW cache. Stops at the tokenizer's end-of-text id
  * (never config.json's eos_token_id: DESIGN.md) or after --max-new-tokens.
  */
-import { generate, validateSampling, type GenerateOptions } from '@dcformer/model';
+import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
 import { parseArgs, required, UsageError } from '../args.js';
 import { checkIdsFit, checkModelDir, readIdsFile } from '../inputs.js';
 import { resolveBackend, startBackend } from '../backend.js';
@@ -67,7 +67,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
     for (const p of prompts) checkIdsFit([p], model.config, flags.input ?? '--prompt');
     io.stderr.write(`dcformer: backend ${backend}\n`);
     const stream = flags.stream && tokenizer ? tokenizer.decoder() : null;
-    const result = generate(model, prompts, {
+    const result = await generateAsync(model, prompts, {
       ...options,
       stopTokens: tokenizer?.eosId !== null && tokenizer?.eosId !== undefined ? [tokenizer.eosId] : [],
       onToken: stream ? (_row, id) => io.stdout.write(stream.push(id)) : undefined,

@@ -61,7 +61,7 @@ export async function runGrads(argv: readonly string[], io: Io): Promise<number>
   try {
     const ids_BT = idsTensor(session.ids, PREFIX);
     try {
-      const result = session.model.lossAndGrads(ids_BT);
+      const result = await session.model.lossAndGradsAsync(ids_BT);
       loss = result.loss;
       host = await download(result.grads);
     } finally {

@@ -50,7 +50,7 @@ export async function runLogits(argv: readonly string[], io: Io): Promise<number
   try {
     V = session.model.config.vocabSize;
     if (P !== undefined) {
-      data = cachedLogits(session.model, session.ids, P);
+      data = await cachedLogits(session.model, session.ids, P);
     } else {
       const ids_BT = idsTensor(session.ids, PREFIX);
       try {

@@ -83,13 +83,19 @@ export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number
   });
 }
 
-/** Mean cross-entropy of next-token prediction: CE(logits[:, :-1], ids[:, 1:]). */
+/**
+ * Mean cross-entropy of next-token prediction: CE(logits[:, :-1], ids[:, 1:]), computed as
+ * logsumexp(row) − row[label] with the label logits gathered from the flattened rows (no one-hot
+ * B·T×V tensor in the forward or backward pass).
+ */
 export function nextTokenLoss(logits_BTV: Tensor, ids_BT: Tensor): Tensor {
   return tf.tidy(() => {
     const [B, T, V] = logits_BTV.shape as number[];
-    const pred = tf.reshape(tf.slice(logits_BTV, [0, 0, 0], [B, T - 1, V]), [B * (T - 1), V]);
-    const labels = tf.reshape(tf.slice(ids_BT, [0, 1], [B, T - 1]), [B * (T - 1)]);
-    const logProbs = tf.logSoftmax(pred);
-    return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, tf.oneHot(labels, V)), -1)));
+    const rows = B * (T - 1);
+    const pred_RV = tf.reshape(tf.slice(logits_BTV, [0, 0, 0], [B, T - 1, V]), [rows, V]);
+    const labels_R = tf.reshape(tf.slice(ids_BT, [0, 1], [B, T - 1]), [rows]);
+    const flatIndex_R = tf.add(labels_R, tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(V, 'int32')));
+    const picked_R = tf.gather(tf.reshape(pred_RV, [rows * V]), flatIndex_R);
+    return tf.mean(tf.sub(tf.logSumExp(pred_RV, -1), picked_R));
   });
 }

@@ -1,0 +1,57 @@
+// Batched SGEMM through OpenBLAS cblas_sgemm, for the BatchMatMul / _FusedMatMul kernels.
+// Works on the Float32Arrays that the tfjs cpu backend already holds: no copies in or out.
+#include "common.h"
+#include <cblas.h>
+
+namespace dcf {
+
+// gemm(a, b, c, batch, M, N, K, transA, transB, strideA, strideB)
+//   c[i] = op(a[i·strideA]) · op(b[i·strideB]) for i < batch; c is [batch, M, N] row-major.
+//   A stride of 0 broadcasts that operand over the batch.
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args args(env, info, 11);
+  float* a = args.f32(0);
+  float* b = args.f32(1);
+  float* c = args.f32(2);
+  const int64_t batch = args.i64(3), M = args.i64(4), N = args.i64(5), K = args.i64(6);
+  const bool ta = args.boolean(7), tb = args.boolean(8);
+  const int64_t sa = args.i64(9), sb = args.i64(10);
+  if (args.failed()) return nullptr;
+  const CBLAS_TRANSPOSE opA = ta ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE opB = tb ? CblasTrans : CblasNoTrans;
+  const int lda = ta ? M : K, ldb = tb ? K : N;
+  // Many small products (attention heads, per-position compose weights): OpenBLAS would start its
+  // thread pool per call for no gain, so split the batch across our threads with BLAS single-threaded.
+  const bool small = M * N * K < 64 * 64 * 64 && batch > 1;
+  if (small) {
+    const int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel for schedule(static) if (batch * M * N * K > 1 << 18)
+    for (int64_t i = 0; i < batch; i++) {
+      cblas_sgemm(CblasRowMajor, opA, opB, M, N, K, 1.0f, a + i * sa, lda, b + i * sb, ldb, 0.0f, c + i * M * N, N);
+    }
+    openblas_set_num_threads(prev);
+  } else {
+    for (int64_t i = 0; i < batch; i++) {
+      cblas_sgemm(CblasRowMajor, opA, opB, M, N, K, 1.0f, a + i * sa, lda, b + i * sb, ldb, 0.0f, c + i * M * N, N);
+    }
+  }
+  return nullptr;
+}
+
+napi_value BlasInfo(napi_env env, napi_callback_info) {
+  napi_value out;
+  const char* cfg = openblas_get_config();
+  napi_create_string_utf8(env, cfg ? cfg : "openblas", NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+napi_value SetBlasThreads(napi_env env, napi_callback_info info) {
+  Args args(env, info, 1);
+  const int64_t n = args.i64(0);
+  if (args.failed()) return nullptr;
+  openblas_set_num_threads(static_cast<int>(n));
+  return nullptr;
+}
+
+}  // namespace dcf

@@ -1,0 +1,53 @@
+// Dev tool: per-kernel wall time of one training step, a 128-token prefill and one decode step on
+// the tfjs cpu backend. `node scripts/profile-step.mjs [preset] [B] [T]`; FAST=@dcformer/kernels-cpu/register
+// profiles with the fast path (how docs/adr/0001-cpu-fast-path.md's tables were made).
+import * as tf from '@tensorflow/tfjs';
+import { initModel, presetConfig, prefill, decodeOne } from '@dcformer/model';
+tf.enableProdMode();
+await tf.setBackend('cpu');
+if (process.env.FAST) { await import(process.env.FAST); }
+const stats = new Map();
+let depth = 0;
+for (const k of tf.getKernelsForBackend('cpu')) {
+  const f = k.kernelFunc;
+  tf.unregisterKernel(k.kernelName, 'cpu');
+  tf.registerKernel({ ...k, kernelFunc: (args) => {
+    depth++;
+    const t0 = performance.now();
+    try { return f(args); } finally {
+      depth--;
+      const dt = performance.now() - t0;
+      let key = k.kernelName;
+      if (key.includes('MatMul')) key += ' ' + args.inputs.a.shape + (args.attrs.transposeA ? 'T' : '') + ' x ' + args.inputs.b.shape + (args.attrs.transposeB ? 'T' : '');
+      if (depth === 0) { const e = stats.get(key) ?? { ms: 0, n: 0 }; e.ms += dt; e.n++; stats.set(key, e); }
+    }
+  } });
+}
+const name = process.argv[2] ?? 'bench-small';
+const B = +(process.argv[3] ?? 2), T = +(process.argv[4] ?? 256);
+const cfg = presetConfig(name);
+const model = initModel(cfg, 0);
+const vars = [...model.variables.values()];
+const ids = tf.randomUniform([B, T], 0, cfg.vocabSize, 'int32');
+function report(label, wall) {
+  let tot = 0; for (const e of stats.values()) tot += e.ms;
+  console.log(`== ${label}: wall ${wall.toFixed(0)} ms, in kernels ${tot.toFixed(0)} ms`);
+  for (const [k, e] of [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, +(process.env.TOP ?? 25))) console.log(e.ms.toFixed(0).padStart(7), String(e.n).padStart(5), k);
+  stats.clear();
+}
+if (!process.env.NOTRAIN) {
+  const t0 = performance.now();
+  const { value, grads } = tf.variableGrads(() => model.loss(ids), vars); value.dataSync(); tf.dispose(grads); value.dispose();
+  report(`train step B${B} T${T}`, performance.now() - t0);
+}
+{
+  const prompt = [Array.from({ length: 128 }, (_, i) => (i * 7) % 1000)];
+  stats.clear();
+  let t0 = performance.now();
+  const { cache } = prefill(model, prompt);
+  report('prefill 128', performance.now() - t0);
+  decodeOne(model, cache, [5]); stats.clear();
+  t0 = performance.now();
+  decodeOne(model, cache, [6]);
+  report('decode step b1', performance.now() - t0);
+}

@@ -1,0 +1,112 @@
+/**
+ * Fused DcmhaCompose for the cpu backend (native, one pass per (b,t) row; see native/compose.cc),
+ * and its backward as kernel `DcmhaComposeBackward`: inputs [...composeInputNames(attrs), dy],
+ * outputs the gradients in the same order. Shapes are validated by `dcmhaCompose` before the
+ * kernel runs; anything not float32 in backend memory falls back to the reference.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  DcmhaCompose,
+  composeInputNames,
+  composeReferenceGrad,
+  referenceComposeKernel,
+  type ComposeAttrs,
+  type ComposeGrads,
+  type ComposeInputs,
+} from '@dcformer/kernels';
+import { f32, output } from './backend-data.js';
+import type { NativeAddon } from './native.js';
+
+/** Kernel name of the fused backward (proposed for @dcformer/kernels; the same string there). */
+export const DcmhaComposeBackward = 'DcmhaComposeBackward';
+
+function attrsOf(map: NamedAttrMap | undefined): ComposeAttrs {
+  return { queryWise: Boolean(map?.queryWise), keyWise: Boolean(map?.keyWise) };
+}
+
+type Side = { w1: Float32Array; w2: Float32Array; dd: Float32Array } | null;
+
+function unpack(backend: unknown, list: TensorInfo[], attrs: ComposeAttrs) {
+  const names = composeInputNames(attrs);
+  const v: Record<string, Float32Array | null> = {};
+  names.forEach((n, i) => (v[n] = f32(backend, list[i])));
+  if (names.some((n) => v[n] === null)) return null;
+  const x = list[0];
+  const [B, N, T, S] = x.shape;
+  const q: Side = attrs.queryWise ? { w1: v.qw1!, w2: v.qw2!, dd: v.qdd! } : null;
+  const k: Side = attrs.keyWise ? { w1: v.kw1!, w2: v.kw2!, dd: v.kdd! } : null;
+  const I = attrs.queryWise ? list[1].shape[2] : attrs.keyWise ? list[1].shape[2] : 0;
+  return { x: v.x!, q, k, B, N, T, S, I, names };
+}
+
+export function fusedComposeKernel(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
+  const reference = referenceComposeKernel(backendName);
+  return {
+    kernelName: DcmhaCompose,
+    backendName,
+    kernelFunc: (args) => {
+      const list = args.inputs as unknown as TensorInfo[];
+      const u = unpack(args.backend, list, attrsOf(args.attrs));
+      if (u === null || (u.q === null && u.k === null)) return reference.kernelFunc(args);
+      const out = new Float32Array(u.x.length);
+      addon.composeForward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
+        out, u.B, u.N, u.T, u.S, u.I);
+      return output(args.backend, list[0].shape, out);
+    },
+  };
+}
+
+function referenceBackward(list: TensorInfo[], attrs: ComposeAttrs): TensorInfo[] {
+  // runKernel hands kernels the Tensor objects themselves: run the reference ops on them (as
+  // referenceComposeKernel does) and return their outputs.
+  const names = composeInputNames(attrs);
+  const inputs: Record<string, Tensor> = {};
+  names.forEach((n, i) => (inputs[n] = list[i] as Tensor));
+  const dy = list[names.length] as Tensor;
+  const grads = composeReferenceGrad(inputs as unknown as ComposeInputs, dy, attrs);
+  return names.map((n) => grads[n as keyof ComposeGrads] as Tensor);
+}
+
+export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
+  return {
+    kernelName: DcmhaComposeBackward,
+    backendName,
+    kernelFunc: (args) => {
+      const list = args.inputs as unknown as TensorInfo[];
+      const attrs = attrsOf(args.attrs);
+      const u = unpack(args.backend, list, attrs);
+      const dy = f32(args.backend, list[list.length - 1]);
+      if (u === null || dy === null) return referenceBackward(list, attrs);
+      const { B, N, T, S, I } = u;
+      const dx = new Float32Array(u.x.length);
+      const qw = u.q ? [new Float32Array(B * T * I * N), new Float32Array(B * T * I * N), new Float32Array(B * T * N)] : [null, null, null];
+      const kw = u.k ? [new Float32Array(B * S * I * N), new Float32Array(B * S * I * N), new Float32Array(B * S * N)] : [null, null, null];
+      addon.composeBackward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
+        dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I);
+      const infos: TensorInfo[] = [output(args.backend, list[0].shape, dx)];
+      u.names.slice(1).forEach((n) => {
+        const side = n.startsWith('q') ? qw : kw;
+        const idx = n.endsWith('w1') ? 0 : n.endsWith('w2') ? 1 : 2;
+        const shape = list[u.names.indexOf(n)].shape;
+        infos.push(output(args.backend, shape, side[idx] as Float32Array));
+      });
+      return infos;
+    },
+  };
+}
+
+/**
+ * Compose gradients through `DcmhaComposeBackward` when the active backend has it, else the
+ * reference. The function @dcformer/kernels' `dcmhaComposeBackward` should become (ADR 0001).
+ */
+export function composeBackward(inputs: ComposeInputs, dy: Tensor, attrs: ComposeAttrs): ComposeGrads {
+  const names = composeInputNames(attrs);
+  if (tf.getKernel(DcmhaComposeBackward, tf.getBackend()) === undefined) return composeReferenceGrad(inputs, dy, attrs);
+  const list = [...names.map((n) => inputs[n] as Tensor), dy];
+  const outs = tf.engine().runKernel(DcmhaComposeBackward, list as unknown as tf.NamedTensorMap, { ...attrs }) as unknown as Tensor[];
+  const grads: Record<string, Tensor> = {};
+  names.forEach((n, i) => (grads[n] = outs[i]));
+  return grads as unknown as ComposeGrads;
+}
+

@@ -1,0 +1,5 @@
+export { registerCpuKernels, unregisterCpuKernels, fastPathInfo, type FastPathInfo } from './register-all.js';
+export { loadNative, type NativeAddon } from './native.js';
+export { DcmhaComposeBackward, composeBackward, fusedComposeKernel, fusedComposeBackwardKernel } from './compose.js';
+export { gemmKernel } from './matmul.js';
+export { overrideKernel, restoreKernels, overriddenKernels, type FastKernelFunc } from './override.js';

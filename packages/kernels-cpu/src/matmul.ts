@@ -1,0 +1,42 @@
+/**
+ * BatchMatMul on the cpu backend through OpenBLAS sgemm. Every transpose combination is a BLAS flag
+ * (no transposed copies); batch broadcasting covers equal outer shapes and an operand with batch 1,
+ * the shapes the models produce; anything else (and non-float32) falls back to the tfjs kernel.
+ */
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { f32, output, sizeOf } from './backend-data.js';
+import type { NativeAddon } from './native.js';
+import type { FastKernelFunc } from './override.js';
+
+function broadcastOuter(outerA: number[], outerB: number[]): { outer: number[]; strideA: boolean; strideB: boolean } | null {
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const rank = Math.max(outerA.length, outerB.length);
+  const padA = [...new Array(rank - outerA.length).fill(1), ...outerA];
+  const padB = [...new Array(rank - outerB.length).fill(1), ...outerB];
+  if (padA.every((d, i) => d === padB[i])) return { outer: padA, strideA: true, strideB: true };
+  if (batchA === 1) return { outer: padB, strideA: false, strideB: true };
+  if (batchB === 1) return { outer: padA, strideA: true, strideB: false };
+  return null;
+}
+
+export function gemmKernel(addon: NativeAddon): FastKernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = attrs as NamedAttrMap as { transposeA: boolean; transposeB: boolean };
+    const av = f32(backend, a);
+    const bv = f32(backend, b);
+    if (av === null || bv === null || a.shape.length < 2 || b.shape.length < 2) return null;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
+    const [K2, N] = transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
+    if (K !== K2) return null; // the tfjs kernel throws its own shape error
+    const bc = broadcastOuter(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    if (bc === null) return null;
+    const batch = sizeOf(bc.outer);
+    const out = new Float32Array(batch * M * N);
+    if (out.length > 0 && K > 0) addon.gemm(av, bv, out, batch, M, N, K, transposeA, transposeB, bc.strideA ? M * K : 0, bc.strideB ? K * N : 0);
+    return output(backend, [...bc.outer, M, N], out);
+  };
+}

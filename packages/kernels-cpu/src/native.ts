@@ -1,0 +1,52 @@
+/**
+ * Loads the optional native addon (build/dcformer_cpu.node, see scripts/build-native.mjs) once.
+ * Missing or broken addon: null, with the reason kept for `fastPathInfo()`; callers fall back to the
+ * tfjs kernels. DCFORMER_NATIVE=0 in the environment forces the fallback (benchmarks, tests).
+ */
+import { createRequire } from 'node:module';
+
+export interface NativeAddon {
+  /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], stridesA: number[], stridesB: number[]): void;
+  transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, inner: number): void;
+  blasInfo(): string;
+  setBlasThreads(n: number): void;
+  composeForward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
+    kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, out: Float32Array,
+    B: number, N: number, T: number, S: number, I: number): void;
+  composeBackward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
+    kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, dy: Float32Array, dx: Float32Array,
+    dqw1: Float32Array | null, dqw2: Float32Array | null, dqdd: Float32Array | null,
+    dkw1: Float32Array | null, dkw2: Float32Array | null, dkdd: Float32Array | null,
+    B: number, N: number, T: number, S: number, I: number): void;
+}
+
+let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+
+function env(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+export function loadNative(): { addon: NativeAddon | null; reason: string } {
+  if (loaded) return loaded;
+  if (env('DCFORMER_NATIVE') === '0') return (loaded = { addon: null, reason: 'disabled by DCFORMER_NATIVE=0' });
+  // libgomp reads its wait policy when the addon loads: spinning idle threads would steal the
+  // second core from OpenBLAS between our parallel loops.
+  if (env('OMP_WAIT_POLICY') === undefined) process.env.OMP_WAIT_POLICY = 'passive';
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require('../build/dcformer_cpu.node') as NativeAddon;
+    return (loaded = { addon, reason: `OpenBLAS (${addon.blasInfo().trim()})` });
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    return (loaded = {
+      addon: null,
+      reason: `native addon unavailable (${why}); build it with \`npx dcformer-kernels-cpu\` after \`apt-get install -y g++ libopenblas-dev\``,
+    });
+  }
+}

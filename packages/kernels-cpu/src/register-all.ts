@@ -1,0 +1,69 @@
+/**
+ * What `@dcformer/kernels-cpu/register` installs on the tfjs `cpu` backend, and the one line that
+ * says which path runs. Idempotent.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DcmhaCompose } from '@dcformer/kernels';
+import { fusedComposeBackwardKernel, fusedComposeKernel, DcmhaComposeBackward } from './compose.js';
+import { gemmKernel } from './matmul.js';
+import { elementwiseKernels } from './elementwise.js';
+import { unsortedSegmentSum } from './js-kernels.js';
+import { copyKernels } from './copy-kernels.js';
+import { loadNative } from './native.js';
+import { overrideKernel, restoreKernels } from './override.js';
+
+export interface FastPathInfo {
+  /** 'native' when the OpenBLAS addon is loaded, 'tfjs' otherwise. */
+  path: 'native' | 'tfjs';
+  detail: string;
+  kernels: string[];
+}
+
+let info: FastPathInfo | null = null;
+
+function quiet(): boolean {
+  return typeof process !== 'undefined' && process.env?.DCFORMER_QUIET === '1';
+}
+
+/** Registers the fast kernels for `backendName` ('cpu'); prints the chosen path once on stderr. */
+export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
+  if (info) return info;
+  const { addon, reason } = loadNative();
+  const kernels: string[] = [];
+  overrideKernel('UnsortedSegmentSum', backendName, unsortedSegmentSum);
+  kernels.push('UnsortedSegmentSum');
+  for (const [name, fast] of copyKernels) {
+    overrideKernel(name, backendName, fast);
+    kernels.push(name);
+  }
+  if (addon) {
+    const gemm = gemmKernel(addon);
+    overrideKernel('BatchMatMul', backendName, gemm);
+    kernels.push('BatchMatMul');
+    for (const [name, fast] of elementwiseKernels(addon)) {
+      overrideKernel(name, backendName, fast);
+      kernels.push(name);
+    }
+    for (const [name, config] of [[DcmhaCompose, fusedComposeKernel(addon, backendName)], [DcmhaComposeBackward, fusedComposeBackwardKernel(addon, backendName)]] as const) {
+      if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
+      tf.registerKernel(config);
+      kernels.push(name);
+    }
+  }
+  info = { path: addon ? 'native' : 'tfjs', detail: reason, kernels };
+  if (!quiet()) console.error(`@dcformer/kernels-cpu: ${addon ? `native kernels on '${backendName}' via ${reason}` : `${reason}; using the tfjs kernels`}`);
+  return info;
+}
+
+export function fastPathInfo(): FastPathInfo | null {
+  return info;
+}
+
+/** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
+export function unregisterCpuKernels(backendName = 'cpu'): void {
+  restoreKernels();
+  for (const name of [DcmhaCompose, DcmhaComposeBackward]) {
+    if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
+  }
+  info = null;
+}

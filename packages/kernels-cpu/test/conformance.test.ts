@@ -1,0 +1,104 @@
+// The registered kernels against the contract of @dcformer/kernels: the Compose conformance suite
+// (forward + gradients through the fused backward), the fused backward against the reference
+// gradient directly, and BatchMatMul against the original tfjs kernel for every transpose combo.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { composeInputNames, composeReferenceGrad, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import { compareClose, runComposeConformance } from '@dcformer/kernels/testing';
+import { describe, expect, it } from 'vitest';
+import { composeBackward, fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
+
+process.env.DCFORMER_QUIET = '1';
+// At module level: the conformance results below are computed while the suite is collected.
+await tf.setBackend('cpu');
+registerCpuKernels('cpu');
+
+const native = () => fastPathInfo()?.path === 'native';
+
+describe('DcmhaCompose conformance with @dcformer/kernels-cpu registered', () => {
+  it('says which path runs', () => {
+    expect(['native', 'tfjs']).toContain(fastPathInfo()?.path);
+  });
+  // Same cases as kernels' own suite plus larger ones: S not a multiple of any vector width, T ≠ S,
+  // and enough rows that the parallel loops split work across threads.
+  const cases = [
+    { B: 2, N: 8, T: 37, S: 53, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 11 },
+    { B: 1, N: 4, T: 1, S: 129, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 12 },
+    { B: 3, N: 6, T: 33, S: 17, I: 3, attrs: { queryWise: false, keyWise: true }, seed: 13 },
+    { B: 2, N: 5, T: 40, S: 40, I: 1, attrs: { queryWise: true, keyWise: false }, seed: 14 },
+  ];
+  for (const r of [...runComposeConformance(), ...runComposeConformance(cases)]) {
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
+  }
+});
+
+function rand(shape: number[], seed: number): tf.Tensor {
+  return tf.randomUniform(shape, -1, 1, 'float32', seed);
+}
+
+describe('DcmhaComposeBackward vs the reference gradient', () => {
+  const shapes = [
+    { B: 2, N: 8, T: 64, S: 192, I: 2 },
+    { B: 1, N: 3, T: 5, S: 1, I: 4 },
+  ];
+  const sides: ComposeAttrs[] = [
+    { queryWise: true, keyWise: true },
+    { queryWise: true, keyWise: false },
+    { queryWise: false, keyWise: true },
+  ];
+  for (const { B, N, T, S, I } of shapes) {
+    for (const attrs of sides) {
+      it(`B${B} N${N} T${T} S${S} I${I} q${+attrs.queryWise}k${+attrs.keyWise}`, () => {
+        tf.tidy(() => {
+          const shapeOf: Record<string, number[]> = { x: [B, N, T, S], qw1: [B, T, I, N], qw2: [B, T, I, N], qdd: [B, T, N], kw1: [B, S, I, N], kw2: [B, S, I, N], kdd: [B, S, N] };
+          const inputs: Record<string, tf.Tensor> = {};
+          composeInputNames(attrs).forEach((n, i) => (inputs[n] = rand(shapeOf[n], i + 1)));
+          const dy = rand([B, N, T, S], 99);
+          const fused = composeBackward(inputs as unknown as ComposeInputs, dy, attrs);
+          const ref = composeReferenceGrad(inputs as unknown as ComposeInputs, dy, attrs);
+          for (const n of composeInputNames(attrs)) {
+            const a = (fused as Record<string, tf.Tensor>)[n];
+            const e = (ref as Record<string, tf.Tensor>)[n];
+            expect(a.shape).toEqual(e.shape);
+            const rep = compareClose(a.dataSync(), e.dataSync(), e.shape, { atol: 1e-4, rtol: 1e-5, label: `d${n}` });
+            expect(rep.ok, rep.message).toBe(true);
+          }
+        });
+      });
+    }
+  }
+});
+
+describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
+  const cases: [number[], number[]][] = [
+    [[7, 5], [5, 3]],
+    [[2, 3, 17, 9], [2, 3, 9, 4]],
+    [[1, 33, 20], [4, 20, 6]], // a broadcast over the batch
+    [[4, 33, 20], [20, 6]], // b broadcast
+    [[3, 1, 8], [3, 8, 1]],
+    [[2, 0, 4], [2, 4, 3]], // empty
+  ];
+  for (const [sa, sb] of cases) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      it(`${JSON.stringify(sa)}${ta ? 'ᵀ' : ''} × ${JSON.stringify(sb)}${tb ? 'ᵀ' : ''}`, () => {
+        const swap = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s);
+        const a = rand(swap(sa, ta), 1);
+        const b = rand(swap(sb, tb), 2);
+        const fast = tf.matMul(a, b, ta, tb);
+        unregisterCpuKernels();
+        const slow = tf.matMul(a, b, ta, tb);
+        registerCpuKernels();
+        expect(fast.shape).toEqual(slow.shape);
+        const rep = compareClose(fast.dataSync(), slow.dataSync(), slow.shape, { atol: 1e-5, rtol: 1e-5 });
+        expect(rep.ok, rep.message).toBe(true);
+        tf.dispose([a, b, fast, slow]);
+      });
+    }
+  }
+  it('runs natively when the addon is built (informational)', () => {
+    if (!native()) console.warn(`fast path not active: ${fastPathInfo()?.detail}`);
+    expect(true).toBe(true);
+  });
+});
+

@@ -9,6 +9,8 @@ const root = new URL('..', import.meta.url).pathname;
 const ALLOWED = {
   '@dcformer/kernels': [],
   '@dcformer/compose': ['@dcformer/kernels'],
+  '@dcformer/kernels-cpu': ['@dcformer/kernels'],
+  '@dcformer/kernels-webgpu': ['@dcformer/kernels'],
   '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tfjs-layers': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tokenizer': [],

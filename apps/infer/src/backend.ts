@@ -42,6 +42,12 @@ export async function startBackend(name: BackendName): Promise<void> {
     if (!installed.ok) throw new UsageError(`backend 'webgpu' has no adapter here: ${installed.reason}`);
   }
   const tf = await import('@tensorflow/tfjs');
+  if (name === 'cpu') {
+    // The fast path (OpenBLAS addon + copy kernels) when built; otherwise the stock kernels. It would
+    // say which on stderr: quiet unless debugging, since error runs must print exactly one line.
+    if (!debugEnabled()) process.env.DCFORMER_QUIET = '1';
+    (await import('@dcformer/kernels-cpu')).registerCpuKernels('cpu');
+  }
   if (name === 'webgpu') {
     await import('@tensorflow/tfjs-backend-webgpu');
     await import('@dcformer/kernels-webgpu/register');

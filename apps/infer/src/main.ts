@@ -15,7 +15,9 @@ const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   logits: async () => (await import('./commands/logits.js')).runLogits,
   grads: async () => (await import('./commands/grads.js')).runGrads,
   generate: async () => (await import('./commands/generate.js')).runGenerate,
+  eval: async () => (await import('./commands/eval.js')).runEval,
   convert: async () => (await import('./commands/convert.js')).runConvert,
+  tokenize: async () => (await import('./commands/tokenize.js')).runTokenize,
 };
 
 function isCommand(name: string): name is CommandName {

@@ -6,9 +6,9 @@ export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'con
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Commands that run; the others are recognised but exit 2 until they are built. */
-export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'convert'];
+export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert'];
 
-const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: the fastest available; this build: cpu)`;
+const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default cpu; webgpu needs a Vulkan-capable GPU or SwiftShader)`;
 
 const USAGE: Record<CommandName, string> = {
   logits: `usage: dcformer logits --model DIR --input IDS.json --out OUT.json [--prefill P] [--backend B] [--json]
@@ -49,10 +49,42 @@ tokenizer's end-of-text token or after N new tokens.
   --stream             print text as it is produced (one prompt)
 ${BACKEND}
   --json               print {"ids", "text", "prefill_ms", "decode_tokens_per_s"}`,
-  eval: `usage: dcformer eval --model DIR --task NAME[,NAME] [--data FILE] [--limit N] [--max-length L] [--stride S] [--json]
-(not implemented yet)`,
+  eval: `usage: dcformer eval --model DIR --task NAME[,NAME] [--data FILE|DIR] [--limit N] [--max-length L]
+                 [--stride S] [--batch-size B] [--backend B] [--json]
+
+Scores the model on benchmarks with lm-evaluation-harness's definitions (@dcformer/eval), prints a
+markdown table of metrics with standard errors (or JSON), and names items/s per task on stderr.
+  --model DIR       config.json + weights + tokenizer files (text tasks need the tokenizer)
+  --task NAMES      comma-separated: lambada_openai, piqa, arc_easy, arc_challenge, winogrande,
+                    hellaswag, boolq, dcformer_synthetic, ppl (a text file, or .jsonl of {"text"});
+                    or alone, over token ids (no tokenizer needed):
+                    loglikelihood  {"context_ids": [...], "continuation_ids": [...]} per line in,
+                                   {"logprob": x, "is_greedy": bool} per line out
+                    rolling        {"ids": [...]} per line in, {"logprob": x, "tokens": n} out;
+                                   token 0 has no context and is not scored, every other token once
+  --data FILE|DIR   the task's data file, or a folder laid out like shared/data/eval (needed for
+                    several tasks at once); official PIQA reads valid-labels.lst next to valid.jsonl
+  --limit N         only the first N items (lines) of each task
+  --max-length L    most tokens fed per sequence (default: the model's block_size); longer
+                    requests are truncated on the left, texts are scored in windows
+  --stride S        tokens scored per window after the first (1..L, default L: lm-eval's windows)
+  --batch-size B    most sequences per forward (default 16; 1 on cpu/wasm, where batching
+                    only adds padding)
+${BACKEND}
+  --json            print {"model", "results": [{"task", "format", "n", "requests", "metrics":
+                    {name: {"value", "stderr", "higher_is_better"}}, "notes", "seconds"}]}`,
   tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none] [--json]
-(not implemented yet)`,
+
+Text to token ids (no model, no BOS/EOS added).
+  --tokenizer PATH  a tokenizer.json(.gz), a SentencePiece .model, or a directory holding one of them
+                    or encoder.json + vocab.bpe (tokenizer_config.json beside it sets bos/eos/pad)
+  --text TEXT       prints the ids, space-separated
+  --file F          the whole file (UTF-8) as one text: prints the ids; the count goes to stderr
+  --jsonl F         one {"text": ...} per line in, one {"ids": [...]} per line out (blank lines skipped)
+  --specials M      all | none: whether special tokens (e.g. <|endoftext|>) written in the text are
+                    matched; default: the format's convention (tokenizer.json: matched; GPT-2 files
+                    and .model: plain text). Non-special added tokens are always matched.
+  --json            --text/--file print {"ids", "count"(, "bytes")} instead`,
   convert: `usage: dcformer convert --model DIR --out DIR2 [--backend B] [--json]
 
 Reads any supported weights (model.safetensors or its sharded index, pytorch_model.bin or its sharded
@@ -76,8 +108,8 @@ commands:
   logits     logits of a full forward over token ids (JSON)
   grads      gradients of the mean next-token loss (safetensors)
   generate   text generation with the KV+KW cache
-  eval       benchmarks and perplexity           (not implemented yet)
-  tokenize   text -> token ids                   (not implemented yet)
+  eval       benchmarks and perplexity (lm-eval definitions), token-id scoring
+  tokenize   text -> token ids (any supported tokenizer)
   convert    any supported weights -> safetensors
 
 Errors are one line on stderr; exit codes: 0 ok, 1 bad input or model, 2 bad usage or not implemented.

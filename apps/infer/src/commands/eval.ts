@@ -1,0 +1,228 @@
+/**
+ * `dcformer eval`: benchmarks (lm-evaluation-harness definitions, @dcformer/eval), perplexity of a
+ * text, and the request-level modes over token ids (`loglikelihood`, `rolling`) that let other
+ * harnesses drive the model. Everything that can fail cheaply (flags, data files, tokenizer files)
+ * is checked before tfjs and the model load.
+ */
+import {
+  getTask,
+  isRequestMode,
+  loglikelihoodLine,
+  markdownTable,
+  parseLoglikelihoodRequests,
+  parseRollingRequests,
+  resultJson,
+  rollingLine,
+  runTask,
+  TASK_NAMES,
+  type Dataset,
+  type TaskDefinition,
+  type TaskResult,
+} from '@dcformer/eval';
+import { readTaskData } from '@dcformer/eval/node';
+import type { DcformerModel } from '@dcformer/model';
+import { readFile, stat } from 'node:fs/promises';
+import { parseArgs, required, UsageError, type ParsedFlags } from '../args.js';
+import { resolveBackend, startBackend } from '../backend.js';
+import { checkModelDir } from '../inputs.js';
+import { CliError, EXIT_OK, oneLine, type Io } from '../report.js';
+import { commandUsage } from '../usage.js';
+import { findTokenizer } from './tokenizer-files.js';
+
+const FLAGS = {
+  model: 'string',
+  task: 'string',
+  data: 'string',
+  limit: 'integer',
+  'max-length': 'integer',
+  stride: 'integer',
+  'batch-size': 'integer',
+  backend: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+const PREFIX = 'dcformer eval';
+
+function positive(value: number | undefined, name: string): void {
+  if (value !== undefined && value < 1) throw new UsageError(`--${name} must be ≥ 1; got ${value}`);
+}
+
+/** A one-line progress display, only where a person watches (a TTY), at most ~10 updates a second. */
+function progressLine(io: Io): { update(label: string, done: number, total: number): void; clear(): void } {
+  const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(label, done, total) {
+      const now = performance.now();
+      if (!tty || (now - last < 100 && done < total)) return;
+      last = now;
+      shown = true;
+      io.stderr.write(`\r\x1b[K${PREFIX}: ${label} ${done}/${total} (${Math.floor((100 * done) / total)}%)`);
+    },
+    clear() {
+      if (shown) io.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}
+
+/**
+ * Loads the model. The backend is named (once) by `announce`, called when scoring starts: problems
+ * found after loading (a continuation longer than --max-length) still make a one-line failure.
+ */
+async function openModel(dir: string, backendFlag: string | undefined, io: Io): Promise<{ model: DcformerModel; announce: () => void }> {
+  const backend = resolveBackend(backendFlag);
+  await startBackend(backend);
+  const { loadModel } = await import('@dcformer/model/node');
+  const model = await loadModel(dir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
+  let announced = false;
+  const announce = () => {
+    if (!announced) io.stderr.write(`dcformer: backend ${backend}\n`);
+    announced = true;
+  };
+  return { model, announce };
+}
+
+async function readData(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read --data ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+}
+
+function checkVocab(ids: readonly number[], vocabSize: number, where: string): void {
+  const bad = ids.find((id) => id >= vocabSize);
+  if (bad !== undefined) throw new CliError(`${where}: token id ${bad} is outside the vocabulary [0, ${vocabSize})`);
+}
+
+type Flags = ParsedFlags<typeof FLAGS>;
+
+/** loglikelihood / rolling: token ids in, one JSON line per input line out, in input order. */
+async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: Io): Promise<number> {
+  const modelDir = required(flags.model, 'model');
+  const dataPath = required(flags.data, 'data');
+  const text = await readData(dataPath);
+  const limit = flags.limit ?? Infinity;
+  await checkModelDir(modelDir);
+  const requests = mode === 'loglikelihood' ? parseLoglikelihoodRequests(text, dataPath).slice(0, limit) : null;
+  const rolling = mode === 'rolling' ? parseRollingRequests(text, dataPath).slice(0, limit) : null;
+  const { model, announce } = await openModel(modelDir, flags.backend, io);
+  try {
+    const { modelScorer } = await import('@dcformer/model');
+    const maxLength = flags['max-length'] ?? model.config.blockSize;
+    if (maxLength > model.config.blockSize) throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
+    const scorer = modelScorer(model, { maxLength, batchSize: flags['batch-size'] });
+    const progress = progressLine(io);
+    if (requests !== null) {
+      for (const r of requests) {
+        checkVocab([...r.context, ...r.continuation], model.config.vocabSize, `--data ${dataPath}:${r.line}`);
+        if (r.continuation.length > maxLength) throw new CliError(`--data ${dataPath}:${r.line}: ${r.continuation.length} continuation tokens, more than --max-length ${maxLength} can score`);
+      }
+      announce();
+      const results = await scorer.loglikelihood(requests, { onProgress: (d, t) => progress.update('loglikelihood', d, t) });
+      progress.clear();
+      io.stdout.write(results.map((r) => `${loglikelihoodLine(r)}\n`).join(''));
+    } else if (rolling !== null) {
+      const stride = flags.stride ?? maxLength;
+      if (stride > maxLength) throw new UsageError(`--stride ${stride} must be at most --max-length ${maxLength}`);
+      for (const r of rolling) checkVocab(r.ids, model.config.vocabSize, `--data ${dataPath}:${r.line}`);
+      announce();
+      for (const [i, r] of rolling.entries()) {
+        const line = rollingLine(await scorer.rolling(r.ids, { maxLength, stride }));
+        progress.clear(); // stdout and stderr share a terminal: never print a result into the progress line
+        io.stdout.write(`${line}\n`);
+        progress.update('rolling', i + 1, rolling.length);
+      }
+      progress.clear();
+    }
+  } finally {
+    model.dispose();
+  }
+  return EXIT_OK;
+}
+
+export async function runEval(argv: readonly string[], io: Io): Promise<number> {
+  const flags = parseArgs(argv, FLAGS);
+  if (flags.help) {
+    io.stdout.write(commandUsage('eval'));
+    return EXIT_OK;
+  }
+  const names = required(flags.task, 'task').split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!TASK_NAMES.includes(n)) throw new UsageError(`unknown task '${n}' (one of: ${TASK_NAMES.join(', ')})`);
+  }
+  positive(flags.limit, 'limit');
+  positive(flags['max-length'], 'max-length');
+  positive(flags.stride, 'stride');
+  positive(flags['batch-size'], 'batch-size');
+  if (flags.stride !== undefined && flags['max-length'] !== undefined && flags.stride > flags['max-length']) {
+    throw new UsageError(`--stride ${flags.stride} must be at most --max-length ${flags['max-length']}`);
+  }
+  resolveBackend(flags.backend);
+  const modes = names.filter(isRequestMode);
+  if (modes.length > 0) {
+    if (names.length > 1) throw new UsageError(`--task ${modes[0]} reads token ids and runs alone; give it without other tasks`);
+    return runRequests(modes[0], flags, io);
+  }
+
+  const modelDir = required(flags.model, 'model');
+  const dataPath = required(flags.data, 'data');
+  const isDir = (await stat(dataPath).catch(() => null))?.isDirectory() ?? false;
+  if (names.length > 1 && !isDir) throw new UsageError('several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file');
+  await checkModelDir(modelDir);
+  // Parse everything first: a malformed row fails in a second, not after the model has loaded.
+  const tasks: { task: TaskDefinition; data: Dataset<unknown> }[] = [];
+  for (const name of names) {
+    const task = getTask(name);
+    tasks.push({ task, data: await readTaskData(task, dataPath) });
+  }
+  const tokenizer = await findTokenizer(modelDir);
+  if (tokenizer === null) {
+    throw new CliError(`text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`);
+  }
+  const { model, announce } = await openModel(modelDir, flags.backend, io);
+  const results: (TaskResult & { seconds: number })[] = [];
+  try {
+    const { modelScorer } = await import('@dcformer/model');
+    const maxLength = flags['max-length'] ?? model.config.blockSize;
+    if (maxLength > model.config.blockSize) throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
+    const stride = flags.stride ?? maxLength;
+    if (stride > maxLength) throw new UsageError(`--stride ${stride} must be at most --max-length ${maxLength}`);
+    const scorer = modelScorer(model, { maxLength, batchSize: flags['batch-size'] });
+    const progress = progressLine(io);
+    // lm-eval's prefix token: BOS when the tokenizer has one, else end-of-text.
+    const prefixToken = tokenizer.bosId ?? tokenizer.eosId;
+    for (const { task, data } of tasks) {
+      const start = performance.now();
+      const result = await runTask(task, data, {
+        scorer,
+        encoder: tokenizer,
+        prefixToken,
+        maxLength,
+        stride,
+        onProgress: (d, t) => {
+          announce();
+          progress.update(task.name, d, t);
+        },
+      }, { limit: flags.limit });
+      progress.clear();
+      announce();
+      const seconds = (performance.now() - start) / 1000;
+      results.push({ ...result, seconds });
+      io.stderr.write(`${PREFIX}: ${task.name}: ${result.n} items in ${seconds.toFixed(1)} s (${(result.n / seconds).toFixed(2)} items/s)\n`);
+    }
+  } finally {
+    model.dispose();
+  }
+  if (flags.json) {
+    const out = results.map((r) => ({ ...resultJson(r), seconds: Math.round(r.seconds * 100) / 100 }));
+    io.stdout.write(`${JSON.stringify({ model: modelDir, results: out })}\n`);
+  } else {
+    io.stdout.write(markdownTable(results));
+  }
+  return EXIT_OK;
+}

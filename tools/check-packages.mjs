@@ -14,6 +14,7 @@ const ALLOWED = {
   '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tfjs-layers': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tokenizer': [],
+  '@dcformer/train': ['@dcformer/kernels', '@dcformer/model'],
   '@dcformer/eval': [],
 };
 

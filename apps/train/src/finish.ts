@@ -1,0 +1,86 @@
+/**
+ * The end of a run: loss-curve SVG, a sample of generated text, the summary (a table for
+ * --compare-mha), and the final JSON object under --json.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lossCurveSvg, sampleIds, type CurveSeries } from '@dcformer/train';
+import type { LogRecord, RunResult } from '@dcformer/train/node';
+import type { Plan } from './plan.js';
+import type { ProgressMode } from './progress.js';
+import type { Io } from './report.js';
+import type { RunTokenizer } from './tokenizers.js';
+
+export const PLOT_FILE = 'loss.svg';
+
+function series(label: string, history: readonly LogRecord[]): CurveSeries {
+  return {
+    label,
+    train: history.filter((r) => Number.isFinite(r.train_loss)).map((r) => [r.step, r.train_loss] as const),
+    val: history.filter((r) => r.val_loss !== undefined).map((r) => [r.step, r.val_loss as number] as const),
+  };
+}
+
+function sampleText(plan: Plan, result: RunResult, tok: RunTokenizer): string | null {
+  if (plan.sample.tokens === 0) return null;
+  const t = tok.tokenizer;
+  let prompt = t.encode(plan.sample.prompt, { specials: 'none' });
+  if (prompt.length === 0) prompt = [t.eosId ?? 0];
+  const ids = sampleIds(result.model, prompt, plan.sample.tokens, {
+    temperature: plan.sample.temperature,
+    topK: plan.sample.topK,
+    seed: plan.settings.seed,
+    stopToken: t.eosId,
+  });
+  return t.decode([...prompt, ...ids], { skipSpecial: true });
+}
+
+function summary(result: RunResult, extra: Record<string, unknown> = {}) {
+  return {
+    ...extra,
+    step: result.step,
+    train_loss: result.trainLoss,
+    val_loss: result.valLoss,
+    tokens_per_s: result.tokensPerS,
+    checkpoint: result.checkpoint,
+    parameters: result.parameters,
+  };
+}
+
+export async function finishSingle(plan: Plan, result: RunResult, tok: RunTokenizer, io: Io, mode: ProgressMode): Promise<void> {
+  const plot = join(plan.outDir, PLOT_FILE);
+  await writeFile(plot, lossCurveSvg([series(plan.targets[0].config?.useDcmha === false ? 'Transformer++' : 'DCFormer++', result.history)]));
+  const text = sampleText(plan, result, tok);
+  if (mode === 'json') {
+    io.stdout.write(`${JSON.stringify(summary(result, { plot, sample: text }))}\n`);
+    return;
+  }
+  const val = result.valLoss === null ? 'n/a' : result.valLoss.toFixed(4);
+  io.stdout.write(`\ndone: ${result.step} steps, validation loss ${val}, ${result.tokensPerS.toFixed(0)} tokens/s\n`);
+  io.stdout.write(`checkpoint: ${result.checkpoint}\nloss curve: ${plot}\n`);
+  if (text !== null) io.stdout.write(`\n--- sample (seed ${plan.settings.seed}, temperature ${plan.sample.temperature}) ---\n${text}\n---\n`);
+}
+
+export async function finishCompare(plan: Plan, results: RunResult[], tok: RunTokenizer, io: Io, mode: ProgressMode): Promise<void> {
+  const plot = join(plan.outDir, PLOT_FILE);
+  const labels = plan.targets.map((t) => t.label.trim());
+  await writeFile(plot, lossCurveSvg(results.map((r, i) => series(labels[i], r.history)), 'DCFormer++ vs Transformer++ (same seed and data)'));
+  const rows = results.map((r, i) => ({ model: plan.targets[i].name, ...summary(r) }));
+  const table = {
+    columns: ['model', 'parameters', 'final val loss', 'tokens/s', 'steps'],
+    rows: results.map((r, i) => [labels[i], r.parameters.toLocaleString('en-US'), r.valLoss === null ? 'n/a' : r.valLoss.toFixed(4), r.tokensPerS.toFixed(0), String(r.step)]),
+  };
+  const texts = results.map((r) => sampleText(plan, r, tok));
+  await writeFile(join(plan.outDir, 'compare.json'), `${JSON.stringify({ runs: rows }, null, 2)}\n`);
+  if (mode === 'json') {
+    for (const [i, row] of rows.entries()) io.stdout.write(`${JSON.stringify({ ...row, plot, sample: texts[i] })}\n`);
+    return;
+  }
+  const widths = table.columns.map((c, j) => Math.max(c.length, ...table.rows.map((r) => r[j].length)));
+  const line = (cells: string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ');
+  io.stdout.write(`\n${line(table.columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${table.rows.map(line).join('\n')}\n`);
+  io.stdout.write(`\nloss curves: ${plot}\n`);
+  texts.forEach((text, i) => {
+    if (text !== null) io.stdout.write(`\n--- ${labels[i]} sample (seed ${plan.settings.seed}) ---\n${text}\n`);
+  });
+}

@@ -1,0 +1,17 @@
+/**
+ * The `dcformer-train` command line as a function: `main(argv, io)` returns the exit code and writes
+ * only through `io`, so tests run it in-process. `cli.ts` is the thin process wrapper.
+ */
+import { reportError, type Io } from './report.js';
+
+export type { Io } from './report.js';
+
+export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    // Loaded here rather than imported at the top so `--help` and usage errors stay fast.
+    const { runTrain } = await import('./train-command.js');
+    return await runTrain(argv, io);
+  } catch (error) {
+    return reportError('dcformer-train', error, io);
+  }
+}

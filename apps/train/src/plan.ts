@@ -1,0 +1,171 @@
+/**
+ * Everything a run needs, decided and checked before tfjs is loaded or a file is written: bad input
+ * fails in milliseconds with one line, and nothing in --out is touched.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConfigError, InputError } from '@dcformer/kernels';
+import { parseConfig, type ModelConfig } from '@dcformer/model';
+import { resolveSettings, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
+import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
+import { UsageError, type ParsedFlags } from './args.js';
+import { resolveBackend, type BackendName } from './backend.js';
+import { defaultTokenizerPath } from './tokenizers.js';
+import { FLAGS, SETTING_FLAGS } from './usage.js';
+
+export type Flags = ParsedFlags<typeof FLAGS>;
+
+/** One model to train: the whole run, or one side of --compare-mha. */
+export interface RunTarget {
+  /** 'dcformer' | 'transformer' under --compare-mha; '' for a single run. */
+  name: string;
+  label: string;
+  outDir: string;
+  /** A run already there that --overwrite replaces. */
+  replace: boolean;
+  /** undefined: the checkpoint's (resume without --preset/--config). */
+  config: ModelConfig | undefined;
+  resumeFrom: string | null;
+}
+
+export interface Plan {
+  outDir: string;
+  data: string[];
+  backend: BackendName;
+  json: boolean;
+  presetName: string | null;
+  preset: TrainPreset | null;
+  settings: RunSettings;
+  tokenizerPath: string;
+  targets: RunTarget[];
+  initFrom: string | null;
+  cacheDir: string;
+  binDtype: BinDtype | undefined;
+  sample: { tokens: number; prompt: string; temperature: number; topK?: number };
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${what} ${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The flags the user gave, as RunSettings fields. */
+function explicitSettings(f: Flags): Partial<RunSettings> {
+  const out: Record<string, unknown> = {};
+  for (const [field, flag] of Object.entries(SETTING_FLAGS)) {
+    const v = f[flag as keyof Flags];
+    if (v !== undefined) out[field] = v;
+  }
+  return out as Partial<RunSettings>;
+}
+
+export async function makePlan(f: Flags): Promise<Plan> {
+  if (f.out === undefined) throw new UsageError('missing --out DIR');
+  if (f.data === undefined || f.data.length === 0) throw new UsageError('missing --data PATH');
+  if (f.preset !== undefined && f.config !== undefined) throw new UsageError('give --preset or --config, not both');
+  if (f.overwrite && f.resume) throw new UsageError('--overwrite starts afresh; it cannot be combined with --resume');
+  if (f['init-from'] !== undefined && f.resume) throw new UsageError('--init-from starts a new run; it cannot be combined with --resume');
+  if (f['init-from'] !== undefined && f['compare-mha']) throw new UsageError('--init-from cannot be combined with --compare-mha (the two models have different weights)');
+  if (f['bin-dtype'] !== undefined && f['bin-dtype'] !== 'uint16' && f['bin-dtype'] !== 'uint32') {
+    throw new UsageError(`--bin-dtype must be uint16 or uint32; got '${f['bin-dtype']}'`);
+  }
+  if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) {
+    throw new UsageError(`--progress must be bar, lines or none; got '${f.progress}'`);
+  }
+  const backend = resolveBackend(f.backend);
+  const outDir = resolve(f.out);
+  const compare = f['compare-mha'] === true;
+
+  const preset = f.preset !== undefined ? trainPreset(f.preset) : null;
+  let config: ModelConfig | undefined = preset?.model;
+  if (f.config !== undefined) {
+    try {
+      config = parseConfig(await readJson(f.config, '--config'), { onWarning: () => {} });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(`--config ${f.config}: ${e.message.replace(/^config\.json: /, '')}`, e.key);
+      throw e;
+    }
+  }
+  if (f['init-from'] !== undefined && config === undefined) {
+    const json = await readJson(join(f['init-from'], 'config.json'), '--init-from');
+    config = parseConfig(json, { onWarning: () => {} });
+  }
+
+  const names = compare ? ['dcformer', 'transformer'] : [''];
+  const targets: RunTarget[] = [];
+  let saved: { settings?: RunSettings } | null = null;
+  for (const name of names) {
+    const dir = name === '' ? outDir : join(outDir, name);
+    const latest = await latestCheckpoint(join(dir, CHECKPOINTS_DIR));
+    if (latest && !f.resume && !f.overwrite) {
+      throw new InputError(`--out ${f.out} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`);
+    }
+    if (!latest && f.resume) throw new InputError(`--resume: no checkpoint under ${join(dir, CHECKPOINTS_DIR)}`);
+    if (latest && f.resume && saved === null) saved = (await readJson(join(latest.dir, TRAINER_STATE_FILE), 'checkpoint state')) as { settings?: RunSettings };
+    let own = config;
+    if (compare && own) own = { ...own, useDcmha: name === 'dcformer' };
+    if (own && latest && f.resume) {
+      // Checked here, before tfjs loads, so the mismatch is the only line printed.
+      const theirs = parseConfig(await readJson(join(latest.dir, 'config.json'), 'checkpoint config'), { onWarning: () => {} });
+      const diffs = configDifferences(own, theirs);
+      if (diffs.length > 0) throw new ConfigError(`--resume: the model config differs from the checkpoint's (${diffs.join('; ')})`);
+    }
+    targets.push({
+      name,
+      label: name === '' ? '' : `${name === 'dcformer' ? 'DCFormer++' : 'Transformer++'} `,
+      outDir: dir,
+      config: own,
+      resumeFrom: f.resume ? (latest?.dir ?? null) : null,
+      replace: latest !== null && f.overwrite === true,
+    });
+  }
+  if (config === undefined && !f.resume) throw new UsageError('missing --preset NAME or --config FILE');
+
+  // Settings: the checkpoint's when resuming (the same run), else the preset's; flags override both.
+  const base = saved?.settings ?? preset?.settings ?? {};
+  const settings = resolveSettings({ ...base, ...explicitSettings(f) }, (k) => `--${SETTING_FLAGS[k as keyof typeof SETTING_FLAGS] ?? k}`);
+
+  const block = targets[0].config?.blockSize;
+  if (block !== undefined && settings.seqLen > block) throw new UsageError(`--seq-len ${settings.seqLen} exceeds the model's block_size ${block}`);
+
+  let tokenizerPath = f.tokenizer;
+  if (tokenizerPath === undefined) {
+    if (targets[0].resumeFrom) tokenizerPath = targets[0].resumeFrom;
+    else if (f['init-from'] !== undefined) tokenizerPath = f['init-from'];
+    else if (preset) tokenizerPath = defaultTokenizerPath(preset.tokenizer, f.preset as string);
+    else throw new UsageError('--config needs --tokenizer PATH (presets bring their own)');
+  }
+  const sampleDefaults = preset?.sample ?? { prompt: '\n', tokens: 64, temperature: 0.8, topK: 40 };
+  if (f['sample-tokens'] !== undefined && f['sample-tokens'] < 0) throw new UsageError(`--sample-tokens must be >= 0; got ${f['sample-tokens']}`);
+  if (f.temperature !== undefined && !(f.temperature > 0)) throw new UsageError(`--temperature must be > 0; got ${f.temperature}`);
+  return {
+    outDir,
+    data: f.data,
+    backend,
+    json: f.json === true,
+    presetName: f.preset ?? null,
+    preset,
+    settings,
+    tokenizerPath,
+    targets,
+    initFrom: f['init-from'] ?? null,
+    cacheDir: resolve(f['cache-dir'] ?? join(outDir, 'cache')),
+    binDtype: f['bin-dtype'] as BinDtype | undefined,
+    sample: {
+      tokens: f['sample-tokens'] ?? sampleDefaults.tokens,
+      prompt: f.prompt ?? sampleDefaults.prompt,
+      temperature: f.temperature ?? sampleDefaults.temperature,
+      topK: sampleDefaults.topK,
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * `dcformer-train` itself: plan → backend → tokenizer → tokens (cached) → one run, or two under
+ * --compare-mha → loss curve, sample text, summary.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, InputError } from '@dcformer/kernels';
+import type { ModelConfig } from '@dcformer/model';
+import { splitTokens } from '@dcformer/train';
+import { CHECKPOINTS_DIR, configDifferences, loadTokens, METRICS_FILE, runTraining, type RunResult } from '@dcformer/train/node';
+import { parseArgs } from './args.js';
+import { startBackend } from './backend.js';
+import { finishCompare, finishSingle, PLOT_FILE } from './finish.js';
+import { makePlan, type Plan, type RunTarget } from './plan.js';
+import { chooseMode, Progress } from './progress.js';
+import { EXIT_INTERRUPTED, EXIT_OK, type Io } from './report.js';
+import { resolveTokenizer, type RunTokenizer } from './tokenizers.js';
+import { FLAGS, usage } from './usage.js';
+
+/** Fails fast (and writes nothing of value) when --out cannot be created or written. */
+async function probeWritable(dir: string): Promise<void> {
+  const probe = join(dir, `.write-probe-${process.pid}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (e) {
+    throw new InputError(`--out ${dir}: not writable (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/** Ctrl-C once: finish the step, checkpoint, stop. Twice: exit at once. */
+function interruptFlag(progress: Progress): { stop: () => boolean; release: () => void } {
+  let requested = false;
+  const handler = () => {
+    if (requested) process.exit(EXIT_INTERRUPTED);
+    requested = true;
+    progress.note('dcformer-train: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)');
+  };
+  process.on('SIGINT', handler);
+  return { stop: () => requested, release: () => process.off('SIGINT', handler) };
+}
+
+async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens: { tokens: Uint16Array | Uint32Array; hash: string }, io: Io, progressMode: ReturnType<typeof chooseMode>, stop: () => boolean): Promise<RunResult> {
+  const progress = new Progress(io, progressMode, target.label, target.name === '' ? {} : { model: target.name });
+  let initialModel;
+  if (plan.initFrom !== null && !target.resumeFrom) {
+    const { loadModel } = await import('@dcformer/model/node');
+    initialModel = await loadModel(plan.initFrom, { onWarning: (m) => progress.note(`dcformer-train: ${m}`) });
+    const diffs = target.config ? configDifferences(target.config, initialModel.config) : [];
+    if (diffs.length > 0) {
+      initialModel.dispose();
+      throw new ConfigError(`--init-from ${plan.initFrom}: its config differs from the requested model (${diffs.join('; ').replaceAll('in the checkpoint', 'there')})`);
+    }
+  }
+  if (target.resumeFrom) progress.note(`dcformer-train: ${target.label}resuming from ${target.resumeFrom}`);
+  try {
+    return await runTraining({
+      outDir: target.outDir,
+      settings: plan.settings,
+      config: target.config,
+      initialModel,
+      tokens: tokens.tokens,
+      dataHash: tokens.hash,
+      extraFiles: tok.files,
+      resume: target.resumeFrom !== null,
+      hooks: {
+        onStep: (info) => progress.step(info),
+        onLog: (record) => progress.log(record, plan.settings.steps),
+        onNote: (m) => progress.note(`dcformer-train: ${m}`),
+        shouldStop: stop,
+      },
+    });
+  } finally {
+    progress.clearBar();
+  }
+}
+
+export async function runTrain(argv: readonly string[], io: Io): Promise<number> {
+  const flags = parseArgs(argv, FLAGS);
+  if (flags.help) {
+    io.stdout.write(usage());
+    return EXIT_OK;
+  }
+  const plan = await makePlan(flags);
+  const mode = chooseMode(flags.progress, plan.json, io);
+  const notes = new Progress(io, mode);
+  const tok = await resolveTokenizer(plan.tokenizerPath);
+  for (const t of plan.targets) {
+    const vocab = t.config?.vocabSize;
+    if (vocab !== undefined && tok.tokenizer.vocabSize > vocab) {
+      throw new InputError(`the tokenizer (${plan.tokenizerPath}) has ${tok.tokenizer.vocabSize} ids but the model's vocab_size is ${vocab}`);
+    }
+  }
+  for (const t of plan.targets) await probeWritable(t.outDir);
+  const vocabSize = (plan.targets[0].config as ModelConfig | undefined)?.vocabSize ?? tok.tokenizer.vocabSize;
+  const loaded = await loadTokens(plan.data, {
+    tokenizer: { encode: (text) => tok.tokenizer.encode(text, { specials: 'none' }), vocabSize: tok.tokenizer.vocabSize, eosId: tok.tokenizer.eosId },
+    tokenizerFingerprint: tok.fingerprint,
+    cacheDir: plan.cacheDir,
+    vocabSize,
+    binDtype: plan.binDtype,
+    onNote: (m) => notes.note(`dcformer-train: ${m}`),
+  });
+  splitTokens(loaded.tokens, plan.settings.valFraction, plan.settings.seqLen, '--data'); // before tfjs loads: the error is the only line
+  for (const t of plan.targets) {
+    if (!t.replace) continue;
+    // --overwrite: the old run goes only now, after every check has passed.
+    for (const name of [CHECKPOINTS_DIR, METRICS_FILE, PLOT_FILE]) await rm(join(t.outDir, name), { recursive: true, force: true });
+  }
+  await startBackend(plan.backend);
+  notes.note(`dcformer-train: backend ${plan.backend}`);
+
+  notes.note(`dcformer-train: ${loaded.tokens.length.toLocaleString('en-US')} tokens from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.cached ? ' (cached)' : ''}`);
+
+  const interrupt = interruptFlag(notes);
+  const results: RunResult[] = [];
+  try {
+    for (const target of plan.targets) {
+      results.push(await trainOne(plan, target, tok, loaded, io, mode, interrupt.stop));
+      if (interrupt.stop()) break;
+    }
+    if (plan.targets.length === 1) await finishSingle(plan, results[0], tok, io, mode);
+    else if (results.length === plan.targets.length) await finishCompare(plan, results, tok, io, mode);
+  } finally {
+    interrupt.release();
+    for (const r of results) r.model.dispose();
+  }
+  return interrupt.stop() ? EXIT_INTERRUPTED : EXIT_OK;
+}

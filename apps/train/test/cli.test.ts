@@ -1,0 +1,73 @@
+/**
+ * dcformer-train end to end on a micro model: --json lines and summary, a checkpoint directory that
+ * loads as a model directory (weights, config, tokenizer), the loss curve, resume, --compare-mha.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel } from '@dcformer/model/node';
+import { loadTokenizer } from '@dcformer/tokenizer/node';
+import { microFlags, run, workspace } from './support.js';
+
+const w = workspace();
+afterAll(() => rmSync(w.dir, { recursive: true, force: true }));
+
+describe('dcformer-train', () => {
+  it('--help lists the presets and exits 0', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    for (const name of ['tiny', 'bench-small', 'bench-small-mha', 'dcformer-405m']) expect(r.stdout).toContain(name);
+  });
+
+  it('--json: one object per log line, val_loss on evaluation steps, then the summary; resume continues; --overwrite starts afresh', async () => {
+    const out = join(w.dir, 'run');
+    const r = await run(microFlags(w, out, ['--json']));
+    expect(r.stderr).toMatch(/backend cpu/);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.slice(0, 3).map((l) => l.step)).toEqual([1, 2, 3]);
+    expect(lines.slice(0, 3).map((l) => 'val_loss' in l)).toEqual([false, true, true]);
+    for (const key of ['train_loss', 'lr', 'tokens_per_s']) expect(typeof lines[0][key]).toBe('number');
+    const summary = lines[3];
+    expect(summary).toMatchObject({ step: 3, checkpoint: join(out, 'checkpoints', 'step-000003') });
+    expect(summary.val_loss).toBeGreaterThan(0);
+    expect(typeof summary.sample).toBe('string');
+    expect(existsSync(join(out, 'loss.svg'))).toBe(true);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+
+    // The checkpoint is a model directory: weights + config + tokenizer, nothing else needed.
+    const model = await loadModel(summary.checkpoint);
+    expect(model.config.dim).toBe(32);
+    model.dispose();
+    const tok = await loadTokenizer(summary.checkpoint);
+    expect(tok.vocabSize).toBe(257);
+
+    const more = await run(microFlags(w, out, ['--json', '--resume', '--steps', '4']));
+    expect(more.code).toBe(0);
+    const moreLines = more.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(moreLines.at(-1)).toMatchObject({ step: 4, checkpoint: join(out, 'checkpoints', 'step-000004') });
+
+    const fresh = await run(microFlags(w, out, ['--json', '--overwrite', '--steps', '2', '--sample-tokens', '0']));
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(readdirSync(join(out, 'checkpoints'))).toEqual(['step-000002']);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  it('--compare-mha trains both models on the same data and prints a table', async () => {
+    const out = join(w.dir, 'compare');
+    const r = await run(microFlags(w, out, ['--compare-mha', '--steps', '2', '--progress', 'lines', '--sample-tokens', '0']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(out, 'dcformer', 'checkpoints', 'step-000002'))).toBe(true);
+    expect(existsSync(join(out, 'transformer', 'checkpoints', 'step-000002'))).toBe(true);
+    expect(r.stdout).toMatch(/model\s+parameters\s+final val loss\s+tokens\/s\s+steps/);
+    expect(r.stdout).toMatch(/DCFormer\+\+/);
+    expect(r.stdout).toMatch(/Transformer\+\+/);
+    const svg = readFileSync(join(out, 'loss.svg'), 'utf8');
+    expect(svg).toContain('DCFormer++ validation');
+    expect(svg).toContain('Transformer++ validation');
+    const cmp = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+    expect(cmp.runs.map((x: { model: string }) => x.model)).toEqual(['dcformer', 'transformer']);
+    expect(cmp.runs[0].parameters).toBeGreaterThan(cmp.runs[1].parameters);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * One optimizer step at a time: gradients of the mean next-token loss (accumulated over
+ * micro-batches), the global gradient norm, torch-style clipping, AdamW, and the rule for
+ * non-finite steps. The data and the files are the caller's (see run.ts); this class only touches
+ * tensors, so it runs on any backend and in the browser.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
+import type { DcformerModel } from '@dcformer/model';
+import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
+import { learningRate, validateSchedule, type Schedule } from './schedule.js';
+
+/** Training cannot go on (k non-finite steps in a row): a user-facing, one-line message. */
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+export interface TrainerOptions {
+  schedule: Schedule;
+  /** Global gradient-norm clipping threshold (the reference's 1.0); 0 turns clipping off. */
+  clip?: number;
+  adamw?: AdamWOptions;
+  /** After this many non-finite steps in a row the step throws TrainingError. */
+  maxConsecutiveSkips?: number;
+}
+
+export interface StepResult {
+  /** Index of the step just taken (0-based); `trainer.step` is now step + 1. */
+  step: number;
+  /** Mean loss over the micro-batches (NaN/Infinity when the step was skipped for it). */
+  loss: number;
+  /** Global L2 norm of the averaged gradients before clipping. */
+  gradNorm: number;
+  lr: number;
+  /** The loss or a gradient was not finite: no update was made. */
+  skipped: boolean;
+}
+
+export interface TrainerState {
+  step: number;
+  skippedSteps: number;
+  consecutiveSkips: number;
+  optimizer: AdamWState;
+}
+
+export class Trainer {
+  readonly model: DcformerModel;
+  readonly optimizer: AdamW;
+  readonly schedule: Schedule;
+  readonly clip: number;
+  readonly maxConsecutiveSkips: number;
+  /** Steps taken so far, skipped ones included (the schedule and the data advance on every step). */
+  step = 0;
+  skippedSteps = 0;
+  consecutiveSkips = 0;
+  private readonly vars: Variable[];
+  private readonly names: string[];
+
+  constructor(model: DcformerModel, options: TrainerOptions) {
+    validateSchedule(options.schedule, 'Trainer');
+    this.model = model;
+    this.schedule = { ...options.schedule };
+    this.clip = options.clip ?? 1.0;
+    this.maxConsecutiveSkips = options.maxConsecutiveSkips ?? 5;
+    this.names = [...model.variables.keys()];
+    this.vars = this.names.map((n) => model.variables.get(n) as Variable);
+    this.optimizer = new AdamW(model.variables, options.adamw);
+  }
+
+  /** The learning rate the next step will use. */
+  get lr(): number {
+    return learningRate(this.schedule, this.step);
+  }
+
+  /**
+   * Mean loss and mean gradients (keyed by official name) over micro-batches of equal shape; the
+   * caller disposes the returned tensors. With one micro-batch this is exactly model.lossAndGrads.
+   */
+  gradients(micro: readonly Tensor[]): { loss: Scalar; grads: Map<string, Tensor> } {
+    if (micro.length === 0) throw new RangeError('Trainer.gradients: no micro-batches');
+    const vars = this.vars;
+    const sums = new Array<Tensor | null>(vars.length).fill(null);
+    let lossSum: Tensor | null = null;
+    for (const ids of micro) {
+      const { value, grads } = tf.variableGrads(() => this.model.loss(ids) as Scalar, vars);
+      // Running sums with the old partials freed at once: peak memory is two copies of the grads.
+      vars.forEach((v, i) => {
+        const g = grads[v.name];
+        const old = sums[i];
+        sums[i] = old === null ? g : tf.tidy(() => tf.add(old, g));
+        if (old !== null) {
+          old.dispose();
+          g.dispose();
+        }
+      });
+      const oldLoss: Tensor | null = lossSum;
+      lossSum = oldLoss === null ? value : tf.tidy(() => tf.add(oldLoss, value));
+      if (oldLoss !== null) {
+        oldLoss.dispose();
+        value.dispose();
+      }
+    }
+    const n = micro.length;
+    const grads = new Map<string, Tensor>();
+    this.names.forEach((name, i) => {
+      const s = sums[i] as Tensor;
+      grads.set(name, n === 1 ? s : tf.tidy(() => tf.div(s, n)));
+      if (n !== 1) s.dispose();
+    });
+    const total = lossSum as Tensor;
+    const loss = (n === 1 ? total : tf.tidy(() => tf.div(total, n))) as Scalar;
+    if (n !== 1) total.dispose();
+    return { loss, grads };
+  }
+
+  /**
+   * One training step on `micro` (gradient accumulation over its entries). Reads two numbers back
+   * from the device (loss and gradient norm): the skip rule and clipping need them before the
+   * update, and on the cpu backend the read costs nothing next to the step.
+   */
+  trainStep(micro: readonly Tensor[]): StepResult {
+    const step = this.step;
+    const lr = learningRate(this.schedule, step);
+    const { loss, grads } = this.gradients(micro);
+    try {
+      const stats = tf.tidy(() => {
+        const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+        return tf.stack([loss, tf.sqrt(tf.addN(squares))]);
+      });
+      const [lossValue, gradNorm] = stats.dataSync() as Float32Array;
+      stats.dispose();
+      const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm);
+      this.step += 1;
+      if (skipped) {
+        this.skippedSteps += 1;
+        this.consecutiveSkips += 1;
+        if (this.consecutiveSkips >= this.maxConsecutiveSkips) {
+          throw new TrainingError(
+            `${this.consecutiveSkips} steps in a row had a non-finite loss or gradient (last: step ${step + 1}, loss ${lossValue}, ` +
+              `grad norm ${gradNorm}); stopping. Lower --lr, or check the data`,
+          );
+        }
+        return { step, loss: lossValue, gradNorm, lr, skipped };
+      }
+      this.consecutiveSkips = 0;
+      this.optimizer.apply(grads, lr, clipCoefficient(gradNorm, this.clip));
+      return { step, loss: lossValue, gradNorm, lr, skipped };
+    } finally {
+      loss.dispose();
+      for (const g of grads.values()) g.dispose();
+    }
+  }
+
+  /** Mean loss over evaluation batches of equal shape (forward only). */
+  evaluate(batches: readonly Tensor[]): number {
+    let total = 0;
+    for (const ids of batches) {
+      const loss = this.model.loss(ids);
+      total += loss.dataSync()[0];
+      loss.dispose();
+    }
+    return total / batches.length;
+  }
+
+  async exportState(): Promise<TrainerState> {
+    return {
+      step: this.step,
+      skippedSteps: this.skippedSteps,
+      consecutiveSkips: this.consecutiveSkips,
+      optimizer: await this.optimizer.exportState(),
+    };
+  }
+
+  importState(state: TrainerState): void {
+    this.optimizer.importState(state.optimizer);
+    this.step = state.step;
+    this.skippedSteps = state.skippedSteps;
+    this.consecutiveSkips = state.consecutiveSkips;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: coef = max_norm / (total_norm + 1e-6), clamped to 1, computed in
+ * float32 as torch does on float32 gradients. 0 or Infinity disables clipping.
+ */
+export function clipCoefficient(totalNorm: number, maxNorm: number): number {
+  if (!(maxNorm > 0) || maxNorm === Infinity) return 1;
+  const coef = Math.fround(Math.fround(maxNorm) / Math.fround(Math.fround(totalNorm) + Math.fround(1e-6)));
+  return Math.min(coef, 1);
+}

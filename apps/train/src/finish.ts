@@ -44,6 +44,7 @@ function summary(result: RunResult, extra: Record<string, unknown> = {}) {
     tokens_per_s: result.tokensPerS,
     checkpoint: result.checkpoint,
     parameters: result.parameters,
+    finished: result.finished,
   };
 }
 
@@ -56,7 +57,10 @@ export async function finishSingle(plan: Plan, result: RunResult, tok: RunTokeni
     return;
   }
   const val = result.valLoss === null ? 'n/a' : result.valLoss.toFixed(4);
-  io.stdout.write(`\ndone: ${result.step} steps, validation loss ${val}, ${result.tokensPerS.toFixed(0)} tokens/s\n`);
+  const head = result.finished
+    ? `done: ${result.step} steps`
+    : `stopped at step ${result.step} of ${plan.settings.steps} (continue with --resume)`;
+  io.stdout.write(`\n${head}, validation loss ${val}, ${result.tokensPerS.toFixed(0)} tokens/s\n`);
   io.stdout.write(`checkpoint: ${result.checkpoint}\nloss curve: ${plot}\n`);
   if (text !== null) io.stdout.write(`\n--- sample (seed ${plan.settings.seed}, temperature ${plan.sample.temperature}) ---\n${text}\n---\n`);
 }

@@ -52,12 +52,12 @@ const DEFINITIONS: Record<string, Omit<TrainPreset, 'model'> & { model: ModelCon
     tokenizer: 'byte-level',
     // Sized for the tfjs cpu backend on two shared cores: see apps/train/README.md for the measured
     // step time and loss curve behind these numbers.
-    // Small batches at a high peak lr: on the tfjs cpu backend a step costs ~29 ms of CPU per token,
-    // so progress per token matters most. Measured (8×32, lr 1e-2, 100 steps): validation 3.11 →
-    // 2.87 → 2.66 → 2.57 → 2.53 at steps 20/40/60/80/100; lr 3e-2 was worse at every step.
+    // Sized for ~2 minutes on two shared cores with @dcformer/kernels-cpu (≈ 1 s per step of 16 × 64
+    // bytes). Measured: validation 2.44 / 2.32 / 2.27 at steps 50 / 75 / 100 (below 2.5 by ~50 s). On
+    // the stock tfjs cpu kernels a step is ~30× slower; see apps/train/README.md.
     settings: {
-      batchSize: 8, seqLen: 32, steps: 160, lr: 1e-2, warmupSteps: 10, finalLrFraction: 0.1,
-      evalEvery: 40, evalBatches: 4, logEvery: 10, checkpointEvery: 80, keep: 2,
+      batchSize: 16, seqLen: 64, steps: 120, lr: 1e-2, warmupSteps: 10, finalLrFraction: 0.1,
+      evalEvery: 30, evalBatches: 4, logEvery: 10, checkpointEvery: 60, keep: 2,
     },
     sample: { prompt: '\n', tokens: 200, temperature: 0.8, topK: 40 },
     about: 'byte-level DCFormer++ (dim 128, 4 layers), a couple of minutes on a laptop CPU',

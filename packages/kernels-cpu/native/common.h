@@ -31,6 +31,20 @@ class Args {
     }
     return static_cast<float*>(data);
   }
+  int32_t* i32(size_t i) {
+    if (failed_) return nullptr;
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
+        type != napi_int32_array) {
+      fail("argument " + std::to_string(i) + " must be an Int32Array");
+      return nullptr;
+    }
+    return static_cast<int32_t*>(data);
+  }
   float* f32OrNull(size_t i) {
     napi_valuetype t;
     napi_typeof(env_, argv_[i], &t);
@@ -76,5 +90,7 @@ napi_value Softmax(napi_env env, napi_callback_info info);
 napi_value Reduce(napi_env env, napi_callback_info info);
 napi_value ComposeForward(napi_env env, napi_callback_info info);
 napi_value ComposeBackward(napi_env env, napi_callback_info info);
+napi_value CrossEntropyForward(napi_env env, napi_callback_info info);
+napi_value CrossEntropyBackward(napi_env env, napi_callback_info info);
 
 }  // namespace dcf

@@ -13,6 +13,13 @@ export function f32(backend: unknown, t: TensorInfo | undefined): Float32Array |
   return values instanceof Float32Array ? values : null;
 }
 
+/** The int32 values of `t`, or null when the backend stores it otherwise. */
+export function i32(backend: unknown, t: TensorInfo | undefined): Int32Array | null {
+  if (t === undefined || t.dtype !== 'int32') return null;
+  const values = (backend as CpuLikeBackend).data.get(t.dataId)?.values;
+  return values instanceof Int32Array ? values : null;
+}
+
 export function output(backend: unknown, shape: number[], values: Float32Array): TensorInfo {
   return (backend as CpuLikeBackend).makeTensorInfo(shape, 'float32', values);
 }

@@ -4,10 +4,10 @@
  * outputs the gradients in the same order. Shapes are validated by `dcmhaCompose` before the
  * kernel runs; anything not float32 in backend memory falls back to the reference.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   DcmhaCompose,
+  DcmhaComposeBackward,
   composeInputNames,
   composeReferenceGrad,
   referenceComposeKernel,
@@ -17,9 +17,6 @@ import {
 } from '@dcformer/kernels';
 import { f32, output } from './backend-data.js';
 import type { NativeAddon } from './native.js';
-
-/** Kernel name of the fused backward (proposed for @dcformer/kernels; the same string there). */
-export const DcmhaComposeBackward = 'DcmhaComposeBackward';
 
 function attrsOf(map: NamedAttrMap | undefined): ComposeAttrs {
   return { queryWise: Boolean(map?.queryWise), keyWise: Boolean(map?.keyWise) };
@@ -95,18 +92,3 @@ export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cp
     },
   };
 }
-
-/**
- * Compose gradients through `DcmhaComposeBackward` when the active backend has it, else the
- * reference. The function @dcformer/kernels' `dcmhaComposeBackward` should become (ADR 0001).
- */
-export function composeBackward(inputs: ComposeInputs, dy: Tensor, attrs: ComposeAttrs): ComposeGrads {
-  const names = composeInputNames(attrs);
-  if (tf.getKernel(DcmhaComposeBackward, tf.getBackend()) === undefined) return composeReferenceGrad(inputs, dy, attrs);
-  const list = [...names.map((n) => inputs[n] as Tensor), dy];
-  const outs = tf.engine().runKernel(DcmhaComposeBackward, list as unknown as tf.NamedTensorMap, { ...attrs }) as unknown as Tensor[];
-  const grads: Record<string, Tensor> = {};
-  names.forEach((n, i) => (grads[n] = outs[i]));
-  return grads as unknown as ComposeGrads;
-}
-

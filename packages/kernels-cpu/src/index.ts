@@ -1,5 +1,6 @@
 export { registerCpuKernels, unregisterCpuKernels, fastPathInfo, type FastPathInfo } from './register-all.js';
 export { loadNative, type NativeAddon } from './native.js';
-export { DcmhaComposeBackward, composeBackward, fusedComposeKernel, fusedComposeBackwardKernel } from './compose.js';
+export { fusedComposeKernel, fusedComposeBackwardKernel } from './compose.js';
+export { fusedCrossEntropyKernel, fusedCrossEntropyBackwardKernel } from './cross-entropy.js';
 export { gemmKernel } from './matmul.js';
 export { overrideKernel, restoreKernels, overriddenKernels, type FastKernelFunc } from './override.js';

@@ -24,6 +24,8 @@ export interface NativeAddon {
     dqw1: Float32Array | null, dqw2: Float32Array | null, dqdd: Float32Array | null,
     dkw1: Float32Array | null, dkw2: Float32Array | null, dkdd: Float32Array | null,
     B: number, N: number, T: number, S: number, I: number): void;
+  crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, R: number, V: number): void;
+  crossEntropyBackward(logits: Float32Array, labels: Int32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
 }
 
 let loaded: { addon: NativeAddon | null; reason: string } | undefined;

@@ -3,8 +3,9 @@
  * says which path runs. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DcmhaCompose } from '@dcformer/kernels';
-import { fusedComposeBackwardKernel, fusedComposeKernel, DcmhaComposeBackward } from './compose.js';
+import { DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
+import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
+import { fusedCrossEntropyBackwardKernel, fusedCrossEntropyKernel } from './cross-entropy.js';
 import { gemmKernel } from './matmul.js';
 import { elementwiseKernels } from './elementwise.js';
 import { unsortedSegmentSum } from './js-kernels.js';
@@ -44,7 +45,12 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       overrideKernel(name, backendName, fast);
       kernels.push(name);
     }
-    for (const [name, config] of [[DcmhaCompose, fusedComposeKernel(addon, backendName)], [DcmhaComposeBackward, fusedComposeBackwardKernel(addon, backendName)]] as const) {
+    for (const [name, config] of [
+      [DcmhaCompose, fusedComposeKernel(addon, backendName)],
+      [DcmhaComposeBackward, fusedComposeBackwardKernel(addon, backendName)],
+      [DcSoftmaxCrossEntropy, fusedCrossEntropyKernel(addon, backendName)],
+      [DcSoftmaxCrossEntropyBackward, fusedCrossEntropyBackwardKernel(addon, backendName)],
+    ] as const) {
       if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
       tf.registerKernel(config);
       kernels.push(name);
@@ -62,7 +68,7 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
-  for (const name of [DcmhaCompose, DcmhaComposeBackward]) {
+  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
   }
   info = null;

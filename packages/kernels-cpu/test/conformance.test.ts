@@ -4,10 +4,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { composeInputNames, composeReferenceGrad, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runComposeConformance } from '@dcformer/kernels/testing';
+import { composeInputNames, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import { compareClose, runComposeConformance, runCrossEntropyConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
-import { composeBackward, fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
+import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
 
 process.env.DCFORMER_QUIET = '1';
 // At module level: the conformance results below are computed while the suite is collected.
@@ -33,6 +33,20 @@ describe('DcmhaCompose conformance with @dcformer/kernels-cpu registered', () =>
   }
 });
 
+describe('DcSoftmaxCrossEntropy conformance with @dcformer/kernels-cpu registered', () => {
+  const cases = [
+    { R: 7, V: 50304, scale: 6, offset: 0, seed: 21 }, // a vocabulary row, split across threads
+    { R: 300, V: 17, scale: 3, offset: 5, seed: 22 }, // V not a multiple of the vector width
+  ];
+  for (const r of [...runCrossEntropyConformance(), ...runCrossEntropyConformance(cases)]) {
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
+  }
+  it('ran the fused kernels (native path)', () => {
+    if (!native()) return;
+    expect(fastPathInfo()?.kernels).toEqual(expect.arrayContaining(['DcSoftmaxCrossEntropy', 'DcSoftmaxCrossEntropyBackward']));
+  });
+});
+
 function rand(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
 }
@@ -55,7 +69,7 @@ describe('DcmhaComposeBackward vs the reference gradient', () => {
           const inputs: Record<string, tf.Tensor> = {};
           composeInputNames(attrs).forEach((n, i) => (inputs[n] = rand(shapeOf[n], i + 1)));
           const dy = rand([B, N, T, S], 99);
-          const fused = composeBackward(inputs as unknown as ComposeInputs, dy, attrs);
+          const fused = dcmhaComposeBackward(inputs as unknown as ComposeInputs, dy, attrs);
           const ref = composeReferenceGrad(inputs as unknown as ComposeInputs, dy, attrs);
           for (const n of composeInputNames(attrs)) {
             const a = (fused as Record<string, tf.Tensor>)[n];

@@ -8,3 +8,14 @@ export {
   referenceComposeKernel,
   isReferenceCompose,
 } from './compose/compose-op.js';
+export {
+  DcSoftmaxCrossEntropy,
+  DcSoftmaxCrossEntropyBackward,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyBackward,
+  crossEntropyReference,
+  crossEntropyReferenceGrad,
+  crossEntropyGradConfig,
+  referenceCrossEntropyKernel,
+  isReferenceCrossEntropy,
+} from './cross-entropy/cross-entropy-op.js';

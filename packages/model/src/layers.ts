@@ -1,6 +1,7 @@
 /** Building blocks of the DCFormer / DCPythia blocks, as plain differentiable tfjs ops. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { softmaxCrossEntropy } from '@dcformer/kernels';
 
 /** y = x·Wᵀ (+ b), W stored as nn.Linear's (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
@@ -84,18 +85,16 @@ export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number
 }
 
 /**
- * Mean cross-entropy of next-token prediction: CE(logits[:, :-1], ids[:, 1:]), computed as
- * logsumexp(row) − row[label] with the label logits gathered from the flattened rows (no one-hot
- * B·T×V tensor in the forward or backward pass).
+ * Mean cross-entropy of next-token prediction: CE(logits[:, :-1], ids[:, 1:]) through the
+ * `DcSoftmaxCrossEntropy` kernel (fused on backends that register one; logsumexp − label logit from
+ * tfjs ops elsewhere). With `shifted`, `logits_BTV` [B,T,V] already predict `labels_BT` [B,T].
  */
-export function nextTokenLoss(logits_BTV: Tensor, ids_BT: Tensor): Tensor {
+export function nextTokenLoss(logits_BTV: Tensor, ids_BT: Tensor, options: { shifted?: boolean } = {}): Tensor {
   return tf.tidy(() => {
     const [B, T, V] = logits_BTV.shape as number[];
-    const rows = B * (T - 1);
-    const pred_RV = tf.reshape(tf.slice(logits_BTV, [0, 0, 0], [B, T - 1, V]), [rows, V]);
-    const labels_R = tf.reshape(tf.slice(ids_BT, [0, 1], [B, T - 1]), [rows]);
-    const flatIndex_R = tf.add(labels_R, tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(V, 'int32')));
-    const picked_R = tf.gather(tf.reshape(pred_RV, [rows * V]), flatIndex_R);
-    return tf.mean(tf.sub(tf.logSumExp(pred_RV, -1), picked_R));
+    const P = options.shifted ? T : T - 1;
+    const pred_BPV = options.shifted ? logits_BTV : tf.slice(logits_BTV, [0, 0, 0], [B, P, V]);
+    const labels_BP = options.shifted ? ids_BT : tf.slice(ids_BT, [0, 1], [B, P]);
+    return tf.mean(softmaxCrossEntropy(tf.reshape(pred_BPV, [B * P, V]), tf.reshape(labels_BP, [B * P])));
   });
 }

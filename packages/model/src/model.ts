@@ -116,18 +116,30 @@ export class DcformerModel {
   }
 
   private run(ids_BT: Tensor, ctx: StepContext): Tensor {
+    return tf.tidy(() => linear(this.hidden(ids_BT, ctx), this.params.output));
+  }
+
+  /** The final-normed hidden states [B,T,D] the output projection reads. */
+  private hidden(ids_BT: Tensor, ctx: StepContext): Tensor {
     return tf.tidy(() => {
       let x_BTD = tf.gather(this.params.tokEmbeddings, ids_BT);
       this.params.layers.forEach((layer, i) => (x_BTD = this.block(layer, i, x_BTD, ctx)));
-      return linear(this.norm(this.params.norm, x_BTD), this.params.output);
+      return this.norm(this.params.norm, x_BTD);
     });
   }
 
   /** Mean next-token cross-entropy over B·(T−1) predictions (labels = ids shifted by one). */
   loss(ids: Tensor | number[][]): Tensor {
+    this.checkAlive();
     const ids_BT = validateIds(ids, this.config, 'DcformerModel.loss', 2);
     try {
-      return tf.tidy(() => nextTokenLoss(this.forward(ids_BT), ids_BT));
+      return tf.tidy(() => {
+        // Drop the last position before the vocabulary projection: its logits predict nothing.
+        const [B, T] = ids_BT.shape as number[];
+        const h_BTD = tf.slice(this.hidden(ids_BT, { start: 0, cache: null }), [0, 0, 0], [B, T - 1, this.config.dim]);
+        const logits_BTV = linear(h_BTD, this.params.output);
+        return nextTokenLoss(logits_BTV, tf.slice(ids_BT, [0, 1], [B, T - 1]), { shifted: true });
+      });
     } finally {
       if (ids_BT !== ids) ids_BT.dispose();
     }

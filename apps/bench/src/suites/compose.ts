@@ -3,8 +3,7 @@
  * one bench-small attention chunk (B 8, N 8, T 128 queries, S 192 keys, I 2).
  */
 import * as tf from '@tensorflow/tfjs';
-import { composeInputNames, composeReferenceGrad, dcmhaCompose, type ComposeInputs } from '@dcformer/kernels';
-import { composeBackward } from '@dcformer/kernels-cpu';
+import { composeInputNames, composeReferenceGrad, dcmhaCompose, dcmhaComposeBackward, type ComposeInputs } from '@dcformer/kernels';
 import { readTidy, record, stats, timeRuns, useBackend, type Suite } from './common.js';
 
 export const composeSuite: Suite = async (o) => {
@@ -22,7 +21,7 @@ export const composeSuite: Suite = async (o) => {
     const fwd = timeRuns(() => readTidy(() => dcmhaCompose(ci, attrs)), o.warmup, o.runs);
     o.emit(record({ bench: 'compose', backend: name, config: `${config} ${kind}`, metric: 'forward_ms', unit: 'ms' }, stats(fwd)));
     const bwd = timeRuns(() => readTidy(() => {
-      const g = name === 'cpu' ? composeReferenceGrad(ci, dy, attrs) : composeBackward(ci, dy, attrs);
+      const g = name === 'cpu' ? composeReferenceGrad(ci, dy, attrs) : dcmhaComposeBackward(ci, dy, attrs);
       return g.x;
     }), o.warmup, o.runs);
     o.emit(record({ bench: 'compose', backend: name, config: `${config} ${kind}`, metric: 'backward_ms', unit: 'ms' }, stats(bwd)));

@@ -1,2 +1,3 @@
 export * from './expect-close.js';
 export * from './compose-conformance.js';
+export * from './cross-entropy-conformance.js';

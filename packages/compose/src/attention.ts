@@ -68,23 +68,27 @@ interface Positions {
   keyStart?: readonly number[];
 }
 
-/** [B|1,1,tc,sc] bool: key s is visible from query t (causal, inside the window, not padding). */
+/**
+ * [B|1,1,tc,sc] additive mask: 0 where key s is visible from query t (causal, inside the window, not
+ * padding), MASKED elsewhere. Adding it (one broadcasting add) replaces tf.where, which broadcasts
+ * the mask and the fill value to the full [B,N,tc,sc] first.
+ */
 function chunkMask(r: ChunkRange, pos: Positions): Tensor {
   const tc = r.t1 - r.t0;
   const sc = r.ke - r.ks;
   const rows = pos.keyStart ?? [-Infinity];
-  const data = new Uint8Array(rows.length * tc * sc);
+  const data = new Float32Array(rows.length * tc * sc);
   rows.forEach((start, b) => {
     for (let t = 0; t < tc; t++) {
       const p = pos.queryOffset + r.t0 + t;
       for (let s = 0; s < sc; s++) {
         const key = pos.keyOffset + r.ks + s;
         const visible = key <= p && (pos.window === null || key > p - pos.window) && key >= start;
-        data[(b * tc + t) * sc + s] = visible ? 1 : 0;
+        data[(b * tc + t) * sc + s] = visible ? 0 : MASKED;
       }
     }
   });
-  return tf.tensor(data, [rows.length, 1, tc, sc], 'bool');
+  return tf.tensor(data, [rows.length, 1, tc, sc], 'float32');
 }
 
 function sliceSides(w: ComposeWeights, r: ChunkRange): ComposeWeights {
@@ -96,7 +100,13 @@ function sliceSides(w: ComposeWeights, r: ChunkRange): ComposeWeights {
   return out;
 }
 
-const NEG_FILL = -3.4028234663852886e38; // float32 min, what the reference fills masked logits with
+/**
+ * The reference fills masked logits with float32 min. Adding −1e30 instead gives the same softmax:
+ * a masked entry's exp underflows to exactly 0, and in a row with no visible key every entry rounds
+ * to −1e30 (|logit| ≪ ulp(1e30) ≈ 8e22), so the row is uniform, as with the fill. Float32 min itself
+ * would overflow to −∞ when added to a negative logit.
+ */
+const MASKED = -1e30;
 
 interface ChunkForward {
   scores_BNTS: Tensor; // q·kᵀ/√E, the pre-Compose input
@@ -111,7 +121,7 @@ function forwardChunk(
 ): ChunkForward {
   const scores_BNTS = tf.mul(tf.matMul(q_BNTE, k_BNSE, false, true), scale);
   const logits_BNTS = pre === null ? scores_BNTS : dcmhaCompose({ x: scores_BNTS, ...pre }, attrs);
-  const probs_BNTS = tf.softmax(tf.where(mask, logits_BNTS, tf.scalar(NEG_FILL)));
+  const probs_BNTS = tf.softmax(tf.add(logits_BNTS, mask));
   const mixed_BNTS = post === null ? probs_BNTS : dcmhaCompose({ x: probs_BNTS, ...post }, attrs);
   return { scores_BNTS, probs_BNTS, mixed_BNTS, out_BNTE: tf.matMul(mixed_BNTS, v_BNSE) };
 }

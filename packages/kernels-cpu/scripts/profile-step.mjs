@@ -19,7 +19,7 @@ for (const k of tf.getKernelsForBackend('cpu')) {
       const dt = performance.now() - t0;
       let key = k.kernelName;
       if (key.includes('MatMul')) key += ' ' + args.inputs.a.shape + (args.attrs.transposeA ? 'T' : '') + ' x ' + args.inputs.b.shape + (args.attrs.transposeB ? 'T' : '');
-      if (process.env.SHAPES && dt > 20 && !key.includes('MatMul')) key += ' ' + Object.values(args.inputs).map((t) => t.dtype + '[' + t.shape + ']').join(' , ');
+      if (process.env.SHAPES && dt > +(process.env.SHAPES) && !key.includes('MatMul')) key += ' ' + Object.values(args.inputs).map((t) => t.dtype + '[' + t.shape + ']').join(' , ');
       if (depth === 0) { const e = stats.get(key) ?? { ms: 0, n: 0 }; e.ms += dt; e.n++; stats.set(key, e); }
     }
   } });

@@ -1,5 +1,5 @@
 /**
- * Slice, SplitV, PadV2 and Tile as block copies of contiguous runs (TypedArray.set). tfjs-backend-cpu
+ * Slice, SplitV, PadV2, Tile, Unpack and Concat as block copies of contiguous runs (TypedArray.set). tfjs-backend-cpu
  * takes a per-element index path for any slice that is not one contiguous range — slicing heads
  * or q/k/v out of a [B,T,3D] projection, or the cache along S — which profiles showed as the largest
  * cost left after GEMM (SplitV ~1 s of a 4 s step). Plain TypeScript: no addon needed.
@@ -145,7 +145,44 @@ export const tileKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   return make(backend, shape, x.dtype, out);
 };
 
+/** Unpack (tf.unstack): one block copy per output; the stock kernel slices element by element. */
+export const unpackKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
+  const x = (inputs as { value: TensorInfo }).value;
+  const xv = valuesOf(backend, x);
+  if (xv === null) return null;
+  const { axis } = attrs as NamedAttrMap as { axis: number };
+  const ax = axis < 0 ? axis + x.shape.length : axis;
+  const size = x.shape.map((d, k) => (k === ax ? 1 : d));
+  const shape = x.shape.filter((_, k) => k !== ax);
+  return Array.from({ length: x.shape[ax] }, (_, i) => {
+    const out = alloc(xv, sizeOf(shape));
+    copyBox(xv, x.shape, x.shape.map((_, k) => (k === ax ? i : 0)), out, size, size.map(() => 0), size);
+    return make(backend, shape, x.dtype, out);
+  });
+};
+
+/** Concat along any axis as block copies (also what Pack, tf.stack, runs on the cpu backend). */
+export const concatKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
+  const list = inputs as unknown as TensorInfo[];
+  const { axis } = attrs as NamedAttrMap as { axis: number };
+  if (list.length === 0 || list.some((t) => t.dtype !== list[0].dtype || t.shape.length !== list[0].shape.length)) return null;
+  const rank = list[0].shape.length;
+  const ax = axis < 0 ? axis + rank : axis;
+  const values = list.map((t) => valuesOf(backend, t));
+  if (values.some((v) => v === null) || rank === 0) return null;
+  const shape = list[0].shape.map((d, k) => (k === ax ? list.reduce((n, t) => n + t.shape[k], 0) : d));
+  const out = alloc(values[0] as Numeric, sizeOf(shape));
+  let at = 0;
+  list.forEach((t, i) => {
+    copyBox(values[i] as Numeric, t.shape, t.shape.map(() => 0), out, shape, shape.map((_, k) => (k === ax ? at : 0)), t.shape);
+    at += t.shape[ax];
+  });
+  return make(backend, shape, list[0].dtype, out);
+};
+
 export const copyKernels: [string, FastKernelFunc][] = [
+  ['Unpack', unpackKernel],
+  ['Concat', concatKernel],
   ['Slice', sliceKernel],
   ['SplitV', splitKernel],
   ['PadV2', padKernel],

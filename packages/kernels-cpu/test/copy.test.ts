@@ -1,4 +1,4 @@
-// Slice / SplitV / PadV2 / Tile / UnsortedSegmentSum (plain TypeScript, always registered) against
+// Slice / SplitV / PadV2 / Tile / Unpack / Concat / UnsortedSegmentSum (plain TypeScript, always registered) against
 // the tfjs cpu kernels, for float32, int32 and bool, with boxes that are and are not contiguous.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -39,5 +39,12 @@ describe('copy kernels vs tfjs-backend-cpu', () => {
   same('tile scalar-like', () => tf.tile(x([1, 1]), [3, 5]));
   same('tile 4-d odd reps', () => tf.tile(x([2, 1, 3, 2]), [3, 5, 1, 2]));
   same('broadcastTo (tf.where mask)', () => tf.where(tf.greater(x([1, 1, 3, 4]), 5), x([2, 3, 3, 4]), tf.scalar(-1)));
+  same('unstack axis 1', () => tf.unstack(x([5, 4, 3]), 1));
+  same('unstack axis 0 int32', () => tf.unstack(x([3, 2, 2], 'int32'), 0));
+  same('unstack last axis', () => tf.unstack(x([2, 3, 4]), -1));
+  same('concat axis 3 (RoPE halves)', () => tf.concat([x([2, 3, 2, 4]), x([2, 3, 2, 2])], 3));
+  same('concat axis 0 and with an empty part', () => tf.concat([x([2, 3]), x([0, 3]), x([1, 3])], 0));
+  same('concat bool', () => tf.concat([tf.greater(x([2, 3]), 2), tf.greater(x([2, 1]), 0)], 1));
+  same('stack (Pack)', () => tf.stack([x([2, 3]), x([2, 3]), x([2, 3])], 1));
   same('unsortedSegmentSum (embedding gradient)', () => tf.unsortedSegmentSum(x([6, 4]), tf.tensor1d([3, 0, 3, 9, 1, 0], 'int32'), 10));
 });

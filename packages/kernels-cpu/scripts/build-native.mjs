@@ -36,7 +36,7 @@ if (!blasInclude) skip('OpenBLAS headers (cblas.h) not found; apt-get install -y
 
 mkdirSync(join(root, 'build'), { recursive: true });
 // -march=native: the addon is always built on the machine that runs it (install time or by hand).
-const args = ['-O3', '-march=native', '-fPIC', '-shared', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu',
+const args = ['-O3', '-march=native', '-fno-math-errno', '-fPIC', '-shared', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu',
   `-I${nodeInclude}`, `-I${blasInclude}`, ...sources, '-o', out, '-lopenblas'];
 const t0 = Date.now();
 const r = spawnSync(cxx, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });

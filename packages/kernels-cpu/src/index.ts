@@ -4,3 +4,4 @@ export { fusedComposeKernel, fusedComposeBackwardKernel } from './compose.js';
 export { fusedCrossEntropyKernel, fusedCrossEntropyBackwardKernel } from './cross-entropy.js';
 export { gemmKernel } from './matmul.js';
 export { overrideKernel, restoreKernels, overriddenKernels, type FastKernelFunc } from './override.js';
+export { fusedAdamWKernel } from './adamw.js';

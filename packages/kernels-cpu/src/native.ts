@@ -24,6 +24,8 @@ export interface NativeAddon {
     dqw1: Float32Array | null, dqw2: Float32Array | null, dqdd: Float32Array | null,
     dkw1: Float32Array | null, dkw2: Float32Array | null, dkdd: Float32Array | null,
     B: number, N: number, T: number, S: number, I: number): void;
+  adamW(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    n: number, gradScale: number, decay: number, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): void;
   crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, R: number, V: number): void;
   crossEntropyBackward(logits: Float32Array, labels: Int32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
 }

@@ -3,8 +3,9 @@
  * says which path runs. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
+import { DcAdamWUpdate, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
+import { fusedAdamWKernel } from './adamw.js';
 import { fusedCrossEntropyBackwardKernel, fusedCrossEntropyKernel } from './cross-entropy.js';
 import { gemmKernel } from './matmul.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -50,6 +51,7 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       [DcmhaComposeBackward, fusedComposeBackwardKernel(addon, backendName)],
       [DcSoftmaxCrossEntropy, fusedCrossEntropyKernel(addon, backendName)],
       [DcSoftmaxCrossEntropyBackward, fusedCrossEntropyBackwardKernel(addon, backendName)],
+      [DcAdamWUpdate, fusedAdamWKernel(addon, backendName)],
     ] as const) {
       if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
       tf.registerKernel(config);
@@ -68,7 +70,7 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
-  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward]) {
+  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
   }
   info = null;

@@ -4,7 +4,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { composeInputNames, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import { adamWReference, adamWUpdate, composeInputNames, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
 import { compareClose, runComposeConformance, runCrossEntropyConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
@@ -116,3 +116,27 @@ describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
   });
 });
 
+
+describe('DcAdamWUpdate: fused vs the reference ops', () => {
+  it('equal to the last ulp on a parameter-sized update, with and without decay and scaling', () => {
+    if (!native()) return;
+    const n = 100_003;
+    for (const attrs of [
+      { gradScale: 1, decay: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9), bc2Sqrt: Math.sqrt(1 - 0.95) },
+      { gradScale: 0.37, decay: 1 - 3e-4 * 0.1, beta1: 0.8, beta2: 0.999, eps: 1e-6, stepSize: 3e-4, bc2Sqrt: 0.3 },
+    ]) {
+      tf.tidy(() => {
+        const p = rand([n], 1);
+        const g = rand([n], 2);
+        const m = tf.mul(rand([n], 3), 0.1);
+        const v = tf.square(rand([n], 4));
+        const fused = adamWUpdate(p, g, m, v, attrs).map((t) => t.dataSync());
+        const ref = adamWReference(p, g, m, v, attrs).map((t) => t.dataSync());
+        for (let k = 0; k < 3; k++) {
+          const rep = compareClose(fused[k], ref[k], [n], { atol: 0, rtol: 2 ** -23, label: ['param', 'm', 'v'][k] });
+          expect(rep.ok, rep.message).toBe(true);
+        }
+      });
+    }
+  });
+});

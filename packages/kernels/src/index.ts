@@ -19,3 +19,11 @@ export {
   referenceCrossEntropyKernel,
   isReferenceCrossEntropy,
 } from './cross-entropy/cross-entropy-op.js';
+export {
+  DcAdamWUpdate,
+  adamWUpdate,
+  adamWReference,
+  adamWAttrsOf,
+  referenceAdamWKernel,
+  type AdamWUpdateAttrs,
+} from './optimizer/adamw-op.js';

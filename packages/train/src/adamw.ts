@@ -10,11 +10,12 @@
  *   p ← p − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
  *
  * The moments are tfjs variables (float32 on whatever backend holds the model), so the update never
- * leaves the device.
+ * leaves the device. Each parameter's step is one `DcAdamWUpdate` kernel (@dcformer/kernels): fused
+ * where a backend package registers it, the same arithmetic in tfjs ops elsewhere.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { CheckpointError, InputError } from '@dcformer/kernels';
+import { CheckpointError, InputError, adamWUpdate } from '@dcformer/kernels';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -88,22 +89,18 @@ export class AdamW {
     // Scalars in float64 here, rounded to float32 where they meet tensors, as torch's CPU kernels do.
     const stepSize = lr / (1 - beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
-    tf.tidy(() => {
-      for (const [name, p] of this.params) {
-        const grad = grads.get(name);
-        if (grad === undefined) throw new InputError(`AdamW.apply: no gradient for '${name}'`);
-        const g = gradScale === 1 ? grad : tf.mul(grad, gradScale);
-        const m = this.m.get(name) as Variable;
-        const v = this.v.get(name) as Variable;
-        const p0 = this.decayed.has(name) && weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        const m1 = tf.add(m, tf.mul(tf.sub(g, m), 1 - beta1));
-        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), eps);
-        p.assign(tf.sub(p0, tf.mul(tf.div(m1, denom), stepSize)));
-        m.assign(m1);
-        v.assign(v1);
-      }
-    });
+    for (const [name, p] of this.params) {
+      const grad = grads.get(name);
+      if (grad === undefined) throw new InputError(`AdamW.apply: no gradient for '${name}'`);
+      const m = this.m.get(name) as Variable;
+      const v = this.v.get(name) as Variable;
+      const decay = this.decayed.has(name) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+      const [p1, m1, v1] = adamWUpdate(p, grad, m, v, { gradScale, decay, beta1, beta2, eps, stepSize, bc2Sqrt });
+      p.assign(p1);
+      m.assign(m1);
+      v.assign(v1);
+      tf.dispose([p1, m1, v1]);
+    }
   }
 
   /** Copies the state to the host (for a checkpoint). */

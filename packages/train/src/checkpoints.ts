@@ -91,12 +91,28 @@ export async function removeStaleTemporaries(root: string): Promise<void> {
   await Promise.all(names.filter((n) => n.startsWith('.tmp-')).map((n) => rm(join(root, n), { recursive: true, force: true })));
 }
 
-/** True when every weight is finite: a checkpoint must never hold NaN or Infinity. */
+/** True when every weight is finite: a checkpoint must never hold NaN or Infinity. Synchronous: cpu/wasm only. */
 export function weightsFinite(model: DcformerModel): boolean {
   const ok = tf.tidy(() => tf.all(tf.stack([...model.variables.values()].map((v) => tf.all(tf.isFinite(v))))));
   const value = ok.dataSync()[0];
   ok.dispose();
   return value === 1;
+}
+
+/**
+ * Reads every weight to the host with `await data()` and says whether all are finite. saveModel
+ * (@dcformer/model/node) reads weights with dataSync(), which a GPU backend refuses for data that
+ * lives only on the device (tfjs-backend-webgpu in Node throws); after an asynchronous read tfjs
+ * keeps the values on the host until the next update replaces the variable's data, so that
+ * synchronous read then succeeds on every backend. On cpu the values are already there.
+ */
+async function weightsToHost(model: DcformerModel): Promise<boolean> {
+  let finite = true;
+  for (const v of model.variables.values()) {
+    const data = (await v.data()) as Float32Array;
+    for (let i = 0; finite && i < data.length; i++) finite = Number.isFinite(data[i]);
+  }
+  return finite;
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -112,7 +128,7 @@ export async function saveCheckpoint(
   content: { model: DcformerModel; optimizer: AdamWState; state: Record<string, unknown> },
   options: SaveCheckpointOptions = {},
 ): Promise<string> {
-  if (!weightsFinite(content.model)) {
+  if (!(await weightsToHost(content.model))) {
     throw new CheckpointError(`refusing to write checkpoint ${stepDirName(step)}: the model has non-finite weights`);
   }
   await mkdir(root, { recursive: true });

@@ -6,4 +6,4 @@ export { checkTokenRange, evalBatchCount, evalBatches, sampleBatch, splitTokens,
 export { DEFAULT_SETTINGS, decayFilter, resolveSettings, scheduleOf, tokensPerStep, type DecayPolicy, type RunSettings } from './settings.js';
 export { TRAIN_PRESETS, trainPreset, type TrainPreset, type TokenizerChoice } from './presets.js';
 export { lossCurveSvg, ticks, type CurveSeries } from './plot.js';
-export { sampleIds, type SampleOptions } from './sample.js';
+export { sampleIds, sampleIdsAsync, type SampleOptions } from './sample.js';

@@ -6,6 +6,10 @@
  * Exact resume: a checkpoint holds the weights and AdamW moments bit for bit, the step, the data
  * generator's state and the skip counters, and the loop draws batches only from that generator, so
  * "6 steps" and "3 steps, checkpoint, resume, 3 steps" produce the same bits.
+ *
+ * Every read from the device is `await data()` (trainStepAsync, evaluateAsync, the checkpoint
+ * writer), so a run works on GPU backends too, which cannot read synchronously; on cpu the numbers
+ * are the same.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -236,7 +240,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       batchesDrawn += s.accumulate;
       let result: StepResult;
       try {
-        result = trainer.trainStep(micro);
+        result = await trainer.trainStepAsync(micro);
       } finally {
         for (const m of micro) m.dispose();
       }
@@ -263,7 +267,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
         lastTrainLoss = window.length > 0 ? record.train_loss : lastTrainLoss;
         window = [];
         if (evalNow) {
-          lastVal = trainer.evaluate(evalSet);
+          lastVal = await trainer.evaluateAsync(evalSet);
           record.val_loss = lastVal;
           record.val_ppl = Math.exp(lastVal);
         }

@@ -39,6 +39,13 @@ export interface StepResult {
   skipped: boolean;
 }
 
+/** A step between its gradients and the read-back of [loss, grad norm]; dispose frees all three. */
+interface PendingStep {
+  grads: Map<string, Tensor>;
+  stats: Tensor;
+  dispose(): void;
+}
+
 export interface TrainerState {
   step: number;
   skippedSteps: number;
@@ -119,48 +126,94 @@ export class Trainer {
   /**
    * One training step on `micro` (gradient accumulation over its entries). Reads two numbers back
    * from the device (loss and gradient norm): the skip rule and clipping need them before the
-   * update, and on the cpu backend the read costs nothing next to the step.
+   * update. Synchronous, so for the cpu/wasm backends only: GPU backends cannot read synchronously
+   * (tfjs-backend-webgpu throws in Node, and returns zeros in headless Chromium); use trainStepAsync.
    */
   trainStep(micro: readonly Tensor[]): StepResult {
-    const step = this.step;
-    const lr = learningRate(this.schedule, step);
-    const { loss, grads } = this.gradients(micro);
+    const pending = this.beginStep(micro);
     try {
-      const stats = tf.tidy(() => {
-        const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-        return tf.stack([loss, tf.sqrt(tf.addN(squares))]);
-      });
-      const [lossValue, gradNorm] = stats.dataSync() as Float32Array;
-      stats.dispose();
-      const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm);
-      this.step += 1;
-      if (skipped) {
-        this.skippedSteps += 1;
-        this.consecutiveSkips += 1;
-        if (this.consecutiveSkips >= this.maxConsecutiveSkips) {
-          throw new TrainingError(
-            `${this.consecutiveSkips} steps in a row had a non-finite loss or gradient (last: step ${step + 1}, loss ${lossValue}, ` +
-              `grad norm ${gradNorm}); stopping. Lower --lr, or check the data`,
-          );
-        }
-        return { step, loss: lossValue, gradNorm, lr, skipped };
-      }
-      this.consecutiveSkips = 0;
-      this.optimizer.apply(grads, lr, clipCoefficient(gradNorm, this.clip));
-      return { step, loss: lossValue, gradNorm, lr, skipped };
+      const [lossValue, gradNorm] = pending.stats.dataSync() as Float32Array;
+      return this.finishStep(pending, lossValue, gradNorm);
     } finally {
-      loss.dispose();
-      for (const g of grads.values()) g.dispose();
+      pending.dispose();
     }
   }
 
-  /** Mean loss over evaluation batches of equal shape (forward only). */
+  /**
+   * trainStep with the loss and gradient norm read by `await data()`: the form that runs on every
+   * backend (webgpu in Node and the browser included), with the same numbers and rules.
+   */
+  async trainStepAsync(micro: readonly Tensor[]): Promise<StepResult> {
+    const pending = this.beginStep(micro);
+    try {
+      const [lossValue, gradNorm] = (await pending.stats.data()) as Float32Array;
+      return this.finishStep(pending, lossValue, gradNorm);
+    } finally {
+      pending.dispose();
+    }
+  }
+
+  /** Gradients of `micro` and the [loss, global grad norm] pair still on the device. */
+  private beginStep(micro: readonly Tensor[]): PendingStep {
+    const { loss, grads } = this.gradients(micro);
+    const stats = tf.tidy(() => {
+      const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+      return tf.stack([loss, tf.sqrt(tf.addN(squares))]);
+    });
+    return {
+      grads,
+      stats,
+      dispose: () => {
+        stats.dispose();
+        loss.dispose();
+        for (const g of grads.values()) g.dispose();
+      },
+    };
+  }
+
+  /** The skip rule, clipping and the update, once the loss and gradient norm are on the host. */
+  private finishStep(pending: PendingStep, lossValue: number, gradNorm: number): StepResult {
+    const step = this.step;
+    const lr = learningRate(this.schedule, step);
+    const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm);
+    this.step += 1;
+    if (skipped) {
+      this.skippedSteps += 1;
+      this.consecutiveSkips += 1;
+      if (this.consecutiveSkips >= this.maxConsecutiveSkips) {
+        throw new TrainingError(
+          `${this.consecutiveSkips} steps in a row had a non-finite loss or gradient (last: step ${step + 1}, loss ${lossValue}, ` +
+            `grad norm ${gradNorm}); stopping. Lower --lr, or check the data`,
+        );
+      }
+      return { step, loss: lossValue, gradNorm, lr, skipped };
+    }
+    this.consecutiveSkips = 0;
+    this.optimizer.apply(pending.grads, lr, clipCoefficient(gradNorm, this.clip));
+    return { step, loss: lossValue, gradNorm, lr, skipped };
+  }
+
+  /** Mean loss over evaluation batches of equal shape (forward only). Synchronous: cpu/wasm only (see trainStep). */
   evaluate(batches: readonly Tensor[]): number {
     let total = 0;
     for (const ids of batches) {
       const loss = this.model.loss(ids);
       total += loss.dataSync()[0];
       loss.dispose();
+    }
+    return total / batches.length;
+  }
+
+  /** evaluate reading each loss by `await data()` (every backend); the same sum in the same order. */
+  async evaluateAsync(batches: readonly Tensor[]): Promise<number> {
+    let total = 0;
+    for (const ids of batches) {
+      const loss = this.model.loss(ids);
+      try {
+        total += (await loss.data())[0];
+      } finally {
+        loss.dispose();
+      }
     }
     return total / batches.length;
   }

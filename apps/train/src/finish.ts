@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lossCurveSvg, sampleIds, type CurveSeries } from '@dcformer/train';
+import { lossCurveSvg, sampleIdsAsync, type CurveSeries } from '@dcformer/train';
 import type { LogRecord, RunResult } from '@dcformer/train/node';
 import type { Plan } from './plan.js';
 import type { ProgressMode } from './progress.js';
@@ -21,12 +21,12 @@ function series(label: string, history: readonly LogRecord[]): CurveSeries {
   };
 }
 
-function sampleText(plan: Plan, result: RunResult, tok: RunTokenizer): string | null {
+async function sampleText(plan: Plan, result: RunResult, tok: RunTokenizer): Promise<string | null> {
   if (plan.sample.tokens === 0) return null;
   const t = tok.tokenizer;
   let prompt = t.encode(plan.sample.prompt, { specials: 'none' });
   if (prompt.length === 0) prompt = [t.eosId ?? 0];
-  const ids = sampleIds(result.model, prompt, plan.sample.tokens, {
+  const ids = await sampleIdsAsync(result.model, prompt, plan.sample.tokens, {
     temperature: plan.sample.temperature,
     topK: plan.sample.topK,
     seed: plan.settings.seed,
@@ -51,7 +51,7 @@ function summary(result: RunResult, extra: Record<string, unknown> = {}) {
 export async function finishSingle(plan: Plan, result: RunResult, tok: RunTokenizer, io: Io, mode: ProgressMode): Promise<void> {
   const plot = join(plan.outDir, PLOT_FILE);
   await writeFile(plot, lossCurveSvg([series(plan.targets[0].config?.useDcmha === false ? 'Transformer++' : 'DCFormer++', result.history)]));
-  const text = sampleText(plan, result, tok);
+  const text = await sampleText(plan, result, tok);
   if (mode === 'json') {
     io.stdout.write(`${JSON.stringify(summary(result, { plot, sample: text }))}\n`);
     return;
@@ -74,7 +74,8 @@ export async function finishCompare(plan: Plan, results: RunResult[], tok: RunTo
     columns: ['model', 'parameters', 'final val loss', 'tokens/s', 'steps'],
     rows: results.map((r, i) => [labels[i], r.parameters.toLocaleString('en-US'), r.valLoss === null ? 'n/a' : r.valLoss.toFixed(4), r.tokensPerS.toFixed(0), String(r.step)]),
   };
-  const texts = results.map((r) => sampleText(plan, r, tok));
+  const texts: (string | null)[] = [];
+  for (const r of results) texts.push(await sampleText(plan, r, tok));
   await writeFile(join(plan.outDir, 'compare.json'), `${JSON.stringify({ runs: rows }, null, 2)}\n`);
   if (mode === 'json') {
     for (const [i, row] of rows.entries()) io.stdout.write(`${JSON.stringify({ ...row, plot, sample: texts[i] })}\n`);

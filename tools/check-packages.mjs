@@ -16,6 +16,9 @@ const ALLOWED = {
   '@dcformer/tokenizer': [],
   '@dcformer/train': ['@dcformer/kernels', '@dcformer/model'],
   '@dcformer/eval': [],
+  // Private plumbing of the CLI apps (flags, backend start-up, error lines): apps depend on it,
+  // no library does (none lists it), and it depends on no app.
+  '@dcformer/cli-utils': ['@dcformer/kernels', '@dcformer/kernels-cpu', '@dcformer/kernels-webgpu'],
 };
 
 const problems = [];

@@ -1,16 +1,5 @@
 import { defineConfig } from 'tsup';
+import { cliAppOptions } from '@dcformer/cli-utils/tsup';
 
-export default defineConfig({
-  // main.ts is an entry too so that other apps (and scripts) can call `main(argv, io)` in-process.
-  entry: ['src/cli.ts', 'src/main.ts'],
-  format: ['esm'],
-  // An app: nothing imports its types, so no .d.ts.
-  dts: false,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  platform: 'node',
-  // The `#!/usr/bin/env node` line lives at the top of src/cli.ts: esbuild keeps an entry's hashbang
-  // and tsup marks such outputs executable, so only cli.js gets it (a banner would go on every file).
-  external: [/^@tensorflow\//, /^@dcformer\//],
-});
+// Shared with the other CLI apps: ESM for Node, src/cli.ts (the bin) and src/main.ts entries, no .d.ts.
+export default defineConfig(cliAppOptions());

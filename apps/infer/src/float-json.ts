@@ -4,7 +4,7 @@
  * language that parses to float64 and rounds to float32 recovers the exact bits, and files are
  * about half the size of the float64 form.
  */
-import { CliError } from './report.js';
+import { CliError } from '@dcformer/cli-utils';
 
 /** Shortest decimal string that round-trips `x` (a float32 value) through float32. */
 export function float32ToJson(x: number): string {

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { CliError } from './report.js';
+import { CliError } from '@dcformer/cli-utils';
 
 function fsReason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;

@@ -2,11 +2,10 @@
  * The `dcformer` command line as a function: `main(argv, io)` returns the exit code and writes only
  * through `io`, so tests and other tools run it in-process. `cli.ts` is the thin process wrapper.
  */
-import { UsageError } from './args.js';
-import { EXIT_OK, EXIT_USAGE, reportError, type Io } from './report.js';
+import { EXIT_OK, EXIT_USAGE, reportError, UsageError, type Io } from '@dcformer/cli-utils';
 import { COMMANDS, commandUsage, IMPLEMENTED, mainUsage, type CommandName } from './usage.js';
 
-export type { Io } from './report.js';
+export type { Io } from '@dcformer/cli-utils';
 
 type Runner = (argv: readonly string[], io: Io) => Promise<number>;
 

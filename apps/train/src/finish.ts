@@ -8,7 +8,7 @@ import { lossCurveSvg, sampleIdsAsync, type CurveSeries } from '@dcformer/train'
 import type { LogRecord, RunResult } from '@dcformer/train/node';
 import type { Plan } from './plan.js';
 import type { ProgressMode } from './progress.js';
-import type { Io } from './report.js';
+import type { Io } from '@dcformer/cli-utils';
 import type { RunTokenizer } from './tokenizers.js';
 
 export const PLOT_FILE = 'loss.svg';

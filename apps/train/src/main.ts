@@ -2,9 +2,12 @@
  * The `dcformer-train` command line as a function: `main(argv, io)` returns the exit code and writes
  * only through `io`, so tests run it in-process. `cli.ts` is the thin process wrapper.
  */
-import { reportError, type Io } from './report.js';
+import { reportError, type Io } from '@dcformer/cli-utils';
 
-export type { Io } from './report.js';
+export type { Io } from '@dcformer/cli-utils';
+
+/** Errors whose message is written for the user, by class name (they come from several packages). */
+const USER_FACING = ['TrainingError', 'TokenizerError'];
 
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   try {
@@ -12,6 +15,6 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     const { runTrain } = await import('./train-command.js');
     return await runTrain(argv, io);
   } catch (error) {
-    return reportError('dcformer-train', error, io);
+    return reportError('dcformer-train', error, io, { userFacing: USER_FACING });
   }
 }

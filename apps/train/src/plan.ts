@@ -8,8 +8,7 @@ import { ConfigError, InputError } from '@dcformer/kernels';
 import { parseConfig, type ModelConfig } from '@dcformer/model';
 import { resolveSettings, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
-import { UsageError, type ParsedFlags } from './args.js';
-import { resolveBackend, type BackendName } from './backend.js';
+import { resolveBackend, UsageError, type BackendName, type ParsedFlags } from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
 import { FLAGS, SETTING_FLAGS } from './usage.js';
 

@@ -4,7 +4,7 @@
  */
 import type { StepResult } from '@dcformer/train';
 import type { LogRecord } from '@dcformer/train/node';
-import type { Io } from './report.js';
+import type { Io } from '@dcformer/cli-utils';
 
 export type ProgressMode = 'bar' | 'lines' | 'none' | 'json';
 

@@ -8,12 +8,10 @@ import { ConfigError, InputError } from '@dcformer/kernels';
 import type { ModelConfig } from '@dcformer/model';
 import { splitTokens } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, loadTokens, METRICS_FILE, runTraining, type RunResult } from '@dcformer/train/node';
-import { parseArgs } from './args.js';
-import { startBackend } from './backend.js';
+import { EXIT_INTERRUPTED, EXIT_OK, parseArgs, startBackend, type Io } from '@dcformer/cli-utils';
 import { finishCompare, finishSingle, PLOT_FILE } from './finish.js';
 import { makePlan, type Plan, type RunTarget } from './plan.js';
 import { chooseMode, Progress } from './progress.js';
-import { EXIT_INTERRUPTED, EXIT_OK, type Io } from './report.js';
 import { resolveTokenizer, type RunTokenizer } from './tokenizers.js';
 import { FLAGS, usage } from './usage.js';
 
@@ -108,7 +106,8 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
     // --overwrite: the old run goes only now, after every check has passed.
     for (const name of [CHECKPOINTS_DIR, METRICS_FILE, PLOT_FILE]) await rm(join(t.outDir, name), { recursive: true, force: true });
   }
-  await startBackend(plan.backend);
+  // The cpu fast path names itself (native OpenBLAS or the tfjs kernels): the speed depends on it.
+  await startBackend(plan.backend, { cpuPathNote: true });
   notes.note(`dcformer-train: backend ${plan.backend}`);
 
   notes.note(`dcformer-train: ${loaded.tokens.length.toLocaleString('en-US')} tokens from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.cached ? ' (cached)' : ''}`);

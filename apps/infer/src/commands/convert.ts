@@ -5,10 +5,8 @@
  */
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs, required, UsageError } from '../args.js';
-import { resolveBackend, startBackend } from '../backend.js';
+import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
 import { checkModelDir } from '../inputs.js';
-import { EXIT_OK, oneLine, type Io } from '../report.js';
 import { commandUsage } from '../usage.js';
 import { seconds } from './session.js';
 

@@ -22,10 +22,8 @@ import {
 import { readTaskData } from '@dcformer/eval/node';
 import type { DcformerModel } from '@dcformer/model';
 import { readFile, stat } from 'node:fs/promises';
-import { parseArgs, required, UsageError, type ParsedFlags } from '../args.js';
-import { resolveBackend, startBackend } from '../backend.js';
+import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
 import { checkModelDir } from '../inputs.js';
-import { CliError, EXIT_OK, oneLine, type Io } from '../report.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
 

@@ -4,10 +4,8 @@
  * (never config.json's eos_token_id: DESIGN.md) or after --max-new-tokens.
  */
 import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
-import { parseArgs, required, UsageError } from '../args.js';
+import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
 import { checkIdsFit, checkModelDir, readIdsFile } from '../inputs.js';
-import { resolveBackend, startBackend } from '../backend.js';
-import { EXIT_OK, oneLine, type Io } from '../report.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
 

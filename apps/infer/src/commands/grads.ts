@@ -6,8 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { idsTensor, serializeSafetensors } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
-import { parseArgs, required } from '../args.js';
-import { CliError, EXIT_OK, type Io } from '../report.js';
+import { CliError, EXIT_OK, parseArgs, required, type Io } from '@dcformer/cli-utils';
 import { commandUsage } from '../usage.js';
 import { openSession, seconds } from './session.js';
 

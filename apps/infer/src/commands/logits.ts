@@ -4,9 +4,8 @@
  */
 import { cachedLogits, idsTensor } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
-import { parseArgs, required, UsageError } from '../args.js';
+import { EXIT_OK, parseArgs, required, UsageError, type Io } from '@dcformer/cli-utils';
 import { logitsJson } from '../float-json.js';
-import { EXIT_OK, type Io } from '../report.js';
 import { commandUsage } from '../usage.js';
 import { openSession, seconds } from './session.js';
 

@@ -5,9 +5,8 @@
  * one stderr line.
  */
 import type { DcformerModel } from '@dcformer/model';
-import { resolveBackend, startBackend, type BackendName } from '../backend.js';
+import { oneLine, resolveBackend, startBackend, type BackendName, type Io } from '@dcformer/cli-utils';
 import { checkIdsFit, checkModelDir, checkOutPath, readIdsFile } from '../inputs.js';
-import { oneLine, type Io } from '../report.js';
 
 export interface SessionFlags {
   model: string;

@@ -7,8 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { SpecialsMode, Tokenizer } from '@dcformer/tokenizer';
-import { parseArgs, required, UsageError } from '../args.js';
-import { CliError, EXIT_OK, type Io } from '../report.js';
+import { CliError, EXIT_OK, parseArgs, required, UsageError, type Io } from '@dcformer/cli-utils';
 import { commandUsage } from '../usage.js';
 
 const FLAGS = {

@@ -35,6 +35,14 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--toString', 'x'], SPECS)).toThrow(/unknown flag --toString/);
   });
 
+  it('repeats list flags, and reads numbers strictly', () => {
+    const specs = { data: 'list', lr: 'number' } as const;
+    expect(parseArgs(['--data', 'a', '--data=b', '--lr', '1e-3'], specs)).toEqual({ data: ['a', 'b'], lr: 1e-3 });
+    expect(() => parseArgs(['--data='], specs)).toThrow(/^--data needs a value$/);
+    expect(() => parseArgs(['--lr', ' 3'], specs)).toThrow(/^--lr must be a number; got ' 3'$/);
+    expect(() => parseArgs(['--lr', 'x'], specs)).toThrow(/^--lr must be a number; got 'x'$/);
+  });
+
   it('required() names the missing flag', () => {
     expect(required('x', 'model')).toBe('x');
     expect(() => required(undefined, 'model')).toThrow(/^missing --model$/);

@@ -1,7 +1,7 @@
 /**
  * Choosing and starting a tfjs backend. Every name of the contract is recognised so that a script
  * written for a fuller build fails with "not available" rather than "unknown"; only the backends
- * this build can register are in AVAILABLE, fastest first (the default is the first).
+ * this build can register are in AVAILABLE, the default first.
  */
 import { UsageError } from './args.js';
 import { debugEnabled } from './report.js';
@@ -29,12 +29,22 @@ export function resolveBackend(requested: string | undefined): BackendName {
   return name;
 }
 
+export interface StartOptions {
+  /**
+   * Let @dcformer/kernels-cpu say once on stderr which path it took (native OpenBLAS or the tfjs
+   * kernels). Default false (shown only with DCF_DEBUG=1): a command whose failing runs must print
+   * exactly one stderr line keeps it quiet.
+   */
+  cpuPathNote?: boolean;
+}
+
 /**
  * Loads tfjs (lazily, so `--help` and usage errors stay instant), selects `name` and waits for it.
  * The full `@tensorflow/tfjs` bundle is imported because it registers the cpu backend *and* every
- * gradient in Node; tfjs-core alone registers no gradients (DESIGN.md "Backends").
+ * gradient in Node; tfjs-core alone registers no gradients (DESIGN.md "Backends"). On webgpu every
+ * read of a result must be `await data()`: synchronous reads throw there.
  */
-export async function startBackend(name: BackendName): Promise<void> {
+export async function startBackend(name: BackendName, options: StartOptions = {}): Promise<void> {
   if (name === 'webgpu') {
     // navigator.gpu must exist before tfjs-backend-webgpu is imported
     const { installNodeWebGPU } = await import('@dcformer/kernels-webgpu/node');
@@ -43,9 +53,8 @@ export async function startBackend(name: BackendName): Promise<void> {
   }
   const tf = await import('@tensorflow/tfjs');
   if (name === 'cpu') {
-    // The fast path (OpenBLAS addon + copy kernels) when built; otherwise the stock kernels. It would
-    // say which on stderr: quiet unless debugging, since error runs must print exactly one line.
-    if (!debugEnabled()) process.env.DCFORMER_QUIET = '1';
+    // The fast path (OpenBLAS addon + copy kernels) when built; otherwise the stock kernels.
+    if (!options.cpuPathNote && !debugEnabled()) process.env.DCFORMER_QUIET = '1';
     (await import('@dcformer/kernels-cpu')).registerCpuKernels('cpu');
   }
   if (name === 'webgpu') {

@@ -1,14 +1,14 @@
 /**
- * Turning any failure into the contract's single stderr line (`dcformer <cmd>: <message>`) and an
- * exit code. Scripts grep that line, so multi-line messages are folded and stacks appear only with
- * DCF_DEBUG=1.
+ * Turning any failure into the contract's single stderr line (`<prefix>: <message>`, e.g.
+ * `dcformer logits: …` or `dcformer-train: …`) and an exit code. Scripts grep that line, so
+ * multi-line messages are folded and stacks appear only with DCF_DEBUG=1.
  */
 import { DcformerError } from '@dcformer/kernels';
 import { UsageError } from './args.js';
 
 export interface Io {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
 /** A failure whose message is already written for the user (unreadable file, bad ids): exit 1. */
@@ -22,6 +22,8 @@ export class CliError extends Error {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C after saving what there was to save (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
 
 export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
@@ -32,8 +34,17 @@ export function debugEnabled(): boolean {
   return v !== undefined && v !== '' && v !== '0';
 }
 
+export interface ReportOptions {
+  /**
+   * Names (`error.name`) of further error classes whose message is written for the user, from
+   * packages this one does not import (e.g. 'TrainingError', 'TokenizerError'): exit 1, no
+   * "internal error" prefix.
+   */
+  userFacing?: readonly string[];
+}
+
 /** Writes the error line (plus the stack under DCF_DEBUG) and returns the exit code. */
-export function reportError(prefix: string, error: unknown, io: Io): number {
+export function reportError(prefix: string, error: unknown, io: Io, options: ReportOptions = {}): number {
   let code = EXIT_FAILURE;
   let message: string;
   if (error instanceof UsageError) {
@@ -45,8 +56,9 @@ export function reportError(prefix: string, error: unknown, io: Io): number {
     // NotImplementedError is "this build cannot do that yet", the same class of answer as usage.
     code = error.code === 'not-implemented' ? EXIT_USAGE : EXIT_FAILURE;
     message = error.message;
-  } else if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') {
-    // An fs error we did not anticipate: Node's message already names the syscall and the path.
+  } else if (error instanceof Error && (options.userFacing?.includes(error.name) || typeof (error as NodeJS.ErrnoException).code === 'string')) {
+    // A named user-facing class, or an fs error we did not anticipate: Node's message already
+    // names the syscall and the path.
     message = error.message;
   } else {
     const text = error instanceof Error ? error.message : String(error);

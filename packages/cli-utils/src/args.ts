@@ -1,7 +1,8 @@
 /**
  * A small command-line flag parser: `--flag value`, `--flag=value`, boolean `--flag` (or
- * `--flag=true|false`), integers. Hand-written because the CLI needs only this much and every
- * mistake must become one line naming the flag and listing the valid ones.
+ * `--flag=true|false`), integers, numbers, and repeatable flags (`--data a --data b`). Hand-written
+ * because the CLIs need only this much and every mistake must become one line naming the flag and
+ * listing the valid ones.
  */
 
 /** Bad usage (unknown flag, missing value, unknown subcommand): exit code 2, like getopt tools. */
@@ -12,10 +13,11 @@ export class UsageError extends Error {
   }
 }
 
-export type FlagType = 'string' | 'integer' | 'number' | 'boolean';
+/** `list` flags may repeat; every other flag given twice is an error. */
+export type FlagType = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 /** Flag name (without `--`, kebab-case) -> type. */
 export type FlagSpecs = Readonly<Record<string, FlagType>>;
-type ValueOf<T extends FlagType> = T extends 'boolean' ? boolean : T extends 'integer' | 'number' ? number : string;
+type ValueOf<T extends FlagType> = T extends 'boolean' ? boolean : T extends 'integer' | 'number' ? number : T extends 'list' ? string[] : string;
 export type ParsedFlags<S extends FlagSpecs> = { -readonly [K in keyof S]?: ValueOf<S[K]> };
 
 function validList(specs: FlagSpecs): string {
@@ -45,14 +47,14 @@ function convert(name: string, type: FlagType, raw: string): string | number | b
 }
 
 /**
- * Parses `argv` (the arguments after the subcommand) against `specs`.
+ * Parses `argv` (the arguments after the subcommand, if any) against `specs`.
  * `-h` is accepted as `--help` when the specs have a `help` flag.
  *
  * @example parseArgs(['--model', 'ckpt', '--json'], { model: 'string', json: 'boolean' })
  *          // -> { model: 'ckpt', json: true }
  */
 export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S): ParsedFlags<S> {
-  const out: Record<string, string | number | boolean> = {};
+  const out: Record<string, unknown> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] === '-h' && 'help' in specs ? '--help' : argv[i];
     if (!arg.startsWith('--') || arg === '--') {
@@ -62,7 +64,7 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const type = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (type === undefined) throw new UsageError(`unknown flag --${name} (valid: ${validList(specs)})`);
-    if (Object.hasOwn(out, name)) throw new UsageError(`--${name} given twice`);
+    if (type !== 'list' && Object.hasOwn(out, name)) throw new UsageError(`--${name} given twice`);
     let raw: string;
     if (eq !== -1) {
       raw = arg.slice(eq + 1);
@@ -75,7 +77,12 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S
       raw = next;
       i++;
     }
-    out[name] = convert(name, type, raw);
+    if (type === 'list') {
+      if (raw === '') throw new UsageError(`--${name} needs a value`);
+      out[name] = [...((out[name] as string[] | undefined) ?? []), raw];
+    } else {
+      out[name] = convert(name, type, raw);
+    }
   }
   return out as ParsedFlags<S>;
 }

@@ -28,13 +28,13 @@ inline double sumExp(const float* x, float m, int64_t V, float* store) {
     if (store != nullptr) {
 #pragma omp simd reduction(+ : sum)
       for (int64_t v = b; v < e; v++) {
-        const float t = vexp(x[v] - m);
+        const float t = vexpFlush(x[v] - m);
         store[v] = t;
         sum += t;
       }
     } else {
 #pragma omp simd reduction(+ : sum)
-      for (int64_t v = b; v < e; v++) sum += vexp(x[v] - m);
+      for (int64_t v = b; v < e; v++) sum += vexpFlush(x[v] - m);
     }
     total += sum;
   }

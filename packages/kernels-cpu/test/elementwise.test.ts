@@ -45,6 +45,14 @@ describe('element-wise kernels vs tfjs-backend-cpu', () => {
     }
   }
   for (const name of ['exp', 'neg', 'sigmoid', 'tanh', 'square'] as const) check(`${name}`, () => tf[name](r([5, 70], 3)), 1e-5);
+  // the vectorised exp over its whole range: overflow to ∞, denormals, underflow to 0, NaN
+  check('exp over ±120 (rtol 1e-6; denormals to 1e-44)', () => tf.exp(r([40, 257], 7, -120, 95)), 1e-44);
+  check('exp special values', () => tf.exp(tf.tensor([NaN, Infinity, -Infinity, 0, -87.5, -103.9, 88.7, 88.8])), 0);
+  check('sigmoid of large magnitudes', () => tf.sigmoid(r([9, 31], 8, -100, 100)), 1e-6);
+  // tfjs' Erf is Abramowitz–Stegun 7.1.26 (error ≤ 1.5e-7); the native one is std::erf
+  check('erf', () => tf.erf(r([5, 70], 3, -4, 4)), 3e-7);
+  check('pow (x^1.5, the rsqrt gradient)', () => tf.pow(r([6, 40], 9, 0.01, 5), tf.scalar(1.5)), 1e-5);
+  check('pow broadcast exponent', () => tf.pow(r([3, 4], 10, 0.1, 2), r([4], 11, -2, 2)), 1e-5);
   for (const name of ['rsqrt', 'sqrt', 'log'] as const) check(`${name}`, () => tf[name](r([5, 70], 3, 0.1, 3)), 1e-5);
   const perms: [number[], number[]][] = [
     [[2, 3, 4, 5], [0, 2, 3, 1]], [[2, 3, 4, 5], [3, 2, 1, 0]], [[2, 1, 4, 5], [0, 3, 2, 1]], [[6, 7], [1, 0]],

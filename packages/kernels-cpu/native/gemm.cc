@@ -4,6 +4,27 @@
 #include <cblas.h>
 
 namespace dcf {
+namespace {
+
+// c[M,N] = a[M,K]·b[N,K]ᵀ for a few rows (decode: one token per sequence against the vocabulary
+// head). sgemm at M = 1 reached ~3 GB/s of weights here; each row of b is a contiguous dot product,
+// so splitting N across threads and reading each row of b once for all M rows is bound by memory
+// bandwidth instead.
+void skinnyTransB(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; n++) {
+    const float* bn = b + n * K;
+    for (int64_t m = 0; m < M; m++) {
+      const float* am = a + m * K;
+      float acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t k = 0; k < K; k++) acc += am[k] * bn[k];
+      c[m * N + n] = acc;
+    }
+  }
+}
+
+}  // namespace
 
 // gemm(a, b, c, batch, M, N, K, transA, transB, strideA, strideB)
 //   c[i] = op(a[i·strideA]) · op(b[i·strideB]) for i < batch; c is [batch, M, N] row-major.
@@ -23,7 +44,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   // Many small products (attention heads, per-position compose weights): OpenBLAS would start its
   // thread pool per call for no gain, so split the batch across our threads with BLAS single-threaded.
   const bool small = M * N * K < 64 * 64 * 64 && batch > 1;
-  if (small) {
+  if (batch == 1 && !ta && tb && M <= 8 && N * K >= (1 << 16)) {
+    skinnyTransB(a, b, c, M, N, K);
+  } else if (small) {
     const int prev = openblas_get_num_threads();
     openblas_set_num_threads(1);
 #pragma omp parallel for schedule(static) if (batch * M * N * K > 1 << 18)

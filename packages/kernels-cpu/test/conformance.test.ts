@@ -92,6 +92,8 @@ describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
     [[4, 33, 20], [20, 6]], // b broadcast
     [[3, 1, 8], [3, 8, 1]],
     [[2, 0, 4], [2, 4, 3]], // empty
+    [[3, 300], [300, 401]], // few rows against a wide matrix: the skinny path when b is transposed
+    [[1, 256], [256, 333]],
   ];
   for (const [sa, sb] of cases) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {

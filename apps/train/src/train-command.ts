@@ -101,13 +101,14 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
     onNote: (m) => notes.note(`dcformer-train: ${m}`),
   });
   splitTokens(loaded.tokens, plan.settings.valFraction, plan.settings.seqLen, '--data'); // before tfjs loads: the error is the only line
+  // Started before --overwrite deletes anything: a webgpu without an adapter is one more check.
+  // The cpu fast path names itself (native OpenBLAS or the tfjs kernels): the speed depends on it.
+  await startBackend(plan.backend, { cpuPathNote: true });
   for (const t of plan.targets) {
     if (!t.replace) continue;
     // --overwrite: the old run goes only now, after every check has passed.
     for (const name of [CHECKPOINTS_DIR, METRICS_FILE, PLOT_FILE]) await rm(join(t.outDir, name), { recursive: true, force: true });
   }
-  // The cpu fast path names itself (native OpenBLAS or the tfjs kernels): the speed depends on it.
-  await startBackend(plan.backend, { cpuPathNote: true });
   notes.note(`dcformer-train: backend ${plan.backend}`);
 
   notes.note(`dcformer-train: ${loaded.tokens.length.toLocaleString('en-US')} tokens from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.cached ? ' (cached)' : ''}`);

@@ -70,7 +70,8 @@ usage: dcformer-train (--preset NAME | --config FILE) --data PATH [--data PATH .
                        data; one plot, one table (runs in DIR/dcformer and DIR/transformer)
   --init-from DIR      start from a model directory's weights (fine-tuning)
   --seed S             model init, data order and sampling (default 0)
-  --backend B          cpu (default: the fastest available)
+  --backend B          cpu | webgpu (default cpu; webgpu: a GPU through Dawn, or SwiftShader
+                       without one, which is correct but slow)
   --json               one JSON object per log line on stdout, then a summary
 
 hyper-parameters (defaults from the preset):

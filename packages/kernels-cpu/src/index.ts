@@ -5,3 +5,4 @@ export { fusedCrossEntropyKernel, fusedCrossEntropyBackwardKernel } from './cros
 export { gemmKernel } from './matmul.js';
 export { overrideKernel, restoreKernels, overriddenKernels, type FastKernelFunc } from './override.js';
 export { fusedAdamWKernel } from './adamw.js';
+export { fusedRmsNormKernel, fusedRmsNormBackwardKernel } from './rms-norm.js';

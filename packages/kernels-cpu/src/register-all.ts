@@ -3,9 +3,10 @@
  * says which path runs. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DcAdamWUpdate, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
+import { DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
 import { fusedAdamWKernel } from './adamw.js';
+import { fusedRmsNormBackwardKernel, fusedRmsNormKernel } from './rms-norm.js';
 import { fusedCrossEntropyBackwardKernel, fusedCrossEntropyKernel } from './cross-entropy.js';
 import { gemmKernel } from './matmul.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -52,6 +53,8 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       [DcSoftmaxCrossEntropy, fusedCrossEntropyKernel(addon, backendName)],
       [DcSoftmaxCrossEntropyBackward, fusedCrossEntropyBackwardKernel(addon, backendName)],
       [DcAdamWUpdate, fusedAdamWKernel(addon, backendName)],
+      [DcRmsNorm, fusedRmsNormKernel(addon, backendName)],
+      [DcRmsNormBackward, fusedRmsNormBackwardKernel(addon, backendName)],
     ] as const) {
       if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
       tf.registerKernel(config);
@@ -70,7 +73,7 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
-  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate]) {
+  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
   }
   info = null;

@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { adamWReference, adamWUpdate, composeInputNames, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runComposeConformance, runCrossEntropyConformance } from '@dcformer/kernels/testing';
+import { compareClose, runComposeConformance, runCrossEntropyConformance, runRmsNormConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
 
@@ -44,6 +44,21 @@ describe('DcSoftmaxCrossEntropy conformance with @dcformer/kernels-cpu registere
   it('ran the fused kernels (native path)', () => {
     if (!native()) return;
     expect(fastPathInfo()?.kernels).toEqual(expect.arrayContaining(['DcSoftmaxCrossEntropy', 'DcSoftmaxCrossEntropyBackward']));
+  });
+});
+
+describe('DcRmsNorm conformance with @dcformer/kernels-cpu registered', () => {
+  const cases = [
+    { shape: [8, 256, 256], eps: 1e-6, scale: 1, seed: 31 }, // a bench-small norm: split across threads
+    { shape: [2, 9, 8, 32], eps: 1e-6, scale: 3, seed: 32 }, // QK-norm over heads
+    { shape: [5, 19], eps: 0, scale: 1, seed: 33 },
+  ];
+  for (const r of [...runRmsNormConformance(), ...runRmsNormConformance(cases)]) {
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
+  }
+  it('ran the fused kernels (native path)', () => {
+    if (!native()) return;
+    expect(fastPathInfo()?.kernels).toEqual(expect.arrayContaining(['DcRmsNorm', 'DcRmsNormBackward']));
   });
 });
 

@@ -27,3 +27,14 @@ export {
   referenceAdamWKernel,
   type AdamWUpdateAttrs,
 } from './optimizer/adamw-op.js';
+export {
+  DcRmsNorm,
+  DcRmsNormBackward,
+  rmsNorm,
+  rmsNormBackward,
+  rmsNormReference,
+  rmsNormReferenceGrad,
+  rmsNormGradConfig,
+  referenceRmsNormKernel,
+  isReferenceRmsNorm,
+} from './norm/rms-norm-op.js';

@@ -1,7 +1,7 @@
 /** Building blocks of the DCFormer / DCPythia blocks, as plain differentiable tfjs ops. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropy } from '@dcformer/kernels';
+import { rmsNorm as rmsNormKernel, softmaxCrossEntropy } from '@dcformer/kernels';
 
 /** y = x·Wᵀ (+ b), W stored as nn.Linear's (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
@@ -14,9 +14,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   });
 }
 
-/** RMSNorm over the last axis: x·rsqrt(mean(x²) + eps)·weight (DCFormer norms and QK-norm). */
+/**
+ * RMSNorm over the last axis: x·rsqrt(mean(x²) + eps)·weight (DCFormer norms and QK-norm), through
+ * the `DcRmsNorm` kernel of @dcformer/kernels (fused where a backend package registers it).
+ */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight));
+  return rmsNormKernel(x, weight, eps);
 }
 
 /** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm (DCPythia). */

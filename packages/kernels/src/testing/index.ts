@@ -1,3 +1,4 @@
 export * from './expect-close.js';
 export * from './compose-conformance.js';
 export * from './cross-entropy-conformance.js';
+export * from './rms-norm-conformance.js';

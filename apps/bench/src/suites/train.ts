@@ -1,31 +1,13 @@
 /**
  * One bench-small training step — forward, backward and an AdamW update — for DCFormer
  * (`bench-small`) and Transformer++ (`bench-small-mha`) at batch 8 × 256, as tokens/s, and the
- * DC/MHA step-time ratio. Random ids: the step time does not depend on the data.
+ * DC/MHA step-time ratio. The update is @dcformer/train's AdamW, what dcformer-train runs. Random
+ * ids: the step time does not depend on the data.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initModel, presetConfig } from '@dcformer/model';
+import { AdamW } from '@dcformer/train';
 import { peakRssMb, record, stats, useBackend, type Suite } from './common.js';
-
-/** AdamW as in torch.optim.AdamW (decoupled decay on matrices only, DESIGN.md), enough for timing. */
-function adamW(vars: tf.Variable[], lr = 1e-3, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1) {
-  const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const s = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  let step = 0;
-  return (grads: tf.NamedTensorMap) => {
-    step++;
-    const c1 = 1 - b1 ** step;
-    const c2 = 1 - b2 ** step;
-    tf.tidy(() => vars.forEach((v, i) => {
-      const g = grads[v.name];
-      m[i].assign(tf.add(tf.mul(m[i], b1), tf.mul(g, 1 - b1)));
-      s[i].assign(tf.add(tf.mul(s[i], b2), tf.mul(tf.square(g), 1 - b2)));
-      const update = tf.div(tf.div(m[i], c1), tf.add(tf.sqrt(tf.div(s[i], c2)), eps));
-      const decayed = v.rank >= 2 ? tf.mul(v, 1 - lr * wd) : v;
-      v.assign(tf.sub(decayed, tf.mul(update, lr)));
-    }));
-  };
-}
 
 export const trainSuite: Suite = async (o) => {
   const backend = await useBackend(o.backend);
@@ -36,7 +18,7 @@ export const trainSuite: Suite = async (o) => {
     const cfg = presetConfig(name);
     const model = initModel(cfg, 0);
     const vars = [...model.variables.values()];
-    const update = adamW(vars);
+    const optimizer = new AdamW(model.variables);
     const ids = tf.randomUniform([B, T], 0, cfg.vocabSize, 'int32', 1);
     const times: number[] = [];
     const cpu: number[] = [];
@@ -45,7 +27,7 @@ export const trainSuite: Suite = async (o) => {
       const t0 = performance.now();
       const { value, grads } = tf.variableGrads(() => model.loss(ids) as tf.Scalar, vars);
       value.dataSync();
-      update(grads);
+      optimizer.apply(new Map([...model.variables].map(([n, v]) => [n, grads[v.name]])), 1e-3);
       tf.dispose([value, ...Object.values(grads)]);
       if (i >= o.warmup) {
         times.push(performance.now() - t0);
@@ -62,6 +44,7 @@ export const trainSuite: Suite = async (o) => {
     const tps = stats(times.map((t) => (B * T * 1000) / t));
     o.emit(record({ bench: 'train', backend, config: name, metric: 'tokens_per_s', unit: 'tokens/s' }, tps));
     ids.dispose();
+    optimizer.dispose();
     model.dispose();
   }
   if (medians['bench-small'] && medians['bench-small-mha']) {

@@ -6,3 +6,4 @@ export { gemmKernel } from './matmul.js';
 export { overrideKernel, restoreKernels, overriddenKernels, type FastKernelFunc } from './override.js';
 export { fusedAdamWKernel } from './adamw.js';
 export { fusedRmsNormKernel, fusedRmsNormBackwardKernel } from './rms-norm.js';
+export { fusedRopeKernel } from './rope.js';

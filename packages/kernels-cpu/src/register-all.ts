@@ -3,9 +3,10 @@
  * says which path runs. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
+import { DcAdamWUpdate, DcRope, DcRmsNorm, DcRmsNormBackward, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
 import { fusedAdamWKernel } from './adamw.js';
+import { fusedRopeKernel } from './rope.js';
 import { fusedRmsNormBackwardKernel, fusedRmsNormKernel } from './rms-norm.js';
 import { fusedCrossEntropyBackwardKernel, fusedCrossEntropyKernel } from './cross-entropy.js';
 import { gemmKernel } from './matmul.js';
@@ -55,6 +56,7 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       [DcAdamWUpdate, fusedAdamWKernel(addon, backendName)],
       [DcRmsNorm, fusedRmsNormKernel(addon, backendName)],
       [DcRmsNormBackward, fusedRmsNormBackwardKernel(addon, backendName)],
+      [DcRope, fusedRopeKernel(addon, backendName)],
     ] as const) {
       if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
       tf.registerKernel(config);
@@ -73,7 +75,7 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
-  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward]) {
+  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward, DcRope]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
   }
   info = null;

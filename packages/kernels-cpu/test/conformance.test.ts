@@ -4,8 +4,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { adamWReference, adamWUpdate, composeInputNames, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runComposeConformance, runCrossEntropyConformance, runRmsNormConformance } from '@dcformer/kernels/testing';
+import { adamWReference, adamWUpdate, composeInputNames, rope, ropeReference, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import { compareClose, runComposeConformance, runCrossEntropyConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
 
@@ -59,6 +59,20 @@ describe('DcRmsNorm conformance with @dcformer/kernels-cpu registered', () => {
   it('ran the fused kernels (native path)', () => {
     if (!native()) return;
     expect(fastPathInfo()?.kernels).toEqual(expect.arrayContaining(['DcRmsNorm', 'DcRmsNormBackward']));
+  });
+});
+
+describe('DcRope with @dcformer/kernels-cpu registered', () => {
+  const cases = [{ B: 8, T: 256, N: 8, E: 32, H: 16, perRow: false, seed: 41 }]; // bench-small, split across threads
+  for (const r of [...runRopeConformance(), ...runRopeConformance(cases)]) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  it('equals the reference ops bit for bit', () => {
+    if (!native()) return;
+    tf.tidy(() => {
+      const x = rand([3, 7, 4, 20], 51);
+      const cos = tf.cos(rand([3, 7, 1, 8], 52));
+      const sin = tf.sin(rand([3, 7, 1, 8], 53));
+      expect(Array.from(rope(x, cos, sin).dataSync())).toEqual(Array.from(ropeReference(x, cos, sin).dataSync()));
+    });
   });
 });
 

@@ -38,3 +38,4 @@ export {
   referenceRmsNormKernel,
   isReferenceRmsNorm,
 } from './norm/rms-norm-op.js';
+export { DcRope, rope, ropeReference, ropeGradConfig, referenceRopeKernel } from './rope/rope-op.js';

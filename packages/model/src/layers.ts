@@ -1,7 +1,7 @@
 /** Building blocks of the DCFormer / DCPythia blocks, as plain differentiable tfjs ops. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { rmsNorm as rmsNormKernel, softmaxCrossEntropy } from '@dcformer/kernels';
+import { rmsNorm as rmsNormKernel, rope, softmaxCrossEntropy } from '@dcformer/kernels';
 
 /** y = x·Wᵀ (+ b), W stored as nn.Linear's (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
@@ -65,11 +65,12 @@ export function ropeTable(R: number, base: number, start: number, T: number): { 
  * Rotary embedding, "half" mode, over the first R dims of each head (the rest pass through):
  * x[j] pairs with x[j + R/2]. The reference interleaves the rotated pairs on output; we keep the
  * halves in place, which permutes q and k the same way and so leaves every q·k unchanged.
- * x [B,T,N,E], positions start..start+T−1 (one start for all rows, or one per row).
+ * x [B,T,N,E], positions start..start+T−1 (one start for all rows, or one per row); runs the
+ * `DcRope` kernel of @dcformer/kernels.
  */
 export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number | readonly number[]): Tensor {
   return tf.tidy(() => {
-    const [, T, , E] = x_BTNE.shape as number[];
+    const T = x_BTNE.shape[1] as number;
     const half = R / 2;
     const starts = typeof start === 'number' ? [start] : start;
     const tables = starts.map((s) => ropeTable(R, base, s, T));
@@ -78,12 +79,7 @@ export function applyRope(x_BTNE: Tensor, R: number, base: number, start: number
       tables.forEach((table, b) => data.set(table[key], b * T * half));
       return tf.tensor(data, [starts.length, T, 1, half]);
     };
-    const cos = stack('cos');
-    const sin = stack('sin');
-    const parts = tf.split(x_BTNE, R === E ? [half, half] : [half, half, E - R], 3);
-    const [x1, x2] = parts;
-    const rotated = [tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))];
-    return tf.concat(R === E ? rotated : [...rotated, parts[2]], 3);
+    return rope(x_BTNE, stack('cos'), stack('sin'));
   });
 }
 

@@ -2,3 +2,4 @@ export * from './expect-close.js';
 export * from './compose-conformance.js';
 export * from './cross-entropy-conformance.js';
 export * from './rms-norm-conformance.js';
+export * from './rope-conformance.js';

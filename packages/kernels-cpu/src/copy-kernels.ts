@@ -180,7 +180,23 @@ export const concatKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   return make(backend, shape, list[0].dtype, out);
 };
 
+/** GatherV2 along axis 0 without batch dims (the embedding lookup): one row copy per index. */
+export const gatherKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, indices } = inputs as { x: TensorInfo; indices: TensorInfo };
+  const { axis, batchDims } = attrs as NamedAttrMap as { axis: number; batchDims: number };
+  const xv = valuesOf(backend, x);
+  const iv = valuesOf(backend, indices);
+  if (xv === null || !(iv instanceof Int32Array) || (axis !== 0 && axis !== -x.shape.length) || batchDims !== 0 || x.shape.length === 0) return null;
+  const rows = x.shape[0];
+  const row = rows === 0 ? 0 : xv.length / rows;
+  for (const i of iv) if (i < 0 || i >= rows) return null; // tfjs' kernel reports the bad index
+  const out = alloc(xv, iv.length * row);
+  iv.forEach((i, k) => out.set(xv.subarray(i * row, (i + 1) * row), k * row));
+  return make(backend, [...indices.shape, ...x.shape.slice(1)], x.dtype, out);
+};
+
 export const copyKernels: [string, FastKernelFunc][] = [
+  ['GatherV2', gatherKernel],
   ['Unpack', unpackKernel],
   ['Concat', concatKernel],
   ['Slice', sliceKernel],

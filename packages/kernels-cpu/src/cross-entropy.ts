@@ -25,8 +25,9 @@ export function fusedCrossEntropyKernel(addon: NativeAddon, backendName = 'cpu')
       if (x === null || l === null) return reference.kernelFunc(args);
       const [R, V] = logits.shape;
       const loss = new Float32Array(R);
-      if (R > 0 && V > 0) addon.crossEntropyForward(x, l, loss, R, V);
-      return output(args.backend, [R], loss);
+      const lse = new Float32Array(R);
+      if (R > 0 && V > 0) addon.crossEntropyForward(x, l, loss, lse, R, V);
+      return [output(args.backend, [R], loss), output(args.backend, [R], lse)];
     },
   };
 }
@@ -36,15 +37,18 @@ export function fusedCrossEntropyBackwardKernel(addon: NativeAddon, backendName 
     kernelName: DcSoftmaxCrossEntropyBackward,
     backendName,
     kernelFunc: (args) => {
-      const { logits, labels, dy } = args.inputs as { logits: TensorInfo; labels: TensorInfo; dy: TensorInfo };
+      const { logits, labels, lse, dy } = args.inputs as { logits: TensorInfo; labels: TensorInfo; lse: TensorInfo; dy: TensorInfo };
       const x = f32(args.backend, logits);
       const l = i32(args.backend, labels);
+      const s = f32(args.backend, lse);
       const d = f32(args.backend, dy);
       // runKernel hands kernels the Tensor objects themselves: the reference ops can run on them
-      if (x === null || l === null || d === null) return crossEntropyReferenceGrad(logits as Tensor, labels as Tensor, dy as Tensor);
+      if (x === null || l === null || s === null || d === null) {
+        return crossEntropyReferenceGrad(logits as Tensor, labels as Tensor, lse as Tensor, dy as Tensor);
+      }
       const [R, V] = logits.shape;
       const dx = new Float32Array(R * V);
-      if (dx.length > 0) addon.crossEntropyBackward(x, l, d, dx, R, V);
+      if (dx.length > 0) addon.crossEntropyBackward(x, l, s, d, dx, R, V);
       return output(args.backend, [R, V], dx);
     },
   };

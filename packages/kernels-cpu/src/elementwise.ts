@@ -105,7 +105,12 @@ export function transposeKernel(addon: NativeAddon): FastKernelFunc {
     if (xv === null) return null;
     const outShape = perm.map((p) => x.shape[p]);
     const c = collapseTranspose(x.shape, perm);
-    if (c.perm.every((p, i) => p === i)) return output(backend, outShape, xv.slice());
+    // a permutation that moves only size-1 axes (tfjs' gather gradient emits the identity over a
+    // whole embedding matrix): share the data, as tfjs' Reshape does, instead of copying it
+    if (c.perm.every((p, i) => p === i)) {
+      (backend as { incRef(id: unknown): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: outShape, dtype: x.dtype };
+    }
     const out = new Float32Array(xv.length);
     addon.transpose(xv, out, c.shape, c.perm);
     return output(backend, outShape, out);

@@ -29,8 +29,8 @@ export interface NativeAddon {
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, B: number, T: number, N: number, E: number, H: number, tableRows: number): void;
   adamW(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     n: number, gradScale: number, decay: number, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): void;
-  crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, R: number, V: number): void;
-  crossEntropyBackward(logits: Float32Array, labels: Int32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
+  crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, lse: Float32Array, R: number, V: number): void;
+  crossEntropyBackward(logits: Float32Array, labels: Int32Array, lse: Float32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
 }
 
 let loaded: { addon: NativeAddon | null; reason: string } | undefined;

@@ -46,5 +46,9 @@ describe('copy kernels vs tfjs-backend-cpu', () => {
   same('concat axis 0 and with an empty part', () => tf.concat([x([2, 3]), x([0, 3]), x([1, 3])], 0));
   same('concat bool', () => tf.concat([tf.greater(x([2, 3]), 2), tf.greater(x([2, 1]), 0)], 1));
   same('stack (Pack)', () => tf.stack([x([2, 3]), x([2, 3]), x([2, 3])], 1));
+  same('gather rows (embedding lookup)', () => tf.gather(x([7, 3, 2]), tf.tensor2d([[6, 0], [2, 2]], [2, 2], 'int32')));
+  same('gather int32 rows', () => tf.gather(x([5, 4], 'int32'), tf.tensor1d([4, 1, 0], 'int32')));
+  same('gather along axis 1 (declined: stock kernel)', () => tf.gather(x([3, 5]), tf.tensor1d([4, 0], 'int32'), 1));
+  same('identity transpose shares data', () => tf.transpose(x([6, 1, 4]), [1, 0, 2]));
   same('unsortedSegmentSum (embedding gradient)', () => tf.unsortedSegmentSum(x([6, 4]), tf.tensor1d([3, 0, 3, 9, 1, 0], 'int32'), 10));
 });

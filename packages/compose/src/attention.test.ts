@@ -103,9 +103,9 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
   });
 });
 
-describe('training memory of a local layer', () => {
+describe('training memory', () => {
   /** Bytes alive at the end of a taped forward (what the backward pass will hold on to). */
-  function forwardBytes(T: number, window: number | null): number {
+  function forwardBytes(T: number, window: number | null, saveBudgetBytes?: number): number {
     let held = 0;
     tf.tidy(() => {
       const [B, N, E, I] = [1, 4, 8, 2];
@@ -119,7 +119,7 @@ describe('training memory of a local layer', () => {
       const weights = { pre: side(), post: side() };
       const before = tf.memory().numBytes;
       tf.grads((qq: tf.Tensor) => {
-        const out = dcmhaAttention(qq, k, v, weights, { window, chunkSize: 16 });
+        const out = dcmhaAttention(qq, k, v, weights, { window, chunkSize: 16, saveBudgetBytes });
         held = tf.memory().numBytes - before;
         return tf.sum(out);
       })([q]);
@@ -127,12 +127,33 @@ describe('training memory of a local layer', () => {
     return held;
   }
 
-  it('grows linearly in T (no T×T scores kept for the backward pass)', () => {
-    const small = forwardBytes(64, 8);
-    const large = forwardBytes(256, 8);
+  it('past the budget, grows linearly in T (chunks recomputed, no T×T scores kept)', () => {
+    const small = forwardBytes(64, 8, 0);
+    const large = forwardBytes(256, 8, 0);
     // inputs and outputs are O(T): 4× the length may hold at most ~4× the bytes, never 16×
     expect(large / small).toBeLessThan(4.5);
     // whereas a global layer's forward is O(T) here too (recompute), a naive taped one would be O(T²)
-    expect(forwardBytes(256, null) / small).toBeLessThan(4.5);
+    expect(forwardBytes(256, null, 0) / small).toBeLessThan(4.5);
+  });
+
+  it('within the budget, keeps the chunk intermediates (more bytes held) and gives the same gradients', () => {
+    expect(forwardBytes(256, null) / forwardBytes(256, null, 0)).toBeGreaterThan(2);
+    const grads = (saveBudgetBytes: number) =>
+      tf.tidy(() => {
+        const [B, N, T, E, I] = [2, 4, 40, 8, 2];
+        const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+        const side = (o: number): ComposeWeights => ({
+          qw1: r([B, T, I, N], o + 1), qw2: r([B, T, I, N], o + 2), qdd: r([B, T, N], o + 3),
+          kw1: r([B, T, I, N], o + 4), kw2: r([B, T, I, N], o + 5), kdd: r([B, T, N], o + 6),
+        });
+        const weights = { pre: side(10), post: side(20) };
+        const [q, k, v] = [r([B, N, T, E], 1), r([B, N, T, E], 2), r([B, N, T, E], 3)];
+        const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, w: tf.Tensor) =>
+          tf.sum(tf.mul(dcmhaAttention(qq, kk, vv, { ...weights, pre: { ...weights.pre, kw1: w } }, { window: 16, chunkSize: 8, saveBudgetBytes }), r([B, N, T, E], 4)));
+        return tf.grads(f)([q, k, v, weights.pre.kw1 as tf.Tensor]).map((g) => Array.from(g.dataSync()));
+      });
+    const recomputed = grads(0);
+    const kept = grads(2 ** 30);
+    kept.forEach((g, i) => expect(g).toEqual(recomputed[i]));
   });
 });

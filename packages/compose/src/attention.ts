@@ -28,7 +28,16 @@ export interface AttentionOptions {
   keyStart?: readonly number[];
   /** Which sides of both Compose calls are on; ignored when no dynamic weights are given. */
   compose?: ComposeAttrs;
+  /**
+   * Bytes of per-chunk intermediates (scores, probabilities, post-Compose output) the forward may
+   * keep for the backward pass instead of recomputing them there. Past the budget every chunk is
+   * recomputed, so memory stays O(T·(chunk + W)) however long the sequence. Default 256 MiB; 0
+   * always recomputes.
+   */
+  saveBudgetBytes?: number;
 }
+
+export const DEFAULT_SAVE_BUDGET_BYTES = 256 * 2 ** 20;
 
 /** Dynamic weights for the two Compose calls, with q-side tensors over T and k-side tensors over S. */
 export interface AttentionWeights {
@@ -108,22 +117,22 @@ function sliceSides(w: ComposeWeights, r: ChunkRange): ComposeWeights {
  */
 const MASKED = -1e30;
 
+/** What the backward of one chunk needs from its forward. */
 interface ChunkForward {
   scores_BNTS: Tensor; // q·kᵀ/√E, the pre-Compose input
   probs_BNTS: Tensor; // softmax output, the post-Compose input
-  mixed_BNTS: Tensor; // post-Compose output
-  out_BNTE: Tensor;
+  mixed_BNTS: Tensor; // post-Compose output (= probs without post-Compose)
 }
 
 function forwardChunk(
-  q_BNTE: Tensor, k_BNSE: Tensor, v_BNSE: Tensor, mask: Tensor, scale: number,
+  q_BNTE: Tensor, k_BNSE: Tensor, mask: Tensor, scale: number,
   pre: ComposeWeights | null, post: ComposeWeights | null, attrs: ComposeAttrs,
 ): ChunkForward {
   const scores_BNTS = tf.mul(tf.matMul(q_BNTE, k_BNSE, false, true), scale);
   const logits_BNTS = pre === null ? scores_BNTS : dcmhaCompose({ x: scores_BNTS, ...pre }, attrs);
   const probs_BNTS = tf.softmax(tf.add(logits_BNTS, mask));
   const mixed_BNTS = post === null ? probs_BNTS : dcmhaCompose({ x: probs_BNTS, ...post }, attrs);
-  return { scores_BNTS, probs_BNTS, mixed_BNTS, out_BNTE: tf.matMul(mixed_BNTS, v_BNSE) };
+  return { scores_BNTS, probs_BNTS, mixed_BNTS };
 }
 
 function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): void {
@@ -148,8 +157,9 @@ function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions)
 
 /**
  * Attention with DCMHA: scores q·kᵀ/√E, pre-Compose, mask, float32 softmax, post-Compose, ·v.
- * Runs in query chunks over each chunk's key range; the custom gradient recomputes each chunk, so
- * a local layer's attention memory stays O(T·(chunk + W)) in training. `weights` null: plain MHA.
+ * Runs in query chunks over each chunk's key range. The custom gradient reuses each chunk's
+ * intermediates while they fit `saveBudgetBytes` and recomputes them otherwise, so attention
+ * memory in training stays bounded (O(T·(chunk + W)) for a local layer). `weights` null: plain MHA.
  *
  * q [B,N,T,E], k and v [B,N,S,E] → [B,N,T,E]. Gradients flow to q, k, v and every dynamic weight.
  */
@@ -185,29 +195,41 @@ export function dcmhaAttention(
     return { q, k, v, pre, post };
   };
 
+  // Keep each chunk's intermediates for the backward when they fit the budget (no recompute);
+  // with dynamic weights that is scores, probs and mixed, without them probs alone.
+  const [B, N] = q_BNTE.shape as number[];
+  const perChunk = composed ? 3 : 1;
+  const keptBytes = ranges.reduce((sum, r) => sum + B * N * (r.t1 - r.t0) * (r.ke - r.ks) * 4 * perChunk, 0);
+  const keep = keptBytes <= (options.saveBudgetBytes ?? DEFAULT_SAVE_BUDGET_BYTES);
+
   const run = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as (ts: Tensor[]) => void;
     const xs = args as Tensor[];
     const { q, k, v, pre, post } = unpack(xs);
+    const kept: Tensor[] = [];
     const outs = ranges.map((r) =>
       tf.tidy(() => {
         const mask = chunkMask(r, positions);
         const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
         const qc = tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
-        return forwardChunk(qc, kv(k), kv(v), mask, scale,
-          pre && sliceSides(pre, r), post && sliceSides(post, r), attrs).out_BNTE;
+        const f = forwardChunk(qc, kv(k), mask, scale, pre && sliceSides(pre, r), post && sliceSides(post, r), attrs);
+        if (keep) kept.push(...(composed ? [f.scores_BNTS, f.probs_BNTS, f.mixed_BNTS] : [f.probs_BNTS]).map((t) => tf.keep(t)));
+        return tf.matMul(f.mixed_BNTS, kv(v));
       }),
     );
     const value = outs.length === 1 ? outs[0] : tf.concat(outs, 2);
     if (outs.length > 1) tf.dispose(outs);
-    save(xs);
+    save([...xs, ...kept]);
+    tf.dispose(kept); // save() keeps its own references
     return {
       value,
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => backward(dy as Tensor, saved),
     };
   });
 
-  const backward = (dy: Tensor, saved: Tensor[]): Tensor[] => {
+  const backward = (dy: Tensor, savedAll: Tensor[]): Tensor[] => {
+    const saved = savedAll.slice(0, inputs.length);
+    const kept = savedAll.slice(inputs.length);
     const { q, k, v, pre, post } = unpack(saved);
     const grads: (Tensor | null)[] = saved.map(() => null);
     const accumulate = (index: number, part: Tensor, axis: number, lo: number, full: number) => {
@@ -219,16 +241,23 @@ export function dcmhaAttention(
       if (prev !== null) { prev.dispose(); padded.dispose(); }
     };
     const weightIndex = (side: 0 | 1, n: keyof ComposeWeights) => 3 + side * names.length + names.indexOf(n);
-    for (const r of ranges) {
+    ranges.forEach((r, chunk) => {
       const parts = tf.tidy(() => {
-        const mask = chunkMask(r, positions);
         const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
         const qc = tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
         const kc = kv(k);
         const vc = kv(v);
         const preC = pre && sliceSides(pre, r);
         const postC = post && sliceSides(post, r);
-        const f = forwardChunk(qc, kc, vc, mask, scale, preC, postC, attrs);
+        let f: ChunkForward;
+        if (kept.length === 0) {
+          f = forwardChunk(qc, kc, chunkMask(r, positions), scale, preC, postC, attrs);
+        } else if (composed) {
+          const [scores_BNTS, probs_BNTS, mixed_BNTS] = kept.slice(3 * chunk, 3 * chunk + 3);
+          f = { scores_BNTS, probs_BNTS, mixed_BNTS };
+        } else {
+          f = { scores_BNTS: kept[chunk], probs_BNTS: kept[chunk], mixed_BNTS: kept[chunk] };
+        }
         const dOut_BNTE = tf.slice(dy, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
         const out: Record<string, Tensor> = {};
         out.v = tf.matMul(f.mixed_BNTS, dOut_BNTE, true, false);
@@ -262,7 +291,7 @@ export function dcmhaAttention(
         });
       }
       tf.dispose(Object.values(parts).filter((t) => !t.isDisposed));
-    }
+    });
     return grads.map((g, i) => g ?? tf.zerosLike(saved[i]));
   };
 

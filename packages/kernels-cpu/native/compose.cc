@@ -201,6 +201,7 @@ napi_value ComposeBackward(napi_env env, napi_callback_info info) {
           for (int64_t s = 0; s < S; s++) dxn[s] = dyn[s] * gate;
         }
         float xdy = 0;
+#pragma omp simd reduction(+ : xdy)
         for (int64_t s = 0; s < S; s++) xdy += xn[s] * dyn[s];
         if (in.q) dqdd[(b * T + t) * N + n] = xdy;
         if (in.k) {
@@ -213,6 +214,7 @@ napi_value ComposeBackward(napi_env env, napi_callback_info info) {
             const float* g = gq.data() + i * S;
             const float* h = hq.data() + i * S;
             float s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
             for (int64_t s = 0; s < S; s++) {
               dxn[s] += w1 * g[s];
               s1 += g[s] * xn[s];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { ShapeError, formatLettered, formatShape, type ComposeWeights } from '@dcformer/kernels';
+import { ShapeError, formatLettered, formatShape, gelu, rmsNorm, type ComposeWeights } from '@dcformer/kernels';
 
 /** Slot order of dw1's C axis, qkw's C axis and dd's four N-blocks (DCMHA.md). */
 export const SLOTS = ['preQuery', 'preKey', 'postQuery', 'postKey'] as const;
@@ -20,9 +20,12 @@ export interface DynamicWeights {
 
 export const RMS_NORM_NO_SCALE_EPS = 1e-6;
 
-/** Gaussian error linear unit, exact form 0.5·x·(1 + erf(x/√2)) (torch nn.GELU's default). */
+/**
+ * Gaussian error linear unit, exact form 0.5·x·(1 + erf(x/√2)) (torch nn.GELU's default), through
+ * the `DcGelu` kernel of @dcformer/kernels.
+ */
 export function geluExact(x: Tensor): Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+  return gelu(x);
 }
 
 function checkParams(caller: string, x_BTD: Tensor, p: DynamicWeightParams): { D: number; K: number; I2: number; N: number } {
@@ -64,8 +67,8 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
     const w_CXJ = tf.matMul(hidden_CXK, tf.reshape(params.qkw, [4, K, I2 * N])); // J = 2I·N
     const w_CXIN = tf.reshape(w_CXJ, [4, B * T, I2, N]);
     const [w1raw_CXIN, w2_CXIN] = tf.split(w_CXIN, 2, 2);
-    const meanSquare = tf.mean(tf.square(w1raw_CXIN), -1, true);
-    const w1_CXIN = tf.mul(w1raw_CXIN, tf.rsqrt(tf.add(meanSquare, RMS_NORM_NO_SCALE_EPS)));
+    // RMSNormNoScale: the RMSNorm kernel with a unit weight (×1 is exact, so the result is the same)
+    const w1_CXIN = rmsNorm(w1raw_CXIN, tf.ones([N]), RMS_NORM_NO_SCALE_EPS);
     const dd_XCN = tf.tanh(tf.reshape(tf.matMul(x_XD, tf.reshape(params.dd, [D, 4 * N])), [B * T, 4, N]));
 
     const w1s = tf.unstack(w1_CXIN, 0).map((w) => tf.reshape(w, [B, T, I, N]));

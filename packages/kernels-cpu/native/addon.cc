@@ -32,6 +32,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"composeBackward", nullptr, dcf::ComposeBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rmsNormForward", nullptr, dcf::RmsNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rmsNormBackward", nullptr, dcf::RmsNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"geluForward", nullptr, dcf::GeluForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"geluBackward", nullptr, dcf::GeluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rope", nullptr, dcf::Rope, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamW", nullptr, dcf::AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyForward", nullptr, dcf::CrossEntropyForward, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -92,6 +92,8 @@ napi_value ComposeForward(napi_env env, napi_callback_info info);
 napi_value ComposeBackward(napi_env env, napi_callback_info info);
 napi_value AdamW(napi_env env, napi_callback_info info);
 napi_value Rope(napi_env env, napi_callback_info info);
+napi_value GeluForward(napi_env env, napi_callback_info info);
+napi_value GeluBackward(napi_env env, napi_callback_info info);
 napi_value RmsNormForward(napi_env env, napi_callback_info info);
 napi_value RmsNormBackward(napi_env env, napi_callback_info info);
 napi_value CrossEntropyForward(napi_env env, napi_callback_info info);

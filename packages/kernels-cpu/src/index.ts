@@ -7,3 +7,4 @@ export { overrideKernel, restoreKernels, overriddenKernels, type FastKernelFunc 
 export { fusedAdamWKernel } from './adamw.js';
 export { fusedRmsNormKernel, fusedRmsNormBackwardKernel } from './rms-norm.js';
 export { fusedRopeKernel } from './rope.js';
+export { fusedGeluKernel, fusedGeluBackwardKernel } from './gelu.js';

@@ -26,6 +26,8 @@ export interface NativeAddon {
     B: number, N: number, T: number, S: number, I: number): void;
   rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rows: number, D: number, eps: number): void;
   rmsNormBackward(x: Float32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array, dweight: Float32Array, rows: number, D: number, eps: number): void;
+  geluForward(x: Float32Array, y: Float32Array, n: number): void;
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, B: number, T: number, N: number, E: number, H: number, tableRows: number): void;
   adamW(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     n: number, gradScale: number, decay: number, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): void;

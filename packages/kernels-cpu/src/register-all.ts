@@ -3,10 +3,11 @@
  * says which path runs. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DcAdamWUpdate, DcRope, DcRmsNorm, DcRmsNormBackward, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
+import { DcAdamWUpdate, DcGelu, DcGeluBackward, DcRope, DcRmsNorm, DcRmsNormBackward, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
 import { fusedAdamWKernel } from './adamw.js';
 import { fusedRopeKernel } from './rope.js';
+import { fusedGeluBackwardKernel, fusedGeluKernel } from './gelu.js';
 import { fusedRmsNormBackwardKernel, fusedRmsNormKernel } from './rms-norm.js';
 import { fusedCrossEntropyBackwardKernel, fusedCrossEntropyKernel } from './cross-entropy.js';
 import { gemmKernel } from './matmul.js';
@@ -57,6 +58,8 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       [DcRmsNorm, fusedRmsNormKernel(addon, backendName)],
       [DcRmsNormBackward, fusedRmsNormBackwardKernel(addon, backendName)],
       [DcRope, fusedRopeKernel(addon, backendName)],
+      [DcGelu, fusedGeluKernel(addon, backendName)],
+      [DcGeluBackward, fusedGeluBackwardKernel(addon, backendName)],
     ] as const) {
       if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
       tf.registerKernel(config);
@@ -75,7 +78,7 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
-  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward, DcRope]) {
+  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward, DcRope, DcGelu, DcGeluBackward]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
   }
   info = null;

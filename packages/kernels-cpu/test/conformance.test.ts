@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { adamWReference, adamWUpdate, composeInputNames, rope, ropeReference, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runComposeConformance, runCrossEntropyConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
+import { compareClose, runComposeConformance, runCrossEntropyConformance, runGeluConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
 
@@ -74,6 +74,10 @@ describe('DcRope with @dcformer/kernels-cpu registered', () => {
       expect(Array.from(rope(x, cos, sin).dataSync())).toEqual(Array.from(ropeReference(x, cos, sin).dataSync()));
     });
   });
+});
+
+describe('DcGelu with @dcformer/kernels-cpu registered', () => {
+  for (const r of [...runGeluConformance(), ...runGeluConformance(100_003)]) it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 function rand(shape: number[], seed: number): tf.Tensor {

@@ -3,3 +3,4 @@ export * from './compose-conformance.js';
 export * from './cross-entropy-conformance.js';
 export * from './rms-norm-conformance.js';
 export * from './rope-conformance.js';
+export * from './gelu-conformance.js';

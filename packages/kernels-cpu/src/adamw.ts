@@ -1,7 +1,7 @@
 /** Fused AdamW step for the cpu backend (native/adamw.cc): kernel `DcAdamWUpdate` of @dcformer/kernels. */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { DcAdamWUpdate, adamWAttrsOf, referenceAdamWKernel } from '@dcformer/kernels';
-import { f32, output } from './backend-data.js';
+import { f32, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 
 export function fusedAdamWKernel(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
@@ -15,7 +15,7 @@ export function fusedAdamWKernel(addon: NativeAddon, backendName = 'cpu'): Kerne
       if (pv === null || gv === null || mv === null || vv === null) return reference.kernelFunc(args);
       const a = adamWAttrsOf(args.attrs ?? {});
       const n = pv.length;
-      const [pOut, mOut, vOut] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      const [pOut, mOut, vOut] = [uninitializedF32(n), uninitializedF32(n), uninitializedF32(n)];
       addon.adamW(pv, gv, mv, vv, pOut, mOut, vOut, n, a.gradScale, a.decay, a.beta1, a.beta2, a.eps, a.stepSize, a.bc2Sqrt);
       return [output(args.backend, param.shape, pOut), output(args.backend, param.shape, mOut), output(args.backend, param.shape, vOut)];
     },

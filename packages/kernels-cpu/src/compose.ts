@@ -15,7 +15,7 @@ import {
   type ComposeGrads,
   type ComposeInputs,
 } from '@dcformer/kernels';
-import { f32, output } from './backend-data.js';
+import { f32, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 
 function attrsOf(map: NamedAttrMap | undefined): ComposeAttrs {
@@ -46,7 +46,7 @@ export function fusedComposeKernel(addon: NativeAddon, backendName = 'cpu'): Ker
       const list = args.inputs as unknown as TensorInfo[];
       const u = unpack(args.backend, list, attrsOf(args.attrs));
       if (u === null || (u.q === null && u.k === null)) return reference.kernelFunc(args);
-      const out = new Float32Array(u.x.length);
+      const out = uninitializedF32(u.x.length);
       addon.composeForward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
         out, u.B, u.N, u.T, u.S, u.I);
       return output(args.backend, list[0].shape, out);
@@ -76,9 +76,9 @@ export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cp
       const dy = f32(args.backend, list[list.length - 1]);
       if (u === null || dy === null) return referenceBackward(list, attrs);
       const { B, N, T, S, I } = u;
-      const dx = new Float32Array(u.x.length);
-      const qw = u.q ? [new Float32Array(B * T * I * N), new Float32Array(B * T * I * N), new Float32Array(B * T * N)] : [null, null, null];
-      const kw = u.k ? [new Float32Array(B * S * I * N), new Float32Array(B * S * I * N), new Float32Array(B * S * N)] : [null, null, null];
+      const dx = uninitializedF32(u.x.length);
+      const qw = u.q ? [uninitializedF32(B * T * I * N), uninitializedF32(B * T * I * N), uninitializedF32(B * T * N)] : [null, null, null];
+      const kw = u.k ? [uninitializedF32(B * S * I * N), uninitializedF32(B * S * I * N), uninitializedF32(B * S * N)] : [null, null, null];
       addon.composeBackward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
         dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I);
       const infos: TensorInfo[] = [output(args.backend, list[0].shape, dx)];

@@ -6,7 +6,7 @@
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { output, sizeOf } from './backend-data.js';
+import { output, sizeOf, uninitialized } from './backend-data.js';
 import type { FastKernelFunc } from './override.js';
 
 type Numeric = Float32Array | Int32Array | Uint8Array;
@@ -21,8 +21,14 @@ function valuesOf(backend: unknown, t: TensorInfo): Numeric | null {
   return v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array ? v : null;
 }
 
+/** Like `like`'s type, zeroed (pad fills around the copy). */
 function alloc(like: Numeric, n: number): Numeric {
   return new (like.constructor as new (n: number) => Numeric)(n);
+}
+
+/** Like `like`'s type, not zeroed: for outputs the copy overwrites completely. */
+function allocFull(like: Numeric, n: number): Numeric {
+  return uninitialized(like.constructor as Parameters<typeof uninitialized>[0], n) as Numeric;
 }
 
 function make(backend: unknown, shape: number[], dtype: string, values: Numeric): TensorInfo {
@@ -75,7 +81,7 @@ export const sliceKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   if (xv === null) return null;
   const { begin, size } = attrs as NamedAttrMap as { begin: number | number[]; size: number | number[] };
   const [b, s] = backend_util.slice_util.parseSliceParams(x as never, begin, size);
-  const out = alloc(xv, sizeOf(s));
+  const out = allocFull(xv, sizeOf(s));
   copyBox(xv, x.shape, b, out, s, s.map(() => 0), s);
   return make(backend, s, x.dtype, out);
 };
@@ -90,7 +96,7 @@ export const splitKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   let at = 0;
   return sizes.map((n) => {
     const shape = x.shape.map((d, k) => (k === ax ? n : d));
-    const out = alloc(xv, sizeOf(shape));
+    const out = allocFull(xv, sizeOf(shape));
     copyBox(xv, x.shape, x.shape.map((_, k) => (k === ax ? at : 0)), out, shape, shape.map(() => 0), shape);
     at += n;
     return make(backend, shape, x.dtype, out);
@@ -140,7 +146,7 @@ export const tileKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   if (xv === null) return null;
   const { reps } = attrs as NamedAttrMap as { reps: number[] };
   const shape = x.shape.map((d, k) => d * reps[k]);
-  const out = alloc(xv, sizeOf(shape));
+  const out = allocFull(xv, sizeOf(shape));
   tileInto(xv, x.shape, reps, out);
   return make(backend, shape, x.dtype, out);
 };
@@ -155,7 +161,7 @@ export const unpackKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const size = x.shape.map((d, k) => (k === ax ? 1 : d));
   const shape = x.shape.filter((_, k) => k !== ax);
   return Array.from({ length: x.shape[ax] }, (_, i) => {
-    const out = alloc(xv, sizeOf(shape));
+    const out = allocFull(xv, sizeOf(shape));
     copyBox(xv, x.shape, x.shape.map((_, k) => (k === ax ? i : 0)), out, size, size.map(() => 0), size);
     return make(backend, shape, x.dtype, out);
   });
@@ -171,7 +177,7 @@ export const concatKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const values = list.map((t) => valuesOf(backend, t));
   if (values.some((v) => v === null) || rank === 0) return null;
   const shape = list[0].shape.map((d, k) => (k === ax ? list.reduce((n, t) => n + t.shape[k], 0) : d));
-  const out = alloc(values[0] as Numeric, sizeOf(shape));
+  const out = allocFull(values[0] as Numeric, sizeOf(shape));
   let at = 0;
   list.forEach((t, i) => {
     copyBox(values[i] as Numeric, t.shape, t.shape.map(() => 0), out, shape, shape.map((_, k) => (k === ax ? at : 0)), t.shape);
@@ -190,7 +196,7 @@ export const gatherKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const rows = x.shape[0];
   const row = rows === 0 ? 0 : xv.length / rows;
   for (const i of iv) if (i < 0 || i >= rows) return null; // tfjs' kernel reports the bad index
-  const out = alloc(xv, iv.length * row);
+  const out = allocFull(xv, iv.length * row);
   iv.forEach((i, k) => out.set(xv.subarray(i * row, (i + 1) * row), k * row));
   return make(backend, [...indices.shape, ...x.shape.slice(1)], x.dtype, out);
 };

@@ -10,7 +10,7 @@ import {
   crossEntropyReferenceGrad,
   referenceCrossEntropyKernel,
 } from '@dcformer/kernels';
-import { f32, i32, output } from './backend-data.js';
+import { f32, i32, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 
 export function fusedCrossEntropyKernel(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
@@ -47,7 +47,7 @@ export function fusedCrossEntropyBackwardKernel(addon: NativeAddon, backendName 
         return crossEntropyReferenceGrad(logits as Tensor, labels as Tensor, lse as Tensor, dy as Tensor);
       }
       const [R, V] = logits.shape;
-      const dx = new Float32Array(R * V);
+      const dx = uninitializedF32(R * V);
       if (dx.length > 0) addon.crossEntropyBackward(x, l, s, d, dx, R, V);
       return output(args.backend, [R, V], dx);
     },

@@ -7,7 +7,7 @@
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { f32, output, sizeOf } from './backend-data.js';
+import { f32, output, sizeOf, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 import type { FastKernelFunc } from './override.js';
 
@@ -61,7 +61,7 @@ export function binaryKernel(addon: NativeAddon, op: number): FastKernelFunc {
     const bv = f32(backend, b);
     if (av === null || bv === null) return null;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = uninitializedF32(sizeOf(outShape));
     if (out.length === 0) return output(backend, outShape, out);
     const c = collapseBroadcast(outShape, a.shape, b.shape);
     addon.binary(op, av, bv, out, c.shape, c.sa, c.sb);
@@ -74,7 +74,7 @@ export function unaryKernel(addon: NativeAddon, op: number): FastKernelFunc {
     const x = (inputs as { x: TensorInfo }).x;
     const xv = f32(backend, x);
     if (xv === null) return null;
-    const out = new Float32Array(xv.length);
+    const out = uninitializedF32(xv.length);
     addon.unary(op, xv, out);
     return output(backend, x.shape, out);
   };
@@ -111,7 +111,7 @@ export function transposeKernel(addon: NativeAddon): FastKernelFunc {
       (backend as { incRef(id: unknown): void }).incRef(x.dataId);
       return { dataId: x.dataId, shape: outShape, dtype: x.dtype };
     }
-    const out = new Float32Array(xv.length);
+    const out = uninitializedF32(xv.length);
     addon.transpose(xv, out, c.shape, c.perm);
     return output(backend, outShape, out);
   };
@@ -125,7 +125,7 @@ export function softmaxKernel(addon: NativeAddon): FastKernelFunc {
     const xv = f32(backend, logits);
     if (xv === null || rank === 0 || (dim !== -1 && dim !== rank - 1)) return null;
     const cols = logits.shape[rank - 1];
-    const out = new Float32Array(xv.length);
+    const out = uninitializedF32(xv.length);
     if (out.length > 0) addon.softmax(xv, out, xv.length / cols, cols);
     return output(backend, logits.shape, out);
   };
@@ -151,11 +151,11 @@ export function reduceKernel(addon: NativeAddon, name: string): FastKernelFunc {
       // move the reduced axes last (as tfjs does), natively
       const perm = [...kept, ...axes];
       const c = collapseTranspose(x.shape, perm);
-      const moved = new Float32Array(xv.length);
+      const moved = uninitializedF32(xv.length);
       addon.transpose(xv, moved, c.shape, c.perm);
       xv = moved;
     }
-    const out = new Float32Array(outer);
+    const out = uninitializedF32(outer);
     addon.reduce(op, xv, out, outer, inner);
     const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((d) => x.shape[d]);
     return output(backend, outShape, out);

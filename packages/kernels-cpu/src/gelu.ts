@@ -1,7 +1,7 @@
 /** Fused exact GELU for the cpu backend (native/gelu.cc): kernels `DcGelu` and `DcGeluBackward`. */
 import type { KernelConfig, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { DcGelu, DcGeluBackward, geluReferenceGrad, referenceGeluKernel } from '@dcformer/kernels';
-import { f32, output } from './backend-data.js';
+import { f32, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 
 export function fusedGeluKernel(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
@@ -13,7 +13,7 @@ export function fusedGeluKernel(addon: NativeAddon, backendName = 'cpu'): Kernel
       const { x } = args.inputs as { x: TensorInfo };
       const xv = f32(args.backend, x);
       if (xv === null) return reference.kernelFunc(args);
-      const y = new Float32Array(xv.length);
+      const y = uninitializedF32(xv.length);
       addon.geluForward(xv, y, xv.length);
       return output(args.backend, x.shape, y);
     },
@@ -30,7 +30,7 @@ export function fusedGeluBackwardKernel(addon: NativeAddon, backendName = 'cpu')
       const dyv = f32(args.backend, dy);
       // runKernel hands kernels the Tensor objects themselves: the reference ops can run on them
       if (xv === null || dyv === null || xv.length !== dyv.length) return geluReferenceGrad(x as Tensor, dy as Tensor);
-      const dx = new Float32Array(xv.length);
+      const dx = uninitializedF32(xv.length);
       addon.geluBackward(xv, dyv, dx, xv.length);
       return output(args.backend, x.shape, dx);
     },

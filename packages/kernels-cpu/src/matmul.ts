@@ -4,7 +4,7 @@
  * the shapes the models produce; anything else (and non-float32) falls back to the tfjs kernel.
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, output, sizeOf } from './backend-data.js';
+import { f32, output, sizeOf, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 import type { FastKernelFunc } from './override.js';
 
@@ -35,7 +35,8 @@ export function gemmKernel(addon: NativeAddon): FastKernelFunc {
     const bc = broadcastOuter(a.shape.slice(0, -2), b.shape.slice(0, -2));
     if (bc === null) return null;
     const batch = sizeOf(bc.outer);
-    const out = new Float32Array(batch * M * N);
+    // K = 0: the product is all zeros, and sgemm is not called
+    const out = K > 0 ? uninitializedF32(batch * M * N) : new Float32Array(batch * M * N);
     if (out.length > 0 && K > 0) addon.gemm(av, bv, out, batch, M, N, K, transposeA, transposeB, bc.strideA ? M * K : 0, bc.strideB ? K * N : 0);
     return output(backend, [...bc.outer, M, N], out);
   };

@@ -201,7 +201,19 @@ export const gatherKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   return make(backend, [...indices.shape, ...x.shape.slice(1)], x.dtype, out);
 };
 
+/** Pack (tf.stack, the gradient of tf.unstack): Concat along a new axis, as block copies. */
+export const packKernel: FastKernelFunc = (args, fallback) => {
+  const list = args.inputs as unknown as TensorInfo[];
+  const { axis } = args.attrs as NamedAttrMap as { axis: number };
+  if (list.length === 0) return null;
+  const rank = list[0].shape.length + 1;
+  const ax = axis < 0 ? axis + rank : axis;
+  const expanded = list.map((t) => ({ ...t, shape: [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)] }));
+  return concatKernel({ ...args, inputs: expanded as unknown as typeof args.inputs, attrs: { axis: ax } }, fallback);
+};
+
 export const copyKernels: [string, FastKernelFunc][] = [
+  ['Pack', packKernel],
   ['GatherV2', gatherKernel],
   ['Unpack', unpackKernel],
   ['Concat', concatKernel],

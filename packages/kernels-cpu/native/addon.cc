@@ -19,6 +19,7 @@ void tuneMalloc() {
 
 napi_value Init(napi_env env, napi_value exports) {
   tuneMalloc();
+  dcf::blasSingleThreaded();
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, dcf::Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blasInfo", nullptr, dcf::BlasInfo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -81,6 +81,7 @@ class Args {
 };
 
 napi_value Gemm(napi_env env, napi_callback_info info);
+void blasSingleThreaded();
 napi_value BlasInfo(napi_env env, napi_callback_info info);
 napi_value SetBlasThreads(napi_env env, napi_callback_info info);
 napi_value Binary(napi_env env, napi_callback_info info);

@@ -127,6 +127,8 @@ describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
     [[2, 0, 4], [2, 4, 3]], // empty
     [[3, 300], [300, 401]], // few rows against a wide matrix: the skinny path when b is transposed
     [[1, 256], [256, 333]],
+    [[517, 64], [64, 300]], // one large product split across threads by rows (M ≥ N)…
+    [[40, 64], [64, 1001]], // …or by columns
   ];
   for (const [sa, sb] of cases) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {

@@ -156,6 +156,29 @@ function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions)
 }
 
 /**
+ * One gradient from per-chunk pieces along `axis`: a concat when the pieces tile [0, full) in order
+ * (query-side tensors: chunks partition T), otherwise each zero-padded to full size and summed (the
+ * key ranges of neighbouring chunks overlap).
+ */
+function combinePieces(pieces: { part: Tensor; lo: number }[], axis: number, full: number): Tensor {
+  return tf.tidy(() => {
+    let end = 0;
+    const tiles = pieces.every(({ part, lo }) => {
+      const ok = lo === end;
+      end = lo + (part.shape[axis] as number);
+      return ok;
+    }) && end === full;
+    if (tiles) return pieces.length === 1 ? tf.clone(pieces[0].part) : tf.concat(pieces.map((p) => p.part), axis);
+    const padded = pieces.map(({ part, lo }) => {
+      const pads = part.shape.map((): [number, number] => [0, 0]);
+      pads[axis] = [lo, full - lo - (part.shape[axis] as number)];
+      return tf.pad(part, pads);
+    });
+    return padded.length === 1 ? padded[0] : tf.addN(padded);
+  });
+}
+
+/**
  * Attention with DCMHA: scores q·kᵀ/√E, pre-Compose, mask, float32 softmax, post-Compose, ·v.
  * Runs in query chunks over each chunk's key range. The custom gradient reuses each chunk's
  * intermediates while they fit `saveBudgetBytes` and recomputes them otherwise, so attention
@@ -195,12 +218,52 @@ export function dcmhaAttention(
     return { q, k, v, pre, post };
   };
 
-  // Keep each chunk's intermediates for the backward when they fit the budget (no recompute);
-  // with dynamic weights that is scores, probs and mixed, without them probs alone.
+  // Keep each chunk's intermediates for the backward when they fit the budget (no recompute):
+  // with dynamic weights scores, probs and mixed, without them probs alone; plus the chunk's slices
+  // of q, k, v and of the weights, which the backward would otherwise cut again.
   const [B, N] = q_BNTE.shape as number[];
   const perChunk = composed ? 3 : 1;
   const keptBytes = ranges.reduce((sum, r) => sum + B * N * (r.t1 - r.t0) * (r.ke - r.ks) * 4 * perChunk, 0);
   const keep = keptBytes <= (options.saveBudgetBytes ?? DEFAULT_SAVE_BUDGET_BYTES);
+
+  interface ChunkInputs {
+    qc: Tensor;
+    kc: Tensor;
+    vc: Tensor;
+    preC: ComposeWeights | null;
+    postC: ComposeWeights | null;
+  }
+  const sliceChunk = (q: Tensor, k: Tensor, v: Tensor, pre: ComposeWeights | null, post: ComposeWeights | null, r: ChunkRange): ChunkInputs => {
+    const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
+    return {
+      qc: tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]),
+      kc: kv(k),
+      vc: kv(v),
+      preC: pre && sliceSides(pre, r),
+      postC: post && sliceSides(post, r),
+    };
+  };
+  // a chunk's kept tensors, flat: [intermediates…, qc, kc, vc, pre weights…, post weights…]
+  const stride = perChunk + 3 + (composed ? 2 * names.length : 0);
+  const flatten = (f: ChunkForward, c: ChunkInputs): Tensor[] => [
+    ...(composed ? [f.scores_BNTS, f.probs_BNTS, f.mixed_BNTS] : [f.probs_BNTS]),
+    c.qc, c.kc, c.vc,
+    ...(composed ? names.map((n) => c.preC?.[n] as Tensor) : []),
+    ...(composed ? names.map((n) => c.postC?.[n] as Tensor) : []),
+  ];
+  const unflatten = (list: Tensor[]): { f: ChunkForward; c: ChunkInputs } => {
+    const f = composed
+      ? { scores_BNTS: list[0], probs_BNTS: list[1], mixed_BNTS: list[2] }
+      : { scores_BNTS: list[0], probs_BNTS: list[0], mixed_BNTS: list[0] };
+    const [qc, kc, vc] = list.slice(perChunk, perChunk + 3);
+    const side = (offset: number): ComposeWeights | null => {
+      if (!composed) return null;
+      const w: ComposeWeights = {};
+      names.forEach((n, i) => (w[n] = list[offset + i]));
+      return w;
+    };
+    return { f, c: { qc, kc, vc, preC: side(perChunk + 3), postC: side(perChunk + 3 + names.length) } };
+  };
 
   const run = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as (ts: Tensor[]) => void;
@@ -209,12 +272,10 @@ export function dcmhaAttention(
     const kept: Tensor[] = [];
     const outs = ranges.map((r) =>
       tf.tidy(() => {
-        const mask = chunkMask(r, positions);
-        const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
-        const qc = tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
-        const f = forwardChunk(qc, kv(k), mask, scale, pre && sliceSides(pre, r), post && sliceSides(post, r), attrs);
-        if (keep) kept.push(...(composed ? [f.scores_BNTS, f.probs_BNTS, f.mixed_BNTS] : [f.probs_BNTS]).map((t) => tf.keep(t)));
-        return tf.matMul(f.mixed_BNTS, kv(v));
+        const c = sliceChunk(q, k, v, pre, post, r);
+        const f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, attrs);
+        if (keep) kept.push(...flatten(f, c).map((t) => tf.keep(t)));
+        return tf.matMul(f.mixed_BNTS, c.vc);
       }),
     );
     const value = outs.length === 1 ? outs[0] : tf.concat(outs, 2);
@@ -231,68 +292,57 @@ export function dcmhaAttention(
     const saved = savedAll.slice(0, inputs.length);
     const kept = savedAll.slice(inputs.length);
     const { q, k, v, pre, post } = unpack(saved);
-    const grads: (Tensor | null)[] = saved.map(() => null);
-    const accumulate = (index: number, part: Tensor, axis: number, lo: number, full: number) => {
-      const pads = part.shape.map((): [number, number] => [0, 0]);
-      pads[axis] = [lo, full - lo - (part.shape[axis] as number)];
-      const padded = pads.every(([a, b]) => a === 0 && b === 0) ? tf.clone(part) : tf.pad(part, pads);
-      const prev = grads[index];
-      grads[index] = prev === null ? padded : tf.add(prev, padded);
-      if (prev !== null) { prev.dispose(); padded.dispose(); }
-    };
+    // each input's gradient arrives in per-chunk pieces along one axis, combined at the end
+    const pieces: { part: Tensor; lo: number }[][] = saved.map(() => []);
     const weightIndex = (side: 0 | 1, n: keyof ComposeWeights) => 3 + side * names.length + names.indexOf(n);
     ranges.forEach((r, chunk) => {
       const parts = tf.tidy(() => {
-        const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
-        const qc = tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
-        const kc = kv(k);
-        const vc = kv(v);
-        const preC = pre && sliceSides(pre, r);
-        const postC = post && sliceSides(post, r);
         let f: ChunkForward;
+        let c: ChunkInputs;
         if (kept.length === 0) {
-          f = forwardChunk(qc, kc, chunkMask(r, positions), scale, preC, postC, attrs);
-        } else if (composed) {
-          const [scores_BNTS, probs_BNTS, mixed_BNTS] = kept.slice(3 * chunk, 3 * chunk + 3);
-          f = { scores_BNTS, probs_BNTS, mixed_BNTS };
+          c = sliceChunk(q, k, v, pre, post, r);
+          f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, attrs);
         } else {
-          f = { scores_BNTS: kept[chunk], probs_BNTS: kept[chunk], mixed_BNTS: kept[chunk] };
+          ({ f, c } = unflatten(kept.slice(stride * chunk, stride * (chunk + 1))));
         }
         const dOut_BNTE = tf.slice(dy, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
         const out: Record<string, Tensor> = {};
         out.v = tf.matMul(f.mixed_BNTS, dOut_BNTE, true, false);
-        let dProbs_BNTS = tf.matMul(dOut_BNTE, vc, false, true);
-        if (postC) {
-          const g = dcmhaComposeBackward({ x: f.probs_BNTS, ...postC } as ComposeInputs, dProbs_BNTS, attrs);
+        let dProbs_BNTS = tf.matMul(dOut_BNTE, c.vc, false, true);
+        if (c.postC) {
+          const g = dcmhaComposeBackward({ x: f.probs_BNTS, ...c.postC } as ComposeInputs, dProbs_BNTS, attrs);
           for (const n of names) out[`post.${n}`] = g[n] as Tensor;
           dProbs_BNTS = g.x;
         }
         // softmax backward; masked entries have probability 0, hence gradient 0
         const dLogits_BNTS = tf.mul(f.probs_BNTS, tf.sub(dProbs_BNTS, tf.sum(tf.mul(dProbs_BNTS, f.probs_BNTS), -1, true)));
         let dScores_BNTS = dLogits_BNTS;
-        if (preC) {
-          const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...preC } as ComposeInputs, dLogits_BNTS, attrs);
+        if (c.preC) {
+          const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...c.preC } as ComposeInputs, dLogits_BNTS, attrs);
           for (const n of names) out[`pre.${n}`] = g[n] as Tensor;
           dScores_BNTS = g.x;
         }
-        out.q = tf.mul(tf.matMul(dScores_BNTS, kc), scale);
-        out.k = tf.mul(tf.matMul(dScores_BNTS, qc, true, false), scale);
+        out.q = tf.mul(tf.matMul(dScores_BNTS, c.kc), scale);
+        out.k = tf.mul(tf.matMul(dScores_BNTS, c.qc, true, false), scale);
         return out;
       });
-      accumulate(0, parts.q, 2, r.t0, T);
-      accumulate(1, parts.k, 2, r.ks, S);
-      accumulate(2, parts.v, 2, r.ks, S);
+      pieces[0].push({ part: parts.q, lo: r.t0 });
+      pieces[1].push({ part: parts.k, lo: r.ks });
+      pieces[2].push({ part: parts.v, lo: r.ks });
       if (composed) {
         ([0, 1] as const).forEach((side) => {
           for (const n of names) {
-            const [lo, full] = n.startsWith('q') ? [r.t0, T] : [r.ks, S];
-            accumulate(weightIndex(side, n), parts[`${side === 0 ? 'pre' : 'post'}.${n}`], 1, lo, full);
+            pieces[weightIndex(side, n)].push({ part: parts[`${side === 0 ? 'pre' : 'post'}.${n}`], lo: n.startsWith('q') ? r.t0 : r.ks });
           }
         });
       }
-      tf.dispose(Object.values(parts).filter((t) => !t.isDisposed));
     });
-    return grads.map((g, i) => g ?? tf.zerosLike(saved[i]));
+    return saved.map((x, i) => {
+      const axis = i < 3 ? 2 : 1;
+      const g = pieces[i].length === 0 ? tf.zerosLike(x) : combinePieces(pieces[i], axis, x.shape[axis] as number);
+      tf.dispose(pieces[i].map((p) => p.part).filter((t) => t !== g));
+      return g;
+    });
   };
 
   return run(...inputs);

@@ -218,6 +218,13 @@ export function dcmhaAttention(
     return { q, k, v, pre, post };
   };
 
+  // Compose may skip a chunk's positions outside the causal band (ComposeBand): there the scores'
+  // Compose output is masked and the probabilities are 0. Padding (keyStart) is not part of the band.
+  const bandAttrs = (r: ChunkRange): ComposeAttrs => ({
+    ...attrs,
+    band: { queryOffset: queryOffset + r.t0, keyOffset: keyOffset + r.ks, window: options.window },
+  });
+
   // Keep each chunk's intermediates for the backward when they fit the budget (no recompute):
   // with dynamic weights scores, probs and mixed, without them probs alone; plus the chunk's slices
   // of q, k, v and of the weights, which the backward would otherwise cut again.
@@ -273,7 +280,7 @@ export function dcmhaAttention(
     const outs = ranges.map((r) =>
       tf.tidy(() => {
         const c = sliceChunk(q, k, v, pre, post, r);
-        const f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, attrs);
+        const f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, bandAttrs(r));
         if (keep) kept.push(...flatten(f, c).map((t) => tf.keep(t)));
         return tf.matMul(f.mixed_BNTS, c.vc);
       }),
@@ -301,7 +308,7 @@ export function dcmhaAttention(
         let c: ChunkInputs;
         if (kept.length === 0) {
           c = sliceChunk(q, k, v, pre, post, r);
-          f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, attrs);
+          f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, bandAttrs(r));
         } else {
           ({ f, c } = unflatten(kept.slice(stride * chunk, stride * (chunk + 1))));
         }
@@ -310,7 +317,7 @@ export function dcmhaAttention(
         out.v = tf.matMul(f.mixed_BNTS, dOut_BNTE, true, false);
         let dProbs_BNTS = tf.matMul(dOut_BNTE, c.vc, false, true);
         if (c.postC) {
-          const g = dcmhaComposeBackward({ x: f.probs_BNTS, ...c.postC } as ComposeInputs, dProbs_BNTS, attrs);
+          const g = dcmhaComposeBackward({ x: f.probs_BNTS, ...c.postC } as ComposeInputs, dProbs_BNTS, bandAttrs(r));
           for (const n of names) out[`post.${n}`] = g[n] as Tensor;
           dProbs_BNTS = g.x;
         }
@@ -318,7 +325,7 @@ export function dcmhaAttention(
         const dLogits_BNTS = tf.mul(f.probs_BNTS, tf.sub(dProbs_BNTS, tf.sum(tf.mul(dProbs_BNTS, f.probs_BNTS), -1, true)));
         let dScores_BNTS = dLogits_BNTS;
         if (c.preC) {
-          const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...c.preC } as ComposeInputs, dLogits_BNTS, attrs);
+          const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...c.preC } as ComposeInputs, dLogits_BNTS, bandAttrs(r));
           for (const n of names) out[`pre.${n}`] = g[n] as Tensor;
           dScores_BNTS = g.x;
         }

@@ -14,6 +14,20 @@ namespace {
 
 struct Dims {
   int64_t B, N, T, S, I;
+  // attention's band hint (ComposeBand): bandW < 0 none, 0 causal only, > 0 causal window
+  int64_t bandQ = 0, bandK = 0, bandW = -1;
+  // keys [lo, hi) of row t that lie in the band (all of them without a band)
+  void range(int64_t t, int64_t& lo, int64_t& hi) const {
+    if (bandW < 0) {
+      lo = 0, hi = S;
+      return;
+    }
+    const int64_t p = bandQ + t;
+    hi = p - bandK + 1 < S ? p - bandK + 1 : S;
+    lo = bandW > 0 && p - bandW + 1 - bandK > 0 ? p - bandW + 1 - bandK : 0;
+    if (hi < 0) hi = 0;
+    if (lo > hi) lo = hi;
+  }
 };
 
 // [B,S,I,N] → [B,I,N,S]  (and [B,S,N] → [B,N,S] with I = 1)
@@ -102,10 +116,16 @@ inline void projectBlock(const float* wq, const float* wk, int64_t N, int64_t S,
 
 template <int kI>
 inline void projectRow(const float* wq, const float* wk, int64_t N, int64_t S, int64_t I, const float* x0,
-                       int64_t xstride, float* hq, float* hk) {
-  int64_t s0 = 0;
-  for (; s0 + kB <= S; s0 += kB) projectBlock<kI, kB>(wq, wk, N, S, I, kB, x0, xstride, s0, hq, hk);
-  if (s0 < S) projectBlock<kI, 0>(wq, wk, N, S, I, S - s0, x0, xstride, s0, hq, hk);
+                       int64_t xstride, int64_t lo, int64_t hi, float* hq, float* hk) {
+  int64_t s0 = lo;
+  for (; s0 + kB <= hi; s0 += kB) projectBlock<kI, kB>(wq, wk, N, S, I, kB, x0, xstride, s0, hq, hk);
+  if (s0 < hi) projectBlock<kI, 0>(wq, wk, N, S, I, hi - s0, x0, xstride, s0, hq, hk);
+}
+
+// zero a row's positions outside [lo, hi) (out of band)
+inline void zeroOutside(float* row, int64_t S, int64_t lo, int64_t hi) {
+  for (int64_t s = 0; s < lo; s++) row[s] = 0;
+  for (int64_t s = hi; s < S; s++) row[s] = 0;
 }
 
 // One output row: out_m[s] = x_m[s]·(1 + qdd_m + kdd_m[s]) + Σ_i qw2[i,m]·hq_i[s] + kw2[i,m,s]·hk_i[s]
@@ -118,18 +138,21 @@ void forwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, float* hq
   const float* wq2 = in.q ? in.qw2 + (b * T + t) * I * N : nullptr;
   const float* wk1 = in.k ? in.kw1T.data() + b * I * N * S : nullptr;
   const float* wk2 = in.k ? in.kw2T.data() + b * I * N * S : nullptr;
-  projectRow<kI>(wq1, wk1, N, S, I, x0, xstride, hq, hk);
+  int64_t lo, hi;
+  d.range(t, lo, hi);
+  projectRow<kI>(wq1, wk1, N, S, I, x0, xstride, lo, hi, hq, hk);
   for (int64_t m = 0; m < N; m++) {
     const float* xm = x0 + m * xstride;
     float* om = o0 + m * xstride;
+    zeroOutside(om, S, lo, hi);
     const float gq = 1.0f + (in.q ? in.qdd[(b * T + t) * N + m] : 0.0f);
     if (in.k) {
       const float* kd = in.kddT.data() + (b * N + m) * S;
 #pragma omp simd
-      for (int64_t s = 0; s < S; s++) om[s] = xm[s] * (gq + kd[s]);
+      for (int64_t s = lo; s < hi; s++) om[s] = xm[s] * (gq + kd[s]);
     } else {
 #pragma omp simd
-      for (int64_t s = 0; s < S; s++) om[s] = xm[s] * gq;
+      for (int64_t s = lo; s < hi; s++) om[s] = xm[s] * gq;
     }
     for (int64_t i = 0; i < I; i++) {
       const float* h = hq + i * S;
@@ -138,15 +161,15 @@ void forwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, float* hq
         const float w = wq2[i * N + m];
         const float* wk = wk2 + (i * N + m) * S;
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) om[s] += w * h[s] + wk[s] * hkk[s];
+        for (int64_t s = lo; s < hi; s++) om[s] += w * h[s] + wk[s] * hkk[s];
       } else if (in.q) {
         const float w = wq2[i * N + m];
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) om[s] += w * h[s];
+        for (int64_t s = lo; s < hi; s++) om[s] += w * h[s];
       } else {
         const float* wk = wk2 + (i * N + m) * S;
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) om[s] += wk[s] * hkk[s];
+        for (int64_t s = lo; s < hi; s++) om[s] += wk[s] * hkk[s];
       }
     }
   }
@@ -170,19 +193,22 @@ void backwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, const fl
   const float* wq2 = in.q ? in.qw2 + (b * T + t) * I * N : nullptr;
   const float* wk1 = in.k ? in.kw1T.data() + b * I * N * S : nullptr;
   const float* wk2 = in.k ? in.kw2T.data() + b * I * N * S : nullptr;
-  projectRow<kI>(wq1, wk1, N, S, I, x0, xstride, hq, hk);  // h_i = Σ_n w1[i,n]·x_n
-  projectRow<kI>(wq2, wk2, N, S, I, dy0, xstride, gq, gk);  // g_i = Σ_m w2[i,m]·dy_m
+  int64_t lo, hi;
+  d.range(t, lo, hi);
+  projectRow<kI>(wq1, wk1, N, S, I, x0, xstride, lo, hi, hq, hk);  // h_i = Σ_n w1[i,n]·x_n
+  projectRow<kI>(wq2, wk2, N, S, I, dy0, xstride, lo, hi, gq, gk);  // g_i = Σ_m w2[i,m]·dy_m
   for (int64_t n = 0; n < N; n++) {
     const float* xn = x0 + n * xstride;
     const float* dyn = dy0 + n * xstride;
     float* dxn = dx0 + n * xstride;
     const float gate = 1.0f + (in.q ? in.qdd[(b * T + t) * N + n] : 0.0f);
+    zeroOutside(dxn, S, lo, hi);
     float xdy = 0;
     if (in.k) {
       const float* kd = in.kddT.data() + (b * N + n) * S;
       float* akd = g.keyAcc + 2 * g.keySize + (b * N + n) * S;
 #pragma omp simd reduction(+ : xdy)
-      for (int64_t s = 0; s < S; s++) {
+      for (int64_t s = lo; s < hi; s++) {
         const float p = xn[s] * dyn[s];
         dxn[s] = dyn[s] * (gate + kd[s]);
         xdy += p;
@@ -190,7 +216,7 @@ void backwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, const fl
       }
     } else {
 #pragma omp simd reduction(+ : xdy)
-      for (int64_t s = 0; s < S; s++) {
+      for (int64_t s = lo; s < hi; s++) {
         dxn[s] = dyn[s] * gate;
         xdy += xn[s] * dyn[s];
       }
@@ -205,7 +231,7 @@ void backwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, const fl
         const float w1 = wq1[i * N + n];
         float s1 = 0, s2 = 0;
 #pragma omp simd reduction(+ : s1, s2)
-        for (int64_t s = 0; s < S; s++) {
+        for (int64_t s = lo; s < hi; s++) {
           dxn[s] += w1 * gqi[s];
           s1 += gqi[s] * xn[s];
           s2 += hqi[s] * dyn[s];
@@ -218,7 +244,7 @@ void backwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, const fl
         float* a1 = g.keyAcc + ((b * I + i) * N + n) * S;
         float* a2 = g.keyAcc + g.keySize + ((b * I + i) * N + n) * S;
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) {
+        for (int64_t s = lo; s < hi; s++) {
           dxn[s] += w1[s] * gki[s];
           a1[s] += gki[s] * xn[s];
           a2[s] += hki[s] * dyn[s];
@@ -241,10 +267,12 @@ void dispatchI(int64_t I, F&& f) {
 
 }  // namespace
 
-// composeForward(x, qw1, qw2, qdd, kw1, kw2, kdd, out, B, N, T, S, I); absent sides are null.
+// composeForward(x, qw1, qw2, qdd, kw1, kw2, kdd, out, B, N, T, S, I, bandQ, bandK, bandW); absent
+// sides are null; bandW < 0: no band hint.
 napi_value ComposeForward(napi_env env, napi_callback_info info) {
-  Args args(env, info, 13);
-  const Dims d = dimsOf(args, 8);
+  Args args(env, info, 16);
+  Dims d = dimsOf(args, 8);
+  d.bandQ = args.i64(13), d.bandK = args.i64(14), d.bandW = args.i64(15);
   Inputs in = prepare(env, args, d);
   float* out = args.f32(7);
   if (args.failed()) return nullptr;
@@ -264,10 +292,12 @@ napi_value ComposeForward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// composeBackward(x, qw1, qw2, qdd, kw1, kw2, kdd, dy, dx, dqw1, dqw2, dqdd, dkw1, dkw2, dkdd, B, N, T, S, I)
+// composeBackward(x, qw1, qw2, qdd, kw1, kw2, kdd, dy, dx, dqw1, dqw2, dqdd, dkw1, dkw2, dkdd, B, N, T, S, I,
+//                 bandQ, bandK, bandW)
 napi_value ComposeBackward(napi_env env, napi_callback_info info) {
-  Args args(env, info, 20);
-  const Dims d = dimsOf(args, 15);
+  Args args(env, info, 23);
+  Dims d = dimsOf(args, 15);
+  d.bandQ = args.i64(20), d.bandK = args.i64(21), d.bandW = args.i64(22);
   Inputs in = prepare(env, args, d);
   const float* dy = args.f32(7);
   Grads g;

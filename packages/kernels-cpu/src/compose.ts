@@ -8,6 +8,7 @@ import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow
 import {
   DcmhaCompose,
   DcmhaComposeBackward,
+  composeAttrsOf,
   composeInputNames,
   composeReferenceGrad,
   referenceComposeKernel,
@@ -19,7 +20,13 @@ import { f32, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 
 function attrsOf(map: NamedAttrMap | undefined): ComposeAttrs {
-  return { queryWise: Boolean(map?.queryWise), keyWise: Boolean(map?.keyWise) };
+  return composeAttrsOf(map);
+}
+
+/** The band hint as the addon's three numbers: window −1 = no hint, 0 = causal only. */
+function bandArgs(attrs: ComposeAttrs): [number, number, number] {
+  const band = attrs.band;
+  return band === undefined ? [0, 0, -1] : [band.queryOffset, band.keyOffset, band.window ?? 0];
 }
 
 type Side = { w1: Float32Array; w2: Float32Array; dd: Float32Array } | null;
@@ -44,11 +51,12 @@ export function fusedComposeKernel(addon: NativeAddon, backendName = 'cpu'): Ker
     backendName,
     kernelFunc: (args) => {
       const list = args.inputs as unknown as TensorInfo[];
-      const u = unpack(args.backend, list, attrsOf(args.attrs));
+      const attrs = attrsOf(args.attrs);
+      const u = unpack(args.backend, list, attrs);
       if (u === null || (u.q === null && u.k === null)) return reference.kernelFunc(args);
       const out = uninitializedF32(u.x.length);
       addon.composeForward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
-        out, u.B, u.N, u.T, u.S, u.I);
+        out, u.B, u.N, u.T, u.S, u.I, ...bandArgs(attrs));
       return output(args.backend, list[0].shape, out);
     },
   };
@@ -80,7 +88,7 @@ export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cp
       const qw = u.q ? [uninitializedF32(B * T * I * N), uninitializedF32(B * T * I * N), uninitializedF32(B * T * N)] : [null, null, null];
       const kw = u.k ? [uninitializedF32(B * S * I * N), uninitializedF32(B * S * I * N), uninitializedF32(B * S * N)] : [null, null, null];
       addon.composeBackward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
-        dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I);
+        dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I, ...bandArgs(attrs));
       const infos: TensorInfo[] = [output(args.backend, list[0].shape, dx)];
       u.names.slice(1).forEach((n) => {
         const side = n.startsWith('q') ? qw : kw;

@@ -18,12 +18,12 @@ export interface NativeAddon {
   setBlasThreads(n: number): void;
   composeForward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
     kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, out: Float32Array,
-    B: number, N: number, T: number, S: number, I: number): void;
+    B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
   composeBackward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
     kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, dy: Float32Array, dx: Float32Array,
     dqw1: Float32Array | null, dqw2: Float32Array | null, dqdd: Float32Array | null,
     dkw1: Float32Array | null, dkw2: Float32Array | null, dkdd: Float32Array | null,
-    B: number, N: number, T: number, S: number, I: number): void;
+    B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
   rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rows: number, D: number, eps: number): void;
   rmsNormBackward(x: Float32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array, dweight: Float32Array, rows: number, D: number, eps: number): void;
   geluForward(x: Float32Array, y: Float32Array, n: number): void;

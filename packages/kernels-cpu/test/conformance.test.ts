@@ -4,8 +4,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { adamWReference, adamWUpdate, composeInputNames, rope, ropeReference, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runComposeConformance, runCrossEntropyConformance, runGeluConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
+import { adamWReference, adamWUpdate, composeInputNames, dcmhaCompose, rope, ropeReference, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import { compareClose, runComposeBandConformance, runComposeConformance, runCrossEntropyConformance, runGeluConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
 
@@ -31,6 +31,25 @@ describe('DcmhaCompose conformance with @dcformer/kernels-cpu registered', () =>
   for (const r of [...runComposeConformance(), ...runComposeConformance(cases)]) {
     it(r.name, () => expect(r.ok, r.message).toBe(true));
   }
+});
+
+describe('DcmhaCompose band hint with @dcformer/kernels-cpu registered (the fused kernel skips out-of-band positions)', () => {
+  const cases = [
+    { B: 2, N: 8, T: 64, S: 127, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 61, band: { queryOffset: 64, keyOffset: 1, window: 64 }, use: 'post' as const },
+    { B: 2, N: 8, T: 64, S: 128, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 62, band: { queryOffset: 64, keyOffset: 0, window: null }, use: 'pre' as const },
+  ];
+  for (const r of [...runComposeBandConformance(), ...runComposeBandConformance(cases)]) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  it('writes 0 out of band (native path)', () => {
+    if (!native()) return;
+    tf.tidy(() => {
+      const [B, N, T, S, I] = [1, 2, 4, 6, 1];
+      const w = (shape: number[], seed: number) => rand(shape, seed);
+      const out = dcmhaCompose({ x: w([B, N, T, S], 71), qw1: w([B, T, I, N], 72), qw2: w([B, T, I, N], 73), qdd: w([B, T, N], 74) },
+        { queryWise: true, keyWise: false, band: { queryOffset: 2, keyOffset: 0, window: 2 } }).arraySync() as number[][][][];
+      // row t sees keys t+1 and t+2 (p = t + 2, window 2)
+      for (let t = 0; t < T; t++) for (let s = 0; s < S; s++) if (s < t + 1 || s > t + 2) expect(out[0][1][t][s]).toBe(0);
+    });
+  });
 });
 
 describe('DcSoftmaxCrossEntropy conformance with @dcformer/kernels-cpu registered', () => {

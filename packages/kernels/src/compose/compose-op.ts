@@ -4,7 +4,9 @@ import { composeReference, composeReferenceGrad, type ComposeGrads } from './com
 import {
   DcmhaCompose,
   DcmhaComposeBackward,
+  composeAttrsOf,
   composeInputNames,
+  composeKernelAttrs,
   validateComposeInputs,
   type ComposeAttrs,
   type ComposeInputs,
@@ -19,7 +21,7 @@ function inputsFromArray(list: ArrayLike<Tensor>, attrs: ComposeAttrs): ComposeI
 }
 
 function attrsOf(map: NamedAttrMap): ComposeAttrs {
-  return { queryWise: map.queryWise as boolean, keyWise: map.keyWise as boolean };
+  return composeAttrsOf(map);
 }
 
 /** The gradient of DcmhaCompose, written in ops; keyed by kernel name, so it serves every backend. */
@@ -82,7 +84,7 @@ export function dcmhaCompose(inputs: ComposeInputs, attrs: ComposeAttrs = { quer
   validateComposeInputs('dcmhaCompose', inputs, attrs);
   ensureComposeKernel();
   const list = composeInputNames(attrs).map((name) => inputs[name] as Tensor);
-  return tf.engine().runKernel(DcmhaCompose, list as unknown as NamedTensorMap, { ...attrs }) as Tensor;
+  return tf.engine().runKernel(DcmhaCompose, list as unknown as NamedTensorMap, composeKernelAttrs(attrs)) as Tensor;
 }
 
 /**
@@ -93,7 +95,7 @@ export function dcmhaComposeBackward(inputs: ComposeInputs, dy: Tensor, attrs: C
   const names = composeInputNames(attrs);
   if (tf.getKernel(DcmhaComposeBackward, tf.getBackend()) === undefined) return composeReferenceGrad(inputs, dy, attrs);
   const list = [...names.map((name) => inputs[name] as Tensor), dy];
-  const outs = tf.engine().runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, { ...attrs }) as unknown as Tensor[];
+  const outs = tf.engine().runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, composeKernelAttrs(attrs)) as unknown as Tensor[];
   const grads: Record<string, Tensor> = {};
   names.forEach((name, i) => (grads[name] = outs[i]));
   return grads as unknown as ComposeGrads;

@@ -47,6 +47,44 @@ export interface ComposeInputs<T = Tensor> extends ComposeWeights<T> {
 export interface ComposeAttrs {
   queryWise: boolean;
   keyWise: boolean;
+  /** Optional skipping hint for attention callers; see ComposeBand. */
+  band?: ComposeBand;
+}
+
+/**
+ * A hint from attention: which (t, s) lie in the causal (windowed) band. With absolute positions
+ * p = queryOffset + t and key = keyOffset + s, (t, s) is in band iff key ≤ p and, when window is a
+ * number, key > p − window. A kernel MAY skip out-of-band positions: out-of-band outputs (out, dx)
+ * are then 0 instead of their values, and the weight gradients leave out those positions' terms.
+ * Callers pass a band only where that changes nothing they use — attention does: out of band its
+ * pre-Compose output is masked, its post-Compose input (a probability) is 0, and so is the gradient
+ * reaching the pre-Compose output. A kernel that ignores the hint is still correct.
+ */
+export interface ComposeBand {
+  queryOffset: number;
+  keyOffset: number;
+  window: number | null;
+}
+
+/** ComposeAttrs as flat kernel attrs (tfjs attr values are numbers, booleans and arrays). */
+export function composeKernelAttrs(attrs: ComposeAttrs): Record<string, number | boolean> {
+  const flat: Record<string, number | boolean> = { queryWise: attrs.queryWise, keyWise: attrs.keyWise };
+  if (attrs.band !== undefined) {
+    flat.bandQueryOffset = attrs.band.queryOffset;
+    flat.bandKeyOffset = attrs.band.keyOffset;
+    flat.bandWindow = attrs.band.window ?? 0;
+  }
+  return flat;
+}
+
+/** The inverse of composeKernelAttrs, for kernels reading their attrs. */
+export function composeAttrsOf(map: Record<string, unknown> | undefined): ComposeAttrs {
+  const attrs: ComposeAttrs = { queryWise: Boolean(map?.queryWise), keyWise: Boolean(map?.keyWise) };
+  if (typeof map?.bandQueryOffset === 'number') {
+    const w = map.bandWindow as number;
+    attrs.band = { queryOffset: map.bandQueryOffset, keyOffset: map.bandKeyOffset as number, window: w > 0 ? w : null };
+  }
+  return attrs;
 }
 
 /** Shape table in the letters of DCMHA.md; the kernel contract every backend implements. */
@@ -78,6 +116,11 @@ export function validateComposeInputs(caller: string, inputs: ComposeWeights & {
   const { x } = inputs;
   if (x.rank !== 4) {
     throw new ShapeError(`${caller}: 'x' must be [B,N,T,S] (rank 4); got ${formatShape(x.shape)}`);
+  }
+  const band = attrs.band;
+  if (band !== undefined && (!Number.isInteger(band.queryOffset) || !Number.isInteger(band.keyOffset) ||
+      (band.window !== null && (!Number.isInteger(band.window) || band.window < 1)))) {
+    throw new ShapeError(`${caller}: 'band' must have integer offsets and a positive integer window or null; got ${JSON.stringify(band)}`);
   }
   if (x.dtype !== 'float32') {
     throw new ShapeError(`${caller}: 'x' must be float32; got ${x.dtype}`);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../errors.js';
 import { assertClose, flattenNested } from '../testing/expect-close.js';
-import { runComposeConformance } from '../testing/compose-conformance.js';
+import { runComposeBandConformance, runComposeConformance } from '../testing/compose-conformance.js';
 import { dcmhaCompose } from './compose-op.js';
 import type { ComposeInputs } from './compose-spec.js';
 
@@ -54,6 +54,10 @@ describe('DcmhaCompose conformance on cpu (forward and gradients vs loops over t
       expect(r.ok, r.message).toBe(true);
     });
   }
+});
+
+describe('DcmhaCompose band hint on cpu (the reference ignores it: full values everywhere)', () => {
+  for (const r of runComposeBandConformance()) it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 describe('dcmhaCompose input checks', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { dcmhaCompose } from '../compose/compose-op.js';
-import { composeInputNames, type ComposeAttrs, type ComposeInputs } from '../compose/compose-spec.js';
+import { composeInputNames, type ComposeAttrs, type ComposeBand, type ComposeInputs } from '../compose/compose-spec.js';
 import { compareClose } from './expect-close.js';
 
 /**
@@ -142,6 +142,78 @@ export function runComposeConformance(cases: ComposeCase[] = COMPOSE_CONFORMANCE
     results.push({ name: `${label} forward`, ok: fwd.ok, message: fwd.message });
     names.forEach((n, i) => {
       const rep = compareClose(grads[i], expected.grads[n], shapes[n], { atol: atol * 10, label: `${label} d${n}` });
+      results.push({ name: `${label} grad ${n}`, ok: rep.ok, message: rep.message });
+    });
+  }
+  return results;
+}
+
+/** A case for the band hint: which side of attention it imitates decides where zeros are. */
+export interface ComposeBandCase extends ComposeCase {
+  band: ComposeBand;
+  /** 'pre': dy is 0 out of band (scores' gradient); 'post': x is 0 out of band (probabilities). */
+  use: 'pre' | 'post';
+}
+
+export const COMPOSE_BAND_CASES: ComposeBandCase[] = [
+  { B: 2, N: 4, T: 6, S: 9, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 21, band: { queryOffset: 3, keyOffset: 0, window: null }, use: 'pre' },
+  { B: 2, N: 4, T: 6, S: 9, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 22, band: { queryOffset: 3, keyOffset: 0, window: null }, use: 'post' },
+  { B: 1, N: 3, T: 7, S: 10, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 23, band: { queryOffset: 8, keyOffset: 2, window: 4 }, use: 'pre' },
+  { B: 1, N: 3, T: 7, S: 10, I: 1, attrs: { queryWise: false, keyWise: true }, seed: 24, band: { queryOffset: 8, keyOffset: 2, window: 4 }, use: 'post' },
+  { B: 2, N: 8, T: 33, S: 40, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 25, band: { queryOffset: 7, keyOffset: 0, window: 16 }, use: 'post' },
+  { B: 1, N: 2, T: 3, S: 5, I: 1, attrs: { queryWise: true, keyWise: false }, seed: 26, band: { queryOffset: -4, keyOffset: 0, window: null }, use: 'pre' }, // a row with no key in band
+];
+
+function inBand(band: ComposeBand, t: number, s: number): boolean {
+  const p = band.queryOffset + t;
+  const key = band.keyOffset + s;
+  return key <= p && (band.window === null || key > p - band.window);
+}
+
+/**
+ * The band hint (ComposeAttrs.band) on the active backend: in-band outputs and dx, and all weight
+ * gradients, equal the loops over the N×N matrix; out-of-band outputs and dx are their loop value or 0.
+ */
+export function runComposeBandConformance(cases: ComposeBandCase[] = COMPOSE_BAND_CASES, atol = 2e-5): ConformanceResult[] {
+  const results: ConformanceResult[] = [];
+  for (const c of cases) {
+    const random = rng(c.seed);
+    const shapes = shapesOf(c);
+    const { B, N, T, S } = c;
+    const xIndexInBand = (i: number) => inBand(c.band, Math.floor(i / S) % T, i % S);
+    const arrays: Arrays = {};
+    for (const [name, shape] of Object.entries(shapes)) {
+      arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() * (name === 'x' ? 1 : 0.7));
+    }
+    const r = Float32Array.from({ length: arrays.x.length }, () => random());
+    for (let i = 0; i < r.length; i++) {
+      if (xIndexInBand(i)) continue;
+      if (c.use === 'pre') r[i] = 0;
+      else arrays.x[i] = 0;
+    }
+    const expected = composeByLoops(c, arrays, r);
+    const names = composeInputNames(c.attrs);
+    const attrs: ComposeAttrs = { ...c.attrs, band: c.band };
+    const label = `band ${c.use} B${B} N${N} T${T} S${S} I${c.I} q${+c.attrs.queryWise}k${+c.attrs.keyWise} from ${c.band.queryOffset}/${c.band.keyOffset} W${c.band.window}`;
+    const { out, grads } = tf.tidy(() => {
+      const tensors = names.map((n) => tf.tensor(arrays[n], shapes[n]));
+      const rT = tf.tensor(r, shapes.x);
+      const call = (xs: Tensor[]) => {
+        const inputs: Record<string, Tensor> = {};
+        names.forEach((n, i) => (inputs[n] = xs[i]));
+        return dcmhaCompose(inputs as unknown as ComposeInputs, attrs);
+      };
+      const gs = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(call(xs), rT)))(tensors);
+      return { out: call(tensors).dataSync() as Float32Array, grads: gs.map((g) => g.dataSync() as Float32Array) };
+    });
+    // out of band: either the loop value or 0 — put whichever the kernel chose into the expectation
+    const pick = (got: Float32Array, want: Float32Array): Float32Array =>
+      want.map((w, i) => (xIndexInBand(i) || Math.abs(got[i]) > atol ? w : 0));
+    const fwd = compareClose(out, pick(out, expected.out), shapes.x, { atol, label: `${label} out` });
+    results.push({ name: `${label} forward`, ok: fwd.ok, message: fwd.message });
+    names.forEach((n, i) => {
+      const want = n === 'x' ? pick(grads[i], expected.grads.x) : expected.grads[n];
+      const rep = compareClose(grads[i], want, shapes[n], { atol: atol * 10, label: `${label} d${n}` });
       results.push({ name: `${label} grad ${n}`, ok: rep.ok, message: rep.message });
     });
   }

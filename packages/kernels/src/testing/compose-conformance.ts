@@ -3,6 +3,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { dcmhaCompose } from '../compose/compose-op.js';
 import { composeInputNames, type ComposeAttrs, type ComposeBand, type ComposeInputs } from '../compose/compose-spec.js';
 import { compareClose } from './expect-close.js';
+import { runSuite, runSuiteAsync, signedXorshift, type ConformanceResult, type ConformanceSuite } from './run-cases.js';
 
 /**
  * Conformance of the active backend's DcmhaCompose (forward and gradient) against plain loops over
@@ -29,15 +30,6 @@ export const COMPOSE_CONFORMANCE_CASES: ComposeCase[] = [
   { B: 1, N: 2, T: 2, S: 2, I: 1, attrs: { queryWise: false, keyWise: false }, seed: 5 },
 ];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 type Arrays = Record<string, Float32Array>;
 
@@ -99,10 +91,67 @@ export function composeByLoops(c: ComposeCase, a: Arrays, r: Float32Array): { ou
   return { out, grads: g };
 }
 
-export interface ConformanceResult {
-  name: string;
-  ok: boolean;
-  message: string;
+
+interface ComposeData {
+  arrays: Arrays;
+  r: Float32Array;
+  names: (keyof ComposeInputs)[];
+  attrs: ComposeAttrs;
+  /** Which positions must equal the loops exactly (all without a band). */
+  inBand: (i: number) => boolean;
+}
+
+function composeData(c: ComposeCase, band?: ComposeBandCase): ComposeData {
+  const random = signedXorshift(c.seed);
+  const arrays: Arrays = {};
+  for (const [name, shape] of Object.entries(shapesOf(c))) {
+    arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() * (name === 'x' ? 1 : 0.7));
+  }
+  const r = Float32Array.from({ length: arrays.x.length }, () => random());
+  const inBand = band ? (i: number) => inBandAt(band.band, Math.floor(i / c.S) % c.T, i % c.S) : () => true;
+  if (band) {
+    for (let i = 0; i < r.length; i++) {
+      if (inBand(i)) continue;
+      if (band.use === 'pre') r[i] = 0;
+      else arrays.x[i] = 0;
+    }
+  }
+  return { arrays, r, names: composeInputNames(c.attrs), attrs: band ? { ...c.attrs, band: band.band } : c.attrs, inBand };
+}
+
+function composeOutputs(c: ComposeCase, d: ComposeData): tf.Tensor[] {
+  return tf.tidy(() => {
+    const shapes = shapesOf(c);
+    const tensors = d.names.map((n) => tf.tensor(d.arrays[n], shapes[n]));
+    const rT = tf.tensor(d.r, shapes.x);
+    const call = (xs: Tensor[]) => {
+      const inputs: Record<string, Tensor> = {};
+      d.names.forEach((n, i) => (inputs[n] = xs[i]));
+      return dcmhaCompose(inputs as unknown as ComposeInputs, d.attrs);
+    };
+    return [call(tensors), ...tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(call(xs), rT)))(tensors)];
+  });
+}
+
+function composeCheck(c: ComposeCase, d: ComposeData, got: Float32Array[], atol: number, label: string): ConformanceResult[] {
+  const shapes = shapesOf(c);
+  const expected = composeByLoops(c, d.arrays, d.r);
+  // out of band: either the loop value or 0 — whichever the kernel chose becomes the expectation
+  const pick = (g: Float32Array, want: Float32Array): Float32Array => want.map((w, i) => (d.inBand(i) || Math.abs(g[i]) > atol ? w : 0));
+  const fwd = compareClose(got[0], pick(got[0], expected.out), shapes.x, { atol, label: `${label} out` });
+  const results = [{ name: `${label} forward`, ok: fwd.ok, message: fwd.message }];
+  d.names.forEach((n, i) => {
+    const want = n === 'x' ? pick(got[i + 1], expected.grads.x) : expected.grads[n];
+    const rep = compareClose(got[i + 1], want, shapes[n], { atol: atol * 10, label: `${label} d${n}` });
+    results.push({ name: `${label} grad ${n}`, ok: rep.ok, message: rep.message });
+  });
+  return results;
+}
+
+const caseLabel = (c: ComposeCase) => `B${c.B} N${c.N} T${c.T} S${c.S} I${c.I} q${+c.attrs.queryWise}k${+c.attrs.keyWise}`;
+
+function composeSuite(atol: number): ConformanceSuite<ComposeCase, ComposeData> {
+  return { data: (c) => composeData(c), outputs: composeOutputs, check: (c, d, got) => composeCheck(c, d, got, atol, caseLabel(c)) };
 }
 
 /**
@@ -110,42 +159,12 @@ export interface ConformanceResult {
  * Returns one result per checked tensor; callers assert `ok` (see kernels' own test for the pattern).
  */
 export function runComposeConformance(cases: ComposeCase[] = COMPOSE_CONFORMANCE_CASES, atol = 2e-5): ConformanceResult[] {
-  const results: ConformanceResult[] = [];
-  for (const c of cases) {
-    const random = rng(c.seed);
-    const shapes = shapesOf(c);
-    const arrays: Arrays = {};
-    for (const [name, shape] of Object.entries(shapes)) {
-      arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() * (name === 'x' ? 1 : 0.7));
-    }
-    const r = Float32Array.from({ length: arrays.x.length }, () => random());
-    const expected = composeByLoops(c, arrays, r);
-    const names = composeInputNames(c.attrs);
-    const label = `B${c.B} N${c.N} T${c.T} S${c.S} I${c.I} q${+c.attrs.queryWise}k${+c.attrs.keyWise}`;
-    const { out, grads } = tf.tidy(() => {
-      const tensors = names.map((n) => tf.tensor(arrays[n], shapes[n]));
-      const rT = tf.tensor(r, shapes.x);
-      const f = (...xs: Tensor[]) => {
-        const inputs: Record<string, Tensor> = {};
-        names.forEach((n, i) => (inputs[n] = xs[i]));
-        return tf.sum(tf.mul(dcmhaCompose(inputs as unknown as ComposeInputs, c.attrs), rT));
-      };
-      const outT = (() => {
-        const inputs: Record<string, Tensor> = {};
-        names.forEach((n, i) => (inputs[n] = tensors[i]));
-        return dcmhaCompose(inputs as unknown as ComposeInputs, c.attrs);
-      })();
-      const gs = tf.grads(f)(tensors);
-      return { out: outT.dataSync() as Float32Array, grads: gs.map((g) => g.dataSync() as Float32Array) };
-    });
-    const fwd = compareClose(out, expected.out, shapes.x, { atol, label: `${label} out` });
-    results.push({ name: `${label} forward`, ok: fwd.ok, message: fwd.message });
-    names.forEach((n, i) => {
-      const rep = compareClose(grads[i], expected.grads[n], shapes[n], { atol: atol * 10, label: `${label} d${n}` });
-      results.push({ name: `${label} grad ${n}`, ok: rep.ok, message: rep.message });
-    });
-  }
-  return results;
+  return runSuite(composeSuite(atol), cases);
+}
+
+/** runComposeConformance with `await data()` reads (GPU backends). */
+export function runComposeConformanceAsync(cases: ComposeCase[] = COMPOSE_CONFORMANCE_CASES, atol = 2e-5): Promise<ConformanceResult[]> {
+  return runSuiteAsync(composeSuite(atol), cases);
 }
 
 /** A case for the band hint: which side of attention it imitates decides where zeros are. */
@@ -164,10 +183,18 @@ export const COMPOSE_BAND_CASES: ComposeBandCase[] = [
   { B: 1, N: 2, T: 3, S: 5, I: 1, attrs: { queryWise: true, keyWise: false }, seed: 26, band: { queryOffset: -4, keyOffset: 0, window: null }, use: 'pre' }, // a row with no key in band
 ];
 
-function inBand(band: ComposeBand, t: number, s: number): boolean {
+function inBandAt(band: ComposeBand, t: number, s: number): boolean {
   const p = band.queryOffset + t;
   const key = band.keyOffset + s;
   return key <= p && (band.window === null || key > p - band.window);
+}
+
+function bandSuite(atol: number): ConformanceSuite<ComposeBandCase, ComposeData> {
+  return {
+    data: (c) => composeData(c, c),
+    outputs: composeOutputs,
+    check: (c, d, got) => composeCheck(c, d, got, atol, `band ${c.use} ${caseLabel(c)} from ${c.band.queryOffset}/${c.band.keyOffset} W${c.band.window}`),
+  };
 }
 
 /**
@@ -175,47 +202,9 @@ function inBand(band: ComposeBand, t: number, s: number): boolean {
  * gradients, equal the loops over the N×N matrix; out-of-band outputs and dx are their loop value or 0.
  */
 export function runComposeBandConformance(cases: ComposeBandCase[] = COMPOSE_BAND_CASES, atol = 2e-5): ConformanceResult[] {
-  const results: ConformanceResult[] = [];
-  for (const c of cases) {
-    const random = rng(c.seed);
-    const shapes = shapesOf(c);
-    const { B, N, T, S } = c;
-    const xIndexInBand = (i: number) => inBand(c.band, Math.floor(i / S) % T, i % S);
-    const arrays: Arrays = {};
-    for (const [name, shape] of Object.entries(shapes)) {
-      arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() * (name === 'x' ? 1 : 0.7));
-    }
-    const r = Float32Array.from({ length: arrays.x.length }, () => random());
-    for (let i = 0; i < r.length; i++) {
-      if (xIndexInBand(i)) continue;
-      if (c.use === 'pre') r[i] = 0;
-      else arrays.x[i] = 0;
-    }
-    const expected = composeByLoops(c, arrays, r);
-    const names = composeInputNames(c.attrs);
-    const attrs: ComposeAttrs = { ...c.attrs, band: c.band };
-    const label = `band ${c.use} B${B} N${N} T${T} S${S} I${c.I} q${+c.attrs.queryWise}k${+c.attrs.keyWise} from ${c.band.queryOffset}/${c.band.keyOffset} W${c.band.window}`;
-    const { out, grads } = tf.tidy(() => {
-      const tensors = names.map((n) => tf.tensor(arrays[n], shapes[n]));
-      const rT = tf.tensor(r, shapes.x);
-      const call = (xs: Tensor[]) => {
-        const inputs: Record<string, Tensor> = {};
-        names.forEach((n, i) => (inputs[n] = xs[i]));
-        return dcmhaCompose(inputs as unknown as ComposeInputs, attrs);
-      };
-      const gs = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(call(xs), rT)))(tensors);
-      return { out: call(tensors).dataSync() as Float32Array, grads: gs.map((g) => g.dataSync() as Float32Array) };
-    });
-    // out of band: either the loop value or 0 — put whichever the kernel chose into the expectation
-    const pick = (got: Float32Array, want: Float32Array): Float32Array =>
-      want.map((w, i) => (xIndexInBand(i) || Math.abs(got[i]) > atol ? w : 0));
-    const fwd = compareClose(out, pick(out, expected.out), shapes.x, { atol, label: `${label} out` });
-    results.push({ name: `${label} forward`, ok: fwd.ok, message: fwd.message });
-    names.forEach((n, i) => {
-      const want = n === 'x' ? pick(grads[i], expected.grads.x) : expected.grads[n];
-      const rep = compareClose(grads[i], want, shapes[n], { atol: atol * 10, label: `${label} d${n}` });
-      results.push({ name: `${label} grad ${n}`, ok: rep.ok, message: rep.message });
-    });
-  }
-  return results;
+  return runSuite(bandSuite(atol), cases);
+}
+
+export function runComposeBandConformanceAsync(cases: ComposeBandCase[] = COMPOSE_BAND_CASES, atol = 2e-5): Promise<ConformanceResult[]> {
+  return runSuiteAsync(bandSuite(atol), cases);
 }

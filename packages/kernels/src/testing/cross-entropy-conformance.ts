@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '../cross-entropy/cross-entropy-op.js';
-import type { ConformanceResult } from './compose-conformance.js';
+import { runSuite, runSuiteAsync, xorshift, type ConformanceResult, type ConformanceSuite } from './run-cases.js';
 import { compareClose } from './expect-close.js';
 
 /**
@@ -24,15 +24,6 @@ export const CROSS_ENTROPY_CONFORMANCE_CASES: CrossEntropyCase[] = [
   { R: 64, V: 4099, scale: 3, offset: -20, seed: 5 },
 ];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 export interface CrossEntropyData {
   logits: Float32Array;
@@ -41,7 +32,7 @@ export interface CrossEntropyData {
 }
 
 export function crossEntropyData(c: CrossEntropyCase): CrossEntropyData {
-  const random = rng(c.seed);
+  const random = xorshift(c.seed);
   const logits = Float32Array.from({ length: c.R * c.V }, () => c.offset + (2 * random() - 1) * c.scale);
   // the first and last rows take the first and last class: the edges of the row
   const labels = Int32Array.from({ length: c.R }, (_, r) => (r === 0 ? 0 : r === c.R - 1 ? c.V - 1 : Math.floor(random() * c.V)));
@@ -90,30 +81,21 @@ export function crossEntropyOutputs(c: CrossEntropyCase, d: CrossEntropyData): {
   });
 }
 
+const suite = (atol: number): ConformanceSuite<CrossEntropyCase, CrossEntropyData> => ({
+  data: crossEntropyData,
+  outputs: (c, d) => {
+    const { loss, dlogits } = crossEntropyOutputs(c, d);
+    return [loss, dlogits];
+  },
+  check: (c, d, got) => checkCrossEntropy(c, d, got[0], got[1], atol),
+});
+
 /** Runs every case on the active backend with synchronous reads (cpu, wasm). */
 export function runCrossEntropyConformance(cases = CROSS_ENTROPY_CONFORMANCE_CASES, atol = 1e-5): ConformanceResult[] {
-  return cases.flatMap((c) => {
-    const d = crossEntropyData(c);
-    const { loss, dlogits } = crossEntropyOutputs(c, d);
-    try {
-      return checkCrossEntropy(c, d, loss.dataSync(), dlogits.dataSync(), atol);
-    } finally {
-      tf.dispose([loss, dlogits]);
-    }
-  });
+  return runSuite(suite(atol), cases);
 }
 
 /** The same with `await data()` (GPU backends cannot read synchronously). */
-export async function runCrossEntropyConformanceAsync(cases = CROSS_ENTROPY_CONFORMANCE_CASES, atol = 1e-5): Promise<ConformanceResult[]> {
-  const results: ConformanceResult[] = [];
-  for (const c of cases) {
-    const d = crossEntropyData(c);
-    const { loss, dlogits } = crossEntropyOutputs(c, d);
-    try {
-      results.push(...checkCrossEntropy(c, d, await loss.data(), await dlogits.data(), atol));
-    } finally {
-      tf.dispose([loss, dlogits]);
-    }
-  }
-  return results;
+export function runCrossEntropyConformanceAsync(cases = CROSS_ENTROPY_CONFORMANCE_CASES, atol = 1e-5): Promise<ConformanceResult[]> {
+  return runSuiteAsync(suite(atol), cases);
 }

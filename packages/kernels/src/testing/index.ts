@@ -4,3 +4,4 @@ export * from './cross-entropy-conformance.js';
 export * from './rms-norm-conformance.js';
 export * from './rope-conformance.js';
 export * from './gelu-conformance.js';
+export * from './run-cases.js';

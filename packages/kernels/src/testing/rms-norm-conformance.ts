@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rmsNorm } from '../norm/rms-norm-op.js';
-import type { ConformanceResult } from './compose-conformance.js';
+import { runSuite, runSuiteAsync, signedXorshift, type ConformanceResult, type ConformanceSuite } from './run-cases.js';
 import { compareClose } from './expect-close.js';
 
 /** Conformance of the active backend's DcRmsNorm (forward, d/dx, d/dweight of Σ y·dy) against float64 loops. */
@@ -20,18 +20,9 @@ export const RMS_NORM_CONFORMANCE_CASES: RmsNormCase[] = [
   { shape: [65, 129], eps: 1e-6, scale: 300, seed: 5 },
 ];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 function data(c: RmsNormCase) {
-  const random = rng(c.seed);
+  const random = signedXorshift(c.seed);
   const D = c.shape[c.shape.length - 1];
   const n = c.shape.reduce((a, b) => a * b, 1);
   return {
@@ -88,28 +79,12 @@ function check(c: RmsNormCase, d: ReturnType<typeof data>, got: ArrayLike<number
   });
 }
 
+const suite = (rtol: number): ConformanceSuite<RmsNormCase, ReturnType<typeof data>> => ({ data, outputs, check: (c, d, got) => check(c, d, got, rtol) });
+
 export function runRmsNormConformance(cases = RMS_NORM_CONFORMANCE_CASES, rtol = 2e-5): ConformanceResult[] {
-  return cases.flatMap((c) => {
-    const d = data(c);
-    const ts = outputs(c, d);
-    try {
-      return check(c, d, ts.map((t) => t.dataSync()), rtol);
-    } finally {
-      tf.dispose(ts);
-    }
-  });
+  return runSuite(suite(rtol), cases);
 }
 
-export async function runRmsNormConformanceAsync(cases = RMS_NORM_CONFORMANCE_CASES, rtol = 2e-5): Promise<ConformanceResult[]> {
-  const results: ConformanceResult[] = [];
-  for (const c of cases) {
-    const d = data(c);
-    const ts = outputs(c, d);
-    try {
-      results.push(...check(c, d, await Promise.all(ts.map((t) => t.data())), rtol));
-    } finally {
-      tf.dispose(ts);
-    }
-  }
-  return results;
+export function runRmsNormConformanceAsync(cases = RMS_NORM_CONFORMANCE_CASES, rtol = 2e-5): Promise<ConformanceResult[]> {
+  return runSuiteAsync(suite(rtol), cases);
 }

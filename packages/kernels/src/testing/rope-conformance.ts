@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rope } from '../rope/rope-op.js';
-import type { ConformanceResult } from './compose-conformance.js';
+import { runSuite, runSuiteAsync, signedXorshift, type ConformanceResult, type ConformanceSuite } from './run-cases.js';
 import { compareClose } from './expect-close.js';
 
 /** Conformance of the active backend's DcRope (forward and d/dx of Σ y·dy) against float64 loops. */
@@ -22,18 +22,9 @@ export const ROPE_CONFORMANCE_CASES: RopeCase[] = [
   { B: 2, T: 33, N: 8, E: 32, H: 16, perRow: true, seed: 4 },
 ];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 function data(c: RopeCase) {
-  const random = rng(c.seed);
+  const random = signedXorshift(c.seed);
   const n = c.B * c.T * c.N * c.E;
   const rows = c.perRow ? c.B : 1;
   const angle = Float32Array.from({ length: rows * c.T * c.H }, () => random() * 4);
@@ -91,28 +82,12 @@ function check(c: RopeCase, d: ReturnType<typeof data>, got: ArrayLike<number>[]
   });
 }
 
+const suite = (atol: number): ConformanceSuite<RopeCase, ReturnType<typeof data>> => ({ data, outputs, check: (c, d, got) => check(c, d, got, atol) });
+
 export function runRopeConformance(cases = ROPE_CONFORMANCE_CASES, atol = 1e-6): ConformanceResult[] {
-  return cases.flatMap((c) => {
-    const d = data(c);
-    const ts = outputs(c, d);
-    try {
-      return check(c, d, ts.map((t) => t.dataSync()), atol);
-    } finally {
-      tf.dispose(ts);
-    }
-  });
+  return runSuite(suite(atol), cases);
 }
 
-export async function runRopeConformanceAsync(cases = ROPE_CONFORMANCE_CASES, atol = 1e-6): Promise<ConformanceResult[]> {
-  const results: ConformanceResult[] = [];
-  for (const c of cases) {
-    const d = data(c);
-    const ts = outputs(c, d);
-    try {
-      results.push(...check(c, d, await Promise.all(ts.map((t) => t.data())), atol));
-    } finally {
-      tf.dispose(ts);
-    }
-  }
-  return results;
+export function runRopeConformanceAsync(cases = ROPE_CONFORMANCE_CASES, atol = 1e-6): Promise<ConformanceResult[]> {
+  return runSuiteAsync(suite(atol), cases);
 }

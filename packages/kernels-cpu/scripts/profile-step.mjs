@@ -37,6 +37,8 @@ function report(label, wall) {
   stats.clear();
 }
 if (!process.env.NOTRAIN) {
+  // one unprofiled step first: the first step page-faults its way through fresh memory
+  { const { value, grads } = tf.variableGrads(() => model.loss(ids), vars); value.dataSync(); tf.dispose(grads); value.dispose(); stats.clear(); }
   const t0 = performance.now();
   const { value, grads } = tf.variableGrads(() => model.loss(ids), vars); value.dataSync(); tf.dispose(grads); value.dispose();
   report(`train step B${B} T${T}`, performance.now() - t0);

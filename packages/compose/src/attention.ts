@@ -287,7 +287,8 @@ export function dcmhaAttention(
     );
     const value = outs.length === 1 ? outs[0] : tf.concat(outs, 2);
     if (outs.length > 1) tf.dispose(outs);
-    save([...xs, ...kept]);
+    // kept chunks hold everything the backward reads; otherwise it recomputes from the inputs
+    save(keep ? kept : xs);
     tf.dispose(kept); // save() keeps its own references
     return {
       value,
@@ -296,18 +297,17 @@ export function dcmhaAttention(
   });
 
   const backward = (dy: Tensor, savedAll: Tensor[]): Tensor[] => {
-    const saved = savedAll.slice(0, inputs.length);
-    const kept = savedAll.slice(inputs.length);
-    const { q, k, v, pre, post } = unpack(saved);
+    const kept = keep ? savedAll : [];
+    const { q, k, v, pre, post } = keep ? { q: null, k: null, v: null, pre: null, post: null } : unpack(savedAll);
     // each input's gradient arrives in per-chunk pieces along one axis, combined at the end
-    const pieces: { part: Tensor; lo: number }[][] = saved.map(() => []);
+    const pieces: { part: Tensor; lo: number }[][] = inputs.map(() => []);
     const weightIndex = (side: 0 | 1, n: keyof ComposeWeights) => 3 + side * names.length + names.indexOf(n);
     ranges.forEach((r, chunk) => {
       const parts = tf.tidy(() => {
         let f: ChunkForward;
         let c: ChunkInputs;
         if (kept.length === 0) {
-          c = sliceChunk(q, k, v, pre, post, r);
+          c = sliceChunk(q as Tensor, k as Tensor, v as Tensor, pre, post, r);
           f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, bandAttrs(r));
         } else {
           ({ f, c } = unflatten(kept.slice(stride * chunk, stride * (chunk + 1))));
@@ -344,9 +344,9 @@ export function dcmhaAttention(
         });
       }
     });
-    return saved.map((x, i) => {
+    return inputs.map((x, i) => {
       const axis = i < 3 ? 2 : 1;
-      const g = pieces[i].length === 0 ? tf.zerosLike(x) : combinePieces(pieces[i], axis, x.shape[axis] as number);
+      const g = pieces[i].length === 0 ? tf.zeros(x.shape, x.dtype) : combinePieces(pieces[i], axis, x.shape[axis] as number);
       tf.dispose(pieces[i].map((p) => p.part).filter((t) => t !== g));
       return g;
     });

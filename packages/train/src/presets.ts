@@ -50,11 +50,9 @@ const DEFINITIONS: Record<string, Omit<TrainPreset, 'model'> & { model: ModelCon
   tiny: {
     model: PRESETS.tiny,
     tokenizer: 'byte-level',
-    // Sized for the tfjs cpu backend on two shared cores: see apps/train/README.md for the measured
-    // step time and loss curve behind these numbers.
-    // Sized for ~2 minutes on two shared cores with @dcformer/kernels-cpu (≈ 1 s per step of 16 × 64
-    // bytes). Measured: validation 2.44 / 2.32 / 2.27 at steps 50 / 75 / 100 (below 2.5 by ~50 s). On
-    // the stock tfjs cpu kernels a step is ~30× slower; see apps/train/README.md.
+    // Sized to show learning within a minute on two cores with @dcformer/kernels-cpu (0.21 s per step
+    // of 16 × 64 bytes; validation 2.54 / 2.41 / 2.30 / 2.22 at steps 30 / 60 / 90 / 120). On the stock
+    // tfjs cpu kernels a step is ~75× slower; see apps/train/README.md.
     settings: {
       batchSize: 16, seqLen: 64, steps: 120, lr: 1e-2, warmupSteps: 10, finalLrFraction: 0.1,
       evalEvery: 30, evalBatches: 4, logEvery: 10, checkpointEvery: 60, keep: 2,

@@ -148,6 +148,8 @@ describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
     [[1, 256], [256, 333]],
     [[517, 64], [64, 300]], // one large product split across threads by rows (M ≥ N)…
     [[40, 64], [64, 1001]], // …or by columns
+    [[3, 37, 24], [3, 24, 45]], // batched small products with a short K: register tiles plus row and column tails
+    [[1, 8, 16], [5, 16, 64]], // the same with a broadcast over the batch
   ];
   for (const [sa, sb] of cases) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {

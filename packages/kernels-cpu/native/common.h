@@ -17,34 +17,8 @@ class Args {
   }
   bool failed() const { return failed_; }
 
-  float* f32(size_t i) {
-    if (failed_) return nullptr;
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value buffer;
-    size_t offset;
-    if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
-        type != napi_float32_array) {
-      fail("argument " + std::to_string(i) + " must be a Float32Array");
-      return nullptr;
-    }
-    return static_cast<float*>(data);
-  }
-  int32_t* i32(size_t i) {
-    if (failed_) return nullptr;
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value buffer;
-    size_t offset;
-    if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, &buffer, &offset) != napi_ok ||
-        type != napi_int32_array) {
-      fail("argument " + std::to_string(i) + " must be an Int32Array");
-      return nullptr;
-    }
-    return static_cast<int32_t*>(data);
-  }
+  float* f32(size_t i) { return typed<float>(i, napi_float32_array, "a Float32Array"); }
+  int32_t* i32(size_t i) { return typed<int32_t>(i, napi_int32_array, "an Int32Array"); }
   float* f32OrNull(size_t i) {
     napi_valuetype t;
     napi_typeof(env_, argv_[i], &t);
@@ -70,6 +44,20 @@ class Args {
   }
 
  private:
+  template <typename T>
+  T* typed(size_t i, napi_typedarray_type want, const char* what) {
+    if (failed_) return nullptr;
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, &buffer, &offset) != napi_ok || type != want) {
+      fail("argument " + std::to_string(i) + " must be " + what);
+      return nullptr;
+    }
+    return static_cast<T*>(data);
+  }
   void fail(const std::string& msg) {
     if (!failed_) napi_throw_type_error(env_, nullptr, ("dcformer_cpu: " + msg).c_str());
     failed_ = true;

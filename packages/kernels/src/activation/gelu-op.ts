@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
+import { referenceRegistry } from '../reference-registry.js';
 
 /**
  * DcGelu: the exact GELU of torch nn.GELU() (approximate = 'none'), element-wise on float32:
@@ -45,11 +46,11 @@ export function referenceGeluKernel(backendName: string): KernelConfig {
   return { kernelName: DcGelu, backendName, kernelFunc: ({ inputs }) => geluReference(inputs.x as Tensor) };
 }
 
+const geluRegistry = referenceRegistry(DcGelu, referenceGeluKernel, geluGradConfig);
+
 /** Exact GELU through the active backend's `DcGelu` kernel (fused where registered). Differentiable. */
 export function gelu(x: Tensor): Tensor {
   if (x.dtype !== 'float32') throw new ShapeError(`gelu: 'x' must be float32; got ${x.dtype}`);
-  if (tf.getGradient(DcGelu) === undefined) tf.registerGradient(geluGradConfig);
-  const backendName = tf.getBackend();
-  if (tf.getKernel(DcGelu, backendName) === undefined) tf.registerKernel(referenceGeluKernel(backendName));
+  geluRegistry.ensure();
   return tf.engine().runKernel(DcGelu, { x } as unknown as NamedTensorMap) as Tensor;
 }

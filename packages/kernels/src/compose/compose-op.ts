@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import { referenceRegistry } from '../reference-registry.js';
 import { composeReference, composeReferenceGrad, type ComposeGrads } from './compose-reference.js';
 import {
   DcmhaCompose,
@@ -53,22 +54,11 @@ export function referenceComposeKernel(backendName: string): KernelConfig {
   };
 }
 
-const referenceKernels = new Map<string, KernelConfig['kernelFunc']>();
+const registry = referenceRegistry(DcmhaCompose, referenceComposeKernel, composeGradConfig);
 
 /** True when `backendName` runs the reference Compose (no fused kernel replaced it). */
 export function isReferenceCompose(backendName: string): boolean {
-  const registered = tf.getKernel(DcmhaCompose, backendName);
-  return registered !== undefined && registered.kernelFunc === referenceKernels.get(backendName);
-}
-
-function ensureComposeKernel(): void {
-  if (tf.getGradient(DcmhaCompose) === undefined) tf.registerGradient(composeGradConfig);
-  const backendName = tf.getBackend();
-  if (tf.getKernel(DcmhaCompose, backendName) === undefined) {
-    const config = referenceComposeKernel(backendName);
-    tf.registerKernel(config);
-    referenceKernels.set(backendName, config.kernelFunc);
-  }
+  return registry.isReference(backendName);
 }
 
 /**
@@ -82,7 +72,7 @@ function ensureComposeKernel(): void {
  */
 export function dcmhaCompose(inputs: ComposeInputs, attrs: ComposeAttrs = { queryWise: true, keyWise: true }): Tensor {
   validateComposeInputs('dcmhaCompose', inputs, attrs);
-  ensureComposeKernel();
+  registry.ensure();
   const list = composeInputNames(attrs).map((name) => inputs[name] as Tensor);
   return tf.engine().runKernel(DcmhaCompose, list as unknown as NamedTensorMap, composeKernelAttrs(attrs)) as Tensor;
 }

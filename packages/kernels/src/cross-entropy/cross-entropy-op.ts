@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { referenceRegistry } from '../reference-registry.js';
 
 /**
  * DcSoftmaxCrossEntropy: per-row cross-entropy of logits against integer labels,
@@ -79,8 +80,6 @@ export const crossEntropyGradConfig: GradConfig = {
   },
 };
 
-const referenceKernels = new Map<string, KernelConfig['kernelFunc']>();
-
 /** The reference forward as the DcSoftmaxCrossEntropy kernel of `backendName`. */
 export function referenceCrossEntropyKernel(backendName: string): KernelConfig {
   return {
@@ -91,20 +90,11 @@ export function referenceCrossEntropyKernel(backendName: string): KernelConfig {
   };
 }
 
+const registry = referenceRegistry(DcSoftmaxCrossEntropy, referenceCrossEntropyKernel, crossEntropyGradConfig);
+
 /** True when `backendName` runs the reference cross-entropy (no fused kernel registered). */
 export function isReferenceCrossEntropy(backendName: string): boolean {
-  const registered = tf.getKernel(DcSoftmaxCrossEntropy, backendName);
-  return registered !== undefined && registered.kernelFunc === referenceKernels.get(backendName);
-}
-
-function ensureKernel(): void {
-  if (tf.getGradient(DcSoftmaxCrossEntropy) === undefined) tf.registerGradient(crossEntropyGradConfig);
-  const backendName = tf.getBackend();
-  if (tf.getKernel(DcSoftmaxCrossEntropy, backendName) === undefined) {
-    const config = referenceCrossEntropyKernel(backendName);
-    tf.registerKernel(config);
-    referenceKernels.set(backendName, config.kernelFunc);
-  }
+  return registry.isReference(backendName);
 }
 
 /**
@@ -118,7 +108,7 @@ function ensureKernel(): void {
  */
 export function softmaxCrossEntropy(logits_RV: Tensor, labels_R: Tensor): Tensor {
   validate('softmaxCrossEntropy', logits_RV, labels_R);
-  ensureKernel();
+  registry.ensure();
   const [loss_R, lse_R] = tf.engine().runKernel(DcSoftmaxCrossEntropy, { logits: logits_RV, labels: labels_R } as unknown as NamedTensorMap) as unknown as Tensor[];
   // lse stays alive while the tape saved it for the backward; the caller sees only the loss
   lse_R.dispose();

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { referenceRegistry } from '../reference-registry.js';
 
 /**
  * DcRmsNorm: RMSNorm over the last axis, as modeling_dcformer.py's RMSnorm (and its QK-norm):
@@ -65,8 +66,6 @@ export const rmsNormGradConfig: GradConfig = {
   },
 };
 
-const referenceKernels = new Map<string, KernelConfig['kernelFunc']>();
-
 export function referenceRmsNormKernel(backendName: string): KernelConfig {
   return {
     kernelName: DcRmsNorm,
@@ -75,10 +74,11 @@ export function referenceRmsNormKernel(backendName: string): KernelConfig {
   };
 }
 
+const registry = referenceRegistry(DcRmsNorm, referenceRmsNormKernel, rmsNormGradConfig);
+
 /** True when `backendName` runs the reference RMSNorm (no fused kernel registered). */
 export function isReferenceRmsNorm(backendName: string): boolean {
-  const registered = tf.getKernel(DcRmsNorm, backendName);
-  return registered !== undefined && registered.kernelFunc === referenceKernels.get(backendName);
+  return registry.isReference(backendName);
 }
 
 /**
@@ -87,12 +87,6 @@ export function isReferenceRmsNorm(backendName: string): boolean {
  */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   validate('rmsNorm', x, weight, eps);
-  if (tf.getGradient(DcRmsNorm) === undefined) tf.registerGradient(rmsNormGradConfig);
-  const backendName = tf.getBackend();
-  if (tf.getKernel(DcRmsNorm, backendName) === undefined) {
-    const config = referenceRmsNormKernel(backendName);
-    tf.registerKernel(config);
-    referenceKernels.set(backendName, config.kernelFunc);
-  }
+  registry.ensure();
   return tf.engine().runKernel(DcRmsNorm, { x, weight } as unknown as NamedTensorMap, { eps } as unknown as NamedAttrMap) as Tensor;
 }

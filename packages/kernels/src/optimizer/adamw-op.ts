@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { referenceRegistry } from '../reference-registry.js';
 
 /**
  * DcAdamWUpdate: one torch.optim.AdamW step for one parameter, element-wise, in float32 with the
@@ -58,6 +59,8 @@ export function referenceAdamWKernel(backendName: string): KernelConfig {
   };
 }
 
+const adamWRegistry = referenceRegistry(DcAdamWUpdate, referenceAdamWKernel);
+
 /**
  * One AdamW step for one parameter through the active backend's `DcAdamWUpdate` kernel (fused where
  * a backend package registered one, the reference ops otherwise). Returns new [param, m, v] tensors;
@@ -72,7 +75,6 @@ export function adamWUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, a
   for (const [name, t] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
     if (t.dtype !== 'float32') throw new ShapeError(`adamWUpdate: '${name}' must be float32; got ${t.dtype}`);
   }
-  const backendName = tf.getBackend();
-  if (tf.getKernel(DcAdamWUpdate, backendName) === undefined) tf.registerKernel(referenceAdamWKernel(backendName));
+  adamWRegistry.ensure();
   return tf.engine().runKernel(DcAdamWUpdate, { param, grad, m, v } as unknown as NamedTensorMap, { ...attrs } as unknown as NamedAttrMap) as unknown as [Tensor, Tensor, Tensor];
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { referenceRegistry } from '../reference-registry.js';
 
 /**
  * DcRope: rotary embedding in "half" layout over the first R = 2·H dims of each head (DCMHA.md
@@ -61,10 +62,10 @@ export function referenceRopeKernel(backendName: string): KernelConfig {
   };
 }
 
+const ropeRegistry = referenceRegistry(DcRope, (backendName) => referenceRopeKernel(backendName), ropeGradConfig);
+
 function runRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  if (tf.getGradient(DcRope) === undefined) tf.registerGradient(ropeGradConfig);
-  const backendName = tf.getBackend();
-  if (tf.getKernel(DcRope, backendName) === undefined) tf.registerKernel(referenceRopeKernel(backendName));
+  ropeRegistry.ensure();
   return tf.engine().runKernel(DcRope, { x, cos, sin } as unknown as NamedTensorMap, {} as NamedAttrMap) as Tensor;
 }
 

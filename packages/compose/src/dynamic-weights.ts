@@ -71,9 +71,10 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
     const w1_CXIN = rmsNorm(w1raw_CXIN, tf.ones([N]), RMS_NORM_NO_SCALE_EPS);
     const dd_XCN = tf.tanh(tf.reshape(tf.matMul(x_XD, tf.reshape(params.dd, [D, 4 * N])), [B * T, 4, N]));
 
-    const w1s = tf.unstack(w1_CXIN, 0).map((w) => tf.reshape(w, [B, T, I, N]));
-    const w2s = tf.unstack(w2_CXIN, 0).map((w) => tf.reshape(w, [B, T, I, N]));
-    const dds = tf.unstack(dd_XCN, 1).map((d) => tf.reshape(d, [B, T, N]));
+    // reshape once, then unstack: the pieces come out in their final shapes
+    const w1s = tf.unstack(tf.reshape(w1_CXIN, [4, B, T, I, N]), 0);
+    const w2s = tf.unstack(tf.reshape(w2_CXIN, [4, B, T, I, N]), 0);
+    const dds = tf.unstack(tf.reshape(dd_XCN, [B, T, 4, N]), 2);
     return {
       pre: { qw1: w1s[0], qw2: w2s[0], qdd: dds[0], kw1: w1s[1], kw2: w2s[1], kdd: dds[1] },
       post: { qw1: w1s[2], qw2: w2s[2], qdd: dds[2], kw1: w1s[3], kw2: w2s[3], kdd: dds[3] },

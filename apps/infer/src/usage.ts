@@ -68,8 +68,8 @@ markdown table of metrics with standard errors (or JSON), and names items/s per 
   --max-length L    most tokens fed per sequence (default: the model's block_size); longer
                     requests are truncated on the left, texts are scored in windows
   --stride S        tokens scored per window after the first (1..L, default L: lm-eval's windows)
-  --batch-size B    most sequences per forward (default 16; 1 on cpu/wasm, where batching
-                    only adds padding)
+  --batch-size B    most sequences per forward (default 16; 1 on wasm, where batching only
+                    adds padding)
 ${BACKEND}
   --json            print {"model", "results": [{"task", "format", "n", "requests", "metrics":
                     {name: {"value", "stderr", "higher_is_better"}}, "notes", "seconds"}]}`,

@@ -100,7 +100,17 @@ function checkExtras(config: ModelConfig, weights: Map<string, NamedArray>, wher
 export function modelWeights(model: DcformerModel): Map<string, NamedArray> {
   const out = new Map<string, NamedArray>();
   for (const [name, v] of model.variables) out.set(name, { shape: v.shape as number[], data: v.dataSync() as Float32Array });
-  const config = model.config;
+  return withCompatibilityCopies(model.config, out);
+}
+
+/** `modelWeights` reading with `await data()`: GPU backends cannot read synchronously. */
+export async function modelWeightsAsync(model: DcformerModel): Promise<Map<string, NamedArray>> {
+  const out = new Map<string, NamedArray>();
+  for (const [name, v] of model.variables) out.set(name, { shape: v.shape as number[], data: (await v.data()) as Float32Array });
+  return withCompatibilityCopies(model.config, out);
+}
+
+function withCompatibilityCopies(config: ModelConfig, out: Map<string, NamedArray>): Map<string, NamedArray> {
   const { N, K } = dynamicSizes(config);
   for (const e of extraSpecs(config)) {
     const prefix = `layers.${e.layer}.attention.dyn_w_proj`;

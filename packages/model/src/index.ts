@@ -3,7 +3,7 @@ export { PRESETS, presetConfig } from './presets.js';
 export { DcformerModel, type ModelParams, type LayerParams, type AttentionParams, type FeedForwardParams, type NormParams } from './model.js';
 export { idsTensor, validateIds } from './ids.js';
 export { initModel, seededNormal, seededUniform } from './init.js';
-export { modelFromWeights, modelWeights, type NamedArray, type FromWeightsOptions } from './checkpoint.js';
+export { modelFromWeights, modelWeights, modelWeightsAsync, type NamedArray, type FromWeightsOptions } from './checkpoint.js';
 export { weightSpecs, extraSpecs, dynamicSizes, mergeDw, splitDw, type WeightSpec, type ExtraSpec, type Init } from './weights.js';
 export { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, ropeTable } from './layers.js';
 export {

@@ -7,7 +7,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '@dcformer/kernels';
 import { configToJson, parseConfig, type ParseConfigOptions } from './config.js';
-import { modelFromWeights, modelWeights } from './checkpoint.js';
+import { modelFromWeights, modelWeightsAsync } from './checkpoint.js';
 import type { DcformerModel } from './model.js';
 import { readCheckpointWeights, writeFileAtomic, writeSafetensorsWeights } from './checkpoint/files.js';
 import { weightSpecs } from './weights.js';
@@ -75,8 +75,11 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   return modelFromWeights(config, weights, { onWarning: options.onWarning, source: dir });
 }
 
-/** Writes config.json (official keys) and model.safetensors (official names, F32) into `dir`. */
+/**
+ * Writes config.json (official keys) and model.safetensors (official names, F32) into `dir`. Reads
+ * the weights with `await data()`, so it works on every backend.
+ */
 export async function saveModel(model: DcformerModel, dir: string): Promise<void> {
-  await writeSafetensorsWeights(dir, modelWeights(model), { format: 'pt', producer: 'dcformer-ts' });
+  await writeSafetensorsWeights(dir, await modelWeightsAsync(model), { format: 'pt', producer: 'dcformer-ts' });
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(model.config), null, 2)}\n`);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CheckpointError, ConfigError, InputError } from '@dcformer/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors, serializeSafetensors, toFloat32 } from '../src/checkpoint/safetensors.js';
-import { modelWeights } from '../src/checkpoint.js';
+import { modelWeights, modelWeightsAsync } from '../src/checkpoint.js';
 import { loadModel, saveModel } from '../src/node.js';
 import { caseDir, golden } from './oracle.js';
 
@@ -44,6 +44,10 @@ describe('checkpoint round trip', () => {
       const wb = modelWeights(b);
       expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
       for (const [n, t] of wa) expect(Buffer.from(wb.get(n)!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
+      // saveModel reads asynchronously (GPU backends): the same tensors as the synchronous read
+      const wasync = await modelWeightsAsync(a);
+      expect([...wasync.keys()]).toEqual([...wa.keys()]);
+      for (const [n, t] of wa) expect(Buffer.from(wasync.get(n)!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
       const ids = golden(name).input_ids;
       const la = tf.tidy(() => a.forward(ids).dataSync());
       const lb = tf.tidy(() => b.forward(ids).dataSync());

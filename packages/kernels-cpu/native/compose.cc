@@ -146,19 +146,6 @@ void forwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, float* hq
     float* om = o0 + m * xstride;
     zeroOutside(om, S, lo, hi);
     const float gq = 1.0f + (in.q ? in.qdd[(b * T + t) * N + m] : 0.0f);
-    if (kI == 2 && in.q && in.k) {
-      // the common case (both sides, I = 2) in one pass instead of three
-      const float* kd = in.kddT.data() + (b * N + m) * S;
-      const float w0 = wq2[m], w1 = wq2[N + m];
-      const float* k0 = wk2 + m * S;
-      const float* k1 = wk2 + (N + m) * S;
-      const float *hq0 = hq, *hq1 = hq + S, *hk0 = hk, *hk1 = hk + S;
-#pragma omp simd
-      for (int64_t s = lo; s < hi; s++) {
-        om[s] = (xm[s] * (gq + kd[s]) + (w0 * hq0[s] + k0[s] * hk0[s])) + (w1 * hq1[s] + k1[s] * hk1[s]);
-      }
-      continue;
-    }
     if (in.k) {
       const float* kd = in.kddT.data() + (b * N + m) * S;
 #pragma omp simd
@@ -216,41 +203,6 @@ void backwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, const fl
     float* dxn = dx0 + n * xstride;
     const float gate = 1.0f + (in.q ? in.qdd[(b * T + t) * N + n] : 0.0f);
     zeroOutside(dxn, S, lo, hi);
-    if (kI == 2 && in.q && in.k) {
-      // the common case (both sides, I = 2): one pass over x_n and dy_n instead of five
-      const float* kd = in.kddT.data() + (b * N + n) * S;
-      float* akd = g.keyAcc + 2 * g.keySize + (b * N + n) * S;
-      const float q10 = wq1[n], q11 = wq1[N + n];
-      const float* k10 = wk1 + n * S;
-      const float* k11 = wk1 + (N + n) * S;
-      float* a10 = g.keyAcc + (b * I * N + n) * S;
-      float* a11 = a10 + N * S;
-      float* a20 = g.keyAcc + g.keySize + (b * I * N + n) * S;
-      float* a21 = a20 + N * S;
-      const float *gq0 = gq, *gq1 = gq + S, *hq0 = hq, *hq1 = hq + S;
-      const float *gk0 = gk, *gk1 = gk + S, *hk0 = hk, *hk1 = hk + S;
-      float xdy = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0;
-#pragma omp simd reduction(+ : xdy, s10, s11, s20, s21)
-      for (int64_t s = lo; s < hi; s++) {
-        const float x = xn[s], dys = dyn[s], p = x * dys;
-        dxn[s] = ((dys * (gate + kd[s]) + (q10 * gq0[s] + k10[s] * gk0[s])) + (q11 * gq1[s] + k11[s] * gk1[s]));
-        xdy += p;
-        akd[s] += p;
-        s10 += gq0[s] * x;
-        s11 += gq1[s] * x;
-        s20 += hq0[s] * dys;
-        s21 += hq1[s] * dys;
-        a10[s] += gk0[s] * x;
-        a11[s] += gk1[s] * x;
-        a20[s] += hk0[s] * dys;
-        a21[s] += hk1[s] * dys;
-      }
-      const int64_t w = (b * T + t) * I * N + n;
-      g.dqdd[(b * T + t) * N + n] = xdy;
-      g.dqw1[w] = s10, g.dqw1[w + N] = s11;
-      g.dqw2[w] = s20, g.dqw2[w + N] = s21;
-      continue;
-    }
     float xdy = 0;
     if (in.k) {
       const float* kd = in.kddT.data() + (b * N + n) * S;

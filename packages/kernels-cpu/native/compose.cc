@@ -128,16 +128,23 @@ inline void zeroOutside(float* row, int64_t S, int64_t lo, int64_t hi) {
   for (int64_t s = hi; s < S; s++) row[s] = 0;
 }
 
+struct RowWeights {
+  const float *q1, *q2, *k1, *k2;  // null for a side that is off
+};
+
+// Row (b, t)'s query-side weights [I,N] and batch b's key-major key-side weights [I,N,S].
+inline RowWeights rowWeights(const Inputs& in, int64_t b, int64_t t, int64_t T, int64_t I, int64_t N, int64_t S) {
+  return {in.q ? in.qw1 + (b * T + t) * I * N : nullptr, in.q ? in.qw2 + (b * T + t) * I * N : nullptr,
+          in.k ? in.kw1T.data() + b * I * N * S : nullptr, in.k ? in.kw2T.data() + b * I * N * S : nullptr};
+}
+
 // One output row: out_m[s] = x_m[s]·(1 + qdd_m + kdd_m[s]) + Σ_i qw2[i,m]·hq_i[s] + kw2[i,m,s]·hk_i[s]
 template <int kI>
 void forwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, float* hq, float* hk, float* out) {
   const int64_t N = d.N, T = d.T, S = d.S, I = kI > 0 ? kI : d.I, xstride = T * S;
   const float* x0 = in.x + (b * N * T + t) * S;
   float* o0 = out + (b * N * T + t) * S;
-  const float* wq1 = in.q ? in.qw1 + (b * T + t) * I * N : nullptr;
-  const float* wq2 = in.q ? in.qw2 + (b * T + t) * I * N : nullptr;
-  const float* wk1 = in.k ? in.kw1T.data() + b * I * N * S : nullptr;
-  const float* wk2 = in.k ? in.kw2T.data() + b * I * N * S : nullptr;
+  const auto [wq1, wq2, wk1, wk2] = rowWeights(in, b, t, T, I, N, S);
   int64_t lo, hi;
   d.range(t, lo, hi);
   projectRow<kI>(wq1, wk1, N, S, I, x0, xstride, lo, hi, hq, hk);
@@ -189,10 +196,7 @@ void backwardRow(const Inputs& in, const Dims& d, int64_t b, int64_t t, const fl
   const float* x0 = in.x + row;
   const float* dy0 = dy + row;
   float* dx0 = g.dx + row;
-  const float* wq1 = in.q ? in.qw1 + (b * T + t) * I * N : nullptr;
-  const float* wq2 = in.q ? in.qw2 + (b * T + t) * I * N : nullptr;
-  const float* wk1 = in.k ? in.kw1T.data() + b * I * N * S : nullptr;
-  const float* wk2 = in.k ? in.kw2T.data() + b * I * N * S : nullptr;
+  const auto [wq1, wq2, wk1, wk2] = rowWeights(in, b, t, T, I, N, S);
   int64_t lo, hi;
   d.range(t, lo, hi);
   projectRow<kI>(wq1, wk1, N, S, I, x0, xstride, lo, hi, hq, hk);  // h_i = Σ_n w1[i,n]·x_n

@@ -44,6 +44,13 @@ function unpack(backend: unknown, list: TensorInfo[], attrs: ComposeAttrs) {
   return { x: v.x!, q, k, B, N, T, S, I, names };
 }
 
+type MaybeF32 = Float32Array | null;
+
+/** The six weight arrays in the addon's argument order; null for a side that is off. */
+function weightArgs(u: { q: Side; k: Side }): [MaybeF32, MaybeF32, MaybeF32, MaybeF32, MaybeF32, MaybeF32] {
+  return [u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null];
+}
+
 export function fusedComposeKernel(addon: NativeAddon, backendName = 'cpu'): KernelConfig {
   const reference = referenceComposeKernel(backendName);
   return {
@@ -55,8 +62,7 @@ export function fusedComposeKernel(addon: NativeAddon, backendName = 'cpu'): Ker
       const u = unpack(args.backend, list, attrs);
       if (u === null || (u.q === null && u.k === null)) return reference.kernelFunc(args);
       const out = uninitializedF32(u.x.length);
-      addon.composeForward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
-        out, u.B, u.N, u.T, u.S, u.I, ...bandArgs(attrs));
+      addon.composeForward(u.x, ...weightArgs(u), out, u.B, u.N, u.T, u.S, u.I, ...bandArgs(attrs));
       return output(args.backend, list[0].shape, out);
     },
   };
@@ -87,8 +93,7 @@ export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cp
       const dx = uninitializedF32(u.x.length);
       const qw = u.q ? [uninitializedF32(B * T * I * N), uninitializedF32(B * T * I * N), uninitializedF32(B * T * N)] : [null, null, null];
       const kw = u.k ? [uninitializedF32(B * S * I * N), uninitializedF32(B * S * I * N), uninitializedF32(B * S * N)] : [null, null, null];
-      addon.composeBackward(u.x, u.q?.w1 ?? null, u.q?.w2 ?? null, u.q?.dd ?? null, u.k?.w1 ?? null, u.k?.w2 ?? null, u.k?.dd ?? null,
-        dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I, ...bandArgs(attrs));
+      addon.composeBackward(u.x, ...weightArgs(u), dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I, ...bandArgs(attrs));
       const infos: TensorInfo[] = [output(args.backend, list[0].shape, dx)];
       u.names.slice(1).forEach((n) => {
         const side = n.startsWith('q') ? qw : kw;

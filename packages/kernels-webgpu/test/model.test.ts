@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareClose, flattenNested } from '@dcformer/kernels/testing';
 import { loadModel } from '@dcformer/model/node';
-import type { DcformerModel } from '@dcformer/model';
-import { ORACLE_DIR, cachedLogitsAsync, golden, greedyAsync, lossAndGradsAsync, oracleGrads } from './oracle.js';
+import { cachedLogits, type DcformerModel } from '@dcformer/model';
+import { ORACLE_DIR, golden, greedyAsync, lossAndGradsAsync, oracleGrads } from './oracle.js';
 import { gpuErrors, useWebGPU } from './webgpu-env.js';
 
 const gpu = await useWebGPU();
@@ -50,7 +50,7 @@ describe.skipIf(!gpu.ok).each(['case1_dcformer_lgll', 'case4_dcpythia'])('%s on 
 
   it('cached prefill + teacher-forced decode logits', async () => {
     const expected = flattenNested(g.infer.logits);
-    const got = await cachedLogitsAsync(model, g.input_ids, g.infer.prefill_len);
+    const got = await cachedLogits(model, g.input_ids, g.infer.prefill_len);
     const rep = compareClose(got, expected.data, expected.shape, { atol: TOL.logits, label: `${name} cached logits` });
     console.log(rep.message);
     expect(rep.ok, rep.message).toBe(true);

@@ -1,54 +1,12 @@
 /**
- * The official-code golden data (<repo>/fixtures/oracle, DESIGN.md "Golden data") and asynchronous
- * forms of the model's read-back loops: DcformerModel's prefill/decodeOne/lossAndGrads read with
- * dataSync(), which the webgpu backend cannot do in Node (no OffscreenCanvas).
+ * The official-code golden data and its readers come from the model package's test helpers
+ * (fixtures/oracle, DESIGN.md "Golden data"); what is webgpu-specific here reads asynchronously:
+ * DcformerModel's synchronous read-backs use dataSync(), which webgpu cannot do in Node.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { parseSafetensors, splitDw, toFloat32, type DcformerModel } from '@dcformer/model';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import type { DcformerModel } from '@dcformer/model';
 
-export const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
-
-export function golden(name: string) {
-  return JSON.parse(readFileSync(`${ORACLE_DIR}${name}/golden.json`, 'utf8'));
-}
-
-export interface GradRef {
-  shape: number[];
-  data: Float32Array;
-  /** max |value| as stored (dw_m / qkw_m for the dynamic weights): the scale of DESIGN.md's tolerance. */
-  scale: number;
-}
-
-/** train_as_infer gradients by parameter name, dw_m/qkw_m split as DESIGN.md says. */
-export function oracleGrads(name: string, dim: number, nHead: number): Map<string, GradRef> {
-  const file = parseSafetensors(new Uint8Array(readFileSync(`${ORACLE_DIR}${name}/grads.safetensors`)));
-  const out = new Map<string, GradRef>();
-  const prefix = 'train_as_infer.';
-  const N = nHead;
-  const K = 4 * N;
-  for (const [full, raw] of file.tensors) {
-    if (!full.startsWith(prefix)) continue;
-    const key = full.slice(prefix.length);
-    const data = toFloat32(raw, full);
-    const scale = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    if (key.endsWith('.dw_m')) {
-      const base = key.slice(0, -'.dw_m'.length);
-      const { dw1, dd } = splitDw(data, dim, K, N);
-      out.set(`${base}.dw1`, { shape: [dim, 1, 4, K], data: dw1, scale });
-      out.set(`${base}.dd`, { shape: [dim, 1, 4 * N], data: dd, scale });
-    } else if (key.endsWith('.qkw_m')) {
-      const base = key.slice(0, -'.qkw_m'.length);
-      const [C, KK, J] = raw.shape;
-      out.set(`${base}.qkw`, { shape: [1, C, KK, J / N, N], data, scale });
-    } else {
-      out.set(key, { shape: raw.shape, data, scale });
-    }
-  }
-  return out;
-}
+export { ORACLE_DIR, golden, oracleGrads } from '../../model/test/oracle.js';
 
 async function take(t: Tensor): Promise<Float32Array> {
   try {
@@ -60,31 +18,10 @@ async function take(t: Tensor): Promise<Float32Array> {
 
 /** Loss and the gradient of every parameter (official names), read asynchronously. */
 export async function lossAndGradsAsync(model: DcformerModel, ids: number[][]): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
-  const vars = [...model.variables.values()];
-  const { value, grads } = tf.variableGrads(() => model.loss(ids) as tf.Scalar, vars);
+  const { loss, grads } = await model.lossAndGradsAsync(ids);
   const out = new Map<string, Float32Array>();
-  for (const [name, v] of model.variables) out.set(name, await take(grads[(v as Variable).name]));
-  return { loss: (await take(value))[0], grads: out };
-}
-
-/** Cached prefill of P tokens, then teacher-forced one-token steps: logits [B,T,V] flattened. */
-export async function cachedLogitsAsync(model: DcformerModel, ids: number[][], P: number): Promise<Float32Array> {
-  const B = ids.length;
-  const T = ids[0].length;
-  const V = model.config.vocabSize;
-  const out = new Float32Array(B * T * V);
-  const cache = model.createCache(B);
-  try {
-    const first = await take(model.forwardCached(ids.map((r) => r.slice(0, P)), cache));
-    for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
-    for (let t = P; t < T; t++) {
-      const step = await take(model.forwardCached(ids.map((r) => [r[t]]), cache));
-      for (let b = 0; b < B; b++) out.set(step.subarray(b * V, (b + 1) * V), (b * T + t) * V);
-    }
-  } finally {
-    cache.dispose();
-  }
-  return out;
+  for (const [name, g] of grads) out.set(name, await take(g));
+  return { loss, grads: out };
 }
 
 export interface GreedyStep {

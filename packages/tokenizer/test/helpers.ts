@@ -65,3 +65,18 @@ export function llama2ModelPath(): string | null {
   const p = join(SHARED, 'data/tokenizers/llama2-spm/tokenizer.model');
   return existsSync(p) ? p : null;
 }
+
+/** Where files are looked for: test/fixtures first, then ../shared (URL forms for `readFirst`). */
+export const FIXTURES_URL = new URL('./fixtures/', import.meta.url);
+export const SHARED_URL = new URL('../../../../shared/', import.meta.url);
+
+/** The bytes of the first candidate that exists (`.gz` files gunzipped), or null when none does. */
+export function readFirst(candidates: URL[]): Uint8Array | null {
+  for (const url of candidates) {
+    const path = fileURLToPath(url);
+    if (!existsSync(path)) continue;
+    const bytes = readFileSync(path);
+    return new Uint8Array(path.endsWith('.gz') ? gunzipSync(bytes) : bytes);
+  }
+  return null;
+}

@@ -5,25 +5,13 @@
  * of the Unigram Viterbi. Throughput is printed, not asserted (CI machines vary).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { sentencePieceFromModel, type SentencePieceTokenizer } from '../src/sentencepiece/index.js';
+import { FIXTURES_URL, SHARED_URL, readFirst } from './helpers.js';
 
-const repoRoot = new URL('../../../', import.meta.url);
-const shared = new URL('../shared/', repoRoot);
-const fixtures = new URL('./fixtures/', import.meta.url);
-
-function readFirst(candidates: URL[]): Uint8Array | null {
-  for (const url of candidates) {
-    const path = fileURLToPath(url);
-    if (!existsSync(path)) continue;
-    const bytes = readFileSync(path);
-    return new Uint8Array(path.endsWith('.gz') ? gunzipSync(bytes) : bytes);
-  }
-  return null;
-}
+const shared = SHARED_URL;
+const fixtures = FIXTURES_URL;
 
 interface Expected {
   n_tokens: number;

@@ -1,11 +1,4 @@
 import { defineConfig } from 'tsup';
+import { libraryOptions } from '../../tools/tsup-library.mjs';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  external: [/^@dcformer\//],
-});
+export default defineConfig(libraryOptions(['src/index.ts', 'src/node.ts'], { external: [/^@dcformer\//] }));

@@ -1,13 +1,10 @@
 import { defineConfig } from 'tsup';
+import { libraryOptions } from '../../tools/tsup-library.mjs';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/register.ts', 'src/node.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  // register.js must stay a separate file that imports the shared chunk (sideEffects lists it)
-  splitting: true,
-  external: [/^@tensorflow\//, /^@dcformer\//, 'webgpu'],
-});
+export default defineConfig(
+  libraryOptions(['src/index.ts', 'src/register.ts', 'src/node.ts'], {
+    // register.js must stay a separate file that imports the shared chunk (sideEffects lists it)
+    splitting: true,
+    external: [/^@tensorflow\//, /^@dcformer\//, 'webgpu'],
+  }),
+);

@@ -1,12 +1,5 @@
 import { defineConfig } from 'tsup';
+import { libraryOptions } from '../../tools/tsup-library.mjs';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  // Browser-safe core; only src/node.ts touches node:fs / node:zlib.
-  external: [/^@dcformer\//, /^node:/],
-});
+// Browser-safe core; only src/node.ts touches node:fs / node:zlib.
+export default defineConfig(libraryOptions(['src/index.ts', 'src/node.ts'], { external: [/^@dcformer\//, /^node:/] }));

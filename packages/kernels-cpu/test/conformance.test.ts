@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { adamWReference, adamWUpdate, composeInputNames, dcmhaCompose, rope, ropeReference, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runComposeBandConformance, runComposeConformance, runCrossEntropyConformance, runGeluConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
+import { compareClose, runAdamWConformance, runComposeBandConformance, runComposeConformance, runCrossEntropyConformance, runGeluConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
 
@@ -176,6 +176,8 @@ describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
 
 
 describe('DcAdamWUpdate: fused vs the reference ops', () => {
+  for (const r of runAdamWConformance()) it(`conformance: ${r.name}`, () => expect(r.ok, r.message).toBe(true));
+
   it('equal to the last ulp on a parameter-sized update, with and without decay and scaling', () => {
     if (!native()) return;
     const n = 100_003;

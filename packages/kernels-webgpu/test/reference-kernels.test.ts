@@ -2,6 +2,7 @@
 // (tfjs ops) on webgpu: their conformance suites, read asynchronously.
 import { describe, expect, it } from 'vitest';
 import {
+  runAdamWConformanceAsync,
   runCrossEntropyConformanceAsync,
   runGeluConformanceAsync,
   runRmsNormConformanceAsync,
@@ -18,6 +19,7 @@ const suites: [string, () => Promise<ConformanceResult[]>][] = [
   ['DcRmsNorm', () => runRmsNormConformanceAsync()],
   ['DcRope', () => runRopeConformanceAsync(undefined, 2e-6)],
   ['DcGelu', () => runGeluConformanceAsync(4099, 5e-6)],
+  ['DcAdamWUpdate', () => runAdamWConformanceAsync(undefined, 1e-5)],
 ];
 
 describe.skipIf(!gpu.ok)('reference kernels on webgpu', () => {

@@ -5,3 +5,4 @@ export * from './rms-norm-conformance.js';
 export * from './rope-conformance.js';
 export * from './gelu-conformance.js';
 export * from './run-cases.js';
+export * from './adamw-conformance.js';

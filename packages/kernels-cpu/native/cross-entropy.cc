@@ -1,47 +1,13 @@
 // Fused softmax cross-entropy over rows of logits [R,V] with int32 labels [R] (kernel
 // DcSoftmaxCrossEntropy of @dcformer/kernels). Forward: two passes per row (max, Σexp), giving the
-// loss and lse; backward: one (exp(x − lse)·dy, minus dy at the label). Replaces ~6 tfjs element-wise passes each way
-// over R·V, which at bench-small (R·V = 103 M) were most of a training step.
+// loss and lse; backward: one (exp(x − lse)·dy, minus dy at the label). Replaces ~6 tfjs element-wise
+// passes each way over R·V, which at bench-small (R·V = 103 M) were most of a training step.
 #include "common.h"
 #include "vexp.h"
 #include <cmath>
 #include <omp.h>
 
 namespace dcf {
-namespace {
-
-inline float rowMax(const float* x, int64_t V) {
-  float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-  for (int64_t v = 0; v < V; v++) m = x[v] > m ? x[v] : m;
-  return m;
-}
-
-// Σ exp(x − m) over a row, optionally storing the terms. Float lanes within 1024-entry blocks (the
-// vectoriser needs one element type), blocks added in double: float lanes alone drift by ~1e-4
-// relative over a 50k-entry row.
-inline double sumExp(const float* x, float m, int64_t V, float* store) {
-  double total = 0;
-  for (int64_t b = 0; b < V; b += 1024) {
-    const int64_t e = b + 1024 < V ? b + 1024 : V;
-    float sum = 0;
-    if (store != nullptr) {
-#pragma omp simd reduction(+ : sum)
-      for (int64_t v = b; v < e; v++) {
-        const float t = vexpFlush(x[v] - m);
-        store[v] = t;
-        sum += t;
-      }
-    } else {
-#pragma omp simd reduction(+ : sum)
-      for (int64_t v = b; v < e; v++) sum += vexpFlush(x[v] - m);
-    }
-    total += sum;
-  }
-  return total;
-}
-
-}  // namespace
 
 // crossEntropyForward(logits, labels, loss, lse, R, V): loss[r] = log Σ exp(x − max) − (x[label] − max),
 // lse[r] = log Σ exp(x − max) + max

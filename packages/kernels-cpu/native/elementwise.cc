@@ -179,16 +179,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   for (int64_t r = 0; r < rows; r++) {
     const float* px = x + r * cols;
     float* po = out + r * cols;
-    float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-    for (int64_t j = 0; j < cols; j++) m = px[j] > m ? px[j] : m;
-    float sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < cols; j++) {
-      po[j] = vexpFlush(px[j] - m);
-      sum += po[j];
-    }
-    const float inv = 1.0f / sum;
+    const float inv = static_cast<float>(1.0 / sumExp(px, rowMax(px, cols), cols, po));
     for (int64_t j = 0; j < cols; j++) po[j] *= inv;
   }
   return nullptr;

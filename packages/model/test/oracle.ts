@@ -1,7 +1,9 @@
 /** Test helpers: the official-code golden data in <repo>/fixtures/oracle. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { flattenNested } from '@dcformer/kernels/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import { compareClose, flattenNested } from '@dcformer/kernels/testing';
+import type { DcformerModel } from '../src/model.js';
 import { parseSafetensors, toFloat32 } from '../src/checkpoint/safetensors.js';
 import { splitDw } from '../src/weights.js';
 
@@ -58,4 +60,40 @@ export function oracleGrads(name: string, dim: number, nHead: number): Map<strin
     }
   }
   return out;
+}
+
+/** Mismatches of the full-sequence logits (atol 1e-4) and the loss (1e-5) against train_as_infer. */
+export function logitsLossFailures(model: DcformerModel, name: string): string[] {
+  const g = golden(name);
+  const expected = goldenArray(g.train_as_infer.logits);
+  const logits = tf.tidy(() => model.forward(g.input_ids).dataSync());
+  const rep = compareClose(logits, expected.data, expected.shape, { atol: 1e-4, label: `${name} logits` });
+  const loss = tf.tidy(() => model.loss(g.input_ids).dataSync()[0]);
+  const lossOk = Math.abs(loss - g.train_as_infer.loss) <= 1e-5;
+  return [...(rep.ok ? [] : [rep.message]), ...(lossOk ? [] : [`${name} loss ${loss} vs ${g.train_as_infer.loss}`])];
+}
+
+/**
+ * Mismatches of the loss and of every parameter's gradient (atol 1e-3 of the stored max |value|,
+ * DESIGN.md) against train_as_infer, and a tensor count that did not stay flat.
+ */
+export function gradFailures(model: DcformerModel, name: string): string[] {
+  const g = golden(name);
+  const refs = oracleGrads(name, model.config.dim, model.config.nHead);
+  const before = tf.memory().numTensors;
+  const { loss, grads } = model.lossAndGrads(g.input_ids);
+  const failures: string[] = [];
+  if (Math.abs(loss - g.train_as_infer.loss) > 1e-5) failures.push(`${name} loss ${loss} vs ${g.train_as_infer.loss}`);
+  const names = (m: Map<string, unknown>) => [...m.keys()].sort().join(',');
+  if (names(grads) !== names(refs)) failures.push(`${name}: gradients for ${names(grads)}; the oracle has ${names(refs)}`);
+  for (const [param, grad] of grads) {
+    const ref = refs.get(param);
+    if (ref === undefined) continue;
+    if (grad.shape.join() !== ref.shape.join()) failures.push(`${param}: shape [${grad.shape}] vs [${ref.shape}]`);
+    const rep = compareClose(grad.dataSync(), ref.data, ref.shape, { atol: 1e-3 * ref.scale, label: param });
+    if (!rep.ok) failures.push(rep.message);
+  }
+  tf.dispose([...grads.values()]);
+  if (tf.memory().numTensors !== before) failures.push(`tensor count ${before} → ${tf.memory().numTensors}`);
+  return failures;
 }

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '@dcformer/kernels';
 import { readCheckpointWeights, readSafetensorsWeights } from './files.js';
@@ -276,12 +276,14 @@ describe('readCheckpointWeights with PyTorch files', () => {
   });
 });
 
-const ORACLE = ['/work/main/fixtures/oracle', '/work/shared/fixtures/oracle'].find((d) => existsSync(join(d, 'case1_dcformer_lgll/torch_fp16/pytorch_model.bin')));
+// The oracle fixtures are committed at <repo>/fixtures/oracle, so resolve them from this file (any checkout path) and
+// let a missing file fail the test instead of skipping it: its absence means a broken checkout.
+const ORACLE = fileURLToPath(new URL('../../../../fixtures/oracle/', import.meta.url));
 
-describe.skipIf(ORACLE === undefined)('the oracle PyTorch checkpoints (skipped when the fixtures are absent)', () => {
+describe('the oracle PyTorch checkpoints', () => {
   it('case 1 torch_fp16: every tensor is the float16 rounding of model.safetensors', async () => {
-    const reference = await readSafetensorsWeights(join(ORACLE!, 'case1_dcformer_lgll'));
-    const path = join(ORACLE!, 'case1_dcformer_lgll/torch_fp16/pytorch_model.bin');
+    const reference = await readSafetensorsWeights(join(ORACLE, 'case1_dcformer_lgll'));
+    const path = join(ORACLE, 'case1_dcformer_lgll/torch_fp16/pytorch_model.bin');
     const tensors = await readTorchStateDict(new Uint8Array(await readFile(path)), { label: path });
     expect([...tensors.keys()].sort()).toEqual([...reference.keys()].sort());
     for (const [name, t] of tensors) {
@@ -295,7 +297,7 @@ describe.skipIf(ORACLE === undefined)('the oracle PyTorch checkpoints (skipped w
   });
 
   it('case 1 torch_fp16 through readCheckpointWeights, as a model directory', async () => {
-    const dir = join(ORACLE!, 'case1_dcformer_lgll/torch_fp16');
+    const dir = join(ORACLE, 'case1_dcformer_lgll/torch_fp16');
     const weights = await readCheckpointWeights(dir);
     expect(weights.format).toBe('pytorch');
     expect(weights.size).toBe(71);
@@ -304,11 +306,11 @@ describe.skipIf(ORACLE === undefined)('the oracle PyTorch checkpoints (skipped w
   });
 
   it('case 4 torch_sharded: tensors bit-identical to model.safetensors', async () => {
-    const reference = await readSafetensorsWeights(join(ORACLE!, 'case4_dcpythia'));
+    const reference = await readSafetensorsWeights(join(ORACLE, 'case4_dcpythia'));
     // Copy into a temporary directory to also check that nothing outside the index is needed.
     const dir = await tempDir();
     for (const f of ['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin', 'pytorch_model.bin.index.json']) {
-      await copyFile(join(ORACLE!, 'case4_dcpythia/torch_sharded', f), join(dir, f));
+      await copyFile(join(ORACLE, 'case4_dcpythia/torch_sharded', f), join(dir, f));
     }
     const weights = await readCheckpointWeights(dir);
     expect([...weights.keys()].sort()).toEqual([...reference.keys()].sort());

@@ -10,18 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '@dcformer/kernels-webgpu/node';
 import { run, workspace } from './support.js';
-
-function inCI(): boolean {
-  const v = process.env.CI;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
+import { skipUnlessCI } from '../../../tools/test-env.mjs';
 
 // The same (memoised) install the CLI's --backend webgpu does, asked first to decide on skipping.
 const gpu = await installNodeWebGPU();
-if (!gpu.ok) {
-  if (inCI()) throw new Error(`WebGPU is required when CI is set, but: ${gpu.reason}`);
-  console.warn(`[train webgpu] skipping dcformer-train --backend webgpu tests: ${gpu.reason}`);
-}
+const skipWebgpu = skipUnlessCI('the dcformer-train --backend webgpu tests', gpu.ok ? null : gpu.reason);
 
 const w = workspace();
 afterAll(() => rmSync(w.dir, { recursive: true, force: true }));
@@ -48,7 +41,7 @@ async function train(backend: string): Promise<{ lines: Line[]; stderr: string }
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
-describe.skipIf(!gpu.ok)('dcformer-train --backend webgpu', () => {
+describe.skipIf(skipWebgpu)('dcformer-train --backend webgpu', () => {
   it('tiny: the cpu backend\'s losses to 1e-4 relative, then a checkpoint', async () => {
     const cpu = await train('cpu');
     const web = await train('webgpu');

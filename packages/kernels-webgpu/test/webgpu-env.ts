@@ -2,11 +2,13 @@
  * Shared test setup: WebGPU through Dawn (npm `webgpu`) on whatever adapter exists — SwiftShader on
  * machines without a GPU. Call `await useWebGPU()` at the top level of a test file, then
  * `describe.skipIf(!gpu.ok)`. Without an adapter the tests skip with the reason printed, except
- * under CI=true, where the file fails: CI must never pass with WebGPU silently untested.
+ * under CI (any truthy CI, tools/test-env.mjs), where the file fails naming what is missing: CI must never
+ * pass with WebGPU silently untested.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { installNodeWebGPU } from '../src/node.js';
 import { tuneForAdapter } from '../src/adapter.js';
+import { skipUnlessCI } from '../../../tools/test-env.mjs';
 
 export type GpuEnv = { ok: true; adapter: string; software: boolean } | { ok: false; reason: string };
 
@@ -17,11 +19,6 @@ let env: Promise<GpuEnv> | null = null;
  * buffer is dropped and its results read as zeros. Tests collect them here and assert none.
  */
 export const gpuErrors: string[] = [];
-
-function inCI(): boolean {
-  const v = process.env.CI;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
 
 async function setup(): Promise<GpuEnv> {
   const gpu = await installNodeWebGPU();
@@ -42,9 +39,7 @@ async function setup(): Promise<GpuEnv> {
 export async function useWebGPU(): Promise<GpuEnv> {
   env ??= setup();
   const result = await env;
-  if (!result.ok) {
-    if (inCI()) throw new Error(`WebGPU is required when CI is set, but: ${result.reason}`);
-    console.warn(`[kernels-webgpu] skipping WebGPU tests: ${result.reason}`);
-  }
+  // Under CI this throws, naming what is missing (Dawn, an adapter, SwiftShader's ICD).
+  skipUnlessCI('the kernels-webgpu WebGPU tests', result.ok ? null : result.reason);
   return result;
 }

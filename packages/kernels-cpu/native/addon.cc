@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -19,13 +20,30 @@ void tuneMalloc() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+// The kernels other than the GEMM are compiled for the build machine's vector level
+// (DCF_TARGET_LEVEL, set by scripts/build-native.mjs). A build copied to an older CPU refuses to
+// load, with the reason, instead of dying on an illegal instruction.
+std::string unsupportedTarget() {
+#if defined(__x86_64__) && defined(DCF_TARGET_LEVEL)
+  if (!__builtin_cpu_supports(DCF_TARGET_LEVEL))
+    return std::string("built for ") + DCF_TARGET_LEVEL + ", which this CPU lacks; rebuild here with `npx dcformer-kernels-cpu`";
+#endif
+  return "";
+}
+
 napi_value Init(napi_env env, napi_value exports) {
+  for (const std::string& why : {unsupportedTarget(), dcf::initGemm()}) {
+    if (!why.empty()) {
+      napi_throw_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
+      return nullptr;
+    }
+  }
   tuneMalloc();
-  dcf::blasSingleThreaded();
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, dcf::Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"blasInfo", nullptr, dcf::BlasInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setBlasThreads", nullptr, dcf::SetBlasThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmPath", nullptr, dcf::GemmPath, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmPaths", nullptr, dcf::GemmPaths, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setGemmPath", nullptr, dcf::SetGemmPath, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, dcf::Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose", nullptr, dcf::Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, dcf::Unary, nullptr, nullptr, nullptr, napi_default, nullptr},

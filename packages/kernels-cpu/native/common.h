@@ -68,10 +68,11 @@ class Args {
   bool failed_ = false;
 };
 
+std::string initGemm();
 napi_value Gemm(napi_env env, napi_callback_info info);
-void blasSingleThreaded();
-napi_value BlasInfo(napi_env env, napi_callback_info info);
-napi_value SetBlasThreads(napi_env env, napi_callback_info info);
+napi_value GemmPath(napi_env env, napi_callback_info info);
+napi_value GemmPaths(napi_env env, napi_callback_info info);
+napi_value SetGemmPath(napi_env env, napi_callback_info info);
 napi_value Binary(napi_env env, napi_callback_info info);
 napi_value Transpose(napi_env env, napi_callback_info info);
 napi_value Unary(napi_env env, napi_callback_info info);

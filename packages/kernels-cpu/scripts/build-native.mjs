@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// Builds the optional native addon (build/dcformer_cpu.node): OpenBLAS GEMM + fused kernels.
-// Optional by design: without a C++ compiler, Node's headers or OpenBLAS this prints why and exits 0
-// (the JS kernels then run, slower). Run by `npm ci` for the workspace, or by hand:
-//   npx dcformer-kernels-cpu            (after: apt-get install -y g++ libopenblas-dev)
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, readdirSync } from 'node:fs';
+// Builds the optional native addon (build/dcformer_cpu.node): our own GEMM + fused kernels. It needs
+// only a C++ compiler and Node's headers (what node-gyp needs) — no BLAS, no other system library.
+// Optional by design: without them this prints why and exits 0 (Node then runs tfjs-backend-wasm).
+// Run by `npm ci` for the workspace, or by hand: `npx dcformer-kernels-cpu [--force]`.
+//
+// Targets: the GEMM's micro-kernels are compiled once per vector ISA (gemm-avx512.cc, gemm-avx2.cc,
+// gemm-neon.cc, gemm-portable.cc) and chosen at run time. The other kernels are compiled for this
+// machine's x86-64 level (v4 = AVX-512, v3 = AVX2+FMA, else v2), never -march=native; the addon
+// checks that level when it loads, so a build copied to an older CPU refuses to load with a reason.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,15 +19,16 @@ const quietFail = process.argv.includes('--quiet-fail');
 const out = join(root, 'build', 'dcformer_cpu.node');
 const nativeFiles = readdirSync(join(root, 'native')).map((f) => join(root, 'native', f));
 const sources = nativeFiles.filter((f) => f.endsWith('.cc'));
+const inputs = [...nativeFiles, fileURLToPath(import.meta.url)];
 
 function skip(reason) {
-  console.log(`@dcformer/kernels-cpu: native addon not built (${reason}); the tfjs kernels will be used`);
+  console.log(`@dcformer/kernels-cpu: native addon not built (${reason}); Node will use tfjs-backend-wasm`);
   process.exit(quietFail ? 0 : 1);
 }
 
 if (process.env.DCFORMER_NATIVE === '0') skip('DCFORMER_NATIVE=0');
 // Up to date: skip the compile (npm ci runs this on every install).
-if (existsSync(out) && nativeFiles.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs) && !process.argv.includes('--force')) {
+if (existsSync(out) && inputs.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs) && !process.argv.includes('--force')) {
   console.log(`@dcformer/kernels-cpu: native addon up to date (${out})`);
   process.exit(0);
 }
@@ -31,14 +38,63 @@ if (spawnSync(cxx, ['--version']).status !== 0) skip(`no C++ compiler '${cxx}'`)
 // Node's headers: next to the running node (official tarballs, nvm) or Debian's nodejs-dev.
 const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((d) => existsSync(join(d, 'node_api.h')));
 if (!nodeInclude) skip("Node's headers (node_api.h) not found");
-const blasInclude = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas', '/usr/include'].find((d) => existsSync(join(d, 'cblas.h')));
-if (!blasInclude) skip('OpenBLAS headers (cblas.h) not found; apt-get install -y libopenblas-dev');
 
-mkdirSync(join(root, 'build'), { recursive: true });
-// -march=native: the addon is always built on the machine that runs it (install time or by hand).
-const args = ['-O3', '-march=native', '-fno-math-errno', '-fPIC', '-shared', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu',
-  `-I${nodeInclude}`, `-I${blasInclude}`, ...sources, '-o', out, '-lopenblas'];
+/** The highest x86-64 micro-architecture level this CPU runs, asked of the compiler's own runtime. */
+function x86Level() {
+  const dir = mkdtempSync(join(tmpdir(), 'dcf-level-'));
+  try {
+    const src = '#include <cstdio>\nint main(){__builtin_cpu_init();std::puts(__builtin_cpu_supports("x86-64-v4")?"x86-64-v4":__builtin_cpu_supports("x86-64-v3")?"x86-64-v3":"x86-64-v2");}';
+    const exe = join(dir, 'level');
+    const c = spawnSync(cxx, ['-x', 'c++', '-', '-o', exe], { input: src });
+    if (c.status !== 0) return 'x86-64-v2';
+    return spawnSync(exe, { encoding: 'utf8' }).stdout.trim() || 'x86-64-v2';
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const x64 = process.arch === 'x64';
+const level = x64 ? x86Level() : null;
+const base = x64 ? ['-march=x86-64'] : [];
+const isaFlags = {
+  'gemm-avx512.cc': x64 ? [...base, '-mavx512f', '-mavx2', '-mfma'] : [],
+  'gemm-avx2.cc': x64 ? [...base, '-mavx2', '-mfma'] : [],
+  'gemm-neon.cc': [],
+  'gemm-portable.cc': base,
+};
+const levelFlags = level ? [`-march=${level}`, '-mtune=generic', `-DDCF_TARGET_LEVEL="${level}"`] : [];
+const common = ['-O3', '-fno-math-errno', '-fPIC', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu', `-I${nodeInclude}`];
+
+function run(args) {
+  return new Promise((resolve) => {
+    const p = spawn(cxx, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (status) => resolve({ status, err }));
+    p.on('error', (e) => resolve({ status: 1, err: e.message }));
+  });
+}
+
+const objDir = join(root, 'build', 'obj');
+mkdirSync(objDir, { recursive: true });
 const t0 = Date.now();
-const r = spawnSync(cxx, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
-if (r.status !== 0) skip(`compile failed: ${(r.stderr ?? '').split('\n').slice(0, 8).join(' | ')}`);
-console.log(`@dcformer/kernels-cpu: built ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+const queue = sources.map((src) => {
+  const name = src.slice(src.lastIndexOf('/') + 1);
+  return { src, obj: join(objDir, name.replace(/\.cc$/, '.o')), flags: isaFlags[name] ?? levelFlags };
+});
+const failures = [];
+async function worker() {
+  for (let job = queue.shift(); job; job = queue.shift()) {
+    const r = await run([...common, ...job.flags, '-c', job.src, '-o', job.obj]);
+    if (r.status !== 0) failures.push(`${job.src.slice(root.length + 1)}: ${r.err.split('\n').slice(0, 6).join(' | ')}`);
+  }
+}
+const objects = queue.map((j) => j.obj);
+await Promise.all(Array.from({ length: Math.max(1, availableParallelism()) }, worker));
+if (failures.length) skip(`compile failed: ${failures[0]}`);
+// link to a temporary name, then rename: a running process never sees a half-written addon
+const tmp = `${out}.${process.pid}.tmp`;
+const link = await run(['-shared', '-fopenmp', ...objects, '-o', tmp, '-ldl']);
+if (link.status !== 0) skip(`link failed: ${link.err.split('\n').slice(0, 6).join(' | ')}`);
+renameSync(tmp, out);
+console.log(`@dcformer/kernels-cpu: built ${out} (${level ?? process.arch}, GEMM paths chosen at run time) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

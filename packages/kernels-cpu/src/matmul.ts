@@ -1,5 +1,5 @@
 /**
- * BatchMatMul on the cpu backend through OpenBLAS sgemm. Every transpose combination is a BLAS flag
+ * BatchMatMul on the cpu backend through our GEMM (native/gemm-driver.cc). Every transpose combination is a flag
  * (no transposed copies); batch broadcasting covers equal outer shapes and an operand with batch 1,
  * the shapes the models produce; anything else (and non-float32) falls back to the tfjs kernel.
  */

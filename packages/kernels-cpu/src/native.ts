@@ -14,8 +14,12 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, inner: number): void;
-  blasInfo(): string;
-  setBlasThreads(n: number): void;
+  /** The GEMM path in use: 'avx512' | 'avx2' | 'neon' | 'portable', or the benchmark peer 'openblas'. */
+  gemmPath(): string;
+  /** Every GEMM path this build and CPU can run, fastest first ('openblas' last, when libopenblas.so.0 loads). */
+  gemmPaths(): string[];
+  /** Switches the GEMM path (tests, benchmarks); throws naming the paths that can run here. */
+  setGemmPath(name: string): void;
   composeForward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
     kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, out: Float32Array,
     B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
@@ -44,18 +48,18 @@ function env(name: string): string | undefined {
 export function loadNative(): { addon: NativeAddon | null; reason: string } {
   if (loaded) return loaded;
   if (env('DCFORMER_NATIVE') === '0') return (loaded = { addon: null, reason: 'disabled by DCFORMER_NATIVE=0' });
-  // libgomp reads its wait policy when the addon loads: spinning idle threads would steal the
-  // second core from OpenBLAS between our parallel loops.
+  // libgomp reads its wait policy when the addon loads: idle threads spinning between our parallel
+  // loops would steal cores from V8 and the main thread.
   if (env('OMP_WAIT_POLICY') === undefined) process.env.OMP_WAIT_POLICY = 'passive';
   try {
     const require = createRequire(import.meta.url);
     const addon = require('../build/dcformer_cpu.node') as NativeAddon;
-    return (loaded = { addon, reason: `OpenBLAS (${addon.blasInfo().trim()})` });
+    return (loaded = { addon, reason: `own GEMM (${addon.gemmPath()})` });
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
     return (loaded = {
       addon: null,
-      reason: `native addon unavailable (${why}); build it with \`npx dcformer-kernels-cpu\` after \`apt-get install -y g++ libopenblas-dev\``,
+      reason: `native addon unavailable (${why}); build it with \`npx dcformer-kernels-cpu\` (needs a C++ compiler: \`apt-get install -y g++\`)`,
     });
   }
 }

@@ -18,7 +18,7 @@ import { loadNative } from './native.js';
 import { overrideKernel, restoreKernels } from './override.js';
 
 export interface FastPathInfo {
-  /** 'native' when the OpenBLAS addon is loaded, 'tfjs' otherwise. */
+  /** 'native' when the addon is loaded, 'tfjs' otherwise. */
   path: 'native' | 'tfjs';
   detail: string;
   kernels: string[];

@@ -1,13 +1,14 @@
 /**
  * Fixture access for the tests. Everything the tests need is committed under test/fixtures
  * (see PROVENANCE.md), gzipped where large, so a fresh clone passes without ../shared. The one
- * exception is the Llama-2 tokenizer.model (Meta's licence): read from ../shared when present.
+ * exception is the Llama-2 tokenizer.model (Meta's licence): read from ../shared (llama2ModelBytes).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { gpt2FromFiles, tokenizerFromJson, type Tokenizer } from '../src/index.js';
+import { skipUnlessCI } from '../../../tools/test-env.mjs';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const REPO_ROOT = resolve(FIXTURES, '../../../..');
@@ -60,10 +61,21 @@ export const CORPORA: Record<string, string> = {
   'corpora/wikitext-2-raw/wiki.test.nonblank.raw': 'corpora/wikitext-2-test-nonblank.txt.gz',
 };
 
-/** The Llama-2 tokenizer.model from ../shared, or null (tests then skip with the reason printed). */
-export function llama2ModelPath(): string | null {
-  const p = join(SHARED, 'data/tokenizers/llama2-spm/tokenizer.model');
-  return existsSync(p) ? p : null;
+export const LLAMA2_MODEL = join(SHARED, 'data/tokenizers/llama2-spm/tokenizer.model');
+
+/**
+ * The Llama-2 tokenizer.model from ../shared, or null when the Llama-2 tests must skip (`label` names
+ * them in the printed reason). Meta's licence keeps the model out of the repository, so without
+ * ../shared they skip, under CI too, with a reason that names ../shared. With ../shared present they
+ * must run: under CI a missing model then fails the file (MissingTestToolError) instead of skipping.
+ */
+export function llama2ModelBytes(label: string): Uint8Array | null {
+  if (!existsSync(SHARED)) {
+    console.warn(`[${label}] skipping: ${SHARED} (../shared next to the checkout) not found; the Meta-licensed Llama-2 tokenizer.model is read only from there, never committed`);
+    return null;
+  }
+  const missing = existsSync(LLAMA2_MODEL) ? null : `${LLAMA2_MODEL} not found although ${SHARED} (../shared) exists`;
+  return skipUnlessCI(label, missing) ? null : new Uint8Array(readFileSync(LLAMA2_MODEL));
 }
 
 /** Where files are looked for: test/fixtures first, then ../shared (URL forms for `readFirst`). */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sentencePieceFromModel, type SentencePieceTokenizer } from '../src/sentencepiece/index.js';
-import { FIXTURES_URL, SHARED_URL, readFirst } from './helpers.js';
+import { FIXTURES_URL, SHARED_URL, llama2ModelBytes, readFirst } from './helpers.js';
 
 const shared = SHARED_URL;
 const fixtures = FIXTURES_URL;
@@ -40,47 +40,47 @@ const corpora: Record<string, URL[]> = {
   ],
 };
 
-const models: Record<string, URL[]> = {
-  maxtext_c4_spm32k: [
-    new URL('sentencepiece/maxtext-c4-spm32k.model', fixtures),
-    new URL('maxtext-c4-spm32k/tokenizer.model.gz', fixtures),
-    new URL('data/tokenizers/maxtext-c4-spm32k/tokenizer.model', shared),
-  ],
-  // Meta-licensed: only ever read from ../shared, never committed.
-  llama2_spm: [new URL('data/tokenizers/llama2-spm/tokenizer.model', shared)],
+// Each model's bytes, or null when its tests must skip (the reason is printed by the loader).
+const models: Record<string, () => Uint8Array | null> = {
+  // Committed with the tests: absent means a broken checkout, so the tests below fail rather than skip.
+  maxtext_c4_spm32k: () => {
+    const urls = [
+      new URL('sentencepiece/maxtext-c4-spm32k.model', fixtures),
+      new URL('maxtext-c4-spm32k/tokenizer.model.gz', fixtures),
+      new URL('data/tokenizers/maxtext-c4-spm32k/tokenizer.model', shared),
+    ];
+    const bytes = readFirst(urls);
+    if (bytes === null) throw new Error(`MaxText tokenizer.model not found (${urls.map((u) => fileURLToPath(u)).join(' | ')})`);
+    return bytes;
+  },
+  // Meta-licensed: only ever read from ../shared, never committed; skipped only without ../shared.
+  llama2_spm: () => llama2ModelBytes('sentencepiece llama2_spm whole-corpus tests'),
 };
 
 function sha256OfIds(ids: number[]): string {
   return createHash('sha256').update(new Uint8Array(Uint32Array.from(ids).buffer)).digest('hex');
 }
 
-for (const [key, modelUrls] of Object.entries(models)) {
-  describe(`${key} whole-corpus tokenization`, () => {
-    const modelBytes = readFirst(modelUrls);
+for (const [key, loadModel] of Object.entries(models)) {
+  const modelBytes = loadModel();
+  describe.skipIf(modelBytes === null)(`${key} whole-corpus tokenization`, () => {
     let tokenizer: SentencePieceTokenizer | undefined;
     for (const [corpus, corpusUrls] of Object.entries(corpora)) {
-      const text = readFirst(corpusUrls);
-      const expected = checksums?.corpora[corpus]?.[key];
-      const missing =
-        modelBytes === null ? `model not found (${modelUrls.map((u) => fileURLToPath(u)).join(' | ')})`
-        : text === null ? `corpus not found (${corpusUrls.map((u) => fileURLToPath(u)).join(' | ')})`
-        : expected === undefined ? 'corpus_tokenization_checksums.json not found or has no entry'
-        : null;
-      if (missing !== null) {
-        console.warn(`[sentencepiece] skipping ${key} on ${corpus}: ${missing}`);
-        it.skip(`${corpus}: ${missing}`, () => {});
-        continue;
-      }
       it(`${corpus}: token count and sha256 of ids match`, () => {
+        // The corpora and checksums are committed: a missing one fails the test, it does not skip it.
+        const text = readFirst(corpusUrls);
+        if (text === null) throw new Error(`corpus not found (${corpusUrls.map((u) => fileURLToPath(u)).join(' | ')})`);
+        const expected = checksums?.corpora[corpus]?.[key];
+        if (expected === undefined) throw new Error(`corpus_tokenization_checksums.json not found or has no ${key} entry for ${corpus}`);
         tokenizer ??= sentencePieceFromModel(modelBytes!);
-        const str = new TextDecoder().decode(text!);
+        const str = new TextDecoder().decode(text);
         const t0 = performance.now();
         const ids = tokenizer.encode(str);
         const ms = performance.now() - t0;
-        console.log(`[sentencepiece] ${key} ${corpus}: ${ids.length} tokens, encode ${(text!.length / 1e6 / (ms / 1000)).toFixed(2)} MB/s (single run)`);
-        expect(ids.slice(0, 256)).toEqual(expected!.first_256);
-        expect(ids.length).toBe(expected!.n_tokens);
-        expect(sha256OfIds(ids)).toBe(expected!.sha256_uint32le);
+        console.log(`[sentencepiece] ${key} ${corpus}: ${ids.length} tokens, encode ${(text.length / 1e6 / (ms / 1000)).toFixed(2)} MB/s (single run)`);
+        expect(ids.slice(0, 256)).toEqual(expected.first_256);
+        expect(ids.length).toBe(expected.n_tokens);
+        expect(sha256OfIds(ids)).toBe(expected.sha256_uint32le);
         if (key === 'llama2_spm') expect(tokenizer.decode(ids)).toBe(str);
       });
     }

@@ -166,9 +166,27 @@ const ORACLE_DIR = fileURLToPath(new URL('../../../../fixtures/oracle/', import.
 const fixtureDir = join(ORACLE_DIR, 'case1_dcformer_lgll');
 
 describe('real checkpoint directory', () => {
-  it('loads every tensor of oracle case1 as float32', async () => {
+  it('loads every tensor of oracle case1 as float32, bit for bit', async () => {
     const loaded = await readSafetensorsWeights(fixtureDir);
-    expect(loaded.size).toBe(71);
+    // The expectation is read here by hand from the file's own header and bytes (little-endian F32),
+    // not by the parser under test: 8-byte header length, JSON header, then the data section.
+    const file = await readFile(join(fixtureDir, 'model.safetensors'));
+    const headerLength = Number(file.readBigUInt64LE(0));
+    const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const names = Object.keys(header).filter((n) => n !== '__metadata__');
+    expect(names.length).toBe(71);
+    expect([...loaded.keys()].sort()).toEqual([...names].sort());
+    for (const name of names) {
+      const { dtype, shape, data_offsets: [begin, end] } = header[name];
+      expect(dtype, name).toBe('F32');
+      const got = loaded.get(name)!;
+      expect(got.shape, name).toEqual(shape);
+      const bytes = file.subarray(8 + headerLength + begin, 8 + headerLength + end);
+      expect(got.data.length, name).toBe(bytes.length / 4);
+      let mismatches = 0;
+      for (let i = 0; i < got.data.length; i++) if (!Object.is(got.data[i], bytes.readFloatLE(4 * i))) mismatches++;
+      expect(mismatches, name).toBe(0);
+    }
     expect(loaded.get('tok_embeddings.weight')!.shape).toEqual([128, 64]);
     expect(loaded.get('layers.0.attention.dyn_w_proj.dw1')!.shape).toEqual([64, 1, 4, 16]);
     expect(loaded.get('tok_embeddings.weight')!.data[1]).toBeCloseTo(-0.17264793813228607, 7);

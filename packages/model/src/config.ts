@@ -68,6 +68,26 @@ const FIELDS: readonly { ts: FieldKey; json: string; kind: Kind }[] = (
   ] as const
 ).map(([ts, json, kind]) => ({ ts, json, kind }));
 const REQUIRED: readonly FieldKey[] = ['dim', 'nHead', 'nLayer', 'vocabSize', 'blockSize'];
+
+/**
+ * Upper bounds, checked while parsing, before anything is sized from them (per-layer lists, weight
+ * tables, the memory estimate): config.json comes from strangers, and `n_layer: 2**40` must be an
+ * error, not an hour of list building. Each is far beyond any published model (GPT-3: 96 layers,
+ * dim 12288; the largest vocabularies ~256k; the longest contexts ~1M tokens).
+ */
+export const CONFIG_LIMITS: Readonly<Partial<Record<FieldKey, number>>> = {
+  dim: 1 << 16,
+  nHead: 1 << 10,
+  nLayer: 1 << 10,
+  intermediateSize: 1 << 20,
+  vocabSize: 1 << 22,
+  blockSize: 1 << 22,
+  windowSize: 1 << 22,
+  qChunkSize: 1 << 22,
+  mgateDim: 1 << 20,
+  ropeBase: 1e12,
+  normEps: 1,
+};
 const JSON_NAME: Record<string, string> = {
   ...Object.fromEntries(FIELDS.map((f) => [f.ts, f.json])),
   keyWise: 'query_wise',
@@ -123,7 +143,10 @@ function fail(who: string, key: string, allowed: string, got: unknown): never {
   throw new ConfigError(`${who}: '${key}' must be ${allowed}; got ${describe(got)}`, key);
 }
 
-function checkKind(who: string, key: string, kind: Kind, v: unknown): unknown {
+function checkKind(who: string, key: string, kind: Kind, v: unknown, max = Number.POSITIVE_INFINITY): unknown {
+  if (typeof v === 'number' && v > max && (kind === 'posInt' || kind === 'posIntOrNull' || kind === 'posNumber')) {
+    fail(who, key, `${ALLOWED[kind]} at most ${max}`, v);
+  }
   const ok =
     kind === 'posInt' ? typeof v === 'number' && Number.isInteger(v) && v >= 1
     : kind === 'posIntOrNull' ? v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1)
@@ -187,7 +210,7 @@ function build(family: ModelFamily, raw: Record<string, unknown>, name: (ts: str
       }
       v[f.ts] = f.ts === 'intermediateSize' ? null : d[f.ts as keyof typeof d];
     } else {
-      v[f.ts] = checkKind(who, name(f.ts), f.kind, given);
+      v[f.ts] = checkKind(who, name(f.ts), f.kind, given, CONFIG_LIMITS[f.ts]);
     }
   }
   const keyWise = raw.keyWise === undefined ? d.keyWise : checkKind(who, name('keyWise'), 'bool', raw.keyWise);

@@ -2,15 +2,16 @@
  * Node entry: model directories on disk (config.json + safetensors, single or sharded).
  * Writes are atomic: a failed save leaves the previous files untouched.
  */
-import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError, ConfigError } from '@dcformer/kernels';
+import { CheckpointError, ConfigError, formatShape } from '@dcformer/kernels';
 import { configToJson, parseConfig, type ParseConfigOptions } from './config.js';
 import { modelFromWeights, modelWeightsAsync } from './checkpoint.js';
 import type { DcformerModel } from './model.js';
 import { readCheckpointWeights, writeFileAtomic, writeSafetensorsWeights } from './checkpoint/files.js';
-import { weightSpecs } from './weights.js';
+import { parseJsonBounded } from './checkpoint/json.js';
+import { checkpointEntry, readRegularTextFile } from './checkpoint/open-file.js';
+import { extraSpecs, weightSpecs } from './weights.js';
 import type { ModelConfig } from './config.js';
 
 export {
@@ -27,6 +28,20 @@ export {
   type SkippedTensor,
 } from './checkpoint/files.js';
 export { readTorchStateDict, openTorchCheckpoint } from './checkpoint/torch-bin.js';
+export {
+  MAX_READ_SLICE,
+  checkpointEntry,
+  ensureDirectory,
+  openRegularFile,
+  readRegularFile,
+  readRegularTextFile,
+  type MakeError,
+} from './checkpoint/open-file.js';
+export { MAX_JSON_DEPTH, parseJsonBounded } from './checkpoint/json.js';
+export { AllocationBudget, FILE_EXPANSION } from './checkpoint/budget.js';
+
+/** A config.json is a few hundred bytes; this bounds what a hostile one can make us read. */
+export const MAX_CONFIG_BYTES = 1 << 20;
 
 export interface LoadModelOptions extends ParseConfigOptions {
   /** Bytes the float32 weights may take; default: 85% of this machine's memory. */
@@ -43,19 +58,13 @@ const GB = 1e9;
 /** Reads and validates `DIR/config.json`. */
 export async function readConfig(dir: string, options: ParseConfigOptions = {}) {
   const path = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${path}: cannot read the model config (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const configError = (message: string) => new ConfigError(`cannot read the model config: ${message}`);
+  // A link is followed only inside the folder (or its Hugging Face cache blobs), like the weights.
+  await checkpointEntry(dir, 'config.json', configError);
+  const text = await readRegularTextFile(path, MAX_CONFIG_BYTES, configError);
+  const json = parseJsonBounded(text, (message) => {
+    throw new ConfigError(`${path} ${message}`);
+  });
   return parseConfig(json, options);
 }
 
@@ -70,7 +79,22 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       `${dir}: this model needs ${(need / GB).toFixed(1)} GB for its float32 weights, more than the ${(limit / GB).toFixed(1)} GB available here (85% of ${(totalmem() / GB).toFixed(1)} GB); half-precision weight storage is not supported yet`,
     );
   }
-  const weights = await readCheckpointWeights(dir);
+  // Names and shapes are checked against the config before any tensor is allocated or read.
+  // Extras the model ignores (dyn_w_proj.* of a use_dcmha: false checkpoint) may have any shape.
+  const expected = new Map<string, number[] | null>([
+    ...weightSpecs(config).map((s): [string, number[]] => [s.official, s.shape]),
+    ...extraSpecs(config).map((e): [string, number[] | null] => [e.official, e.kind === 'ignored' ? null : e.shape]),
+  ]);
+  const expect = (name: string, shape: readonly number[], file: string): void => {
+    const want = expected.get(name);
+    if (want === undefined) {
+      throw new CheckpointError(`${file}: unexpected tensor '${name}' for a ${config.family} model with ${config.nLayer} layers`, { file, tensorName: name });
+    }
+    if (want !== null && (want.length !== shape.length || want.some((d, i) => d !== shape[i]))) {
+      throw new CheckpointError(`${file}: tensor '${name}' must have shape ${formatShape(want)}; found ${formatShape(shape)}`, { file, tensorName: name });
+    }
+  };
+  const weights = await readCheckpointWeights(dir, { expect, maxBytes: limit });
   if (weights.size === 0) throw new CheckpointError(`${dir}: the checkpoint holds no tensors`);
   return modelFromWeights(config, weights, { onWarning: options.onWarning, source: dir });
 }

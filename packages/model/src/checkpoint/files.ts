@@ -5,19 +5,25 @@
  * `pytorch_model.bin.index.json`), as the official Hub checkpoints ship.
  *
  * Files are read tensor by tensor through a file handle rather than with readFile, so a multi-GB
- * shard never has to fit in one Buffer (Node refuses readFile past 2 GiB) and peak memory stays at
- * the converted tensors plus one raw tensor.
+ * shard never has to fit in one Buffer (Node refuses readFile past 2 GiB), and each tensor in bounded
+ * chunks converted straight into its float32 result, so peak memory is the converted tensors plus
+ * one chunk. Checkpoints come from strangers: files are opened only if regular (open-file.ts), links
+ * are followed only inside the folder (or its Hugging Face cache blobs), JSON depth is bounded
+ * (json.ts), and every tensor's allocation is charged to one budget (budget.ts) before it happens.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '@dcformer/kernels';
+import { AllocationBudget } from './budget.js';
+import { parseJsonBounded } from './json.js';
+import { checkpointEntry, ensureDirectory, openRegularFile, readRange, readRegularTextFile } from './open-file.js';
 import {
   FLOAT_DTYPES,
   parseSafetensorsHeader,
+  readAsFloat32,
   safetensorsPrefixLength,
   serializeSafetensors,
-  toFloat32,
   type SafetensorsDtype,
   type SafetensorsHeader,
   type TensorToWrite,
@@ -56,12 +62,27 @@ export interface CheckpointWeights extends Map<string, LoadedTensor> {
   skipped: SkippedTensor[];
 }
 
+/** An index (model.safetensors.index.json) larger than this is not one (a 7B model's is ~30 KB). */
+export const MAX_INDEX_BYTES = 64 << 20;
+
+export interface ReadWeightsOptions {
+  /**
+   * Called for every float tensor before its bytes are read or its buffer allocated; throws to refuse
+   * it (loadModel checks names and shapes against the config here).
+   */
+  expect?: (name: string, shape: readonly number[], file: string) => void;
+  /** Hard cap on the bytes of float32 tensors this load allocates (besides the files' own bound). */
+  maxBytes?: number;
+}
+
 /** State shared by the shards of one load: names already seen (for duplicates) and what was skipped. */
 interface ShardContext {
   out: Map<string, LoadedTensor>;
   /** Tensor name -> file, including skipped tensors. */
   seen: Map<string, string>;
   check?: (name: string) => void;
+  expect?: ReadWeightsOptions['expect'];
+  budget: AllocationBudget;
   /** When given, non-float tensors are recorded here instead of being an error. */
   skipped?: SkippedTensor[];
 }
@@ -110,32 +131,27 @@ export async function writeSafetensorsWeights(
   tensors: Map<string, TensorToWrite>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await ensureDirectory(dir);
   const bytes = serializeSafetensors(tensors, { format: 'pt', ...metadata });
   await writeFileAtomic(join(dir, SAFETENSORS_FILE), bytes);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Reads every tensor of `dir/model.safetensors` or of the shards listed by its index, as float32. */
-export async function readSafetensorsWeights(dir: string): Promise<Map<string, LoadedTensor>> {
+export async function readSafetensorsWeights(dir: string, options: ReadWeightsOptions = {}): Promise<Map<string, LoadedTensor>> {
   // Same preference as transformers: a single file wins over an index.
-  const single = join(dir, SAFETENSORS_FILE);
-  const ctx: ShardContext = { out: new Map(), seen: new Map() };
-  if (await exists(single)) {
+  const ctx = newContext(dir, options);
+  const single = await checkpointEntry(dir, SAFETENSORS_FILE);
+  if (single !== null) {
     await readShard(single, ctx);
     return ctx.out;
   }
-  const indexPath = join(dir, SAFETENSORS_INDEX_FILE);
-  if (await exists(indexPath)) return readSharded(dir, indexPath, readShard, ctx);
+  const indexPath = await checkpointEntry(dir, SAFETENSORS_INDEX_FILE);
+  if (indexPath !== null) return readSharded(dir, indexPath, readShard, ctx);
   throw new CheckpointError(await describeMissing(dir, false), { file: dir });
+}
+
+function newContext(dir: string, options: ReadWeightsOptions, skipped?: SkippedTensor[]): ShardContext {
+  return { out: new Map(), seen: new Map(), skipped, expect: options.expect, budget: new AllocationBudget(dir, options.maxBytes) };
 }
 
 /**
@@ -143,9 +159,9 @@ export async function readSafetensorsWeights(dir: string): Promise<Map<string, L
  * sharded) over PyTorch `.bin` (single, then sharded), as transformers does. Float tensors (F32, F16,
  * BF16, F64) come back as float32; non-float ones are listed in `skipped` instead of failing.
  */
-export async function readCheckpointWeights(dir: string): Promise<CheckpointWeights> {
+export async function readCheckpointWeights(dir: string, options: ReadWeightsOptions = {}): Promise<CheckpointWeights> {
   const skipped: SkippedTensor[] = [];
-  const ctx: ShardContext = { out: new Map(), seen: new Map(), skipped };
+  const ctx = newContext(dir, options, skipped);
   const result = (format: CheckpointWeights['format']): CheckpointWeights => Object.assign(ctx.out, { format, skipped });
   const candidates: Array<[string, boolean, ShardReader, CheckpointWeights['format']]> = [
     [SAFETENSORS_FILE, false, readShard, 'safetensors'],
@@ -154,8 +170,8 @@ export async function readCheckpointWeights(dir: string): Promise<CheckpointWeig
     [TORCH_INDEX_FILE, true, readTorchShard, 'pytorch'],
   ];
   for (const [file, isIndex, reader, format] of candidates) {
-    const path = join(dir, file);
-    if (!(await exists(path))) continue;
+    const path = await checkpointEntry(dir, file);
+    if (path === null) continue;
     if (isIndex) await readSharded(dir, path, reader, ctx);
     else await reader(path, ctx);
     return result(format);
@@ -187,12 +203,8 @@ async function readIndex(indexPath: string): Promise<Map<string, Set<string>>> {
   const fail: (message: string, tensorName?: string) => never = (message, tensorName) => {
     throw new CheckpointError(`${indexPath}: ${message}`, { file: indexPath, tensorName });
   };
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (e) {
-    fail(`not valid JSON (${(e as Error).message})`);
-  }
+  const text = await readRegularTextFile(indexPath, MAX_INDEX_BYTES, (message) => new CheckpointError(message, { file: indexPath }));
+  const json = parseJsonBounded(text, (message) => fail(message));
   const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     fail('expected an object with "weight_map": {tensor name: shard file}');
@@ -214,7 +226,7 @@ async function readSharded(dir: string, indexPath: string, readOne: ShardReader,
   const shards = await readIndex(indexPath);
   for (const shard of shards.keys()) {
     const path = join(dir, shard);
-    if (!(await exists(path))) {
+    if ((await checkpointEntry(dir, shard)) === null) {
       const first = [...shards.get(shard)!][0];
       throw new CheckpointError(
         `${indexPath} names shard ${shard} (for ${shards.get(shard)!.size} tensors, e.g. '${first}'), but ${path} does not exist`,
@@ -267,15 +279,25 @@ function claim(ctx: ShardContext, name: string, dtype: SafetensorsDtype, shape: 
   return false;
 }
 
-/** Reads one safetensors file into `ctx.out`. */
+/** Checks a float tensor against the caller's expectations and charges its float32 buffer. */
+function admit(ctx: ShardContext, name: string, shape: number[], path: string): number {
+  ctx.expect?.(name, shape, path);
+  const count = shape.reduce((a, b) => a * b, 1);
+  ctx.budget.take(4 * count, `tensor '${name}' (${shape.length === 0 ? 'scalar' : shape.join('×')} float32)`, path);
+  return count;
+}
+
+/** Reads one safetensors file into `ctx.out`, each tensor in bounded chunks. */
 async function readShard(path: string, ctx: ShardContext): Promise<void> {
-  const handle = await open(path, 'r');
+  const { handle, size } = await openRegularFile(path);
   try {
-    const header = await readHeader(handle, path);
+    ctx.budget.addFile(size);
+    const header = await readHeader(handle, size, path);
     for (const [name, entry] of header.entries) {
       if (!claim(ctx, name, entry.dtype, entry.shape, path)) continue;
-      const bytes = await readExactly(handle, header.dataStart + entry.begin, entry.end - entry.begin, path);
-      const data = toFloat32({ dtype: entry.dtype, shape: entry.shape, bytes }, name, path);
+      const count = admit(ctx, name, entry.shape, path);
+      const start = header.dataStart + entry.begin;
+      const data = await readAsFloat32((offset, length) => readRange(handle, start + offset, length, path), entry.dtype, count, name, path);
       ctx.out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
     }
   } finally {
@@ -283,37 +305,25 @@ async function readShard(path: string, ctx: ShardContext): Promise<void> {
   }
 }
 
-/** Reads one PyTorch .bin file into `ctx.out`, one tensor's raw bytes at a time. */
+/** Reads one PyTorch .bin file into `ctx.out`, one tensor at a time. */
 async function readTorchShard(path: string, ctx: ShardContext): Promise<void> {
   const checkpoint = await openTorchCheckpoint(path);
   try {
+    ctx.budget.addFile(checkpoint.size);
     for (const [name, info] of checkpoint.tensors) {
       if (!claim(ctx, name, info.dtype, info.shape, path)) continue;
-      const raw = await checkpoint.read(name);
-      ctx.out.set(name, { shape: raw.shape, data: toFloat32(raw, name, path), dtype: raw.dtype, file: path });
+      admit(ctx, name, info.shape, path);
+      const data = await checkpoint.readFloat32(name);
+      ctx.out.set(name, { shape: [...info.shape], data, dtype: info.dtype, file: path });
     }
   } finally {
     await checkpoint.close();
   }
 }
 
-async function readHeader(handle: FileHandle, path: string): Promise<SafetensorsHeader> {
-  const { size } = await handle.stat();
-  const first8 = await readExactly(handle, 0, Math.min(8, size), path);
+async function readHeader(handle: FileHandle, size: number, path: string): Promise<SafetensorsHeader> {
+  const first8 = await readRange(handle, 0, Math.min(8, size), path);
   const prefixLength = safetensorsPrefixLength(first8, size, path);
-  const prefix = await readExactly(handle, 0, prefixLength, path);
+  const prefix = await readRange(handle, 0, prefixLength, path);
   return parseSafetensorsHeader(prefix, size, path);
-}
-
-async function readExactly(handle: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
-  const buffer = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) {
-      throw new CheckpointError(`${path}: file ended after ${position + done} bytes while reading ${length} bytes at ${position}`, { file: path });
-    }
-    done += bytesRead;
-  }
-  return buffer;
 }

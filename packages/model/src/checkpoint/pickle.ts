@@ -103,6 +103,12 @@ interface Op {
   arg: PickleValue;
 }
 
+/**
+ * A state dict's pickle has ~50 opcodes per tensor (25k for a 7B model); a stream of millions of
+ * one-byte opcodes is an attempt to make the interpreter allocate, not a checkpoint.
+ */
+export const MAX_PICKLE_OPS = 4_000_000;
+
 /** Unpickles a torch state-dict pickle into inert values; tensors come back as TensorRef descriptors. */
 export function unpickleTorch(bytes: Uint8Array, label = '<pickle>'): PickleValue {
   return new Interpreter(decode(bytes, label), label).run();
@@ -189,6 +195,7 @@ function decode(bytes: Uint8Array, label: string): Op[] {
       }
     }
     if (name === 'PROTO' && (arg as number) > 5) failAt(label, pos, `pickle protocol ${arg} is newer than any torch.save writes`);
+    if (ops.length >= MAX_PICKLE_OPS) failAt(label, pos, `pickle has more than ${MAX_PICKLE_OPS} opcodes; expected a state dict (~50 per tensor)`);
     ops.push({ name, pos, arg });
     if (name === 'STOP') return ops;
   }
@@ -299,7 +306,13 @@ class Interpreter {
           break;
         }
         case 'APPEND': { const v = this.pop(); this.list().push(v); break; }
-        case 'APPENDS': { const vs = this.popMark(); this.list().push(...vs); break; }
+        case 'APPENDS': {
+          // One by one: push(...items) spreads its argument on the call stack, and 500k items overflow it.
+          const vs = this.popMark();
+          const list = this.list();
+          for (const v of vs) list.push(v);
+          break;
+        }
         case 'SETITEM': { const v = this.pop(); const k = this.pop(); this.dict().set(k, v); break; }
         case 'SETITEMS': {
           const kv = this.popMark();
@@ -389,6 +402,11 @@ class Interpreter {
     const storageOffset = this.ints([offset], 'storage_offset')[0];
     if (strides.length !== shape.length) this.fail(`_rebuild_tensor_v2 size has ${shape.length} dims but stride has ${strides.length}`);
     const numel = shape.reduce((a, b) => a * b, 1);
+    // A view with more elements than its storage repeats elements (stride 0, overlapping strides):
+    // a few bytes of file would become gigabytes of tensor. torch.save never writes one for weights.
+    if (!(numel <= st.numel)) {
+      this.fail(`tensor view (size [${shape}], stride [${strides}]) has ${numel} elements but storage '${st.key}' holds ${st.numel}; views that repeat storage elements are not supported`);
+    }
     // The last element a view touches must lie inside its storage.
     const last = numel === 0 ? storageOffset - 1 : shape.reduce((acc, d, i) => acc + (d - 1) * strides[i], storageOffset);
     if (last >= st.numel || !Number.isSafeInteger(last)) {

@@ -7,6 +7,7 @@
  * the file, the tensor, what was expected and what was found.
  */
 import { CheckpointError, formatShape } from '@dcformer/kernels';
+import { parseJsonBounded } from './json.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -112,12 +113,7 @@ function decodeHeaderJson(headerBytes: Uint8Array, file: string): Record<string,
   } catch {
     fail(file, 'header is not valid UTF-8');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(file, `header is not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJsonBounded(text, (message) => fail(file, `header ${message}`));
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     fail(file, `header must be a JSON object; got ${preview(json)}`);
   }
@@ -220,33 +216,71 @@ export function toFloat32(t: RawTensor, name: string, fileLabel = DEFAULT_LABEL)
   if (size === undefined || t.bytes.length % size !== 0) {
     fail(fileLabel, `cannot convert dtype ${t.dtype} with ${t.bytes.length} bytes`, name);
   }
-  const n = t.bytes.length / size;
-  const view = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
-  switch (t.dtype) {
-    case 'F32': {
-      // slice() copies into a new, aligned buffer regardless of the source offset.
-      return new Float32Array(t.bytes.slice().buffer);
-    }
+  checkFloatDtype(t.dtype, name, fileLabel);
+  const out = new Float32Array(t.bytes.length / size);
+  decodeIntoFloat32(t.bytes, t.dtype, out, 0);
+  return out;
+}
+
+/** Throws unless `dtype` is one `toFloat32` converts. */
+export function checkFloatDtype(dtype: SafetensorsDtype, name: string, fileLabel = DEFAULT_LABEL): void {
+  if (!FLOAT_DTYPES.includes(dtype)) {
+    fail(fileLabel, `dtype ${dtype} is not a floating-point type; expected one of ${FLOAT_DTYPES.join(', ')}`, name);
+  }
+}
+
+/** Decodes whole elements of `bytes` (a float dtype) into `out` from element `at`. */
+export function decodeIntoFloat32(bytes: Uint8Array, dtype: SafetensorsDtype, out: Float32Array, at: number): void {
+  const n = bytes.length / DTYPE_SIZES[dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'F32':
+      // Little-endian host assumed (true for every platform tfjs runs on); copies whatever the alignment.
+      new Uint8Array(out.buffer, out.byteOffset + 4 * at, bytes.length).set(bytes);
+      return;
     case 'F16': {
       const table = f16Table();
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = table[view.getUint16(2 * i, true)];
-      return out;
+      for (let i = 0; i < n; i++) out[at + i] = table[view.getUint16(2 * i, true)];
+      return;
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32, so shifting the bits up is exact (NaN payloads included).
-      const bits = new Uint32Array(n);
+      const bits = new Uint32Array(out.buffer, out.byteOffset + 4 * at, n);
       for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
-      return new Float32Array(bits.buffer);
+      return;
     }
-    case 'F64': {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
-    }
+    case 'F64':
+      for (let i = 0; i < n; i++) out[at + i] = view.getFloat64(8 * i, true);
+      return;
     default:
-      fail(fileLabel, `dtype ${t.dtype} is not a floating-point type; expected one of ${FLOAT_DTYPES.join(', ')}`, name);
+      throw new CheckpointError(`cannot decode dtype ${dtype} as float32`);
   }
+}
+
+/** Raw bytes are read and converted this many at a time, so a tensor never exists twice in memory. */
+export const CONVERT_CHUNK_BYTES = 1 << 26;
+
+/**
+ * Reads `count` elements of float dtype `dtype` through `read(offset, length)` (offsets relative to
+ * the tensor's first byte) in chunks of at most CONVERT_CHUNK_BYTES, converting each into the float32
+ * result. Works for tensors of any size the machine can hold, > 4 GiB included.
+ */
+export async function readAsFloat32(
+  read: (offset: number, length: number) => Promise<Uint8Array>,
+  dtype: SafetensorsDtype,
+  count: number,
+  name: string,
+  fileLabel = DEFAULT_LABEL,
+): Promise<Float32Array> {
+  checkFloatDtype(dtype, name, fileLabel);
+  const size = DTYPE_SIZES[dtype];
+  const out = new Float32Array(count);
+  const perChunk = Math.floor(CONVERT_CHUNK_BYTES / size);
+  for (let at = 0; at < count; at += perChunk) {
+    const n = Math.min(perChunk, count - at);
+    decodeIntoFloat32(await read(at * size, n * size), dtype, out, at);
+  }
+  return out;
 }
 
 function checkTensorToWrite(name: string, t: TensorToWrite): void {

@@ -11,7 +11,7 @@
  */
 import { CheckpointError } from '@dcformer/kernels';
 import { unpickleTorch, type StorageRef, type TensorRef } from './pickle.js';
-import { DTYPE_SIZES, type RawTensor, type SafetensorsDtype } from './safetensors.js';
+import { CONVERT_CHUNK_BYTES, DTYPE_SIZES, checkFloatDtype, decodeIntoFloat32, toFloat32, type RawTensor, type SafetensorsDtype } from './safetensors.js';
 import { ZipArchive, memorySource, type RandomAccessSource, type ZipReadOptions } from './zip.js';
 
 export interface TorchReadOptions extends ZipReadOptions {
@@ -32,12 +32,22 @@ export interface TorchTensorInfo {
 
 export interface TorchCheckpoint {
   readonly label: string;
+  /** Bytes of the archive. */
+  readonly size: number;
   /** In the order the state dict lists them. */
   readonly tensors: ReadonlyMap<string, TorchTensorInfo>;
   /** The tensor as contiguous bytes (a view into the input when it is in memory and already contiguous). */
   read(name: string): Promise<RawTensor>;
+  /**
+   * A float tensor converted to float32, read in bounded chunks when contiguous (so a tensor of
+   * several GiB never exists twice in memory). The caller charges its allocation budget first.
+   */
+  readFloat32(name: string): Promise<Float32Array>;
   close(): Promise<void>;
 }
+
+/** A state dict's data.pkl is ~100 bytes per tensor; anything this large is not one. */
+export const MAX_PICKLE_BYTES = 64 << 20;
 
 const LEGACY = 'legacy torch.save format; re-save with torch>=1.6 (the default zip format) or convert to safetensors';
 
@@ -46,32 +56,17 @@ function fail(label: string, message: string, tensorName?: string): never {
   throw new CheckpointError(`pytorch ${where}: ${message}`, { file: label, tensorName });
 }
 
-/** A read-only file as a RandomAccessSource (Node only). */
+/**
+ * A read-only regular file as a RandomAccessSource (Node only): opened through open-file.ts, so FIFOs
+ * and devices are refused before any read, and reads go in bounded slices (no 2 GiB limit).
+ */
 export async function fileSource(path: string): Promise<RandomAccessSource> {
-  const { open } = await import('node:fs/promises');
-  const handle = await open(path, 'r');
-  let size: number;
-  try {
-    size = (await handle.stat()).size;
-  } catch (e) {
-    await handle.close();
-    throw e;
-  }
+  const { openRegularFile, readRange } = await import('./open-file.js');
+  const { handle, size } = await openRegularFile(path);
   return {
     size,
     label: path,
-    read: async (offset, length) => {
-      const buffer = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
-        if (bytesRead === 0) {
-          throw new CheckpointError(`${path}: file ended after ${offset + done} bytes while reading ${length} bytes at ${offset}`, { file: path });
-        }
-        done += bytesRead;
-      }
-      return buffer;
-    },
+    read: (offset, length) => readRange(handle, offset, length, path),
     close: () => handle.close(),
   };
 }
@@ -126,6 +121,8 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
     const order = new TextDecoder().decode(await zip.read(byteorderEntry)).trim();
     if (order !== 'little') fail(label, `storages are ${order}-endian; only little-endian checkpoints are supported`);
   }
+  const pickleSize = zip.entry(pickles[0]).uncompressedSize;
+  if (pickleSize > MAX_PICKLE_BYTES) fail(label, `'${pickles[0]}' is ${pickleSize} bytes; expected at most ${MAX_PICKLE_BYTES} for a state dict's pickle`);
   const root = unpickleTorch(await zip.read(pickles[0]), label);
   if (!(root instanceof Map)) fail(label, 'the pickle does not hold a dict; expected a state dict {name: tensor}');
   const tensors = new Map<string, TorchTensorInfo>();
@@ -147,8 +144,10 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
   }
   return {
     label,
+    size: source.size,
     tensors,
     read: (name) => readTensor(zip, prefix, tensors, name, label),
+    readFloat32: (name) => readTensorFloat32(zip, prefix, tensors, name, label),
     close: () => zip.close(),
   };
 }
@@ -200,6 +199,28 @@ async function readTensor(
   const range = await zip.read(`${prefix}data/${info.storageKey}`, storageOffset * size, (last - storageOffset + 1) * size);
   const bytes = isContiguous(shape, stride) ? range : gather(range, shape, stride, size, numel);
   return { dtype, shape: [...shape], bytes };
+}
+
+async function readTensorFloat32(
+  zip: ZipArchive,
+  prefix: string,
+  tensors: ReadonlyMap<string, TorchTensorInfo>,
+  name: string,
+  label: string,
+): Promise<Float32Array> {
+  const info = tensors.get(name);
+  if (info === undefined) fail(label, 'no such tensor in the checkpoint', name);
+  const { dtype, shape, stride, storageOffset } = info;
+  if (!isContiguous(shape, stride)) return toFloat32(await readTensor(zip, prefix, tensors, name, label), name, label);
+  const size = DTYPE_SIZES[dtype];
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(numel);
+  const perChunk = Math.floor(CONVERT_CHUNK_BYTES / size);
+  checkFloatDtype(dtype, name, label);
+  await zip.readChunks(`${prefix}data/${info.storageKey}`, storageOffset * size, numel * size, perChunk * size, (chunk, at) =>
+    decodeIntoFloat32(chunk, dtype, out, at / size),
+  );
+  return out;
 }
 
 /** Copies a strided view (element 0 at range[0]) into row-major order, innermost runs at once. */

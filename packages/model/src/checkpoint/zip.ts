@@ -95,6 +95,7 @@ export class ZipArchive {
     }
     const cd = await source.read(dir.offset, dir.size);
     const entries = parseCentralDirectory(cd, dir.count, label);
+    checkDisjoint(entries, dir.offset, label);
     return new ZipArchive(source, entries, dir.offset, options);
   }
 
@@ -106,18 +107,8 @@ export class ZipArchive {
 
   /** The entry's bytes, or `length` of them from `offset` within the entry. */
   async read(name: string, offset = 0, length?: number): Promise<Uint8Array> {
-    const e = this.entry(name);
-    if (e.flags & 1) fail(this.label, `entry '${name}' is encrypted; PyTorch checkpoints never are`);
-    if (e.method !== 0) {
-      fail(this.label, `entry '${name}' uses compression method ${e.method} (${methodName(e.method)}); only stored (method 0) entries are supported, which is what torch.save writes`);
-    }
-    if (e.compressedSize !== e.uncompressedSize) {
-      fail(this.label, `stored entry '${name}' has compressed size ${e.compressedSize} != uncompressed size ${e.uncompressedSize}`);
-    }
-    const want = length ?? e.uncompressedSize - offset;
-    if (offset < 0 || want < 0 || offset + want > e.uncompressedSize) {
-      fail(this.label, `read of ${want} bytes at ${offset} is outside entry '${name}' (${e.uncompressedSize} bytes)`);
-    }
+    const want = length ?? this.entry(name).uncompressedSize - offset;
+    const e = this.checkedEntry(name, offset, want);
     const start = await this.dataStart(e);
     const bytes = await this.source.read(start + offset, want);
     if (offset === 0 && want === e.uncompressedSize && this.options.verifyCrc !== false) {
@@ -127,6 +118,44 @@ export class ZipArchive {
       }
     }
     return bytes;
+  }
+
+  /**
+   * Visits `length` bytes of an entry from `offset` in chunks of at most `chunkBytes`, so a multi-GB
+   * storage is never read in one piece; the CRC-32 is checked incrementally when the whole entry is
+   * read (and before the last chunk is handed over, so a corrupt entry never completes).
+   */
+  async readChunks(name: string, offset: number, length: number, chunkBytes: number, visit: (chunk: Uint8Array, at: number) => void): Promise<void> {
+    const e = this.checkedEntry(name, offset, length);
+    const start = await this.dataStart(e);
+    const whole = offset === 0 && length === e.uncompressedSize && this.options.verifyCrc !== false;
+    let crc = 0;
+    for (let at = 0; at < length; at += chunkBytes) {
+      const chunk = await this.source.read(start + offset + at, Math.min(chunkBytes, length - at));
+      if (whole) {
+        crc = crc32(chunk, crc);
+        if (at + chunk.length === length && crc !== e.crc32) {
+          fail(this.label, `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(crc)}); the file is corrupt`);
+        }
+      }
+      visit(chunk, at);
+    }
+    if (whole && length === 0 && e.crc32 !== 0) fail(this.label, `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(0)}); the file is corrupt`);
+  }
+
+  private checkedEntry(name: string, offset: number, length: number): ZipEntry {
+    const e = this.entry(name);
+    if (e.flags & 1) fail(this.label, `entry '${name}' is encrypted; PyTorch checkpoints never are`);
+    if (e.method !== 0) {
+      fail(this.label, `entry '${name}' uses compression method ${e.method} (${methodName(e.method)}); only stored (method 0) entries are supported, which is what torch.save writes`);
+    }
+    if (e.compressedSize !== e.uncompressedSize) {
+      fail(this.label, `stored entry '${name}' has compressed size ${e.compressedSize} != uncompressed size ${e.uncompressedSize}`);
+    }
+    if (offset < 0 || length < 0 || offset + length > e.uncompressedSize) {
+      fail(this.label, `read of ${length} bytes at ${offset} is outside entry '${name}' (${e.uncompressedSize} bytes)`);
+    }
+    return e;
   }
 
   async close(): Promise<void> {
@@ -150,6 +179,25 @@ export class ZipArchive {
     }
     this.dataStarts.set(e.name, start);
     return start;
+  }
+}
+
+/**
+ * Entries must not overlap: torch.save writes each once, one after another. Overlapping entries
+ * would let a small file present many large storages (the same bytes counted again and again).
+ */
+function checkDisjoint(entries: ReadonlyMap<string, ZipEntry>, directoryOffset: number, label: string): void {
+  const sorted = [...entries.values()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i];
+    // 30 bytes of local header at least, then the data; the next entry (or the directory) comes after.
+    const end = e.localHeaderOffset + 30 + e.compressedSize;
+    const next = i + 1 < sorted.length ? sorted[i + 1] : undefined;
+    const limit = next?.localHeaderOffset ?? directoryOffset;
+    if (end > limit) {
+      const other = next === undefined ? `the central directory at ${directoryOffset}` : `entry '${next.name}' at ${next.localHeaderOffset}`;
+      fail(label, `entry '${e.name}' (local header at ${e.localHeaderOffset}, ${e.compressedSize} bytes) overlaps ${other}; the file is corrupt`);
+    }
   }
 }
 
@@ -284,7 +332,7 @@ let CRC_TABLES: Uint32Array[] | undefined;
 
 /** CRC-32 (IEEE 802.3, as zip uses). Slice-by-8: eight table lookups per 8 bytes, ~3x a byte loop,
  * which matters when every storage of a multi-GB checkpoint is checked. */
-export function crc32(bytes: Uint8Array): number {
+export function crc32(bytes: Uint8Array, previous = 0): number {
   if (CRC_TABLES === undefined) {
     const t = Array.from({ length: 8 }, () => new Uint32Array(256));
     for (let n = 0; n < 256; n++) {
@@ -298,7 +346,8 @@ export function crc32(bytes: Uint8Array): number {
     CRC_TABLES = t;
   }
   const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
-  let c = 0xffffffff;
+  // Continuing from `previous` (the CRC of the bytes before) equals the CRC of the concatenation.
+  let c = (previous ^ 0xffffffff) >>> 0;
   let i = 0;
   for (const end8 = bytes.length - 7; i < end8; i += 8) {
     const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));

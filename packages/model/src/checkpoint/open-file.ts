@@ -1,0 +1,175 @@
+/**
+ * The one way checkpoint code opens, reads and creates things on disk (Node only). Files come from
+ * strangers, so:
+ * - only regular files are read: a FIFO would block forever and /dev/zero never ends, so the file is
+ *   opened non-blocking and fstat'ed before the first read;
+ * - reads go in slices of at most `MAX_READ_SLICE` bytes: Node aborts the process (an assertion,
+ *   not an exception) on a single read of 2 GiB or more, and real embeddings are that large;
+ * - a symlink inside a checkpoint folder is followed only when it resolves inside that folder or,
+ *   for a Hugging Face cache snapshot (`…/snapshots/<sha>/`), inside the cache's `…/blobs/`;
+ * - output folders are created one level at a time (recursive mkdir under /proc never returns).
+ */
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { CheckpointError } from '@dcformer/kernels';
+
+/** One read call never asks for more than this (Node asserts on lengths >= 2^31). */
+export const MAX_READ_SLICE = 1 << 28;
+
+export type MakeError = (message: string) => Error;
+
+const checkpointError: MakeError = (message) => new CheckpointError(message);
+
+function describeKind(s: Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function reason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'no such file';
+  return err.code ?? err.message ?? String(e);
+}
+
+export interface RegularFile {
+  handle: FileHandle;
+  size: number;
+  path: string;
+}
+
+/** Opens `path` for reading if it is a regular file; anything else is `makeError`'s error. */
+export async function openRegularFile(path: string, makeError: MakeError = checkpointError): Promise<RegularFile> {
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO without a writer would otherwise block before we can fstat it.
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw makeError(`${path}: cannot open (${reason(e)})`);
+  }
+  try {
+    const s = await handle.stat();
+    if (!s.isFile()) throw makeError(`${path} is ${describeKind(s)}; expected a regular file`);
+    return { handle, size: s.size, path };
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Fills `target` from `position`, in slices of at most MAX_READ_SLICE bytes. */
+export async function readInto(handle: FileHandle, target: Uint8Array, position: number, label: string, makeError: MakeError = checkpointError): Promise<void> {
+  let done = 0;
+  while (done < target.length) {
+    const want = Math.min(MAX_READ_SLICE, target.length - done);
+    const { bytesRead } = await handle.read(target, done, want, position + done);
+    if (bytesRead === 0) {
+      throw makeError(`${label}: file ended after ${position + done} bytes while reading ${target.length} bytes at ${position}`);
+    }
+    done += bytesRead;
+  }
+}
+
+/** `length` bytes at `position` in a fresh buffer. */
+export async function readRange(handle: FileHandle, position: number, length: number, label: string, makeError: MakeError = checkpointError): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  await readInto(handle, buffer, position, label, makeError);
+  return buffer;
+}
+
+/** A whole regular file of at most `maxBytes` bytes. */
+export async function readRegularFile(path: string, maxBytes: number, makeError: MakeError = checkpointError): Promise<Uint8Array> {
+  const file = await openRegularFile(path, makeError);
+  try {
+    if (file.size > maxBytes) throw makeError(`${path} is ${file.size} bytes; expected at most ${maxBytes} for this kind of file`);
+    return await readRange(file.handle, 0, file.size, path, makeError);
+  } finally {
+    await file.handle.close().catch(() => undefined);
+  }
+}
+
+/** A whole regular file as UTF-8 text (replacement characters for invalid bytes). */
+export async function readRegularTextFile(path: string, maxBytes: number, makeError: MakeError = checkpointError): Promise<string> {
+  return new TextDecoder().decode(await readRegularFile(path, maxBytes, makeError));
+}
+
+function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * The path of `name` in checkpoint folder `dir` after checking where it leads: a plain file, or a
+ * symlink resolving inside `dir` itself or (for a Hugging Face cache snapshot) inside the cache's
+ * blobs folder. Returns null when nothing is there; a link elsewhere (or a dangling one) is an error.
+ */
+export async function checkpointEntry(dir: string, name: string, makeError: MakeError = checkpointError): Promise<string | null> {
+  const path = join(dir, name);
+  let link: Stats;
+  try {
+    link = await lstat(path);
+  } catch {
+    return null;
+  }
+  if (!link.isSymbolicLink()) return path;
+  let target: string;
+  let root: string;
+  try {
+    target = await realpath(path);
+    root = await realpath(dir);
+  } catch (e) {
+    throw makeError(`${path} is a symlink that cannot be resolved (${reason(e)})`);
+  }
+  if (isInside(target, root)) return path;
+  // huggingface_hub: <cache>/models--org--name/snapshots/<sha>/<file> -> ../../blobs/<hash>.
+  if (basename(dirname(root)) === 'snapshots') {
+    const blobs = join(dirname(dirname(root)), 'blobs');
+    if (isInside(target, blobs)) return path;
+  }
+  throw makeError(`${path} is a symlink to ${target}, outside the checkpoint folder ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`);
+}
+
+/** True when something (anything) exists at `path`, without following it. */
+export async function entryExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates folder `path` and its missing parents one level at a time (Node's recursive mkdir spins
+ * forever under /proc). Every failure is `makeError`'s one-line error naming the level that failed.
+ */
+export async function ensureDirectory(path: string, makeError: MakeError = checkpointError): Promise<void> {
+  const target = resolve(path);
+  const missing: string[] = [];
+  for (let p = target; ; p = dirname(p)) {
+    let s: Stats | undefined;
+    try {
+      s = await stat(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw makeError(`cannot create folder ${target}: ${p} cannot be examined (${reason(e)})`);
+    }
+    if (s !== undefined) {
+      if (!s.isDirectory()) throw makeError(`cannot create folder ${target}: ${p} exists and is ${describeKind(s)}`);
+      break;
+    }
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) {
+    try {
+      await mkdir(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(p).catch(() => undefined))?.isDirectory()) continue;
+      throw makeError(`cannot create folder ${target}: mkdir ${p} failed (${reason(e)})`);
+    }
+  }
+}

@@ -13,13 +13,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, st
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gemmFlags } from './native-flags.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quietFail = process.argv.includes('--quiet-fail');
 const out = join(root, 'build', 'dcformer_cpu.node');
 const nativeFiles = readdirSync(join(root, 'native')).map((f) => join(root, 'native', f));
 const sources = nativeFiles.filter((f) => f.endsWith('.cc'));
-const inputs = [...nativeFiles, fileURLToPath(import.meta.url)];
+const inputs = [...nativeFiles, fileURLToPath(import.meta.url), join(root, 'scripts', 'native-flags.mjs')];
 
 function skip(reason) {
   console.log(`@dcformer/kernels-cpu: native addon not built (${reason}); Node will use tfjs-backend-wasm`);
@@ -55,13 +56,6 @@ function x86Level() {
 
 const x64 = process.arch === 'x64';
 const level = x64 ? x86Level() : null;
-const base = x64 ? ['-march=x86-64'] : [];
-const isaFlags = {
-  'gemm-avx512.cc': x64 ? [...base, '-mavx512f', '-mavx2', '-mfma'] : [],
-  'gemm-avx2.cc': x64 ? [...base, '-mavx2', '-mfma'] : [],
-  'gemm-neon.cc': [],
-  'gemm-portable.cc': base,
-};
 const levelFlags = level ? [`-march=${level}`, '-mtune=generic', `-DDCF_TARGET_LEVEL="${level}"`] : [];
 const common = ['-O3', '-fno-math-errno', '-fPIC', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu', `-I${nodeInclude}`];
 
@@ -80,7 +74,7 @@ mkdirSync(objDir, { recursive: true });
 const t0 = Date.now();
 const queue = sources.map((src) => {
   const name = src.slice(src.lastIndexOf('/') + 1);
-  return { src, obj: join(objDir, name.replace(/\.cc$/, '.o')), flags: isaFlags[name] ?? levelFlags };
+  return { src, obj: join(objDir, name.replace(/\.cc$/, '.o')), flags: gemmFlags(name, process.arch) ?? levelFlags };
 });
 const failures = [];
 async function worker() {

@@ -1,6 +1,6 @@
 // The model's oracle checks with the fast path registered: logits, loss and every gradient of each
 // official case (DCFormer++ local/global, Transformer++, DCPythia) against the PyTorch golden data at
-// the tolerances of DESIGN.md, and cached decode against the full forward. Reuses the model package's
+// the tolerances of DESIGN.md, and cached decode against the official inference path's logits. Reuses the model package's
 // fixture helpers.
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,7 +9,7 @@ import { compareClose } from '@dcformer/kernels/testing';
 import { cachedLogits } from '@dcformer/model';
 import { loadModel } from '@dcformer/model/node';
 import { describe, expect, it } from 'vitest';
-import { CASES, caseDir, golden, gradFailures, logitsLossFailures } from '../../model/test/oracle.js';
+import { CASES, caseDir, golden, goldenArray, gradFailures, logitsLossFailures } from '../../model/test/oracle.js';
 import { fastPathInfo, registerCpuKernels } from '../src/index.js';
 
 process.env.DCFORMER_QUIET = '1';
@@ -26,14 +26,16 @@ describe.each(CASES)(`%s with @dcformer/kernels-cpu (${fastPathInfo()?.path})`, 
     }
   });
 
-  it('cached prefill + decode agrees with the full forward within 1e-4', async () => {
+  it("cached prefill + decode matches the official inference path's logits at every position within 1e-4", async () => {
     const model = await loadModel(caseDir(name), { onWarning: () => {} });
     try {
-      const ids = golden(name).input_ids as number[][];
-      const full = tf.tidy(() => model.forward(ids).dataSync());
+      const g = golden(name);
+      const ids = g.input_ids as number[][];
       const T = ids[0].length;
-      const got = await cachedLogits(model, ids, Math.max(1, T - 4));
-      const rep = compareClose(got, full, [ids.length, T, model.config.vocabSize], { atol: 1e-4, label: 'cached vs full' });
+      const got = await cachedLogits(model, ids, g.infer.prefill_len);
+      const official = goldenArray(g.infer.logits);
+      expect(official.shape).toEqual([ids.length, T, model.config.vocabSize]);
+      const rep = compareClose(got, official.data, official.shape, { atol: 1e-4, label: 'cached vs official infer.logits' });
       expect(rep.ok, rep.message).toBe(true);
     } finally {
       model.dispose();

@@ -1,0 +1,17 @@
+// Compiler flags per GEMM source: each micro-kernel file is built for its own vector ISA on top of
+// the architecture's baseline, so one addon carries every path and picks one at run time. Shared by
+// build-native.mjs and the stand-alone GEMM check (test/gemm-native.test.ts).
+
+/** Extra flags for `file` (a basename under native/) when compiling for `arch` ('x64' | 'arm64' | …). */
+export function gemmFlags(file, arch) {
+  if (arch !== 'x64') return file.startsWith('gemm-') ? [] : undefined;
+  const base = ['-march=x86-64'];
+  const flags = {
+    'gemm-avx512.cc': [...base, '-mavx512f', '-mavx2', '-mfma'],
+    'gemm-avx2.cc': [...base, '-mavx2', '-mfma'],
+    'gemm-neon.cc': base,
+    'gemm-portable.cc': base,
+    'gemm-driver.cc': base,
+  };
+  return flags[file];
+}

@@ -1,0 +1,67 @@
+// The GEMM's C++ sources checked without Node (native/test/gemm-check.cc): every path this CPU runs,
+// bit for bit against one fmaf chain per element, at 1, 2 and 3 threads; and the arm64 build under
+// qemu-user, which is how the NEON path runs on an x86 machine (Debian's g++-aarch64-linux-gnu and
+// qemu-user, installed by .ci/run). Under CI a missing tool fails the file.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemmFlags } from '../scripts/native-flags.mjs';
+import { skipUnlessCI } from '../../../tools/test-env.mjs';
+
+const native = fileURLToPath(new URL('../native/', import.meta.url));
+const gemmSources = ['gemm-avx512.cc', 'gemm-avx2.cc', 'gemm-neon.cc', 'gemm-portable.cc', 'gemm-driver.cc'];
+const work = mkdtempSync(join(tmpdir(), 'dcf-gemm-check-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const has = (cmd: string) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
+const common = ['-O2', '-fopenmp', '-std=c++17'];
+
+function build(cxx: string, arch: string, out: string, extra: string[] = []): void {
+  const objects = gemmSources.map((f) => {
+    const obj = join(work, `${arch}-${f}.o`);
+    const r = spawnSync(cxx, [...common, ...(gemmFlags(f, arch) ?? []), '-c', join(native, f), '-o', obj], { encoding: 'utf8' });
+    expect(r.status, `${cxx} ${f}: ${r.stderr}`).toBe(0);
+    return obj;
+  });
+  const r = spawnSync(cxx, [...common, join(native, 'test', 'gemm-check.cc'), ...objects, '-o', out, ...extra], { encoding: 'utf8' });
+  expect(r.status, `${cxx} link: ${r.stderr}`).toBe(0);
+}
+
+function expectClean(r: ReturnType<typeof spawnSync>, paths: string[]): void {
+  const out = String(r.stdout);
+  expect(r.status, out + String(r.stderr)).toBe(0);
+  for (const p of paths) expect(out).toMatch(new RegExp(`^${p}: \\d+ cases, 0 mismatches`, 'm'));
+}
+
+const cxx = process.env.CXX ?? 'g++';
+describe.skipIf(skipUnlessCI('the stand-alone GEMM check', has(cxx) ? null : `no C++ compiler '${cxx}'`))(`gemm-check on this ${process.arch} CPU`, () => {
+  const exe = join(work, 'gemm-check');
+  it('builds', () => build(cxx, process.arch, exe), 120_000);
+  for (const threads of [1, 2, 3]) {
+    it(`every path bit for bit at ${threads} thread(s)`, () => {
+      const r = spawnSync(exe, ['--threads', String(threads)], { encoding: 'utf8', timeout: 120_000 });
+      expectClean(r, ['portable']);
+      const paths = [...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1]);
+      console.log(`gemm-check ${threads} thread(s): ${paths.join(', ')}`);
+      if (process.arch === 'x64') expect(paths).toContain('avx2');
+    });
+  }
+});
+
+const crossCxx = 'aarch64-linux-gnu-g++';
+const missingCross = process.arch === 'arm64' ? 'this host is arm64 (the check above ran NEON natively)' : !has(crossCxx) ? `no ${crossCxx} (apt-get install g++-aarch64-linux-gnu)` : !has('qemu-aarch64') ? 'no qemu-aarch64 (apt-get install qemu-user)' : null;
+const skipCross = process.arch === 'arm64' || skipUnlessCI('the NEON check under qemu-user', missingCross);
+describe.skipIf(skipCross)('gemm-check built for arm64, run under qemu-user (the NEON path)', () => {
+  it('neon and portable bit for bit', () => {
+    const exe = join(work, 'gemm-check-arm64');
+    build(crossCxx, 'arm64', exe, ['-static']);
+    expectClean(spawnSync('qemu-aarch64', [exe], { encoding: 'utf8', timeout: 300_000 }), ['neon', 'portable']);
+  }, 400_000);
+});
+
+it('the sources it checks exist', () => {
+  for (const f of [...gemmSources, 'test/gemm-check.cc']) expect(existsSync(join(native, f)), f).toBe(true);
+});

@@ -139,3 +139,24 @@ export function expectedGrads(stored: Map<string, F32Tensor>): Map<string, Expec
   }
   return out;
 }
+
+/**
+ * Every way `ours` (a grads file the CLI wrote) misses the oracle's gradients: a name missing or
+ * extra, a shape, or max |diff| above DESIGN.md's 1e-3 of the stored tensor's max |value|. Empty when all match.
+ */
+export function gradMismatches(ours: Map<string, F32Tensor>, expected: Map<string, ExpectedGrad>): string[] {
+  const failures: string[] = [];
+  for (const name of ours.keys()) if (!expected.has(name)) failures.push(`${name}: not in the oracle's gradients`);
+  for (const [name, want] of expected) {
+    const got = ours.get(name);
+    if (got === undefined) {
+      failures.push(`${name}: missing`);
+    } else if (got.shape.join(',') !== want.shape.join(',')) {
+      failures.push(`${name}: shape [${got.shape}] vs [${want.shape}]`);
+    } else {
+      const diff = maxAbsDiff(got.data, want.data);
+      if (!(diff <= 1e-3 * want.scale)) failures.push(`${name}: max |diff| ${diff} > 1e-3 * ${want.scale}`);
+    }
+  }
+  return failures;
+}

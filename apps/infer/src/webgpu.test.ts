@@ -1,21 +1,36 @@
 /**
  * `--backend webgpu` through Dawn in Node (SwiftShader without a GPU): logits, cached logits and
- * grads of oracle case 4 within DESIGN.md's tolerances. No adapter: skipped with the reason printed,
- * except under CI=true, where it fails so WebGPU cannot go silently untested.
+ * every gradient of oracle case 4 within DESIGN.md's tolerances. No adapter: skipped with the reason
+ * printed, except under CI (any truthy CI), where the file fails naming what is missing, so WebGPU
+ * cannot go silently untested.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxAbsDiff, ORACLE_DIR, readGolden, removeTempDirs, run, tempDir, writeIds, type Golden } from './test-support.js';
+import { installNodeWebGPU } from '@dcformer/kernels-webgpu/node';
+import { skipUnlessCI } from '../../../tools/test-env.mjs';
+import {
+  expectedGrads,
+  gradMismatches,
+  maxAbsDiff,
+  ORACLE_DIR,
+  readF32Safetensors,
+  readGolden,
+  removeTempDirs,
+  run,
+  tempDir,
+  writeIds,
+  type Golden,
+} from './test-support.js';
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const haveVulkan = existsSync(SWIFTSHADER) || process.env.VK_ICD_FILENAMES !== undefined;
-if (!haveVulkan && process.env.CI !== 'true') console.log(`webgpu CLI tests skipped: no Vulkan driver (${SWIFTSHADER} missing)`);
+// The same (memoised) install the CLI's --backend webgpu does, asked first to decide on skipping:
+// its reason names what is missing (the npm 'webgpu' package, an adapter, SwiftShader's ICD).
+const gpu = await installNodeWebGPU();
+const skipWebgpu = skipUnlessCI('the dcformer --backend webgpu tests', gpu.ok ? null : gpu.reason);
 
 afterAll(removeTempDirs);
 
-describe.runIf(haveVulkan || process.env.CI === 'true')('dcformer --backend webgpu', () => {
+describe.skipIf(skipWebgpu)('dcformer --backend webgpu', () => {
   const caseName = 'case4_dcpythia';
   const modelDir = join(ORACLE_DIR, caseName);
   let golden: Golden;
@@ -38,10 +53,13 @@ describe.runIf(haveVulkan || process.env.CI === 'true')('dcformer --backend webg
     }
   }, 300_000);
 
-  it('grads run and report the loss within 1e-5', async () => {
+  it('grads: the loss within 1e-5 and every gradient within 1e-3 of its stored max', async () => {
     const out = join(dir, 'g.safetensors');
     const r = await run(['grads', '--model', modelDir, '--input', ids, '--out', out, '--backend', 'webgpu', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(Math.abs((JSON.parse(r.stdout) as { loss: number }).loss - golden.train_as_infer.loss)).toBeLessThanOrEqual(1e-5);
+    const expected = expectedGrads(await readF32Safetensors(join(ORACLE_DIR, caseName, 'grads.safetensors')));
+    expect(expected.size).toBeGreaterThan(0);
+    expect(gradMismatches(await readF32Safetensors(out), expected)).toEqual([]);
   }, 300_000);
 });

@@ -1,42 +1,86 @@
 /**
- * `npm run bench -- [--suite train|decode|gemm|compose|all] [--backend cpu|cpu-native] [--runs N]
- *  [--warmup N] [--smoke]` — JSON lines on stdout (DESIGN.md format, plus min/max/runs of the
- * median), then a summary table on stderr. docs/benchmarks.md says what each figure means.
+ * The bench as functions: flags, the suites, the summary table. `dcformer-bench` (src/cli.ts, and
+ * `npm run bench`) prints JSON lines on stdout (DESIGN.md format, plus min/max/runs of the median),
+ * then the table on stderr. docs/benchmarks.md says what each figure means.
  */
-import { describePath, type BenchRecord, type Suite, type SuiteOptions } from './suites/common.js';
-import { composeSuite } from './suites/compose.js';
-import { decodeSuite } from './suites/decode.js';
-import { gemmSuite } from './suites/gemm.js';
-import { trainSuite } from './suites/train.js';
+import { chooseDefaultBackend, parseArgs as parseFlags, UsageError } from '@dcformer/cli-utils';
+import type { BenchRecord, Suite, SuiteOptions } from './suites/common.js';
 
-export const SUITES: Record<string, Suite> = { gemm: gemmSuite, compose: composeSuite, train: trainSuite, decode: decodeSuite };
+/** Loaded when they run: --help, --version and usage errors do not wait for tfjs. */
+export const SUITES: Record<string, () => Promise<Suite>> = {
+  gemm: async () => (await import('./suites/gemm.js')).gemmSuite,
+  compose: async () => (await import('./suites/compose.js')).composeSuite,
+  train: async () => (await import('./suites/train.js')).trainSuite,
+  decode: async () => (await import('./suites/decode.js')).decodeSuite,
+};
 
-export interface BenchArgs extends Omit<SuiteOptions, 'emit'> {
+export const BENCH_BACKENDS = ['cpu', 'cpu-native', 'wasm'] as const;
+
+export interface BenchArgs extends Omit<SuiteOptions, 'emit' | 'backend'> {
   suites: string[];
+  /** 'default': cpu-native when the native addon loads, else wasm (see resolveBenchBackend). */
+  backend: SuiteOptions['backend'] | 'default';
+  help: boolean;
+  version: boolean;
 }
 
-export function parseArgs(argv: string[]): BenchArgs {
-  const out: BenchArgs = { suites: Object.keys(SUITES), backend: 'cpu-native', smoke: false, runs: 5, warmup: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`bench: ${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--suite') {
-      const v = value();
-      out.suites = v === 'all' ? Object.keys(SUITES) : v.split(',');
-      const bad = out.suites.filter((s) => !SUITES[s]);
-      if (bad.length) throw new Error(`bench: unknown suite ${bad.join(', ')}; one of ${Object.keys(SUITES).join(', ')}, all`);
-    } else if (flag === '--backend') {
-      const v = value();
-      if (v !== 'cpu' && v !== 'cpu-native') throw new Error(`bench: --backend must be cpu (stock tfjs kernels) or cpu-native; got ${v}`);
-      out.backend = v;
-    } else if (flag === '--runs') out.runs = Math.max(1, Number.parseInt(value(), 10));
-    else if (flag === '--warmup') out.warmup = Math.max(0, Number.parseInt(value(), 10));
-    else if (flag === '--smoke') out.smoke = true;
-    else throw new Error(`bench: unknown argument ${flag}`);
+export const FLAGS = {
+  suite: 'string',
+  backend: 'string',
+  runs: 'integer',
+  warmup: 'integer',
+  smoke: 'boolean',
+  help: 'boolean',
+  version: 'boolean',
+} as const;
+
+export function usage(): string {
+  return `dcformer-bench: DCFormer.ts benchmarks, one JSON object per line on stdout, a summary on stderr
+
+usage: dcformer-bench [--suite NAME[,NAME...]|all] [--backend B] [--runs N] [--warmup N] [--smoke]
+
+  --suite S      ${Object.keys(SUITES).join(', ')} or all (default all); gemm and compose compare
+                 the stock cpu kernels with cpu-native in one process whatever --backend says
+  --backend B    ${BENCH_BACKENDS.join(' | ')}: cpu = stock tfjs kernels, cpu-native = with
+                 @dcformer/kernels-cpu (its native addon when built), wasm = tfjs-backend-wasm
+                 (default: cpu-native with the native addon, else wasm, said on stderr)
+  --runs N       measured runs per figure; the median is reported (default 5)
+  --warmup N     unmeasured runs first (default 1)
+  --smoke        tiny sizes, at most 2 runs: checks that every suite works, measures nothing
+  --help         this text
+  --version      print the version and exit
+
+Records: {"bench", "backend", "config", "metric", "value", "unit", "min", "max", "runs"}.
+`;
+}
+
+function atLeast(value: number | undefined, min: number, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value < min) throw new UsageError(`--${flag} must be at least ${min}; got ${value}`);
+  return value;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const f = parseFlags(argv, FLAGS);
+  const out: BenchArgs = {
+    suites: Object.keys(SUITES),
+    backend: 'default',
+    smoke: f.smoke ?? false,
+    runs: atLeast(f.runs, 1, 'runs', 5),
+    warmup: atLeast(f.warmup, 0, 'warmup', 1),
+    help: f.help ?? false,
+    version: f.version ?? false,
+  };
+  if (f.suite !== undefined) {
+    out.suites = f.suite === 'all' ? Object.keys(SUITES) : f.suite.split(',');
+    const bad = out.suites.filter((s) => !Object.hasOwn(SUITES, s));
+    if (bad.length) throw new UsageError(`unknown suite ${bad.join(', ')}; --suite takes ${Object.keys(SUITES).join(', ')} or all`);
+  }
+  if (f.backend !== undefined) {
+    if (!(BENCH_BACKENDS as readonly string[]).includes(f.backend)) {
+      throw new UsageError(`--backend must be cpu (stock tfjs kernels), cpu-native or wasm; got '${f.backend}'`);
+    }
+    out.backend = f.backend as SuiteOptions['backend'];
   }
   if (out.smoke) {
     out.runs = Math.min(out.runs, 2);
@@ -45,10 +89,19 @@ export function parseArgs(argv: string[]): BenchArgs {
   return out;
 }
 
+/** The backend the suites get, and the label of the line that names it. */
+export async function resolveBenchBackend(requested: BenchArgs['backend']): Promise<{ backend: SuiteOptions['backend']; label: string }> {
+  if (requested !== 'default') return { backend: requested, label: requested };
+  const chosen = await chooseDefaultBackend();
+  return chosen.name === 'wasm' ? { backend: 'wasm', label: chosen.label } : { backend: 'cpu-native', label: 'cpu-native' };
+}
+
 export async function runBench(args: BenchArgs, emit: (r: BenchRecord) => void): Promise<BenchRecord[]> {
+  const { backend } = await resolveBenchBackend(args.backend);
   const all: BenchRecord[] = [];
   for (const name of args.suites) {
-    await SUITES[name]({ ...args, emit: (r) => (all.push(r), emit(r)) });
+    const suite = await SUITES[name]();
+    await suite({ backend, smoke: args.smoke, runs: args.runs, warmup: args.warmup, emit: (r) => (all.push(r), emit(r)) });
   }
   return all;
 }
@@ -59,11 +112,4 @@ export function summaryTable(records: BenchRecord[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*[\\/]/, ''));
-if (isMain) {
-  const args = parseArgs(process.argv.slice(2));
-  const records = await runBench(args, (r) => console.log(JSON.stringify(r)));
-  console.error(`\nkernels: ${describePath()}\n${summaryTable(records)}`);
 }

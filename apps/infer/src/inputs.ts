@@ -3,8 +3,8 @@
  * file, the model directory, the output path. Each problem is a CliError worded for the user,
  * naming the flag and the file.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { CliError } from '@dcformer/cli-utils';
 
 function fsReason(e: unknown): string {
@@ -94,6 +94,23 @@ export async function checkModelDir(path: string): Promise<void> {
     throw new CliError(`cannot read --model ${path}: ${reason === 'no such file' ? 'no such directory' : reason}`);
   }
   if (!isDir) throw new CliError(`--model ${path} is not a directory (expected config.json + weights)`);
+}
+
+/**
+ * Bytes of the weight files in a model directory (safetensors, torch .bin), for the backend choice:
+ * the default does not put a model on wasm that its 4 GiB heap cannot hold. undefined when the
+ * directory cannot be listed (loading will then say why).
+ */
+export async function weightFileBytes(dir: string): Promise<number | undefined> {
+  try {
+    let total = 0;
+    for (const name of await readdir(dir)) {
+      if (/\.(safetensors|bin|pt|pth)$/.test(name)) total += (await stat(join(dir, name))).size;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
 }
 
 /** --out must be writable where it is: its folder exists and it is not itself a folder. */

@@ -73,7 +73,7 @@ const CASES: BadCase[] = [
   { what: 'unknown flag', argv: (out) => [...base('logits', () => goodIds)(out), '--temprature', '1'], message: /unknown flag --temprature \(valid: --model, --input, --out, --prefill, --backend, --json, --help\)/, code: 2 },
   { what: 'flag without a value', argv: (out) => ['logits', '--model', '--input', goodIds, '--out', out], message: /--model needs a value/, code: 2 },
   { what: '--prefill 0', argv: (out) => [...base('logits', () => goodIds)(out), '--prefill', '0'], message: /^dcformer logits: --prefill must be in \[1, T\] = \[1, \d+\]; got 0$/, code: 2 },
-  { what: 'unavailable backend', argv: (out) => [...base('logits', () => goodIds)(out), '--backend', 'wasm'], message: /^dcformer logits: backend 'wasm' is not available in this build \(available: cpu, webgpu\)$/, code: 2 },
+  { what: 'unavailable backend', argv: (out) => [...base('logits', () => goodIds)(out), '--backend', 'cuda'], message: /^dcformer logits: backend 'cuda' is not available in this build \(available: cpu, wasm, webgpu\)$/, code: 2 },
   { what: 'unknown backend', argv: (out) => [...base('grads', () => goodIds)(out), '--backend=tpu'], message: /--backend must be one of cpu, wasm, webgpu, cuda; got 'tpu'/, code: 2 },
   { what: '--out in a missing folder', argv: (out) => base('logits', () => goodIds)(join(out, '..', 'missing', 'out.json')), message: /--out .* does not exist/ },
 ];

@@ -2,7 +2,7 @@
  * The `dcformer` command line as a function: `main(argv, io)` returns the exit code and writes only
  * through `io`, so tests and other tools run it in-process. `cli.ts` is the thin process wrapper.
  */
-import { EXIT_OK, EXIT_USAGE, reportError, UsageError, type Io } from '@dcformer/cli-utils';
+import { EXIT_OK, EXIT_USAGE, packageVersion, reportError, UsageError, type Io } from '@dcformer/cli-utils';
 import { COMMANDS, commandUsage, IMPLEMENTED, mainUsage, type CommandName } from './usage.js';
 
 export type { Io } from '@dcformer/cli-utils';
@@ -33,6 +33,10 @@ export async function main(
   io: Io = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version') {
+    io.stdout.write(`${packageVersion(import.meta.url)}\n`);
+    return EXIT_OK;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     if (command === undefined) {
       io.stderr.write(`dcformer: missing command (one of: ${COMMANDS.join(', ')}); see dcformer --help\n`);

@@ -8,7 +8,9 @@ export type CommandName = (typeof COMMANDS)[number];
 /** Commands that run; the others are recognised but exit 2 until they are built. */
 export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert'];
 
-const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default cpu; webgpu needs a Vulkan-capable GPU or SwiftShader)`;
+const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: cpu with @dcformer/kernels-cpu's native kernels,
+                  else wasm, or cpu for weights over 768 MiB; webgpu needs a Vulkan-capable GPU or
+                  SwiftShader)`;
 
 const USAGE: Record<CommandName, string> = {
   logits: `usage: dcformer logits --model DIR --input IDS.json --out OUT.json [--prefill P] [--backend B] [--json]
@@ -93,7 +95,8 @@ names) and the tokenizer files found in DIR. PyTorch files are read by a restric
 refuses anything but tensors (no code runs).
   --model DIR     the checkpoint folder
   --out DIR2      created if needed; files are written atomically
-${BACKEND}
+  --backend B     cpu | wasm | webgpu | cuda (default cpu: converting computes nothing, and wasm's
+                  4 GiB heap cannot hold a large model)
   --json          print {"out", "tokenizer_files", "seconds"}`,
 };
 
@@ -103,6 +106,7 @@ export function commandUsage(name: CommandName): string {
 
 export function mainUsage(): string {
   return `usage: dcformer <command> [flags]     (dcformer <command> --help for its flags)
+       dcformer --version
 
 commands:
   logits     logits of a full forward over token ids (JSON)

@@ -8,7 +8,7 @@ import { ConfigError, InputError } from '@dcformer/kernels';
 import { parseConfig, type ModelConfig } from '@dcformer/model';
 import { resolveSettings, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
-import { resolveBackend, UsageError, type BackendName, type ParsedFlags } from '@dcformer/cli-utils';
+import { resolveBackend, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
 import { FLAGS, SETTING_FLAGS } from './usage.js';
 
@@ -30,7 +30,7 @@ export interface RunTarget {
 export interface Plan {
   outDir: string;
   data: string[];
-  backend: BackendName;
+  backend: BackendRequest;
   json: boolean;
   presetName: string | null;
   preset: TrainPreset | null;

@@ -68,6 +68,20 @@ export class Progress {
     this.io.stdout.write(`${formatRecord(record, total, this.label)}\n`);
   }
 
+  /**
+   * The first step of a session, as soon as it ends: its time and the ETA it implies, on stderr (so
+   * --json's stdout keeps its contract), in every mode but `none`. Without it a slow backend would
+   * show nothing until the first log line, possibly minutes later. The first step also pays for
+   * warm-up (kernel set-up, first allocations), so the ETA errs long.
+   */
+  firstStep(info: { step: number; total: number; tokensPerS: number; etaS: number }, tokensPerStep: number): void {
+    if (this.mode === 'none') return;
+    const seconds = tokensPerStep / info.tokensPerS;
+    const stepTime = seconds < 10 ? `${seconds.toFixed(2)}s` : formatDuration(seconds);
+    const eta = info.step < info.total ? `; ETA ${formatDuration(info.etaS)} at this pace` : '';
+    this.note(`dcformer-train: ${this.label}step ${info.step}/${info.total} took ${stepTime} (${rate(info.tokensPerS)} tok/s, the first step includes warm-up)${eta}`);
+  }
+
   /** A human note on stderr (kept out of --json's stdout). */
   note(message: string): void {
     this.clearBar();

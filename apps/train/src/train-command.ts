@@ -6,9 +6,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import type { ModelConfig } from '@dcformer/model';
-import { splitTokens } from '@dcformer/train';
+import { splitTokens, tokensPerStep } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, loadTokens, METRICS_FILE, runTraining, type RunResult } from '@dcformer/train/node';
-import { EXIT_INTERRUPTED, EXIT_OK, parseArgs, startBackend, type Io } from '@dcformer/cli-utils';
+import { EXIT_INTERRUPTED, EXIT_OK, packageVersion, parseArgs, startBackend, type Io } from '@dcformer/cli-utils';
 import { finishCompare, finishSingle, PLOT_FILE } from './finish.js';
 import { makePlan, type Plan, type RunTarget } from './plan.js';
 import { chooseMode, Progress } from './progress.js';
@@ -52,6 +52,7 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
     }
   }
   if (target.resumeFrom) progress.note(`dcformer-train: ${target.label}resuming from ${target.resumeFrom}`);
+  let firstStep = true;
   try {
     return await runTraining({
       outDir: target.outDir,
@@ -63,7 +64,11 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
       extraFiles: tok.files,
       resume: target.resumeFrom !== null,
       hooks: {
-        onStep: (info) => progress.step(info),
+        onStep: (info) => {
+          if (firstStep) progress.firstStep(info, tokensPerStep(plan.settings));
+          firstStep = false;
+          progress.step(info);
+        },
         onLog: (record) => progress.log(record, plan.settings.steps),
         onNote: (m) => progress.note(`dcformer-train: ${m}`),
         shouldStop: stop,
@@ -78,6 +83,10 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
   const flags = parseArgs(argv, FLAGS);
   if (flags.help) {
     io.stdout.write(usage());
+    return EXIT_OK;
+  }
+  if (flags.version) {
+    io.stdout.write(`${packageVersion(import.meta.url)}\n`);
     return EXIT_OK;
   }
   const plan = await makePlan(flags);
@@ -102,14 +111,15 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
   });
   splitTokens(loaded.tokens, plan.settings.valFraction, plan.settings.seqLen, '--data'); // before tfjs loads: the error is the only line
   // Started before --overwrite deletes anything: a webgpu without an adapter is one more check.
-  // The cpu fast path names itself (native OpenBLAS or the tfjs kernels): the speed depends on it.
-  await startBackend(plan.backend, { cpuPathNote: true });
+  // The cpu fast path names itself (native or the tfjs kernels): the speed depends on it. Without
+  // the native addon the default is wasm, and the backend line below says why.
+  const backend = await startBackend(plan.backend, { cpuPathNote: true });
   for (const t of plan.targets) {
     if (!t.replace) continue;
     // --overwrite: the old run goes only now, after every check has passed.
     for (const name of [CHECKPOINTS_DIR, METRICS_FILE, PLOT_FILE]) await rm(join(t.outDir, name), { recursive: true, force: true });
   }
-  notes.note(`dcformer-train: backend ${plan.backend}`);
+  notes.note(`dcformer-train: backend ${backend.label}`);
 
   notes.note(`dcformer-train: ${loaded.tokens.length.toLocaleString('en-US')} tokens from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.cached ? ' (cached)' : ''}`);
 

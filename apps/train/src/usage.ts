@@ -3,6 +3,7 @@ import { TRAIN_PRESETS } from '@dcformer/train';
 
 export const FLAGS = {
   help: 'boolean',
+  version: 'boolean',
   preset: 'string',
   config: 'string',
   data: 'list',
@@ -70,9 +71,11 @@ usage: dcformer-train (--preset NAME | --config FILE) --data PATH [--data PATH .
                        data; one plot, one table (runs in DIR/dcformer and DIR/transformer)
   --init-from DIR      start from a model directory's weights (fine-tuning)
   --seed S             model init, data order and sampling (default 0)
-  --backend B          cpu | webgpu (default cpu; webgpu: a GPU through Dawn, or SwiftShader
-                       without one, which is correct but slow)
+  --backend B          cpu | wasm | webgpu (default: cpu with @dcformer/kernels-cpu's native
+                       kernels, or wasm when they are not built; webgpu: a GPU through Dawn, or
+                       SwiftShader without one, which is correct but slow)
   --json               one JSON object per log line on stdout, then a summary
+  --version            print the version and exit
 
 hyper-parameters (defaults from the preset):
   --batch-size B --seq-len T --accumulate K --lr X --warmup N --final-lr-fraction F --clip C

@@ -1,10 +1,24 @@
 /**
  * Plumbing shared by the dcformer command lines (apps/infer's `dcformer`, apps/train's
- * `dcformer-train`): flag parsing, the backend switch, the one-line error report. Private to this
- * repository; libraries never import it.
+ * `dcformer-train`, apps/bench's `dcformer-bench`): flag parsing, the backend switch, the one-line
+ * error report, `--version`, the single-threaded-GC restart. Private to this repository; libraries
+ * never import it.
  */
 export { parseArgs, required, UsageError, type FlagSpecs, type FlagType, type ParsedFlags } from './args.js';
-export { AVAILABLE, KNOWN_BACKENDS, resolveBackend, startBackend, type BackendName, type StartOptions } from './backend.js';
+export {
+  AVAILABLE,
+  chooseDefaultBackend,
+  KNOWN_BACKENDS,
+  resolveBackend,
+  startBackend,
+  WASM_WEIGHT_LIMIT,
+  type BackendName,
+  type BackendRequest,
+  type StartedBackend,
+  type StartOptions,
+} from './backend.js';
+export { packageVersion } from './version.js';
+export { relaunchWithSingleThreadedGc } from './relaunch.js';
 export {
   CliError,
   debugEnabled,

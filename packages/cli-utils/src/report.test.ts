@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '@dcformer/kernels';
 import { UsageError } from './args.js';
-import { resolveBackend } from './backend.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, reportError, type Io } from './report.js';
 
 function capture(): { io: Io; err: () => string } {
@@ -47,14 +46,5 @@ describe('reportError', () => {
     reportError('x', new Error('boom'), c.io);
     expect(c.err().split('\n')[0]).toBe('x: internal error: boom');
     expect(c.err()).toMatch(/\n\s*at /);
-  });
-});
-
-describe('resolveBackend', () => {
-  it('defaults to cpu, knows webgpu, and tells unknown from unavailable', () => {
-    expect(resolveBackend(undefined)).toBe('cpu');
-    expect(resolveBackend('webgpu')).toBe('webgpu');
-    expect(() => resolveBackend('cuda')).toThrow(/^backend 'cuda' is not available in this build \(available: cpu, webgpu\)$/);
-    expect(() => resolveBackend('gpu')).toThrow(/^--backend must be one of cpu, wasm, webgpu, cuda; got 'gpu'$/);
   });
 });

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fastPathInfo, registerCpuKernels, unregisterCpuKernels } from '@dcformer/kernels-cpu';
+import { startBackend } from '@dcformer/cli-utils';
 
 export interface BenchRecord {
   bench: string;
@@ -20,8 +21,11 @@ export interface BenchRecord {
 }
 
 export interface SuiteOptions {
-  /** 'cpu' = stock tfjs-backend-cpu kernels; 'cpu-native' = with @dcformer/kernels-cpu registered. */
-  backend: 'cpu' | 'cpu-native';
+  /**
+   * 'cpu' = stock tfjs-backend-cpu kernels; 'cpu-native' = with @dcformer/kernels-cpu registered;
+   * 'wasm' = tfjs-backend-wasm (the default where the native addon is not built).
+   */
+  backend: 'cpu' | 'cpu-native' | 'wasm';
   smoke: boolean;
   runs: number;
   warmup: number;
@@ -32,6 +36,10 @@ export type Suite = (o: SuiteOptions) => Promise<void>;
 
 /** Puts the process on the requested kernel set; returns the name to report. */
 export async function useBackend(backend: SuiteOptions['backend']): Promise<string> {
+  if (backend === 'wasm') {
+    await startBackend('wasm');
+    return 'wasm';
+  }
   await tf.setBackend('cpu');
   if (process.env.PROD !== '0') tf.enableProdMode();
   if (backend === 'cpu-native') {
@@ -43,6 +51,7 @@ export async function useBackend(backend: SuiteOptions['backend']): Promise<stri
 }
 
 export function describePath(): string {
+  if (tf.getBackend() === 'wasm') return 'tfjs-backend-wasm (SIMD, one thread) with the @dcformer/kernels reference kernels';
   return fastPathInfo()?.detail ?? 'stock tfjs-backend-cpu kernels';
 }
 

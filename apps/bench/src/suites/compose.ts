@@ -17,7 +17,7 @@ export const composeSuite: Suite = async (o) => {
   const ci = inputs as unknown as ComposeInputs;
   for (const backend of o.smoke ? [o.backend] : (['cpu', 'cpu-native'] as const)) {
     const name = await useBackend(backend);
-    const kind = name === 'cpu' ? 'reference' : 'fused';
+    const kind = name === 'cpu-native' ? 'fused' : 'reference'; // cpu-js and wasm run the reference too
     const fwd = timeRuns(() => readTidy(() => dcmhaCompose(ci, attrs)), o.warmup, o.runs);
     o.emit(record({ bench: 'compose', backend: name, config: `${config} ${kind}`, metric: 'forward_ms', unit: 'ms' }, stats(fwd)));
     const bwd = timeRuns(() => readTidy(() => {

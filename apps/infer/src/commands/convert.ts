@@ -31,7 +31,8 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const backend = resolveBackend(flags.backend);
   await checkModelDir(src);
   const started = performance.now();
-  await startBackend(backend);
+  // Converting computes nothing, and wasm32's 4 GiB heap cannot hold a large model: the default is cpu.
+  await startBackend(backend === 'default' ? 'cpu' : backend);
   const { loadModel, saveModel } = await import('@dcformer/model/node');
   const model = await loadModel(src, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   const copied: string[] = [];

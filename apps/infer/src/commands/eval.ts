@@ -23,7 +23,7 @@ import { readTaskData } from '@dcformer/eval/node';
 import type { DcformerModel } from '@dcformer/model';
 import { readFile, stat } from 'node:fs/promises';
 import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
-import { checkModelDir } from '../inputs.js';
+import { checkModelDir, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
 
@@ -71,13 +71,12 @@ function progressLine(io: Io): { update(label: string, done: number, total: numb
  * found after loading (a continuation longer than --max-length) still make a one-line failure.
  */
 async function openModel(dir: string, backendFlag: string | undefined, io: Io): Promise<{ model: DcformerModel; announce: () => void }> {
-  const backend = resolveBackend(backendFlag);
-  await startBackend(backend);
+  const backend = await startBackend(resolveBackend(backendFlag), { weightBytes: await weightFileBytes(dir) });
   const { loadModel } = await import('@dcformer/model/node');
   const model = await loadModel(dir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   let announced = false;
   const announce = () => {
-    if (!announced) io.stderr.write(`dcformer: backend ${backend}\n`);
+    if (!announced) io.stderr.write(`dcformer: backend ${backend.label}\n`);
     announced = true;
   };
   return { model, announce };

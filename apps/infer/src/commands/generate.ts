@@ -5,7 +5,7 @@
  */
 import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
 import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
-import { checkIdsFit, checkModelDir, readIdsFile } from '../inputs.js';
+import { checkIdsFit, checkModelDir, readIdsFile, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
 
@@ -49,7 +49,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
     seed: flags.seed,
   };
   validateSampling(options, 'options');
-  const backend = resolveBackend(flags.backend);
+  const request = resolveBackend(flags.backend);
   await checkModelDir(modelDir);
   const tokenizer = await findTokenizer(modelDir);
   if (flags.prompt !== undefined && tokenizer === null) {
@@ -58,12 +58,12 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   const prompts = flags.input !== undefined ? await readIdsFile(flags.input, { ragged: true }) : [tokenizer!.encode(flags.prompt!)];
   if (prompts.some((p) => p.length === 0)) throw new UsageError('the prompt encodes to no tokens');
   if (flags.stream && prompts.length !== 1) throw new UsageError('--stream needs a single prompt');
-  await startBackend(backend);
+  const backend = await startBackend(request, { weightBytes: await weightFileBytes(modelDir) });
   const { loadModel } = await import('@dcformer/model/node');
   const model = await loadModel(modelDir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   try {
     for (const p of prompts) checkIdsFit([p], model.config, flags.input ?? '--prompt');
-    io.stderr.write(`dcformer: backend ${backend}\n`);
+    io.stderr.write(`dcformer: backend ${backend.label}\n`);
     const stream = flags.stream && tokenizer ? tokenizer.decoder() : null;
     const result = await generateAsync(model, prompts, {
       ...options,

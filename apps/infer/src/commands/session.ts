@@ -6,7 +6,7 @@
  */
 import type { DcformerModel } from '@dcformer/model';
 import { oneLine, resolveBackend, startBackend, type BackendName, type Io } from '@dcformer/cli-utils';
-import { checkIdsFit, checkModelDir, checkOutPath, readIdsFile } from '../inputs.js';
+import { checkIdsFit, checkModelDir, checkOutPath, readIdsFile, weightFileBytes } from '../inputs.js';
 
 export interface SessionFlags {
   model: string;
@@ -25,12 +25,12 @@ export interface Session {
 export async function openSession(
   flags: SessionFlags, prefix: string, io: Io, minLength = 1, checkIds?: (ids: number[][]) => void,
 ): Promise<Session> {
-  const backend = resolveBackend(flags.backend);
+  const request = resolveBackend(flags.backend);
   const ids = await readIdsFile(flags.input);
   checkIds?.(ids);
   await checkModelDir(flags.model);
   await checkOutPath(flags.out);
-  await startBackend(backend);
+  const backend = await startBackend(request, { weightBytes: await weightFileBytes(flags.model) });
   // Imported here, after the backend is chosen: the model package pulls in tfjs-core.
   const { loadModel } = await import('@dcformer/model/node');
   const model = await loadModel(flags.model, {
@@ -43,8 +43,8 @@ export async function openSession(
     throw e;
   }
   // Named once, after every check has passed (see the file comment).
-  io.stderr.write(`dcformer: backend ${backend}\n`);
-  return { model, ids, backend };
+  io.stderr.write(`dcformer: backend ${backend.label}\n`);
+  return { model, ids, backend: backend.name };
 }
 
 export function seconds(since: number): number {

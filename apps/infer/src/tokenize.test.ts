@@ -35,7 +35,10 @@ describe('dcformer tokenize', () => {
     const all = await run(['tokenize', '--tokenizer', gpt2Dir, '--text', 'a<|endoftext|>', '--specials', 'all']);
     expect(all.stdout).toBe('64 50256\n');
     const none = await run(['tokenize', '--tokenizer', NEOX, '--text', '<|endoftext|>', '--specials', 'none']);
-    expect(none.stdout).not.toBe('0\n');
+    // The literal reading of '<|endoftext|>': tokenizers@0.23.2 (HF's Rust library) and
+    // @huggingface/tokenizers@0.2.0 both give these ids for the same tokenizer.json with its
+    // added_tokens removed (the BPE then sees the characters), encoded without special tokens.
+    expect(none.stdout).toBe('29 93 423 1171 1156 49651\n');
     expect((await run(['tokenize', '--tokenizer', NEOX, '--text', '<|endoftext|>'])).stdout).toBe('0\n');
   });
 

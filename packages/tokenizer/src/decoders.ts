@@ -4,6 +4,7 @@
  * ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace, Sequence. A tokenizer.json without a
  * decoder joins tokens with spaces, as HF does.
  */
+import { TokenizerError } from './errors.js';
 import { CHAR_TO_BYTE } from './byte-level.js';
 import { asArray, asBool, asObject, asString, optionalString, typeOf, type JsonObject } from './json-fields.js';
 import { patternRegex } from './pre-tokenizers.js';
@@ -109,6 +110,9 @@ function buildOne(config: JsonObject, field: string): DecodeChain {
     }
     case 'Metaspace': {
       const replacement = asString(config.replacement ?? '\u2581', `${field}.replacement`);
+      if ([...replacement].length !== 1) {
+        throw new TokenizerError(`tokenizer.json: '${field}.replacement' must be one character; got ${JSON.stringify(replacement.slice(0, 20))}`, { field: `${field}.replacement` });
+      }
       let scheme = optionalString(config.prepend_scheme, `${field}.prepend_scheme`);
       if (scheme === null) scheme = asBool(config.add_prefix_space, `${field}.add_prefix_space`, true) ? 'always' : 'never';
       return (tokens) =>

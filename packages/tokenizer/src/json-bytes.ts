@@ -10,6 +10,7 @@
  * the caller falls back to `JSON.parse`, whose error then names the offset.
  */
 import { TokenizerError } from './errors.js';
+import { jsonDepthViolation } from './json-depth.js';
 import { bad, MAX_ID } from './json-fields.js';
 
 const QUOTE = 0x22;
@@ -215,7 +216,10 @@ export function readTokenizerJsonBytes(b: Uint8Array): TokenizerJsonParts | null
   let vocab: Map<string, number>;
   let mergeCount = 0;
   try {
-    skeleton = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(skeletonBytes));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(skeletonBytes);
+    // Too deep: the caller's parseJsonText of the whole file reports it as a TokenizerError.
+    if (jsonDepthViolation(text) >= 0) return null;
+    skeleton = JSON.parse(text);
     vocab = parseVocab(b, vocabAt[0], vocabAt[1]);
     if (mergesAt !== null) walkArray(b, mergesAt[0], () => mergeCount++);
   } catch (error) {

@@ -5,11 +5,13 @@
  * PATH may be a tokenizer.json (or .json.gz), a SentencePiece .model (or .model.gz), an
  * encoder.json whose vocab.bpe sits beside it, or a directory holding one of these. A
  * tokenizer_config.json / special_tokens_map.json in the same directory sets bos/eos/pad/unk.
+ * Every file goes through files.ts: regular files only, bounded size, bounded gunzip, and links in a
+ * folder only to inside it (or its Hugging Face cache blobs).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { TokenizerError } from './errors.js';
+import { folderEntry, gunzipBounded, readRegularFileSync } from './files.js';
 import { gpt2FromFiles } from './gpt2-files.js';
 import { sentencePieceFromModel } from './sentencepiece/index.js';
 import { resolveSpecialIds, type TokenizerExtras } from './special-ids.js';
@@ -24,23 +26,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 
 /** File bytes, gunzipped when they start with the gzip magic (whatever the file is called). */
 export function readMaybeGzip(path: string): Uint8Array {
-  const raw = readFileSync(path);
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return gunzipSync(raw);
-    } catch (error) {
-      throw new TokenizerError(`${path}: corrupt or truncated gzip data (${(error as Error).message})`, { file: path });
-    }
-  }
+  const raw = readRegularFileSync(path);
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) return gunzipBounded(raw, path);
   return raw;
 }
 
+/** The first of `names` present in `dir` (a link must stay inside it); not necessarily a regular file. */
 function firstExisting(dir: string, names: readonly string[]): string | null {
   for (const name of names) {
-    const p = join(dir, name);
-    if (existsSync(p) && statSync(p).isFile()) return p;
+    const p = folderEntry(dir, name);
+    if (p !== null && !statSync(p).isDirectory()) return p;
   }
   return null;
+}
+
+function readText(path: string): string {
+  return utf8.decode(readRegularFileSync(path));
 }
 
 const withGz = (names: string[]): string[] => names.flatMap((n) => [n, `${n}.gz`]);
@@ -62,10 +63,10 @@ function inFile<T>(path: string, build: () => T): T {
 
 function readExtras(dir: string): TokenizerExtras {
   const extras: TokenizerExtras = {};
-  const config = join(dir, 'tokenizer_config.json');
-  const map = join(dir, 'special_tokens_map.json');
-  if (existsSync(config)) extras.tokenizerConfig = inFile(config, () => parseJsonText(readFileSync(config, 'utf8'), 'tokenizer_config.json'));
-  if (existsSync(map)) extras.specialTokensMap = inFile(map, () => parseJsonText(readFileSync(map, 'utf8'), 'special_tokens_map.json'));
+  const config = folderEntry(dir, 'tokenizer_config.json');
+  const map = folderEntry(dir, 'special_tokens_map.json');
+  if (config !== null) extras.tokenizerConfig = inFile(config, () => parseJsonText(readText(config), 'tokenizer_config.json'));
+  if (map !== null) extras.specialTokensMap = inFile(map, () => parseJsonText(readText(map), 'special_tokens_map.json'));
   return extras;
 }
 
@@ -128,7 +129,7 @@ function loadDirectory(dir: string): Tokenizer {
   let model = firstExisting(dir, withGz(['tokenizer.model', 'spiece.model', 'sentencepiece.bpe.model']));
   if (model === null) {
     const models = readdirSync(dir).filter((n) => /\.model(\.gz)?$/.test(n));
-    if (models.length === 1) model = join(dir, models[0]);
+    if (models.length === 1) model = folderEntry(dir, models[0]);
   }
   if (model !== null) return loadSentencePiece(model, readMaybeGzip(model), readExtras(dir));
   const encoder = firstExisting(dir, withGz(['encoder.json', 'vocab.json']));
@@ -147,8 +148,14 @@ function loadDirectory(dir: string): Tokenizer {
  * const tok = loadTokenizerSync('checkpoints/dcformer-2.8b'); // its tokenizer.json + tokenizer_config.json
  */
 export function loadTokenizerSync(path: string): Tokenizer {
-  if (!existsSync(path)) throw new TokenizerError(`${path}: no such file or directory`, { file: path });
-  return statSync(path).isDirectory() ? loadDirectory(path) : loadFile(path);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    throw new TokenizerError(`${path}: no such file or directory`, { file: path });
+  }
+  // Anything but a directory goes through the regular-file opener (a FIFO or /dev/zero is refused there).
+  return isDirectory ? loadDirectory(path) : loadFile(path);
 }
 
 /**

@@ -26,13 +26,34 @@ const BEHAVIORS: readonly string[] = ['Removed', 'Isolated', 'MergedWithPrevious
 /** Match finder: calls emit(start, end) for each (non-overlapping) match, in order. */
 type Matcher = (text: string, emit: Emit) => void;
 
+/**
+ * Time one input may spend in a file-supplied regex: 2 s plus 1 s per 100k characters. regex.ts
+ * refuses exponential patterns; this bounds the polynomial ones (e.g. `\s*[\r\n]+` on a long run
+ * of spaces is quadratic over the matches).
+ */
+export function regexBudgetMs(length: number): number {
+  return 2000 + length / 100;
+}
+
 function regexMatcher(regex: RegExp): Matcher {
   return (text, emit) => {
     regex.lastIndex = 0;
+    const deadline = Date.now() + regexBudgetMs(text.length);
     let m: RegExpExecArray | null;
+    let steps = 0;
     while ((m = regex.exec(text)) !== null) {
+      if ((++steps & 0xff) === 0 && Date.now() > deadline) {
+        throw new TokenizerError(
+          `pre-tokenizer regex ${regex.source.length > 60 ? `${regex.source.slice(0, 57)}...` : regex.source} took more than ${regexBudgetMs(text.length)} ms on an input of ${text.length} characters; refusing to go on`,
+        );
+      }
       if (m[0].length === 0) {
-        regex.lastIndex++; // empty matches split nothing; step over them as Rust's find_iter does
+        // Empty matches split nothing; step over one code point, as Rust's find_iter does. Stepping one
+        // code unit would land inside a surrogate pair, where a `u` regex matches at the pair's start
+        // again: an endless loop.
+        const at = regex.lastIndex;
+        const c = text.charCodeAt(at);
+        regex.lastIndex = at + (c >= 0xd800 && c <= 0xdbff && at + 1 < text.length ? 2 : 1);
         continue;
       }
       emit(m.index, m.index + m[0].length);
@@ -197,6 +218,10 @@ function isPlainByteLevel(config: JsonObject): boolean {
 /** Metaspace: spaces become '▁' (or `replacement`), optionally prefixed, split before each one. */
 function metaspace(config: JsonObject, field: string): PreTokenizer {
   const replacement = asString(config.replacement ?? '\u2581', `${field}.replacement`);
+  // HF's replacement is one char; "" would match everywhere and split nothing.
+  if ([...replacement].length !== 1) {
+    throw new TokenizerError(`tokenizer.json: '${field}.replacement' must be one character; got ${JSON.stringify(replacement.slice(0, 20))}`, { field: `${field}.replacement` });
+  }
   let scheme = optionalString(config.prepend_scheme, `${field}.prepend_scheme`);
   if (scheme === null) scheme = asBool(config.add_prefix_space, `${field}.add_prefix_space`, true) ? 'always' : 'never';
   if (!['always', 'first', 'never'].includes(scheme)) {

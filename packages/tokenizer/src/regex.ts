@@ -7,6 +7,11 @@
  *   to classes, including the Unicode simple case folds `s`/U+017F and `k`/U+212A;
  * - possessive quantifiers (`x++`) and atomic groups (`(?>x)`) are emulated with a lookahead
  *   capture and a back-reference, the standard JS idiom for "match this and never give it back".
+ *
+ * Patterns come from files, and a JS regex cannot be interrupted, so what could backtrack
+ * exponentially is refused here (UnsafeRegex, a TokenizerError): a repeated group that contains a
+ * repetition or an alternation (`(a+)+`, `(a|ab)*`), unless the group is atomic. What remains is
+ * polynomial per match; pre-tokenizers.ts bounds the number of matches' total time per input.
  */
 import { TokenizerError } from './errors.js';
 
@@ -26,6 +31,19 @@ interface Group {
   outStart: number;
   atomic: boolean;
   caseInsensitive: boolean; // the flag in force outside this group, restored at ')'
+  /** Contains a (backtracking) quantifier, directly or in a nested group. */
+  hasQuantifier: boolean;
+  /** Contains `|` directly. */
+  hasAlternation: boolean;
+}
+
+/** `?`, `{0,1}`, `{1}`… do not repeat; anything else may match its atom many times. */
+function repeats(q: string): boolean {
+  if (q === '?') return false;
+  const m = /^\{(\d*)(,(\d*))?\}$/.exec(q);
+  if (m === null) return true;
+  if (m[2] === undefined) return Number(m[1]) > 1;
+  return m[3] === '' || Number(m[3]) > 1;
 }
 
 function fail(pattern: string, at: number, what: string, field: string): never {
@@ -81,8 +99,13 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
   let out = '';
   let caseInsensitive = false;
   let lastAtomStart = -1;
+  /** The group that just closed, while it is the atom a quantifier would apply to. */
+  let lastGroup: Group | null = null;
   let helper = 0;
   const groups: Group[] = [];
+  const open = (outStart: number, atomic: boolean): void => {
+    groups.push({ outStart, atomic, caseInsensitive, hasQuantifier: false, hasAlternation: false });
+  };
   let i = 0;
   const wrapAtomic = (start: number, end: number): void => {
     const name = `atomic${helper++}`;
@@ -90,6 +113,8 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
   };
   while (i < pattern.length) {
     const c = pattern[i];
+    const closed = lastGroup;
+    lastGroup = null;
     if (c === '\\') {
       const [text, used] = translateEscape(pattern, i, false, field);
       lastAtomStart = out.length;
@@ -126,7 +151,7 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
             i += m[0].length;
             continue;
           }
-          groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+          open(out.length, false);
           caseInsensitive = flagOn;
           out += '(?:';
           i += m[0].length;
@@ -134,25 +159,25 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
         }
         if (m !== null && m[1] !== '') fail(pattern, i, `flags (?${m[1]})`, field);
         if (pattern.startsWith('(?>', i)) {
-          groups.push({ outStart: out.length, atomic: true, caseInsensitive });
+          open(out.length, true);
           out += '(?:';
           i += 3;
           continue;
         }
         if (pattern.startsWith('(?P<', i)) {
-          groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+          open(out.length, false);
           out += '(?<';
           i += 4;
           continue;
         }
         const opener = /^\(\?(?::|=|!|<=|<!|<(?=[A-Za-z_]))/.exec(pattern.slice(i));
         if (opener === null) fail(pattern, i, 'group', field);
-        groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+        open(out.length, false);
         out += opener[0];
         i += opener[0].length;
         continue;
       }
-      groups.push({ outStart: out.length, atomic: false, caseInsensitive });
+      open(out.length, false);
       out += '(';
       i++;
     } else if (c === ')') {
@@ -162,7 +187,11 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
       if (group.atomic) wrapAtomic(group.outStart, out.length);
       caseInsensitive = group.caseInsensitive;
       lastAtomStart = group.outStart;
+      // An atomic group never gives back what it matched, so its inside cannot backtrack from outside.
+      if (!group.atomic && group.hasQuantifier && groups.length > 0) groups[groups.length - 1].hasQuantifier = true;
+      lastGroup = group;
       i++;
+      continue;
     } else if (c === '*' || c === '+' || c === '?' || c === '{') {
       let q = c;
       let j = i + 1;
@@ -179,6 +208,15 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
         j = close + 1;
       }
       if (lastAtomStart < 0) fail(pattern, i, `quantifier ${q} with nothing to repeat`, field);
+      const possessive = pattern[j] === '+';
+      if (closed !== null && !closed.atomic && repeats(q) && (closed.hasQuantifier || closed.hasAlternation)) {
+        const what = closed.hasQuantifier ? 'a repetition' : 'an alternation';
+        throw new TokenizerError(
+          `${field}: regex ${JSON.stringify(pattern)} repeats a group containing ${what} (quantifier ${q} at ${i}), which can take exponential time on some inputs; make the group atomic (?>…) or rewrite it`,
+          { field },
+        );
+      }
+      if (!possessive && groups.length > 0) groups[groups.length - 1].hasQuantifier = true;
       if (pattern[j] === '+') {
         out += q;
         wrapAtomic(lastAtomStart, out.length);
@@ -192,6 +230,7 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
       lastAtomStart = -1;
       i = j;
     } else if (c === '|') {
+      if (groups.length > 0) groups[groups.length - 1].hasAlternation = true;
       out += '|';
       lastAtomStart = -1;
       i++;

@@ -4,6 +4,7 @@
  * config (Qwen's `"bos_token": null`) means "none", not "use the convention".
  */
 import { TokenizerError } from './errors.js';
+import { jsonDepthViolation, MAX_JSON_DEPTH } from './json-depth.js';
 import type { SpecialIds } from './pipeline.js';
 
 export interface TokenizerExtras {
@@ -27,6 +28,7 @@ function parseExtra(value: unknown, name: string): Record<string, unknown> | nul
   if (value === undefined || value === null) return null;
   let parsed = value;
   if (typeof value === 'string') {
+    if (jsonDepthViolation(value) >= 0) throw new TokenizerError(`${name}: JSON nests deeper than ${MAX_JSON_DEPTH} levels`, { file: name });
     try {
       parsed = JSON.parse(value);
     } catch (error) {

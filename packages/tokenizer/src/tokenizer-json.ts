@@ -6,6 +6,7 @@ import type { AddedToken } from './added-tokens.js';
 import { BpeModel } from './bpe.js';
 import { buildDecoder } from './decoders.js';
 import { TokenizerError } from './errors.js';
+import { jsonDepthViolation, MAX_JSON_DEPTH } from './json-depth.js';
 import { asArray, asBool, asId, asObject, asString, bad, MAX_ID, optionalString, type JsonObject } from './json-fields.js';
 import { buildNormalizer } from './normalizers.js';
 import { PipelineTokenizer } from './pipeline.js';
@@ -25,6 +26,10 @@ export const TOKENIZER_JSON_CONVENTIONS: Conventions = {
 
 /** Parses JSON text, turning a syntax error into a TokenizerError with the offset when known. */
 export function parseJsonText(text: string, file: string): unknown {
+  const deep = jsonDepthViolation(text);
+  if (deep >= 0) {
+    throw new TokenizerError(`${file}: JSON nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${deep}); refusing to parse it`, { offset: deep, file });
+  }
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 #include "gemm.h"
 
 namespace dcf::gemm {
@@ -22,15 +25,43 @@ struct View {
   int64_t rs, cs;
 };
 
+// out[k·ld + c] = src[c·stride + k] for c < cols, k < kc: the transposing copy that packing does for
+// row-major A and for transposed B (both hold k contiguous). 4×4 SSE transposes on x86-64 (its
+// baseline: the driver is compiled for any x86-64); a plain loop elsewhere. The attention products
+// are small enough that packing them cost a sixth of their time before this.
+void transposeCopy(const float* src, int64_t stride, int64_t cols, int64_t kc, float* out, int64_t ld) {
+  int64_t c = 0;
+#if defined(__SSE2__)
+  for (; c + 4 <= cols; c += 4) {
+    const float* s0 = src + c * stride;
+    const float *s1 = s0 + stride, *s2 = s1 + stride, *s3 = s2 + stride;
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + k), r1 = _mm_loadu_ps(s1 + k), r2 = _mm_loadu_ps(s2 + k), r3 = _mm_loadu_ps(s3 + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(out + k * ld + c, r0);
+      _mm_storeu_ps(out + (k + 1) * ld + c, r1);
+      _mm_storeu_ps(out + (k + 2) * ld + c, r2);
+      _mm_storeu_ps(out + (k + 3) * ld + c, r3);
+    }
+    for (; k < kc; k++) {
+      out[k * ld + c] = s0[k];
+      out[k * ld + c + 1] = s1[k];
+      out[k * ld + c + 2] = s2[k];
+      out[k * ld + c + 3] = s3[k];
+    }
+  }
+#endif
+  for (; c < cols; c++)
+    for (int64_t k = 0; k < kc; k++) out[k * ld + c] = src[c * stride + k];
+}
+
 // A block (mc × kc) into MR-high micro-panels: out[panel][k][r]
 void packA(View a, int64_t mc, int64_t kc, int mr, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr, out += mr * kc) {
     const int64_t rows = std::min<int64_t>(mr, mc - i0);
     if (a.cs == 1) {
-      for (int64_t r = 0; r < rows; r++) {
-        const float* src = a.p + (i0 + r) * a.rs;
-        for (int64_t k = 0; k < kc; k++) out[k * mr + r] = src[k];
-      }
+      transposeCopy(a.p + i0 * a.rs, a.rs, rows, kc, out, mr);
     } else {
       for (int64_t k = 0; k < kc; k++) {
         const float* src = a.p + i0 * a.rs + k * a.cs;
@@ -52,9 +83,11 @@ void packB(View b, int64_t kc, int64_t nc, int nr, float* out) {
         std::fill(out + k * nr + cols, out + (k + 1) * nr, 0.0f);
       }
     } else {
-      for (int64_t c = 0; c < cols; c++) {
-        const float* src = b.p + (j0 + c) * b.cs;
-        for (int64_t k = 0; k < kc; k++) out[k * nr + c] = src[k * b.rs];
+      if (b.rs == 1) {
+        transposeCopy(b.p + j0 * b.cs, b.cs, cols, kc, out, nr);
+      } else {
+        for (int64_t c = 0; c < cols; c++)
+          for (int64_t k = 0; k < kc; k++) out[k * nr + c] = b.p[(j0 + c) * b.cs + k * b.rs];
       }
       for (int64_t c = cols; c < nr; c++)
         for (int64_t k = 0; k < kc; k++) out[k * nr + c] = 0.0f;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel, saveModel } from '@dcformer/model/node';
 import { initModel, resolveConfig, type DcformerModel } from '@dcformer/model';
 import { byteLevelTokenizerJson } from '@dcformer/tokenizer';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,17 +24,46 @@ async function writeLines(rows: unknown[], name: string): Promise<string> {
   return path;
 }
 
-/** Σ log p(ids[t] | ids[<t]) over t = first..n−1, from one forward over ids[:-1], float64 softmax. */
-function directSum(model: DcformerModel, ids: number[], first: number): number {
+/** log softmax(row)[id] in float64. */
+function logProb(row: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  return row[id] - max - Math.log(sum);
+}
+
+/** Index of the largest value (the first on ties). */
+function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+/**
+ * Σ log p(ids[t] | ids[<t]) over t = first..n−1 and whether every such ids[t] is the argmax, given
+ * `rowAt(t - 1)`, the logits row that predicts position t (float64 arithmetic).
+ */
+function scoreFromRows(rowAt: (t: number) => ArrayLike<number>, ids: number[], first: number): { logprob: number; isGreedy: boolean } {
+  let logprob = 0;
+  let isGreedy = true;
+  for (let t = first; t < ids.length; t++) {
+    const row = rowAt(t - 1);
+    logprob += logProb(row, ids[t]);
+    isGreedy &&= argmax(row) === ids[t];
+  }
+  return { logprob, isGreedy };
+}
+
+/** `scoreFromRows` on one forward over ids[:-1]. */
+function direct(model: DcformerModel, ids: number[], first: number): { logprob: number; isGreedy: boolean } {
   const V = model.config.vocabSize;
   const logits = tf.tidy(() => model.forward([ids.slice(0, -1)]).dataSync()) as Float32Array;
-  let sum = 0;
-  for (let t = first; t < ids.length; t++) {
-    const row = logits.subarray((t - 1) * V, t * V);
-    const max = Math.max(...row);
-    sum += row[ids[t]] - max - Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
-  }
-  return sum;
+  return scoreFromRows((t) => logits.subarray(t * V, (t + 1) * V), ids, first);
+}
+
+function directSum(model: DcformerModel, ids: number[], first: number): number {
+  return direct(model, ids, first).logprob;
 }
 
 describe('eval over token ids (case1, no tokenizer)', () => {
@@ -58,8 +87,34 @@ describe('eval over token ids (case1, no tokenizer)', () => {
     expect(lines).toHaveLength(3);
     requests.forEach((q, i) => {
       const ids = [...q.context_ids, ...q.continuation_ids];
-      expect(Math.abs(lines[i].logprob - directSum(model, ids, q.context_ids.length))).toBeLessThan(1e-4);
-      expect(typeof lines[i].is_greedy).toBe('boolean');
+      const want = direct(model, ids, q.context_ids.length);
+      expect(Math.abs(lines[i].logprob - want.logprob)).toBeLessThan(1e-4);
+      expect(lines[i].is_greedy, `request ${i}`).toBe(want.isGreedy);
+    });
+  });
+
+  it('--task loglikelihood on prefixes of the oracle input: logprob and is_greedy from the official logits', async () => {
+    // The model is causal, so the official train_as_infer logits of input_ids[0] also score every
+    // prefix of it: the expectations below come from the oracle, not from this project's forward.
+    const g = JSON.parse(await readFile(join(CASE1, 'golden.json'), 'utf8')) as { input_ids: number[][]; train_as_infer: { logits: number[][][] } };
+    const ids = g.input_ids[0];
+    const rows = g.train_as_infer.logits[0];
+    const ranked = (t: number) => rows[t].map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+    const requests = [
+      { context_ids: ids.slice(0, 10), continuation_ids: ids.slice(10, 13) }, // the oracle's own next tokens
+      { context_ids: ids.slice(0, 20), continuation_ids: [ranked(19)[0]] }, // the argmax: greedy
+      { context_ids: ids.slice(0, 30), continuation_ids: [ranked(29)[1]] }, // the runner-up: not greedy
+    ];
+    const r = await run(['eval', '--model', CASE1, '--task', 'loglikelihood', '--data', await writeLines(requests, 'oracle-req.jsonl')]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; is_greedy: boolean });
+    expect(lines).toHaveLength(requests.length);
+    const wants = requests.map((q) => scoreFromRows((t) => rows[t], [...q.context_ids, ...q.continuation_ids], q.context_ids.length));
+    expect(wants.map((w) => w.isGreedy)).toEqual([false, true, false]);
+    requests.forEach((q, i) => {
+      // logits agree to 1e-4 (DESIGN.md), so each token's log-probability to 2e-4
+      expect(Math.abs(lines[i].logprob - wants[i].logprob), `request ${i}`).toBeLessThanOrEqual(2e-4 * q.continuation_ids.length);
+      expect(lines[i].is_greedy, `request ${i}`).toBe(wants[i].isGreedy);
     });
   });
 

@@ -11,12 +11,12 @@
  * no half-written `step-*` directory. trainer_state.json is the last file written.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError, InputError } from '@dcformer/kernels';
 import { parseSafetensors, serializeSafetensors, toFloat32, type DcformerModel, type TensorToWrite } from '@dcformer/model';
-import { loadModel, saveModel, writeFileAtomic } from '@dcformer/model/node';
+import { ensureDirectory, loadModel, readRegularFile, saveModel, writeFileAtomic } from '@dcformer/model/node';
 import type { AdamWState } from './adamw.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
@@ -35,6 +35,22 @@ export interface ExtraFile {
   source: string;
   /** File name inside the checkpoint directory. */
   name: string;
+  /**
+   * The file's bytes, read once by `snapshotExtraFiles`. Saves then write these instead of copying
+   * `source`, which may be gone by then: a run resumed from `step-N` takes its tokenizer from there,
+   * and `keep` deletes `step-N` once newer checkpoints exist.
+   */
+  bytes?: Uint8Array;
+}
+
+/** Reads every extra file now (regular files only, at most 1 GiB each), so later saves need no source. */
+export async function snapshotExtraFiles(files: readonly ExtraFile[]): Promise<ExtraFile[]> {
+  const out: ExtraFile[] = [];
+  for (const f of files) {
+    const bytes = f.bytes ?? (await readRegularFile(f.source, 1 << 30, (m) => new InputError(`checkpoint file ${f.name}: ${m}`)));
+    out.push({ ...f, bytes });
+  }
+  return out;
 }
 
 export interface SaveCheckpointOptions {
@@ -131,7 +147,7 @@ export async function saveCheckpoint(
   if (!(await weightsToHost(content.model))) {
     throw new CheckpointError(`refusing to write checkpoint ${stepDirName(step)}: the model has non-finite weights`);
   }
-  await mkdir(root, { recursive: true });
+  await ensureDirectory(root);
   const final = join(root, stepDirName(step));
   const temp = join(root, `.tmp-${stepDirName(step)}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(temp);
@@ -139,7 +155,10 @@ export async function saveCheckpoint(
     await options.onStage?.('model');
     await saveModel(content.model, temp);
     await options.onStage?.('tokenizer');
-    for (const file of options.extraFiles ?? []) await copyFile(file.source, join(temp, file.name));
+    for (const file of options.extraFiles ?? []) {
+      if (file.bytes !== undefined) await writeFile(join(temp, file.name), file.bytes);
+      else await copyFile(file.source, join(temp, file.name));
+    }
     await options.onStage?.('optimizer');
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, v] of content.model.variables) {

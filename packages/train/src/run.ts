@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import { configToJson, initModel, type DcformerModel, type ModelConfig } from '@dcformer/model';
-import { latestCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, type CheckpointStage, type ExtraFile } from './checkpoints.js';
+import { ensureDirectory } from '@dcformer/model/node';
+import { latestCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, snapshotExtraFiles, type CheckpointStage, type ExtraFile } from './checkpoints.js';
 import { evalBatchCount, evalBatches, sampleBatch, splitTokens, type TokenArray } from './data.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decayFilter, scheduleOf, tokensPerStep, type RunSettings } from './settings.js';
@@ -128,11 +129,10 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const ckptRoot = join(o.outDir, CHECKPOINTS_DIR);
   const split = splitTokens(o.tokens, s.valFraction, s.seqLen, 'the training data');
 
-  try {
-    await mkdir(o.outDir, { recursive: true });
-  } catch (e) {
-    throw new InputError(`--out ${o.outDir}: cannot create the output directory (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
+  // One level at a time: a recursive mkdir under /proc never returns.
+  await ensureDirectory(o.outDir, (m) => new InputError(`--out ${o.outDir}: ${m}`));
+  // Read the tokenizer files now: a resumed run's come from a checkpoint that --keep may delete.
+  const extraFiles = await snapshotExtraFiles(o.extraFiles ?? []);
   const latest = await latestCheckpoint(ckptRoot);
   if (!o.resume && latest) {
     throw new InputError(`--out ${o.outDir} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it or choose another --out`);
@@ -224,7 +224,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     };
     const step = trainer.step;
     checkpoint = await saveCheckpoint(ckptRoot, step, { model, optimizer, state: state as unknown as Record<string, unknown> }, {
-      extraFiles: o.extraFiles,
+      extraFiles,
       keep: s.keep,
       onStage: hooks.onCheckpointStage ? (stage) => hooks.onCheckpointStage?.(stage, step) : undefined,
     });

@@ -27,7 +27,13 @@ export function parseJsonl(text: string, source: string): JsonRow[] {
 }
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // 20k levels of [[[…]]] overflow JSON.stringify's recursion; the message must still be one line.
+    return Array.isArray(value) ? 'a deeply nested array' : 'a deeply nested value';
+  }
   if (text === undefined) return String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

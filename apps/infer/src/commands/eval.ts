@@ -107,6 +107,9 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
   await checkModelDir(modelDir);
   const requests = mode === 'loglikelihood' ? parseLoglikelihoodRequests(text, dataPath).slice(0, limit) : null;
   const rolling = mode === 'rolling' ? parseRollingRequests(text, dataPath).slice(0, limit) : null;
+  // An empty document scores nothing; printing {"logprob": 0, "tokens": 0} for it would pass for an answer.
+  const empty = rolling?.find((r) => r.ids.length === 0);
+  if (empty !== undefined) throw new CliError(`--data ${dataPath}:${empty.line}: 'ids' is empty; a rolling request needs at least 1 token id`);
   const { model, announce } = await openModel(modelDir, flags.backend, io);
   try {
     const { modelScorer } = await import('@dcformer/model');

@@ -2,8 +2,8 @@
  * Without the native addon (DCFORMER_NATIVE=0, read when @dcformer/kernels-cpu first loads it) the
  * default backend is wasm, named in one stderr line with the reason and the way to the native
  * kernels; a model trains there (gradients through the reference kernels and the wasm
- * UnsortedSegmentSum of @dcformer/cli-utils). The first step's time and ETA come as soon as it ends,
- * before the first log line, and --json's stdout stays JSON.
+ * BatchMatMul and UnsortedSegmentSum of @dcformer/cli-utils) to the cpu backend's losses. The first
+ * step's time and ETA come as soon as it ends, before the first log line, and --json's stdout stays JSON.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,21 @@ describe('dcformer-train without the native addon', () => {
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 3]);
     for (const l of lines) expect(Number.isFinite(l.train_loss)).toBe(true);
     expect(lines[3].val_loss).toBeGreaterThan(0);
+  });
+
+  it('trains as the cpu backend does: the same losses within 1e-4 relative', async () => {
+    const lossesOn = async (backend: string) => {
+      const r = await run(microFlags(w, join(w.dir, `same-${backend}`), ['--json', '--sample-tokens', '0', '--backend', backend]));
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { train_loss: number; val_loss?: number });
+    };
+    const wasm = await lossesOn('wasm');
+    const cpu = await lossesOn('cpu');
+    expect(wasm).toHaveLength(cpu.length);
+    for (let i = 0; i < cpu.length; i++) {
+      expect(Math.abs(wasm[i].train_loss - cpu[i].train_loss)).toBeLessThan(1e-4 * cpu[i].train_loss);
+      if (cpu[i].val_loss !== undefined) expect(Math.abs(wasm[i].val_loss! - cpu[i].val_loss!)).toBeLessThan(1e-4 * cpu[i].val_loss!);
+    }
   });
 
   it('--backend wasm: the first step line comes before the first log line', async () => {

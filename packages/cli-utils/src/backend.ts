@@ -145,8 +145,8 @@ async function startNamed(name: BackendName, options: StartOptions): Promise<voi
     // @dcformer/kernels reference kernels register themselves there on first use (no package ships
     // fused wasm kernels), gradients included; wasm-kernels.ts adds what training needs and wasm lacks.
     await import('@tensorflow/tfjs-backend-wasm');
-    const { WASM_KERNELS } = await import('./wasm-kernels.js');
-    for (const k of WASM_KERNELS) if (tf.getKernel(k.kernelName, 'wasm') === undefined) tf.registerKernel(k);
+    const { wasmKernels } = await import('./wasm-kernels.js');
+    for (const k of wasmKernels()) tf.registerKernel(k);
   }
   if (name === 'webgpu') {
     await import('@tensorflow/tfjs-backend-webgpu');

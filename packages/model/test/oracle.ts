@@ -6,6 +6,7 @@ import { compareClose, flattenNested } from '@dcformer/kernels/testing';
 import type { DcformerModel } from '../src/model.js';
 import { parseSafetensors, toFloat32 } from '../src/checkpoint/safetensors.js';
 import { splitDw } from '../src/weights.js';
+import { cachedLogits } from '../src/generate.js';
 
 export const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
 export const CASES = ['case1_dcformer_lgll', 'case2_dcformer_lg', 'case3_dcformer_mha', 'case4_dcpythia'] as const;
@@ -96,4 +97,18 @@ export function gradFailures(model: DcformerModel, name: string): string[] {
   tf.dispose([...grads.values()]);
   if (tf.memory().numTensors !== before) failures.push(`tensor count ${before} → ${tf.memory().numTensors}`);
   return failures;
+}
+
+/**
+ * Mismatches of the cached path — a prefill of infer.prefill_len tokens, then one teacher-forced
+ * decode step per remaining token — against the official inference path's logits (infer.logits) at
+ * every position (atol 1e-4). The oracle is the reference, not this project's full forward, so a
+ * bug shared by both of our paths cannot hide.
+ */
+export async function cachedLogitsFailures(model: DcformerModel, name: string): Promise<string[]> {
+  const g = golden(name);
+  const expected = goldenArray(g.infer.logits);
+  const got = await cachedLogits(model, g.input_ids, g.infer.prefill_len);
+  const rep = compareClose(got, expected.data, expected.shape, { atol: 1e-4, label: `${name} cached logits` });
+  return rep.ok ? [] : [rep.message];
 }

@@ -3,11 +3,25 @@
 // when node_modules is missing or older than package-lock.json, then the build (turbo; cached, so a
 // second run costs a second or two). Says what it does from the first second: on a fresh machine the
 // install and the native build take a minute or more.
+//
+//   node tools/ensure-install.mjs [--build-for PACKAGE ...]
+//
+// --build-for (repeatable) builds only those packages and what they depend on: `npm start` needs the
+// CLIs, not the browser demo. Without it, every package.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const buildFor = [];
+for (let i = 0; i < args.length; i += 2) {
+  if (args[i] !== '--build-for' || args[i + 1] === undefined) {
+    process.stderr.write(`ensure-install: expected --build-for PACKAGE (repeatable) or nothing; got '${args.join(' ')}'\n`);
+    process.exit(2);
+  }
+  buildFor.push(args[i + 1]);
+}
 // npm sets npm_lifecycle_event to the script's name: the lines read "npm start: …" / "npm test: …".
 const who = `npm ${process.env.npm_lifecycle_event ?? 'run'}`;
 const t0 = performance.now();
@@ -48,7 +62,9 @@ if (reason !== null) {
   say(`installed in ${seconds(t)}`);
 }
 
-say('building (turbo; one line per package, cached after the first build)');
+const what = buildFor.length > 0 ? `${buildFor.join(', ')} and what they depend on` : 'every package';
+say(`building ${what} (turbo; one line per package, cached after the first build)`);
 const t = performance.now();
-run(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', '--output-logs=hash-only'], 'the build');
+const filter = buildFor.map((p) => `--filter=${p}...`);
+run(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', ...filter, '--output-logs=hash-only'], 'the build');
 say(`built in ${seconds(t)}; set-up took ${seconds(t0)}`);

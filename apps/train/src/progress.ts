@@ -38,6 +38,9 @@ export function formatRecord(r: LogRecord, total: number, label = ''): string {
 
 export class Progress {
   private barShown = false;
+  /** Steps of this session so far, and the first one's seconds (earlyStep). */
+  private sessionSteps = 0;
+  private firstStepS = 0;
 
   constructor(
     private readonly io: Io,
@@ -69,17 +72,27 @@ export class Progress {
   }
 
   /**
-   * The first step of a session, as soon as it ends: its time and the ETA it implies, on stderr (so
-   * --json's stdout keeps its contract), in every mode but `none`. Without it a slow backend would
-   * show nothing until the first log line, possibly minutes later. The first step also pays for
-   * warm-up (kernel set-up, first allocations), so the ETA errs long.
+   * The first two steps of a session, each as soon as it ends: its time and the ETA it implies, on
+   * stderr (so --json's stdout keeps its contract), in every mode but `none`. Without them a slow
+   * backend would show nothing until the first log line, possibly minutes later. The first step also
+   * pays for warm-up (kernel set-up, first allocations), so its ETA errs long; the second's is the
+   * steady pace.
    */
-  firstStep(info: { step: number; total: number; tokensPerS: number; etaS: number }, tokensPerStep: number): void {
-    if (this.mode === 'none') return;
-    const seconds = tokensPerStep / info.tokensPerS;
-    const stepTime = seconds < 10 ? `${seconds.toFixed(2)}s` : formatDuration(seconds);
-    const eta = info.step < info.total ? `; ETA ${formatDuration(info.etaS)} at this pace` : '';
-    this.note(`dcformer-train: ${this.label}step ${info.step}/${info.total} took ${stepTime} (${rate(info.tokensPerS)} tok/s, the first step includes warm-up)${eta}`);
+  earlyStep(info: { step: number; total: number; tokensPerS: number; etaS: number }, tokensPerStep: number): void {
+    this.sessionSteps++;
+    if (this.mode === 'none' || this.sessionSteps > 2) return;
+    // tokensPerS is over the session's steps so far: their training time, evaluation excluded
+    const trainS = (this.sessionSteps * tokensPerStep) / info.tokensPerS;
+    const seconds = trainS - this.firstStepS;
+    const took = seconds < 10 ? `${seconds.toFixed(2)}s` : formatDuration(seconds);
+    const remaining = (info.etaS * this.sessionSteps) / trainS;
+    if (this.sessionSteps === 1) {
+      this.firstStepS = seconds;
+      const eta = remaining > 0 ? `; ETA ${formatDuration(info.etaS)} at this pace` : '';
+      this.note(`dcformer-train: ${this.label}step ${info.step}/${info.total} took ${took} (${rate(tokensPerStep / seconds)} tok/s, the first step includes warm-up)${eta}`);
+    } else if (remaining > 0) {
+      this.note(`dcformer-train: ${this.label}step ${info.step}/${info.total} took ${took}; ETA ${formatDuration(remaining * seconds)} at this pace`);
+    }
   }
 
   /** A human note on stderr (kept out of --json's stdout). */

@@ -52,7 +52,6 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
     }
   }
   if (target.resumeFrom) progress.note(`dcformer-train: ${target.label}resuming from ${target.resumeFrom}`);
-  let firstStep = true;
   try {
     return await runTraining({
       outDir: target.outDir,
@@ -65,8 +64,7 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
       resume: target.resumeFrom !== null,
       hooks: {
         onStep: (info) => {
-          if (firstStep) progress.firstStep(info, tokensPerStep(plan.settings));
-          firstStep = false;
+          progress.earlyStep(info, tokensPerStep(plan.settings));
           progress.step(info);
         },
         onLog: (record) => progress.log(record, plan.settings.steps),

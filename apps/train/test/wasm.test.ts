@@ -3,7 +3,8 @@
  * default backend is wasm, named in one stderr line with the reason and the way to the native
  * kernels; a model trains there (gradients through the reference kernels and the wasm
  * BatchMatMul and UnsortedSegmentSum of @dcformer/cli-utils) to the cpu backend's losses. The first
- * step's time and ETA come as soon as it ends, before the first log line, and --json's stdout stays JSON.
+ * two steps' times and ETAs come as soon as each ends, before the first log line, and --json's stdout
+ * stays JSON.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ describe('dcformer-train without the native addon', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.split('\n').filter((l) => l.includes('backend'))).toEqual([BACKEND_LINE]);
     expect(r.stderr).toMatch(FIRST_STEP);
+    expect(r.stderr).toMatch(/^dcformer-train: step 2\/3 took \d+\.\d\ds; ETA \d+s at this pace$/m);
+    expect(r.stderr).not.toMatch(/^dcformer-train: step 3\/3 took/m);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: number; train_loss: number; val_loss?: number });
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 3]);
     for (const l of lines) expect(Number.isFinite(l.train_loss)).toBe(true);

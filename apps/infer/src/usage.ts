@@ -34,23 +34,29 @@ ${BACKEND}
   --json          print {"loss", "tensors", "out"} to stdout`,
   generate: `usage: dcformer generate --model DIR (--prompt TEXT | --input IDS.json) [--max-new-tokens N]
                  [--temperature t] [--top-k k] [--top-p p] [--repetition-penalty r] [--seed s]
-                 [--greedy] [--stream] [--backend B] [--json]
+                 [--greedy] [--stop STR ...] [--stream] [--backend B] [--json]
 
-Continues each prompt with the KV+KW cache. Greedy unless a sampling flag is given; stops at the
-tokenizer's end-of-text token or after N new tokens.
+Continues each prompt with the KV+KW cache. Greedy unless --temperature (> 0), --top-k or --top-p is
+given; stops at the tokenizer's end-of-text token, at a --stop string or after N new tokens. When the
+context reaches the model's block_size, each row keeps its last block_size/2 tokens, which are
+prefilled afresh, and generation goes on (said once on stderr). Text output never shows special
+tokens such as <|endoftext|>.
   --model DIR          config.json + weights (+ tokenizer files for --prompt and text output)
   --prompt TEXT        encoded with the folder's tokenizer
   --input FILE         {"input_ids": [[int, ...], ...]}; rows may differ in length
-  --max-new-tokens N   default 64
-  --temperature t      sample with logits / t (t > 0)
+  --max-new-tokens N   default 64 (may exceed block_size)
+  --temperature t      sample with logits / t (t > 0); 0 is greedy
   --top-k k            sample among the k most likely tokens
   --top-p p            sample from the smallest set reaching probability p
   --repetition-penalty r   > 1 discourages tokens already in the row
-  --seed s             seed of the sampling RNG (same seed, same text)
+  --seed s             seed of the sampling RNG (same seed, same text); alone it keeps greedy
   --greedy             argmax (the default without sampling flags)
+  --stop STR           end a row where its text shows STR (repeatable); the text stops before STR,
+                       the ids keep the token that completed it
   --stream             print text as it is produced (one prompt)
 ${BACKEND}
-  --json               print {"ids", "text", "prefill_ms", "decode_tokens_per_s"}`,
+  --json               print {"ids", "text", "prefill_ms", "decode_tokens_per_s"}: ids = prompt +
+                       new ids per row, text = the new text per row (null without a tokenizer)`,
   eval: `usage: dcformer eval --model DIR --task NAME[,NAME] [--data FILE|DIR] [--limit N] [--max-length L]
                  [--stride S] [--batch-size B] [--backend B] [--json]
 

@@ -123,8 +123,18 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens?: number;
   /** A row stops after producing one of these (it is kept in the output). From the tokenizer, never config.json. */
   stopTokens?: readonly number[];
+  /**
+   * Asked after every new token of a row (after onToken): true stops that row, the token kept. For
+   * stop conditions on text (stop strings), which only the caller's tokenizer can see.
+   */
+  stopWhen?: (row: number, newIds: readonly number[]) => boolean;
   /** Called for every new token, in order, as soon as it is chosen. */
   onToken?: (row: number, id: number) => void;
+  /**
+   * Called each time the cache is full and the context is cropped (see `generate`), with the number
+   * of tokens each row keeps.
+   */
+  onCrop?: (kept: number) => void;
 }
 
 export interface GenerateResult {
@@ -142,6 +152,8 @@ interface Loop {
   choose: (logits: Float32Array, seen: readonly number[]) => number;
   newIds: number[][];
   done: boolean[];
+  /** Positions in the cache now (the padded batch length). */
+  cached: number;
 }
 
 function startLoop(model: DcformerModel, prompts: number[][], options: GenerateOptions): Loop {
@@ -149,8 +161,8 @@ function startLoop(model: DcformerModel, prompts: number[][], options: GenerateO
   if (!Number.isInteger(maxNew) || maxNew < 0) throw new InputError(`generate: 'maxNewTokens' must be an integer ≥ 0; got ${maxNew}`);
   validateSampling(options, 'generate');
   const longest = Math.max(...prompts.map((p) => p.length));
-  if (longest + Math.max(0, maxNew - 1) > model.config.blockSize) {
-    throw new InputError(`generate: longest prompt (${longest}) + ${maxNew} new tokens exceeds block_size ${model.config.blockSize}`);
+  if (longest > model.config.blockSize) {
+    throw new InputError(`generate: longest prompt (${longest} tokens) exceeds block_size ${model.config.blockSize}`);
   }
   return {
     maxNew,
@@ -158,6 +170,7 @@ function startLoop(model: DcformerModel, prompts: number[][], options: GenerateO
     choose: tokenChooser(options),
     newIds: prompts.map(() => []),
     done: prompts.map(() => maxNew === 0),
+    cached: longest,
   };
 }
 
@@ -168,9 +181,19 @@ function chooseNext(loop: Loop, prompts: number[][], logits: Float32Array[], opt
     const id = loop.choose(logits[b], [...prompt, ...loop.newIds[b]]);
     loop.newIds[b].push(id);
     options.onToken?.(b, id);
-    if (loop.stops.has(id) || loop.newIds[b].length >= loop.maxNew) loop.done[b] = true;
+    if (loop.stops.has(id) || loop.newIds[b].length >= loop.maxNew || options.stopWhen?.(b, loop.newIds[b]) === true) loop.done[b] = true;
     return id;
   });
+}
+
+/**
+ * Each row's last ⌊block_size/2⌋ tokens (prompt and new), the context that replaces a full cache.
+ * Half rather than all but one, as nanoGPT's crop would do per token: one re-prefill then buys
+ * block_size/2 cheap decode steps instead of one.
+ */
+function croppedContexts(model: DcformerModel, prompts: number[][], loop: Loop): number[][] {
+  const keep = Math.max(1, Math.floor(model.config.blockSize / 2));
+  return prompts.map((p, b) => [...p, ...loop.newIds[b]].slice(-keep));
 }
 
 function result(prompts: number[][], loop: Loop, prefillMs: number, decodeMs: number, decoded: number): GenerateResult {
@@ -183,13 +206,15 @@ function result(prompts: number[][], loop: Loop, prefillMs: number, decodeMs: nu
 }
 
 /**
- * Greedy by default; sampling when temperature/topK/topP/seed is set. The first new token comes
- * from the prefill logits, each later one from one decode step (as the official generate()).
+ * Greedy by default; sampling when temperature (> 0), topK or topP is set. The first new token comes
+ * from the prefill logits, each later one from one decode step (as the official generate()). When the
+ * cache holds block_size positions, every row keeps its last ⌊block_size/2⌋ tokens, which are
+ * prefilled afresh (positions from 0) into a new cache, and decoding goes on (`onCrop` is told).
  */
 export function generate(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): GenerateResult {
   const loop = startLoop(model, prompts, options);
   const t0 = performance.now();
-  const { cache, lastLogits } = prefill(model, prompts);
+  let { cache, lastLogits } = prefill(model, prompts);
   const prefillMs = performance.now() - t0;
   let decodeMs = 0;
   let decoded = 0;
@@ -199,7 +224,16 @@ export function generate(model: DcformerModel, prompts: number[][], options: Gen
       const next = chooseNext(loop, prompts, logits, options);
       if (loop.done.every(Boolean)) break;
       const s = performance.now();
-      logits = decodeOne(model, cache, next);
+      if (loop.cached < model.config.blockSize) {
+        logits = decodeOne(model, cache, next);
+        loop.cached++;
+      } else {
+        const contexts = croppedContexts(model, prompts, loop);
+        cache.dispose();
+        ({ cache, lastLogits: logits } = prefill(model, contexts));
+        loop.cached = Math.max(...contexts.map((c) => c.length));
+        options.onCrop?.(loop.cached);
+      }
       decodeMs += performance.now() - s;
       decoded += loop.done.filter((d) => !d).length;
     }
@@ -213,7 +247,7 @@ export function generate(model: DcformerModel, prompts: number[][], options: Gen
 export async function generateAsync(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): Promise<GenerateResult> {
   const loop = startLoop(model, prompts, options);
   const t0 = performance.now();
-  const { cache, lastLogits } = await prefillAsync(model, prompts);
+  let { cache, lastLogits } = await prefillAsync(model, prompts);
   const prefillMs = performance.now() - t0;
   let decodeMs = 0;
   let decoded = 0;
@@ -223,7 +257,16 @@ export async function generateAsync(model: DcformerModel, prompts: number[][], o
       const next = chooseNext(loop, prompts, logits, options);
       if (loop.done.every(Boolean)) break;
       const s = performance.now();
-      logits = await decodeOneAsync(model, cache, next);
+      if (loop.cached < model.config.blockSize) {
+        logits = await decodeOneAsync(model, cache, next);
+        loop.cached++;
+      } else {
+        const contexts = croppedContexts(model, prompts, loop);
+        cache.dispose();
+        ({ cache, lastLogits: logits } = await prefillAsync(model, contexts));
+        loop.cached = Math.max(...contexts.map((c) => c.length));
+        options.onCrop?.(loop.cached);
+      }
       decodeMs += performance.now() - s;
       decoded += loop.done.filter((d) => !d).length;
     }

@@ -9,7 +9,7 @@ import { seededUniform } from './init.js';
 export interface SamplingOptions {
   /** Argmax (the default when no other sampling option is set). */
   greedy?: boolean;
-  /** Divide logits by t > 0 before sampling. Default 1. */
+  /** Divide logits by t > 0 before sampling. Default 1. 0 means argmax (as llama.cpp and the OpenAI API). */
   temperature?: number;
   /** Keep the k most likely tokens. */
   topK?: number;
@@ -17,22 +17,27 @@ export interface SamplingOptions {
   topP?: number;
   /** > 1 penalises tokens already in the row (prompt and generated), as in CTRL / HF: logit > 0 ? l/p : l·p. */
   repetitionPenalty?: number;
-  /** Seed of the sampling RNG; the same seed gives the same tokens. */
+  /** Seed of the sampling RNG; the same seed gives the same tokens. Alone it does not turn sampling on. */
   seed?: number;
 }
 
 export function validateSampling(o: SamplingOptions, caller: string): void {
   const bad = (name: string, want: string, got: unknown) => new InputError(`${caller}: '${name}' must be ${want}; got ${JSON.stringify(got)}`);
-  if (o.temperature !== undefined && !(o.temperature > 0 && Number.isFinite(o.temperature))) throw bad('temperature', 'a number > 0', o.temperature);
+  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) throw bad('temperature', 'a number ≥ 0 (0: argmax)', o.temperature);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw bad('topK', 'an integer ≥ 1', o.topK);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw bad('topP', 'a number in (0, 1]', o.topP);
   if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) throw bad('repetitionPenalty', 'a number > 0', o.repetitionPenalty);
   if (o.seed !== undefined && !Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
 }
 
-/** True when the options ask for sampling rather than argmax. */
+/**
+ * True when the options ask for sampling rather than argmax: temperature > 0, topK or topP. A seed
+ * alone does not (it only fixes the draws of a sampling run), and temperature 0 is argmax whatever
+ * else is set.
+ */
 export function isSampling(o: SamplingOptions): boolean {
-  return !o.greedy && (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined || o.seed !== undefined);
+  if (o.greedy || o.temperature === 0) return false;
+  return o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined;
 }
 
 /** Index of the largest value; the first one on ties (as torch.argmax). */

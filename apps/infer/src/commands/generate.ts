@@ -1,12 +1,15 @@
 /**
  * `dcformer generate`: greedy or sampled continuation of a prompt (text through the model folder's
  * tokenizer, or ids from IDS.json), with the KV+KW cache. Stops at the tokenizer's end-of-text id
- * (never config.json's eos_token_id: DESIGN.md) or after --max-new-tokens.
+ * (never config.json's eos_token_id: DESIGN.md), at a --stop string or after --max-new-tokens; goes
+ * on past block_size by cropping the context (@dcformer/model's generate). Text never shows special
+ * tokens: `<|endoftext|>` ends a row, it is not part of what the model wrote.
  */
 import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
 import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
 import { checkIdsFit, checkModelDir, readIdsFile, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
+import { StopText } from './stop-text.js';
 import { findTokenizer } from './tokenizer-files.js';
 
 const FLAGS = {
@@ -20,6 +23,7 @@ const FLAGS = {
   'repetition-penalty': 'number',
   seed: 'integer',
   greedy: 'boolean',
+  stop: 'list',
   stream: 'boolean',
   backend: 'string',
   json: 'boolean',
@@ -36,9 +40,10 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   }
   const modelDir = required(flags.model, 'model');
   if ((flags.prompt === undefined) === (flags.input === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --input IDS.json');
-  if (flags.greedy && (flags.temperature !== undefined || flags['top-k'] !== undefined || flags['top-p'] !== undefined)) {
-    throw new UsageError('--greedy cannot be combined with --temperature, --top-k or --top-p');
+  if (flags.greedy && ((flags.temperature ?? 0) !== 0 || flags['top-k'] !== undefined || flags['top-p'] !== undefined)) {
+    throw new UsageError('--greedy cannot be combined with --temperature (other than 0), --top-k or --top-p');
   }
+  const stops = flags.stop ?? [];
   const options: GenerateOptions = {
     maxNewTokens: flags['max-new-tokens'] ?? 64,
     greedy: flags.greedy,
@@ -56,6 +61,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
     throw new UsageError(`--prompt needs tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); use --input IDS.json instead`);
   }
   const prompts = flags.input !== undefined ? await readIdsFile(flags.input, { ragged: true }) : [tokenizer!.encode(flags.prompt!)];
+  if (stops.length > 0 && tokenizer === null) throw new UsageError(`--stop needs tokenizer files in ${modelDir} to see text; none found`);
   if (prompts.some((p) => p.length === 0)) throw new UsageError('the prompt encodes to no tokens');
   if (flags.stream && prompts.length !== 1) throw new UsageError('--stream needs a single prompt');
   const backend = await startBackend(request, { weightBytes: await weightFileBytes(modelDir) });
@@ -64,17 +70,39 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   try {
     for (const p of prompts) checkIdsFit([p], model.config, flags.input ?? '--prompt');
     io.stderr.write(`dcformer: backend ${backend.label}\n`);
-    const stream = flags.stream && tokenizer ? tokenizer.decoder() : null;
+    // Per row: streamed text (special tokens skipped) through the stop strings.
+    const decoders = tokenizer ? prompts.map(() => tokenizer.decoder({ skipSpecial: true })) : [];
+    const texts = prompts.map(() => new StopText(stops));
+    const streaming = flags.stream === true && tokenizer !== null;
+    let cropped = false;
     const result = await generateAsync(model, prompts, {
       ...options,
       stopTokens: tokenizer?.eosId !== null && tokenizer?.eosId !== undefined ? [tokenizer.eosId] : [],
-      onToken: stream ? (_row, id) => io.stdout.write(stream.push(id)) : undefined,
+      onToken: tokenizer
+        ? (row, id) => {
+            const fresh = texts[row].push(decoders[row].push(id));
+            if (streaming) io.stdout.write(fresh);
+          }
+        : undefined,
+      stopWhen: stops.length > 0 ? (row) => texts[row].stopped : undefined,
+      onCrop: (kept) => {
+        if (cropped) return;
+        cropped = true;
+        io.stderr.write(`${PREFIX}: the context reached block_size ${model.config.blockSize}; keeping each row's last ${kept} tokens and going on (each time it fills)\n`);
+      },
     });
-    if (stream) io.stdout.write(`${stream.flush()}\n`);
-    const text = tokenizer ? result.newIds.map((ids) => tokenizer.decode(ids)) : null;
+    let text: string[] | null = null;
+    if (tokenizer) {
+      text = texts.map((t, b) => {
+        // the end of generation: a held-back partial stop string is plain text after all
+        const rest = t.push(decoders[b].flush()) + t.flush();
+        if (streaming) io.stdout.write(`${rest}\n`);
+        return t.value;
+      });
+    }
     if (flags.json) {
       io.stdout.write(`${JSON.stringify({ ids: result.ids, text, prefill_ms: round(result.prefillMs), decode_tokens_per_s: round(result.decodeTokensPerS) })}\n`);
-    } else if (!stream) {
+    } else if (!streaming) {
       for (let b = 0; b < prompts.length; b++) io.stdout.write(`${text ? text[b] : result.newIds[b].join(' ')}\n`);
     }
     io.stderr.write(`${PREFIX}: prefill ${round(result.prefillMs)} ms, decode ${round(result.decodeTokensPerS)} tokens/s\n`);

@@ -153,7 +153,7 @@ inline int64_t cut(int64_t p, int64_t count, int64_t parts) { return p * count /
 
 // Decode-shaped products (a few rows of A against a transposed B): each row of B is read once for
 // all M rows, threads split N, and the product runs at the speed of streaming B from memory.
-void skinny(const Path& path, const Problem& p) {
+void streamRows(const Path& path, const Problem& p) {
   constexpr int64_t block = 64;  // rows of B per step: stays in L2 while every row of A passes
   const int64_t blocks = (p.N + block - 1) / block;
 #pragma omp parallel for schedule(static) if (p.N * p.K >= (1 << 20))
@@ -172,7 +172,7 @@ void run(const Path& path, const Problem& p) {
     std::fill(p.c, p.c + p.batch * M * N, 0.0f);
     return;
   }
-  if (p.batch == 1 && !p.ta && p.tb && M <= 8 && N * K >= (1 << 16)) return skinny(path, p);
+  if (skinny(p)) return streamRows(path, p);
   const View a0{p.a, p.ta ? 1 : K, p.ta ? M : 1};
   const View b0{p.b, p.tb ? 1 : N, p.tb ? K : 1};
   // The task grid: column panels of at most NC, then halve the longer side until every thread has

@@ -125,7 +125,8 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   gemm::Problem p{args.f32(0), args.f32(1), args.f32(2), args.i64(3), args.i64(4), args.i64(5), args.i64(6),
                   args.boolean(7), args.boolean(8), args.i64(9), args.i64(10)};
   if (args.failed()) return nullptr;
-  if (useOpenBlas) openBlasRun(p);
+  // the peer keeps the addon's own decode path, as the OpenBLAS build did
+  if (useOpenBlas && !gemm::skinny(p)) openBlasRun(p);
   else gemm::run(*current, p);
   return nullptr;
 }

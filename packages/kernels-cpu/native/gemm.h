@@ -38,6 +38,10 @@ struct Problem {
 // Runs on the calling thread plus OpenMP's pool; the result does not depend on the pool's size.
 void run(const Path& path, const Problem& p);
 
+// Decode-shaped products (a few rows against a transposed weight), which run() streams through
+// Path::dotRows instead of packing.
+inline bool skinny(const Problem& p) { return p.batch == 1 && !p.ta && p.tb && p.M <= 8 && p.N * p.K >= (1 << 16); }
+
 // nullptr when this build or this CPU cannot run the path
 const Path* avx512Path();
 const Path* avx2Path();

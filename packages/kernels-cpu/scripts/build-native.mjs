@@ -8,6 +8,7 @@
 // gemm-neon.cc, gemm-portable.cc) and chosen at run time. The other kernels are compiled for this
 // machine's x86-64 level (v4 = AVX-512, v3 = AVX2+FMA, else v2), never -march=native; the addon
 // checks that level when it loads, so a build copied to an older CPU refuses to load with a reason.
+// DCFORMER_CPU_LEVEL picks a lower level (see below).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -54,8 +55,13 @@ function x86Level() {
   }
 }
 
+// DCFORMER_CPU_LEVEL=x86-64-v3 (or v2) builds for an older CPU than this one: an addon that moves to
+// other machines (an image built on a newer host), or this machine standing in for an AVX2-only one.
+const levels = ['x86-64-v2', 'x86-64-v3', 'x86-64-v4'];
+const forcedLevel = process.env.DCFORMER_CPU_LEVEL;
+if (forcedLevel && !levels.includes(forcedLevel)) skip(`DCFORMER_CPU_LEVEL must be one of ${levels.join(', ')}; got '${forcedLevel}'`);
 const x64 = process.arch === 'x64';
-const level = x64 ? x86Level() : null;
+const level = x64 ? (forcedLevel ?? x86Level()) : null;
 const levelFlags = level ? [`-march=${level}`, '-mtune=generic', `-DDCF_TARGET_LEVEL="${level}"`] : [];
 const common = ['-O3', '-fno-math-errno', '-fPIC', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu', `-I${nodeInclude}`];
 

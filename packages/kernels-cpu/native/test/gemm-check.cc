@@ -32,9 +32,6 @@ float opB(const Case& c, const std::vector<float>& b, int64_t i, int64_t k, int6
   return c.tb ? b[base + n * c.K + k] : b[base + k * c.N + n];
 }
 
-// The skinny path (decode shapes) keeps 16 lane sums; everything else is one chain.
-bool skinnyShape(const Case& c) { return c.batch == 1 && !c.ta && c.tb && c.M <= 8 && c.N * c.K >= (1 << 16); }
-
 int check(const Path& path, const Case& c, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::vector<float> a((c.broadcast == 1 ? 1 : c.batch) * c.M * c.K), b((c.broadcast == 2 ? 1 : c.batch) * c.K * c.N);
@@ -44,7 +41,7 @@ int check(const Path& path, const Case& c, std::mt19937& rng) {
   const Problem p{a.data(), b.data(), out.data(), c.batch, c.M, c.N, c.K, c.ta, c.tb,
                   c.broadcast == 1 ? 0 : c.M * c.K, c.broadcast == 2 ? 0 : c.K * c.N};
   dcf::gemm::run(path, p);
-  const bool skinny = skinnyShape(c);
+  const bool skinny = dcf::gemm::skinny(p);  // decode shapes keep 16 lane sums; the rest is one chain
   int bad = 0;
   for (int64_t i = 0; i < c.batch; i++)
     for (int64_t m = 0; m < c.M; m++)

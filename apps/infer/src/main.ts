@@ -2,7 +2,7 @@
  * The `dcformer` command line as a function: `main(argv, io)` returns the exit code and writes only
  * through `io`, so tests and other tools run it in-process. `cli.ts` is the thin process wrapper.
  */
-import { EXIT_OK, EXIT_USAGE, packageVersion, reportError, UsageError, type Io } from '@dcformer/cli-utils';
+import { closestName, EXIT_OK, EXIT_USAGE, packageVersion, reportError, UsageError, type Io } from '@dcformer/cli-utils';
 import { COMMANDS, commandUsage, IMPLEMENTED, mainUsage, type CommandName } from './usage.js';
 
 export type { Io } from '@dcformer/cli-utils';
@@ -23,6 +23,13 @@ function isCommand(name: string): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name);
 }
 
+function unknownCommand(name: string, io: Io): number {
+  const guess = closestName(name, COMMANDS);
+  const hint = guess === undefined ? '' : `; did you mean ${guess}?`;
+  io.stderr.write(`dcformer: unknown command '${name}'${hint} (one of: ${COMMANDS.join(', ')})\n`);
+  return EXIT_USAGE;
+}
+
 /**
  * Runs one `dcformer` invocation.
  *
@@ -37,18 +44,27 @@ export async function main(
     io.stdout.write(`${packageVersion(import.meta.url)}\n`);
     return EXIT_OK;
   }
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    if (command === undefined) {
-      io.stderr.write(`dcformer: missing command (one of: ${COMMANDS.join(', ')}); see dcformer --help\n`);
-      return EXIT_USAGE;
-    }
+  if (command === undefined) {
+    // Bare `dcformer` asks what this is: the usage, but on stderr and exit 2, as it ran nothing.
+    io.stderr.write(mainUsage());
+    return EXIT_USAGE;
+  }
+  if (command === '--help' || command === '-h') {
     io.stdout.write(mainUsage());
     return EXIT_OK;
   }
-  if (!isCommand(command)) {
-    io.stderr.write(`dcformer: unknown command '${command}' (one of: ${COMMANDS.join(', ')})\n`);
-    return EXIT_USAGE;
+  if (command === 'help') {
+    // `dcformer help generate` = `dcformer generate --help`, as git and cargo read it
+    const topic = rest[0];
+    if (topic === undefined) {
+      io.stdout.write(mainUsage());
+      return EXIT_OK;
+    }
+    if (!isCommand(topic) || rest.length > 1) return unknownCommand(rest.join(' '), io);
+    io.stdout.write(commandUsage(topic));
+    return EXIT_OK;
   }
+  if (!isCommand(command)) return unknownCommand(command, io);
   const prefix = `dcformer ${command}`;
   try {
     const load = RUNNERS[command];

@@ -111,7 +111,7 @@ export function commandUsage(name: CommandName): string {
 }
 
 export function mainUsage(): string {
-  return `usage: dcformer <command> [flags]     (dcformer <command> --help for its flags)
+  return `usage: dcformer <command> [flags]     (dcformer help <command>, or <command> --help, for its flags)
        dcformer --version
 
 commands:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, required, UsageError } from './args.js';
+import { closestName, parseArgs, required, UsageError } from './args.js';
 
 const SPECS = { model: 'string', prefill: 'integer', json: 'boolean', help: 'boolean', 'max-new-tokens': 'integer' } as const;
 
@@ -16,7 +16,9 @@ describe('parseArgs', () => {
   });
 
   it.each([
-    [['--modle', 'x'], /^unknown flag --modle \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/],
+    [['--modle', 'x'], /^unknown flag --modle; did you mean --model\? \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/],
+    [['--max-new', '3'], /^unknown flag --max-new; did you mean --max-new-tokens\? \(valid: /],
+    [['--nope'], /^unknown flag --nope \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/],
     [['--model'], /^--model needs a value$/],
     [['--model', '--json'], /^--model needs a value$/],
     [['--model='], /^--model needs a value$/],
@@ -41,6 +43,18 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--data='], specs)).toThrow(/^--data needs a value$/);
     expect(() => parseArgs(['--lr', ' 3'], specs)).toThrow(/^--lr must be a number; got ' 3'$/);
     expect(() => parseArgs(['--lr', 'x'], specs)).toThrow(/^--lr must be a number; got 'x'$/);
+  });
+
+  it('closestName: prefixes, transpositions and typos within a third of the length; nothing far', () => {
+    const names = ['model', 'input', 'max-new-tokens', 'temperature', 'top-k', 'top-p', 'stream', 'stop'];
+    expect(closestName('modle', names)).toBe('model');
+    expect(closestName('temprature', names)).toBe('temperature');
+    expect(closestName('max-new', names)).toBe('max-new-tokens');
+    expect(closestName('topk', names)).toBe('top-k');
+    expect(closestName('top', ['top-k', 'top-p'])).toBeUndefined(); // a prefix of two names, 2 edits from each
+    expect(closestName('stremm', names)).toBe('stream');
+    expect(closestName('xyz', names)).toBeUndefined();
+    expect(closestName('generat', ['logits', 'generate', 'eval'])).toBe('generate');
   });
 
   it('required() names the missing flag', () => {

@@ -24,6 +24,45 @@ function validList(specs: FlagSpecs): string {
   return Object.keys(specs).map((n) => `--${n}`).join(', ');
 }
 
+/** Edit distance with adjacent transpositions (optimal string alignment): `modle` is 1 from `model`. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The candidate a mistyped name most likely meant, or undefined when none is close: the only
+ * candidate the name is a prefix of (`max-new` → `max-new-tokens`), else the nearest by edit
+ * distance within a third of the name's length (at least 1), ties going to the first listed, as
+ * git and cargo suggest.
+ *
+ * @example closestName('modle', ['model', 'input']) // -> 'model'
+ */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  if (name.length >= 3) {
+    const extended = candidates.filter((c) => c.startsWith(name));
+    if (extended.length === 1) return extended[0];
+  }
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const c of candidates) {
+    const distance = editDistance(name, c);
+    if (distance < bestDistance) {
+      best = c;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 function convert(name: string, type: FlagType, raw: string): string | number | boolean {
   if (type === 'boolean') {
     if (raw === 'true') return true;
@@ -63,7 +102,11 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const type = Object.hasOwn(specs, name) ? specs[name] : undefined;
-    if (type === undefined) throw new UsageError(`unknown flag --${name} (valid: ${validList(specs)})`);
+    if (type === undefined) {
+      const guess = closestName(name, Object.keys(specs));
+      const hint = guess === undefined ? '' : `; did you mean --${guess}?`;
+      throw new UsageError(`unknown flag --${name}${hint} (valid: ${validList(specs)})`);
+    }
     if (type !== 'list' && Object.hasOwn(out, name)) throw new UsageError(`--${name} given twice`);
     let raw: string;
     if (eq !== -1) {

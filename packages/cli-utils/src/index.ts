@@ -4,7 +4,7 @@
  * error report, `--version`, the single-threaded-GC restart. Private to this repository; libraries
  * never import it.
  */
-export { parseArgs, required, UsageError, type FlagSpecs, type FlagType, type ParsedFlags } from './args.js';
+export { closestName, parseArgs, required, UsageError, type FlagSpecs, type FlagType, type ParsedFlags } from './args.js';
 export {
   AVAILABLE,
   chooseDefaultBackend,

@@ -20,18 +20,19 @@ function fsReason(e: unknown): string {
  * Range checks need the model's config and happen in `checkIdsFit`.
  */
 export async function readIdsFile(path: string, options: { ragged?: boolean } = {}): Promise<number[][]> {
+  const { nonRegularReason, parseJsonBounded } = await import('@dcformer/model/node');
+  // A FIFO would block the read forever, /dev/zero would never end: only regular files.
+  const notFile = await nonRegularReason(path);
+  if (notFile !== null) throw new CliError(`cannot read --input ${path}: ${notFile}`);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     throw new CliError(`cannot read --input ${path}: ${fsReason(e)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CliError(`--input ${path} is not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJsonBounded(text, (message) => {
+    throw new CliError(`--input ${path} ${message}`);
+  });
   const rows = (json as { input_ids?: unknown } | null)?.input_ids;
   const shapeHint = 'expected {"input_ids": [[int, ...], ...]}';
   if (!Array.isArray(rows) || rows.length === 0) {

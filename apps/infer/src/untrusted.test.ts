@@ -1,4 +1,9 @@
-/** Issue 16, class 10: `eval --task rolling` with an empty document is a one-line error, not a fake score. */
+/**
+ * Issue 16 at the CLI: `eval --task rolling` with an empty document is a one-line error, not a fake
+ * score (class 10); FIFOs and devices as input files and an --out under /proc are one-line errors, not
+ * hangs (class 7).
+ */
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,5 +19,34 @@ describe('eval --task rolling', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ids\.jsonl:2: 'ids' is empty; a rolling request needs at least 1 token id/);
+  });
+});
+
+describe('special files (class 7)', () => {
+  const CASE1 = join(ORACLE_DIR, 'case1_dcformer_lgll');
+
+  it('a FIFO as --input, --data or --file is refused at once', async () => {
+    const dir = await tempDir();
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const logits = await run(['logits', '--model', CASE1, '--input', fifo, '--out', join(dir, 'out.json')]);
+    expect(logits.code).not.toBe(0);
+    expect(logits.stderr).toMatch(/cannot read --input .*pipe: is a FIFO \(named pipe\); expected a regular file/);
+    const evalRun = await run(['eval', '--model', CASE1, '--task', 'rolling', '--data', fifo]);
+    expect(evalRun.stderr).toMatch(/cannot read --data .*pipe: is a FIFO/);
+    const tok = await run(['tokenize', '--tokenizer', join(ORACLE_DIR, '..', '..', 'packages', 'tokenizer', 'assets', 'byte-level', 'tokenizer.json'), '--file', fifo]);
+    expect(tok.stderr).toMatch(/cannot read --file .*pipe: is a FIFO/);
+  });
+
+  it('--tokenizer /dev/zero is refused before reading', async () => {
+    const r = await run(['tokenize', '--tokenizer', '/dev/zero', '--text', 'a']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\/dev\/zero is a character device; expected a regular file/);
+  });
+
+  it('convert --out under /proc is an error, not a hang', async () => {
+    const r = await run(['convert', '--model', CASE1, '--out', '/proc/dcformer-convert/out']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--out \/proc\/dcformer-convert\/out: cannot create folder/);
   });
 });

@@ -44,6 +44,9 @@ export interface Plan {
 }
 
 async function readJson(path: string, what: string): Promise<unknown> {
+  const { nonRegularReason, parseJsonBounded } = await import('@dcformer/model/node');
+  const notFile = await nonRegularReason(path);
+  if (notFile !== null) throw new InputError(`${what} ${path}: ${notFile}`);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -51,11 +54,9 @@ async function readJson(path: string, what: string): Promise<unknown> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${what} ${path}: not valid JSON (${(e as Error).message})`);
-  }
+  return parseJsonBounded(text, (message) => {
+    throw new InputError(`${what} ${path}: ${message.replace(/^is /, '')}`);
+  });
 }
 
 /** The flags the user gave, as RunSettings fields. */

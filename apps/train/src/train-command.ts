@@ -2,7 +2,7 @@
  * `dcformer-train` itself: plan → backend → tokenizer → tokens (cached) → one run, or two under
  * --compare-mha → loss curve, sample text, summary.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import type { ModelConfig } from '@dcformer/model';
@@ -18,8 +18,10 @@ import { FLAGS, usage } from './usage.js';
 /** Fails fast (and writes nothing of value) when --out cannot be created or written. */
 async function probeWritable(dir: string): Promise<void> {
   const probe = join(dir, `.write-probe-${process.pid}`);
+  // One level at a time: a recursive mkdir under /proc never returns.
+  const { ensureDirectory } = await import('@dcformer/model/node');
+  await ensureDirectory(dir, (m, code) => new InputError(`--out ${dir}: not writable (${code ?? m})`));
   try {
-    await mkdir(dir, { recursive: true });
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (e) {

@@ -32,6 +32,7 @@ export {
   MAX_READ_SLICE,
   checkpointEntry,
   ensureDirectory,
+  nonRegularReason,
   openRegularFile,
   readRegularFile,
   readRegularTextFile,

@@ -89,8 +89,11 @@ export async function listDataFiles(paths: readonly string[]): Promise<string[]>
       await walk(p, found);
       if (found.length === 0) throw new InputError(`--data ${p}: the directory holds no .txt, .md, .jsonl or .bin files`);
       files.push(...found);
-    } else {
+    } else if (info.isFile()) {
       files.push(p);
+    } else {
+      // A FIFO would block the read forever, a device might never end: only regular files.
+      throw new InputError(`--data ${p}: is not a regular file or a directory (a FIFO, device or socket); expected a text, .jsonl or .bin file`);
     }
   }
   return files.map((f) => resolve(f));

@@ -3,6 +3,7 @@
  * resumes from; once --keep deletes that checkpoint, later saves must still write them. Also class 7:
  * an --out under /proc is an error, not a hang.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '@dcformer/kernels';
 import { runTraining, type RunOptions } from '../src/run.js';
+import { listDataFiles } from '../src/sources.js';
 import { MICRO, microSettings, microTokens } from './micro.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dcf-train-untrusted-'));
@@ -48,5 +50,13 @@ describe('class 7: --out that cannot be created', () => {
       (e: unknown) => InputError.isInstance(e) && /--out \/proc\/dcformer-run\/out: cannot create folder/.test((e as Error).message),
     );
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('class 7: --data that is not a regular file', () => {
+  it('a FIFO as --data is an InputError at once', async () => {
+    const fifo = join(root, 'data.txt');
+    execFileSync('mkfifo', [fifo]);
+    await expect(listDataFiles([fifo])).rejects.toThrow(/--data .*data\.txt: is not a regular file or a directory \(a FIFO, device or socket\)/);
   });
 });

@@ -3,9 +3,9 @@
  * F32/F16/BF16) → one F32 model.safetensors with the official names, config.json with the official
  * keys, and the tokenizer files copied, so DIR2 is a complete model folder.
  */
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
+import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
 import { checkModelDir } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { seconds } from './session.js';
@@ -33,11 +33,11 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const started = performance.now();
   // Converting computes nothing, and wasm32's 4 GiB heap cannot hold a large model: the default is cpu.
   await startBackend(backend === 'default' ? 'cpu' : backend);
-  const { loadModel, saveModel } = await import('@dcformer/model/node');
+  const { ensureDirectory, loadModel, saveModel } = await import('@dcformer/model/node');
   const model = await loadModel(src, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   const copied: string[] = [];
   try {
-    await mkdir(out, { recursive: true });
+    await ensureDirectory(out, (m) => new CliError(`--out ${out}: ${m}`));
     await saveModel(model, out);
     const present = new Set(await readdir(src));
     for (const name of TOKENIZER_FILES) {

@@ -83,6 +83,9 @@ async function openModel(dir: string, backendFlag: string | undefined, io: Io): 
 }
 
 async function readData(path: string): Promise<string> {
+  const { nonRegularReason } = await import('@dcformer/model/node');
+  const notFile = await nonRegularReason(path);
+  if (notFile !== null && !notFile.startsWith('is a directory')) throw new CliError(`cannot read --data ${path}: ${notFile}`);
   try {
     return await readFile(path, 'utf8');
   } catch (e) {

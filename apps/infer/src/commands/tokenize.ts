@@ -49,6 +49,9 @@ async function writeLine(io: Io, line: string): Promise<void> {
 
 async function tokenizeFile(tokenizer: Tokenizer, path: string, specials: SpecialsMode, json: boolean, io: Io): Promise<void> {
   let bytes: Buffer;
+  // A FIFO would block the read forever, /dev/zero would never end (checked without opening; no model code here).
+  const info = await stat(path).catch(() => null);
+  if (info !== null && !info.isFile()) throw new CliError(`cannot read --file ${path}: is ${info.isFIFO() ? 'a FIFO (named pipe)' : info.isDirectory() ? 'a directory' : 'not a regular file'}; expected a regular file`);
   try {
     bytes = await readFile(path);
   } catch (e) {

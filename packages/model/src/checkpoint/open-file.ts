@@ -17,11 +17,13 @@ import { CheckpointError } from '@dcformer/kernels';
 /** One read call never asks for more than this (Node asserts on lengths >= 2^31). */
 export const MAX_READ_SLICE = 1 << 28;
 
-export type MakeError = (message: string) => Error;
+/** Builds the caller's typed error; `code` is the errno-style code when there is one (ENOTDIR, ENOENT…). */
+export type MakeError = (message: string, code?: string) => Error;
 
 const checkpointError: MakeError = (message) => new CheckpointError(message);
 
 function describeKind(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
   if (s.isDirectory()) return 'a directory';
   if (s.isFIFO()) return 'a FIFO (named pipe)';
   if (s.isCharacterDevice()) return 'a character device';
@@ -59,6 +61,21 @@ export async function openRegularFile(path: string, makeError: MakeError = check
     await handle.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Why `path` must not be read as a file ("is a FIFO (named pipe); expected a regular file"), or null
+ * when it is a regular file or cannot be examined (the caller's own read then reports that as before).
+ * For callers that keep their own reading code: it examines without opening, so it never blocks.
+ */
+export async function nonRegularReason(path: string): Promise<string | null> {
+  let s: Stats;
+  try {
+    s = await stat(path);
+  } catch {
+    return null;
+  }
+  return s.isFile() ? null : `is ${describeKind(s)}; expected a regular file`;
 }
 
 /** Fills `target` from `position`, in slices of at most MAX_READ_SLICE bytes. */
@@ -154,10 +171,11 @@ export async function ensureDirectory(path: string, makeError: MakeError = check
     try {
       s = await stat(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw makeError(`cannot create folder ${target}: ${p} cannot be examined (${reason(e)})`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw makeError(`cannot create folder ${target}: ${p} cannot be examined (${reason(e)})`, code);
     }
     if (s !== undefined) {
-      if (!s.isDirectory()) throw makeError(`cannot create folder ${target}: ${p} exists and is ${describeKind(s)}`);
+      if (!s.isDirectory()) throw makeError(`cannot create folder ${target}: ${p} exists and is ${describeKind(s)}`, 'ENOTDIR');
       break;
     }
     missing.push(p);
@@ -169,7 +187,7 @@ export async function ensureDirectory(path: string, makeError: MakeError = check
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && (await stat(p).catch(() => undefined))?.isDirectory()) continue;
-      throw makeError(`cannot create folder ${target}: mkdir ${p} failed (${reason(e)})`);
+      throw makeError(`cannot create folder ${target}: mkdir ${p} failed (${reason(e)})`, code);
     }
   }
 }

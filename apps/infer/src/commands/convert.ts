@@ -5,8 +5,7 @@
  */
 import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
-import { checkModelDir } from '../inputs.js';
+import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
 import { commandUsage } from '../usage.js';
 import { seconds } from './session.js';
 
@@ -25,11 +24,11 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
     io.stdout.write(commandUsage('convert'));
     return EXIT_OK;
   }
-  const src = required(flags.model, 'model');
   const out = required(flags.out, 'out');
-  if (join(src) === join(out)) throw new UsageError('--out must differ from --model');
+  if (join(required(flags.model, 'model')) === join(out)) throw new UsageError('--out must differ from --model');
   const backend = resolveBackend(flags.backend);
-  await checkModelDir(src);
+  const { dir: src, note } = await resolveModelDir(flags.model!, '--model');
+  if (note !== null) io.stderr.write(`${PREFIX}: ${note}\n`);
   const started = performance.now();
   // Converting computes nothing, and wasm32's 4 GiB heap cannot hold a large model: the default is cpu.
   await startBackend(backend === 'default' ? 'cpu' : backend);

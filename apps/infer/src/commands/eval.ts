@@ -22,8 +22,8 @@ import {
 import { readTaskData } from '@dcformer/eval/node';
 import type { DcformerModel } from '@dcformer/model';
 import { readFile, stat } from 'node:fs/promises';
-import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
-import { checkModelDir, weightFileBytes } from '../inputs.js';
+import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
+import { weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
 
@@ -70,13 +70,13 @@ function progressLine(io: Io): { update(label: string, done: number, total: numb
  * Loads the model. The backend is named (once) by `announce`, called when scoring starts: problems
  * found after loading (a continuation longer than --max-length) still make a one-line failure.
  */
-async function openModel(dir: string, backendFlag: string | undefined, io: Io): Promise<{ model: DcformerModel; announce: () => void }> {
+async function openModel(dir: string, note: string | null, backendFlag: string | undefined, io: Io): Promise<{ model: DcformerModel; announce: () => void }> {
   const backend = await startBackend(resolveBackend(backendFlag), { weightBytes: await weightFileBytes(dir) });
   const { loadModel } = await import('@dcformer/model/node');
   const model = await loadModel(dir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   let announced = false;
   const announce = () => {
-    if (!announced) io.stderr.write(`dcformer: backend ${backend.label}\n`);
+    if (!announced) io.stderr.write(`dcformer: backend ${backend.label}\n${note === null ? '' : `${PREFIX}: ${note}\n`}`);
     announced = true;
   };
   return { model, announce };
@@ -103,17 +103,17 @@ type Flags = ParsedFlags<typeof FLAGS>;
 
 /** loglikelihood / rolling: token ids in, one JSON line per input line out, in input order. */
 async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: Io): Promise<number> {
-  const modelDir = required(flags.model, 'model');
+  const modelFlag = required(flags.model, 'model');
   const dataPath = required(flags.data, 'data');
   const text = await readData(dataPath);
   const limit = flags.limit ?? Infinity;
-  await checkModelDir(modelDir);
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model');
   const requests = mode === 'loglikelihood' ? parseLoglikelihoodRequests(text, dataPath).slice(0, limit) : null;
   const rolling = mode === 'rolling' ? parseRollingRequests(text, dataPath).slice(0, limit) : null;
   // An empty document scores nothing; printing {"logprob": 0, "tokens": 0} for it would pass for an answer.
   const empty = rolling?.find((r) => r.ids.length === 0);
   if (empty !== undefined) throw new CliError(`--data ${dataPath}:${empty.line}: 'ids' is empty; a rolling request needs at least 1 token id`);
-  const { model, announce } = await openModel(modelDir, flags.backend, io);
+  const { model, announce } = await openModel(modelDir, note, flags.backend, io);
   try {
     const { modelScorer } = await import('@dcformer/model');
     const maxLength = flags['max-length'] ?? model.config.blockSize;
@@ -172,11 +172,11 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
     return runRequests(modes[0], flags, io);
   }
 
-  const modelDir = required(flags.model, 'model');
+  const modelFlag = required(flags.model, 'model');
   const dataPath = required(flags.data, 'data');
   const isDir = (await stat(dataPath).catch(() => null))?.isDirectory() ?? false;
   if (names.length > 1 && !isDir) throw new UsageError('several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file');
-  await checkModelDir(modelDir);
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model');
   // Parse everything first: a malformed row fails in a second, not after the model has loaded.
   const tasks: { task: TaskDefinition; data: Dataset<unknown> }[] = [];
   for (const name of names) {
@@ -187,7 +187,7 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
   if (tokenizer === null) {
     throw new CliError(`text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`);
   }
-  const { model, announce } = await openModel(modelDir, flags.backend, io);
+  const { model, announce } = await openModel(modelDir, note, flags.backend, io);
   const results: (TaskResult & { seconds: number })[] = [];
   try {
     const { modelScorer } = await import('@dcformer/model');

@@ -6,8 +6,8 @@
  * tokens: `<|endoftext|>` ends a row, it is not part of what the model wrote.
  */
 import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
-import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
-import { checkIdsFit, checkModelDir, readIdsFile, weightFileBytes } from '../inputs.js';
+import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
+import { checkIdsFit, readIdsFile, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { StopText } from './stop-text.js';
 import { findTokenizer } from './tokenizer-files.js';
@@ -38,7 +38,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
     io.stdout.write(commandUsage('generate'));
     return EXIT_OK;
   }
-  const modelDir = required(flags.model, 'model');
+  const modelFlag = required(flags.model, 'model');
   if ((flags.prompt === undefined) === (flags.input === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --input IDS.json');
   if (flags.greedy && ((flags.temperature ?? 0) !== 0 || flags['top-k'] !== undefined || flags['top-p'] !== undefined)) {
     throw new UsageError('--greedy cannot be combined with --temperature (other than 0), --top-k or --top-p');
@@ -55,7 +55,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   };
   validateSampling(options, 'options');
   const request = resolveBackend(flags.backend);
-  await checkModelDir(modelDir);
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model');
   const tokenizer = await findTokenizer(modelDir);
   if (flags.prompt !== undefined && tokenizer === null) {
     throw new UsageError(`--prompt needs tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); use --input IDS.json instead`);
@@ -65,6 +65,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   if (prompts.some((p) => p.length === 0)) throw new UsageError('the prompt encodes to no tokens');
   if (flags.stream && prompts.length !== 1) throw new UsageError('--stream needs a single prompt');
   const backend = await startBackend(request, { weightBytes: await weightFileBytes(modelDir) });
+  if (note !== null) io.stderr.write(`${PREFIX}: ${note}\n`);
   const { loadModel } = await import('@dcformer/model/node');
   const model = await loadModel(modelDir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   try {

@@ -5,8 +5,8 @@
  * one stderr line.
  */
 import type { DcformerModel } from '@dcformer/model';
-import { oneLine, resolveBackend, startBackend, type BackendName, type Io } from '@dcformer/cli-utils';
-import { checkIdsFit, checkModelDir, checkOutPath, readIdsFile, weightFileBytes } from '../inputs.js';
+import { oneLine, resolveBackend, resolveModelDir, startBackend, type BackendName, type Io } from '@dcformer/cli-utils';
+import { checkIdsFit, checkOutPath, readIdsFile, weightFileBytes } from '../inputs.js';
 
 export interface SessionFlags {
   model: string;
@@ -28,12 +28,12 @@ export async function openSession(
   const request = resolveBackend(flags.backend);
   const ids = await readIdsFile(flags.input);
   checkIds?.(ids);
-  await checkModelDir(flags.model);
+  const { dir, note } = await resolveModelDir(flags.model, '--model');
   await checkOutPath(flags.out);
-  const backend = await startBackend(request, { weightBytes: await weightFileBytes(flags.model) });
+  const backend = await startBackend(request, { weightBytes: await weightFileBytes(dir) });
   // Imported here, after the backend is chosen: the model package pulls in tfjs-core.
   const { loadModel } = await import('@dcformer/model/node');
-  const model = await loadModel(flags.model, {
+  const model = await loadModel(dir, {
     onWarning: (message) => io.stderr.write(`${prefix}: warning: ${oneLine(message)}\n`),
   });
   try {
@@ -44,6 +44,7 @@ export async function openSession(
   }
   // Named once, after every check has passed (see the file comment).
   io.stderr.write(`dcformer: backend ${backend.label}\n`);
+  if (note !== null) io.stderr.write(`${prefix}: ${note}\n`);
   return { model, ids, backend: backend.name };
 }
 

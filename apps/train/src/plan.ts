@@ -8,7 +8,7 @@ import { ConfigError, InputError } from '@dcformer/kernels';
 import { parseConfig, type ModelConfig } from '@dcformer/model';
 import { resolveSettings, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
-import { resolveBackend, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
+import { resolveBackend, resolveModelDir, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
 import { FLAGS, SETTING_FLAGS } from './usage.js';
 
@@ -38,6 +38,8 @@ export interface Plan {
   tokenizerPath: string;
   targets: RunTarget[];
   initFrom: string | null;
+  /** Said on stderr when --init-from named a run folder (which checkpoint it resolved to). */
+  initFromNote: string | null;
   cacheDir: string;
   binDtype: BinDtype | undefined;
   sample: { tokens: number; prompt: string; temperature: number; topK?: number };
@@ -96,8 +98,10 @@ export async function makePlan(f: Flags): Promise<Plan> {
       throw e;
     }
   }
-  if (f['init-from'] !== undefined && config === undefined) {
-    const json = await readJson(join(f['init-from'], 'config.json'), '--init-from');
+  // a training run folder stands for its latest checkpoint, as --model does in dcformer
+  const initFrom = f['init-from'] !== undefined ? await resolveModelDir(f['init-from'], '--init-from') : null;
+  if (initFrom !== null && config === undefined) {
+    const json = await readJson(join(initFrom.dir, 'config.json'), '--init-from');
     config = parseConfig(json, { onWarning: () => {} });
   }
 
@@ -141,7 +145,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
   let tokenizerPath = f.tokenizer;
   if (tokenizerPath === undefined) {
     if (targets[0].resumeFrom) tokenizerPath = targets[0].resumeFrom;
-    else if (f['init-from'] !== undefined) tokenizerPath = f['init-from'];
+    else if (initFrom !== null) tokenizerPath = initFrom.dir;
     else if (preset) tokenizerPath = defaultTokenizerPath(preset.tokenizer, f.preset as string);
     else throw new UsageError('--config needs --tokenizer PATH (presets bring their own)');
   }
@@ -158,7 +162,8 @@ export async function makePlan(f: Flags): Promise<Plan> {
     settings,
     tokenizerPath,
     targets,
-    initFrom: f['init-from'] ?? null,
+    initFrom: initFrom?.dir ?? null,
+    initFromNote: initFrom?.note ?? null,
     cacheDir: resolve(f['cache-dir'] ?? join(outDir, 'cache')),
     binDtype: f['bin-dtype'] as BinDtype | undefined,
     sample: {

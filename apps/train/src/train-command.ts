@@ -45,6 +45,7 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
   const progress = new Progress(io, progressMode, target.label, target.name === '' ? {} : { model: target.name });
   let initialModel;
   if (plan.initFrom !== null && !target.resumeFrom) {
+    if (plan.initFromNote !== null) progress.note(`dcformer-train: ${plan.initFromNote}`);
     const { loadModel } = await import('@dcformer/model/node');
     initialModel = await loadModel(plan.initFrom, { onWarning: (m) => progress.note(`dcformer-train: ${m}`) });
     const diffs = target.config ? configDifferences(target.config, initialModel.config) : [];

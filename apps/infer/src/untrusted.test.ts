@@ -4,7 +4,7 @@
  * hangs (class 7).
  */
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ORACLE_DIR, removeTempDirs, run, tempDir } from './test-support.js';
@@ -48,5 +48,21 @@ describe('special files (class 7)', () => {
     const r = await run(['convert', '--model', CASE1, '--out', '/proc/dcformer-convert/out']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--out \/proc\/dcformer-convert\/out: cannot create folder/);
+  });
+});
+
+describe('symlinks (class 8)', () => {
+  it('convert refuses a tokenizer file that links out of the model folder instead of copying it', async () => {
+    const src = await tempDir();
+    const outside = await tempDir();
+    const case1 = join(ORACLE_DIR, 'case1_dcformer_lgll');
+    await copyFile(join(case1, 'config.json'), join(src, 'config.json'));
+    await copyFile(join(case1, 'model.safetensors'), join(src, 'model.safetensors'));
+    await writeFile(join(outside, 'secret'), 'not a tokenizer');
+    await symlink(join(outside, 'secret'), join(src, 'tokenizer.json'));
+    const out = join(await tempDir(), 'converted');
+    const r = await run(['convert', '--model', src, '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/tokenizer\.json is a symlink to .*secret, outside the checkpoint folder/);
   });
 });

@@ -32,7 +32,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const started = performance.now();
   // Converting computes nothing, and wasm32's 4 GiB heap cannot hold a large model: the default is cpu.
   await startBackend(backend === 'default' ? 'cpu' : backend);
-  const { ensureDirectory, loadModel, saveModel } = await import('@dcformer/model/node');
+  const { checkpointEntry, ensureDirectory, loadModel, nonRegularReason, saveModel } = await import('@dcformer/model/node');
   const model = await loadModel(src, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   const copied: string[] = [];
   try {
@@ -41,6 +41,10 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
     const present = new Set(await readdir(src));
     for (const name of TOKENIZER_FILES) {
       if (!present.has(name)) continue;
+      // A link out of the model folder (other than into its HF cache blobs) is refused, not copied along.
+      const from = await checkpointEntry(src, name, (m) => new CliError(m));
+      const notFile = from === null ? 'is gone' : await nonRegularReason(from);
+      if (notFile !== null) throw new CliError(`--model ${src}: ${name} ${notFile}`);
       await copyFile(join(src, name), join(out, name));
       copied.push(name);
     }

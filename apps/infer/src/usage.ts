@@ -61,7 +61,8 @@ ${BACKEND}
                  [--stride S] [--batch-size B] [--backend B] [--json]
 
 Scores the model on benchmarks with lm-evaluation-harness's definitions (@dcformer/eval), prints a
-markdown table of metrics with standard errors (or JSON), and names items/s per task on stderr.
+markdown table of metrics with standard errors (or JSON), and names items/s per task on stderr
+(on a terminal, progress with rate and ETA: requests, or tokens for ppl).
   --model DIR       config.json + weights + tokenizer files (text tasks need the tokenizer)
   --task NAMES      comma-separated: lambada_openai, piqa, arc_easy, arc_challenge, winogrande,
                     hellaswag, boolq, dcformer_synthetic, ppl (a text file, or .jsonl of {"text"});
@@ -74,12 +75,14 @@ markdown table of metrics with standard errors (or JSON), and names items/s per 
                     several tasks at once); official PIQA reads valid-labels.lst next to valid.jsonl
   --limit N         only the first N items (lines) of each task
   --max-length L    most tokens fed per sequence (default: the model's block_size); longer
-                    requests are truncated on the left, texts are scored in windows
+                    requests are truncated on the left, texts are scored in windows; an item
+                    whose answer alone is longer cannot be scored: it is counted ("skipped"),
+                    named in the notes and left out of the metrics
   --stride S        tokens scored per window after the first (1..L, default L: lm-eval's windows)
   --batch-size B    most sequences per forward (default 16; 1 on wasm, where batching only
                     adds padding)
 ${BACKEND}
-  --json            print {"model", "results": [{"task", "format", "n", "requests", "metrics":
+  --json            print {"model", "results": [{"task", "format", "n", "skipped", "requests", "metrics":
                     {name: {"value", "stderr", "higher_is_better"}}, "notes", "seconds"}]}`,
   tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none] [--json]
 

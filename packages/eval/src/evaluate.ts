@@ -19,8 +19,12 @@ export async function runTask<Doc>(task: TaskDefinition<Doc>, dataset: Dataset<D
   const { limit } = options;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new EvalError(`runTask: 'limit' must be an integer ≥ 1; got ${limit}`);
   const docs = limit === undefined ? dataset.docs : dataset.docs.slice(0, limit);
-  const metrics = await task.evaluate(docs, context);
+  const { unscorable, ...metrics } = await task.evaluate(docs, context);
   const notes = [...dataset.notes];
   if (limit !== undefined && limit < dataset.docs.length) notes.push(`first ${limit} of ${dataset.docs.length} documents (--limit): not comparable with full-set numbers`);
-  return { task: task.name, format: dataset.format, notes, ...metrics };
+  if (unscorable !== undefined) {
+    const what = task.name === 'dcformer_synthetic' ? 'queries' : 'documents';
+    notes.push(`${unscorable.count} ${what} could not be scored and are left out of the metrics (first: ${unscorable.first}); not comparable with full-set numbers`);
+  }
+  return { task: task.name, format: dataset.format, notes, skipped: unscorable?.count ?? 0, ...metrics };
 }

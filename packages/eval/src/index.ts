@@ -17,7 +17,7 @@ export { parseJsonl, Fields, type JsonRow } from './jsonl.js';
 export { TASKS, TASK_NAMES, REQUEST_MODES, getTask, isRequestMode, type RequestMode } from './registry.js';
 export { runTask, type RunOptions } from './evaluate.js';
 export { markdownTable, resultJson, type ResultJson } from './report.js';
-export { evaluateChoices, promptWithChoices, choicePicks, scoreText, TARGET_DELIMITER, type ChoiceDoc } from './tasks/multiple-choice.js';
+export { evaluateChoices, promptWithChoices, choicePicks, scoreText, unscorableSummary, TARGET_DELIMITER, type ChoiceDoc, type ScoredText } from './tasks/multiple-choice.js';
 export { arcEasy, arcChallenge, boolq, winogrande } from './tasks/foundry.js';
 export { piqa } from './tasks/piqa.js';
 export { hellaswag, hellaswagPreprocess } from './tasks/hellaswag.js';

@@ -36,6 +36,8 @@ export interface ResultJson {
   task: string;
   format: string;
   n: number;
+  /** Items that could not be scored (TaskResult.skipped). */
+  skipped: number;
   requests: number;
   metrics: Record<string, { value: number; stderr: number | null; higher_is_better: boolean }>;
   notes: string[];
@@ -46,7 +48,7 @@ export interface ResultJson {
 export function resultJson(result: TaskResult): ResultJson {
   const metrics: ResultJson['metrics'] = {};
   for (const [name, m] of Object.entries(result.metrics)) metrics[name] = { value: m.value, stderr: m.stderr, higher_is_better: m.higherIsBetter };
-  const out: ResultJson = { task: result.task, format: result.format, n: result.n, requests: result.requests, metrics, notes: result.notes };
+  const out: ResultJson = { task: result.task, format: result.format, n: result.n, skipped: result.skipped, requests: result.requests, metrics, notes: result.notes };
   if (result.subtasks) out.subtasks = result.subtasks.map(resultJson);
   return out;
 }

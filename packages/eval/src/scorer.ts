@@ -35,6 +35,8 @@ export interface RollingOptions {
   maxLength?: number;
   /** New tokens scored per window after the first; 1 ≤ stride ≤ maxLength, default maxLength. */
   stride?: number;
+  /** Called as windows complete: (tokens scored so far, tokens to score = max(0, n − 1)). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface RollingResult {
@@ -128,6 +130,7 @@ export function referenceScorer(next: NextTokenLogits, options: { maxLength: num
       let logprob = 0;
       for (const w of rollingWindows(ids.length, L, stride)) {
         for (let t = w.first; t <= w.end; t++) logprob += score(ids.slice(w.begin, t), ids[t]).logprob;
+        rollingOptions.onProgress?.(w.end, ids.length - 1);
       }
       return { logprob, tokens: Math.max(0, ids.length - 1) };
     },

@@ -21,7 +21,7 @@ import type { DcformerModel } from './model.js';
 
 export interface LoglikelihoodRequest { context: readonly number[]; continuation: readonly number[] }
 export interface LoglikelihoodResult { logprob: number; isGreedy: boolean }
-export interface RollingOptions { maxLength?: number; stride?: number }
+export interface RollingOptions { maxLength?: number; stride?: number; onProgress?: (done: number, total: number) => void }
 export interface RollingResult { logprob: number; tokens: number }
 export interface ScoreOptions { onProgress?: (done: number, total: number) => void }
 
@@ -119,7 +119,7 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
   };
 
   /** Runs the sequences; returns log-probabilities and argmax flags by slot. */
-  async function run(sequences: Sequence[], slots: number, onDone?: (owners: number) => void) {
+  async function run(sequences: Sequence[], slots: number, onDone?: (owners: number, reads: number) => void) {
     const logprobs = new Float64Array(slots);
     const greedy = new Uint8Array(slots);
     const { runs, owners } = mergePrefixes(sequences);
@@ -135,7 +135,7 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
       const batch = byLength.slice(start, end);
       start = end;
       await runBatch(batch.map((i) => runs[i]), T, logprobs, greedy);
-      onDone?.(batch.reduce((n, i) => n + owners[i].length, 0));
+      onDone?.(batch.reduce((n, i) => n + owners[i].length, 0), batch.reduce((n, i) => n + runs[i].reads.length, 0));
     }
     return { logprobs, greedy };
   }
@@ -223,7 +223,8 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
         sequences.push({ input: ids.slice(begin, end), reads, owner: sequences.length });
         last = end;
       }
-      const { logprobs } = await run(sequences, slots);
+      let scored = 0;
+      const { logprobs } = await run(sequences, slots, (_, reads) => rollingOptions.onProgress?.((scored += reads), slots));
       let logprob = 0;
       for (const lp of logprobs) logprob += lp;
       return { logprob, tokens: Math.max(0, ids.length - 1) };

@@ -46,18 +46,45 @@ function positive(value: number | undefined, name: string): void {
   if (value !== undefined && value < 1) throw new UsageError(`--${name} must be ≥ 1; got ${value}`);
 }
 
-/** A one-line progress display, only where a person watches (a TTY), at most ~10 updates a second. */
-function progressLine(io: Io): { update(label: string, done: number, total: number): void; clear(): void } {
+/** 75 s → "1m15s"; under a minute in seconds, over an hour in hours and minutes. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * A one-line progress display, only where a person watches (a TTY), at most ~10 updates a second:
+ * done/total in the task's unit, the rate, and the time left at that rate. The clock starts at
+ * `start(label)` (call it when scoring starts, after the model has loaded), or else at a label's
+ * first update, so the ETA is the scoring's own.
+ */
+function progressLine(io: Io): { start(label: string): void; update(label: string, done: number, total: number, unit?: string): void; clear(): void } {
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
   let last = 0;
   let shown = false;
+  let current = '';
+  let since = 0;
   return {
-    update(label, done, total) {
+    start(label) {
+      current = label;
+      since = performance.now();
+    },
+    update(label, done, total, unit = 'requests') {
       const now = performance.now();
+      if (label !== current) {
+        current = label;
+        since = now;
+      }
       if (!tty || (now - last < 100 && done < total)) return;
       last = now;
       shown = true;
-      io.stderr.write(`\r\x1b[K${PREFIX}: ${label} ${done}/${total} (${Math.floor((100 * done) / total)}%)`);
+      const elapsed = (now - since) / 1000;
+      const rate = elapsed > 0 ? done / elapsed : 0;
+      const eta = done > 0 && done < total && rate > 0 ? `, ETA ${formatDuration((total - done) / rate)}` : '';
+      const speed = rate > 0 ? `, ${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} ${unit}/s` : '';
+      io.stderr.write(`\r\x1b[K${PREFIX}: ${label} ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%)${speed}${eta}`);
     },
     clear() {
       if (shown) io.stderr.write('\r\x1b[K');
@@ -126,6 +153,7 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
         if (r.continuation.length > maxLength) throw new CliError(`--data ${dataPath}:${r.line}: ${r.continuation.length} continuation tokens, more than --max-length ${maxLength} can score`);
       }
       announce();
+      progress.start('loglikelihood');
       const results = await scorer.loglikelihood(requests, { onProgress: (d, t) => progress.update('loglikelihood', d, t) });
       progress.clear();
       io.stdout.write(results.map((r) => `${loglikelihoodLine(r)}\n`).join(''));
@@ -134,11 +162,12 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
       if (stride > maxLength) throw new UsageError(`--stride ${stride} must be at most --max-length ${maxLength}`);
       for (const r of rolling) checkVocab(r.ids, model.config.vocabSize, `--data ${dataPath}:${r.line}`);
       announce();
+      progress.start('rolling');
       for (const [i, r] of rolling.entries()) {
         const line = rollingLine(await scorer.rolling(r.ids, { maxLength, stride }));
         progress.clear(); // stdout and stderr share a terminal: never print a result into the progress line
         io.stdout.write(`${line}\n`);
-        progress.update('rolling', i + 1, rolling.length);
+        progress.update('rolling', i + 1, rolling.length, 'documents');
       }
       progress.clear();
     }
@@ -201,15 +230,16 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
     const prefixToken = tokenizer.bosId ?? tokenizer.eosId;
     for (const { task, data } of tasks) {
       const start = performance.now();
+      progress.start(task.name);
       const result = await runTask(task, data, {
         scorer,
         encoder: tokenizer,
         prefixToken,
         maxLength,
         stride,
-        onProgress: (d, t) => {
+        onProgress: (d, t, unit) => {
           announce();
-          progress.update(task.name, d, t);
+          progress.update(task.name, d, t, unit);
         },
       }, { limit: flags.limit });
       progress.clear();
@@ -217,6 +247,10 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
       const seconds = (performance.now() - start) / 1000;
       results.push({ ...result, seconds });
       io.stderr.write(`${PREFIX}: ${task.name}: ${result.n} items in ${seconds.toFixed(1)} s (${(result.n / seconds).toFixed(2)} items/s)\n`);
+      if (result.skipped > 0) {
+        // Said here as well as in the results' notes: whoever watches the run should not miss it.
+        io.stderr.write(`${PREFIX}: ${task.name}: ${result.skipped} items could not be scored within --max-length ${maxLength} and are left out (see the notes)\n`);
+      }
     }
   } finally {
     model.dispose();

@@ -7,7 +7,8 @@
 import { DataError } from '../errors.js';
 import { Fields, parseJsonl } from '../jsonl.js';
 import { meanMetric, perplexityMetric } from '../metrics.js';
-import { scoreText } from './multiple-choice.js';
+import { scoreText, unscorableSummary } from './multiple-choice.js';
+import type { LoglikelihoodResult } from '../scorer.js';
 import type { TaskDefinition } from './types.js';
 
 export interface LambadaDoc {
@@ -42,14 +43,16 @@ export const lambadaOpenai: TaskDefinition<LambadaDoc> = {
     return { docs, format: foundry ? 'llm-foundry' : 'lm-eval', notes: [] };
   },
   async evaluate(docs, context) {
-    const { results, requests } = await scoreText(docs, context);
+    const { results, requests, unscorable } = await scoreText(docs, context);
+    const scored = results.filter((r): r is LoglikelihoodResult => r !== null);
     return {
-      n: docs.length,
+      n: scored.length,
       requests,
       metrics: {
-        acc: meanMetric(results.map((r) => (r.isGreedy ? 1 : 0))),
-        perplexity: perplexityMetric(results.map((r) => r.logprob)),
+        acc: meanMetric(scored.map((r) => (r.isGreedy ? 1 : 0))),
+        perplexity: perplexityMetric(scored.map((r) => r.logprob)),
       },
+      unscorable: unscorableSummary(unscorable.size, unscorable),
     };
   },
 };

@@ -5,7 +5,6 @@
  * Ties go to the first choice (numpy argmax).
  */
 import { dedupeRequests, encodePair, type TextRequest } from '../encode.js';
-import { EvalError } from '../errors.js';
 import { argmax, meanMetric, type Metric } from '../metrics.js';
 import type { LoglikelihoodResult } from '../scorer.js';
 import type { TaskContext, TaskMetrics } from './types.js';
@@ -29,20 +28,45 @@ export function promptWithChoices(context: string, choices: readonly string[], g
   };
 }
 
-/** Encodes text requests (lm-eval's rules), merges identical ones and scores them. */
-export async function scoreText(requests: readonly TextRequest[], context: TaskContext): Promise<{ results: LoglikelihoodResult[]; requests: number }> {
+export interface ScoredText {
+  /** Per request, in order; null where the request cannot be scored (see `unscorable`). */
+  results: (LoglikelihoodResult | null)[];
+  /** Scorer requests made (after identical ones were merged). */
+  requests: number;
+  /** Why each null result is null, by request index. */
+  unscorable: Map<number, string>;
+}
+
+/**
+ * Encodes text requests (lm-eval's rules), merges identical ones and scores them. Contexts are
+ * truncated on the left by the scorer (lm-eval's rule); a continuation longer than the scorer's
+ * maxLength cannot be scored at all (lm-eval asserts), so that request gets null and a reason, and
+ * the others are scored.
+ */
+export async function scoreText(requests: readonly TextRequest[], context: TaskContext): Promise<ScoredText> {
   const tokenized = requests.map((r) => encodePair(context.encoder, r.context, r.continuation, context.prefixToken));
   const { maxLength } = context.scorer;
+  const unscorable = new Map<number, string>();
   tokenized.forEach((t, i) => {
-    // Checked here, where the text is known: the scorer could only name a request number.
+    // Decided here, where the text is known: the scorer could only name a request number.
     if (t.continuation.length > maxLength) {
       const shown = requests[i].continuation.length > 50 ? `${requests[i].continuation.slice(0, 47)}...` : requests[i].continuation;
-      throw new EvalError(`the continuation ${JSON.stringify(shown)} is ${t.continuation.length} tokens, more than maxLength ${maxLength} can score; raise the maximum length`);
+      unscorable.set(i, `the continuation ${JSON.stringify(shown)} is ${t.continuation.length} tokens, more than maxLength ${maxLength} can score`);
     }
   });
-  const { unique, index } = dedupeRequests(tokenized);
-  const scored = await context.scorer.loglikelihood(unique, { onProgress: context.onProgress });
-  return { results: index.map((i) => scored[i]), requests: unique.length };
+  const scorable = tokenized.map((_, i) => i).filter((i) => !unscorable.has(i));
+  const { unique, index } = dedupeRequests(scorable.map((i) => tokenized[i]));
+  const scored = await context.scorer.loglikelihood(unique, { onProgress: (d, t) => context.onProgress?.(d, t, 'requests') });
+  const results: (LoglikelihoodResult | null)[] = tokenized.map(() => null);
+  scorable.forEach((i, k) => (results[i] = scored[index[k]]));
+  return { results, requests: unique.length, unscorable };
+}
+
+/** The count and first reason of unscorable items, for TaskMetrics; undefined when there are none. */
+export function unscorableSummary(count: number, reasons: Map<number, string>): TaskMetrics['unscorable'] {
+  if (count === 0) return undefined;
+  const first = Math.min(...reasons.keys());
+  return { count, first: reasons.get(first) as string };
 }
 
 /** Which choice each metric picks for one document, from its choices' log-likelihoods. */
@@ -54,18 +78,25 @@ export function choicePicks(logprobs: readonly number[], choiceLengths: readonly
 }
 
 export async function evaluateChoices(docs: readonly ChoiceDoc[], context: TaskContext): Promise<TaskMetrics> {
-  const { results, requests } = await scoreText(docs.flatMap((d) => d.requests), context);
+  const { results, requests, unscorable } = await scoreText(docs.flatMap((d) => d.requests), context);
   const acc: number[] = [];
   const accNorm: number[] = [];
   let at = 0;
+  let skipped = 0;
   for (const doc of docs) {
-    const logprobs = results.slice(at, at + doc.requests.length).map((r) => r.logprob);
+    const mine = results.slice(at, at + doc.requests.length);
     at += doc.requests.length;
+    // one unscorable choice makes the comparison meaningless: the document is left out
+    if (mine.some((r) => r === null)) {
+      skipped++;
+      continue;
+    }
+    const logprobs = mine.map((r) => (r as LoglikelihoodResult).logprob);
     const picks = choicePicks(logprobs, doc.choiceLengths);
     acc.push(picks.acc === doc.gold ? 1 : 0);
     if (picks.accNorm !== null) accNorm.push(picks.accNorm === doc.gold ? 1 : 0);
   }
   const metrics: Record<string, Metric> = { acc: meanMetric(acc) };
-  if (accNorm.length === docs.length && docs.length > 0) metrics.acc_norm = meanMetric(accNorm);
-  return { n: docs.length, requests, metrics };
+  if (accNorm.length === acc.length && acc.length > 0) metrics.acc_norm = meanMetric(accNorm);
+  return { n: acc.length, requests, metrics, unscorable: unscorableSummary(skipped, unscorable) };
 }

@@ -45,12 +45,17 @@ export const perplexity: TaskDefinition<TextDoc> = {
     const stride = context.stride ?? maxLength;
     const logprobs: number[] = [];
     const tokens: number[] = [];
-    for (const [i, doc] of docs.entries()) {
-      const ids = [context.prefixToken, ...context.encoder.encode(doc.text)];
-      const r = await context.scorer.rolling(ids, { maxLength, stride });
+    // Progress in tokens: one long text is one document, and documents differ a lot in length.
+    const prefix = context.prefixToken;
+    const encoded = docs.map((doc) => [prefix, ...context.encoder.encode(doc.text)]);
+    const total = encoded.reduce((n, ids) => n + ids.length - 1, 0);
+    let before = 0;
+    for (const ids of encoded) {
+      const r = await context.scorer.rolling(ids, { maxLength, stride, onProgress: (done) => context.onProgress?.(before + done, total, 'tokens') });
       logprobs.push(r.logprob);
       tokens.push(r.tokens);
-      context.onProgress?.(i + 1, docs.length);
+      before += r.tokens;
+      context.onProgress?.(before, total, 'tokens');
     }
     const words = docs.map((d) => wordCount(d.text));
     const bytes = docs.map((d) => utf8Length(d.text));

@@ -9,7 +9,7 @@
 import { DataError } from '../errors.js';
 import { Fields, parseJsonl } from '../jsonl.js';
 import { mean, meanMetric } from '../metrics.js';
-import { scoreText } from './multiple-choice.js';
+import { scoreText, unscorableSummary } from './multiple-choice.js';
 import type { TaskDefinition, TaskResult } from './types.js';
 import type { TextRequest } from '../encode.js';
 
@@ -59,18 +59,19 @@ export const dcformerSynthetic: TaskDefinition<SyntheticDoc> = {
     return { docs, format: 'dcformer', notes: [] };
   },
   async evaluate(docs, context) {
-    const { results, requests } = await scoreText(docs.flatMap((d) => d.queries), context);
+    const { results, requests, unscorable } = await scoreText(docs.flatMap((d) => d.queries), context);
     const byTask = new Map<string, number[]>();
     let at = 0;
     for (const d of docs) {
-      const correct = results.slice(at, at + d.queries.length).map((r) => (r.isGreedy ? 1 : 0));
+      // an unscorable query is left out (counted in `unscorable`); the text's other queries count
+      const correct = results.slice(at, at + d.queries.length).flatMap((r) => (r === null ? [] : [r.isGreedy ? 1 : 0]));
       at += d.queries.length;
       byTask.set(d.taskId, [...(byTask.get(d.taskId) ?? []), ...correct]);
     }
     const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
     const subtasks: TaskResult[] = [...byTask.keys()].sort(naturalOrder).map((taskId) => {
       const values = byTask.get(taskId) as number[];
-      return { task: taskId, format: 'dcformer', n: values.length, requests: values.length, metrics: { acc: meanMetric(values) }, notes: [] };
+      return { task: taskId, format: 'dcformer', n: values.length, skipped: 0, requests: values.length, metrics: { acc: meanMetric(values) }, notes: [] };
     });
     // Mean over tasks (each task weighs the same, as the paper reports it); its standard error
     // combines the per-task ones as for a mean of independent estimates.
@@ -80,8 +81,9 @@ export const dcformerSynthetic: TaskDefinition<SyntheticDoc> = {
     return {
       n: docs.length,
       requests,
-      metrics: { acc: { value: mean(accs), stderr, higherIsBetter: true }, acc_queries: meanMetric(results.map((r) => (r.isGreedy ? 1 : 0))) },
+      metrics: { acc: { value: mean(accs), stderr, higherIsBetter: true }, acc_queries: meanMetric(results.flatMap((r) => (r === null ? [] : [r.isGreedy ? 1 : 0]))) },
       subtasks,
+      unscorable: unscorableSummary(unscorable.size, unscorable),
     };
   },
 };

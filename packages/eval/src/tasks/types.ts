@@ -12,8 +12,8 @@ export interface TaskContext {
   /** Rolling-window options for perplexity; default the scorer's maxLength and stride = maxLength. */
   maxLength?: number;
   stride?: number;
-  /** (done, total) in the task's own units (requests or documents). */
-  onProgress?: (done: number, total: number) => void;
+  /** (done, total, unit) in the task's own units: 'requests' (scorer requests) or 'tokens' (ppl). */
+  onProgress?: (done: number, total: number, unit: 'requests' | 'tokens') => void;
 }
 
 export interface Dataset<Doc> {
@@ -27,8 +27,14 @@ export interface Dataset<Doc> {
 export interface TaskResult {
   task: string;
   format: string;
-  /** Documents evaluated. */
+  /** Documents evaluated (scored). */
   n: number;
+  /**
+   * Documents (synthetic: queries) left out because they cannot be scored: a continuation longer
+   * than the scorer's maxLength. lm-eval stops at the first; here each is counted and named in
+   * `notes`, and the metrics cover the rest.
+   */
+  skipped: number;
   /** Scorer requests made (after identical ones were merged); documents for perplexity. */
   requests: number;
   metrics: Record<string, Metric>;
@@ -37,7 +43,10 @@ export interface TaskResult {
   subtasks?: TaskResult[];
 }
 
-export type TaskMetrics = Pick<TaskResult, 'n' | 'requests' | 'metrics' | 'subtasks'>;
+export type TaskMetrics = Pick<TaskResult, 'n' | 'requests' | 'metrics' | 'subtasks'> & {
+  /** Unscorable items: how many, and the first one's reason. */
+  unscorable?: { count: number; first: string };
+};
 
 /** Extra files some formats need, already read (the official PIQA labels live in their own file). */
 export interface ParseExtras {

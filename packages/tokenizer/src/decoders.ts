@@ -7,7 +7,7 @@
 import { TokenizerError } from './errors.js';
 import { CHAR_TO_BYTE } from './byte-level.js';
 import { asArray, asBool, asObject, asString, optionalString, typeOf, type JsonObject } from './json-fields.js';
-import { patternRegex } from './pre-tokenizers.js';
+import { boundedReplace, patternRegex } from './pre-tokenizers.js';
 
 export type DecodeChain = (tokens: string[]) => string[];
 
@@ -100,7 +100,7 @@ function buildOne(config: JsonObject, field: string): DecodeChain {
     case 'Replace': {
       const { regex } = patternRegex(config.pattern, `${field}.pattern`);
       const content = asString(config.content, `${field}.content`);
-      return (tokens) => tokens.map((t) => t.replace(regex, () => content));
+      return (tokens) => tokens.map((t) => boundedReplace(t, regex, content, field));
     }
     case 'Strip': {
       const content = asString(config.content, `${field}.content`);

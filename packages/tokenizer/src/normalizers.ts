@@ -4,7 +4,7 @@
  */
 import { TokenizerError } from './errors.js';
 import { asArray, asBool, asObject, asString, typeOf, type JsonObject } from './json-fields.js';
-import { patternRegex } from './pre-tokenizers.js';
+import { boundedReplace, patternRegex } from './pre-tokenizers.js';
 import { isAscii } from './unicode.js';
 
 export type Normalizer = (text: string) => string;
@@ -48,7 +48,7 @@ function buildOne(config: JsonObject, field: string): Normalizer {
     case 'Replace': {
       const { regex } = patternRegex(config.pattern, `${field}.pattern`);
       const content = asString(config.content, `${field}.content`);
-      return (text) => text.replace(regex, () => content);
+      return (text) => boundedReplace(text, regex, content, field);
     }
     case 'Prepend': {
       const prepend = asString(config.prepend, `${field}.prepend`);

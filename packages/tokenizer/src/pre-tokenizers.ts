@@ -138,6 +138,23 @@ function behaviorOf(value: unknown, field: string, fallback: Behavior): Behavior
   return b as Behavior;
 }
 
+/**
+ * `text.replace(regex, content)` whose output may grow at most to 16× the input + 1 MiB characters: a
+ * pattern that matches everywhere (even the empty string) with a long `content` from the file would
+ * otherwise build gigabytes from a short text.
+ */
+export function boundedReplace(text: string, regex: RegExp, content: string, field: string): string {
+  const limit = 16 * text.length + (1 << 20);
+  let added = 0;
+  return text.replace(regex, (match: string) => {
+    added += content.length - match.length;
+    if (text.length + added > limit) {
+      throw new TokenizerError(`tokenizer.json: '${field}' Replace would grow a ${text.length}-character text past ${limit} characters; refusing it`, { field });
+    }
+    return content;
+  });
+}
+
 /** The matcher of a Split / Replace pattern: `{"Regex": "..."}` or `{"String": "..."}`. */
 export function patternRegex(value: unknown, field: string): { regex: RegExp; source: string | null } {
   const pattern = asObject(value, field);

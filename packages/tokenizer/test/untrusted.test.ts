@@ -106,6 +106,14 @@ describe('class 6: file-supplied regexes cannot hang the tokenizer', () => {
   });
 });
 
+describe('class 4: a Replace normalizer cannot turn a short text into gigabytes', () => {
+  it('an empty-matching pattern with a 1 MB content is refused at the output limit', () => {
+    const json = { ...byteLevelTokenizerJson(), normalizer: { type: 'Replace', pattern: { Regex: '(?:)' }, content: 'x'.repeat(1 << 20) } };
+    const tok = tokenizerFromJson(json);
+    expectTokenizerError(() => tok.encode('a'.repeat(10_000)), /'normalizer' Replace would grow a 10000-character text past \d+ characters/);
+  });
+});
+
 describe('class 7: only regular files', () => {
   it('a FIFO as tokenizer.json (direct or in a folder) is refused without blocking', () => {
     const dir = tempDir();

@@ -39,8 +39,8 @@ export class AllocationBudget {
     return this.used;
   }
 
-  /** Charges `bytes` for `what` (a tensor) or throws before anything is allocated. */
-  take(bytes: number, what: string, file?: string): void {
+  /** Charges `bytes` for `what` (e.g. "tensor 'x' (4×4 float32)") or throws before anything is allocated. */
+  take(bytes: number, what: string, file?: string, tensorName?: string): void {
     if (!Number.isSafeInteger(bytes) || bytes < 0 || this.used + bytes > this.limit) {
       const why =
         this.limit === this.ceiling
@@ -48,7 +48,7 @@ export class AllocationBudget {
           : `${FILE_EXPANSION}× the ${this.fileBytes} bytes of its files (+${BUDGET_SLACK_BYTES})`;
       throw new CheckpointError(
         `${this.label}: ${what} would allocate ${bytes} bytes, bringing this load to ${this.used + bytes}; expected at most ${this.limit} (${why})`,
-        { file: file ?? this.label, tensorName: undefined },
+        { file: file ?? this.label, tensorName },
       );
     }
     this.used += bytes;

@@ -283,7 +283,7 @@ function claim(ctx: ShardContext, name: string, dtype: SafetensorsDtype, shape: 
 function admit(ctx: ShardContext, name: string, shape: number[], path: string): number {
   ctx.expect?.(name, shape, path);
   const count = shape.reduce((a, b) => a * b, 1);
-  ctx.budget.take(4 * count, `tensor '${name}' (${shape.length === 0 ? 'scalar' : shape.join('×')} float32)`, path);
+  ctx.budget.take(4 * count, `tensor '${name}' (${shape.length === 0 ? 'scalar' : shape.join('×')} float32)`, path, name);
   return count;
 }
 

@@ -10,6 +10,7 @@
  * whole. The only Node-specific code is `fileSource`, which imports node:fs lazily.
  */
 import { CheckpointError } from '@dcformer/kernels';
+import { AllocationBudget } from './budget.js';
 import { unpickleTorch, type StorageRef, type TensorRef } from './pickle.js';
 import { CONVERT_CHUNK_BYTES, DTYPE_SIZES, checkFloatDtype, decodeIntoFloat32, toFloat32, type RawTensor, type SafetensorsDtype } from './safetensors.js';
 import { ZipArchive, memorySource, type RandomAccessSource, type ZipReadOptions } from './zip.js';
@@ -99,7 +100,13 @@ export async function readTorchStateDict(input: Uint8Array | string, options: To
   const checkpoint = await openTorchCheckpoint(input, options);
   try {
     const out = new Map<string, RawTensor>();
-    for (const name of checkpoint.tensors.keys()) out.set(name, await checkpoint.read(name));
+    // Tensors may share a storage: charge each copy, so many views of one storage cannot add up to gigabytes.
+    const budget = new AllocationBudget(checkpoint.label);
+    budget.addFile(checkpoint.size);
+    for (const [name, info] of checkpoint.tensors) {
+      budget.take(info.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[info.dtype], `tensor '${name}'`, checkpoint.label, name);
+      out.set(name, await checkpoint.read(name));
+    }
     return out;
   } finally {
     await checkpoint.close();

@@ -16,6 +16,7 @@ import { MAX_JSON_DEPTH } from './json.js';
 import { readCheckpointWeights, readSafetensorsWeights } from './files.js';
 import { ensureDirectory, MAX_READ_SLICE, openRegularFile, readRange } from './open-file.js';
 import { unpickleTorch } from './pickle.js';
+import { readTorchStateDict } from './torch-bin.js';
 import { parseSafetensorsHeader, serializeSafetensors } from './safetensors.js';
 import { buildStoredZip, crc32 } from './zip.js';
 
@@ -274,6 +275,14 @@ describe('class 4: tiny files cannot allocate gigabytes', () => {
     const before = process.memoryUsage().rss;
     await expectTyped(readCheckpointWeights(dir), /tensor 't\d+' .* would allocate 4194304 bytes, bringing this load to \d+; expected at most \d+ \(8× the \d+ bytes of its files/);
     expect(process.memoryUsage().rss - before).toBeLessThan(1e9);
+  });
+
+  it('readTorchStateDict charges the same budget (1,200 views of one storage)', async () => {
+    const numel = 1 << 18;
+    const views: Record<string, View> = {};
+    for (let i = 0; i < 1200; i++) views[`t${i}`] = { key: '0', numel, shape: [numel], stride: [1] };
+    const zip = torchZip(statePickle(views), { 0: new Uint8Array(4 * numel) });
+    await expectTyped(readTorchStateDict(zip), /tensor 't\d+' would allocate 1048576 bytes/);
   });
 
   it('ZIP entries overlapping one local entry are refused when the archive is opened', async () => {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '@dcformer/kernels';
 import { loadTokenizer, type Tokenizer } from '@dcformer/tokenizer/node';
 import type { TokenizerChoice } from '@dcformer/train';
@@ -71,6 +71,14 @@ export async function resolveTokenizer(path: string): Promise<RunTokenizer> {
   if (!existsSync(path)) throw new InputError(`--tokenizer ${path}: no such file or directory`);
   const tokenizer = await loadTokenizer(path);
   const files = filesFor(path, tokenizer);
+  // These are copied into every checkpoint: a link out of the tokenizer's folder (other than into its
+  // HF cache blobs) or a FIFO beside it would leak a file or block the copy.
+  const { checkpointEntry, nonRegularReason } = await import('@dcformer/model/node');
+  for (const f of files) {
+    await checkpointEntry(dirname(f.source), basename(f.source), (m) => new InputError(`--tokenizer ${path}: ${m}`));
+    const notFile = await nonRegularReason(f.source);
+    if (notFile !== null) throw new InputError(`--tokenizer ${path}: ${f.source} ${notFile}`);
+  }
   const hash = createHash('sha256');
   for (const f of files) hash.update(`${f.name}\0`).update(readFileSync(f.source)).update('\0');
   return { tokenizer, fingerprint: hash.digest('hex'), files, source: path };

@@ -6,7 +6,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,15 @@ describe('dcformer generate (built bin) with text', () => {
     const json = JSON.parse(generate(padding, ['--prompt', 'Hi', '--max-new-tokens', '5', '--json']).stdout) as Json;
     expect(json.ids).toEqual([[72, 105, 0, 0, 0, 0, 0]]);
     expect(json.text).toEqual(['']);
+  });
+
+  it('a model folder whose tokenizer is named like 20B_tokenizer.json is found', async () => {
+    const renamed = await tempDir();
+    for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(plain, f), join(renamed, f));
+    copyFileSync(join(plain, 'tokenizer.json'), join(renamed, 'byte_tokenizer.json'));
+    const r = generate(renamed, ['--prompt', 'Hi', '--max-new-tokens', '40', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Json).text).toEqual(greedy.text);
   });
 
   it('--stop without a tokenizer is a usage error (exit 2)', async () => {

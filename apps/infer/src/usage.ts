@@ -84,18 +84,26 @@ markdown table of metrics with standard errors (or JSON), and names items/s per 
 ${BACKEND}
   --json            print {"model", "results": [{"task", "format", "n", "skipped", "requests", "metrics":
                     {name: {"value", "stderr", "higher_is_better"}}, "notes", "seconds"}]}`,
-  tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none] [--json]
+  tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none]
+                 [--decode] [--json]
 
-Text to token ids (no model, no BOS/EOS added).
+Text to token ids (no model, no BOS/EOS added); with --decode, token ids to text.
   --tokenizer PATH  a tokenizer.json(.gz), a SentencePiece .model, or a directory holding one of them
-                    or encoder.json + vocab.bpe (tokenizer_config.json beside it sets bos/eos/pad)
+                    (or a single *tokenizer.json, e.g. 20B_tokenizer.json) or encoder.json + vocab.bpe
+                    (tokenizer_config.json beside it sets bos/eos/pad)
   --text TEXT       prints the ids, space-separated
   --file F          the whole file (UTF-8) as one text: prints the ids; the count goes to stderr
   --jsonl F         one {"text": ...} per line in, one {"ids": [...]} per line out (blank lines skipped)
   --specials M      all | none: whether special tokens (e.g. <|endoftext|>) written in the text are
                     matched; default: the format's convention (tokenizer.json: matched; GPT-2 files
                     and .model: plain text). Non-special added tokens are always matched.
-  --json            --text/--file print {"ids", "count"(, "bytes")} instead`,
+  --decode          the other way: --text / --file hold ids (spaces or commas, or a JSON array) and
+                    the text is printed; --jsonl reads {"ids": [...]} and prints {"text": ...};
+                    --specials none leaves special tokens out of the text
+  --json            --text/--file print {"ids", "count"(, "bytes")} instead ({"text", "count"} with
+                    --decode)
+
+Output cut short by its reader (| head) ends quietly with exit 0.`,
   convert: `usage: dcformer convert --model DIR --out DIR2 [--backend B] [--json]
 
 Reads any supported weights (model.safetensors or its sharded index, pytorch_model.bin or its sharded

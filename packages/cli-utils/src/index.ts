@@ -19,6 +19,7 @@ export {
 } from './backend.js';
 export { packageVersion } from './version.js';
 export { relaunchWithSingleThreadedGc } from './relaunch.js';
+export { exitQuietlyOnClosedStdout } from './pipes.js';
 export { resolveModelDir, type ResolvedModelDir } from './model-dir.js';
 export {
   CliError,

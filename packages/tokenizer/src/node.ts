@@ -123,8 +123,23 @@ function loadFile(path: string): Tokenizer {
   return loadGpt2(path, merges, extras);
 }
 
+/**
+ * The one file named like `*tokenizer.json[.gz]` in `dir` (e.g. GPT-NeoX's `20B_tokenizer.json`), or
+ * null when there is none or more than one (then which one is meant is not ours to guess).
+ */
+export function soleTokenizerJson(dir: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /tokenizer\.json(\.gz)?$/.test(n));
+  } catch {
+    return null;
+  }
+  const found = names.map((n) => folderEntry(dir, n)).filter((p): p is string => p !== null && !statSync(p).isDirectory());
+  return found.length === 1 ? found[0] : null;
+}
+
 function loadDirectory(dir: string): Tokenizer {
-  const json = firstExisting(dir, withGz(['tokenizer.json']));
+  const json = firstExisting(dir, withGz(['tokenizer.json'])) ?? soleTokenizerJson(dir);
   if (json !== null) return loadFile(json);
   let model = firstExisting(dir, withGz(['tokenizer.model', 'spiece.model', 'sentencepiece.bpe.model']));
   if (model === null) {
@@ -136,7 +151,7 @@ function loadDirectory(dir: string): Tokenizer {
   const merges = firstExisting(dir, withGz(['vocab.bpe', 'merges.txt']));
   if (encoder !== null && merges !== null) return loadGpt2(encoder, merges, readExtras(dir));
   throw new TokenizerError(
-    `${dir}: no tokenizer found (looked for tokenizer.json[.gz], a SentencePiece *.model[.gz], or encoder.json + vocab.bpe / vocab.json + merges.txt)`,
+    `${dir}: no tokenizer found (looked for tokenizer.json[.gz] or a single *tokenizer.json[.gz], a SentencePiece *.model[.gz], or encoder.json + vocab.bpe / vocab.json + merges.txt)`,
     { file: dir },
   );
 }

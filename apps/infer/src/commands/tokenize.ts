@@ -1,7 +1,7 @@
 /**
- * `dcformer tokenize`: text -> token ids with any supported tokenizer (DESIGN.md contract). No
- * model and no tfjs: this is the quick way to check what a model will see, and (--jsonl) to
- * tokenize a dataset record by record.
+ * `dcformer tokenize`: text -> token ids with any supported tokenizer (DESIGN.md contract), and with
+ * --decode ids -> text. No model and no tfjs: this is the quick way to check what a model will see,
+ * and (--jsonl) to tokenize a dataset record by record.
  */
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -16,6 +16,7 @@ const FLAGS = {
   file: 'string',
   jsonl: 'string',
   specials: 'string',
+  decode: 'boolean',
   json: 'boolean',
   help: 'boolean',
 } as const;
@@ -69,6 +70,60 @@ async function tokenizeFile(tokenizer: Tokenizer, path: string, specials: Specia
   io.stderr.write(`${PREFIX}: ${path}: ${ids.length} tokens from ${bytes.length} bytes\n`);
 }
 
+/** "12 34, 56" or "[12, 34, 56]" → ids, each checked against the vocabulary; `where` names the input. */
+export function parseIds(text: string, vocabSize: number, where: string): number[] {
+  const body = text.trim().replace(/^\[/, '').replace(/\]$/, '');
+  const parts = body.split(/[\s,]+/).filter((p) => p !== '');
+  return parts.map((p) => {
+    const id = Number(p);
+    if (!/^\d+$/.test(p) || !Number.isSafeInteger(id)) throw new CliError(`${where}: '${p.length > 20 ? `${p.slice(0, 20)}...` : p}' is not a token id (expected integers separated by spaces or commas)`);
+    if (id >= vocabSize) throw new CliError(`${where}: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
+    return id;
+  });
+}
+
+/** --decode: ids → text. --text and --file hold ids; --jsonl holds {"ids": [...]} per line and prints {"text"}. */
+async function decode(tokenizer: Tokenizer, flags: { text?: string; file?: string; jsonl?: string; json?: boolean }, skipSpecial: boolean, io: Io): Promise<void> {
+  if (flags.jsonl !== undefined) {
+    const path = flags.jsonl;
+    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    let lineNumber = 0;
+    for await (const line of lines) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch (e) {
+        throw new CliError(`--jsonl ${path}:${lineNumber} is not valid JSON (${(e as Error).message})`);
+      }
+      const ids = (record as { ids?: unknown } | null)?.ids;
+      if (!Array.isArray(ids)) throw new CliError(`--jsonl ${path}:${lineNumber}: expected {"ids": [int, ...]} (--decode)`);
+      const checked = parseIds(ids.map(String).join(' '), tokenizer.vocabSize, `--jsonl ${path}:${lineNumber}`);
+      await writeLine(io, JSON.stringify({ text: tokenizer.decode(checked, { skipSpecial }) }));
+    }
+    return;
+  }
+  let source: string;
+  let where: string;
+  if (flags.file !== undefined) {
+    const info = await stat(flags.file).catch(() => null);
+    if (info !== null && !info.isFile()) throw new CliError(`cannot read --file ${flags.file}: not a regular file`);
+    source = await readFile(flags.file, 'utf8').catch((e: unknown) => {
+      throw new CliError(`cannot read --file ${flags.file}: ${fsReason(e)}`);
+    });
+    where = `--file ${flags.file}`;
+  } else {
+    source = flags.text as string;
+    where = '--text';
+  }
+  const ids = parseIds(source, tokenizer.vocabSize, where);
+  const text = tokenizer.decode(ids, { skipSpecial });
+  // plain: the text and a newline, as every other output; --json: the text exactly
+  if (flags.json) await writeLine(io, JSON.stringify({ text, count: ids.length }));
+  else await writeLine(io, text);
+}
+
 async function tokenizeJsonl(tokenizer: Tokenizer, path: string, specials: SpecialsMode, io: Io): Promise<void> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let lineNumber = 0;
@@ -117,7 +172,10 @@ export async function runTokenize(argv: readonly string[], io: Io): Promise<numb
   if (flags.jsonl !== undefined) await checkReadable('jsonl', flags.jsonl);
   const { loadTokenizer } = await import('@dcformer/tokenizer/node');
   const tokenizer = await loadTokenizer(path);
-  if (flags.text !== undefined) {
+  if (flags.decode) {
+    // --specials none drops special tokens from the text; by default decode is encode's inverse
+    await decode(tokenizer, flags, flags.specials === 'none', io);
+  } else if (flags.text !== undefined) {
     const ids = tokenizer.encode(flags.text, { specials });
     await writeLine(io, flags.json ? JSON.stringify({ ids, count: ids.length }) : ids.join(' '));
   } else if (flags.file !== undefined) {

@@ -19,11 +19,11 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export async function findTokenizer(dir: string): Promise<Tokenizer | null> {
+  const { loadTokenizer, soleTokenizerJson } = await import('@dcformer/tokenizer/node');
   for (const files of CANDIDATES) {
-    if ((await Promise.all(files.map((f) => exists(join(dir, f))))).every(Boolean)) {
-      const { loadTokenizer } = await import('@dcformer/tokenizer/node');
-      return loadTokenizer(dir);
-    }
+    if ((await Promise.all(files.map((f) => exists(join(dir, f))))).every(Boolean)) return loadTokenizer(dir);
   }
+  // e.g. GPT-NeoX's 20B_tokenizer.json: any one *tokenizer.json is the tokenizer
+  if (soleTokenizerJson(dir) !== null) return loadTokenizer(dir);
   return null;
 }

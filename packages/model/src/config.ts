@@ -134,7 +134,12 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
   const type = Array.isArray(value) ? 'array' : typeof value;
-  let text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  let text: string;
+  try {
+    text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = 'a deeply nested value'; // JSON.stringify recursion overflows on 20k levels
+  }
   if (text.length > 60) text = `${text.slice(0, 57)}...`;
   return `${text} (${type})`;
 }

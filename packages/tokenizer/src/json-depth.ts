@@ -29,3 +29,17 @@ export function jsonDepthViolation(text: string, maxDepth = MAX_JSON_DEPTH): num
   }
   return -1;
 }
+
+/** Whether an already-parsed value nests deeper than `maxDepth` (iteratively; for object inputs). */
+export function valueTooDeep(value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > maxDepth) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}

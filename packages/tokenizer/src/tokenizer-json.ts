@@ -6,7 +6,7 @@ import type { AddedToken } from './added-tokens.js';
 import { BpeModel } from './bpe.js';
 import { buildDecoder } from './decoders.js';
 import { TokenizerError } from './errors.js';
-import { jsonDepthViolation, MAX_JSON_DEPTH } from './json-depth.js';
+import { jsonDepthViolation, MAX_JSON_DEPTH, valueTooDeep } from './json-depth.js';
 import { asArray, asBool, asId, asObject, asString, bad, MAX_ID, optionalString, type JsonObject } from './json-fields.js';
 import { buildNormalizer } from './normalizers.js';
 import { PipelineTokenizer } from './pipeline.js';
@@ -138,7 +138,15 @@ function readInput(input: unknown): { json: JsonObject; prebuilt: Prebuilt | nul
     // Not a layout the byte reader handles, or malformed: JSON.parse says where.
     return { json: asObject(parseJsonText(lossyUtf8.decode(input), 'tokenizer.json'), '(root)'), prebuilt: null };
   }
-  return { json: asObject(typeof input === 'string' ? parseJsonText(input, 'tokenizer.json') : input, '(root)'), prebuilt: null };
+  const json = asObject(typeof input === 'string' ? parseJsonText(input, 'tokenizer.json') : input, '(root)');
+  // An object from the caller (e.g. JSON.parse of a download) skipped the text's depth check; the
+  // components built recursively must not nest deeper than a file may.
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder', 'added_tokens']) {
+    if (valueTooDeep(json[key], MAX_JSON_DEPTH - 1)) {
+      throw new TokenizerError(`tokenizer.json: '${key}' nests deeper than ${MAX_JSON_DEPTH} levels; refusing it`, { field: key });
+    }
+  }
+  return { json, prebuilt: null };
 }
 
 /** Builds the pipeline of a tokenizer.json; `kind` lets the byte-level tokenizer name itself. */

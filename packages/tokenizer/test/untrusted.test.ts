@@ -52,6 +52,12 @@ describe('class 2: deep JSON', () => {
     expectTokenizerError(() => loadTokenizerSync(dir), new RegExp(`nests deeper than ${MAX_JSON_DEPTH} levels`));
   });
 
+  it('a parsed object (the browser path) with a 20k-level normalizer is a TokenizerError', () => {
+    let deepValue: unknown = { type: 'NFC' };
+    for (let i = 0; i < 20_000; i++) deepValue = { type: 'Sequence', normalizers: [deepValue] };
+    expectTokenizerError(() => tokenizerFromJson({ ...byteLevelTokenizerJson(), normalizer: deepValue }), /'normalizer' nests deeper than 64 levels/);
+  });
+
   it('an encoder.json nested 20k levels is a TokenizerError', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'encoder.json'), `{"a": ${deep(20_000)}}`);

@@ -61,7 +61,12 @@ function fail(file: string, message: string, tensorName?: string): never {
 }
 
 function preview(value: unknown): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return 'a deeply nested value'; // only for values that skipped parseJsonBounded's depth limit
+  }
   if (text === undefined) return String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -230,6 +230,12 @@ describe('class 2: deep JSON is a typed error, not a stack overflow', () => {
     await expectTyped(readConfig(dir), new RegExp(`nests deeper than ${MAX_JSON_DEPTH} levels`), ConfigError);
   });
 
+  it('a parsed config object (the browser path) with a 20k-level value is a ConfigError', () => {
+    const value = JSON.parse(deep(20_000));
+    expect(() => parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 })).toThrow(ConfigError);
+    expect(() => parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 })).toThrow(/'dim' must be a positive integer; got a deeply nested value/);
+  });
+
   it('a safetensors header nested 20k levels', () => {
     const json = new TextEncoder().encode(`{"a": {"dtype": "F32", "shape": ${deep(20_000)}, "data_offsets": [0, 0]}}`);
     const file = new Uint8Array(8 + json.length);

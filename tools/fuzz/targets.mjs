@@ -158,6 +158,16 @@ export const TARGETS = {
     generate: (r) => ({ 'model.safetensors': mutateSafetensors(r) }),
     run: async (dir) => (await model()).readCheckpointWeights(dir),
   },
+  'safetensors-buffer': {
+    // The browser path (apps/web): a whole file in memory, parsed and converted without the file reader.
+    package: 'model',
+    generate: (r) => ({ 'model.safetensors': mutateSafetensors(r) }),
+    run: async (dir) => {
+      const { parseSafetensors, toFloat32 } = await import('@dcformer/model');
+      const parsed = parseSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), 'model.safetensors');
+      for (const [name, t] of parsed.tensors) toFloat32(t, name);
+    },
+  },
   'safetensors-sharded': {
     package: 'model',
     generate: (r) => {

@@ -1,0 +1,51 @@
+// The launchers of every kernel, one .cu file each. Pointers are device pointers in the device
+// build and ordinary host pointers in the host build (the same sources, see compat.h); every
+// launcher returns after queueing its work (device) or after doing it (host).
+#pragma once
+#include <cstdint>
+
+namespace dcf {
+
+// adamw.cu — DcAdamWUpdate: one element per thread
+void adamW(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut, int64_t n,
+           float gradScale, float decay, double beta1, double beta2, float eps, float stepSize, float bc2Sqrt);
+
+// gelu.cu — DcGelu / DcGeluBackward (exact GELU through erf)
+void geluForward(const float* x, float* y, int64_t n);
+void geluBackward(const float* x, const float* dy, float* dx, int64_t n);
+
+// rope.cu — DcRope, "half" layout; cos/sin [tableRows ∈ {1, B}, T, H]
+void rope(const float* x, const float* cos, const float* sin, float* out, int64_t B, int64_t T, int64_t N, int64_t E, int64_t H,
+          int64_t tableRows);
+
+// rms-norm.cu — DcRmsNorm / DcRmsNormBackward over rows of D; invScratch: `rows` floats of device memory
+void rmsNormForward(const float* x, const float* w, float* y, int64_t rows, int64_t D, float eps);
+void rmsNormBackward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* invScratch, int64_t rows, int64_t D,
+                     float eps);
+
+// cross-entropy.cu — DcSoftmaxCrossEntropy (+ backward) over rows of V logits, int32 labels
+void crossEntropyForward(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t R, int64_t V);
+void crossEntropyBackward(const float* logits, const int32_t* labels, const float* lse, const float* dy, float* dlogits, int64_t R,
+                          int64_t V);
+
+// compose.cu — DcmhaCompose (+ backward). A side that is off has null weights (and null gradients).
+// bandW < 0: no band hint; 0: causal; > 0: causal window (ComposeBand of @dcformer/kernels).
+struct ComposeDims {
+  int64_t B, N, T, S, I;
+  int64_t bandQ, bandK, bandW;
+};
+// The largest N and I the per-thread bodies keep in registers.
+constexpr int64_t kComposeMaxN = 64;
+constexpr int64_t kComposeMaxI = 16;
+void composeForward(const float* x, const float* qw1, const float* qw2, const float* qdd, const float* kw1, const float* kw2,
+                    const float* kdd, float* out, const ComposeDims& d);
+void composeBackward(const float* x, const float* qw1, const float* qw2, const float* qdd, const float* kw1, const float* kw2,
+                     const float* kdd, const float* dy, float* dx, float* dqw1, float* dqw2, float* dqdd, float* dkw1, float* dkw2,
+                     float* dkdd, const ComposeDims& d);
+
+// gemm.cu — c[i] = op(a[i·strideA])·op(b[i·strideB]) for i < batch; c [batch,M,N] row-major, stride 0
+// broadcasts. The tiled fallback; the device build prefers cuBLAS when it loads (cublas.cc).
+void gemmTiled(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
+               int64_t strideA, int64_t strideB);
+
+}  // namespace dcf

@@ -1,0 +1,76 @@
+/**
+ * Loading the two builds of native/ (scripts/build-native.mjs): the device addon
+ * (build/dcformer_cuda.node, nvcc) and the host addon (build/host/dcformer_cuda_host.node, a C++
+ * compiler: the same kernel sources run on the CPU). Both expose the same entry points, so anything
+ * written against `CudaAddon` runs on either; the host build is how CI checks the kernels' arithmetic.
+ */
+import { createRequire } from 'node:module';
+
+export type AddonVariant = 'device' | 'host';
+
+/** What `status()` of either build returns. */
+export interface AddonStatus {
+  available: boolean;
+  /** '' when available; otherwise why not, e.g. `cudaGetDeviceCount: CUDA error 35 (cudaErrorInsufficientDriver): …`. */
+  reason: string;
+  variant: AddonVariant;
+  device: string;
+  /** 'cublas' | 'tiled' | 'none' */
+  gemm: string;
+}
+
+/**
+ * The entry points. Every array is a host typed array: the addon copies inputs to device memory,
+ * runs the kernel, copies outputs back, and throws (TypeError / RangeError / Error naming the
+ * function and argument) on a wrong argument or a CUDA error.
+ */
+export interface CudaAddon {
+  status(): AddonStatus;
+  /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  composeForward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
+    kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, out: Float32Array,
+    B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
+  composeBackward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
+    kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, dy: Float32Array, dx: Float32Array,
+    dqw1: Float32Array | null, dqw2: Float32Array | null, dqdd: Float32Array | null,
+    dkw1: Float32Array | null, dkw2: Float32Array | null, dkdd: Float32Array | null,
+    B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
+  rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rows: number, D: number, eps: number): void;
+  rmsNormBackward(x: Float32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array, dweight: Float32Array, rows: number, D: number, eps: number): void;
+  geluForward(x: Float32Array, y: Float32Array, n: number): void;
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, B: number, T: number, N: number, E: number, H: number, tableRows: number): void;
+  adamW(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    n: number, gradScale: number, decay: number, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): void;
+  crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, lse: Float32Array, R: number, V: number): void;
+  crossEntropyBackward(logits: Float32Array, labels: Int32Array, lse: Float32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
+}
+
+const FILES: Record<AddonVariant, string> = {
+  device: '../build/dcformer_cuda.node',
+  host: '../build/host/dcformer_cuda_host.node',
+};
+
+const HOW: Record<AddonVariant, string> = {
+  device: 'build it with `npx dcformer-kernels-cuda` (needs nvcc and a C++ compiler)',
+  host: 'build it with `npx dcformer-kernels-cuda --host` (needs a C++ compiler with OpenMP)',
+};
+
+const loaded: Partial<Record<AddonVariant, { addon: CudaAddon | null; reason: string }>> = {};
+
+/** The addon of one build, loaded once; null with the reason when it is missing or fails to load. */
+export function loadAddon(variant: AddonVariant = 'device'): { addon: CudaAddon | null; reason: string } {
+  const cached = loaded[variant];
+  if (cached) return cached;
+  if (typeof process !== 'undefined' && process.env?.DCFORMER_NATIVE === '0') return (loaded[variant] = { addon: null, reason: 'disabled by DCFORMER_NATIVE=0' });
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(FILES[variant]) as CudaAddon;
+    return (loaded[variant] = { addon, reason: `${variant} addon loaded` });
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    return (loaded[variant] = { addon: null, reason: `${variant} addon unavailable (${why}); ${HOW[variant]}` });
+  }
+}

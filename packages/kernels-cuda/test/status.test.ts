@@ -1,0 +1,73 @@
+// The device build: optional, and harmless without a GPU. Without nvcc these tests skip with the
+// reason (CI has no CUDA toolkit); with nvcc and no driver (this kind of machine) the addon must
+// load, report CUDA error 35 as a reason, and refuse kernel calls with an error instead of crashing.
+// GPU-only checks skip with the reason wherever no GPU answers (everywhere, so far).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cudaStatus } from '../src/status.js';
+import type { CudaAddon } from '../src/native.js';
+import { hostAddon, packageRoot } from './host-build.js';
+
+const nvcc = process.env.NVCC ?? 'nvcc';
+const noNvcc = spawnSync(nvcc, ['--version']).status === 0 ? null : `no CUDA compiler '${nvcc}' on PATH`;
+if (noNvcc) console.warn(`[the device-build tests] skipping: ${noNvcc}`);
+
+describe('cudaStatus', () => {
+  it('answers without throwing, with a reason when unavailable', () => {
+    const s = cudaStatus();
+    if (s.available) expect(s.device).not.toBe('');
+    else expect(s.reason.length).toBeGreaterThan(10);
+  });
+});
+
+describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
+  // One SASS architecture into its own folder: the same sources and flags as the install build
+  // (which adds sm_80 and PTX), in half the time, without replacing build/dcformer_cuda.node.
+  const outDir = join(packageRoot, 'build', 'test-device');
+  let device: CudaAddon | null = null;
+
+  it('builds and loads', () => {
+    const r = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--archs', 'sm_90', '--out-dir', outDir], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/not built/);
+    device = createRequire(import.meta.url)(join(outDir, 'dcformer_cuda.node')) as CudaAddon;
+    expect(device.status().variant).toBe('device');
+  }, 240_000);
+
+  it('without a GPU: says why, and kernel calls throw instead of crashing', () => {
+    const s = device!.status();
+    if (s.available) {
+      console.warn('[the no-GPU test] skipping: a GPU answered');
+      return;
+    }
+    expect(s.reason).toMatch(/CUDA error \d+/);
+    expect(() => device!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(/no usable CUDA device/);
+  });
+
+  it('on a GPU: GELU and a GEMM equal the host build (skips without a GPU)', () => {
+    const s = device!.status();
+    if (!s.available) {
+      console.warn(`[the GPU tests] skipping: ${s.reason}`);
+      return;
+    }
+    const host = hostAddon('the GPU-vs-host comparison')!;
+    const x = Float32Array.from({ length: 10_007 }, (_, i) => Math.sin(i) * 4);
+    const [a, b] = [new Float32Array(x.length), new Float32Array(x.length)];
+    device!.geluForward(x, a, x.length);
+    host.geluForward(x, b, x.length);
+    for (let i = 0; i < x.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-6);
+  });
+});
+
+describe('the host addon refuses bad arguments with errors that name them', () => {
+  const host = hostAddon('the host-build argument tests');
+  it.skipIf(host === null)('a short array, a wrong type, a negative size', () => {
+    const f = new Float32Array(3);
+    expect(() => host!.geluForward(f, f, 5)).toThrow(/geluForward: 'x' must hold 5 elements; got 3/);
+    expect(() => host!.geluForward(new Float64Array(3) as unknown as Float32Array, f, 3)).toThrow(/'x' must be a Float32Array/);
+    expect(() => host!.rmsNormForward(f, f, f, -1, 3, 1e-6)).toThrow(/'rows' must be ≥ 0/);
+    expect(() => host!.composeForward(f, null, null, null, null, null, null, f, 1, 65, 1, 1, 1, 0, 0, -1)).toThrow(/N ≤ 64/);
+  });
+});

@@ -11,6 +11,7 @@ const ALLOWED = {
   '@dcformer/compose': ['@dcformer/kernels'],
   '@dcformer/kernels-cpu': ['@dcformer/kernels'],
   '@dcformer/kernels-webgpu': ['@dcformer/kernels'],
+  '@dcformer/kernels-cuda': ['@dcformer/kernels'],
   '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tfjs-layers': ['@dcformer/kernels', '@dcformer/compose'],
   '@dcformer/tokenizer': [],

@@ -151,3 +151,27 @@ export function stringify(value) {
   // A root that an edit removed is an empty file.
   return (text ?? '').replace(/"\\u0000RAW(\d+)\\u0000"/g, (_m, i) => marks[Number(i)]);
 }
+
+/**
+ * Pickle-aware edits: the integer arguments of BININT (0x4a), BININT1 (0x4b) and BININT2 (0x4d)
+ * opcodes are a state dict's storage sizes, offsets, shapes and strides; set a few of them to values
+ * that break index arithmetic (or change an opcode into another), keeping the stream's framing.
+ */
+export function mutatePickle(bytes, r) {
+  const out = Uint8Array.from(bytes);
+  const view = new DataView(out.buffer);
+  const ints = [];
+  for (let i = 0; i < out.length - 4; i++) if (out[i] === 0x4a || out[i] === 0x4b) ints.push(i);
+  const edits = 1 + r.int(4);
+  for (let e = 0; e < edits && ints.length > 0; e++) {
+    const at = r.pick(ints);
+    if (out[at] === 0x4a) view.setInt32(at + 1, Number(BigInt.asIntN(32, BigInt(Math.trunc(Math.min(r.pick(INTERESTING), 2 ** 63))))), true);
+    else out[at + 1] = r.pick([0, 1, 2, 255]);
+  }
+  if (r.chance(0.2)) {
+    // An APPENDS / SETITEMS / TUPLE bomb or a stray opcode somewhere in the stream.
+    const at = r.int(out.length);
+    out[at] = r.pick([0x65, 0x75, 0x74, 0x28, 0x30, 0x51, 0x52, 0x62, 0x94]);
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { mutateBytes, mutateJsonValue, stringify } from './mutate.mjs';
+import { mutateBytes, mutateJsonValue, mutatePickle, stringify } from './mutate.mjs';
 import { buildStoredZip, readStoredZip } from './zip.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -127,7 +127,8 @@ function mutateTorch(r) {
   const kind = r.int(4);
   if (kind === 0) return mutateBytes(torchSeed(), r);
   const edited = entries.map(([name, data]) => {
-    if (name.endsWith('data.pkl') && kind <= 2) return [name, mutateBytes(data, r)];
+    if (name.endsWith('data.pkl') && kind === 1) return [name, mutatePickle(data, r)];
+    if (name.endsWith('data.pkl') && kind === 2) return [name, mutateBytes(data, r)];
     if (kind === 3 && name.includes('/data/') && r.chance(0.3)) return [name, data.subarray(0, r.int(data.length + 1))];
     return [name, data];
   });

@@ -111,6 +111,16 @@ function startWorker(done) {
     const s = stats[m.target];
     s.maxMs = Math.max(s.maxMs, Math.round(m.ms));
     s.maxRssMb = Math.max(s.maxRssMb, Math.round(m.rss / 2 ** 20));
+    if (m.maxRss > rssLimit) {
+      // A peak between polls: count it, and replace the worker so the next input starts from a low peak.
+      job = null;
+      fail('overBudget', m, `peak RSS ${Math.round(m.maxRss / 2 ** 20)} MB`);
+      ended = true;
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      startWorker(done);
+      return;
+    }
     if (m.outcome === 'untyped' || m.outcome === 'harness') fail(m.outcome, m, m.message);
     else {
       s.inputs++;

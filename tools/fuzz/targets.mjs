@@ -246,6 +246,7 @@ if (process.env.DCF_FUZZ_SELFTEST === '1') {
     'selftest-untyped': { package: 'selftest', generate: none, run: async () => null.x },
     'selftest-hang': { package: 'selftest', generate: none, run: async () => { for (;;); } },
     'selftest-abort': { package: 'selftest', generate: none, run: async () => process.abort() },
+    'selftest-peak': { package: 'selftest', generate: none, run: async () => { new Uint8Array(600 << 20).fill(1); } },
     'selftest-memory': { package: 'selftest', generate: none, run: async () => { globalThis.keep = new Uint8Array(600 << 20).fill(1); await new Promise((r) => setTimeout(r, 60_000)); } },
   });
 }

@@ -60,7 +60,9 @@ if (process.send !== undefined) {
   if (which === 'all' || which === 'tokenizer') await import('@dcformer/tokenizer/node');
   process.on('message', async (job) => {
     const r = await runOne(job.seed, job.target, job.index);
-    process.send({ ...job, ...r, rss: process.memoryUsage().rss });
+    // maxRSS is the peak since the worker started, so a bomb freed before the supervisor's next poll
+    // still shows (attributed to the input during which the peak first passed the limit).
+    process.send({ ...job, ...r, rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024 });
   });
   process.send({ ready: true });
 }

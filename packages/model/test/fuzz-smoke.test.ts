@@ -40,4 +40,5 @@ it('the fuzz supervisor sees each kind of failure (self-test targets)', async ()
   expect(stats['selftest-hang'].hangs).toBe(1);
   expect(stats['selftest-abort'].aborts).toBe(1);
   expect(stats['selftest-memory'].overBudget, JSON.stringify(stats['selftest-memory'])).toBe(1);
+  expect(stats['selftest-peak'].overBudget, JSON.stringify(stats['selftest-peak'])).toBe(1);
 }, 120_000);

@@ -10,6 +10,7 @@ import { modelFromWeights, modelWeightsAsync } from './checkpoint.js';
 import type { DcformerModel } from './model.js';
 import { readCheckpointWeights, writeFileAtomic, writeSafetensorsWeights } from './checkpoint/files.js';
 import { parseJsonBounded } from './checkpoint/json.js';
+import type { WriteDtype } from './checkpoint/safetensors.js';
 import { checkpointEntry, readRegularTextFile } from './checkpoint/open-file.js';
 import { extraSpecs, weightSpecs } from './weights.js';
 import type { ModelConfig } from './config.js';
@@ -17,6 +18,7 @@ import type { ModelConfig } from './config.js';
 export {
   readCheckpointWeights,
   readSafetensorsWeights,
+  readSafetensorsFile,
   writeFileAtomic,
   writeSafetensorsWeights,
   SAFETENSORS_FILE,
@@ -100,11 +102,21 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   return modelFromWeights(config, weights, { onWarning: options.onWarning, source: dir });
 }
 
+export interface SaveModelOptions {
+  /** Storage type of the weights: F32 (default), or F16 / BF16 rounded to nearest even. */
+  dtype?: WriteDtype;
+}
+
+const TORCH_DTYPE: Record<WriteDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
 /**
- * Writes config.json (official keys) and model.safetensors (official names, F32) into `dir`. Reads
- * the weights with `await data()`, so it works on every backend.
+ * Writes config.json (official keys; `torch_dtype` names the storage type) and model.safetensors
+ * (official names, F32 unless `options.dtype` says otherwise) into `dir`. Reads the weights with
+ * `await data()`, so it works on every backend.
  */
-export async function saveModel(model: DcformerModel, dir: string): Promise<void> {
-  await writeSafetensorsWeights(dir, await modelWeightsAsync(model), { format: 'pt', producer: 'dcformer-ts' });
-  await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(configToJson(model.config), null, 2)}\n`);
+export async function saveModel(model: DcformerModel, dir: string, options: SaveModelOptions = {}): Promise<void> {
+  const dtype = options.dtype ?? 'F32';
+  await writeSafetensorsWeights(dir, await modelWeightsAsync(model), { format: 'pt', producer: 'dcformer-ts' }, { dtype });
+  const config = { ...configToJson(model.config), torch_dtype: TORCH_DTYPE[dtype] };
+  await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }

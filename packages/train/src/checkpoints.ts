@@ -15,8 +15,8 @@ import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile }
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, InputError } from '@dcformer/kernels';
-import { parseSafetensors, serializeSafetensors, toFloat32, type DcformerModel, type TensorToWrite } from '@dcformer/model';
-import { ensureDirectory, loadModel, readRegularFile, saveModel, writeFileAtomic } from '@dcformer/model/node';
+import { serializeSafetensors, type DcformerModel, type TensorToWrite } from '@dcformer/model';
+import { ensureDirectory, loadModel, readRegularFile, readSafetensorsFile, saveModel, writeFileAtomic } from '@dcformer/model/node';
 import type { AdamWState } from './adamw.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
@@ -202,17 +202,17 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw new CheckpointError(`${statePath}: cannot read the trainer state (${(e as Error).message})`, { file: statePath });
   }
   const optPath = join(dir, OPTIMIZER_FILE);
+  // Read in bounded slices: the moments of a 2.8B model are 2 × 11 GB, far past readFile's 2 GiB.
   let parsed;
   try {
-    parsed = parseSafetensors(new Uint8Array(await readFile(optPath)), optPath);
+    parsed = await readSafetensorsFile(optPath);
   } catch (e) {
-    if (e instanceof CheckpointError) throw e;
+    if (CheckpointError.isInstance(e)) throw e;
     throw new CheckpointError(`${optPath}: cannot read the optimizer state (${(e as Error).message})`, { file: optPath });
   }
   const expAvg = new Map<string, Float32Array>();
   const expAvgSq = new Map<string, Float32Array>();
-  for (const [key, raw] of parsed.tensors) {
-    const data = toFloat32(raw, key, optPath);
+  for (const [key, { data }] of parsed.tensors) {
     if (key.startsWith('exp_avg_sq.')) expAvgSq.set(key.slice('exp_avg_sq.'.length), data);
     else if (key.startsWith('exp_avg.')) expAvg.set(key.slice('exp_avg.'.length), data);
     else throw new CheckpointError(`${optPath}: unexpected tensor '${key}'`, { file: optPath, tensorName: key });

@@ -26,6 +26,7 @@ import {
   serializeSafetensors,
   type SafetensorsDtype,
   type SafetensorsHeader,
+  type SerializeOptions,
   type TensorToWrite,
 } from './safetensors.js';
 import { openTorchCheckpoint } from './torch-bin.js';
@@ -87,7 +88,7 @@ interface ShardContext {
   skipped?: SkippedTensor[];
 }
 
-type ShardReader = (path: string, ctx: ShardContext) => Promise<void>;
+type ShardReader = (path: string, ctx: ShardContext) => Promise<unknown>;
 
 /**
  * Writes `data` to a temporary file in the same directory, fsyncs it and renames it over `path`, so
@@ -130,9 +131,10 @@ export async function writeSafetensorsWeights(
   dir: string,
   tensors: Map<string, TensorToWrite>,
   metadata?: Record<string, string>,
+  options: SerializeOptions = {},
 ): Promise<void> {
   await ensureDirectory(dir);
-  const bytes = serializeSafetensors(tensors, { format: 'pt', ...metadata });
+  const bytes = serializeSafetensors(tensors, { format: 'pt', ...metadata }, options);
   await writeFileAtomic(join(dir, SAFETENSORS_FILE), bytes);
 }
 
@@ -287,8 +289,21 @@ function admit(ctx: ShardContext, name: string, shape: number[], path: string): 
   return count;
 }
 
-/** Reads one safetensors file into `ctx.out`, each tensor in bounded chunks. */
-async function readShard(path: string, ctx: ShardContext): Promise<void> {
+/**
+ * One safetensors file of any size (tensors of several GiB included), every tensor as float32, plus its
+ * `__metadata__`; read through the same bounded reader and allocation budget as a checkpoint.
+ */
+export async function readSafetensorsFile(
+  path: string,
+  options: ReadWeightsOptions = {},
+): Promise<{ tensors: Map<string, LoadedTensor>; metadata: Record<string, string> }> {
+  const ctx = newContext(path, options);
+  const metadata = await readShard(path, ctx);
+  return { tensors: ctx.out, metadata };
+}
+
+/** Reads one safetensors file into `ctx.out`, each tensor in bounded chunks; returns its metadata. */
+async function readShard(path: string, ctx: ShardContext): Promise<Record<string, string>> {
   const { handle, size } = await openRegularFile(path);
   try {
     ctx.budget.addFile(size);
@@ -300,6 +315,7 @@ async function readShard(path: string, ctx: ShardContext): Promise<void> {
       const data = await readAsFloat32((offset, length) => readRange(handle, start + offset, length, path), entry.dtype, count, name, path);
       ctx.out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
     }
+    return header.metadata;
   } finally {
     await handle.close();
   }

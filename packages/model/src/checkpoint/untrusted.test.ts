@@ -13,7 +13,7 @@ import { CheckpointError, ConfigError, DcformerError } from '@dcformer/kernels';
 import { parseConfig } from '../config.js';
 import { readConfig } from '../node.js';
 import { MAX_JSON_DEPTH } from './json.js';
-import { readCheckpointWeights, readSafetensorsWeights } from './files.js';
+import { readCheckpointWeights, readSafetensorsFile, readSafetensorsWeights } from './files.js';
 import { ensureDirectory, MAX_READ_SLICE, openRegularFile, readRange } from './open-file.js';
 import { unpickleTorch } from './pickle.js';
 import { readTorchStateDict } from './torch-bin.js';
@@ -87,6 +87,15 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
     } finally {
       await file.handle.close();
     }
+  });
+
+  it('readSafetensorsFile (used for optimizer moments) reads through the same bounded reader, metadata included', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'optimizer.safetensors');
+    await writeFile(path, serializeSafetensors({ 'exp_avg.w': { shape: [2], data: new Float32Array([1, 2]) } }, { step: '7' }));
+    const { tensors, metadata } = await readSafetensorsFile(path);
+    expect([...tensors.get('exp_avg.w')!.data]).toEqual([1, 2]);
+    expect(metadata.step).toBe('7');
   });
 
   // 2.5 GiB float32 tensors, generated sparse. They need ~3 GB of free memory and ~2.7 GB of disk

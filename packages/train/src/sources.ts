@@ -11,7 +11,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { InputError } from '@dcformer/kernels';
-import { writeFileAtomic } from '@dcformer/model/node';
+import { readRegularFile, writeFileAtomic } from '@dcformer/model/node';
+
+/** One --data file is held in memory whole; past 16 GiB, split it. */
+const MAX_DATA_FILE_BYTES = 2 ** 34;
 import { checkTokenRange, type TokenArray } from './data.js';
 
 /** What the data pipeline needs from a tokenizer (`@dcformer/tokenizer`'s Tokenizer satisfies it). */
@@ -186,7 +189,8 @@ export async function loadTokens(paths: readonly string[], o: LoadTokensOptions)
   const sources: Source[] = [];
   const key = createHash('sha256').update(`dcformer-train tokens v1\0${o.tokenizerFingerprint}\0${o.binDtype ?? ''}\0`);
   for (const path of files) {
-    const bytes = new Uint8Array(await readFile(path));
+    // Regular files only, read in bounded slices (readFile stops at 2 GiB with an untyped RangeError).
+    const bytes = await readRegularFile(path, MAX_DATA_FILE_BYTES, (m) => new InputError(`--data ${m}`));
     const kind = kindOf(path);
     sources.push({ path, kind, bytes });
     key.update(`${kind}\0${createHash('sha256').update(bytes).digest('hex')}\0`);

@@ -104,14 +104,17 @@ Text to token ids (no model, no BOS/EOS added); with --decode, token ids to text
                     --decode)
 
 Output cut short by its reader (| head) ends quietly with exit 0.`,
-  convert: `usage: dcformer convert --model DIR --out DIR2 [--backend B] [--json]
+  convert: `usage: dcformer convert --model DIR --out DIR2 [--dtype f32|f16|bf16] [--overwrite] [--backend B] [--json]
 
 Reads any supported weights (model.safetensors or its sharded index, pytorch_model.bin or its sharded
-index; F32/F16/BF16) and writes DIR2: config.json (official keys), model.safetensors (F32, official
+index; F32/F16/BF16) and writes DIR2: config.json (official keys), model.safetensors (official
 names) and the tokenizer files found in DIR. PyTorch files are read by a restricted unpickler that
-refuses anything but tensors (no code runs).
-  --model DIR     the checkpoint folder
-  --out DIR2      created if needed; files are written atomically
+refuses anything but tensors (no code runs). DIR2 appears only when complete.
+  --model DIR     the checkpoint folder (or a training run folder: its latest checkpoint)
+  --out DIR2      a new or empty folder; files are written atomically
+  --dtype D       f32 (default), f16 or bf16: the storage type of the weights, rounded to nearest
+                  even (compute is float32 whatever the storage)
+  --overwrite     replace a non-empty DIR2, whole (without it, that is an error)
   --backend B     cpu | wasm | webgpu | cuda (default cpu: converting computes nothing, and wasm's
                   4 GiB heap cannot hold a large model)
   --json          print {"out", "tokenizer_files", "seconds"}`,

@@ -9,10 +9,14 @@ export { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, ropeTable } from 
 export {
   parseSafetensors,
   serializeSafetensors,
+  numberToF16Bits,
+  numberToBf16Bits,
   toFloat32,
   type ParsedSafetensors,
   type RawTensor,
   type SafetensorsDtype,
+  type SerializeOptions,
+  type WriteDtype,
   type TensorToWrite,
 } from './checkpoint/safetensors.js';
 export { KVCache, type LayerCache } from './cache.js';

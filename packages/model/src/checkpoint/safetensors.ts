@@ -300,23 +300,81 @@ function checkTensorToWrite(name: string, t: TensorToWrite): void {
   }
 }
 
+/** Storage types the writer produces: float32 as it is, or rounded to half or bfloat16. */
+export type WriteDtype = 'F32' | 'F16' | 'BF16';
+
+export interface SerializeOptions {
+  /** Element type of every tensor in the file; default F32. */
+  dtype?: WriteDtype;
+}
+
+const scratch = new DataView(new ArrayBuffer(4));
+
+/** number (as float32) -> IEEE binary16 bits, rounded to nearest even; overflow to ±Inf, NaN kept NaN. */
+export function numberToF16Bits(x: number): number {
+  scratch.setFloat32(0, x, true);
+  const bits = scratch.getUint32(0, true);
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // subnormal half (or zero): shift the implicit 1 in, then round to nearest even
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    const half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const midpoint = 1 << (shift - 1);
+    return sign | (half + (rest > midpoint || (rest === midpoint && (half & 1) === 1) ? 1 : 0));
+  }
+  const rest = mantissa & 0x1fff;
+  let half = (e << 10) | (mantissa >>> 13);
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++; // a carry into the exponent is right, up to Inf
+  return sign | half;
+}
+
+/** number (as float32) -> bfloat16 bits (the top half of the float32), rounded to nearest even; NaN kept NaN. */
+export function numberToBf16Bits(x: number): number {
+  scratch.setFloat32(0, x, true);
+  const bits = scratch.getUint32(0, true);
+  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x40) & 0xffff;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function encodeAs(dtype: WriteDtype, data: Float32Array): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint16Array(data.length);
+  const convert = dtype === 'F16' ? numberToF16Bits : numberToBf16Bits;
+  for (let i = 0; i < data.length; i++) out[i] = convert(data[i]);
+  return new Uint8Array(out.buffer);
+}
+
 /**
  * Writes float32 tensors as a safetensors file: names sorted, JSON header padded with spaces so the
- * data section starts 8-byte aligned, offsets contiguous, little endian.
+ * data section starts 8-byte aligned, offsets contiguous, little endian. `options.dtype` F16 or BF16
+ * rounds every value to nearest even (what torch's `.half()` / `.bfloat16()` do).
  */
 export function serializeSafetensors(
   tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
   metadata?: Record<string, string>,
+  options: SerializeOptions = {},
 ): Uint8Array {
+  const dtype = options.dtype ?? 'F32';
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') fail('<serialize>', `dtype must be F32, F16 or BF16; got ${preview(dtype)}`);
   const all = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header.__metadata__ = checkMetadata(metadata, '<serialize>');
+  const width = DTYPE_SIZES[dtype];
   let offset = 0;
   for (const [name, t] of all) {
     checkTensorToWrite(name, t);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    const bytes = t.data.length * width;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerLength = Math.ceil(json.length / 8) * 8;
@@ -327,8 +385,9 @@ export function serializeSafetensors(
   let at = 8 + headerLength;
   for (const [, t] of all) {
     // Little-endian host assumed (true for every platform tfjs runs on).
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
+    const bytes = encodeAs(dtype, t.data);
+    out.set(bytes, at);
+    at += bytes.byteLength;
   }
   return out;
 }

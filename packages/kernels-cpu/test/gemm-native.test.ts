@@ -1,7 +1,8 @@
 // The GEMM's C++ sources checked without Node (native/test/gemm-check.cc): every path this CPU runs,
 // bit for bit against one fmaf chain per element, at 1, 2 and 3 threads; and the arm64 build under
 // qemu-user, which is how the NEON path runs on an x86 machine (Debian's g++-aarch64-linux-gnu and
-// qemu-user, installed by .ci/run). Under CI a missing tool fails the file.
+// qemu-user, installed by .ci/run); and the x86-64 build under qemu-user's older CPU models (dispatch).
+// Under CI a missing tool fails the file.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,21 @@ describe.skipIf(skipUnlessCI('the stand-alone GEMM check', has(cxx) ? null : `no
       console.log(`gemm-check ${threads} thread(s): ${paths.join(', ')}`);
       if (process.arch === 'x64') expect(paths).toContain('avx2');
     });
+  }
+});
+
+// The same x86-64 binary under qemu-user's emulated CPUs without AVX-512 (and without AVX): the run
+// time dispatch must offer only what the CPU has, and those paths must still be exact.
+const missingQemuX64 = process.arch !== 'x64' ? null : !has('qemu-x86_64') ? 'no qemu-x86_64 (apt-get install qemu-user)' : null;
+describe.skipIf(process.arch !== 'x64' || skipUnlessCI('the dispatch check under qemu-user', missingQemuX64))('run time dispatch on older x86-64 CPUs (qemu-user)', () => {
+  for (const [cpu, want] of [['Haswell', ['avx2', 'portable']], ['Nehalem', ['portable']]] as const) {
+    it(`-cpu ${cpu}: paths ${want.join(', ')}`, () => {
+      const exe = join(work, 'gemm-check-qemu');
+      if (!existsSync(exe)) build(cxx, 'x64', exe);
+      const r = spawnSync('qemu-x86_64', ['-cpu', cpu, exe, '--quick'], { encoding: 'utf8', timeout: 120_000 });
+      expectClean(r, [...want]);
+      expect([...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1])).toEqual(want);
+    }, 150_000);
   }
 });
 

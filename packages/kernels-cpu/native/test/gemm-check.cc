@@ -2,7 +2,8 @@
 // the definition of our result (one fmaf chain per element over k in order, from 0) bit for bit, and
 // against a double-precision sum within 1e-5·√K·max|a||b|. Built and run by test/gemm-native.test.ts,
 // natively and, cross-compiled for arm64, under qemu-user (the NEON path).
-// Usage: gemm-check [--threads N] → prints one line per path, exit 1 on any mismatch.
+// Usage: gemm-check [--threads N] [--quick] → one line per path, exit 1 on any mismatch. --quick keeps
+// the small cases (for runs under an emulated CPU, where every instruction is slow).
 #include <omp.h>
 #include <cmath>
 #include <cstdio>
@@ -68,7 +69,11 @@ int check(const Path& path, const Case& c, std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::strcmp(argv[1], "--threads") == 0) omp_set_num_threads(std::atoi(argv[2]));
+  bool quick = false;
+  for (int i = 1; i < argc; i++) {
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) omp_set_num_threads(std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+  }
   std::vector<Case> cases;
   const int64_t sizes[][3] = {{1, 1, 1}, {7, 17, 129}, {129, 7, 17}, {17, 1000, 7}, {1000, 17, 1}, {129, 129, 300}, {33, 65, 1000}, {150, 97, 260}};
   for (const auto& s : sizes)
@@ -80,6 +85,12 @@ int main(int argc, char** argv) {
   cases.push_back({1, 1, 4099, 17, false, true, 0});
   cases.push_back({2, 0, 5, 3, false, false, 0});  // empty
   cases.push_back({2, 4, 5, 0, false, false, 0});  // K = 0: zeros
+  if (quick) {
+    std::vector<Case> small;
+    for (const Case& c : cases)
+      if (c.batch * c.M * c.N * c.K <= 200000) small.push_back(c);
+    cases = small;
+  }
   std::mt19937 rng(1234);
   int failures = 0;
   for (const Path* path : {dcf::gemm::avx512Path(), dcf::gemm::avx2Path(), dcf::gemm::neonPath(), dcf::gemm::portablePath()}) {

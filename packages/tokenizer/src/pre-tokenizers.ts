@@ -6,7 +6,7 @@
  */
 import { TokenizerError } from './errors.js';
 import { asArray, asBool, asObject, asString, optionalString, typeOf, type JsonObject } from './json-fields.js';
-import { compileRegex, escapeRegex } from './regex.js';
+import { checkRegexScales, compileRegex, escapeRegex } from './regex.js';
 import { GPT2_PATTERN, QWEN_PATTERN, scanGpt2, scanQwen, type Emit } from './scanners.js';
 
 /** Splits `text` and calls emit for each non-empty piece. `first`: the segment starts the input. */
@@ -158,7 +158,12 @@ export function boundedReplace(text: string, regex: RegExp, content: string, fie
 /** The matcher of a Split / Replace pattern: `{"Regex": "..."}` or `{"String": "..."}`. */
 export function patternRegex(value: unknown, field: string): { regex: RegExp; source: string | null } {
   const pattern = asObject(value, field);
-  if (typeof pattern.Regex === 'string') return { regex: compileRegex(pattern.Regex, `${field}.Regex`), source: pattern.Regex };
+  if (typeof pattern.Regex === 'string') {
+    const regex = compileRegex(pattern.Regex, `${field}.Regex`);
+    // The GPT-2 and Qwen patterns run on hand-written linear scanners; any other one is probed.
+    if (knownScanner(pattern.Regex) === null) checkRegexScales(regex, pattern.Regex, `${field}.Regex`);
+    return { regex, source: pattern.Regex };
+  }
   if (typeof pattern.String === 'string') return { regex: new RegExp(escapeRegex(pattern.String), 'gu'), source: null };
   throw new TokenizerError(`tokenizer.json: '${field}' must be {"Regex": string} or {"String": string}`, { field });
 }

@@ -255,6 +255,44 @@ export function compileRegex(pattern: string, field: string): RegExp {
   }
 }
 
+const PROBE_UNITS = [' ', 'a', 'A', '1', '\n', '\r\n', '\t', '!', "'", '\u00e9', '\u4e2d', '\u{1F600}', ' a', 'a1', 'a '];
+const LINEAR = /[^]/gu;
+
+function findAll(regex: RegExp, text: string): void {
+  regex.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = regex.exec(text)) !== null) {
+    if (m[0].length === 0) regex.lastIndex += text.charCodeAt(regex.lastIndex) >= 0xd800 && text.charCodeAt(regex.lastIndex) <= 0xdbff ? 2 : 1;
+  }
+}
+
+/**
+ * Refuses a regex whose matching time grows faster than linearly with the input (backtracking such
+ * as `\s*[\r\n]+` alone on a long run of spaces): it is run over runs of common characters of
+ * growing length (64, 512, 4096, 16384), each followed by a character that forces backtracking, and
+ * timed against a linear scan of the same texts. Polynomial patterns are refused within a few seconds
+ * of loading (quadratic ones at the last length at worst), before any input is encoded. A linear
+ * pattern costs a few milliseconds.
+ */
+export function checkRegexScales(regex: RegExp, pattern: string, field: string): void {
+  const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+  for (let length = 16; length <= 16384; length *= 2) {
+    const texts = PROBE_UNITS.map((u) => `${u.repeat(Math.ceil(length / u.length))}\u0000`);
+    const started = now();
+    for (const t of texts) findAll(regex, t);
+    const took = now() - started;
+    const linearStarted = now();
+    for (const t of texts) findAll(LINEAR, t);
+    const linear = now() - linearStarted;
+    if (took > 50 + 10 * linear) {
+      throw new TokenizerError(
+        `${field}: regex ${JSON.stringify(pattern.length > 80 ? `${pattern.slice(0, 77)}...` : pattern)} took ${took.toFixed(0)} ms over ${texts.length} probe texts of ${length} characters (a linear scan: ${linear.toFixed(1)} ms); it backtracks polynomially or worse, refusing it`,
+        { field },
+      );
+    }
+  }
+}
+
 /** Escapes a literal string for use inside a JS regex. */
 export function escapeRegex(literal: string): string {
   return literal.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');

@@ -106,7 +106,23 @@ describe('class 6: file-supplied regexes cannot hang the tokenizer', () => {
     );
   });
 
-  it.each([['(?>a+)+$'], ['(a+)?'], ["(?i:'s|'t)"], ['\\p{N}{1,3}']])('pattern %j stays allowed', (pattern) => {
+  it.each([['\\s*[\\r\\n]+'], ['a*a*b'], ['\\s*\\s*\\s*x']])('polynomial pattern %j is refused at load, within seconds', (pattern) => {
+    const started = Date.now();
+    expectTokenizerError(
+      () => tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false })),
+      /took \d+ ms over 15 probe texts of \d+ characters .*backtracks polynomially or worse, refusing it/,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a Replace normalizer pattern is probed too', () => {
+    expectTokenizerError(
+      () => tokenizerFromJson({ ...byteLevelTokenizerJson(), normalizer: { type: 'Replace', pattern: { Regex: 'a*a*b' }, content: 'x' } }),
+      /normalizer\.pattern\.Regex: regex "a\*a\*b" took/,
+    );
+  });
+
+  it.each([['(?>a+)+'], ['(a+)?'], ["(?i:'s|'t)"], ['\\p{N}{1,3}']])('pattern %j stays allowed', (pattern) => {
     const tok = tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }));
     expect(tok.decode(tok.encode('aaa 123 it\'s'))).toBe('aaa 123 it\'s');
   });

@@ -8,7 +8,7 @@ import { ConfigError, InputError } from '@dcformer/kernels';
 import type { ModelConfig } from '@dcformer/model';
 import { splitTokens, tokensPerStep } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, loadTokens, METRICS_FILE, runTraining, type RunResult } from '@dcformer/train/node';
-import { EXIT_INTERRUPTED, EXIT_OK, packageVersion, parseArgs, startBackend, type Io } from '@dcformer/cli-utils';
+import { EXIT_INTERRUPTED, EXIT_OK, packageVersion, parseArgs, startBackend, watchStop, type Io } from '@dcformer/cli-utils';
 import { finishCompare, finishSingle, PLOT_FILE } from './finish.js';
 import { makePlan, type Plan, type RunTarget } from './plan.js';
 import { chooseMode, Progress } from './progress.js';
@@ -29,16 +29,17 @@ async function probeWritable(dir: string): Promise<void> {
   }
 }
 
-/** Ctrl-C once: finish the step, checkpoint, stop. Twice: exit at once. */
+/**
+ * Ctrl-C or SIGTERM once (to this process or to the parent that re-spawned it, or that parent
+ * gone): finish the step, checkpoint, stop. A second Ctrl-C: exit at once.
+ */
 function interruptFlag(progress: Progress): { stop: () => boolean; release: () => void } {
-  let requested = false;
-  const handler = () => {
-    if (requested) process.exit(EXIT_INTERRUPTED);
-    requested = true;
-    progress.note('dcformer-train: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)');
-  };
-  process.on('SIGINT', handler);
-  return { stop: () => requested, release: () => process.off('SIGINT', handler) };
+  const why = { SIGINT: '', SIGTERM: 'SIGTERM: ', 'parent exited': 'the parent process is gone: ' };
+  const watch = watchStop(
+    (reason) => progress.note(`dcformer-train: ${why[reason]}stopping after this step and writing a checkpoint${reason === 'SIGINT' ? ' (Ctrl-C again to quit now)' : ''}`),
+    () => process.exit(EXIT_INTERRUPTED),
+  );
+  return { stop: watch.requested, release: watch.release };
 }
 
 async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens: { tokens: Uint16Array | Uint32Array; hash: string }, io: Io, progressMode: ReturnType<typeof chooseMode>, stop: () => boolean): Promise<RunResult> {

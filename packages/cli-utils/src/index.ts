@@ -20,6 +20,7 @@ export {
 export { packageVersion } from './version.js';
 export { relaunchWithSingleThreadedGc } from './relaunch.js';
 export { exitQuietlyOnClosedStdout } from './pipes.js';
+export { installStopSignals, isStopMessage, watchStop, type StopMessage, type StopReason } from './stop.js';
 export { resolveModelDir, type ResolvedModelDir } from './model-dir.js';
 export {
   CliError,

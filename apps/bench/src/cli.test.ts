@@ -26,7 +26,7 @@ describe('dcformer-bench', () => {
     [['--suite', 'gemm,nope'], /^dcformer-bench: unknown suite nope; --suite takes gemm, compose, train, decode or all\n$/],
     [['--runs', '0'], /^dcformer-bench: --runs must be at least 1; got 0\n$/],
     [['--warmup', 'x'], /^dcformer-bench: --warmup must be an integer; got 'x'\n$/],
-    [['--smok'], /^dcformer-bench: unknown flag --smok \(valid: --suite, --backend, --runs, --warmup, --smoke, --help, --version\)\n$/],
+    [['--smok'], /^dcformer-bench: unknown flag --smok\b.*\(valid: --suite, --backend, --runs, --warmup, --smoke, --help, --version\)\n$/],
   ])('%j: one line on stderr, exit 2', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);

@@ -112,7 +112,8 @@ const char* tileDim(const std::string& kernel) {
 }
 
 void tile(Case& c, int64_t factor) {
-  if (factor <= 1) return;
+  // notile: outputs not laid out batch-first (the dynamic weights' [4, X, …]); timed as stored
+  if (factor <= 1 || c.dims.count("notile") > 0) return;
   c.dims[tileDim(c.kernel)] *= static_cast<double>(factor);
   for (auto* list : {&c.in, &c.out})
     for (Tensor& t : *list) {
@@ -165,6 +166,9 @@ std::string launch(Case& c, double* flops) {
     else
       dcf::composeBackward(c.f("x"), c.fOpt("qw1"), c.fOpt("qw2"), c.fOpt("qdd"), c.fOpt("kw1"), c.fOpt("kw2"), c.fOpt("kdd"), c.f("dy"),
                            c.o("dx"), c.oOpt("dqw1"), c.oOpt("dqw2"), c.oOpt("dqdd"), c.oOpt("dkw1"), c.oOpt("dkw2"), c.oOpt("dkdd"), d);
+  } else if (k == "dynamic_weights") {
+    dcf::dynamicWeights(c.f("x"), c.f("dw1"), c.f("qkw"), c.f("dd"), c.o("w1"), c.o("w2"), c.o("ddOut"), c.i("X"), c.i("D"), c.i("K"), c.i("I"),
+                        c.i("N"));
   } else if (k == "gemm") {
     const int64_t batch = c.i("batch"), M = c.i("M"), N = c.i("N"), K = c.i("K");
     *flops = 2.0 * batch * M * N * K;

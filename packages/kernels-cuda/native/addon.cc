@@ -342,6 +342,24 @@ napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   return c.finish();
 }
 
+// dynamicWeights(x, dw1, qkw, dd, w1, w2, ddOut, X, D, K, I, N)
+napi_value DynamicWeights(napi_env env, napi_callback_info info) {
+  Call c(env, info, "dynamicWeights", 12);
+  const int64_t X = c.i64(7, "X"), D = c.i64(8, "D"), K = c.i64(9, "K"), I = c.i64(10, "I"), N = c.i64(11, "N");
+  if (!c.failed() && (K > kDynamicMaxK || N > kComposeMaxN))
+    c.fail("range", "supports K ≤ " + std::to_string(kDynamicMaxK) + " and N ≤ " + std::to_string(kComposeMaxN) + "; got K = " +
+                        std::to_string(K) + ", N = " + std::to_string(N));
+  const float* x = c.in<float>(0, "x", X * D);
+  const float* dw1 = c.in<float>(1, "dw1", D * 4 * K);
+  const float* qkw = c.in<float>(2, "qkw", 4 * K * 2 * I * N);
+  const float* ddW = c.in<float>(3, "dd", D * 4 * N);
+  float* w1 = c.out(4, "w1", 4 * X * I * N);
+  float* w2 = c.out(5, "w2", 4 * X * I * N);
+  float* dd = c.out(6, "ddOut", X * 4 * N);
+  if (c.ready()) dynamicWeights(x, dw1, qkw, ddW, w1, w2, dd, X, D, K, I, N);
+  return c.finish();
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"status", nullptr, Status, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -356,6 +374,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamW", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyBackward", nullptr, CrossEntropyBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dynamicWeights", nullptr, DynamicWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

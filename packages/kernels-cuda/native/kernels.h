@@ -43,6 +43,12 @@ void composeBackward(const float* x, const float* qw1, const float* qw2, const f
                      const float* kdd, const float* dy, float* dx, float* dqw1, float* dqw2, float* dqdd, float* dkw1, float* dkw2,
                      float* dkdd, const ComposeDims& d);
 
+// dynamic-weights.cu — DCMHA's dynamic weight projection, forward, fused (G = 1, C = 4 slots):
+// x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], ddW [D,4N] → w1, w2 [4,X,I,N] (w1 RMS-normalised over N), dd [X,4,N]
+constexpr int64_t kDynamicMaxK = 256;
+void dynamicWeights(const float* x, const float* dw1, const float* qkw, const float* ddW, float* w1, float* w2, float* dd, int64_t X,
+                    int64_t D, int64_t K, int64_t I, int64_t N);
+
 // gemm.cu — c[i] = op(a[i·strideA])·op(b[i·strideB]) for i < batch; c [batch,M,N] row-major, stride 0
 // broadcasts. The tiled fallback; the device build prefers cuBLAS when it loads (cublas.cc).
 void gemmTiled(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,

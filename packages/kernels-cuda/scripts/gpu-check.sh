@@ -76,7 +76,8 @@ fi
 step "Node"
 if command -v node >/dev/null; then
   node --version
-  if timeout 300 node "$pkg/scripts/build-native.mjs" --out-dir "$out/addon"; then
+  archs=${ARCHS:+--archs sm_${ARCHS// /,sm_}}
+  if timeout 300 node "$pkg/scripts/build-native.mjs" --out-dir "$out/addon" $archs; then
     node -e "const a = require('$out/addon/dcformer_cuda.node'); console.log(JSON.stringify(a.status()))"
   fi
   echo "(--backend cuda: not implemented yet; no bench-small training step or decode to run)"

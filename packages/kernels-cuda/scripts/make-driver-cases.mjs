@@ -28,6 +28,7 @@ import {
   rmsNormReferenceGrad,
   ropeReference,
 } from '@dcformer/kernels';
+import { dynamicWeights } from '@dcformer/compose';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = process.argv[2] ?? join(root, 'driver', 'cases');
@@ -151,6 +152,19 @@ for (const [ta, tb] of [[0, 0], [1, 0], [0, 1]]) {
   const bt = tf.tensor2d(b, tb ? [N, K] : [K, N]);
   const c = tf.matMul(at, tf.tile(tf.expandDims(bt, 0), [batch, 1, 1]), Boolean(ta), Boolean(tb));
   write(`gemm_${ta ? 't' : 'n'}${tb ? 't' : 'n'}`, 'gemm', 1e-4, 1e-5, { batch, M, N, K, transA: ta, transB: tb, strideA: M * K, strideB: 0 }, { a: [a, 't'], b: [b, 'c'] }, { c: [data(c), 't'] });
+}
+
+// Dynamic weight projection, decode-shaped (8 positions) at DCFormer-2.8B's width; not tiled (its
+// outputs are slot-major), so timed as stored
+{
+  const X = 8, D = 2560, K = 64, I = 2, N = 32;
+  const x = uniform(X * D), dw1 = uniform(D * 4 * K, -0.05, 0.05), qkw = uniform(4 * K * 2 * I * N, -0.2, 0.2), dd = uniform(D * 4 * N, -0.05, 0.05);
+  const w = dynamicWeights(tf.tensor3d(x, [X, 1, D]), { dw1: tf.tensor4d(dw1, [D, 1, 4, K]), qkw: tf.tensor(qkw, [1, 4, K, 2 * I, N]), dd: tf.tensor3d(dd, [D, 1, 4 * N]) });
+  const slots = [w.pre, { qw1: w.pre.kw1, qw2: w.pre.kw2, qdd: w.pre.kdd }, w.post, { qw1: w.post.kw1, qw2: w.post.kw2, qdd: w.post.kdd }];
+  const cat = (key) => Float32Array.from(slots.flatMap((s) => Array.from(data(s[key]))));
+  const ddOut = new Float32Array(X * 4 * N);
+  slots.forEach((s, c) => data(s.qdd).forEach((v, j) => (ddOut[(Math.floor(j / N) * 4 + c) * N + (j % N)] = v)));
+  write('dynamic_weights', 'dynamic_weights', 1e-5, 1e-4, { X, D, K, I, N, notile: 1 }, { x: [x, 'c'], dw1: [dw1, 'c'], qkw: [qkw, 'c'], dd: [dd, 'c'] }, { w1: [cat('qw1'), 'c'], w2: [cat('qw2'), 'c'], ddOut: [ddOut, 'c'] });
 }
 
 writeFileSync(join(outDir, 'manifest.txt'), `${manifest.join('\n')}\n`);

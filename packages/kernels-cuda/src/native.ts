@@ -46,6 +46,12 @@ export interface CudaAddon {
     n: number, gradScale: number, decay: number, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): void;
   crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, lse: Float32Array, R: number, V: number): void;
   crossEntropyBackward(logits: Float32Array, labels: Int32Array, lse: Float32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
+  /**
+   * DCMHA's dynamic weight projection, forward (G = 1): x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], dd [D,4N]
+   * → w1, w2 [4,X,I,N] (w1 RMS-normalised over N, eps 1e-6), ddOut [X,4,N] (tanh). K ≤ 256, N ≤ 64.
+   */
+  dynamicWeights(x: Float32Array, dw1: Float32Array, qkw: Float32Array, dd: Float32Array, w1: Float32Array, w2: Float32Array, ddOut: Float32Array,
+    X: number, D: number, K: number, I: number, N: number): void;
 }
 
 const FILES: Record<AddonVariant, string> = {

@@ -7,7 +7,9 @@
 //   node tools/ensure-install.mjs [--build-for PACKAGE ...]
 //
 // --build-for (repeatable) builds only those packages and what they depend on: `npm start` needs the
-// CLIs, not the browser demo. Without it, every package.
+// CLIs, not the browser demo. Without it, every package. --js-only skips the type declarations
+// (DCFORMER_JS_ONLY=1 for tools/tsup-library.mjs): they are nine tenths of a fresh build's time and
+// nothing that runs needs them; turbo hashes the variable, so a later full build makes them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +17,15 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const buildFor = [];
+let jsOnly = false;
 for (let i = 0; i < args.length; i += 2) {
+  if (args[i] === '--js-only') {
+    jsOnly = true;
+    i -= 1;
+    continue;
+  }
   if (args[i] !== '--build-for' || args[i + 1] === undefined) {
-    process.stderr.write(`ensure-install: expected --build-for PACKAGE (repeatable) or nothing; got '${args.join(' ')}'\n`);
+    process.stderr.write(`ensure-install: expected --build-for PACKAGE (repeatable), --js-only or nothing; got '${args.join(' ')}'\n`);
     process.exit(2);
   }
   buildFor.push(args[i + 1]);
@@ -31,8 +39,8 @@ function say(line) {
   process.stderr.write(`${who}: ${line}\n`);
 }
 
-function run(command, args, what) {
-  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+function run(command, args, what, env = process.env) {
+  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) {
     say(`${what} failed (${r.error ? r.error.message : r.signal ?? `exit code ${r.status}`}); see the output above`);
     process.exit(r.status || 1);
@@ -63,8 +71,9 @@ if (reason !== null) {
 }
 
 const what = buildFor.length > 0 ? `${buildFor.join(', ')} and what they depend on` : 'every package';
-say(`building ${what} (turbo; one line per package, cached after the first build)`);
+say(`building ${what}${jsOnly ? ', JavaScript only' : ''} (turbo; one line per package, cached after the first build)`);
 const t = performance.now();
 const filter = buildFor.map((p) => `--filter=${p}...`);
-run(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', ...filter, '--output-logs=hash-only'], 'the build');
+const env = jsOnly ? { ...process.env, DCFORMER_JS_ONLY: '1' } : process.env;
+run(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', ...filter, '--output-logs=hash-only'], 'the build', env);
 say(`built in ${seconds(t)}; set-up took ${seconds(t0)}`);

@@ -7,7 +7,8 @@ export function libraryOptions(entry, overrides = {}) {
   return {
     entry,
     format: ['esm'],
-    dts: true,
+    // DCFORMER_JS_ONLY=1 (npm start): no .d.ts, the slow part of a build; turbo.json hashes it
+    dts: process.env.DCFORMER_JS_ONLY !== '1',
     sourcemap: true,
     clean: true,
     target: 'es2022',

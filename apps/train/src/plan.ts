@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import { parseConfig, type ModelConfig } from '@dcformer/model';
-import { resolveSettings, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
+import { learningRate, resolveSettings, scheduleOf, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
 import { resolveBackend, resolveModelDir, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
@@ -43,6 +43,28 @@ export interface Plan {
   cacheDir: string;
   binDtype: BinDtype | undefined;
   sample: { tokens: number; prompt: string; temperature: number; topK?: number };
+  /** --resume: where the run stands, from its latest checkpoint's trainer state. */
+  resume: ResumeInfo | null;
+  /** Said on stderr before anything runs (settings that are legal but probably not meant). */
+  warnings: string[];
+}
+
+/** What the plan reads of a checkpoint's trainer state (packages/train run.ts writes it). */
+interface SavedTrainerState {
+  settings?: RunSettings;
+  step?: number;
+  data?: { hash?: string };
+}
+
+export interface ResumeInfo {
+  /** Steps done. */
+  step: number;
+  /** The schedule's length when the checkpoint was written. */
+  scheduledSteps: number;
+  /** The data hash the checkpoint recorded (checked before tokenizing). */
+  dataHash: string | null;
+  /** --extend: the old and new learning rate of the next step. */
+  extension: { lrBefore: number; lrAfter: number } | null;
 }
 
 async function readJson(path: string, what: string): Promise<unknown> {
@@ -71,11 +93,37 @@ function explicitSettings(f: Flags): Partial<RunSettings> {
   return out as Partial<RunSettings>;
 }
 
+/**
+ * Where a resumed run stands and what --steps does to it. A different --steps changes the
+ * learning-rate schedule of the steps still to come (the cosine is stretched or squeezed), so it
+ * needs --extend, which the caller reports with the next step's learning rate before and after.
+ */
+function resumeInfo(saved: SavedTrainerState, settings: RunSettings, f: Flags): ResumeInfo {
+  const step = saved.step ?? 0;
+  const scheduledSteps = saved.settings?.steps ?? settings.steps;
+  let extension: ResumeInfo['extension'] = null;
+  if (settings.steps !== scheduledSteps) {
+    if (settings.steps <= step) throw new UsageError(`--resume: the run is at step ${step}; --steps ${settings.steps} would end before that`);
+    const lrBefore = learningRate(scheduleOf({ ...settings, steps: scheduledSteps }), step);
+    const lrAfter = learningRate(scheduleOf(settings), step);
+    if (!f.extend) {
+      throw new UsageError(
+        `--resume: the run was scheduled for ${scheduledSteps} steps; --steps ${settings.steps} recomputes its learning-rate schedule (step ${step + 1}: ${lrBefore.toExponential(2)} → ${lrAfter.toExponential(2)}). Pass --extend to do that, or leave --steps out`,
+      );
+    }
+    extension = { lrBefore, lrAfter };
+  } else if (f.extend) {
+    throw new UsageError(`--extend needs --steps N other than the run's ${scheduledSteps}`);
+  }
+  return { step, scheduledSteps, dataHash: saved.data?.hash ?? null, extension };
+}
+
 export async function makePlan(f: Flags): Promise<Plan> {
   if (f.out === undefined) throw new UsageError('missing --out DIR');
   if (f.data === undefined || f.data.length === 0) throw new UsageError('missing --data PATH');
   if (f.preset !== undefined && f.config !== undefined) throw new UsageError('give --preset or --config, not both');
   if (f.overwrite && f.resume) throw new UsageError('--overwrite starts afresh; it cannot be combined with --resume');
+  if (f.extend && !f.resume) throw new UsageError('--extend lengthens a resumed run; give it with --resume --steps N');
   if (f['init-from'] !== undefined && f.resume) throw new UsageError('--init-from starts a new run; it cannot be combined with --resume');
   if (f['init-from'] !== undefined && f['compare-mha']) throw new UsageError('--init-from cannot be combined with --compare-mha (the two models have different weights)');
   if (f['bin-dtype'] !== undefined && f['bin-dtype'] !== 'uint16' && f['bin-dtype'] !== 'uint32') {
@@ -107,7 +155,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
 
   const names = compare ? ['dcformer', 'transformer'] : [''];
   const targets: RunTarget[] = [];
-  let saved: { settings?: RunSettings } | null = null;
+  let saved: SavedTrainerState | null = null;
   for (const name of names) {
     const dir = name === '' ? outDir : join(outDir, name);
     const latest = await latestCheckpoint(join(dir, CHECKPOINTS_DIR));
@@ -115,7 +163,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
       throw new InputError(`--out ${f.out} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`);
     }
     if (!latest && f.resume) throw new InputError(`--resume: no checkpoint under ${join(dir, CHECKPOINTS_DIR)}`);
-    if (latest && f.resume && saved === null) saved = (await readJson(join(latest.dir, TRAINER_STATE_FILE), 'checkpoint state')) as { settings?: RunSettings };
+    if (latest && f.resume && saved === null) saved = (await readJson(join(latest.dir, TRAINER_STATE_FILE), 'checkpoint state')) as SavedTrainerState;
     let own = config;
     if (compare && own) own = { ...own, useDcmha: name === 'dcformer' };
     if (own && latest && f.resume) {
@@ -138,6 +186,12 @@ export async function makePlan(f: Flags): Promise<Plan> {
   // Settings: the checkpoint's when resuming (the same run), else the preset's; flags override both.
   const base = saved?.settings ?? preset?.settings ?? {};
   const settings = resolveSettings({ ...base, ...explicitSettings(f) }, (k) => `--${SETTING_FLAGS[k as keyof typeof SETTING_FLAGS] ?? k}`);
+
+  const resume = saved === null ? null : resumeInfo(saved, settings, f);
+  const warnings: string[] = [];
+  if (settings.warmupSteps >= settings.steps) {
+    warnings.push(`--warmup ${settings.warmupSteps} is not shorter than the run (${settings.steps} steps): the learning rate never reaches its peak ${settings.lr}`);
+  }
 
   const block = targets[0].config?.blockSize;
   if (block !== undefined && settings.seqLen > block) throw new UsageError(`--seq-len ${settings.seqLen} exceeds the model's block_size ${block}`);
@@ -166,6 +220,8 @@ export async function makePlan(f: Flags): Promise<Plan> {
     initFromNote: initFrom?.note ?? null,
     cacheDir: resolve(f['cache-dir'] ?? join(outDir, 'cache')),
     binDtype: f['bin-dtype'] as BinDtype | undefined,
+    resume,
+    warnings,
     sample: {
       tokens: f['sample-tokens'] ?? sampleDefaults.tokens,
       prompt: f.prompt ?? sampleDefaults.prompt,

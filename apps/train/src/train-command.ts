@@ -2,7 +2,7 @@
  * `dcformer-train` itself: plan → backend → tokenizer → tokens (cached) → one run, or two under
  * --compare-mha → loss curve, sample text, summary.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import type { ModelConfig } from '@dcformer/model';
@@ -10,7 +10,7 @@ import { splitTokens, tokensPerStep } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, loadTokens, METRICS_FILE, runTraining, type RunResult } from '@dcformer/train/node';
 import { EXIT_INTERRUPTED, EXIT_OK, packageVersion, parseArgs, startBackend, watchStop, type Io } from '@dcformer/cli-utils';
 import { finishCompare, finishSingle, PLOT_FILE } from './finish.js';
-import { makePlan, type Plan, type RunTarget } from './plan.js';
+import { makePlan, type Plan, type ResumeInfo, type RunTarget } from './plan.js';
 import { chooseMode, Progress } from './progress.js';
 import { resolveTokenizer, type RunTokenizer } from './tokenizers.js';
 import { FLAGS, usage } from './usage.js';
@@ -81,6 +81,26 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
   }
 }
 
+/**
+ * --resume of a run that has done all its steps: nothing to train. Said on stderr (with how to go
+ * on), and under --json the summary line of the checkpoint that is already there.
+ */
+async function reportFinished(plan: Plan, resume: ResumeInfo, notes: Progress, io: Io): Promise<number> {
+  const target = plan.targets[0];
+  notes.note(`dcformer-train: the run in ${target.outDir} has finished (step ${resume.step} of ${resume.scheduledSteps}); nothing to train. To go on: --resume --steps N --extend`);
+  if (plan.json) {
+    const records = (await readFile(join(target.outDir, METRICS_FILE), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { step: number; train_loss?: number; val_loss?: number });
+    const upTo = records.filter((r) => r.step <= resume.step).reverse();
+    const trainLoss = upTo.find((r) => r.train_loss !== undefined)?.train_loss ?? null;
+    const valLoss = upTo.find((r) => r.val_loss !== undefined)?.val_loss ?? null;
+    io.stdout.write(`${JSON.stringify({ step: resume.step, train_loss: trainLoss, val_loss: valLoss, tokens_per_s: null, checkpoint: target.resumeFrom, finished: true })}\n`);
+  }
+  return EXIT_OK;
+}
+
 export async function runTrain(argv: readonly string[], io: Io): Promise<number> {
   const flags = parseArgs(argv, FLAGS);
   if (flags.help) {
@@ -94,6 +114,15 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
   const plan = await makePlan(flags);
   const mode = chooseMode(flags.progress, plan.json, io);
   const notes = new Progress(io, mode);
+  for (const w of plan.warnings) notes.note(`dcformer-train: warning: ${w}`);
+  if (plan.resume !== null && plan.resume.step >= plan.settings.steps) return reportFinished(plan, plan.resume, notes, io);
+  if (plan.resume?.extension) {
+    const { step, scheduledSteps, extension } = plan.resume;
+    const s = plan.settings;
+    notes.note(
+      `dcformer-train: extending the run from ${scheduledSteps} to ${s.steps} steps: the learning rate is recomputed for ${s.steps} steps (warmup ${s.warmupSteps}, cosine from ${s.lr} to ${s.lr * s.finalLrFraction}); step ${step + 1} uses ${extension.lrAfter.toExponential(2)} (was to be ${extension.lrBefore.toExponential(2)})`,
+    );
+  }
   const tok = await resolveTokenizer(plan.tokenizerPath);
   for (const t of plan.targets) {
     const vocab = t.config?.vocabSize;
@@ -110,6 +139,7 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
     vocabSize,
     binDtype: plan.binDtype,
     onNote: (m) => notes.note(`dcformer-train: ${m}`),
+    expectHash: plan.resume?.dataHash ?? undefined,
   });
   splitTokens(loaded.tokens, plan.settings.valFraction, plan.settings.seqLen, '--data'); // before tfjs loads: the error is the only line
   // Started before --overwrite deletes anything: a webgpu without an adapter is one more check.

@@ -11,6 +11,7 @@ export const FLAGS = {
   tokenizer: 'string',
   steps: 'integer',
   resume: 'boolean',
+  extend: 'boolean',
   overwrite: 'boolean',
   'compare-mha': 'boolean',
   seed: 'integer',
@@ -64,7 +65,10 @@ usage: dcformer-train (--preset NAME | --config FILE) --data PATH [--data PATH .
   --out DIR            run directory: metrics.jsonl, loss.svg, checkpoints/step-NNNNNN/
   --tokenizer PATH     tokenizer.json / .model / encoder.json / directory (default: the preset's)
   --steps N            optimizer steps (the schedule's length)
-  --resume             continue the run in --out from its latest checkpoint, exactly
+  --resume             continue the run in --out from its latest checkpoint, exactly (a finished
+                       run says so and does nothing)
+  --extend             with --resume --steps N: train a run on to N steps, its learning-rate
+                       schedule recomputed for N (the new rate of the next step is stated)
   --overwrite          start afresh in an --out that holds a run (its checkpoints and logs are
                        deleted; the token cache is kept)
   --compare-mha        train DCFormer++ and Transformer++ (use_dcmha false) on the same seed and

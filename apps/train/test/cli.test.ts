@@ -43,7 +43,7 @@ describe('dcformer-train', () => {
     const tok = await loadTokenizer(summary.checkpoint);
     expect(tok.vocabSize).toBe(257);
 
-    const more = await run(microFlags(w, out, ['--json', '--resume', '--steps', '4']));
+    const more = await run(microFlags(w, out, ['--json', '--resume', '--steps', '4', '--extend']));
     expect(more.code).toBe(0);
     const moreLines = more.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(moreLines.at(-1)).toMatchObject({ step: 4, checkpoint: join(out, 'checkpoints', 'step-000004') });

@@ -39,6 +39,11 @@ export interface LoadTokensOptions {
   binDtype?: BinDtype;
   /** Progress notes ("tokenizing 3 files…"), for the CLI's stderr. */
   onNote?: (message: string) => void;
+  /**
+   * The hash a resumed run's checkpoint recorded: other data are refused as soon as the files are
+   * read, before anything is tokenized or cached.
+   */
+  expectHash?: string;
 }
 
 export interface LoadedTokens {
@@ -196,6 +201,9 @@ export async function loadTokens(paths: readonly string[], o: LoadTokensOptions)
     key.update(`${kind}\0${createHash('sha256').update(bytes).digest('hex')}\0`);
   }
   const hash = key.digest('hex').slice(0, 32);
+  if (o.expectHash !== undefined && hash !== o.expectHash) {
+    throw new InputError(`--resume: the data differ from the run's (content hash ${hash.slice(0, 12)} vs ${o.expectHash.slice(0, 12)} in the checkpoint); nothing was tokenized`);
+  }
   const dtype: BinDtype = o.vocabSize <= 65536 ? 'uint16' : 'uint32';
   const binPath = join(o.cacheDir, `${hash}.bin`);
   const notePath = join(o.cacheDir, `${hash}.json`);

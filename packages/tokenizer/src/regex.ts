@@ -37,6 +37,19 @@ interface Group {
   hasAlternation: boolean;
 }
 
+/**
+ * Unbounded repetitions (`*`, `+`, `{n,}`, `{m,n}` with n > 16) one after another in one alternative
+ * make one match cost O(length^k): a chain of k. Real tokenizers have at most 2 (`\s*[\r\n]+`); more
+ * than MAX_REPETITION_CHAIN is refused before the load-time probe would have to time it.
+ */
+export const MAX_REPETITION_CHAIN = 3;
+
+function unbounded(q: string): boolean {
+  if (q === '*' || q === '+') return true;
+  const m = /^\{(\d*)(,(\d*))?\}$/.exec(q);
+  return m !== null && m[2] !== undefined && (m[3] === '' || Number(m[3]) > 16);
+}
+
 /** `?`, `{0,1}`, `{1}`… do not repeat; anything else may match its atom many times. */
 function repeats(q: string): boolean {
   if (q === '?') return false;
@@ -103,8 +116,21 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
   let lastGroup: Group | null = null;
   let helper = 0;
   const groups: Group[] = [];
+  // Repetition chains: [repetitions in the current alternative, most in any finished alternative] per group.
+  const chains: Array<{ seq: number; best: number }> = [{ seq: 0, best: 0 }];
   const open = (outStart: number, atomic: boolean): void => {
     groups.push({ outStart, atomic, caseInsensitive, hasQuantifier: false, hasAlternation: false });
+    chains.push({ seq: 0, best: 0 });
+  };
+  const addToChain = (n: number, at: number): void => {
+    const frame = chains[chains.length - 1];
+    frame.seq += n;
+    if (frame.seq > MAX_REPETITION_CHAIN) {
+      throw new TokenizerError(
+        `${field}: regex ${JSON.stringify(pattern)} has ${frame.seq} unbounded repetitions in a row (at ${at}), whose matching time grows like length^${frame.seq + 1}; at most ${MAX_REPETITION_CHAIN} are allowed`,
+        { field },
+      );
+    }
   };
   let i = 0;
   const wrapAtomic = (start: number, end: number): void => {
@@ -189,6 +215,8 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
       lastAtomStart = group.outStart;
       // An atomic group never gives back what it matched, so its inside cannot backtrack from outside.
       if (!group.atomic && group.hasQuantifier && groups.length > 0) groups[groups.length - 1].hasQuantifier = true;
+      const chain = chains.pop()!;
+      addToChain(Math.max(chain.best, chain.seq), i);
       lastGroup = group;
       i++;
       continue;
@@ -217,6 +245,7 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
         );
       }
       if (!possessive && groups.length > 0) groups[groups.length - 1].hasQuantifier = true;
+      if (!possessive && unbounded(q)) addToChain(1, i);
       if (pattern[j] === '+') {
         out += q;
         wrapAtomic(lastAtomStart, out.length);
@@ -231,6 +260,9 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
       i = j;
     } else if (c === '|') {
       if (groups.length > 0) groups[groups.length - 1].hasAlternation = true;
+      const frame = chains[chains.length - 1];
+      frame.best = Math.max(frame.best, frame.seq);
+      frame.seq = 0;
       out += '|';
       lastAtomStart = -1;
       i++;

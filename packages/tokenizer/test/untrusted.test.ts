@@ -115,6 +115,13 @@ describe('class 6: file-supplied regexes cannot hang the tokenizer', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it.each([['\\s*\\s*\\s*\\s*x'], ['a+b*(?:c*d+)'], ['x{2,}y*z+w*']])('a chain of 4+ unbounded repetitions %j is refused before probing', (pattern) => {
+    expectTokenizerError(
+      () => tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false })),
+      /has 4 unbounded repetitions in a row .*at most 3 are allowed/,
+    );
+  });
+
   it('a Replace normalizer pattern is probed too', () => {
     expectTokenizerError(
       () => tokenizerFromJson({ ...byteLevelTokenizerJson(), normalizer: { type: 'Replace', pattern: { Regex: 'a*a*b' }, content: 'x' } }),

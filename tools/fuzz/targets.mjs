@@ -136,6 +136,23 @@ function mutateTorch(r) {
   return buildStoredZip(edited);
 }
 
+/** Regex building blocks: atoms, classes, groups, quantifiers (possessive and lazy too), alternation. */
+const REGEX_PARTS = [
+  'a', 'b', ' ', '\\s', '\\S', '\\p{L}', '\\p{N}', '\\w', '.', '[\\r\\n]', '[^\\s\\p{L}]', "'s", '\\d',
+  '(', '(?:', '(?>', '(?i:', '(?=', '(?!', ')', ')', '*', '+', '?', '{1,3}', '{2,}', '*?', '++', '|', '^', '$', '\\',
+];
+
+/** A tokenizer.json whose pre-tokenizer is a Split on a random pattern (exercises regex.ts and the probe). */
+function randomRegexTokenizer(r) {
+  let pattern = '';
+  for (let n = 1 + r.int(12); n > 0; n--) pattern += r.pick(REGEX_PARTS);
+  const seed = byteLevelSeed();
+  const split = { type: 'Split', pattern: { Regex: pattern }, behavior: r.pick(['Isolated', 'Removed', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous']), invert: r.chance(0.2) };
+  const json = { ...seed, pre_tokenizer: { type: 'Sequence', pretokenizers: [split, seed.pre_tokenizer] } };
+  if (r.chance(0.3)) json.normalizer = { type: 'Replace', pattern: { Regex: pattern }, content: r.pick(['', 'x', 'xyz']) };
+  return enc.encode(JSON.stringify(json));
+}
+
 const TEXTS = ['Hello world! 123 it\'s', 'a\u{1F600}b \u{1F600}\u{1F600} x\u{1F389}', `${' '.repeat(3000)}x\n\n\t y`, '\u00fcn\u00efc\u00f6d\u00e9 \u4e2d\u6587 \r\n'];
 
 async function exerciseTokenizer(tokenizer) {
@@ -209,7 +226,7 @@ export const TARGETS = {
   },
   'tokenizer-json': {
     package: 'tokenizer',
-    generate: (r) => ({ 'tokenizer.json': jsonOrBytes(r.chance(0.5) ? neoxSmall() : byteLevelSeed(), r, 0.8) }),
+    generate: (r) => ({ 'tokenizer.json': r.chance(0.25) ? randomRegexTokenizer(r) : jsonOrBytes(r.chance(0.5) ? neoxSmall() : byteLevelSeed(), r, 0.8) }),
     run: async (dir) => exerciseTokenizer((await tokenizerNode()).loadTokenizerSync(join(dir, 'tokenizer.json'))),
   },
   'tokenizer-json-gz': {

@@ -19,7 +19,7 @@ if [ -x "$out/dcf-driver" ] && [ "$(cat "$out/variant" 2>/dev/null)" = "$variant
 fi
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 objs=()
-kernels=(adamw gelu rope rms-norm cross-entropy compose gemm dynamic-weights)
+kernels=(adamw gelu rope rms-norm cross-entropy compose gemm dynamic-weights decode-attention)
 if [ "$variant" = host ]; then
   for k in "${kernels[@]}"; do
     "$cxx" -O3 -std=c++17 -fopenmp -fPIC -I"$native" -x c++ -include "$native/compat.h" -c "$native/$k.cu" -o "$out/obj-host/$k.o" &

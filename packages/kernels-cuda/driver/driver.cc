@@ -108,7 +108,7 @@ const char* tileDim(const std::string& kernel) {
   if (kernel == "rms_norm" || kernel == "rms_norm_backward") return "rows";
   if (kernel == "cross_entropy" || kernel == "cross_entropy_backward") return "R";
   if (kernel == "gemm") return "batch";
-  return "B";  // rope, compose
+  return "B";  // rope, compose, decode_attention
 }
 
 void tile(Case& c, int64_t factor) {
@@ -129,6 +129,22 @@ void tile(Case& c, int64_t factor) {
     }
 }
 
+// Device scratch that grows as needed and lives until the process ends.
+std::string scratch(size_t bytes, void** out) {
+  static void* buf = nullptr;
+  static size_t have = 0;
+  if (bytes > have) {
+    if (buf != nullptr) dcf::deviceFree(buf);
+    buf = nullptr;
+    have = 0;
+    const std::string e = dcf::deviceAlloc(&buf, bytes);
+    if (!e.empty()) return e;
+    have = bytes;
+  }
+  *out = buf;
+  return "";
+}
+
 // Runs the case's kernel once on the device buffers; returns "" or the error. FLOPs for GEMM.
 std::string launch(Case& c, double* flops) {
   const std::string& k = c.kernel;
@@ -137,15 +153,9 @@ std::string launch(Case& c, double* flops) {
   else if (k == "gelu_backward") dcf::geluBackward(c.f("x"), c.f("dy"), c.o("dx"), c.i("n"));
   else if (k == "rms_norm") dcf::rmsNormForward(c.f("x"), c.f("w"), c.o("y"), c.i("rows"), c.i("D"), static_cast<float>(c.dim("eps")));
   else if (k == "rms_norm_backward") {
-    static void* inv = nullptr;
-    static size_t invBytes = 0;
-    const size_t need = static_cast<size_t>(c.i("rows")) * 4;
-    if (need > invBytes) {
-      if (inv != nullptr) dcf::deviceFree(inv);
-      const std::string e = dcf::deviceAlloc(&inv, need);
-      if (!e.empty()) return e;
-      invBytes = need;
-    }
+    void* inv = nullptr;
+    const std::string e = scratch(static_cast<size_t>(c.i("rows")) * 4, &inv);
+    if (!e.empty()) return e;
     dcf::rmsNormBackward(c.f("x"), c.f("w"), c.f("dy"), c.o("dx"), c.o("dw"), static_cast<float*>(inv), c.i("rows"), c.i("D"),
                          static_cast<float>(c.dim("eps")));
   } else if (k == "rope") {
@@ -166,6 +176,15 @@ std::string launch(Case& c, double* flops) {
     else
       dcf::composeBackward(c.f("x"), c.fOpt("qw1"), c.fOpt("qw2"), c.fOpt("qdd"), c.fOpt("kw1"), c.fOpt("kw2"), c.fOpt("kdd"), c.f("dy"),
                            c.o("dx"), c.oOpt("dqw1"), c.oOpt("dqw2"), c.oOpt("dqdd"), c.oOpt("dkw1"), c.oOpt("dkw2"), c.oOpt("dkdd"), d);
+  } else if (k == "decode_attention") {
+    const int64_t B = c.i("B"), N = c.i("N"), S = c.i("S"), E = c.i("E"), I = c.i("I");
+    void* buf = nullptr;
+    const std::string e = scratch(static_cast<size_t>(2 * B * N * S) * 4, &buf);
+    if (!e.empty()) return e;
+    const dcf::ComposeSide pre{c.fOpt("preQw1"), c.fOpt("preQw2"), c.fOpt("preQdd"), c.fOpt("preKw1"), c.fOpt("preKw2"), c.fOpt("preKdd")};
+    const dcf::ComposeSide post{c.fOpt("postQw1"), c.fOpt("postQw2"), c.fOpt("postQdd"), c.fOpt("postKw1"), c.fOpt("postKw2"), c.fOpt("postKdd")};
+    dcf::decodeAttention(c.f("q"), c.f("k"), c.f("v"), pre, post, static_cast<const int32_t*>(c.get(c.in, "lo").dev), c.o("out"),
+                         static_cast<float*>(buf), B, N, S, E, I, static_cast<float>(c.dim("scale")));
   } else if (k == "dynamic_weights") {
     dcf::dynamicWeights(c.f("x"), c.f("dw1"), c.f("qkw"), c.f("dd"), c.o("w1"), c.o("w2"), c.o("ddOut"), c.i("X"), c.i("D"), c.i("K"), c.i("I"),
                         c.i("N"));

@@ -99,7 +99,6 @@ class Call {
     return nullptr;
   }
 
- private:
   template <typename T>
   T* hostArray(size_t i, const char* name, int64_t need) {
     if (failed()) return nullptr;
@@ -119,6 +118,7 @@ class Call {
     }
     return static_cast<T*>(data);
   }
+ private:
   void* alloc(size_t bytes) {
     if (!ready()) return nullptr;
     void* p = nullptr;
@@ -360,6 +360,36 @@ napi_value DynamicWeights(napi_env env, napi_callback_info info) {
   return c.finish();
 }
 
+// decodeAttention(q, k, v, preQw1, preQw2, preQdd, preKw1, preKw2, preKdd, postQw1, postQw2, postQdd, postKw1, postKw2, postKdd,
+//                 lo, out, B, N, S, E, I, scale)
+napi_value DecodeAttention(napi_env env, napi_callback_info info) {
+  Call c(env, info, "decodeAttention", 23);
+  const int64_t B = c.i64(17, "B"), N = c.i64(18, "N"), S = c.i64(19, "S"), E = c.i64(20, "E"), I = c.i64(21, "I");
+  const float scale = static_cast<float>(c.f64(22, "scale"));
+  if (!c.failed() && (N > kComposeMaxN || I > kComposeMaxI))
+    c.fail("range", "supports N ≤ " + std::to_string(kComposeMaxN) + " and I ≤ " + std::to_string(kComposeMaxI));
+  const float* q = c.in<float>(0, "q", B * N * E);
+  const float* k = c.in<float>(1, "k", B * N * S * E);
+  const float* v = c.in<float>(2, "v", B * N * S * E);
+  const char* names[12] = {"preQw1", "preQw2", "preQdd", "preKw1", "preKw2", "preKdd", "postQw1", "postQw2", "postQdd", "postKw1", "postKw2", "postKdd"};
+  const int64_t sizes[6] = {B * I * N, B * I * N, B * N, B * S * I * N, B * S * I * N, B * S * N};
+  const float* w[12];
+  for (int j = 0; j < 12; j++) w[j] = c.in<float>(3 + j, names[j], sizes[j % 6], true);
+  // every row must see a key: a softmax over no keys has no value
+  const int32_t* loHost = c.hostArray<int32_t>(15, "lo", B);
+  for (int64_t b = 0; loHost != nullptr && b < B; b++)
+    if (loHost[b] < 0 || loHost[b] >= S) {
+      c.fail("range", "'lo' values must be in [0, S = " + std::to_string(S) + "); got lo[" + std::to_string(b) + "] = " + std::to_string(loHost[b]));
+      break;
+    }
+  const int32_t* lo = c.in<int32_t>(15, "lo", B);
+  float* out = c.out(16, "out", B * N * E);
+  float* scratch = c.scratch(2 * B * N * S);
+  const ComposeSide pre{w[0], w[1], w[2], w[3], w[4], w[5]}, post{w[6], w[7], w[8], w[9], w[10], w[11]};
+  if (c.ready() && B * N * S > 0) decodeAttention(q, k, v, pre, post, lo, out, scratch, B, N, S, E, I, scale);
+  return c.finish();
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"status", nullptr, Status, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -375,6 +405,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyBackward", nullptr, CrossEntropyBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dynamicWeights", nullptr, DynamicWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"decodeAttention", nullptr, DecodeAttention, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -43,6 +43,15 @@ void composeBackward(const float* x, const float* qw1, const float* qw2, const f
                      const float* kdd, const float* dy, float* dx, float* dqw1, float* dqw2, float* dqdd, float* dkw1, float* dkw2,
                      float* dkdd, const ComposeDims& d);
 
+// decode-attention.cu — one DCMHA decode step (T = 1) over the cache: q [B,N,E], k, v [B,N,S,E], the pre
+// and post Compose weights (T = 1), visibility lo[b] (row b sees keys s ≥ lo[b]); out [B,N,E];
+// scratch: 2·B·N·S floats of device memory
+struct ComposeSide {
+  const float *qw1, *qw2, *qdd, *kw1, *kw2, *kdd;  // null where a side is off
+};
+void decodeAttention(const float* q, const float* k, const float* v, const ComposeSide& pre, const ComposeSide& post, const int32_t* lo,
+                     float* out, float* scratch, int64_t B, int64_t N, int64_t S, int64_t E, int64_t I, float scale);
+
 // dynamic-weights.cu — DCMHA's dynamic weight projection, forward, fused (G = 1, C = 4 slots):
 // x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], ddW [D,4N] → w1, w2 [4,X,I,N] (w1 RMS-normalised over N), dd [X,4,N]
 constexpr int64_t kDynamicMaxK = 256;

@@ -4,7 +4,7 @@
 // `cpu` backend), as raw little-endian float32/int32 files plus one manifest line per case. The GPU
 // machine then needs neither Node nor npm: scripts/gpu-check.sh runs the driver on these files.
 //
-//   node scripts/make-driver-cases.mjs [OUT_DIR]      (default driver/cases; ~14 MiB)
+//   node scripts/make-driver-cases.mjs [OUT_DIR]      (default driver/cases; ~21 MiB)
 //
 // Manifest line: name kernel atol rtol k=v… | in tensor:flags… | out tensor:flags…
 // flags: t = tiled along the case's leading (batch-like) dimension when the driver scales the case
@@ -22,6 +22,7 @@ import {
   composeReferenceGrad,
   crossEntropyReference,
   crossEntropyReferenceGrad,
+  dcmhaCompose,
   geluReference,
   geluReferenceGrad,
   rmsNormReference,
@@ -154,10 +155,10 @@ for (const [ta, tb] of [[0, 0], [1, 0], [0, 1]]) {
   write(`gemm_${ta ? 't' : 'n'}${tb ? 't' : 'n'}`, 'gemm', 1e-4, 1e-5, { batch, M, N, K, transA: ta, transB: tb, strideA: M * K, strideB: 0 }, { a: [a, 't'], b: [b, 'c'] }, { c: [data(c), 't'] });
 }
 
-// Dynamic weight projection, decode-shaped (8 positions) at DCFormer-2.8B's width; not tiled (its
+// Dynamic weight projection, decode-shaped (8 positions, D 1024, N 32); not tiled (its
 // outputs are slot-major), so timed as stored
 {
-  const X = 8, D = 2560, K = 64, I = 2, N = 32;
+  const X = 8, D = 1024, K = 64, I = 2, N = 32;
   const x = uniform(X * D), dw1 = uniform(D * 4 * K, -0.05, 0.05), qkw = uniform(4 * K * 2 * I * N, -0.2, 0.2), dd = uniform(D * 4 * N, -0.05, 0.05);
   const w = dynamicWeights(tf.tensor3d(x, [X, 1, D]), { dw1: tf.tensor4d(dw1, [D, 1, 4, K]), qkw: tf.tensor(qkw, [1, 4, K, 2 * I, N]), dd: tf.tensor3d(dd, [D, 1, 4 * N]) });
   const slots = [w.pre, { qw1: w.pre.kw1, qw2: w.pre.kw2, qdd: w.pre.kdd }, w.post, { qw1: w.post.kw1, qw2: w.post.kw2, qdd: w.post.kdd }];
@@ -165,6 +166,27 @@ for (const [ta, tb] of [[0, 0], [1, 0], [0, 1]]) {
   const ddOut = new Float32Array(X * 4 * N);
   slots.forEach((s, c) => data(s.qdd).forEach((v, j) => (ddOut[(Math.floor(j / N) * 4 + c) * N + (j % N)] = v)));
   write('dynamic_weights', 'dynamic_weights', 1e-5, 1e-4, { X, D, K, I, N, notile: 1 }, { x: [x, 'c'], dw1: [dw1, 'c'], qkw: [qkw, 'c'], dd: [dd, 'c'] }, { w1: [cat('qw1'), 'c'], w2: [cat('qw2'), 'c'], ddOut: [ddOut, 'c'] });
+}
+
+// One decode step over a 192-key cache (N 16, E 64, I 2); rows see keys
+// from lo[b] on. Every tensor leads with B, so the driver tiles it into a decode batch.
+{
+  const B = 2, N = 16, S = 192, E = 64, I = 2, lo = [0, 100];
+  const attrs = { queryWise: true, keyWise: true };
+  const q = uniform(B * N * E), k = uniform(B * N * S * E), v = uniform(B * N * S * E);
+  const side = () => ({ qw1: uniform(B * I * N, -0.4, 0.4), qw2: uniform(B * I * N, -0.4, 0.4), qdd: uniform(B * N, -0.4, 0.4),
+    kw1: uniform(B * S * I * N, -0.4, 0.4), kw2: uniform(B * S * I * N, -0.4, 0.4), kdd: uniform(B * S * N, -0.4, 0.4) });
+  const pre = side(), post = side();
+  const shapes = { qw1: [B, 1, I, N], qw2: [B, 1, I, N], qdd: [B, 1, N], kw1: [B, S, I, N], kw2: [B, S, I, N], kdd: [B, S, N] };
+  const tensors = (w) => Object.fromEntries(Object.entries(w).map(([n, a]) => [n, tf.tensor(a, shapes[n])]));
+  const scale = 1 / Math.sqrt(E);
+  const scores = tf.mul(tf.matMul(tf.tensor4d(q, [B, N, 1, E]), tf.tensor4d(k, [B, N, S, E]), false, true), scale);
+  const logits = dcmhaCompose({ x: scores, ...tensors(pre) }, attrs);
+  const mask = tf.tensor4d(Array.from({ length: B * S }, (_, j) => (j % S < lo[Math.floor(j / S)] ? -Infinity : 0)), [B, 1, 1, S]);
+  const probs = dcmhaCompose({ x: tf.softmax(tf.add(logits, mask)), ...tensors(post) }, attrs);
+  const out = data(tf.matMul(probs, tf.tensor4d(v, [B, N, S, E])));
+  const named = (prefix, w) => Object.fromEntries(Object.entries(w).map(([n, a]) => [`${prefix}${n[0].toUpperCase()}${n.slice(1)}`, [a, 't']]));
+  write('decode_attention', 'decode_attention', 2e-5, 1e-4, { B, N, S, E, I, scale }, { q: [q, 't'], k: [k, 't'], v: [v, 't'], ...named('pre', pre), ...named('post', post), lo: [Int32Array.from(lo), 't'] }, { out: [out, 't'] });
 }
 
 writeFileSync(join(outDir, 'manifest.txt'), `${manifest.join('\n')}\n`);

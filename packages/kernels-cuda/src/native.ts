@@ -52,6 +52,17 @@ export interface CudaAddon {
    */
   dynamicWeights(x: Float32Array, dw1: Float32Array, qkw: Float32Array, dd: Float32Array, w1: Float32Array, w2: Float32Array, ddOut: Float32Array,
     X: number, D: number, K: number, I: number, N: number): void;
+  /**
+   * One DCMHA decode step (T = 1) over the cache: scores q·kᵀ·scale, pre-Compose, keys s < lo[b]
+   * masked, softmax, post-Compose, ·v. q [B,N,E]; k, v [B,N,S,E]; Compose weights with T = 1 (query
+   * side [B,I,N] / [B,N], key side [B,S,I,N] / [B,S,N], null when off); lo [B] in [0, S); out [B,N,E].
+   */
+  decodeAttention(q: Float32Array, k: Float32Array, v: Float32Array,
+    preQw1: Float32Array | null, preQw2: Float32Array | null, preQdd: Float32Array | null,
+    preKw1: Float32Array | null, preKw2: Float32Array | null, preKdd: Float32Array | null,
+    postQw1: Float32Array | null, postQw2: Float32Array | null, postQdd: Float32Array | null,
+    postKw1: Float32Array | null, postKw2: Float32Array | null, postKdd: Float32Array | null,
+    lo: Int32Array, out: Float32Array, B: number, N: number, S: number, E: number, I: number, scale: number): void;
 }
 
 const FILES: Record<AddonVariant, string> = {

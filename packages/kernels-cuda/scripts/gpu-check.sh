@@ -14,10 +14,14 @@
 #   bash packages/kernels-cuda/scripts/gpu-check.sh [CASE_DIR]
 #
 # Exit status: 0 when every case is within tolerance. Nothing here needs npm or the network.
+# Dry run without a GPU (the script's plumbing, on the host build of the kernels):
+#   DCF_CHECK_VARIANT=host SCALE_MIB=8 bash scripts/gpu-check.sh
 set -uo pipefail
 pkg=$(cd "$(dirname "$0")/.." && pwd)
 cases=${1:-$pkg/driver/cases}
-out=$pkg/build/gpu-check
+variant=${DCF_CHECK_VARIANT:-device}
+scale=${SCALE_MIB:-256}
+out=$pkg/build/gpu-check-$variant
 start=$(date +%s)
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 
@@ -52,10 +56,10 @@ if [ -z "${DCF_CUBLAS:-}" ]; then
 fi
 echo "cuBLAS: ${DCF_CUBLAS:-not found (the GEMM rows use the tiled kernel)}"
 
-step "build the driver (nvcc, ARCHS=${ARCHS:-80 90})"
-timeout 300 bash "$pkg/driver/build.sh" device "$out" || { echo "driver build failed"; exit 1; }
+step "build the driver ($variant build, ARCHS=${ARCHS:-80 90})"
+timeout 300 bash "$pkg/driver/build.sh" "$variant" "$out" || { echo "driver build failed"; exit 1; }
 
-step "kernels vs the CPU reference, each case scaled to ≥ 256 MiB"
+step "kernels vs the CPU reference, each case scaled to ≥ $scale MiB"
 if [ ! -f "$cases/manifest.txt" ]; then
   if command -v node >/dev/null && [ -d "$pkg/../../node_modules/@tensorflow" ]; then
     node "$pkg/scripts/make-driver-cases.mjs" "$cases" || exit 1
@@ -64,17 +68,19 @@ if [ ! -f "$cases/manifest.txt" ]; then
     exit 2
   fi
 fi
-timeout 300 "$out/dcf-driver" "$cases" --scale-mib 256 --min-ms 100
+timeout 300 "$out/dcf-driver" "$cases" --scale-mib "$scale" --min-ms 100
 status=$?
 if [ -n "${DCF_CUBLAS:-}" ]; then
   step "GEMM on the tiled fallback kernel (DCF_CUBLAS=0)"
   for g in gemm_nn gemm_tn gemm_nt; do
-    DCF_CUBLAS=0 timeout 120 "$out/dcf-driver" "$cases" --scale-mib 64 --min-ms 100 --only "$g" | grep "^$g" || status=1
+    DCF_CUBLAS=0 timeout 120 "$out/dcf-driver" "$cases" --scale-mib $(( scale / 4 )) --min-ms 100 --only "$g" | grep "^$g" || status=1
   done
 fi
 
 step "Node"
-if command -v node >/dev/null; then
+if [ "$variant" != device ]; then
+  echo "(dry run: the device addon is not built)"
+elif command -v node >/dev/null; then
   node --version
   archs=${ARCHS:+--archs sm_${ARCHS// /,sm_}}
   if timeout 300 node "$pkg/scripts/build-native.mjs" --out-dir "$out/addon" $archs; then

@@ -58,6 +58,21 @@ describe.skipIf(noHost)('the kernel driver, host variant', () => {
   });
 });
 
+describe.skipIf(noHost)('scripts/gpu-check.sh, dry run on the host build', () => {
+  it('prints the machine, the table and its sections, and exits 0', () => {
+    const r = run('bash', [join(packageRoot, 'scripts', 'gpu-check.sh'), cases], {
+      DCF_CHECK_VARIANT: 'host',
+      SCALE_MIB: '1',
+      DCF_CHECK_OUT: join(build, 'driver-host'),
+      DCF_CUBLAS: '0',
+    });
+    expect(r.stdout).toMatch(/== machine/);
+    expect(r.stdout).toMatch(/17 of 17 cases within tolerance/);
+    expect(r.stdout).toMatch(/== Vulkan/);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
+
 describe.skipIf(noNvcc !== null)('the kernel driver, device variant (nvcc)', () => {
   it('compiles, and without a GPU says why instead of running', () => {
     const out = join(build, 'driver-device');

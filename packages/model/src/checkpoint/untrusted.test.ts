@@ -101,7 +101,8 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
   // 2.5 GiB float32 tensors, generated sparse. They need ~3 GB of free memory and ~2.7 GB of disk
   // per format and take ~10-40 s on two cores, so they run when DCFORMER_LARGE_TESTS=1 (by hand, or
   // on a large CI machine) and otherwise skip with the reason printed.
-  const TENSOR_BYTES = 2.5 * 2 ** 30;
+  // DCFORMER_LARGE_TEST_GIB=4.5 checks the > 4 GiB case the same way (by hand: ~10 GB of free memory).
+  const TENSOR_BYTES = Math.round(Number(process.env.DCFORMER_LARGE_TEST_GIB ?? 2.5) * 2 ** 28) * 4;
   const largeReason = (() => {
     if (process.env.DCFORMER_LARGE_TESTS !== '1') return 'set DCFORMER_LARGE_TESTS=1 to run (2.5 GiB tensors, ~30 s each)';
     if (freemem() < 2 * TENSOR_BYTES) return `needs ${((2 * TENSOR_BYTES) / 1e9).toFixed(1)} GB free memory; ${(freemem() / 1e9).toFixed(1)} GB free`;
@@ -109,7 +110,7 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
     if (fs.bavail * fs.bsize < 2 * TENSOR_BYTES) return `needs ${((2 * TENSOR_BYTES) / 1e9).toFixed(1)} GB free disk in ${tmpdir()}`;
     return null;
   })();
-  if (largeReason !== null) console.log(`skipping the 2.5 GiB tensor tests: ${largeReason}`);
+  if (largeReason !== null) console.log(`skipping the ${TENSOR_BYTES / 2 ** 30} GiB tensor tests: ${largeReason}`);
   const count = TENSOR_BYTES / 4;
   const marks: Array<[number, number]> = [[0, 1.5], [2 ** 29 - 1, -2], [2 ** 29, 3.25], [count - 1, 42]];
   const checkMarks = (data: Float32Array): void => {
@@ -118,7 +119,7 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
     expect(data[12345]).toBe(0);
   };
 
-  it.skipIf(largeReason !== null)('a 2.5 GiB float32 tensor in model.safetensors loads', async () => {
+  it.skipIf(largeReason !== null)(`a ${TENSOR_BYTES / 2 ** 30} GiB float32 tensor in model.safetensors loads`, async () => {
     const dir = await tempDir();
     let json = JSON.stringify({ big: { dtype: 'F32', shape: [count], data_offsets: [0, TENSOR_BYTES] } });
     json += ' '.repeat((8 - (json.length % 8)) % 8);
@@ -133,7 +134,7 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
     checkMarks(weights.get('big')!.data);
   }, 300_000);
 
-  it.skipIf(largeReason !== null)('a 2.5 GiB float32 tensor in pytorch_model.bin loads (CRC checked in slices)', async () => {
+  it.skipIf(largeReason !== null)(`a ${TENSOR_BYTES / 2 ** 30} GiB float32 tensor in pytorch_model.bin loads (CRC checked in slices)`, async () => {
     const dir = await tempDir();
     // The storage entry is a sparse hole with the marks written into it; its CRC is computed in chunks.
     const pkl = statePickle({ big: { key: '0', numel: count, shape: [count], stride: [1] } });

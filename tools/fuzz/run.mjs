@@ -14,8 +14,8 @@
  * Exit status 0 when there were no failures.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TARGETS } from './targets.mjs';
@@ -53,6 +53,10 @@ for (let i = 0; jobs.length < names.reduce((s, n) => s + countFor(n), 0); i++) {
   for (const target of names) if (i < countFor(target)) jobs.push({ seed, target, index: i });
 }
 
+// One folder for the whole run: workers killed for hanging or aborting cannot clean up after themselves.
+const runRoot = mkdtempSync(join(tmpdir(), 'dcf-fuzz-run-'));
+process.on('exit', () => rmSync(runRoot, { recursive: true, force: true }));
+
 const stats = Object.fromEntries(names.map((n) => [n, { inputs: 0, ok: 0, typed: 0, untyped: 0, aborts: 0, hangs: 0, overBudget: 0, harness: 0, maxMs: 0, maxRssMb: 0 }]));
 const failures = [];
 const started = Date.now();
@@ -74,7 +78,11 @@ function vmRss(pid) {
 }
 
 function startWorker(done) {
-  const child = fork(join(here, 'worker.mjs'), [pkg ?? 'all'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+  const child = fork(join(here, 'worker.mjs'), [pkg ?? 'all'], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: ['--max-old-space-size=4096'],
+    env: { ...process.env, DCF_FUZZ_ROOT: runRoot },
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   let job = null;

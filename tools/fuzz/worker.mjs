@@ -10,7 +10,10 @@ import { rng } from './mutate.mjs';
 import { TARGETS } from './targets.mjs';
 
 const MARKER = Symbol.for('@dcformer/error');
-const root = mkdtempSync(join(tmpdir(), 'dcf-fuzz-'));
+// Under the supervisor, inside the run's folder (which it removes even after killing us); alone
+// (--replay), a folder of our own removed on exit.
+const runRoot = process.env.DCF_FUZZ_ROOT;
+const root = runRoot !== undefined && process.send !== undefined ? mkdtempSync(join(runRoot, 'w-')) : mkdtempSync(join(tmpdir(), 'dcf-fuzz-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
 /** Typed = one of the project's error classes (DcformerError or TokenizerError), one line. */

@@ -93,7 +93,12 @@ export async function readInto(handle: FileHandle, target: Uint8Array, position:
 
 /** `length` bytes at `position` in a fresh buffer. */
 export async function readRange(handle: FileHandle, position: number, length: number, label: string, makeError: MakeError = checkpointError): Promise<Uint8Array> {
-  const buffer = new Uint8Array(length);
+  let buffer: Uint8Array;
+  try {
+    buffer = new Uint8Array(length);
+  } catch (e) {
+    throw makeError(`${label}: cannot allocate ${length} bytes to read at ${position} (${(e as Error).message})`);
+  }
   await readInto(handle, buffer, position, label, makeError);
   return buffer;
 }

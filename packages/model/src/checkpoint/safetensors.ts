@@ -279,7 +279,13 @@ export async function readAsFloat32(
 ): Promise<Float32Array> {
   checkFloatDtype(dtype, name, fileLabel);
   const size = DTYPE_SIZES[dtype];
-  const out = new Float32Array(count);
+  let out: Float32Array;
+  try {
+    out = new Float32Array(count);
+  } catch (e) {
+    // Within the budget but more than this machine can give right now: still a typed, one-line error.
+    fail(fileLabel, `cannot allocate ${4 * count} bytes for its float32 values (${(e as Error).message})`, name);
+  }
   const perChunk = Math.floor(CONVERT_CHUNK_BYTES / size);
   for (let at = 0; at < count; at += perChunk) {
     const n = Math.min(perChunk, count - at);

@@ -17,7 +17,7 @@ import { readCheckpointWeights, readSafetensorsFile, readSafetensorsWeights } fr
 import { ensureDirectory, MAX_READ_SLICE, openRegularFile, readRange } from './open-file.js';
 import { unpickleTorch } from './pickle.js';
 import { readTorchStateDict } from './torch-bin.js';
-import { parseSafetensorsHeader, serializeSafetensors } from './safetensors.js';
+import { parseSafetensorsHeader, readAsFloat32, serializeSafetensors } from './safetensors.js';
 import { buildStoredZip, crc32 } from './zip.js';
 
 const dirs: string[] = [];
@@ -299,6 +299,11 @@ describe('class 4: tiny files cannot allocate gigabytes', () => {
     for (let i = 0; i < 1200; i++) views[`t${i}`] = { key: '0', numel, shape: [numel], stride: [1] };
     const zip = torchZip(statePickle(views), { 0: new Uint8Array(4 * numel) });
     await expectTyped(readTorchStateDict(zip), /tensor 't\d+' would allocate 1048576 bytes/);
+  });
+
+  it('an allocation the machine cannot give is a typed error too', async () => {
+    const read = async () => new Uint8Array(0);
+    await expectTyped(readAsFloat32(read, 'F32', 2 ** 40, 'huge', 'x.safetensors'), /tensor 'huge': cannot allocate 4398046511104 bytes for its float32 values/);
   });
 
   it('ZIP entries overlapping one local entry are refused when the archive is opened', async () => {

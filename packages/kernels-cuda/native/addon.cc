@@ -2,7 +2,9 @@
 // (dcformer_cuda_host.node): each takes host typed arrays, checks their lengths against the
 // dimensions, copies inputs to device memory, runs the kernel, and copies outputs back. In the host
 // build "device memory" is malloc'd (runtime-host.cc), so this file runs the same way in CI.
-// Errors throw JS errors that name the function and argument; nothing here aborts the process.
+// Errors throw JS errors that name the function and argument, with `code` 'shape' (an array's type or
+// length, a size beyond a kernel's limits), 'input' (a value out of range) or 'kernel' (no device, a
+// CUDA error); nothing here aborts the process.
 #include <node_api.h>
 #include <cstdint>
 #include <memory>
@@ -23,7 +25,7 @@ class Call {
  public:
   Call(napi_env env, napi_callback_info info, const char* fn, size_t count) : env_(env), fn_(fn), argc_(kMaxArgs) {
     napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr);
-    if (argc_ < count) fail("type", "expected " + std::to_string(count) + " arguments, got " + std::to_string(argc_));
+    if (argc_ < count) fail("shape", "expected " + std::to_string(count) + " arguments, got " + std::to_string(argc_));
   }
   ~Call() {
     for (void* p : owned_) deviceFree(p);
@@ -32,18 +34,18 @@ class Call {
   // sizes must be ≥ 0; band offsets (signedOk) may be negative
   int64_t i64(size_t i, const char* name, bool signedOk = false) {
     int64_t v = 0;
-    if (!failed() && napi_get_value_int64(env_, argv_[i], &v) != napi_ok) fail("type", std::string("'") + name + "' must be a number");
-    if (!failed() && v < 0 && !signedOk) fail("range", std::string("'") + name + "' must be ≥ 0; got " + std::to_string(v));
+    if (!failed() && napi_get_value_int64(env_, argv_[i], &v) != napi_ok) fail("shape", std::string("'") + name + "' must be a number");
+    if (!failed() && v < 0 && !signedOk) fail("shape", std::string("'") + name + "' must be ≥ 0; got " + std::to_string(v));
     return v;
   }
   double f64(size_t i, const char* name) {
     double v = 0;
-    if (!failed() && napi_get_value_double(env_, argv_[i], &v) != napi_ok) fail("type", std::string("'") + name + "' must be a number");
+    if (!failed() && napi_get_value_double(env_, argv_[i], &v) != napi_ok) fail("shape", std::string("'") + name + "' must be a number");
     return v;
   }
   bool boolean(size_t i, const char* name) {
     bool v = false;
-    if (!failed() && napi_get_value_bool(env_, argv_[i], &v) != napi_ok) fail("type", std::string("'") + name + "' must be a boolean");
+    if (!failed() && napi_get_value_bool(env_, argv_[i], &v) != napi_ok) fail("shape", std::string("'") + name + "' must be a boolean");
     return v;
   }
   bool isNull(size_t i) {
@@ -75,12 +77,13 @@ class Call {
   bool ready() {
     if (failed()) return false;
     const std::string why = deviceStatus();
-    if (!why.empty()) fail("error", "no usable CUDA device: " + why);
+    if (!why.empty()) fail("kernel", "no usable CUDA device: " + why);
     return !failed();
   }
   void check(const std::string& err) {
-    if (!err.empty()) fail("error", err);
+    if (!err.empty()) fail("kernel", err);
   }
+  /** kind: the error's code, 'shape' | 'input' | 'kernel'. */
   void fail(const char* kind, const std::string& msg) {
     if (error_.empty()) error_ = msg, kind_ = kind;
   }
@@ -91,10 +94,9 @@ class Call {
     for (const auto& o : outputs_)
       if (!failed()) check(copyToHost(o.host, o.dev, o.bytes));
     if (failed()) {
+      // the code tells the JS side which typed error of @dcformer/kernels to throw (src/native.ts)
       const std::string msg = std::string("dcformer_cuda.") + fn_ + ": " + error_;
-      if (kind_ == "type") napi_throw_type_error(env_, nullptr, msg.c_str());
-      else if (kind_ == "range") napi_throw_range_error(env_, nullptr, msg.c_str());
-      else napi_throw_error(env_, nullptr, msg.c_str());
+      napi_throw_error(env_, kind_.c_str(), msg.c_str());
     }
     return nullptr;
   }
@@ -109,11 +111,11 @@ class Call {
     napi_value buffer;
     size_t offset;
     if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, &buffer, &offset) != napi_ok || type != want) {
-      fail("type", std::string("'") + name + "' must be " + (want == napi_float32_array ? "a Float32Array" : "an Int32Array"));
+      fail("shape", std::string("'") + name + "' must be " + (want == napi_float32_array ? "a Float32Array" : "an Int32Array"));
       return nullptr;
     }
     if (static_cast<int64_t>(length) < need) {
-      fail("range", std::string("'") + name + "' must hold " + std::to_string(need) + " elements; got " + std::to_string(length));
+      fail("shape", std::string("'") + name + "' must hold " + std::to_string(need) + " elements; got " + std::to_string(length));
       return nullptr;
     }
     return static_cast<T*>(data);
@@ -184,7 +186,7 @@ ComposeDims composeDims(Call& c, size_t first) {
   ComposeDims d{c.i64(first, "B"), c.i64(first + 1, "N"), c.i64(first + 2, "T"), c.i64(first + 3, "S"), c.i64(first + 4, "I"),
                 c.i64(first + 5, "bandQ", true), c.i64(first + 6, "bandK", true), c.i64(first + 7, "bandW", true)};
   if (!c.failed() && (d.N > kComposeMaxN || d.I > kComposeMaxI))
-    c.fail("range", "supports N ≤ " + std::to_string(kComposeMaxN) + " and I ≤ " + std::to_string(kComposeMaxI) + "; got N = " +
+    c.fail("shape", "supports N ≤ " + std::to_string(kComposeMaxN) + " and I ≤ " + std::to_string(kComposeMaxI) + "; got N = " +
                         std::to_string(d.N) + ", I = " + std::to_string(d.I));
   return d;
 }
@@ -228,10 +230,10 @@ napi_value ComposeBackward(napi_env env, napi_callback_info info) {
   float* dkdd = c.out(14, "dkdd", d.B * d.S * d.N, true);
   // a side is on when its three weights are given; its three gradients must be given with them
   const bool q = qw1 != nullptr && qw2 != nullptr && qdd != nullptr, k = kw1 != nullptr && kw2 != nullptr && kdd != nullptr;
-  if (!c.failed() && ((qw1 || qw2 || qdd) && !q)) c.fail("type", "'qw1', 'qw2', 'qdd' must be all given or all null");
-  if (!c.failed() && ((kw1 || kw2 || kdd) && !k)) c.fail("type", "'kw1', 'kw2', 'kdd' must be all given or all null");
+  if (!c.failed() && ((qw1 || qw2 || qdd) && !q)) c.fail("shape", "'qw1', 'qw2', 'qdd' must be all given or all null");
+  if (!c.failed() && ((kw1 || kw2 || kdd) && !k)) c.fail("shape", "'kw1', 'kw2', 'kdd' must be all given or all null");
   if (!c.failed() && (q != (dqw1 && dqw2 && dqdd) || k != (dkw1 && dkw2 && dkdd)))
-    c.fail("type", "each side's gradient arrays must be given exactly when its weights are");
+    c.fail("shape", "each side's gradient arrays must be given exactly when its weights are");
   if (c.ready() && nx > 0) composeBackward(x, qw1, qw2, qdd, kw1, kw2, kdd, dy, dx, dqw1, dqw2, dqdd, dkw1, dkw2, dkdd, d);
   return c.finish();
 }
@@ -289,7 +291,7 @@ napi_value Rope(napi_env env, napi_callback_info info) {
   Call c(env, info, "rope", 10);
   const int64_t B = c.i64(4, "B"), T = c.i64(5, "T"), N = c.i64(6, "N"), E = c.i64(7, "E"), H = c.i64(8, "H"), rows = c.i64(9, "tableRows");
   if (!c.failed() && (2 * H > E || (rows != 1 && rows != B)))
-    c.fail("range", "needs 2·H ≤ E and tableRows 1 or B; got H = " + std::to_string(H) + ", E = " + std::to_string(E) + ", tableRows = " +
+    c.fail("shape", "needs 2·H ≤ E and tableRows 1 or B; got H = " + std::to_string(H) + ", E = " + std::to_string(E) + ", tableRows = " +
                         std::to_string(rows) + ", B = " + std::to_string(B));
   const float* x = c.in<float>(0, "x", B * T * N * E);
   const float* cs = c.in<float>(1, "cos", rows * T * H);
@@ -347,7 +349,7 @@ napi_value DynamicWeights(napi_env env, napi_callback_info info) {
   Call c(env, info, "dynamicWeights", 12);
   const int64_t X = c.i64(7, "X"), D = c.i64(8, "D"), K = c.i64(9, "K"), I = c.i64(10, "I"), N = c.i64(11, "N");
   if (!c.failed() && (K > kDynamicMaxK || N > kComposeMaxN))
-    c.fail("range", "supports K ≤ " + std::to_string(kDynamicMaxK) + " and N ≤ " + std::to_string(kComposeMaxN) + "; got K = " +
+    c.fail("shape", "supports K ≤ " + std::to_string(kDynamicMaxK) + " and N ≤ " + std::to_string(kComposeMaxN) + "; got K = " +
                         std::to_string(K) + ", N = " + std::to_string(N));
   const float* x = c.in<float>(0, "x", X * D);
   const float* dw1 = c.in<float>(1, "dw1", D * 4 * K);
@@ -367,7 +369,7 @@ napi_value DecodeAttention(napi_env env, napi_callback_info info) {
   const int64_t B = c.i64(17, "B"), N = c.i64(18, "N"), S = c.i64(19, "S"), E = c.i64(20, "E"), I = c.i64(21, "I");
   const float scale = static_cast<float>(c.f64(22, "scale"));
   if (!c.failed() && (N > kComposeMaxN || I > kComposeMaxI))
-    c.fail("range", "supports N ≤ " + std::to_string(kComposeMaxN) + " and I ≤ " + std::to_string(kComposeMaxI));
+    c.fail("shape", "supports N ≤ " + std::to_string(kComposeMaxN) + " and I ≤ " + std::to_string(kComposeMaxI));
   const float* q = c.in<float>(0, "q", B * N * E);
   const float* k = c.in<float>(1, "k", B * N * S * E);
   const float* v = c.in<float>(2, "v", B * N * S * E);
@@ -379,7 +381,7 @@ napi_value DecodeAttention(napi_env env, napi_callback_info info) {
   const int32_t* loHost = c.hostArray<int32_t>(15, "lo", B);
   for (int64_t b = 0; loHost != nullptr && b < B; b++)
     if (loHost[b] < 0 || loHost[b] >= S) {
-      c.fail("range", "'lo' values must be in [0, S = " + std::to_string(S) + "); got lo[" + std::to_string(b) + "] = " + std::to_string(loHost[b]));
+      c.fail("input", "'lo' values must be in [0, S = " + std::to_string(S) + "); got lo[" + std::to_string(b) + "] = " + std::to_string(loHost[b]));
       break;
     }
   const int32_t* lo = c.in<int32_t>(15, "lo", B);

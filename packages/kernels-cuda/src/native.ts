@@ -5,6 +5,7 @@
  * written against `CudaAddon` runs on either; the host build is how CI checks the kernels' arithmetic.
  */
 import { createRequire } from 'node:module';
+import { InputError, KernelError, ShapeError } from '@dcformer/kernels';
 
 export type AddonVariant = 'device' | 'host';
 
@@ -77,6 +78,31 @@ const HOW: Record<AddonVariant, string> = {
 
 const loaded: Partial<Record<AddonVariant, { addon: CudaAddon | null; reason: string }>> = {};
 
+/** The addon's errors carry a code (native/addon.cc); rethrow them as the typed errors of @dcformer/kernels. */
+function retyped(e: unknown): unknown {
+  const { code, message } = e as { code?: string; message: string };
+  if (code === 'shape') return new ShapeError(message);
+  if (code === 'input') return new InputError(message);
+  if (code === 'kernel') return new KernelError(message);
+  return e;
+}
+
+function withTypedErrors(raw: Record<string, unknown>): CudaAddon {
+  const out: Record<string, unknown> = {};
+  // the addon's properties are not enumerable (napi_default): list them all
+  for (const name of Object.getOwnPropertyNames(raw)) {
+    const f = raw[name];
+    out[name] = typeof f !== 'function' ? f : (...args: unknown[]) => {
+      try {
+        return (f as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw retyped(e);
+      }
+    };
+  }
+  return out as unknown as CudaAddon;
+}
+
 /** The addon of one build, loaded once; null with the reason when it is missing or fails to load. */
 export function loadAddon(variant: AddonVariant = 'device'): { addon: CudaAddon | null; reason: string } {
   const cached = loaded[variant];
@@ -84,7 +110,7 @@ export function loadAddon(variant: AddonVariant = 'device'): { addon: CudaAddon 
   if (typeof process !== 'undefined' && process.env?.DCFORMER_NATIVE === '0') return (loaded[variant] = { addon: null, reason: 'disabled by DCFORMER_NATIVE=0' });
   try {
     const require = createRequire(import.meta.url);
-    const addon = require(FILES[variant]) as CudaAddon;
+    const addon = withTypedErrors(require(FILES[variant]) as Record<string, unknown>);
     return (loaded[variant] = { addon, reason: `${variant} addon loaded` });
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];

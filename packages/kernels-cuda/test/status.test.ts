@@ -7,20 +7,13 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cudaStatus } from '../src/status.js';
-import type { CudaAddon } from '../src/native.js';
+import { InputError, KernelError, ShapeError } from '@dcformer/kernels';
+import { loadAddon, type CudaAddon } from '../src/native.js';
 import { hostAddon, packageRoot } from './host-build.js';
 
 const nvcc = process.env.NVCC ?? 'nvcc';
 const noNvcc = spawnSync(nvcc, ['--version']).status === 0 ? null : `no CUDA compiler '${nvcc}' on PATH`;
 if (noNvcc) console.warn(`[the device-build tests] skipping: ${noNvcc}`);
-
-describe('cudaStatus', () => {
-  it('answers without throwing, with a reason when unavailable', () => {
-    const s = cudaStatus();
-    if (s.available) expect(s.device).not.toBe('');
-    else expect(s.reason.length).toBeGreaterThan(10);
-  });
-});
 
 describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
   // The install script's build (build/dcformer_cuda.node) when it is up to date — in CI `npm ci`
@@ -43,6 +36,8 @@ describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
     }
     expect(s.reason).toMatch(/CUDA error \d+/);
     expect(() => device!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(/no usable CUDA device/);
+    // through loadAddon: the typed error of @dcformer/kernels
+    expect(() => loadAddon('device').addon!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(KernelError);
   });
 
   it('on a GPU: GELU and a GEMM equal the host build (skips without a GPU)', () => {
@@ -68,5 +63,17 @@ describe('the host addon refuses bad arguments with errors that name them', () =
     expect(() => host!.geluForward(new Float64Array(3) as unknown as Float32Array, f, 3)).toThrow(/'x' must be a Float32Array/);
     expect(() => host!.rmsNormForward(f, f, f, -1, 3, 1e-6)).toThrow(/'rows' must be ≥ 0/);
     expect(() => host!.composeForward(f, null, null, null, null, null, null, f, 1, 65, 1, 1, 1, 0, 0, -1)).toThrow(/N ≤ 64/);
+    expect(() => host!.geluForward(f, f, 5)).toThrow(ShapeError);
+    expect(() => host!.rmsNormForward(f, f, f, -1, 3, 1e-6)).toThrow(ShapeError);
+    expect(() => host!.decodeAttention(f, f, f, null, null, null, null, null, null, null, null, null, null, null, null, Int32Array.from([5]), f, 1, 1, 1, 1, 1, 1)).toThrow(InputError);
+  });
+});
+
+// Last: the device addon is then the one built above (a module, once required, stays loaded).
+describe('cudaStatus', () => {
+  it('answers without throwing, with a reason when unavailable', () => {
+    const s = cudaStatus();
+    if (s.available) expect(s.device).not.toBe('');
+    else expect(s.reason.length).toBeGreaterThan(10);
   });
 });

@@ -53,6 +53,15 @@ if (!force && existsSync(out) && inputs.every((f) => statSync(f).mtimeMs < statS
   process.exit(0);
 }
 
+// At install time (--quiet-fail) the device build waits for a machine that can run it: nvcc for
+// sm_80 + sm_90 + PTX takes one to two minutes, which every `npm ci` (and so `npm start`) on a
+// machine without an NVIDIA driver would pay for nothing. By hand, or with DCFORMER_CUDA_BUILD=1, it
+// builds anyway (the tests build their own copy).
+const driverFiles = ['/dev/nvidiactl', '/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib/aarch64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1', '/usr/lib/wsl/lib/libcuda.so.1'];
+if (!host && quietFail && process.env.DCFORMER_CUDA_BUILD !== '1' && !driverFiles.some((f) => existsSync(f))) {
+  skip('no NVIDIA driver on this machine; build it where one is with `npx dcformer-kernels-cuda`');
+}
+
 const cxx = process.env.CXX ?? 'g++';
 const nvcc = process.env.NVCC ?? 'nvcc';
 if (spawnSync(cxx, ['--version']).status !== 0) skip(`no C++ compiler '${cxx}'`);

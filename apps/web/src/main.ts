@@ -3,6 +3,9 @@
  * with a live loss curve. Query parameters (also what the end-to-end test uses): `?model=URL` loads
  * a folder at start, `?backend=webgpu|wasm|cpu` forces a backend.
  */
+// tfjs-core's entry first: it registers the flags (DEBUG, …) that registering the gradients reads.
+// The built bundle keeps this order anyway; the dev server's pre-bundled chunks do not.
+import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { lossCurveSvg } from '@dcformer/train';
 import { chooseBackend, type BackendChoice } from './backend.js';

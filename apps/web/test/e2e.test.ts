@@ -1,7 +1,8 @@
 /**
  * End to end: the built page in Debian's headless Chromium (WebGPU on SwiftShader), loading the
  * bundled tiny model and generating greedily; the ids must equal what the Node cpu backend
- * generates from the same files. Without Chromium the test skips with the reason printed, except
+ * generates from the same files. The page under the Vite dev server (`npm run dev`) is checked
+ * too: it generates the same ids on WebGPU and wasm, and a start-up failure shows on the page. Without Chromium the test skips with the reason printed, except
  * under CI=true, where it fails. The screenshot lands in test-results/e2e.png.
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -190,6 +191,60 @@ describe.skipIf(skipE2e)('apps/web in headless Chromium', () => {
     } finally {
       await context.close();
       rmSync(fallbackProfile, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(skipE2e)('apps/web under the Vite dev server (npm run dev)', () => {
+  let server: import('vite').ViteDevServer;
+  let url: string;
+  beforeAll(async () => {
+    const { createServer } = await import('vite');
+    server = await createServer({ root: APP, logLevel: 'error', server: { host: '127.0.0.1', port: 0, strictPort: false } });
+    await server.listen();
+    url = server.resolvedUrls?.local[0] as string;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each(['webgpu', 'wasm'])('starts on %s and generates the ids the Node cpu backend generates', async (backend) => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    const problems: string[] = [];
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.goto(`${url}?model=models/tiny/&backend=${backend}`);
+      await page.waitForSelector('body[data-ready="true"], body[data-failed="true"]', { timeout: 120_000 });
+      expect(problems).toEqual([]);
+      expect(await page.textContent('#backend')).toMatch(new RegExp(`^${backend}`));
+      await page.fill('#prompt', PROMPT);
+      await page.fill('#max-tokens', String(NEW_TOKENS));
+      await page.fill('#temperature', '0');
+      await page.click('#gen-start');
+      await page.waitForSelector('#gen-status[data-state="done"], #gen-status[data-state="error"]', { timeout: 180_000 });
+      expect(await page.getAttribute('#gen-status', 'data-state'), (await page.textContent('#gen-status')) ?? '').toBe('done');
+      const shown = JSON.parse((await page.textContent('#ids')) ?? '{}') as { prompt: number[]; generated: number[] };
+      expect([...shown.prompt, ...shown.generated]).toEqual((await cpuReference(shown.prompt)).ids);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a module that fails to load is shown on the page, not "starting…" forever', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    try {
+      const page = await browser.newPage();
+      await page.route('**/src/backend.ts*', (route) => route.abort());
+      await page.goto(`${url}?model=models/tiny/`);
+      await page.waitForSelector('body[data-failed="true"]', { timeout: 60_000 });
+      expect(await page.textContent('#backend')).toBe('failed to start');
+      expect(await page.isVisible('#notice')).toBe(true);
+      expect(await page.textContent('#notice')).toMatch(/^The page could not start: could not load .*\/src\/main\.ts/);
+    } finally {
+      await browser.close();
     }
   });
 });

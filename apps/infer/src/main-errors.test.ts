@@ -96,7 +96,7 @@ describe('commands and help', () => {
   it('an unknown command lists the valid ones', async () => {
     const r = await run(['logit']);
     expect(r.code).toBe(2);
-    expect(r.errLines).toEqual(["dcformer: unknown command 'logit'; did you mean logits? (one of: logits, grads, generate, eval, tokenize, convert)"]);
+    expect(r.errLines).toEqual(["dcformer: unknown command 'logit'; did you mean logits? (one of: logits, grads, generate, eval, tokenize, convert, download)"]);
   });
 
   it.each([['--help'], ['logits', '--help'], ['grads', '-h'], ['generate', '--help']])('%s %s prints usage to stdout', async (...argv) => {

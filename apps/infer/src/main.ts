@@ -17,6 +17,7 @@ const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   eval: async () => (await import('./commands/eval.js')).runEval,
   convert: async () => (await import('./commands/convert.js')).runConvert,
   tokenize: async () => (await import('./commands/tokenize.js')).runTokenize,
+  download: async () => (await import('./commands/download.js')).runDownload,
 };
 
 function isCommand(name: string): name is CommandName {

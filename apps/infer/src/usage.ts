@@ -2,11 +2,11 @@
  * Usage texts. The contracts are DESIGN.md's "Command-line contracts"; keep the two in step.
  */
 
-export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert'] as const;
+export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert', 'download'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Commands that run; the others are recognised but exit 2 until they are built. */
-export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert'];
+export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert', 'download'];
 
 const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: cpu with @dcformer/kernels-cpu's native kernels,
                   else wasm, or cpu for weights over 768 MiB; webgpu needs a Vulkan-capable GPU or
@@ -104,6 +104,16 @@ Text to token ids (no model, no BOS/EOS added); with --decode, token ids to text
                     --decode)
 
 Output cut short by its reader (| head) ends quietly with exit 0.`,
+  download: `usage: dcformer download org/name[@revision] [--json]
+
+Fetches a model from the Hugging Face Hub into its cache without running it: config.json, the
+tokenizer files, and the weights (every shard of a sharded index), as blobs + snapshot links like
+the Hub's own cache ($HF_HUB_CACHE, default $HF_HOME/hub, default ~/.cache/huggingface/hub).
+Partial files resume where they stopped; each file's size, and the sha256 the Hub reports for large
+(LFS) files, are checked before it is moved into place. Prints the snapshot folder.
+--model org/name[@revision] does the same on first use, in every command (a local path of that name
+wins). HF_ENDPOINT sets the server; HF_HUB_OFFLINE=1 uses the cache only.
+  --json          print {"path", "commit", "files", "downloaded"}`,
   convert: `usage: dcformer convert --model DIR --out DIR2 [--dtype f32|f16|bf16] [--overwrite] [--backend B] [--json]
 
 Reads any supported weights (model.safetensors or its sharded index, pytorch_model.bin or its sharded
@@ -135,6 +145,7 @@ commands:
   eval       benchmarks and perplexity (lm-eval definitions), token-id scoring
   tokenize   text -> token ids (any supported tokenizer)
   convert    any supported weights -> safetensors
+  download   a model from the Hugging Face Hub into its cache (--model org/name does it too)
 
 Errors are one line on stderr; exit codes: 0 ok, 1 bad input or model, 2 bad usage or not implemented.
 DCF_DEBUG=1 adds stack traces to unexpected errors and keeps TensorFlow.js's own warnings.

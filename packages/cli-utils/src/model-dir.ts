@@ -5,6 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseHubId, resolveHubModel, type HubOptions } from './hub.js';
 import { CliError } from './report.js';
 
 /** dcformer-train's layout: DIR/checkpoints/step-NNNNNN/, each a complete model folder. */
@@ -54,16 +55,24 @@ async function latestStep(root: string): Promise<string | null> {
  * Resolves a local model path given with `flag` (e.g. '--model'): a folder with config.json is used
  * as it is; a run folder (DIR/checkpoints/step-N/) gives its latest complete checkpoint; a
  * `--compare-mha` run (DIR/dcformer, DIR/transformer) is an error asking for one of them. Anything
- * else is returned unchanged for the loader to explain. A missing path or a file is a CliError.
+ * else is returned unchanged for the loader to explain. A path that does not exist but reads as
+ * `org/name[@revision]` is a Hugging Face model (hub.ts: the cache, downloading what is missing);
+ * any other missing path or a file is a CliError.
  *
  * @example await resolveModelDir('runs/tiny', '--model') // -> { dir: 'runs/tiny/checkpoints/step-000120', note: '…' }
  */
-export async function resolveModelDir(path: string, flag: string): Promise<ResolvedModelDir> {
+export async function resolveModelDir(path: string, flag: string, hub: HubOptions = {}): Promise<ResolvedModelDir> {
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    // Not here: `org/name[@revision]` is a Hugging Face model (a local path always wins).
+    const id = code === 'ENOENT' ? parseHubId(path) : null;
+    if (id !== null) {
+      const snapshot = await resolveHubModel(id, hub);
+      return { dir: snapshot.dir, note: `${flag} ${path}: the Hugging Face model at commit ${snapshot.commit.slice(0, 10)}, ${snapshot.dir}` };
+    }
     const reason = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
     throw new CliError(`cannot read ${flag} ${path}: ${reason}`);
   }

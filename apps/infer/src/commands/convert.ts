@@ -10,7 +10,7 @@
  */
 import { copyFile, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
+import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io } from '@dcformer/cli-utils';
 import { commandUsage } from '../usage.js';
 import { seconds } from './session.js';
 
@@ -71,7 +71,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const dtype = DTYPES[dtypeFlag as keyof typeof DTYPES];
   const backend = resolveBackend(flags.backend);
   const replacing = await checkOut(out, flags.overwrite === true);
-  const { dir: src, note } = await resolveModelDir(flags.model!, '--model');
+  const { dir: src, note } = await resolveModelDir(flags.model!, '--model', stderrProgress(io, PREFIX));
   if (note !== null) io.stderr.write(`${PREFIX}: ${note}\n`);
   const started = performance.now();
   // Converting computes nothing, and wasm32's 4 GiB heap cannot hold a large model: the default is cpu.

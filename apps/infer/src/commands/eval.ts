@@ -22,7 +22,7 @@ import {
 import { readTaskData } from '@dcformer/eval/node';
 import type { DcformerModel } from '@dcformer/model';
 import { readFile, stat } from 'node:fs/promises';
-import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
+import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
 import { weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
@@ -134,7 +134,7 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
   const dataPath = required(flags.data, 'data');
   const text = await readData(dataPath);
   const limit = flags.limit ?? Infinity;
-  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model');
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
   const requests = mode === 'loglikelihood' ? parseLoglikelihoodRequests(text, dataPath).slice(0, limit) : null;
   const rolling = mode === 'rolling' ? parseRollingRequests(text, dataPath).slice(0, limit) : null;
   // An empty document scores nothing; printing {"logprob": 0, "tokens": 0} for it would pass for an answer.
@@ -205,7 +205,7 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
   const dataPath = required(flags.data, 'data');
   const isDir = (await stat(dataPath).catch(() => null))?.isDirectory() ?? false;
   if (names.length > 1 && !isDir) throw new UsageError('several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file');
-  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model');
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
   // Parse everything first: a malformed row fails in a second, not after the model has loaded.
   const tasks: { task: TaskDefinition; data: Dataset<unknown> }[] = [];
   for (const name of names) {

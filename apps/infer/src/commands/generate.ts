@@ -6,7 +6,7 @@
  * tokens: `<|endoftext|>` ends a row, it is not part of what the model wrote.
  */
 import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
-import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, UsageError, type Io } from '@dcformer/cli-utils';
+import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io } from '@dcformer/cli-utils';
 import { checkIdsFit, readIdsFile, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { StopText } from './stop-text.js';
@@ -55,7 +55,7 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   };
   validateSampling(options, 'options');
   const request = resolveBackend(flags.backend);
-  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model');
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
   const tokenizer = await findTokenizer(modelDir);
   if (flags.prompt !== undefined && tokenizer === null) {
     throw new UsageError(`--prompt needs tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); use --input IDS.json instead`);

@@ -5,7 +5,7 @@
  * one stderr line.
  */
 import type { DcformerModel } from '@dcformer/model';
-import { oneLine, resolveBackend, resolveModelDir, startBackend, type BackendName, type Io } from '@dcformer/cli-utils';
+import { oneLine, resolveBackend, resolveModelDir, startBackend, stderrProgress, type BackendName, type Io } from '@dcformer/cli-utils';
 import { checkIdsFit, checkOutPath, readIdsFile, weightFileBytes } from '../inputs.js';
 
 export interface SessionFlags {
@@ -28,7 +28,7 @@ export async function openSession(
   const request = resolveBackend(flags.backend);
   const ids = await readIdsFile(flags.input);
   checkIds?.(ids);
-  const { dir, note } = await resolveModelDir(flags.model, '--model');
+  const { dir, note } = await resolveModelDir(flags.model, '--model', stderrProgress(io, prefix));
   await checkOutPath(flags.out);
   const backend = await startBackend(request, { weightBytes: await weightFileBytes(dir) });
   // Imported here, after the backend is chosen: the model package pulls in tfjs-core.

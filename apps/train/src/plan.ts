@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import { parseConfig, type ModelConfig } from '@dcformer/model';
-import { learningRate, resolveSettings, scheduleOf, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
+import { learningRate, resolveSettings, scheduleOf, TRAIN_PRESETS, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
 import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
-import { resolveBackend, resolveModelDir, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
+import { closestName, resolveBackend, resolveModelDir, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
 import { FLAGS, SETTING_FLAGS } from './usage.js';
 
@@ -136,6 +136,12 @@ export async function makePlan(f: Flags): Promise<Plan> {
   const outDir = resolve(f.out);
   const compare = f['compare-mha'] === true;
 
+  if (f.preset !== undefined && !Object.hasOwn(TRAIN_PRESETS, f.preset)) {
+    // a mistyped name is a usage mistake (exit 2), with the nearest preset suggested
+    const names = Object.keys(TRAIN_PRESETS);
+    const guess = closestName(f.preset, names);
+    throw new UsageError(`unknown preset '${f.preset}'${guess === undefined ? '' : `; did you mean ${guess}?`} (one of: ${names.join(', ')})`);
+  }
   const preset = f.preset !== undefined ? trainPreset(f.preset) : null;
   let config: ModelConfig | undefined = preset?.model;
   if (f.config !== undefined) {

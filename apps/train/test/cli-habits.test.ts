@@ -32,6 +32,7 @@ it.each([
   [['--stesp', '3'], /^dcformer-train: unknown flag --stesp; did you mean --steps\? \(valid: /],
   [['--preset', 'tiny', '--dat', 'x'], /^dcformer-train: unknown flag --dat; did you mean --data\? /],
   [['--preset', 'tiny', '--steps', 'many'], /^dcformer-train: --steps must be an integer; got 'many'$/],
+  [['--preset', 'tinny', '--data', 'x.txt', '--out', 'o'], /^dcformer-train: unknown preset 'tinny'; did you mean tiny\? \(one of: tiny, bench-small, /],
 ])('%j: one line, exit 2', (args, message) => {
   const r = train(args);
   expect(r.status).toBe(2);

@@ -60,7 +60,7 @@ describe('bad input: one line, non-zero exit, nothing overwritten', () => {
   });
 
   it('unknown preset', async () => {
-    await expectOneLineError(['--preset', 'tinyy', '--data', w.corpus, '--out', join(w.dir, 'o3')], /unknown preset "tinyy" \(one of "tiny", /);
+    await expectOneLineError(['--preset', 'tinyy', '--data', w.corpus, '--out', join(w.dir, 'o3')], /unknown preset 'tinyy'; did you mean tiny\? \(one of: tiny, /);
   });
 
   it('unwritable output directory', async () => {

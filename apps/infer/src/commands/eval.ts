@@ -22,7 +22,7 @@ import {
 import { readTaskData } from '@dcformer/eval/node';
 import type { DcformerModel } from '@dcformer/model';
 import { readFile, stat } from 'node:fs/promises';
-import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
+import { CliError, closestName, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
 import { weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
@@ -185,7 +185,10 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
   }
   const names = required(flags.task, 'task').split(',').map((n) => n.trim());
   for (const n of names) {
-    if (!TASK_NAMES.includes(n)) throw new UsageError(`unknown task '${n}' (one of: ${TASK_NAMES.join(', ')})`);
+    if (!TASK_NAMES.includes(n)) {
+      const guess = closestName(n, TASK_NAMES);
+      throw new UsageError(`unknown task '${n}'${guess === undefined ? '' : `; did you mean ${guess}?`} (one of: ${TASK_NAMES.join(', ')})`);
+    }
   }
   positive(flags.limit, 'limit');
   positive(flags['max-length'], 'max-length');

@@ -45,6 +45,9 @@ function hub(): Server {
     log.push({ method: req.method!, url: req.url!, range: req.headers.range });
     const resolve = /^\/org\/(tiny|sharded)\/resolve\/([^/]+)\/([^/?]+)$/.exec(req.url!);
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(req.url!);
+    const renamed = /^\/old\/tiny(\/resolve\/.*)$/.exec(req.url!);
+    // a renamed repository: the Hub redirects (relative URL) to its new name
+    if (renamed) return void res.writeHead(307, { Location: `/org/tiny${renamed[1]}`, 'Content-Length': '0' }).end();
     if (resolve) {
       const [, repo, revision, name] = resolve;
       const body = (repo === 'tiny' ? files : sharded).get(name);
@@ -201,6 +204,14 @@ describe('models from the Hub (local server)', () => {
     expect(readFileSync(join(fresh, 'a.json'), 'utf8')).toBe(readFileSync(join(fresh, 'b.json'), 'utf8'));
   });
 
+  it('a renamed repository: the Hub\'s relative redirect is followed, the CDN\'s is not', async () => {
+    const fresh = await tempDir();
+    const r = await dcformer(['download', 'old/tiny', '--json'], fresh, cwd);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ commit: COMMIT, files: ['config.json', 'tokenizer.json', 'model.safetensors'] });
+    expect(readlinkSync(join(fresh, 'hub', 'models--old--tiny', 'snapshots', COMMIT, 'model.safetensors'))).toBe(`../../blobs/${sha256(files.get('model.safetensors')!)}`);
+  });
+
   it('a local folder named org/tiny wins over the Hub', async () => {
     const here = await tempDir();
     mkdirSync(join(here, 'org'));
@@ -210,6 +221,12 @@ describe('models from the Hub (local server)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(log).toEqual([]);
     expect(r.stderr).not.toContain('Hugging Face');
+  });
+
+  it('a missing local path shaped like org/name: one line saying both', async () => {
+    const r = await dcformer(['generate', '--model', 'runs/tiny', '--prompt', 'Hi'], home, cwd);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`dcformer generate: cannot read --model runs/tiny: no such directory, nor a model on the Hub (runs/tiny@main: no such model on ${endpoint} (or it has no config.json))\n`);
   });
 
   it('usage: a bad id is exit 2; a model the Hub does not have is one line', async () => {

@@ -34,6 +34,17 @@ const WEIGHTS: [file: string, index: boolean][] = [
   ['pytorch_model.bin.index.json', true],
 ];
 
+/**
+ * The Hub has no such model (or revision), or could not be reached: for `--model PATH` the path may
+ * simply be a mistyped local folder, so the caller words it that way.
+ */
+export class HubNotFoundError extends CliError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HubNotFoundError';
+  }
+}
+
 export interface HubId {
   repo: string;
   revision: string;
@@ -95,14 +106,24 @@ function unquote(etag: string | null): string | null {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
-/** What the Hub says about one file (HEAD, redirect not followed), or null when it has no such file. */
+/**
+ * What the Hub says about one file, or null when it has no such file. Redirects within the Hub (a
+ * renamed repository) are followed; the one to the CDN (LFS files, which carry X-Linked-Etag) is not:
+ * its headers are the metadata, as huggingface_hub reads them.
+ */
 async function head(endpoint: string, id: HubId, file: string): Promise<Remote | null> {
-  const url = `${endpoint}/${id.repo}/resolve/${encodeURIComponent(id.revision).replace(/%2F/g, '/')}/${file}`;
+  let url = `${endpoint}/${id.repo}/resolve/${encodeURIComponent(id.revision).replace(/%2F/g, '/')}/${file}`;
   let r: Response;
-  try {
-    r = await fetch(url, { method: 'HEAD', redirect: 'manual', headers: { 'Accept-Encoding': 'identity' } });
-  } catch (e) {
-    throw new CliError(`cannot reach ${endpoint} for ${id.repo} (${(e as Error).cause ?? (e as Error).message}); set HF_HUB_OFFLINE=1 to use the cache only`);
+  for (let hops = 0; ; hops++) {
+    try {
+      r = await fetch(url, { method: 'HEAD', redirect: 'manual', headers: { 'Accept-Encoding': 'identity' } });
+    } catch (e) {
+      throw new HubNotFoundError(`cannot reach ${endpoint} for ${id.repo} (${(e as Error).cause ?? (e as Error).message}); set HF_HUB_OFFLINE=1 to use the cache only`);
+    }
+    const location = r.headers.get('location');
+    const internal = location !== null && new URL(location, url).origin === new URL(url).origin;
+    if (r.status < 300 || r.status >= 400 || r.headers.get('x-linked-etag') !== null || !internal || hops >= 5) break;
+    url = new URL(location, url).href;
   }
   if (r.status === 404) return null;
   if (r.status === 401 || r.status === 403) throw new CliError(`${id.repo}: the Hub refused access to ${file} (HTTP ${r.status}); a gated or private model needs a token, which this CLI does not send`);
@@ -198,12 +219,12 @@ export async function resolveHubModel(id: HubId, options: HubOptions = {}): Prom
   if (offline(env)) {
     const commit = isCommit ? id.revision : (await readFile(refFile, 'utf8').catch(() => '')).trim();
     const dir = join(root, 'snapshots', commit);
-    if (commit === '' || !(await exists(join(dir, CONFIG)))) throw new CliError(`${name} is not in the Hugging Face cache (${cache}) and HF_HUB_OFFLINE is set`);
+    if (commit === '' || !(await exists(join(dir, CONFIG)))) throw new HubNotFoundError(`${name} is not in the Hugging Face cache (${cache}) and HF_HUB_OFFLINE is set`);
     return { dir, commit, files: [], downloaded: [] };
   }
   const endpoint = (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
   const config = await head(endpoint, id, CONFIG);
-  if (config === null) throw new CliError(`${name}: no such model on ${endpoint} (or it has no ${CONFIG})`);
+  if (config === null) throw new HubNotFoundError(`${name}: no such model on ${endpoint} (or it has no ${CONFIG})`);
   const commit = config.commit ?? (isCommit ? id.revision : null);
   if (commit === null || !/^[0-9a-f]{40}$/.test(commit)) throw new CliError(`${name}: the Hub did not name the commit (X-Repo-Commit)`);
   const pinned: HubId = { repo: id.repo, revision: commit };

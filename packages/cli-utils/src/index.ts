@@ -22,7 +22,7 @@ export { relaunchWithSingleThreadedGc } from './relaunch.js';
 export { exitQuietlyOnClosedStdout } from './pipes.js';
 export { installStopSignals, isStopMessage, watchStop, type StopMessage, type StopReason } from './stop.js';
 export { resolveModelDir, type ResolvedModelDir } from './model-dir.js';
-export { hubCacheDir, parseHubId, resolveHubModel, stderrProgress, type HubId, type HubOptions, type HubSnapshot } from './hub.js';
+export { hubCacheDir, HubNotFoundError, parseHubId, resolveHubModel, stderrProgress, type HubId, type HubOptions, type HubSnapshot } from './hub.js';
 export {
   CliError,
   debugEnabled,

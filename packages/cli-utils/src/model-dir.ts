@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseHubId, resolveHubModel, type HubOptions } from './hub.js';
+import { HubNotFoundError, parseHubId, resolveHubModel, type HubOptions } from './hub.js';
 import { CliError } from './report.js';
 
 /** dcformer-train's layout: DIR/checkpoints/step-NNNNNN/, each a complete model folder. */
@@ -70,7 +70,11 @@ export async function resolveModelDir(path: string, flag: string, hub: HubOption
     // Not here: `org/name[@revision]` is a Hugging Face model (a local path always wins).
     const id = code === 'ENOENT' ? parseHubId(path) : null;
     if (id !== null) {
-      const snapshot = await resolveHubModel(id, hub);
+      const snapshot = await resolveHubModel(id, hub).catch((err: unknown) => {
+        // most likely a mistyped local path: say that first
+        if (err instanceof HubNotFoundError) throw new CliError(`cannot read ${flag} ${path}: no such directory, nor a model on the Hub (${err.message})`);
+        throw err;
+      });
       return { dir: snapshot.dir, note: `${flag} ${path}: the Hugging Face model at commit ${snapshot.commit.slice(0, 10)}, ${snapshot.dir}` };
     }
     const reason = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;

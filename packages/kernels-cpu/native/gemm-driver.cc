@@ -195,7 +195,9 @@ void run(const Path& path, const Problem& p) {
     }
   }
   const int64_t perItem = nI * nJ;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  // static: with the passive wait policy the pool wakes late, and a dynamic loop then ran the small
+  // batched products (attention heads) on one thread (+5–17% here)
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t t = 0; t < p.batch * perItem; t++) {
     const int64_t item = t / perItem, ti = t % perItem / nJ, tj = t % nJ;
     const int64_t i0 = cut(ti, tilesM, nI) * path.mr, i1 = std::min(M, cut(ti + 1, tilesM, nI) * path.mr);

@@ -33,7 +33,8 @@ export function parseJsonText(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
+    // V8 quotes the text around the error, newlines included: escape them to keep the error one line
+    const message = (error as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
     const position = /position (\d+)/.exec(message);
     const offset = position === null ? (/end of JSON/.test(message) ? text.length : undefined) : Number(position[1]);
     throw new TokenizerError(

@@ -169,3 +169,24 @@ describe('class 8: symlinks in a tokenizer folder', () => {
     expect(loadTokenizerSync(join(repo, 'snapshots', 'abc')).encode('hi')).toEqual([104, 105]);
   });
 });
+
+describe('fuzz finding (long run, tokenizer-json-gz:5120 seed 1): a syntax error quoting a newline', () => {
+  it('is still one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcf-json-newline-'));
+    try {
+      const file = join(dir, 'tokenizer.json.gz');
+      writeFileSync(file, gzipSync(Buffer.from('{"model": {"byte_fallback": fa\nse, "ignore_merges": false}}')));
+      let message = '';
+      try {
+        loadTokenizerSync(file);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TokenizerError);
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/not valid JSON/);
+      expect(message).not.toMatch(/\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const BINS = [['dcformer', 'apps/infer'], ['dcformer-train', 'apps/train'], ['dcformer-bench', 'apps/bench']];
+const BINS = [
+  ['dcformer', 'apps/infer'],
+  ['dcformer-train', 'apps/train'],
+  ['dcformer-bench', 'apps/bench'],
+];
 
 const problems = [];
 for (const [bin, dir] of BINS) {
@@ -16,7 +20,9 @@ for (const [bin, dir] of BINS) {
   const out = (r.stdout ?? '').trim();
   if (r.status !== 0 || out !== version) {
     const err = (r.stderr ?? '').trim().split('\n')[0] || r.error?.message || '';
-    problems.push(`npx --no-install ${bin} --version: exit ${r.status}, stdout '${out}', expected '${version}'${err ? ` (${err})` : ''}`);
+    problems.push(
+      `npx --no-install ${bin} --version: exit ${r.status}, stdout '${out}', expected '${version}'${err ? ` (${err})` : ''}`,
+    );
   }
 }
 if (problems.length > 0) {

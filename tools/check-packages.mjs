@@ -31,15 +31,24 @@ for (const group of ['packages', 'apps']) {
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, 'utf8'));
     const where = `${group}/${name}/package.json (${pkg.name})`;
-    const internal = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) => d.startsWith('@dcformer/'));
+    const internal = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) =>
+      d.startsWith('@dcformer/'),
+    );
     if (group === 'packages') {
       const allowed = ALLOWED[pkg.name];
-      if (allowed === undefined) problems.push(`${where}: not in the dependency diagram of tools/check-packages.mjs; add it there`);
-      else for (const d of internal) if (!allowed.includes(d)) problems.push(`${where}: may not depend on ${d} (allowed: ${allowed.join(', ') || 'none'})`);
-      if (Object.keys(pkg.peerDependencies ?? {}).filter((d) => d.startsWith('@dcformer/')).length > 0) problems.push(`${where}: internal packages must be dependencies, not peers`);
+      if (allowed === undefined)
+        problems.push(`${where}: not in the dependency diagram of tools/check-packages.mjs; add it there`);
+      else
+        for (const d of internal)
+          if (!allowed.includes(d))
+            problems.push(`${where}: may not depend on ${d} (allowed: ${allowed.join(', ') || 'none'})`);
+      if (Object.keys(pkg.peerDependencies ?? {}).filter((d) => d.startsWith('@dcformer/')).length > 0)
+        problems.push(`${where}: internal packages must be dependencies, not peers`);
       const touchesTfjs = pkg.peerDependencies?.['@tensorflow/tfjs-core'] !== undefined;
-      if (pkg.dependencies?.['@tensorflow/tfjs-core']) problems.push(`${where}: @tensorflow/tfjs-core must be a peerDependency (one kernel registry per process)`);
-      if (!touchesTfjs && pkg.name !== '@dcformer/tokenizer' && pkg.name !== '@dcformer/eval') problems.push(`${where}: expected @tensorflow/tfjs-core as a peerDependency`);
+      if (pkg.dependencies?.['@tensorflow/tfjs-core'])
+        problems.push(`${where}: @tensorflow/tfjs-core must be a peerDependency (one kernel registry per process)`);
+      if (!touchesTfjs && pkg.name !== '@dcformer/tokenizer' && pkg.name !== '@dcformer/eval')
+        problems.push(`${where}: expected @tensorflow/tfjs-core as a peerDependency`);
       if (pkg.sideEffects === undefined) problems.push(`${where}: declare "sideEffects"`);
       if (pkg.type !== 'module') problems.push(`${where}: "type" must be "module"`);
       for (const [sub, entry] of Object.entries(pkg.exports ?? {})) {

@@ -25,7 +25,9 @@ for (let i = 0; i < args.length; i += 2) {
     continue;
   }
   if (args[i] !== '--build-for' || args[i + 1] === undefined) {
-    process.stderr.write(`ensure-install: expected --build-for PACKAGE (repeatable), --js-only or nothing; got '${args.join(' ')}'\n`);
+    process.stderr.write(
+      `ensure-install: expected --build-for PACKAGE (repeatable), --js-only or nothing; got '${args.join(' ')}'\n`,
+    );
     process.exit(2);
   }
   buildFor.push(args[i + 1]);
@@ -42,7 +44,7 @@ function say(line) {
 function run(command, args, what, env = process.env) {
   const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) {
-    say(`${what} failed (${r.error ? r.error.message : r.signal ?? `exit code ${r.status}`}); see the output above`);
+    say(`${what} failed (${r.error ? r.error.message : (r.signal ?? `exit code ${r.status}`)}); see the output above`);
     process.exit(r.status || 1);
   }
 }
@@ -63,7 +65,9 @@ function installReason() {
 
 const reason = installReason();
 if (reason !== null) {
-  say(`${reason}: installing with npm ci (about a minute with a warm npm cache; @dcformer/kernels-cpu compiles its native addon when g++ is here)`);
+  say(
+    `${reason}: installing with npm ci (about a minute with a warm npm cache; @dcformer/kernels-cpu compiles its native addon when g++ is here)`,
+  );
   const t = performance.now();
   // --foreground-scripts: the native build's own lines (built, or why not) show instead of a silent minute.
   run('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], 'npm ci');
@@ -75,5 +79,10 @@ say(`building ${what}${jsOnly ? ', JavaScript only' : ''} (turbo; one line per p
 const t = performance.now();
 const filter = buildFor.map((p) => `--filter=${p}...`);
 const env = jsOnly ? { ...process.env, DCFORMER_JS_ONLY: '1' } : process.env;
-run(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', ...filter, '--output-logs=hash-only'], 'the build', env);
+run(
+  join(root, 'node_modules', '.bin', 'turbo'),
+  ['run', 'build', ...filter, '--output-logs=hash-only'],
+  'the build',
+  env,
+);
 say(`built in ${seconds(t)}; set-up took ${seconds(t0)}`);

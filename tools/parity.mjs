@@ -36,10 +36,14 @@ for (const name of CASES) {
       ? (() => {
           const base = key.slice(0, -5);
           const { dw1, dd } = splitDw(ref, D, 4 * N, N);
-          return [[`${base}.dw1`, dw1], [`${base}.dd`, dd]];
+          return [
+            [`${base}.dw1`, dw1],
+            [`${base}.dd`, dd],
+          ];
         })()
       : [[key.endsWith('.qkw_m') ? `${key.slice(0, -6)}.qkw` : key, ref]];
-    for (const [param, expected] of pairs) worstGrad = Math.max(worstGrad, maxDiff(grads.get(param).dataSync(), expected) / scale);
+    for (const [param, expected] of pairs)
+      worstGrad = Math.max(worstGrad, maxDiff(grads.get(param).dataSync(), expected) / scale);
   }
   tf.dispose([...grads.values()]);
   model.dispose();

@@ -15,7 +15,11 @@ function tfjsWasmOutAsEsm(): Plugin {
     transform(code, id) {
       const file = id.split('?')[0];
       if (!/[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]wasm-out[\\/][^\\/]+\.js$/.test(file)) return null;
-      if (file.endsWith('.worker.js')) return { code: code.replace(/^module\.exports\.wasmWorkerContents\s*=/m, 'export const wasmWorkerContents ='), map: null };
+      if (file.endsWith('.worker.js'))
+        return {
+          code: code.replace(/^module\.exports\.wasmWorkerContents\s*=/m, 'export const wasmWorkerContents ='),
+          map: null,
+        };
       const factory = /^var (\w+) = \(\(\) =>/m.exec(code)?.[1];
       return factory === undefined ? null : { code: `${code}\nexport default ${factory};\n`, map: null };
     },

@@ -38,8 +38,28 @@ export function rng(seed, target, index) {
 
 /** Values that break length, offset and stride arithmetic. */
 export const INTERESTING = [
-  0, 1, -1, 2, 7, 8, 255, 256, 0x7fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 31 + 8, 2 ** 32, 2 ** 32 + 1,
-  2 ** 40, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 1e300, -(2 ** 31),
+  0,
+  1,
+  -1,
+  2,
+  7,
+  8,
+  255,
+  256,
+  0x7fff,
+  0xffff,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+  2 ** 31 + 8,
+  2 ** 32,
+  2 ** 32 + 1,
+  2 ** 40,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 63,
+  1e300,
+  -(2 ** 31),
 ];
 
 function writeInt(out, at, value, width) {
@@ -121,8 +141,23 @@ export function mutateJsonValue(value, r) {
     const [parent, key] = r.pick(all);
     const kind = r.int(10);
     if (kind === 0) parent[key] = r.pick(INTERESTING) * (r.chance(0.2) ? -1 : 1);
-    else if (kind === 1) parent[key] = r.pick(['', 'x', '0', 'F32', 'BF16', 'I64', '../x', '/etc/passwd', 'pytorch_model.bin', null, true, false]);
-    else if (kind === 2) parent[key] = Array.isArray(parent[key]) ? {} : typeof parent[key] === 'object' ? [] : [parent[key]];
+    else if (kind === 1)
+      parent[key] = r.pick([
+        '',
+        'x',
+        '0',
+        'F32',
+        'BF16',
+        'I64',
+        '../x',
+        '/etc/passwd',
+        'pytorch_model.bin',
+        null,
+        true,
+        false,
+      ]);
+    else if (kind === 2)
+      parent[key] = Array.isArray(parent[key]) ? {} : typeof parent[key] === 'object' ? [] : [parent[key]];
     else if (kind === 3) parent[key] = deepNest(r);
     else if (kind === 4) parent[key] = 'a'.repeat(r.pick([1000, 100000, 1000000]));
     else if (kind === 5) {
@@ -142,7 +177,13 @@ export function mutateJsonValue(value, r) {
 export function stringify(value) {
   const marks = [];
   const text = JSON.stringify(value, (_k, v) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof v.raw === 'string') {
+    if (
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      Object.keys(v).length === 1 &&
+      typeof v.raw === 'string'
+    ) {
       marks.push(v.raw);
       return `\u0000RAW${marks.length - 1}\u0000`;
     }
@@ -165,7 +206,12 @@ export function mutatePickle(bytes, r) {
   const edits = 1 + r.int(4);
   for (let e = 0; e < edits && ints.length > 0; e++) {
     const at = r.pick(ints);
-    if (out[at] === 0x4a) view.setInt32(at + 1, Number(BigInt.asIntN(32, BigInt(Math.trunc(Math.min(r.pick(INTERESTING), 2 ** 63))))), true);
+    if (out[at] === 0x4a)
+      view.setInt32(
+        at + 1,
+        Number(BigInt.asIntN(32, BigInt(Math.trunc(Math.min(r.pick(INTERESTING), 2 ** 63))))),
+        true,
+      );
     else out[at + 1] = r.pick([0, 1, 2, 255]);
   }
   if (r.chance(0.2)) {

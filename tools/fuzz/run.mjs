@@ -33,15 +33,26 @@ if (option('replay') !== undefined) {
   const [target, index] = option('replay').split(':');
   const { runOne } = await import('./worker.mjs');
   const r = await runOne(seed, target, Number(index));
-  console.log(JSON.stringify({ target, index: Number(index), seed, ...r, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }));
+  console.log(
+    JSON.stringify({
+      target,
+      index: Number(index),
+      seed,
+      ...r,
+      rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    }),
+  );
   process.exit(r.outcome === 'untyped' || r.outcome === 'harness' ? 1 : 0);
 }
 
 const long = flag('long');
 const count = Number(option('count', long ? 10000 : 600));
 const pkg = option('package');
-const names = (option('targets') ?? Object.keys(TARGETS).join(',')).split(',').filter((n) => pkg === undefined || TARGETS[n]?.package === pkg);
-for (const n of names) if (TARGETS[n] === undefined) throw new Error(`unknown target ${n}; known: ${Object.keys(TARGETS).join(', ')}`);
+const names = (option('targets') ?? Object.keys(TARGETS).join(','))
+  .split(',')
+  .filter((n) => pkg === undefined || TARGETS[n]?.package === pkg);
+for (const n of names)
+  if (TARGETS[n] === undefined) throw new Error(`unknown target ${n}; known: ${Object.keys(TARGETS).join(', ')}`);
 const workers = Number(option('workers', Math.max(1, Math.min(2, cpus().length))));
 const timeoutMs = Number(option('timeout-ms', 5000));
 const rssLimit = Number(option('rss-limit-mb', 3072)) * 2 ** 20;
@@ -57,7 +68,12 @@ for (let i = 0; jobs.length < names.reduce((s, n) => s + countFor(n), 0); i++) {
 const runRoot = mkdtempSync(join(tmpdir(), 'dcf-fuzz-run-'));
 process.on('exit', () => rmSync(runRoot, { recursive: true, force: true }));
 
-const stats = Object.fromEntries(names.map((n) => [n, { inputs: 0, ok: 0, typed: 0, untyped: 0, aborts: 0, hangs: 0, overBudget: 0, harness: 0, maxMs: 0, maxRssMb: 0 }]));
+const stats = Object.fromEntries(
+  names.map((n) => [
+    n,
+    { inputs: 0, ok: 0, typed: 0, untyped: 0, aborts: 0, hangs: 0, overBudget: 0, harness: 0, maxMs: 0, maxRssMb: 0 },
+  ]),
+);
 const failures = [];
 const started = Date.now();
 let next = 0;
@@ -65,7 +81,13 @@ let next = 0;
 function fail(kind, job, detail) {
   stats[job.target][kind]++;
   stats[job.target].inputs++;
-  failures.push({ kind, target: job.target, index: job.index, detail, replay: `node tools/fuzz/run.mjs --replay ${job.target}:${job.index} --seed ${seed}` });
+  failures.push({
+    kind,
+    target: job.target,
+    index: job.index,
+    detail,
+    replay: `node tools/fuzz/run.mjs --replay ${job.target}:${job.index} --seed ${seed}`,
+  });
 }
 
 function vmRss(pid) {
@@ -138,7 +160,11 @@ function startWorker(done) {
     give();
   });
   child.on('exit', (code, signal) => {
-    if (!ended) end('aborts', `worker exited (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (!ended)
+      end(
+        'aborts',
+        `worker exited (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
   });
 }
 
@@ -156,10 +182,15 @@ const bad = totals.untyped + totals.aborts + totals.hangs + totals.overBudget + 
 if (flag('json')) {
   console.log(JSON.stringify({ mode: long ? 'long' : 'smoke', seed, seconds, totals, stats, failures }));
 } else {
-  console.log(`fuzz ${long ? 'long' : 'smoke'} (seed ${seed}, ${workers} workers, ${seconds.toFixed(1)} s): ${totals.inputs} inputs, ${totals.ok} loaded, ${totals.typed} typed errors; failures: ${totals.untyped} untyped, ${totals.aborts} aborts, ${totals.hangs} hangs, ${totals.overBudget} over budget${totals.harness ? `, ${totals.harness} harness bugs` : ''}`);
+  console.log(
+    `fuzz ${long ? 'long' : 'smoke'} (seed ${seed}, ${workers} workers, ${seconds.toFixed(1)} s): ${totals.inputs} inputs, ${totals.ok} loaded, ${totals.typed} typed errors; failures: ${totals.untyped} untyped, ${totals.aborts} aborts, ${totals.hangs} hangs, ${totals.overBudget} over budget${totals.harness ? `, ${totals.harness} harness bugs` : ''}`,
+  );
   for (const [n, s] of Object.entries(stats)) {
-    console.log(`  ${n.padEnd(20)} ${String(s.inputs).padStart(6)} inputs  ok ${s.ok}  typed ${s.typed}  untyped ${s.untyped}  aborts ${s.aborts}  hangs ${s.hangs}  over ${s.overBudget}  max ${s.maxMs} ms, ${s.maxRssMb} MB`);
+    console.log(
+      `  ${n.padEnd(20)} ${String(s.inputs).padStart(6)} inputs  ok ${s.ok}  typed ${s.typed}  untyped ${s.untyped}  aborts ${s.aborts}  hangs ${s.hangs}  over ${s.overBudget}  max ${s.maxMs} ms, ${s.maxRssMb} MB`,
+    );
   }
-  for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.kind} ${f.target}:${f.index}: ${f.detail}\n       ${f.replay}`);
+  for (const f of failures.slice(0, 20))
+    console.log(`  FAIL ${f.kind} ${f.target}:${f.index}: ${f.detail}\n       ${f.replay}`);
 }
 process.exit(bad === 0 ? 0 : 1);

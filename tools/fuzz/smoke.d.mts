@@ -4,5 +4,8 @@ export interface FuzzSummary {
   stats: Record<string, Record<string, number>>;
   failures: unknown[];
 }
-export function runFuzz(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; summary: FuzzSummary }>;
+export function runFuzz(
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; summary: FuzzSummary }>;
 export function runSmoke(pkg: string): Promise<{ code: number | null; failures: unknown[] }>;

@@ -21,6 +21,8 @@ export async function runFuzz(args, env = process.env) {
 export async function runSmoke(pkg) {
   const { code, summary } = await runFuzz(['--smoke', '--package', pkg]);
   const t = summary.totals;
-  console.log(`fuzz smoke (${pkg}): ${t.inputs} inputs in ${summary.seconds.toFixed(0)} s, ${t.ok} loaded, ${t.typed} typed errors, ${t.untyped} untyped, ${t.aborts} aborts, ${t.hangs} hangs, ${t.overBudget} over budget`);
+  console.log(
+    `fuzz smoke (${pkg}): ${t.inputs} inputs in ${summary.seconds.toFixed(0)} s, ${t.ok} loaded, ${t.typed} typed errors, ${t.untyped} untyped, ${t.aborts} aborts, ${t.hangs} hangs, ${t.overBudget} over budget`,
+  );
   return { code, failures: summary.failures };
 }

@@ -70,7 +70,9 @@ const shardedSeed = once(() => {
 
 /** A small tokenizer.json from the GPT-NeoX fixture: its first `size` tokens and the merges among them. */
 const neoxSmall = once(() => {
-  const full = JSON.parse(gunzipSync(readFileSync(join(TOK_FIXTURES, 'gpt-neox-20b', 'tokenizer.json.gz'))).toString('utf8'));
+  const full = JSON.parse(
+    gunzipSync(readFileSync(join(TOK_FIXTURES, 'gpt-neox-20b', 'tokenizer.json.gz'))).toString('utf8'),
+  );
   const size = 1200;
   const vocab = Object.fromEntries(Object.entries(full.model.vocab).filter(([, id]) => id < size));
   const merges = full.model.merges
@@ -84,11 +86,15 @@ const neoxSmall = once(() => {
   };
 });
 
-const byteLevelSeed = once(() => JSON.parse(readFileSync(require.resolve('@dcformer/tokenizer/assets/byte-level/tokenizer.json'), 'utf8')));
+const byteLevelSeed = once(() =>
+  JSON.parse(readFileSync(require.resolve('@dcformer/tokenizer/assets/byte-level/tokenizer.json'), 'utf8')),
+);
 
 const gpt2Small = once(() => {
   const encoder = JSON.parse(gunzipSync(readFileSync(join(TOK_FIXTURES, 'gpt2', 'encoder.json.gz'))).toString('utf8'));
-  const lines = gunzipSync(readFileSync(join(TOK_FIXTURES, 'gpt2', 'vocab.bpe.gz'))).toString('utf8').split('\n');
+  const lines = gunzipSync(readFileSync(join(TOK_FIXTURES, 'gpt2', 'vocab.bpe.gz')))
+    .toString('utf8')
+    .split('\n');
   const small = Object.fromEntries(Object.entries(encoder).filter(([, id]) => id < 1200));
   const merges = lines.slice(1).filter((l) => {
     const [a, b] = l.split(' ');
@@ -97,12 +103,16 @@ const gpt2Small = once(() => {
   return { encoder: small, merges: `${lines[0]}\n${merges.join('\n')}\n` };
 });
 
-const spmSeed = once(() => new Uint8Array(gunzipSync(readFileSync(join(TOK_FIXTURES, 'maxtext-c4-spm32k', 'tokenizer.model.gz')))));
+const spmSeed = once(
+  () => new Uint8Array(gunzipSync(readFileSync(join(TOK_FIXTURES, 'maxtext-c4-spm32k', 'tokenizer.model.gz')))),
+);
 
 // ---- generators: rng -> { name: bytes } ----
 
 function jsonOrBytes(value, r, pJson = 0.7) {
-  return r.chance(pJson) ? enc.encode(stringify(mutateJsonValue(value, r))) : mutateBytes(enc.encode(JSON.stringify(value)), r);
+  return r.chance(pJson)
+    ? enc.encode(stringify(mutateJsonValue(value, r)))
+    : mutateBytes(enc.encode(JSON.stringify(value)), r);
 }
 
 function mutateSafetensors(r) {
@@ -138,8 +148,38 @@ function mutateTorch(r) {
 
 /** Regex building blocks: atoms, classes, groups, quantifiers (possessive and lazy too), alternation. */
 const REGEX_PARTS = [
-  'a', 'b', ' ', '\\s', '\\S', '\\p{L}', '\\p{N}', '\\w', '.', '[\\r\\n]', '[^\\s\\p{L}]', "'s", '\\d',
-  '(', '(?:', '(?>', '(?i:', '(?=', '(?!', ')', ')', '*', '+', '?', '{1,3}', '{2,}', '*?', '++', '|', '^', '$', '\\',
+  'a',
+  'b',
+  ' ',
+  '\\s',
+  '\\S',
+  '\\p{L}',
+  '\\p{N}',
+  '\\w',
+  '.',
+  '[\\r\\n]',
+  '[^\\s\\p{L}]',
+  "'s",
+  '\\d',
+  '(',
+  '(?:',
+  '(?>',
+  '(?i:',
+  '(?=',
+  '(?!',
+  ')',
+  ')',
+  '*',
+  '+',
+  '?',
+  '{1,3}',
+  '{2,}',
+  '*?',
+  '++',
+  '|',
+  '^',
+  '$',
+  '\\',
 ];
 
 /** A tokenizer.json whose pre-tokenizer is a Split on a random pattern (exercises regex.ts and the probe). */
@@ -147,13 +187,24 @@ function randomRegexTokenizer(r) {
   let pattern = '';
   for (let n = 1 + r.int(12); n > 0; n--) pattern += r.pick(REGEX_PARTS);
   const seed = byteLevelSeed();
-  const split = { type: 'Split', pattern: { Regex: pattern }, behavior: r.pick(['Isolated', 'Removed', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous']), invert: r.chance(0.2) };
+  const split = {
+    type: 'Split',
+    pattern: { Regex: pattern },
+    behavior: r.pick(['Isolated', 'Removed', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous']),
+    invert: r.chance(0.2),
+  };
   const json = { ...seed, pre_tokenizer: { type: 'Sequence', pretokenizers: [split, seed.pre_tokenizer] } };
-  if (r.chance(0.3)) json.normalizer = { type: 'Replace', pattern: { Regex: pattern }, content: r.pick(['', 'x', 'xyz']) };
+  if (r.chance(0.3))
+    json.normalizer = { type: 'Replace', pattern: { Regex: pattern }, content: r.pick(['', 'x', 'xyz']) };
   return enc.encode(JSON.stringify(json));
 }
 
-const TEXTS = ['Hello world! 123 it\'s', 'a\u{1F600}b \u{1F600}\u{1F600} x\u{1F389}', `${' '.repeat(3000)}x\n\n\t y`, '\u00fcn\u00efc\u00f6d\u00e9 \u4e2d\u6587 \r\n'];
+const TEXTS = [
+  "Hello world! 123 it's",
+  'a\u{1F600}b \u{1F600}\u{1F600} x\u{1F389}',
+  `${' '.repeat(3000)}x\n\n\t y`,
+  '\u00fcn\u00efc\u00f6d\u00e9 \u4e2d\u6587 \r\n',
+];
 
 async function exerciseTokenizer(tokenizer) {
   for (const text of TEXTS) {
@@ -182,7 +233,10 @@ export const TARGETS = {
     generate: (r) => ({ 'model.safetensors': mutateSafetensors(r) }),
     run: async (dir) => {
       const { parseSafetensors, toFloat32 } = await import('@dcformer/model');
-      const parsed = parseSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))), 'model.safetensors');
+      const parsed = parseSafetensors(
+        new Uint8Array(readFileSync(join(dir, 'model.safetensors'))),
+        'model.safetensors',
+      );
       for (const [name, t] of parsed.tensors) toFloat32(t, name);
     },
   },
@@ -190,7 +244,11 @@ export const TARGETS = {
     package: 'model',
     generate: (r) => {
       const { index, files } = shardedSeed();
-      const out = { 'model.safetensors.index.json': enc.encode(JSON.stringify(index)), 'model-00001-of-00002.safetensors': files[0], 'model-00002-of-00002.safetensors': files[1] };
+      const out = {
+        'model.safetensors.index.json': enc.encode(JSON.stringify(index)),
+        'model-00001-of-00002.safetensors': files[0],
+        'model-00002-of-00002.safetensors': files[1],
+      };
       if (r.chance(0.7)) out['model.safetensors.index.json'] = jsonOrBytes(index, r, 0.8);
       else out[`model-0000${1 + r.int(2)}-of-00002.safetensors`] = mutateBytes(files[r.int(2)], r);
       return out;
@@ -217,8 +275,13 @@ export const TARGETS = {
       const entries = readStoredZip(torchSeed());
       const pkl = dec.decode(entries.find(([n]) => n.endsWith('data.pkl'))[1]);
       // The tensor names, as the pickle spells them (the keys a real index would list).
-      const names = [...pkl.matchAll(/(?:tok_embeddings|layers|norm|output)[\w.]*/g)].map((m) => m[0]).filter((n) => /\.(weight|bias|scale|dw1|qkw|dd|w|dw_m|qkw_m)$/.test(n));
-      const index = { metadata: {}, weight_map: Object.fromEntries(names.map((n) => [n, 'pytorch_model-00001-of-00001.bin'])) };
+      const names = [...pkl.matchAll(/(?:tok_embeddings|layers|norm|output)[\w.]*/g)]
+        .map((m) => m[0])
+        .filter((n) => /\.(weight|bias|scale|dw1|qkw|dd|w|dw_m|qkw_m)$/.test(n));
+      const index = {
+        metadata: {},
+        weight_map: Object.fromEntries(names.map((n) => [n, 'pytorch_model-00001-of-00001.bin'])),
+      };
       const shard = r.chance(0.25) ? mutateTorch(r) : torchSeed();
       return { 'pytorch_model.bin.index.json': jsonOrBytes(index, r, 0.8), 'pytorch_model-00001-of-00001.bin': shard };
     },
@@ -226,14 +289,22 @@ export const TARGETS = {
   },
   'tokenizer-json': {
     package: 'tokenizer',
-    generate: (r) => ({ 'tokenizer.json': r.chance(0.25) ? randomRegexTokenizer(r) : jsonOrBytes(r.chance(0.5) ? neoxSmall() : byteLevelSeed(), r, 0.8) }),
+    generate: (r) => ({
+      'tokenizer.json': r.chance(0.25)
+        ? randomRegexTokenizer(r)
+        : jsonOrBytes(r.chance(0.5) ? neoxSmall() : byteLevelSeed(), r, 0.8),
+    }),
     run: async (dir) => exerciseTokenizer((await tokenizerNode()).loadTokenizerSync(join(dir, 'tokenizer.json'))),
   },
   'tokenizer-json-gz': {
     package: 'tokenizer',
     generate: (r) => {
       const json = jsonOrBytes(byteLevelSeed(), r, 0.8);
-      return { 'tokenizer.json.gz': r.chance(0.5) ? gzipSync(json) : mutateBytes(gzipSync(enc.encode(JSON.stringify(byteLevelSeed()))), r) };
+      return {
+        'tokenizer.json.gz': r.chance(0.5)
+          ? gzipSync(json)
+          : mutateBytes(gzipSync(enc.encode(JSON.stringify(byteLevelSeed()))), r),
+      };
     },
     run: async (dir) => exerciseTokenizer((await tokenizerNode()).loadTokenizerSync(join(dir, 'tokenizer.json.gz'))),
   },
@@ -261,9 +332,28 @@ if (process.env.DCF_FUZZ_SELFTEST === '1') {
   const none = () => ({ 'x.txt': new Uint8Array(1) });
   Object.assign(TARGETS, {
     'selftest-untyped': { package: 'selftest', generate: none, run: async () => null.x },
-    'selftest-hang': { package: 'selftest', generate: none, run: async () => { for (;;); } },
+    'selftest-hang': {
+      package: 'selftest',
+      generate: none,
+      run: async () => {
+        for (;;);
+      },
+    },
     'selftest-abort': { package: 'selftest', generate: none, run: async () => process.abort() },
-    'selftest-peak': { package: 'selftest', generate: none, run: async () => { new Uint8Array(600 << 20).fill(1); } },
-    'selftest-memory': { package: 'selftest', generate: none, run: async () => { globalThis.keep = new Uint8Array(600 << 20).fill(1); await new Promise((r) => setTimeout(r, 60_000)); } },
+    'selftest-peak': {
+      package: 'selftest',
+      generate: none,
+      run: async () => {
+        new Uint8Array(600 << 20).fill(1);
+      },
+    },
+    'selftest-memory': {
+      package: 'selftest',
+      generate: none,
+      run: async () => {
+        globalThis.keep = new Uint8Array(600 << 20).fill(1);
+        await new Promise((r) => setTimeout(r, 60_000));
+      },
+    },
   });
 }

@@ -13,7 +13,10 @@ const MARKER = Symbol.for('@dcformer/error');
 // Under the supervisor, inside the run's folder (which it removes even after killing us); alone
 // (--replay), a folder of our own removed on exit.
 const runRoot = process.env.DCF_FUZZ_ROOT;
-const root = runRoot !== undefined && process.send !== undefined ? mkdtempSync(join(runRoot, 'w-')) : mkdtempSync(join(tmpdir(), 'dcf-fuzz-'));
+const root =
+  runRoot !== undefined && process.send !== undefined
+    ? mkdtempSync(join(runRoot, 'w-'))
+    : mkdtempSync(join(tmpdir(), 'dcf-fuzz-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
 /** Typed = one of the project's error classes (DcformerError or TokenizerError), one line. */
@@ -21,8 +24,15 @@ export function classify(error) {
   const typed = typeof error === 'object' && error !== null && error[MARKER] === true;
   const message = String(error?.message ?? error);
   if (typed && !message.includes('\n')) return { outcome: 'typed', message };
-  const where = (error?.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()).join(' < ');
-  return { outcome: 'untyped', message: `${error?.name ?? typeof error}: ${message.slice(0, 300)}${typed ? ' (multi-line)' : ''} at ${where}` };
+  const where = (error?.stack ?? '')
+    .split('\n')
+    .slice(1, 4)
+    .map((l) => l.trim())
+    .join(' < ');
+  return {
+    outcome: 'untyped',
+    message: `${error?.name ?? typeof error}: ${message.slice(0, 300)}${typed ? ' (multi-line)' : ''} at ${where}`,
+  };
 }
 
 /** Runs one input; returns { outcome, message, ms, bytes }. */

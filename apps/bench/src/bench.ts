@@ -74,7 +74,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   if (f.suite !== undefined) {
     out.suites = f.suite === 'all' ? Object.keys(SUITES) : f.suite.split(',');
     const bad = out.suites.filter((s) => !Object.hasOwn(SUITES, s));
-    if (bad.length) throw new UsageError(`unknown suite ${bad.join(', ')}; --suite takes ${Object.keys(SUITES).join(', ')} or all`);
+    if (bad.length)
+      throw new UsageError(`unknown suite ${bad.join(', ')}; --suite takes ${Object.keys(SUITES).join(', ')} or all`);
   }
   if (f.backend !== undefined) {
     if (!(BENCH_BACKENDS as readonly string[]).includes(f.backend)) {
@@ -90,10 +91,14 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
 }
 
 /** The backend the suites get, and the label of the line that names it. */
-export async function resolveBenchBackend(requested: BenchArgs['backend']): Promise<{ backend: SuiteOptions['backend']; label: string }> {
+export async function resolveBenchBackend(
+  requested: BenchArgs['backend'],
+): Promise<{ backend: SuiteOptions['backend']; label: string }> {
   if (requested !== 'default') return { backend: requested, label: requested };
   const chosen = await chooseDefaultBackend();
-  return chosen.name === 'wasm' ? { backend: 'wasm', label: chosen.label } : { backend: 'cpu-native', label: 'cpu-native' };
+  return chosen.name === 'wasm'
+    ? { backend: 'wasm', label: chosen.label }
+    : { backend: 'cpu-native', label: 'cpu-native' };
 }
 
 export async function runBench(args: BenchArgs, emit: (r: BenchRecord) => void): Promise<BenchRecord[]> {
@@ -101,13 +106,27 @@ export async function runBench(args: BenchArgs, emit: (r: BenchRecord) => void):
   const all: BenchRecord[] = [];
   for (const name of args.suites) {
     const suite = await SUITES[name]();
-    await suite({ backend, smoke: args.smoke, runs: args.runs, warmup: args.warmup, emit: (r) => (all.push(r), emit(r)) });
+    await suite({
+      backend,
+      smoke: args.smoke,
+      runs: args.runs,
+      warmup: args.warmup,
+      emit: (r) => (all.push(r), emit(r)),
+    });
   }
   return all;
 }
 
 export function summaryTable(records: BenchRecord[]): string {
-  const rows = records.map((r) => [r.bench, r.backend, r.config, r.metric, `${r.value}`, r.min !== undefined && r.runs && r.runs > 1 ? `${r.min}–${r.max} (n=${r.runs})` : '', r.unit]);
+  const rows = records.map((r) => [
+    r.bench,
+    r.backend,
+    r.config,
+    r.metric,
+    `${r.value}`,
+    r.min !== undefined && r.runs && r.runs > 1 ? `${r.min}–${r.max} (n=${r.runs})` : '',
+    r.unit,
+  ]);
   const head = ['bench', 'backend', 'config', 'metric', 'median', 'spread', 'unit'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');

@@ -7,7 +7,10 @@ import { main } from './main.js';
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  const code = await main(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
   return { code, stdout, stderr };
 }
 
@@ -15,18 +18,30 @@ describe('dcformer-bench', () => {
   it('--help lists the suites and backends; --version prints the package version', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    for (const word of ['gemm', 'compose', 'train', 'decode', 'cpu-native', 'wasm', '--smoke']) expect(help.stdout).toContain(word);
+    for (const word of ['gemm', 'compose', 'train', 'decode', 'cpu-native', 'wasm', '--smoke'])
+      expect(help.stdout).toContain(word);
     const version = await run(['--version']);
     expect(version.code).toBe(0);
-    expect(version.stdout).toBe(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    expect(version.stdout).toBe(
+      `${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`,
+    );
   });
 
   it.each([
-    [['--backend', 'gpu'], /^dcformer-bench: --backend must be cpu \(stock tfjs kernels\), cpu-native or wasm; got 'gpu'\n$/],
-    [['--suite', 'gemm,nope'], /^dcformer-bench: unknown suite nope; --suite takes gemm, compose, train, decode or all\n$/],
+    [
+      ['--backend', 'gpu'],
+      /^dcformer-bench: --backend must be cpu \(stock tfjs kernels\), cpu-native or wasm; got 'gpu'\n$/,
+    ],
+    [
+      ['--suite', 'gemm,nope'],
+      /^dcformer-bench: unknown suite nope; --suite takes gemm, compose, train, decode or all\n$/,
+    ],
     [['--runs', '0'], /^dcformer-bench: --runs must be at least 1; got 0\n$/],
     [['--warmup', 'x'], /^dcformer-bench: --warmup must be an integer; got 'x'\n$/],
-    [['--smok'], /^dcformer-bench: unknown flag --smok\b.*\(valid: --suite, --backend, --runs, --warmup, --smoke, --help, --version\)\n$/],
+    [
+      ['--smok'],
+      /^dcformer-bench: unknown flag --smok\b.*\(valid: --suite, --backend, --runs, --warmup, --smoke, --help, --version\)\n$/,
+    ],
   ])('%j: one line on stderr, exit 2', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
@@ -38,7 +53,10 @@ describe('dcformer-bench', () => {
     const r = await run(['--smoke', '--backend', 'wasm', '--suite', 'train,decode', '--runs', '1', '--warmup', '0']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^dcformer-bench: backend wasm\n/);
-    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { bench: string; backend: string; metric: string; value: number });
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { bench: string; backend: string; metric: string; value: number });
     expect(new Set(records.map((x) => x.backend))).toEqual(new Set(['wasm']));
     const tokensPerS = records.find((x) => x.bench === 'train' && x.metric === 'tokens_per_s');
     expect(tokensPerS?.value).toBeGreaterThan(0);

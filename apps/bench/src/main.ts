@@ -5,7 +5,10 @@
 import { EXIT_OK, packageVersion, reportError, type Io } from '@dcformer/cli-utils';
 import { parseArgs, resolveBenchBackend, runBench, summaryTable, usage } from './bench.js';
 
-export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   try {
     const args = parseArgs(argv);
     if (args.help) {

@@ -79,12 +79,14 @@ async function measure(tokenizerName: string, contenders: Contender[], corpora: 
     const reference = Array.from(outputs[0]);
     const decodeTimes = contenders.map((): number[] => []);
     for (let r = 0; r < RUNS; r++) {
-      for (let k = 0; k < contenders.length; k++) decodeTimes[k].push((await timeIt(() => contenders[k].decode(reference)))[0]);
+      for (let k = 0; k < contenders.length; k++)
+        decodeTimes[k].push((await timeIt(() => contenders[k].decode(reference)))[0]);
     }
     contenders.forEach((c, k) => {
       line('tokenizer-encode', c.backend, config, 'throughput', megabytes / median(encodeTimes[k]), 'MB/s');
       line('tokenizer-encode', c.backend, config, 'first-call', megabytes / encodeTimes[k][0], 'MB/s');
-      if (k > 0) line('tokenizer-encode', c.backend, config, 'identical-ids', same(outputs[k], reference) ? 1 : 0, 'bool');
+      if (k > 0)
+        line('tokenizer-encode', c.backend, config, 'identical-ids', same(outputs[k], reference) ? 1 : 0, 'bool');
       line('tokenizer-decode', c.backend, config, 'throughput', megabytes / median(decodeTimes[k]), 'MB/s');
     });
   }
@@ -133,7 +135,10 @@ function loadRss(kind: string): void {
     const ms = performance.now() - t0;
     globalThis.gc?.();
     console.log(JSON.stringify({ ms, rss: process.memoryUsage().rss, before, check: tok.encode('Hello world') }));`;
-  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: HERE, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    cwd: HERE,
+    encoding: 'utf8',
+  });
   if (child.status !== 0) {
     console.error(`note: ${kind} load measurement failed: ${child.stderr.split('\n')[0]}`);
     return;
@@ -157,7 +162,11 @@ async function main(): Promise<void> {
       ...(await peer('js-tiktoken', async () => {
         const { getEncoding } = await import('js-tiktoken');
         const enc = getEncoding('r50k_base');
-        return { backend: 'js-tiktoken@1.0.21', encode: (t: string) => enc.encode(t, [], []), decode: (ids: number[]) => enc.decode(ids) };
+        return {
+          backend: 'js-tiktoken@1.0.21',
+          encode: (t: string) => enc.encode(t, [], []),
+          decode: (ids: number[]) => enc.decode(ids),
+        };
       })),
       ...(await peer('tiktoken', async () => {
         const { get_encoding } = await import('tiktoken');
@@ -176,7 +185,9 @@ async function main(): Promise<void> {
     const json = fixture('gpt-neox-20b/tokenizer.json.gz');
     const contenders = [
       ours(tokenizerFromJson(json)),
-      ...(await peer('@huggingface/tokenizers', () => hfJs(json, { tokenizer_class: 'GPTNeoXTokenizer', add_bos_token: false }))),
+      ...(await peer('@huggingface/tokenizers', () =>
+        hfJs(json, { tokenizer_class: 'GPTNeoXTokenizer', add_bos_token: false }),
+      )),
       ...(await peer('tokenizers', () => hfNapi(json))),
     ];
     await measure('neox', contenders, corpora);

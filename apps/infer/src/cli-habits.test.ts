@@ -34,8 +34,14 @@ it.each([
   [['generat', '--model', 'x'], /^dcformer: unknown command 'generat'; did you mean generate\? \(one of: /],
   [['help', 'tokenise'], /^dcformer: unknown command 'tokenise'; did you mean tokenize\? /],
   [['logits', '--nope'], /^dcformer logits: unknown flag --nope \(valid: /],
-  [['eval', '--model', 'x', '--task', 'pqia', '--data', 'x'], /^dcformer eval: unknown task 'pqia'; did you mean piqa\? \(one of: /],
-  [['generate', '--model', 'x', '--prompt', 'a', '--temperature', 'warm'], /^dcformer generate: --temperature must be a number; got 'warm'$/],
+  [
+    ['eval', '--model', 'x', '--task', 'pqia', '--data', 'x'],
+    /^dcformer eval: unknown task 'pqia'; did you mean piqa\? \(one of: /,
+  ],
+  [
+    ['generate', '--model', 'x', '--prompt', 'a', '--temperature', 'warm'],
+    /^dcformer generate: --temperature must be a number; got 'warm'$/,
+  ],
 ])('%j: one line, a suggestion when one is close, exit 2', (args, message) => {
   const r = dcformer(args);
   expect(r.status).toBe(2);

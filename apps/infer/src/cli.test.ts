@@ -28,7 +28,16 @@ it('dist/cli.js runs `logits` end to end', async () => {
   const dir = await tempDir();
   const ids = await writeIds(dir, (await readGolden('case3_dcformer_mha')).input_ids);
   const out = join(dir, 'out.json');
-  const r = spawnCli(['logits', '--model', join(ORACLE_DIR, 'case3_dcformer_mha'), '--input', ids, '--out', out, '--json']);
+  const r = spawnCli([
+    'logits',
+    '--model',
+    join(ORACLE_DIR, 'case3_dcformer_mha'),
+    '--input',
+    ids,
+    '--out',
+    out,
+    '--json',
+  ]);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   expect(lines[0]).toBe('dcformer: backend cpu');
   expect(lines).toHaveLength(2);

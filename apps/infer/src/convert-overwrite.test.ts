@@ -31,7 +31,9 @@ it('a non-empty --out needs --overwrite, which replaces the folder whole', async
 
   const again = convert(['--model', CASE3, '--out', out]);
   expect(again.status).toBe(1);
-  expect(again.stderr).toBe(`dcformer convert: --out ${out} already exists and is not empty (2 entries); pass --overwrite to replace it, or choose another --out\n`);
+  expect(again.stderr).toBe(
+    `dcformer convert: --out ${out} already exists and is not empty (2 entries); pass --overwrite to replace it, or choose another --out\n`,
+  );
   expect(statSync(join(out, 'model.safetensors')).mtimeMs).toBe(before);
 
   // a stale shard of some older model must not survive next to the new single file
@@ -56,8 +58,15 @@ it('an empty --out folder is written without --overwrite; a sole *tokenizer.json
 /** dtype of every tensor in a safetensors file, read from its header. */
 function dtypes(file: string): Set<string> {
   const bytes = readFileSync(file);
-  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { dtype?: string }>;
-  return new Set(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => v.dtype as string));
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<
+    string,
+    { dtype?: string }
+  >;
+  return new Set(
+    Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([, v]) => v.dtype as string),
+  );
 }
 
 it('--dtype f16 / bf16: half-size weights of that type, torch_dtype says so, logits close to F32', async () => {
@@ -65,17 +74,26 @@ it('--dtype f16 / bf16: half-size weights of that type, torch_dtype says so, log
   const ids = join(dir, 'ids.json');
   writeFileSync(ids, JSON.stringify({ input_ids: [[1, 2, 3, 4, 5, 6]] }));
   const logits = (model: string, name: string): number[] => {
-    const r = spawnSync(CLI, ['logits', '--model', model, '--input', ids, '--out', join(dir, name), '--backend', 'cpu'], { encoding: 'utf8' });
+    const r = spawnSync(
+      CLI,
+      ['logits', '--model', model, '--input', ids, '--out', join(dir, name), '--backend', 'cpu'],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     return (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { logits: number[][][] }).logits.flat(2);
   };
   const reference = logits(CASE3, 'ref.json');
-  for (const [flag, dtype, torch] of [['f16', 'F16', 'float16'], ['bf16', 'BF16', 'bfloat16']]) {
+  for (const [flag, dtype, torch] of [
+    ['f16', 'F16', 'float16'],
+    ['bf16', 'BF16', 'bfloat16'],
+  ]) {
     const out = join(dir, flag);
     const r = convert(['--model', CASE3, '--out', out, '--dtype', flag]);
     expect(r.status, r.stderr).toBe(0);
     expect(dtypes(join(out, 'model.safetensors'))).toEqual(new Set([dtype]));
-    expect(statSync(join(out, 'model.safetensors')).size).toBeLessThan(0.51 * statSync(join(CASE3, 'model.safetensors')).size);
+    expect(statSync(join(out, 'model.safetensors')).size).toBeLessThan(
+      0.51 * statSync(join(CASE3, 'model.safetensors')).size,
+    );
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).torch_dtype).toBe(torch);
     const got = logits(out, `${flag}.json`);
     const diff = Math.max(...got.map((v, i) => Math.abs(v - reference[i])));

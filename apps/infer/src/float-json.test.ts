@@ -38,7 +38,18 @@ describe('float32ToJson', () => {
   it('lays logits out as [B][T][V]', () => {
     const data = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(JSON.parse(logitsJson(data, 2, 3, 2))).toEqual({
-      logits: [[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10], [11, 12]]],
+      logits: [
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        [
+          [7, 8],
+          [9, 10],
+          [11, 12],
+        ],
+      ],
     });
   });
 });

@@ -25,7 +25,19 @@ let padding: string;
 
 /** A micro model over the byte-level vocabulary (257 ids, `<|endoftext|>` = 256). */
 async function byteModel(dir: string): Promise<string> {
-  const config = resolveConfig({ family: 'dcformer', dim: 32, nHead: 4, nLayer: 2, vocabSize: 257, blockSize: BLOCK, windowSize: 8, windowType: 'LG', useQkNorm: true, qChunkSize: 16, intermediateSize: 64 });
+  const config = resolveConfig({
+    family: 'dcformer',
+    dim: 32,
+    nHead: 4,
+    nLayer: 2,
+    vocabSize: 257,
+    blockSize: BLOCK,
+    windowSize: 8,
+    windowType: 'LG',
+    useQkNorm: true,
+    qChunkSize: 16,
+    intermediateSize: 64,
+  });
   const model = initModel(config, 1);
   await saveModel(model, dir);
   model.dispose();
@@ -38,7 +50,19 @@ async function byteModel(dir: string): Promise<string> {
  * end-of-text (`<|pad|>`; the byte it displaces moves to id 257): every new token is special.
  */
 async function paddingModel(dir: string): Promise<string> {
-  const config = resolveConfig({ family: 'dcformer', dim: 32, nHead: 4, nLayer: 1, vocabSize: 258, blockSize: BLOCK, windowSize: null, windowType: null, useQkNorm: true, qChunkSize: 16, intermediateSize: 64 });
+  const config = resolveConfig({
+    family: 'dcformer',
+    dim: 32,
+    nHead: 4,
+    nLayer: 1,
+    vocabSize: 258,
+    blockSize: BLOCK,
+    windowSize: null,
+    windowType: null,
+    useQkNorm: true,
+    qChunkSize: 16,
+    intermediateSize: 64,
+  });
   const random = initModel(config, 2);
   const weights = modelWeights(random);
   random.dispose();
@@ -50,7 +74,15 @@ async function paddingModel(dir: string): Promise<string> {
   const tok = JSON.parse(readFileSync(BYTE_TOKENIZER, 'utf8'));
   const byte0 = Object.keys(tok.model.vocab).find((k) => tok.model.vocab[k] === 0)!;
   tok.model.vocab[byte0] = 257;
-  tok.added_tokens.push({ id: 0, content: '<|pad|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  tok.added_tokens.push({
+    id: 0,
+    content: '<|pad|>',
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tok));
   return dir;
 }
@@ -64,11 +96,19 @@ beforeAll(async () => {
 afterAll(removeTempDirs);
 
 function generate(model: string, args: string[]) {
-  const r = spawnSync(CLI, ['generate', '--model', model, '--backend', 'cpu', ...args], { encoding: 'utf8', env: { ...process.env, DCF_DEBUG: '' } });
+  const r = spawnSync(CLI, ['generate', '--model', model, '--backend', 'cpu', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DCF_DEBUG: '' },
+  });
   return { ...r, errLines: r.stderr.split('\n').filter((l) => l !== '') };
 }
 
-interface Json { ids: number[][]; text: string[]; prefill_ms: number; decode_tokens_per_s: number }
+interface Json {
+  ids: number[][];
+  text: string[];
+  prefill_ms: number;
+  decode_tokens_per_s: number;
+}
 
 describe('dcformer generate (built bin) with text', () => {
   let greedy: Json;
@@ -87,7 +127,9 @@ describe('dcformer generate (built bin) with text', () => {
     expect(row.length === 42 || row.at(-1) === 256).toBe(true);
     expect(row.length).toBeGreaterThan(BLOCK + 2);
     const crops = r.errLines.filter((l) => l.includes('block_size'));
-    expect(crops).toEqual(["dcformer generate: the context reached block_size 16; keeping each row's last 8 tokens and going on (each time it fills)"]);
+    expect(crops).toEqual([
+      "dcformer generate: the context reached block_size 16; keeping each row's last 8 tokens and going on (each time it fills)",
+    ]);
     expect(typeof greedy.text[0]).toBe('string');
   });
 
@@ -97,7 +139,17 @@ describe('dcformer generate (built bin) with text', () => {
     expect(at, `no printable character in ${JSON.stringify(text)}`).toBeGreaterThan(0);
     const stop = [...text][at];
     const first = text.indexOf(stop);
-    const r = generate(plain, ['--prompt', 'Hi', '--max-new-tokens', '40', '--stop', stop, '--stop', 'never in this text \u0001', '--json']);
+    const r = generate(plain, [
+      '--prompt',
+      'Hi',
+      '--max-new-tokens',
+      '40',
+      '--stop',
+      stop,
+      '--stop',
+      'never in this text \u0001',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Json;
     expect(out.text[0]).toBe(text.slice(0, first));
@@ -107,7 +159,11 @@ describe('dcformer generate (built bin) with text', () => {
   });
 
   it('--temperature 0 and --seed alone are greedy', () => {
-    for (const extra of [['--temperature', '0'], ['--seed', '7'], ['--temperature', '0', '--top-k', '5', '--seed', '3']]) {
+    for (const extra of [
+      ['--temperature', '0'],
+      ['--seed', '7'],
+      ['--temperature', '0', '--top-k', '5', '--seed', '3'],
+    ]) {
       const r = generate(plain, ['--prompt', 'Hi', '--max-new-tokens', '40', '--json', ...extra]);
       expect(r.status, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as Json).ids, extra.join(' ')).toEqual(greedy.ids);
@@ -138,7 +194,11 @@ describe('dcformer generate (built bin) with text', () => {
     const dir = await tempDir();
     const ids = join(dir, 'ids.json');
     writeFileSync(ids, JSON.stringify({ input_ids: [[1, 2]] }));
-    const r = spawnSync(CLI, ['generate', '--model', join(APP_DIR, '../../fixtures/oracle/case3_dcformer_mha'), '--input', ids, '--stop', 'x'], { encoding: 'utf8' });
+    const r = spawnSync(
+      CLI,
+      ['generate', '--model', join(APP_DIR, '../../fixtures/oracle/case3_dcformer_mha'), '--input', ids, '--stop', 'x'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^dcformer generate: --stop needs tokenizer files in .* to see text; none found\n$/);
   });

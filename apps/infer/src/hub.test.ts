@@ -9,7 +9,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, cpSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  cpSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -51,13 +60,28 @@ function hub(): Server {
     if (resolve) {
       const [, repo, revision, name] = resolve;
       const body = (repo === 'tiny' ? files : sharded).get(name);
-      if (revision !== 'main' && revision !== COMMIT) return void res.writeHead(404, { 'X-Error-Code': 'RevisionNotFound' }).end();
-      if (body === undefined) return void res.writeHead(404, { 'X-Error-Code': 'EntryNotFound', 'X-Repo-Commit': COMMIT }).end();
+      if (revision !== 'main' && revision !== COMMIT)
+        return void res.writeHead(404, { 'X-Error-Code': 'RevisionNotFound' }).end();
+      if (body === undefined)
+        return void res.writeHead(404, { 'X-Error-Code': 'EntryNotFound', 'X-Repo-Commit': COMMIT }).end();
       if (LFS.test(name)) {
         const h = sha256(body);
-        return void res.writeHead(302, { Location: `/cdn/${h}`, 'X-Linked-Etag': `"${h}"`, 'X-Linked-Size': String(body.length), ETag: `"${h}"`, 'X-Repo-Commit': COMMIT, 'Content-Length': '0' }).end();
+        return void res
+          .writeHead(302, {
+            Location: `/cdn/${h}`,
+            'X-Linked-Etag': `"${h}"`,
+            'X-Linked-Size': String(body.length),
+            ETag: `"${h}"`,
+            'X-Repo-Commit': COMMIT,
+            'Content-Length': '0',
+          })
+          .end();
       }
-      res.writeHead(200, { ETag: `"${gitSha1(body)}"`, 'X-Repo-Commit': COMMIT, 'Content-Length': String(body.length) });
+      res.writeHead(200, {
+        ETag: `"${gitSha1(body)}"`,
+        'X-Repo-Commit': COMMIT,
+        'Content-Length': String(body.length),
+      });
       return void res.end(req.method === 'HEAD' ? undefined : body);
     }
     if (cdn) {
@@ -68,7 +92,10 @@ function hub(): Server {
       if (range) {
         const start = Number(range[1]);
         served = served.subarray(start);
-        res.writeHead(206, { 'Content-Length': String(served.length), 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+        res.writeHead(206, {
+          'Content-Length': String(served.length),
+          'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        });
       } else {
         res.writeHead(200, { 'Content-Length': String(served.length) });
       }
@@ -88,7 +115,19 @@ beforeAll(async () => {
   if (!existsSync(CLI)) execFileSync('npx', ['tsup'], { cwd: APP_DIR, stdio: 'ignore' });
   await tf.setBackend('cpu');
   model = await tempDir();
-  const config = resolveConfig({ family: 'dcformer', dim: 32, nHead: 4, nLayer: 2, vocabSize: 257, blockSize: 16, windowSize: 8, windowType: 'LG', useQkNorm: true, qChunkSize: 16, intermediateSize: 64 });
+  const config = resolveConfig({
+    family: 'dcformer',
+    dim: 32,
+    nHead: 4,
+    nLayer: 2,
+    vocabSize: 257,
+    blockSize: 16,
+    windowSize: 8,
+    windowType: 'LG',
+    useQkNorm: true,
+    qChunkSize: 16,
+    intermediateSize: 64,
+  });
   const m = initModel(config, 1);
   await saveModel(m, model);
   m.dispose();
@@ -105,10 +144,26 @@ afterAll(async () => {
 });
 
 /** Runs the bin in `cwd` (where no folder `org/tiny` exists) against the local Hub. */
-function dcformer(args: string[], home: string, cwd: string, extraEnv: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function dcformer(
+  args: string[],
+  home: string,
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // spawn, not spawnSync: the server lives in this process and must answer meanwhile
-    const p = spawn(CLI, args, { cwd, env: { ...process.env, DCF_DEBUG: '', HF_HOME: home, HF_ENDPOINT: endpoint, HF_HUB_CACHE: '', HF_HUB_OFFLINE: '', ...extraEnv } });
+    const p = spawn(CLI, args, {
+      cwd,
+      env: {
+        ...process.env,
+        DCF_DEBUG: '',
+        HF_HOME: home,
+        HF_ENDPOINT: endpoint,
+        HF_HUB_CACHE: '',
+        HF_HUB_OFFLINE: '',
+        ...extraEnv,
+      },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -130,7 +185,11 @@ describe('models from the Hub (local server)', () => {
     expect(r.status, r.stderr).toBe(0);
     const repo = join(home, 'hub', 'models--org--tiny');
     const snapshot = join(repo, 'snapshots', COMMIT);
-    expect(JSON.parse(r.stdout)).toMatchObject({ path: snapshot, commit: COMMIT, files: ['config.json', 'tokenizer.json', 'model.safetensors'] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      path: snapshot,
+      commit: COMMIT,
+      files: ['config.json', 'tokenizer.json', 'model.safetensors'],
+    });
     expect(readFileSync(join(repo, 'refs', 'main'), 'utf8')).toBe(COMMIT);
     const weights = files.get('model.safetensors')!;
     expect(lstatSync(join(snapshot, 'model.safetensors')).isSymbolicLink()).toBe(true);
@@ -139,20 +198,35 @@ describe('models from the Hub (local server)', () => {
     expect(readdirSync(join(repo, 'blobs')).filter((f) => f.endsWith('.incomplete'))).toEqual([]);
 
     log.length = 0;
-    const viaHub = await dcformer(['generate', '--model', 'org/tiny', '--prompt', 'Hi', '--max-new-tokens', '6', '--json', '--backend', 'cpu'], home, cwd);
+    const viaHub = await dcformer(
+      ['generate', '--model', 'org/tiny', '--prompt', 'Hi', '--max-new-tokens', '6', '--json', '--backend', 'cpu'],
+      home,
+      cwd,
+    );
     expect(viaHub.status, viaHub.stderr).toBe(0);
     expect(log.filter((l) => l.url.startsWith('/cdn/'))).toEqual([]); // the weights came from the cache
-    const local = await dcformer(['generate', '--model', model, '--prompt', 'Hi', '--max-new-tokens', '6', '--json', '--backend', 'cpu'], home, cwd);
+    const local = await dcformer(
+      ['generate', '--model', model, '--prompt', 'Hi', '--max-new-tokens', '6', '--json', '--backend', 'cpu'],
+      home,
+      cwd,
+    );
     expect(JSON.parse(viaHub.stdout).ids).toEqual(JSON.parse(local.stdout).ids);
     expect(viaHub.stderr).toContain(`--model org/tiny: the Hugging Face model at commit ${COMMIT.slice(0, 10)}`);
   });
 
   it('HF_HUB_OFFLINE=1 uses the cache and sends nothing; an uncached model is then an error', async () => {
     log.length = 0;
-    const r = await dcformer(['generate', '--model', 'org/tiny@main', '--prompt', 'Hi', '--max-new-tokens', '2', '--backend', 'cpu'], home, cwd, { HF_HUB_OFFLINE: '1' });
+    const r = await dcformer(
+      ['generate', '--model', 'org/tiny@main', '--prompt', 'Hi', '--max-new-tokens', '2', '--backend', 'cpu'],
+      home,
+      cwd,
+      { HF_HUB_OFFLINE: '1' },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(log).toEqual([]);
-    const missing = await dcformer(['generate', '--model', 'org/other', '--prompt', 'Hi'], home, cwd, { HF_HUB_OFFLINE: '1' });
+    const missing = await dcformer(['generate', '--model', 'org/other', '--prompt', 'Hi'], home, cwd, {
+      HF_HUB_OFFLINE: '1',
+    });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/org\/other@main is not in the Hugging Face cache .* and HF_HUB_OFFLINE is set/);
   });
@@ -163,7 +237,9 @@ describe('models from the Hub (local server)', () => {
     const first = await dcformer(['download', 'org/tiny'], fresh, cwd);
     faults.cutAfter = 0;
     expect(first.status, first.stderr).toBe(1);
-    expect(first.stderr).toMatch(/downloading model\.safetensors stopped at \d+ of \d+ bytes .*run the command again to resume/);
+    expect(first.stderr).toMatch(
+      /downloading model\.safetensors stopped at \d+ of \d+ bytes .*run the command again to resume/,
+    );
     const blobs = join(fresh, 'hub', 'models--org--tiny', 'blobs');
     const partial = readdirSync(blobs).find((f) => f.endsWith('.incomplete'))!;
     const had = lstatSync(join(blobs, partial)).size;
@@ -172,44 +248,67 @@ describe('models from the Hub (local server)', () => {
     const second = await dcformer(['download', 'org/tiny'], fresh, cwd);
     expect(second.status, second.stderr).toBe(0);
     expect(log.filter((l) => l.url.startsWith('/cdn/')).map((l) => l.range)).toEqual([`bytes=${had}-`]);
-    expect(second.stderr).toContain(`resuming model.safetensors at ${had} of ${files.get('model.safetensors')!.length} bytes`);
+    expect(second.stderr).toContain(
+      `resuming model.safetensors at ${had} of ${files.get('model.safetensors')!.length} bytes`,
+    );
     const weights = files.get('model.safetensors')!;
     expect(sha256(readFileSync(join(blobs, sha256(weights))))).toBe(sha256(weights));
   });
 
-  it('a file whose sha256 differs from the Hub\'s is refused and never moved into place', async () => {
+  it("a file whose sha256 differs from the Hub's is refused and never moved into place", async () => {
     const fresh = await tempDir();
     faults.corrupt = true;
     const r = await dcformer(['download', 'org/tiny'], fresh, cwd);
     faults.corrupt = false;
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/dcformer download: org\/tiny@main: model\.safetensors does not match the Hub's sha256 \(got [0-9a-f]{16}…, expected [0-9a-f]{16}…\); the download was deleted/);
+    expect(r.stderr).toMatch(
+      /dcformer download: org\/tiny@main: model\.safetensors does not match the Hub's sha256 \(got [0-9a-f]{16}…, expected [0-9a-f]{16}…\); the download was deleted/,
+    );
     const repo = join(fresh, 'hub', 'models--org--tiny');
-    expect(readdirSync(join(repo, 'blobs')).some((f) => f.startsWith(sha256(files.get('model.safetensors')!)))).toBe(false);
+    expect(readdirSync(join(repo, 'blobs')).some((f) => f.startsWith(sha256(files.get('model.safetensors')!)))).toBe(
+      false,
+    );
     expect(existsSync(join(repo, 'snapshots', COMMIT, 'model.safetensors'))).toBe(false);
   });
 
-  it('a sharded checkpoint: the index and every shard it lists, and logits equal the local folder\'s', async () => {
+  it("a sharded checkpoint: the index and every shard it lists, and logits equal the local folder's", async () => {
     const fresh = await tempDir();
     const r = await dcformer(['download', 'org/sharded', '--json'], fresh, cwd);
     expect(r.status, r.stderr).toBe(0);
-    const shards = [...sharded.keys()].filter((f) => f !== 'pytorch_model.bin.index.json' && f !== 'config.json').sort();
+    const shards = [...sharded.keys()]
+      .filter((f) => f !== 'pytorch_model.bin.index.json' && f !== 'config.json')
+      .sort();
     expect(shards.length).toBeGreaterThan(1);
-    expect((JSON.parse(r.stdout) as { files: string[] }).files.sort()).toEqual(['config.json', 'pytorch_model.bin.index.json', ...shards].sort());
+    expect((JSON.parse(r.stdout) as { files: string[] }).files.sort()).toEqual(
+      ['config.json', 'pytorch_model.bin.index.json', ...shards].sort(),
+    );
     const ids = join(fresh, 'ids.json');
     writeFileSync(ids, JSON.stringify({ input_ids: [[1, 2, 3, 4]] }));
-    const viaHub = await dcformer(['logits', '--model', 'org/sharded', '--input', ids, '--out', join(fresh, 'a.json'), '--backend', 'cpu'], fresh, cwd);
-    const local = await dcformer(['logits', '--model', SHARDED, '--input', ids, '--out', join(fresh, 'b.json'), '--backend', 'cpu'], fresh, cwd);
+    const viaHub = await dcformer(
+      ['logits', '--model', 'org/sharded', '--input', ids, '--out', join(fresh, 'a.json'), '--backend', 'cpu'],
+      fresh,
+      cwd,
+    );
+    const local = await dcformer(
+      ['logits', '--model', SHARDED, '--input', ids, '--out', join(fresh, 'b.json'), '--backend', 'cpu'],
+      fresh,
+      cwd,
+    );
     expect([viaHub.status, local.status], viaHub.stderr + local.stderr).toEqual([0, 0]);
     expect(readFileSync(join(fresh, 'a.json'), 'utf8')).toBe(readFileSync(join(fresh, 'b.json'), 'utf8'));
   });
 
-  it('a renamed repository: the Hub\'s relative redirect is followed, the CDN\'s is not', async () => {
+  it("a renamed repository: the Hub's relative redirect is followed, the CDN's is not", async () => {
     const fresh = await tempDir();
     const r = await dcformer(['download', 'old/tiny', '--json'], fresh, cwd);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ commit: COMMIT, files: ['config.json', 'tokenizer.json', 'model.safetensors'] });
-    expect(readlinkSync(join(fresh, 'hub', 'models--old--tiny', 'snapshots', COMMIT, 'model.safetensors'))).toBe(`../../blobs/${sha256(files.get('model.safetensors')!)}`);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      commit: COMMIT,
+      files: ['config.json', 'tokenizer.json', 'model.safetensors'],
+    });
+    expect(readlinkSync(join(fresh, 'hub', 'models--old--tiny', 'snapshots', COMMIT, 'model.safetensors'))).toBe(
+      `../../blobs/${sha256(files.get('model.safetensors')!)}`,
+    );
   });
 
   it('a local folder named org/tiny wins over the Hub', async () => {
@@ -217,7 +316,11 @@ describe('models from the Hub (local server)', () => {
     mkdirSync(join(here, 'org'));
     cpSync(model, join(here, 'org', 'tiny'), { recursive: true });
     log.length = 0;
-    const r = await dcformer(['generate', '--model', 'org/tiny', '--prompt', 'Hi', '--max-new-tokens', '2', '--backend', 'cpu'], await tempDir(), here);
+    const r = await dcformer(
+      ['generate', '--model', 'org/tiny', '--prompt', 'Hi', '--max-new-tokens', '2', '--backend', 'cpu'],
+      await tempDir(),
+      here,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(log).toEqual([]);
     expect(r.stderr).not.toContain('Hugging Face');
@@ -226,14 +329,21 @@ describe('models from the Hub (local server)', () => {
   it('a missing local path shaped like org/name: one line saying both', async () => {
     const r = await dcformer(['generate', '--model', 'runs/tiny', '--prompt', 'Hi'], home, cwd);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`dcformer generate: cannot read --model runs/tiny: no such directory, nor a model on the Hub (runs/tiny@main: no such model on ${endpoint} (or it has no config.json))\n`);
+    expect(r.stderr).toBe(
+      `dcformer generate: cannot read --model runs/tiny: no such directory, nor a model on the Hub (runs/tiny@main: no such model on ${endpoint} (or it has no config.json))\n`,
+    );
   });
 
   it('usage: a bad id is exit 2; a model the Hub does not have is one line', async () => {
     const bad = await dcformer(['download', 'not-an-id'], home, cwd);
-    expect([bad.status, bad.stderr]).toEqual([2, "dcformer download: 'not-an-id' is not a Hub model id (expected org/name or org/name@revision)\n"]);
+    expect([bad.status, bad.stderr]).toEqual([
+      2,
+      "dcformer download: 'not-an-id' is not a Hub model id (expected org/name or org/name@revision)\n",
+    ]);
     const absent = await dcformer(['download', 'org/tiny@nope'], home, cwd);
     expect(absent.status).toBe(1);
-    expect(absent.stderr).toBe(`dcformer download: org/tiny@nope: no such model on ${endpoint} (or it has no config.json)\n`);
+    expect(absent.stderr).toBe(
+      `dcformer download: org/tiny@nope: no such model on ${endpoint} (or it has no config.json)\n`,
+    );
   });
 });

@@ -39,7 +39,9 @@ describe.each(GOLDEN_CASES)('%s', (caseName) => {
   it('logits match train_as_infer within 1e-4 and round-trip float32', async () => {
     const out = join(dir, 'logits.json');
     const r = await run(['logits', '--model', modelDir, '--input', idsPath, '--out', out, '--json']);
-    expect(r.stderr).toMatch(/^dcformer: backend cpu\ndcformer logits: wrote .* \(logits \[\d+,\d+,\d+\]\) in [\d.]+ s\n$/);
+    expect(r.stderr).toMatch(
+      /^dcformer: backend cpu\ndcformer logits: wrote .* \(logits \[\d+,\d+,\d+\]\) in [\d.]+ s\n$/,
+    );
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { out: string; shape: number[] };
     const ref = golden.train_as_infer.logits;
@@ -56,7 +58,17 @@ describe.each(GOLDEN_CASES)('%s', (caseName) => {
 
   it('logits --prefill P match the official cached inference path (infer.logits) within 1e-4', async () => {
     const out = join(dir, 'logits-cached.json');
-    const r = await run(['logits', '--model', modelDir, '--input', idsPath, '--out', out, '--prefill', String(golden.infer.prefill_len)]);
+    const r = await run([
+      'logits',
+      '--model',
+      modelDir,
+      '--input',
+      idsPath,
+      '--out',
+      out,
+      '--prefill',
+      String(golden.infer.prefill_len),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const ours = (JSON.parse(await readFile(out, 'utf8')) as { logits: number[][][] }).logits;
     expect(maxAbsDiff(ours.flat(2), golden.infer.logits.flat(2))).toBeLessThanOrEqual(1e-4);

@@ -2,7 +2,15 @@
  * The `dcformer` command line as a function: `main(argv, io)` returns the exit code and writes only
  * through `io`, so tests and other tools run it in-process. `cli.ts` is the thin process wrapper.
  */
-import { closestName, EXIT_OK, EXIT_USAGE, packageVersion, reportError, UsageError, type Io } from '@dcformer/cli-utils';
+import {
+  closestName,
+  EXIT_OK,
+  EXIT_USAGE,
+  packageVersion,
+  reportError,
+  UsageError,
+  type Io,
+} from '@dcformer/cli-utils';
 import { COMMANDS, commandUsage, IMPLEMENTED, mainUsage, type CommandName } from './usage.js';
 
 export type { Io } from '@dcformer/cli-utils';

@@ -43,14 +43,27 @@ it('logits --model RUN = logits --model RUN/checkpoints/<latest>, and stderr nam
   const a = dcformer(['logits', '--model', run, '--input', ids, '--out', join(dir, 'a.json'), '--backend', 'cpu']);
   expect(a.status, a.stderr).toBe(0);
   const latest = join(run, 'checkpoints', 'step-000010');
-  expect(a.errLines).toContain(`dcformer logits: --model ${run} is a training run folder: using its latest checkpoint, ${latest}`);
+  expect(a.errLines).toContain(
+    `dcformer logits: --model ${run} is a training run folder: using its latest checkpoint, ${latest}`,
+  );
   const b = dcformer(['logits', '--model', latest, '--input', ids, '--out', join(dir, 'b.json'), '--backend', 'cpu']);
   expect(b.status, b.stderr).toBe(0);
   expect(readFileSync(join(dir, 'a.json'), 'utf8')).toBe(readFileSync(join(dir, 'b.json'), 'utf8'));
 });
 
 it('generate --model RUN works too', () => {
-  const r = dcformer(['generate', '--model', run, '--input', ids, '--max-new-tokens', '3', '--json', '--backend', 'cpu']);
+  const r = dcformer([
+    'generate',
+    '--model',
+    run,
+    '--input',
+    ids,
+    '--max-new-tokens',
+    '3',
+    '--json',
+    '--backend',
+    'cpu',
+  ]);
   expect(r.status, r.stderr).toBe(0);
   expect((JSON.parse(r.stdout) as { ids: number[][] }).ids[0]).toHaveLength(7);
   expect(r.errLines.some((l) => l.includes('step-000010'))).toBe(true);
@@ -67,9 +80,29 @@ it('eval and convert take a run folder too', () => {
   const c = dcformer(['convert', '--model', run, '--out', out]);
   expect(c.status, c.stderr).toBe(0);
   // the bytes of the weights of step 10, not of step 9 (another model of the same size)
-  const b = dcformer(['logits', '--model', out, '--input', ids, '--out', join(dir, 'converted.json'), '--backend', 'cpu']);
+  const b = dcformer([
+    'logits',
+    '--model',
+    out,
+    '--input',
+    ids,
+    '--out',
+    join(dir, 'converted.json'),
+    '--backend',
+    'cpu',
+  ]);
   expect(b.status, b.stderr).toBe(0);
-  const direct = dcformer(['logits', '--model', join(run, 'checkpoints', 'step-000010'), '--input', ids, '--out', join(dir, 'direct.json'), '--backend', 'cpu']);
+  const direct = dcformer([
+    'logits',
+    '--model',
+    join(run, 'checkpoints', 'step-000010'),
+    '--input',
+    ids,
+    '--out',
+    join(dir, 'direct.json'),
+    '--backend',
+    'cpu',
+  ]);
   expect(direct.status, direct.stderr).toBe(0);
   expect(readFileSync(join(dir, 'converted.json'), 'utf8')).toBe(readFileSync(join(dir, 'direct.json'), 'utf8'));
 });
@@ -79,12 +112,16 @@ it('a run with no complete checkpoint, and a --compare-mha run folder, are one-l
   mkdirSync(join(empty, 'checkpoints', 'step-000001'), { recursive: true });
   const r = dcformer(['generate', '--model', empty, '--input', ids]);
   expect(r.status).toBe(1);
-  expect(r.errLines).toEqual([`dcformer generate: --model ${empty} is a training run folder with no complete checkpoint yet (${join(empty, 'checkpoints')} holds no step-N/config.json)`]);
+  expect(r.errLines).toEqual([
+    `dcformer generate: --model ${empty} is a training run folder with no complete checkpoint yet (${join(empty, 'checkpoints')} holds no step-N/config.json)`,
+  ]);
 
   const compare = join(await tempDir(), 'cmp');
   checkpoint(join(compare, 'dcformer', 'checkpoints', 'step-000002'), 'case3_dcformer_mha');
   checkpoint(join(compare, 'transformer', 'checkpoints', 'step-000002'), 'case3_dcformer_mha');
   const c = dcformer(['logits', '--model', compare, '--input', ids, '--out', join(dir, 'c.json')]);
   expect(c.status).toBe(1);
-  expect(c.errLines).toEqual([`dcformer logits: --model ${compare} holds a comparison of 2 runs; give one of them: ${join(compare, 'dcformer')}, ${join(compare, 'transformer')}`]);
+  expect(c.errLines).toEqual([
+    `dcformer logits: --model ${compare} holds a comparison of 2 runs; give one of them: ${join(compare, 'dcformer')}, ${join(compare, 'transformer')}`,
+  ]);
 });

@@ -11,11 +11,19 @@ function feed(stops: string[], pieces: string[]): { released: string[]; value: s
 
 describe('StopText', () => {
   it('a stop string split over pieces is held back, never printed, and ends the text before it', () => {
-    expect(feed(['\n\nEND'], ['Hello', ' world\n', '\nE', 'ND and more'])).toEqual({ released: ['Hello', ' world', '', ''], value: 'Hello world', stopped: true });
+    expect(feed(['\n\nEND'], ['Hello', ' world\n', '\nE', 'ND and more'])).toEqual({
+      released: ['Hello', ' world', '', ''],
+      value: 'Hello world',
+      stopped: true,
+    });
   });
 
   it('a held-back prefix that turns out not to be a stop is released as plain text', () => {
-    expect(feed(['STOP'], ['a ST', 'ART'])).toEqual({ released: ['a ', 'START', ''], value: 'a START', stopped: false });
+    expect(feed(['STOP'], ['a ST', 'ART'])).toEqual({
+      released: ['a ', 'START', ''],
+      value: 'a START',
+      stopped: false,
+    });
     expect(feed(['STOP'], ['a ST'])).toEqual({ released: ['a ', 'ST'], value: 'a ST', stopped: false });
   });
 

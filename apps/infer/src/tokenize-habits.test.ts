@@ -30,24 +30,43 @@ describe('dcformer tokenize (built bin)', () => {
   it('--jsonl … | head -n 1: one line out, nothing on stderr, exit 0', () => {
     const jsonl = join(dir, 'many.jsonl');
     writeFileSync(jsonl, `${JSON.stringify({ text: 'Hello world, '.repeat(20) })}\n`.repeat(20000));
-    const sh = spawnSync('sh', ['-c', `"${CLI}" tokenize --tokenizer "${NEOX}" --jsonl "${jsonl}" 2>"${join(dir, 'err.txt')}" | head -n 1; echo "status $?"; exit 0`], { encoding: 'utf8' });
+    const sh = spawnSync(
+      'sh',
+      [
+        '-c',
+        `"${CLI}" tokenize --tokenizer "${NEOX}" --jsonl "${jsonl}" 2>"${join(dir, 'err.txt')}" | head -n 1; echo "status $?"; exit 0`,
+      ],
+      { encoding: 'utf8' },
+    );
     const [first, status] = sh.stdout.trim().split('\n');
     expect(JSON.parse(first).ids.slice(0, 2)).toEqual([12092, 1533]);
     expect(status).toBe('status 0');
     expect(readFileSync(join(dir, 'err.txt'), 'utf8')).toBe('');
     // the producer's own exit status, through a shell that reports it
-    const own = spawnSync('bash', ['-c', `set -o pipefail; "${CLI}" tokenize --tokenizer "${NEOX}" --jsonl "${jsonl}" | head -n 1 >/dev/null`], { encoding: 'utf8' });
+    const own = spawnSync(
+      'bash',
+      ['-c', `set -o pipefail; "${CLI}" tokenize --tokenizer "${NEOX}" --jsonl "${jsonl}" | head -n 1 >/dev/null`],
+      { encoding: 'utf8' },
+    );
     expect(own.status).toBe(0);
     expect(own.stderr).toBe('');
   });
 
   it('--decode: ids (spaces, commas or a JSON array) back to text; --json; --jsonl of {"ids"}', () => {
-    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '12092 1533']).stdout).toBe('Hello world\n');
-    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '[12092, 1533, 0]', '--json']).stdout).toBe(`${JSON.stringify({ text: 'Hello world<|endoftext|>', count: 3 })}\n`);
-    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '12092,1533,0', '--specials', 'none']).stdout).toBe('Hello world\n');
+    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '12092 1533']).stdout).toBe(
+      'Hello world\n',
+    );
+    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '[12092, 1533, 0]', '--json']).stdout).toBe(
+      `${JSON.stringify({ text: 'Hello world<|endoftext|>', count: 3 })}\n`,
+    );
+    expect(
+      dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '12092,1533,0', '--specials', 'none']).stdout,
+    ).toBe('Hello world\n');
     const ids = join(dir, 'ids.jsonl');
     writeFileSync(ids, `${JSON.stringify({ ids: [12092] })}\n\n${JSON.stringify({ ids: [1533, 187] })}\n`);
-    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--jsonl', ids]).stdout).toBe(`${JSON.stringify({ text: 'Hello' })}\n${JSON.stringify({ text: ' world\n' })}\n`);
+    expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--jsonl', ids]).stdout).toBe(
+      `${JSON.stringify({ text: 'Hello' })}\n${JSON.stringify({ text: ' world\n' })}\n`,
+    );
     const file = join(dir, 'ids.txt');
     writeFileSync(file, '12092\n1533\n');
     expect(dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--file', file]).stdout).toBe('Hello world\n');
@@ -55,9 +74,15 @@ describe('dcformer tokenize (built bin)', () => {
 
   it('--decode with an id outside the vocabulary, or not an id, is one line, exit 1', () => {
     const big = dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '12092 50277']);
-    expect([big.status, big.stderr]).toEqual([1, 'dcformer tokenize: --text: token id 50277 is outside the vocabulary [0, 50277)\n']);
+    expect([big.status, big.stderr]).toEqual([
+      1,
+      'dcformer tokenize: --text: token id 50277 is outside the vocabulary [0, 50277)\n',
+    ]);
     const word = dcformer(['tokenize', '--tokenizer', NEOX, '--decode', '--text', '12 hello']);
-    expect([word.status, word.stderr]).toEqual([1, "dcformer tokenize: --text: 'hello' is not a token id (expected integers separated by spaces or commas)\n"]);
+    expect([word.status, word.stderr]).toEqual([
+      1,
+      "dcformer tokenize: --text: 'hello' is not a token id (expected integers separated by spaces or commas)\n",
+    ]);
   });
 
   it('a folder holding only 20B_tokenizer.json is found', () => {
@@ -70,6 +95,8 @@ describe('dcformer tokenize (built bin)', () => {
     copyFileSync(join(neox, '20B_tokenizer.json'), join(neox, 'other_tokenizer.json'));
     const two = dcformer(['tokenize', '--tokenizer', neox, '--text', 'Hello world']);
     expect(two.status).toBe(1);
-    expect(two.stderr).toMatch(/no tokenizer found \(looked for tokenizer\.json\[\.gz\] or a single \*tokenizer\.json\[\.gz\]/);
+    expect(two.stderr).toMatch(
+      /no tokenizer found \(looked for tokenizer\.json\[\.gz\] or a single \*tokenizer\.json\[\.gz\]/,
+    );
   });
 });

@@ -58,11 +58,12 @@ describe('dcformer tokenize', () => {
     await writeFile(file, '{"text": "Hello world"}\n\n{"text": "", "id": 2}\r\n{"text": "Hello"}\n');
     const r = await run(['tokenize', '--tokenizer', NEOX, '--jsonl', file]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))).toEqual([
-      { ids: [12092, 1533] },
-      { ids: [] },
-      { ids: [12092] },
-    ]);
+    expect(
+      r.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([{ ids: [12092, 1533] }, { ids: [] }, { ids: [12092] }]);
     expect(r.errLines).toEqual([`dcformer tokenize: ${file}: 3 records, 3 tokens`]);
   });
 
@@ -76,11 +77,19 @@ describe('dcformer tokenize', () => {
 
   it.each([
     [['--tokenizer', NEOX], 2, /^dcformer tokenize: give the input: one of --text, --file, --jsonl$/],
-    [['--tokenizer', NEOX, '--text', 'a', '--file', 'f'], 2, /give only one of --text, --file, --jsonl \(got --text, --file\)/],
+    [
+      ['--tokenizer', NEOX, '--text', 'a', '--file', 'f'],
+      2,
+      /give only one of --text, --file, --jsonl \(got --text, --file\)/,
+    ],
     [['--text', 'a'], 2, /missing --tokenizer/],
     [['--tokenizer', NEOX, '--text', 'a', '--specials', 'some'], 2, /--specials must be all or none; got 'some'/],
     [['--tokenizer', '/nonexistent/tok.json', '--text', 'a'], 1, /\/nonexistent\/tok\.json: no such file or directory/],
-    [['--tokenizer', NEOX, '--file', '/nonexistent/f.txt'], 1, /cannot read --file \/nonexistent\/f\.txt: no such file/],
+    [
+      ['--tokenizer', NEOX, '--file', '/nonexistent/f.txt'],
+      1,
+      /cannot read --file \/nonexistent\/f\.txt: no such file/,
+    ],
   ])('errors are one line: %j', async (args, code, message) => {
     const r = await run(['tokenize', ...args]);
     expect(r.code).toBe(code);

@@ -15,7 +15,15 @@ describe('eval --task rolling', () => {
   it('{"ids": []} exits non-zero naming the line', async () => {
     const data = join(await tempDir(), 'ids.jsonl');
     await writeFile(data, '{"ids": [1, 2, 3]}\n{"ids": []}\n');
-    const r = await run(['eval', '--model', join(ORACLE_DIR, 'case1_dcformer_lgll'), '--task', 'rolling', '--data', data]);
+    const r = await run([
+      'eval',
+      '--model',
+      join(ORACLE_DIR, 'case1_dcformer_lgll'),
+      '--task',
+      'rolling',
+      '--data',
+      data,
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ids\.jsonl:2: 'ids' is empty; a rolling request needs at least 1 token id/);
@@ -34,7 +42,13 @@ describe('special files (class 7)', () => {
     expect(logits.stderr).toMatch(/cannot read --input .*pipe: is a FIFO \(named pipe\); expected a regular file/);
     const evalRun = await run(['eval', '--model', CASE1, '--task', 'rolling', '--data', fifo]);
     expect(evalRun.stderr).toMatch(/cannot read --data .*pipe: is a FIFO/);
-    const tok = await run(['tokenize', '--tokenizer', join(ORACLE_DIR, '..', '..', 'packages', 'tokenizer', 'assets', 'byte-level', 'tokenizer.json'), '--file', fifo]);
+    const tok = await run([
+      'tokenize',
+      '--tokenizer',
+      join(ORACLE_DIR, '..', '..', 'packages', 'tokenizer', 'assets', 'byte-level', 'tokenizer.json'),
+      '--file',
+      fifo,
+    ]);
     expect(tok.stderr).toMatch(/cannot read --file .*pipe: is a FIFO/);
   });
 

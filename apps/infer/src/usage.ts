@@ -6,7 +6,15 @@ export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'con
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Commands that run; the others are recognised but exit 2 until they are built. */
-export const IMPLEMENTED: readonly CommandName[] = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert', 'download'];
+export const IMPLEMENTED: readonly CommandName[] = [
+  'logits',
+  'grads',
+  'generate',
+  'eval',
+  'tokenize',
+  'convert',
+  'download',
+];
 
 const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: cpu with @dcformer/kernels-cpu's native kernels,
                   else wasm, or cpu for weights over 768 MiB; webgpu needs a Vulkan-capable GPU or

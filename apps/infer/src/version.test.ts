@@ -6,7 +6,10 @@ import { main } from './main.js';
 it('dcformer --version prints the package version', async () => {
   let stdout = '';
   let stderr = '';
-  const code = await main(['--version'], { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  const code = await main(['--version'], {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
   expect(code).toBe(0);
   expect(stderr).toBe('');
   expect(stdout).toBe(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);

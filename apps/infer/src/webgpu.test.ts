@@ -43,9 +43,23 @@ describe.skipIf(skipWebgpu)('dcformer --backend webgpu', () => {
   });
 
   it('logits (full and --prefill) match the official code within 1e-4', async () => {
-    for (const [extra, ref] of [[[], golden.train_as_infer.logits], [['--prefill', String(golden.infer.prefill_len)], golden.infer.logits]] as const) {
+    for (const [extra, ref] of [
+      [[], golden.train_as_infer.logits],
+      [['--prefill', String(golden.infer.prefill_len)], golden.infer.logits],
+    ] as const) {
       const out = join(dir, `logits${extra.length}.json`);
-      const r = await run(['logits', '--model', modelDir, '--input', ids, '--out', out, '--backend', 'webgpu', ...extra]);
+      const r = await run([
+        'logits',
+        '--model',
+        modelDir,
+        '--input',
+        ids,
+        '--out',
+        out,
+        '--backend',
+        'webgpu',
+        ...extra,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.errLines[0]).toBe('dcformer: backend webgpu');
       const ours = (JSON.parse(await readFile(out, 'utf8')) as { logits: number[][][] }).logits;
@@ -57,7 +71,9 @@ describe.skipIf(skipWebgpu)('dcformer --backend webgpu', () => {
     const out = join(dir, 'g.safetensors');
     const r = await run(['grads', '--model', modelDir, '--input', ids, '--out', out, '--backend', 'webgpu', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(Math.abs((JSON.parse(r.stdout) as { loss: number }).loss - golden.train_as_infer.loss)).toBeLessThanOrEqual(1e-5);
+    expect(Math.abs((JSON.parse(r.stdout) as { loss: number }).loss - golden.train_as_infer.loss)).toBeLessThanOrEqual(
+      1e-5,
+    );
     const expected = expectedGrads(await readF32Safetensors(join(ORACLE_DIR, caseName, 'grads.safetensors')));
     expect(expected.size).toBeGreaterThan(0);
     expect(gradMismatches(await readF32Safetensors(out), expected)).toEqual([]);

@@ -48,9 +48,18 @@ function summary(result: RunResult, extra: Record<string, unknown> = {}) {
   };
 }
 
-export async function finishSingle(plan: Plan, result: RunResult, tok: RunTokenizer, io: Io, mode: ProgressMode): Promise<void> {
+export async function finishSingle(
+  plan: Plan,
+  result: RunResult,
+  tok: RunTokenizer,
+  io: Io,
+  mode: ProgressMode,
+): Promise<void> {
   const plot = join(plan.outDir, PLOT_FILE);
-  await writeFile(plot, lossCurveSvg([series(plan.targets[0].config?.useDcmha === false ? 'Transformer++' : 'DCFormer++', result.history)]));
+  await writeFile(
+    plot,
+    lossCurveSvg([series(plan.targets[0].config?.useDcmha === false ? 'Transformer++' : 'DCFormer++', result.history)]),
+  );
   const text = await sampleText(plan, result, tok);
   if (mode === 'json') {
     io.stdout.write(`${JSON.stringify(summary(result, { plot, sample: text }))}\n`);
@@ -62,17 +71,38 @@ export async function finishSingle(plan: Plan, result: RunResult, tok: RunTokeni
     : `stopped at step ${result.step} of ${plan.settings.steps} (continue with --resume)`;
   io.stdout.write(`\n${head}, validation loss ${val}, ${result.tokensPerS.toFixed(0)} tokens/s\n`);
   io.stdout.write(`checkpoint: ${result.checkpoint}\nloss curve: ${plot}\n`);
-  if (text !== null) io.stdout.write(`\n--- sample (seed ${plan.settings.seed}, temperature ${plan.sample.temperature}) ---\n${text}\n---\n`);
+  if (text !== null)
+    io.stdout.write(
+      `\n--- sample (seed ${plan.settings.seed}, temperature ${plan.sample.temperature}) ---\n${text}\n---\n`,
+    );
 }
 
-export async function finishCompare(plan: Plan, results: RunResult[], tok: RunTokenizer, io: Io, mode: ProgressMode): Promise<void> {
+export async function finishCompare(
+  plan: Plan,
+  results: RunResult[],
+  tok: RunTokenizer,
+  io: Io,
+  mode: ProgressMode,
+): Promise<void> {
   const plot = join(plan.outDir, PLOT_FILE);
   const labels = plan.targets.map((t) => t.label.trim());
-  await writeFile(plot, lossCurveSvg(results.map((r, i) => series(labels[i], r.history)), 'DCFormer++ vs Transformer++ (same seed and data)'));
+  await writeFile(
+    plot,
+    lossCurveSvg(
+      results.map((r, i) => series(labels[i], r.history)),
+      'DCFormer++ vs Transformer++ (same seed and data)',
+    ),
+  );
   const rows = results.map((r, i) => ({ model: plan.targets[i].name, ...summary(r) }));
   const table = {
     columns: ['model', 'parameters', 'final val loss', 'tokens/s', 'steps'],
-    rows: results.map((r, i) => [labels[i], r.parameters.toLocaleString('en-US'), r.valLoss === null ? 'n/a' : r.valLoss.toFixed(4), r.tokensPerS.toFixed(0), String(r.step)]),
+    rows: results.map((r, i) => [
+      labels[i],
+      r.parameters.toLocaleString('en-US'),
+      r.valLoss === null ? 'n/a' : r.valLoss.toFixed(4),
+      r.tokensPerS.toFixed(0),
+      String(r.step),
+    ]),
   };
   const texts: (string | null)[] = [];
   for (const r of results) texts.push(await sampleText(plan, r, tok));
@@ -82,8 +112,11 @@ export async function finishCompare(plan: Plan, results: RunResult[], tok: RunTo
     return;
   }
   const widths = table.columns.map((c, j) => Math.max(c.length, ...table.rows.map((r) => r[j].length)));
-  const line = (cells: string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ');
-  io.stdout.write(`\n${line(table.columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${table.rows.map(line).join('\n')}\n`);
+  const line = (cells: string[]) =>
+    cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ');
+  io.stdout.write(
+    `\n${line(table.columns)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${table.rows.map(line).join('\n')}\n`,
+  );
   io.stdout.write(`\nloss curves: ${plot}\n`);
   texts.forEach((text, i) => {
     if (text !== null) io.stdout.write(`\n--- ${labels[i]} sample (seed ${plan.settings.seed}) ---\n${text}\n`);

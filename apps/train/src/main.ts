@@ -9,7 +9,10 @@ export type { Io } from '@dcformer/cli-utils';
 /** Errors whose message is written for the user, by class name (they come from several packages). */
 const USER_FACING = ['TrainingError', 'TokenizerError'];
 
-export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   if (argv.length === 0) {
     // Bare `dcformer-train` asks what this is: the usage, on stderr and exit 2, as nothing ran.
     const { usage } = await import('./usage.js');

@@ -6,9 +6,30 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import { parseConfig, type ModelConfig } from '@dcformer/model';
-import { learningRate, resolveSettings, scheduleOf, TRAIN_PRESETS, trainPreset, type RunSettings, type TrainPreset } from '@dcformer/train';
-import { CHECKPOINTS_DIR, configDifferences, latestCheckpoint, TRAINER_STATE_FILE, type BinDtype } from '@dcformer/train/node';
-import { closestName, resolveBackend, resolveModelDir, UsageError, type BackendRequest, type ParsedFlags } from '@dcformer/cli-utils';
+import {
+  learningRate,
+  resolveSettings,
+  scheduleOf,
+  TRAIN_PRESETS,
+  trainPreset,
+  type RunSettings,
+  type TrainPreset,
+} from '@dcformer/train';
+import {
+  CHECKPOINTS_DIR,
+  configDifferences,
+  latestCheckpoint,
+  TRAINER_STATE_FILE,
+  type BinDtype,
+} from '@dcformer/train/node';
+import {
+  closestName,
+  resolveBackend,
+  resolveModelDir,
+  UsageError,
+  type BackendRequest,
+  type ParsedFlags,
+} from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
 import { FLAGS, SETTING_FLAGS } from './usage.js';
 
@@ -103,7 +124,8 @@ function resumeInfo(saved: SavedTrainerState, settings: RunSettings, f: Flags): 
   const scheduledSteps = saved.settings?.steps ?? settings.steps;
   let extension: ResumeInfo['extension'] = null;
   if (settings.steps !== scheduledSteps) {
-    if (settings.steps <= step) throw new UsageError(`--resume: the run is at step ${step}; --steps ${settings.steps} would end before that`);
+    if (settings.steps <= step)
+      throw new UsageError(`--resume: the run is at step ${step}; --steps ${settings.steps} would end before that`);
     const lrBefore = learningRate(scheduleOf({ ...settings, steps: scheduledSteps }), step);
     const lrAfter = learningRate(scheduleOf(settings), step);
     if (!f.extend) {
@@ -124,8 +146,10 @@ export async function makePlan(f: Flags): Promise<Plan> {
   if (f.preset !== undefined && f.config !== undefined) throw new UsageError('give --preset or --config, not both');
   if (f.overwrite && f.resume) throw new UsageError('--overwrite starts afresh; it cannot be combined with --resume');
   if (f.extend && !f.resume) throw new UsageError('--extend lengthens a resumed run; give it with --resume --steps N');
-  if (f['init-from'] !== undefined && f.resume) throw new UsageError('--init-from starts a new run; it cannot be combined with --resume');
-  if (f['init-from'] !== undefined && f['compare-mha']) throw new UsageError('--init-from cannot be combined with --compare-mha (the two models have different weights)');
+  if (f['init-from'] !== undefined && f.resume)
+    throw new UsageError('--init-from starts a new run; it cannot be combined with --resume');
+  if (f['init-from'] !== undefined && f['compare-mha'])
+    throw new UsageError('--init-from cannot be combined with --compare-mha (the two models have different weights)');
   if (f['bin-dtype'] !== undefined && f['bin-dtype'] !== 'uint16' && f['bin-dtype'] !== 'uint32') {
     throw new UsageError(`--bin-dtype must be uint16 or uint32; got '${f['bin-dtype']}'`);
   }
@@ -140,7 +164,9 @@ export async function makePlan(f: Flags): Promise<Plan> {
     // a mistyped name is a usage mistake (exit 2), with the nearest preset suggested
     const names = Object.keys(TRAIN_PRESETS);
     const guess = closestName(f.preset, names);
-    throw new UsageError(`unknown preset '${f.preset}'${guess === undefined ? '' : `; did you mean ${guess}?`} (one of: ${names.join(', ')})`);
+    throw new UsageError(
+      `unknown preset '${f.preset}'${guess === undefined ? '' : `; did you mean ${guess}?`} (one of: ${names.join(', ')})`,
+    );
   }
   const preset = f.preset !== undefined ? trainPreset(f.preset) : null;
   let config: ModelConfig | undefined = preset?.model;
@@ -148,7 +174,8 @@ export async function makePlan(f: Flags): Promise<Plan> {
     try {
       config = parseConfig(await readJson(f.config, '--config'), { onWarning: () => {} });
     } catch (e) {
-      if (e instanceof ConfigError) throw new ConfigError(`--config ${f.config}: ${e.message.replace(/^config\.json: /, '')}`, e.key);
+      if (e instanceof ConfigError)
+        throw new ConfigError(`--config ${f.config}: ${e.message.replace(/^config\.json: /, '')}`, e.key);
       throw e;
     }
   }
@@ -166,17 +193,23 @@ export async function makePlan(f: Flags): Promise<Plan> {
     const dir = name === '' ? outDir : join(outDir, name);
     const latest = await latestCheckpoint(join(dir, CHECKPOINTS_DIR));
     if (latest && !f.resume && !f.overwrite) {
-      throw new InputError(`--out ${f.out} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`);
+      throw new InputError(
+        `--out ${f.out} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`,
+      );
     }
     if (!latest && f.resume) throw new InputError(`--resume: no checkpoint under ${join(dir, CHECKPOINTS_DIR)}`);
-    if (latest && f.resume && saved === null) saved = (await readJson(join(latest.dir, TRAINER_STATE_FILE), 'checkpoint state')) as SavedTrainerState;
+    if (latest && f.resume && saved === null)
+      saved = (await readJson(join(latest.dir, TRAINER_STATE_FILE), 'checkpoint state')) as SavedTrainerState;
     let own = config;
     if (compare && own) own = { ...own, useDcmha: name === 'dcformer' };
     if (own && latest && f.resume) {
       // Checked here, before tfjs loads, so the mismatch is the only line printed.
-      const theirs = parseConfig(await readJson(join(latest.dir, 'config.json'), 'checkpoint config'), { onWarning: () => {} });
+      const theirs = parseConfig(await readJson(join(latest.dir, 'config.json'), 'checkpoint config'), {
+        onWarning: () => {},
+      });
       const diffs = configDifferences(own, theirs);
-      if (diffs.length > 0) throw new ConfigError(`--resume: the model config differs from the checkpoint's (${diffs.join('; ')})`);
+      if (diffs.length > 0)
+        throw new ConfigError(`--resume: the model config differs from the checkpoint's (${diffs.join('; ')})`);
     }
     targets.push({
       name,
@@ -191,16 +224,22 @@ export async function makePlan(f: Flags): Promise<Plan> {
 
   // Settings: the checkpoint's when resuming (the same run), else the preset's; flags override both.
   const base = saved?.settings ?? preset?.settings ?? {};
-  const settings = resolveSettings({ ...base, ...explicitSettings(f) }, (k) => `--${SETTING_FLAGS[k as keyof typeof SETTING_FLAGS] ?? k}`);
+  const settings = resolveSettings(
+    { ...base, ...explicitSettings(f) },
+    (k) => `--${SETTING_FLAGS[k as keyof typeof SETTING_FLAGS] ?? k}`,
+  );
 
   const resume = saved === null ? null : resumeInfo(saved, settings, f);
   const warnings: string[] = [];
   if (settings.warmupSteps >= settings.steps) {
-    warnings.push(`--warmup ${settings.warmupSteps} is not shorter than the run (${settings.steps} steps): the learning rate never reaches its peak ${settings.lr}`);
+    warnings.push(
+      `--warmup ${settings.warmupSteps} is not shorter than the run (${settings.steps} steps): the learning rate never reaches its peak ${settings.lr}`,
+    );
   }
 
   const block = targets[0].config?.blockSize;
-  if (block !== undefined && settings.seqLen > block) throw new UsageError(`--seq-len ${settings.seqLen} exceeds the model's block_size ${block}`);
+  if (block !== undefined && settings.seqLen > block)
+    throw new UsageError(`--seq-len ${settings.seqLen} exceeds the model's block_size ${block}`);
 
   let tokenizerPath = f.tokenizer;
   if (tokenizerPath === undefined) {
@@ -210,8 +249,10 @@ export async function makePlan(f: Flags): Promise<Plan> {
     else throw new UsageError('--config needs --tokenizer PATH (presets bring their own)');
   }
   const sampleDefaults = preset?.sample ?? { prompt: '\n', tokens: 64, temperature: 0.8, topK: 40 };
-  if (f['sample-tokens'] !== undefined && f['sample-tokens'] < 0) throw new UsageError(`--sample-tokens must be >= 0; got ${f['sample-tokens']}`);
-  if (f.temperature !== undefined && !(f.temperature > 0)) throw new UsageError(`--temperature must be > 0; got ${f.temperature}`);
+  if (f['sample-tokens'] !== undefined && f['sample-tokens'] < 0)
+    throw new UsageError(`--sample-tokens must be >= 0; got ${f['sample-tokens']}`);
+  if (f.temperature !== undefined && !(f.temperature > 0))
+    throw new UsageError(`--temperature must be > 0; got ${f.temperature}`);
   return {
     outDir,
     data: f.data,

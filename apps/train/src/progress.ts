@@ -30,7 +30,8 @@ export function formatRecord(r: LogRecord, total: number, label = ''): string {
     `lr ${r.lr.toExponential(1)}`,
     `${rate(r.tokens_per_s)} tok/s`,
   ];
-  if (r.val_loss !== undefined) parts.push(`val ${r.val_loss.toFixed(4)} (ppl ${(r.val_ppl ?? Math.exp(r.val_loss)).toFixed(1)})`);
+  if (r.val_loss !== undefined)
+    parts.push(`val ${r.val_loss.toFixed(4)} (ppl ${(r.val_ppl ?? Math.exp(r.val_loss)).toFixed(1)})`);
   if (r.skipped_steps > 0) parts.push(`skipped ${r.skipped_steps}`);
   parts.push(formatDuration(r.elapsed_s));
   return parts.join('  ');
@@ -89,9 +90,13 @@ export class Progress {
     if (this.sessionSteps === 1) {
       this.firstStepS = seconds;
       const eta = remaining > 0 ? `; ETA ${formatDuration(info.etaS)} at this pace` : '';
-      this.note(`dcformer-train: ${this.label}step ${info.step}/${info.total} took ${took} (${rate(tokensPerStep / seconds)} tok/s, the first step includes warm-up)${eta}`);
+      this.note(
+        `dcformer-train: ${this.label}step ${info.step}/${info.total} took ${took} (${rate(tokensPerStep / seconds)} tok/s, the first step includes warm-up)${eta}`,
+      );
     } else if (remaining > 0) {
-      this.note(`dcformer-train: ${this.label}step ${info.step}/${info.total} took ${took}; ETA ${formatDuration(remaining * seconds)} at this pace`);
+      this.note(
+        `dcformer-train: ${this.label}step ${info.step}/${info.total} took ${took}; ETA ${formatDuration(remaining * seconds)} at this pace`,
+      );
     }
   }
 

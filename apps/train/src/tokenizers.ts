@@ -23,8 +23,15 @@ export interface RunTokenizer {
 
 const SIDE_FILES = ['tokenizer_config.json', 'special_tokens_map.json'];
 const DIR_FILES = [
-  'tokenizer.json', 'tokenizer.json.gz', 'tokenizer.model', 'tokenizer.model.gz', 'encoder.json', 'vocab.json',
-  'vocab.bpe', 'merges.txt', ...SIDE_FILES,
+  'tokenizer.json',
+  'tokenizer.json.gz',
+  'tokenizer.model',
+  'tokenizer.model.gz',
+  'encoder.json',
+  'vocab.json',
+  'vocab.bpe',
+  'merges.txt',
+  ...SIDE_FILES,
 ];
 
 function isGzip(path: string): boolean {

@@ -7,8 +7,23 @@ import { join } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import type { ModelConfig } from '@dcformer/model';
 import { splitTokens, tokensPerStep } from '@dcformer/train';
-import { CHECKPOINTS_DIR, configDifferences, loadTokens, METRICS_FILE, runTraining, type RunResult } from '@dcformer/train/node';
-import { EXIT_INTERRUPTED, EXIT_OK, packageVersion, parseArgs, startBackend, watchStop, type Io } from '@dcformer/cli-utils';
+import {
+  CHECKPOINTS_DIR,
+  configDifferences,
+  loadTokens,
+  METRICS_FILE,
+  runTraining,
+  type RunResult,
+} from '@dcformer/train/node';
+import {
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  packageVersion,
+  parseArgs,
+  startBackend,
+  watchStop,
+  type Io,
+} from '@dcformer/cli-utils';
 import { finishCompare, finishSingle, PLOT_FILE } from './finish.js';
 import { makePlan, type Plan, type ResumeInfo, type RunTarget } from './plan.js';
 import { chooseMode, Progress } from './progress.js';
@@ -36,13 +51,24 @@ async function probeWritable(dir: string): Promise<void> {
 function interruptFlag(progress: Progress): { stop: () => boolean; release: () => void } {
   const why = { SIGINT: '', SIGTERM: 'SIGTERM: ', 'parent exited': 'the parent process is gone: ' };
   const watch = watchStop(
-    (reason) => progress.note(`dcformer-train: ${why[reason]}stopping after this step and writing a checkpoint${reason === 'SIGINT' ? ' (Ctrl-C again to quit now)' : ''}`),
+    (reason) =>
+      progress.note(
+        `dcformer-train: ${why[reason]}stopping after this step and writing a checkpoint${reason === 'SIGINT' ? ' (Ctrl-C again to quit now)' : ''}`,
+      ),
     () => process.exit(EXIT_INTERRUPTED),
   );
   return { stop: watch.requested, release: watch.release };
 }
 
-async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens: { tokens: Uint16Array | Uint32Array; hash: string }, io: Io, progressMode: ReturnType<typeof chooseMode>, stop: () => boolean): Promise<RunResult> {
+async function trainOne(
+  plan: Plan,
+  target: RunTarget,
+  tok: RunTokenizer,
+  tokens: { tokens: Uint16Array | Uint32Array; hash: string },
+  io: Io,
+  progressMode: ReturnType<typeof chooseMode>,
+  stop: () => boolean,
+): Promise<RunResult> {
   const progress = new Progress(io, progressMode, target.label, target.name === '' ? {} : { model: target.name });
   let initialModel;
   if (plan.initFrom !== null && !target.resumeFrom) {
@@ -52,7 +78,9 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
     const diffs = target.config ? configDifferences(target.config, initialModel.config) : [];
     if (diffs.length > 0) {
       initialModel.dispose();
-      throw new ConfigError(`--init-from ${plan.initFrom}: its config differs from the requested model (${diffs.join('; ').replaceAll('in the checkpoint', 'there')})`);
+      throw new ConfigError(
+        `--init-from ${plan.initFrom}: its config differs from the requested model (${diffs.join('; ').replaceAll('in the checkpoint', 'there')})`,
+      );
     }
   }
   if (target.resumeFrom) progress.note(`dcformer-train: ${target.label}resuming from ${target.resumeFrom}`);
@@ -87,7 +115,9 @@ async function trainOne(plan: Plan, target: RunTarget, tok: RunTokenizer, tokens
  */
 async function reportFinished(plan: Plan, resume: ResumeInfo, notes: Progress, io: Io): Promise<number> {
   const target = plan.targets[0];
-  notes.note(`dcformer-train: the run in ${target.outDir} has finished (step ${resume.step} of ${resume.scheduledSteps}); nothing to train. To go on: --resume --steps N --extend`);
+  notes.note(
+    `dcformer-train: the run in ${target.outDir} has finished (step ${resume.step} of ${resume.scheduledSteps}); nothing to train. To go on: --resume --steps N --extend`,
+  );
   if (plan.json) {
     const records = (await readFile(join(target.outDir, METRICS_FILE), 'utf8').catch(() => ''))
       .split('\n')
@@ -96,7 +126,9 @@ async function reportFinished(plan: Plan, resume: ResumeInfo, notes: Progress, i
     const upTo = records.filter((r) => r.step <= resume.step).reverse();
     const trainLoss = upTo.find((r) => r.train_loss !== undefined)?.train_loss ?? null;
     const valLoss = upTo.find((r) => r.val_loss !== undefined)?.val_loss ?? null;
-    io.stdout.write(`${JSON.stringify({ step: resume.step, train_loss: trainLoss, val_loss: valLoss, tokens_per_s: null, checkpoint: target.resumeFrom, finished: true })}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ step: resume.step, train_loss: trainLoss, val_loss: valLoss, tokens_per_s: null, checkpoint: target.resumeFrom, finished: true })}\n`,
+    );
   }
   return EXIT_OK;
 }
@@ -115,7 +147,8 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
   const mode = chooseMode(flags.progress, plan.json, io);
   const notes = new Progress(io, mode);
   for (const w of plan.warnings) notes.note(`dcformer-train: warning: ${w}`);
-  if (plan.resume !== null && plan.resume.step >= plan.settings.steps) return reportFinished(plan, plan.resume, notes, io);
+  if (plan.resume !== null && plan.resume.step >= plan.settings.steps)
+    return reportFinished(plan, plan.resume, notes, io);
   if (plan.resume?.extension) {
     const { step, scheduledSteps, extension } = plan.resume;
     const s = plan.settings;
@@ -127,13 +160,19 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
   for (const t of plan.targets) {
     const vocab = t.config?.vocabSize;
     if (vocab !== undefined && tok.tokenizer.vocabSize > vocab) {
-      throw new InputError(`the tokenizer (${plan.tokenizerPath}) has ${tok.tokenizer.vocabSize} ids but the model's vocab_size is ${vocab}`);
+      throw new InputError(
+        `the tokenizer (${plan.tokenizerPath}) has ${tok.tokenizer.vocabSize} ids but the model's vocab_size is ${vocab}`,
+      );
     }
   }
   for (const t of plan.targets) await probeWritable(t.outDir);
   const vocabSize = (plan.targets[0].config as ModelConfig | undefined)?.vocabSize ?? tok.tokenizer.vocabSize;
   const loaded = await loadTokens(plan.data, {
-    tokenizer: { encode: (text) => tok.tokenizer.encode(text, { specials: 'none' }), vocabSize: tok.tokenizer.vocabSize, eosId: tok.tokenizer.eosId },
+    tokenizer: {
+      encode: (text) => tok.tokenizer.encode(text, { specials: 'none' }),
+      vocabSize: tok.tokenizer.vocabSize,
+      eosId: tok.tokenizer.eosId,
+    },
     tokenizerFingerprint: tok.fingerprint,
     cacheDir: plan.cacheDir,
     vocabSize,
@@ -149,11 +188,14 @@ export async function runTrain(argv: readonly string[], io: Io): Promise<number>
   for (const t of plan.targets) {
     if (!t.replace) continue;
     // --overwrite: the old run goes only now, after every check has passed.
-    for (const name of [CHECKPOINTS_DIR, METRICS_FILE, PLOT_FILE]) await rm(join(t.outDir, name), { recursive: true, force: true });
+    for (const name of [CHECKPOINTS_DIR, METRICS_FILE, PLOT_FILE])
+      await rm(join(t.outDir, name), { recursive: true, force: true });
   }
   notes.note(`dcformer-train: backend ${backend.label}`);
 
-  notes.note(`dcformer-train: ${loaded.tokens.length.toLocaleString('en-US')} tokens from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.cached ? ' (cached)' : ''}`);
+  notes.note(
+    `dcformer-train: ${loaded.tokens.length.toLocaleString('en-US')} tokens from ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}${loaded.cached ? ' (cached)' : ''}`,
+  );
 
   const interrupt = interruptFlag(notes);
   const results: RunResult[] = [];

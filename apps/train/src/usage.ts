@@ -44,10 +44,24 @@ export const FLAGS = {
 
 /** RunSettings field → the flag that sets it (error messages quote the flag). */
 export const SETTING_FLAGS = {
-  seed: 'seed', batchSize: 'batch-size', seqLen: 'seq-len', accumulate: 'accumulate', steps: 'steps', lr: 'lr',
-  warmupSteps: 'warmup', finalLrFraction: 'final-lr-fraction', clip: 'clip', weightDecay: 'weight-decay', decay: 'decay',
-  evalEvery: 'eval-every', evalBatches: 'eval-batches', logEvery: 'log-every', checkpointEvery: 'checkpoint-every',
-  keep: 'keep', maxSkips: 'max-skips', valFraction: 'val-fraction',
+  seed: 'seed',
+  batchSize: 'batch-size',
+  seqLen: 'seq-len',
+  accumulate: 'accumulate',
+  steps: 'steps',
+  lr: 'lr',
+  warmupSteps: 'warmup',
+  finalLrFraction: 'final-lr-fraction',
+  clip: 'clip',
+  weightDecay: 'weight-decay',
+  decay: 'decay',
+  evalEvery: 'eval-every',
+  evalBatches: 'eval-batches',
+  logEvery: 'log-every',
+  checkpointEvery: 'checkpoint-every',
+  keep: 'keep',
+  maxSkips: 'max-skips',
+  valFraction: 'val-fraction',
 } as const;
 
 export function usage(): string {

@@ -16,7 +16,10 @@ beforeAll(() => {
 
 function train(args: string[]) {
   // DCFORMER_GC_THREADS=1: one process, so the exit status is the CLI's own
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, DCF_DEBUG: '', DCFORMER_GC_THREADS: '1' } });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DCF_DEBUG: '', DCFORMER_GC_THREADS: '1' },
+  });
 }
 
 it('no arguments: the usage (flags and presets) on stderr, exit 2', () => {
@@ -32,7 +35,10 @@ it.each([
   [['--stesp', '3'], /^dcformer-train: unknown flag --stesp; did you mean --steps\? \(valid: /],
   [['--preset', 'tiny', '--dat', 'x'], /^dcformer-train: unknown flag --dat; did you mean --data\? /],
   [['--preset', 'tiny', '--steps', 'many'], /^dcformer-train: --steps must be an integer; got 'many'$/],
-  [['--preset', 'tinny', '--data', 'x.txt', '--out', 'o'], /^dcformer-train: unknown preset 'tinny'; did you mean tiny\? \(one of: tiny, bench-small, /],
+  [
+    ['--preset', 'tinny', '--data', 'x.txt', '--out', 'o'],
+    /^dcformer-train: unknown preset 'tinny'; did you mean tiny\? \(one of: tiny, bench-small, /,
+  ],
 ])('%j: one line, exit 2', (args, message) => {
   const r = train(args);
   expect(r.status).toBe(2);

@@ -24,7 +24,10 @@ describe('dcformer-train', () => {
     const r = await run(microFlags(w, out, ['--json']));
     expect(r.stderr).toMatch(/backend cpu/);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.slice(0, 3).map((l) => l.step)).toEqual([1, 2, 3]);
     expect(lines.slice(0, 3).map((l) => 'val_loss' in l)).toEqual([false, true, true]);
     for (const key of ['train_loss', 'lr', 'tokens_per_s']) expect(typeof lines[0][key]).toBe('number');
@@ -45,7 +48,10 @@ describe('dcformer-train', () => {
 
     const more = await run(microFlags(w, out, ['--json', '--resume', '--steps', '4', '--extend']));
     expect(more.code).toBe(0);
-    const moreLines = more.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const moreLines = more.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(moreLines.at(-1)).toMatchObject({ step: 4, checkpoint: join(out, 'checkpoints', 'step-000004') });
 
     const fresh = await run(microFlags(w, out, ['--json', '--overwrite', '--steps', '2', '--sample-tokens', '0']));
@@ -56,7 +62,9 @@ describe('dcformer-train', () => {
 
   it('--compare-mha trains both models on the same data and prints a table', async () => {
     const out = join(w.dir, 'compare');
-    const r = await run(microFlags(w, out, ['--compare-mha', '--steps', '2', '--progress', 'lines', '--sample-tokens', '0']));
+    const r = await run(
+      microFlags(w, out, ['--compare-mha', '--steps', '2', '--progress', 'lines', '--sample-tokens', '0']),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(out, 'dcformer', 'checkpoints', 'step-000002'))).toBe(true);
     expect(existsSync(join(out, 'transformer', 'checkpoints', 'step-000002'))).toBe(true);

@@ -56,15 +56,24 @@ describe('bad input: one line, non-zero exit, nothing overwritten', () => {
     const short = join(w.dir, 'short.txt');
     writeFileSync(short, 'To be, or not to be');
     const flags = microFlags(w, join(w.dir, 'o2'), ['--data', short]);
-    await expectOneLineError(flags, /shorter than one sequence per split: 20 tokens give 18 train \+ 2 validation.*seq_len = 16/);
+    await expectOneLineError(
+      flags,
+      /shorter than one sequence per split: 20 tokens give 18 train \+ 2 validation.*seq_len = 16/,
+    );
   });
 
   it('unknown preset', async () => {
-    await expectOneLineError(['--preset', 'tinyy', '--data', w.corpus, '--out', join(w.dir, 'o3')], /unknown preset 'tinyy'; did you mean tiny\? \(one of: tiny, /);
+    await expectOneLineError(
+      ['--preset', 'tinyy', '--data', w.corpus, '--out', join(w.dir, 'o3')],
+      /unknown preset 'tinyy'; did you mean tiny\? \(one of: tiny, /,
+    );
   });
 
   it('unwritable output directory', async () => {
-    await expectOneLineError(microFlags(w, join(w.corpus, 'sub')), /--out .*corpus\.txt\/sub: not writable \(ENOTDIR\)/);
+    await expectOneLineError(
+      microFlags(w, join(w.corpus, 'sub')),
+      /--out .*corpus\.txt\/sub: not writable \(ENOTDIR\)/,
+    );
   });
 
   it('resume with a mismatching config', async () => {
@@ -72,7 +81,10 @@ describe('bad input: one line, non-zero exit, nothing overwritten', () => {
     const cfg = JSON.parse(readFileSync(w.config, 'utf8'));
     writeFileSync(other, JSON.stringify({ ...cfg, n_layer: 3 }));
     const flags = microFlags(w, existing, ['--resume', '--steps', '4', '--config', other]);
-    await expectOneLineError(flags, /--resume: the model config differs from the checkpoint's \(n_layer: 2 in the checkpoint vs 3 requested\)/);
+    await expectOneLineError(
+      flags,
+      /--resume: the model config differs from the checkpoint's \(n_layer: 2 in the checkpoint vs 3 requested\)/,
+    );
     expect(files(existing)).toEqual(snapshot);
   });
 
@@ -84,11 +96,40 @@ describe('bad input: one line, non-zero exit, nothing overwritten', () => {
   it('usage mistakes', async () => {
     await expectOneLineError(['--data', w.corpus], /missing --out DIR/);
     await expectOneLineError(['--preset', 'tiny', '--out', join(w.dir, 'o4')], /missing --data PATH/);
-    await expectOneLineError(['--preset', 'tiny', '--data', w.corpus, '--out', join(w.dir, 'o5'), '--lr', 'fast'], /--lr must be a number; got 'fast'/);
-    await expectOneLineError(['--preset', 'tiny', '--data', w.corpus, '--out', join(w.dir, 'o6'), '--backend', 'tpu'], /--backend must be one of cpu, wasm, webgpu, cuda/);
-    await expectOneLineError(['--config', w.config, '--seq-len', '16', '--data', w.corpus, '--out', join(w.dir, 'o7')], /--config needs --tokenizer PATH/);
-    await expectOneLineError(['--preset', 'tiny', '--data', join(w.dir, 'nope.txt'), '--out', join(w.dir, 'o8')], /--data .*nope\.txt: no such file or directory/);
-    await expectOneLineError(microFlags(w, join(w.dir, 'o9'), ['--seq-len', '64']), /--seq-len 64 exceeds the model's block_size 16/);
-    await expectOneLineError(['--preset', 'tiny', '--tokenizer', BYTE_TOKENIZER, '--data', w.corpus, '--out', join(w.dir, 'o10'), '--warmup', '-1'], /--warmup must be an integer >= 0; got -1/);
+    await expectOneLineError(
+      ['--preset', 'tiny', '--data', w.corpus, '--out', join(w.dir, 'o5'), '--lr', 'fast'],
+      /--lr must be a number; got 'fast'/,
+    );
+    await expectOneLineError(
+      ['--preset', 'tiny', '--data', w.corpus, '--out', join(w.dir, 'o6'), '--backend', 'tpu'],
+      /--backend must be one of cpu, wasm, webgpu, cuda/,
+    );
+    await expectOneLineError(
+      ['--config', w.config, '--seq-len', '16', '--data', w.corpus, '--out', join(w.dir, 'o7')],
+      /--config needs --tokenizer PATH/,
+    );
+    await expectOneLineError(
+      ['--preset', 'tiny', '--data', join(w.dir, 'nope.txt'), '--out', join(w.dir, 'o8')],
+      /--data .*nope\.txt: no such file or directory/,
+    );
+    await expectOneLineError(
+      microFlags(w, join(w.dir, 'o9'), ['--seq-len', '64']),
+      /--seq-len 64 exceeds the model's block_size 16/,
+    );
+    await expectOneLineError(
+      [
+        '--preset',
+        'tiny',
+        '--tokenizer',
+        BYTE_TOKENIZER,
+        '--data',
+        w.corpus,
+        '--out',
+        join(w.dir, 'o10'),
+        '--warmup',
+        '-1',
+      ],
+      /--warmup must be an integer >= 0; got -1/,
+    );
   });
 });

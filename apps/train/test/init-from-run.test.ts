@@ -15,20 +15,48 @@ const w = workspace();
 
 beforeAll(async () => {
   if (!existsSync(CLI)) execFileSync('npx', ['tsup'], { cwd: APP_DIR, stdio: 'ignore' });
-  const r = await run(microFlags(w, join(w.dir, 'base'), ['--steps', '2', '--progress', 'none', '--sample-tokens', '0', '--checkpoint-every', '1']));
+  const r = await run(
+    microFlags(w, join(w.dir, 'base'), [
+      '--steps',
+      '2',
+      '--progress',
+      'none',
+      '--sample-tokens',
+      '0',
+      '--checkpoint-every',
+      '1',
+    ]),
+  );
   expect(r.code, r.stderr).toBe(0);
 });
 afterAll(() => rmSync(w.dir, { recursive: true, force: true }));
 
 function train(args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, DCF_DEBUG: '', DCFORMER_GC_THREADS: '1' } });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DCF_DEBUG: '', DCFORMER_GC_THREADS: '1' },
+  });
 }
 
-it('--init-from RUN starts from the run\'s latest checkpoint and says which', () => {
+it("--init-from RUN starts from the run's latest checkpoint and says which", () => {
   const base = join(w.dir, 'base');
-  const r = train(microFlags(w, join(w.dir, 'tuned'), ['--init-from', base, '--steps', '1', '--progress', 'none', '--sample-tokens', '0', '--json']));
+  const r = train(
+    microFlags(w, join(w.dir, 'tuned'), [
+      '--init-from',
+      base,
+      '--steps',
+      '1',
+      '--progress',
+      'none',
+      '--sample-tokens',
+      '0',
+      '--json',
+    ]),
+  );
   expect(r.status, r.stderr).toBe(0);
-  expect(r.stderr).toContain(`dcformer-train: --init-from ${base} is a training run folder: using its latest checkpoint, ${join(base, 'checkpoints', 'step-000002')}`);
+  expect(r.stderr).toContain(
+    `dcformer-train: --init-from ${base} is a training run folder: using its latest checkpoint, ${join(base, 'checkpoints', 'step-000002')}`,
+  );
   expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ step: 1 });
 });
 

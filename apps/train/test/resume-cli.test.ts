@@ -31,25 +31,65 @@ interface Cli {
 
 function cli(args: string[]): Promise<Cli> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** Six steps of the micro model, evaluated and checkpointed every 3, on the cpu backend. */
 function flags(out: string, extra: string[] = []): string[] {
   return [
-    '--config', w.config, '--tokenizer', BYTE_TOKENIZER, '--data', w.corpus, '--out', out, '--backend', 'cpu', '--json',
-    '--steps', '6', '--batch-size', '2', '--seq-len', '16', '--warmup', '1', '--eval-every', '3', '--eval-batches', '1',
-    '--log-every', '1', '--checkpoint-every', '3', '--keep', '5', '--sample-tokens', '0', '--seed', '5', ...extra,
+    '--config',
+    w.config,
+    '--tokenizer',
+    BYTE_TOKENIZER,
+    '--data',
+    w.corpus,
+    '--out',
+    out,
+    '--backend',
+    'cpu',
+    '--json',
+    '--steps',
+    '6',
+    '--batch-size',
+    '2',
+    '--seq-len',
+    '16',
+    '--warmup',
+    '1',
+    '--eval-every',
+    '3',
+    '--eval-batches',
+    '1',
+    '--log-every',
+    '1',
+    '--checkpoint-every',
+    '3',
+    '--keep',
+    '5',
+    '--sample-tokens',
+    '0',
+    '--seed',
+    '5',
+    ...extra,
   ];
 }
 
 type Line = Record<string, number | string | boolean | null>;
 /** A log line without what measures time (elapsed_s, tokens_per_s): everything else must match bit for bit. */
 const untimed = ({ elapsed_s: _e, tokens_per_s: _t, ...rest }: Line): Line => rest;
-const jsonLines = (text: string): Line[] => text.trim().split('\n').map((l) => JSON.parse(l) as Line);
+const jsonLines = (text: string): Line[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 
 describe('dcformer-train: 6 steps == 3 + --resume 3, bit for bit, through the CLI', () => {
   it('same losses, weights, optimizer state and trainer state', async () => {
@@ -84,8 +124,13 @@ describe('dcformer-train: 6 steps == 3 + --resume 3, bit for bit, through the CL
     for (const file of ['model.safetensors', 'optimizer.safetensors', 'config.json', 'tokenizer.json']) {
       expect(readFileSync(join(b, file)).equals(readFileSync(join(a, file))), file).toBe(true);
     }
-    const state = (dir: string) => ({ ...JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')), elapsedS: 0 });
+    const state = (dir: string) => ({
+      ...JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')),
+      elapsedS: 0,
+    });
     expect(state(b)).toEqual(state(a));
-    console.log(`[resume-cli] ${native ? 'native' : 'stock'} cpu kernels: final train_loss ${all[5].train_loss}, val_loss ${all[5].val_loss}; resumed run identical`);
+    console.log(
+      `[resume-cli] ${native ? 'native' : 'stock'} cpu kernels: final train_loss ${all[5].train_loss}, val_loss ${all[5].val_loss}; resumed run identical`,
+    );
   }, 240_000);
 });

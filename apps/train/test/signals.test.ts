@@ -58,7 +58,19 @@ interface Started {
 /** Starts a long run through the relaunching bin and resolves once it has logged a step. */
 async function startRun(name: string): Promise<Started> {
   const out = join(w.dir, name);
-  const args = microFlags(w, out, ['--steps', '100000', '--checkpoint-every', '100000', '--eval-every', '100000', '--sample-tokens', '0', '--json', '--progress', 'none']);
+  const args = microFlags(w, out, [
+    '--steps',
+    '100000',
+    '--checkpoint-every',
+    '100000',
+    '--eval-every',
+    '100000',
+    '--sample-tokens',
+    '0',
+    '--json',
+    '--progress',
+    'none',
+  ]);
   const env = { ...process.env, DCF_DEBUG: '' };
   delete env.DCFORMER_GC_THREADS;
   const parent = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,7 +98,9 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 }
 
 function checkpoints(out: string): string[] {
-  return existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')).filter((n) => n.startsWith('step-')) : [];
+  return existsSync(join(out, 'checkpoints'))
+    ? readdirSync(join(out, 'checkpoints')).filter((n) => n.startsWith('step-'))
+    : [];
 }
 
 describe.skipIf(!linux)('dcformer-train and its re-spawned child under signals', () => {
@@ -102,7 +116,12 @@ describe.skipIf(!linux)('dcformer-train and its re-spawned child under signals',
     expect(await term.exited).toBe(130);
     for (const r of [int, term]) {
       expect(alive(r.child), 'the child after the parent exited').toBe(false);
-      const summaries = r.stdout().trim().split('\n').map((l) => JSON.parse(l)).filter((l) => 'checkpoint' in l);
+      const summaries = r
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => 'checkpoint' in l);
       expect(summaries).toHaveLength(1);
       expect(checkpoints(r.out)).toEqual([`step-${String(summaries[0].step).padStart(6, '0')}`]);
       expect(r.stderr().match(/stopping after this step and writing a checkpoint/g)).toHaveLength(1);

@@ -22,7 +22,10 @@ afterAll(() => {
 });
 
 async function refusal(path: string): Promise<string> {
-  const error = await resolveTokenizer(path).then(() => undefined, (e: unknown) => e);
+  const error = await resolveTokenizer(path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(InputError.isInstance(error), String(error)).toBe(true);
   return (error as Error).message;
 }

@@ -17,8 +17,10 @@ process.env.DCFORMER_NATIVE = '0';
 const w = workspace();
 afterAll(() => rmSync(w.dir, { recursive: true, force: true }));
 
-const BACKEND_LINE = 'dcformer-train: backend wasm (SIMD, one thread; disabled by DCFORMER_NATIVE=0; unset DCFORMER_NATIVE for the native cpu kernels)';
-const FIRST_STEP = /^dcformer-train: step 1\/3 took \d+\.\d\ds \([\d.k]+ tok\/s, the first step includes warm-up\); ETA \d+s at this pace$/m;
+const BACKEND_LINE =
+  'dcformer-train: backend wasm (SIMD, one thread; disabled by DCFORMER_NATIVE=0; unset DCFORMER_NATIVE for the native cpu kernels)';
+const FIRST_STEP =
+  /^dcformer-train: step 1\/3 took \d+\.\d\ds \([\d.k]+ tok\/s, the first step includes warm-up\); ETA \d+s at this pace$/m;
 
 describe('dcformer-train without the native addon', () => {
   it('defaults to wasm, says so once, and trains (--json)', async () => {
@@ -28,7 +30,10 @@ describe('dcformer-train without the native addon', () => {
     expect(r.stderr).toMatch(FIRST_STEP);
     expect(r.stderr).toMatch(/^dcformer-train: step 2\/3 took \d+\.\d\ds; ETA \d+s at this pace$/m);
     expect(r.stderr).not.toMatch(/^dcformer-train: step 3\/3 took/m);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: number; train_loss: number; val_loss?: number });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; train_loss: number; val_loss?: number });
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 3]);
     for (const l of lines) expect(Number.isFinite(l.train_loss)).toBe(true);
     expect(lines[3].val_loss).toBeGreaterThan(0);
@@ -36,26 +41,35 @@ describe('dcformer-train without the native addon', () => {
 
   it('trains as the cpu backend does: the same losses within 1e-4 relative', async () => {
     const lossesOn = async (backend: string) => {
-      const r = await run(microFlags(w, join(w.dir, `same-${backend}`), ['--json', '--sample-tokens', '0', '--backend', backend]));
+      const r = await run(
+        microFlags(w, join(w.dir, `same-${backend}`), ['--json', '--sample-tokens', '0', '--backend', backend]),
+      );
       expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { train_loss: number; val_loss?: number });
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { train_loss: number; val_loss?: number });
     };
     const wasm = await lossesOn('wasm');
     const cpu = await lossesOn('cpu');
     expect(wasm).toHaveLength(cpu.length);
     for (let i = 0; i < cpu.length; i++) {
       expect(Math.abs(wasm[i].train_loss - cpu[i].train_loss)).toBeLessThan(1e-4 * cpu[i].train_loss);
-      if (cpu[i].val_loss !== undefined) expect(Math.abs(wasm[i].val_loss! - cpu[i].val_loss!)).toBeLessThan(1e-4 * cpu[i].val_loss!);
+      if (cpu[i].val_loss !== undefined)
+        expect(Math.abs(wasm[i].val_loss! - cpu[i].val_loss!)).toBeLessThan(1e-4 * cpu[i].val_loss!);
     }
   });
 
   it('--backend wasm: the first step line comes before the first log line', async () => {
     let all = '';
     const write = (t: string) => (all += t);
-    const code = await main(microFlags(w, join(w.dir, 'lines'), ['--backend', 'wasm', '--progress', 'lines', '--sample-tokens', '0']), {
-      stdout: { write },
-      stderr: { write },
-    });
+    const code = await main(
+      microFlags(w, join(w.dir, 'lines'), ['--backend', 'wasm', '--progress', 'lines', '--sample-tokens', '0']),
+      {
+        stdout: { write },
+        stderr: { write },
+      },
+    );
     expect(code, all).toBe(0);
     expect(all).toMatch(/^dcformer-train: backend wasm$/m);
     const first = all.search(FIRST_STEP);

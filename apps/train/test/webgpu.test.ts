@@ -31,18 +31,46 @@ interface Line {
 /** Three steps of `tiny` on short sequences (SwiftShader runs ~0.3 GFLOP/s), evaluated at the end. */
 async function train(backend: string): Promise<{ lines: Line[]; stderr: string }> {
   const r = await run([
-    '--preset', 'tiny', '--data', w.corpus, '--out', join(w.dir, backend), '--backend', backend, '--json',
-    '--steps', '3', '--batch-size', '2', '--seq-len', '32', '--eval-every', '3', '--eval-batches', '1',
-    '--log-every', '1', '--sample-tokens', '4', '--seed', '3',
+    '--preset',
+    'tiny',
+    '--data',
+    w.corpus,
+    '--out',
+    join(w.dir, backend),
+    '--backend',
+    backend,
+    '--json',
+    '--steps',
+    '3',
+    '--batch-size',
+    '2',
+    '--seq-len',
+    '32',
+    '--eval-every',
+    '3',
+    '--eval-batches',
+    '1',
+    '--log-every',
+    '1',
+    '--sample-tokens',
+    '4',
+    '--seed',
+    '3',
   ]);
   expect(r.code, r.stderr).toBe(0);
-  return { lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line), stderr: r.stderr };
+  return {
+    lines: r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line),
+    stderr: r.stderr,
+  };
 }
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 describe.skipIf(skipWebgpu)('dcformer-train --backend webgpu', () => {
-  it('tiny: the cpu backend\'s losses to 1e-4 relative, then a checkpoint', async () => {
+  it("tiny: the cpu backend's losses to 1e-4 relative, then a checkpoint", async () => {
     const cpu = await train('cpu');
     const web = await train('webgpu');
     expect(web.stderr).toMatch(/^dcformer-train: backend webgpu$/m);
@@ -53,7 +81,9 @@ describe.skipIf(skipWebgpu)('dcformer-train --backend webgpu', () => {
     expect(webSteps.map((l) => l.step)).toEqual([1, 2, 3]);
     for (let i = 0; i < 3; i++) {
       expect(relative(webSteps[i].train_loss, cpuSteps[i].train_loss), `step ${i + 1} loss`).toBeLessThanOrEqual(1e-4);
-      expect(relative(webSteps[i].grad_norm, cpuSteps[i].grad_norm), `step ${i + 1} grad norm`).toBeLessThanOrEqual(1e-4);
+      expect(relative(webSteps[i].grad_norm, cpuSteps[i].grad_norm), `step ${i + 1} grad norm`).toBeLessThanOrEqual(
+        1e-4,
+      );
     }
     expect(relative(webSteps[2].val_loss as number, cpuSteps[2].val_loss as number)).toBeLessThanOrEqual(1e-4);
 
@@ -62,11 +92,19 @@ describe.skipIf(skipWebgpu)('dcformer-train --backend webgpu', () => {
     expect(typeof summary.sample).toBe('string');
     const ckpt = join(w.dir, 'webgpu', 'checkpoints', 'step-000003');
     expect(summary.checkpoint).toBe(ckpt);
-    for (const file of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'trainer_state.json']) {
+    for (const file of [
+      'config.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'tokenizer.json',
+      'trainer_state.json',
+    ]) {
       expect(existsSync(join(ckpt, file)), file).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(ckpt, 'trainer_state.json'), 'utf8')).step).toBe(3);
     // Same size as the cpu run's: every weight was read back from the GPU and written.
-    expect(readFileSync(join(ckpt, 'model.safetensors')).length).toBe(readFileSync(join(w.dir, 'cpu', 'checkpoints', 'step-000003', 'model.safetensors')).length);
+    expect(readFileSync(join(ckpt, 'model.safetensors')).length).toBe(
+      readFileSync(join(w.dir, 'cpu', 'checkpoints', 'step-000003', 'model.safetensors')).length,
+    );
   }, 300_000);
 });

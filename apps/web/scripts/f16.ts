@@ -17,16 +17,19 @@ export function f32ToF16Bits(value: number): number {
     let half = mant >>> shift;
     const rest = mant & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    if (rest > mid || (rest === mid && (half & 1))) half++;
+    if (rest > mid || (rest === mid && half & 1)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++; // may carry into the exponent: still correct
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // may carry into the exponent: still correct
   return sign | half;
 }
 
-export function encodeF16Safetensors(tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string>): Uint8Array {
+export function encodeF16Safetensors(
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  metadata: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -41,6 +44,6 @@ export function encodeF16Safetensors(tensors: Map<string, { shape: number[]; dat
   out.set(headerBytes, 8);
   const view = new DataView(out.buffer, 8 + headerBytes.length);
   let at = 0;
-  for (const t of tensors.values()) for (const v of t.data) view.setUint16((at++) * 2, f32ToF16Bits(v), true);
+  for (const t of tensors.values()) for (const v of t.data) view.setUint16(at++ * 2, f32ToF16Bits(v), true);
   return out;
 }

@@ -20,7 +20,10 @@ const model = initModel(presetConfig('tiny'), TINY_SEED);
 const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
 for (const [name, v] of model.variables) tensors.set(name, { shape: [...v.shape], data: v.dataSync() as Float32Array });
 mkdirSync(out, { recursive: true });
-writeFileSync(new URL('model.safetensors', out), encodeF16Safetensors(tensors, { producer: 'dcformer-ts apps/web make-tiny-model', seed: String(TINY_SEED) }));
+writeFileSync(
+  new URL('model.safetensors', out),
+  encodeF16Safetensors(tensors, { producer: 'dcformer-ts apps/web make-tiny-model', seed: String(TINY_SEED) }),
+);
 writeFileSync(new URL('config.json', out), `${JSON.stringify(configToJson(model.config), null, 2)}\n`);
 const require = createRequire(import.meta.url);
 copyFileSync(require.resolve('@dcformer/tokenizer/assets/byte-level/tokenizer.json'), new URL('tokenizer.json', out));

@@ -40,7 +40,9 @@ async function whyNoWebGPU(): Promise<string> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (gpu === undefined) return 'this browser does not expose WebGPU (navigator.gpu is missing)';
   try {
-    return (await gpu.requestAdapter()) === null ? 'the browser found no WebGPU adapter' : 'the WebGPU backend failed to start';
+    return (await gpu.requestAdapter()) === null
+      ? 'the browser found no WebGPU adapter'
+      : 'the WebGPU backend failed to start';
   } catch (e) {
     return `requestAdapter failed: ${(e as Error).message}`;
   }
@@ -53,12 +55,17 @@ async function whyNoWebGPU(): Promise<string> {
  * are still on the CPU (fresh uploads, results already read) keep working.
  */
 function forbidSyncGpuReads(): void {
-  const b = tf.backend() as unknown as { readSync: (id: object) => unknown; tensorMap: { get(id: object): { values?: unknown; dtype: string } | undefined } };
+  const b = tf.backend() as unknown as {
+    readSync: (id: object) => unknown;
+    tensorMap: { get(id: object): { values?: unknown; dtype: string } | undefined };
+  };
   const original = b.readSync.bind(b);
   b.readSync = (dataId) => {
     const d = b.tensorMap.get(dataId);
     if (d === undefined || d.values != null || d.dtype === 'string' || d.dtype === 'complex64') return original(dataId);
-    throw new Error('a synchronous read (dataSync/arraySync) of a tensor on the GPU: WebGPU pages must read with await data()');
+    throw new Error(
+      'a synchronous read (dataSync/arraySync) of a tensor on the GPU: WebGPU pages must read with await data()',
+    );
   };
 }
 
@@ -96,13 +103,15 @@ function describe(name: BackendName): BackendChoice {
     };
   }
   // wasm32: one heap of at most 4 GiB holds weights, activations and gradients.
-  if (name === 'wasm') return { name, label: 'wasm (SIMD)', notice: null, maxTensorBytes: 2 * GiB, maxWeightBytes: 1.5 * GiB };
+  if (name === 'wasm')
+    return { name, label: 'wasm (SIMD)', notice: null, maxTensorBytes: 2 * GiB, maxWeightBytes: 1.5 * GiB };
   return { name, label: 'cpu (plain JavaScript)', notice: null, maxTensorBytes: 2 * GiB, maxWeightBytes: 1.5 * GiB };
 }
 
 /** Starts the first backend of `order` that works; every skipped one adds to the notice. */
 export async function chooseBackend(requested: string | null): Promise<BackendChoice> {
-  const order: BackendName[] = requested && (BACKENDS as readonly string[]).includes(requested) ? [requested as BackendName] : [...BACKENDS];
+  const order: BackendName[] =
+    requested && (BACKENDS as readonly string[]).includes(requested) ? [requested as BackendName] : [...BACKENDS];
   const skipped: string[] = [];
   for (const name of order) {
     let ok = false;

@@ -22,15 +22,27 @@ export interface FinetuneOptions {
 /** Parameter count above which the page refuses to fine-tune (gradients + AdamW need 4× the weights). */
 export const FINETUNE_MAX_PARAMETERS = 50e6;
 
-export async function finetune(model: DcformerModel, tokenizer: Tokenizer, text: string, o: FinetuneOptions): Promise<number> {
+export async function finetune(
+  model: DcformerModel,
+  tokenizer: Tokenizer,
+  text: string,
+  o: FinetuneOptions,
+): Promise<number> {
   const ids = tokenizer.encode(text);
   const seqLen = Math.min(o.seqLen, model.config.blockSize);
   if (ids.length < seqLen + 1) {
-    throw new Error(`the text is ${ids.length} tokens; fine-tuning with windows of ${seqLen} needs at least ${seqLen + 1} — paste more text`);
+    throw new Error(
+      `the text is ${ids.length} tokens; fine-tuning with windows of ${seqLen} needs at least ${seqLen + 1} — paste more text`,
+    );
   }
   const tokens = Uint32Array.from(ids);
   const trainer = new Trainer(model, {
-    schedule: { lr: o.lr, warmupSteps: Math.min(10, Math.floor(o.steps / 10)), totalSteps: o.steps, finalFraction: 0.1 },
+    schedule: {
+      lr: o.lr,
+      warmupSteps: Math.min(10, Math.floor(o.steps / 10)),
+      totalSteps: o.steps,
+      finalFraction: 0.1,
+    },
     clip: 1,
   });
   const rng = new Rng(o.seed);

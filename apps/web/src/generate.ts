@@ -44,8 +44,14 @@ export function fitPrompt(prompt: number[], maxNew: number, blockSize: number): 
 }
 
 /** Yields one token per step (cached decode, batch of one); `stats` is filled as it goes. */
-export async function* streamTokens(model: DcformerModel, prompt: number[], o: StreamOptions, stats: StreamStats): AsyncGenerator<StreamStep> {
-  if (prompt.length === 0) throw new Error('the prompt is empty: type something (the byte-level tokenizer needs at least one character)');
+export async function* streamTokens(
+  model: DcformerModel,
+  prompt: number[],
+  o: StreamOptions,
+  stats: StreamStats,
+): AsyncGenerator<StreamStep> {
+  if (prompt.length === 0)
+    throw new Error('the prompt is empty: type something (the byte-level tokenizer needs at least one character)');
   const V = model.config.vocabSize;
   const choose = tokenChooser(o);
   const stops = new Set(o.stopTokens ?? []);

@@ -105,25 +105,39 @@ async function generate(): Promise<void> {
       out.append(generated);
       const decoder = tokenizer.decoder();
       status('gen-status', 'busy', 'Prefill…');
-      const sampling = temperature > 0 ? { temperature, topK: topK > 0 ? topK : undefined, seed: Date.now() % 2 ** 31 } : {};
+      const sampling =
+        temperature > 0 ? { temperature, topK: topK > 0 ? topK : undefined, seed: Date.now() % 2 ** 31 } : {};
       let minMargin = Infinity;
-      const stream = streamTokens(model, prompt, {
-        maxNewTokens,
-        ...sampling,
-        stopTokens: tokenizer.eosId === null ? [] : [tokenizer.eosId],
-        shouldStop: () => stopRequested,
-      }, stats);
+      const stream = streamTokens(
+        model,
+        prompt,
+        {
+          maxNewTokens,
+          ...sampling,
+          stopTokens: tokenizer.eosId === null ? [] : [tokenizer.eosId],
+          shouldStop: () => stopRequested,
+        },
+        stats,
+      );
       for await (const step of stream) {
         ids.push(step.id);
         minMargin = Math.min(minMargin, step.margin);
         generated.textContent += decoder.push(step.id);
         const rate = stats.decodeMs > 0 ? (stats.decodedTokens / stats.decodeMs) * 1000 : 0;
-        status('gen-status', 'busy', `${ids.length} tokens · ${rate.toFixed(1)} tokens/s · prefill ${stats.prefillMs.toFixed(0)} ms`);
+        status(
+          'gen-status',
+          'busy',
+          `${ids.length} tokens · ${rate.toFixed(1)} tokens/s · prefill ${stats.prefillMs.toFixed(0)} ms`,
+        );
       }
       generated.textContent += decoder.flush();
       const rate = stats.decodeMs > 0 ? (stats.decodedTokens / stats.decodeMs) * 1000 : 0;
       $('ids').textContent = JSON.stringify({ prompt, generated: ids, minTop2Margin: minMargin });
-      status('gen-status', 'done', `${ids.length} tokens · ${rate.toFixed(1)} tokens/s decode · prefill ${prompt.length} tokens in ${stats.prefillMs.toFixed(0)} ms${stopRequested ? ' · stopped' : ''}`);
+      status(
+        'gen-status',
+        'done',
+        `${ids.length} tokens · ${rate.toFixed(1)} tokens/s decode · prefill ${prompt.length} tokens in ${stats.prefillMs.toFixed(0)} ms${stopRequested ? ' · stopped' : ''}`,
+      );
     } catch (e) {
       status('gen-status', 'error', `Generation failed: ${errorText(e)}`);
     }
@@ -134,7 +148,11 @@ async function train(): Promise<void> {
   const current = loaded;
   if (current === null) return;
   if (current.parameters > FINETUNE_MAX_PARAMETERS) {
-    status('train-status', 'error', `Fine-tuning in the page is for small models (≤ ${FINETUNE_MAX_PARAMETERS / 1e6}M parameters); this one has ${(current.parameters / 1e6).toFixed(0)}M.`);
+    status(
+      'train-status',
+      'error',
+      `Fine-tuning in the page is for small models (≤ ${FINETUNE_MAX_PARAMETERS / 1e6}M parameters); this one has ${(current.parameters / 1e6).toFixed(0)}M.`,
+    );
     return;
   }
   await run('train', async () => {
@@ -152,12 +170,23 @@ async function train(): Promise<void> {
         onStep: (r, ms) => {
           if (Number.isFinite(r.loss)) points.push([r.step + 1, r.loss]);
           $('curve').dataset.losses = JSON.stringify(points);
-          $('curve').innerHTML = lossCurveSvg([{ label: 'fine-tuning', train: points, val: [] }], 'fine-tuning loss (nats per token)');
-          status('train-status', 'busy', `step ${r.step + 1} · loss ${r.loss.toFixed(3)} · lr ${r.lr.toExponential(2)} · ${ms.toFixed(0)} ms/step`);
+          $('curve').innerHTML = lossCurveSvg(
+            [{ label: 'fine-tuning', train: points, val: [] }],
+            'fine-tuning loss (nats per token)',
+          );
+          status(
+            'train-status',
+            'busy',
+            `step ${r.step + 1} · loss ${r.loss.toFixed(3)} · lr ${r.lr.toExponential(2)} · ${ms.toFixed(0)} ms/step`,
+          );
         },
       });
       const last = points.at(-1)?.[1];
-      status('train-status', 'done', `Done: ${steps} steps${last === undefined ? '' : `, last loss ${last.toFixed(3)}`}. Generate above to see what it learned.`);
+      status(
+        'train-status',
+        'done',
+        `Done: ${steps} steps${last === undefined ? '' : `, last loss ${last.toFixed(3)}`}. Generate above to see what it learned.`,
+      );
     } catch (e) {
       status('train-status', 'error', `Fine-tuning failed on ${backend?.name}: ${errorText(e)}`);
     }

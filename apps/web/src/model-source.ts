@@ -3,7 +3,14 @@
  * model.safetensors.index.json) + tokenizer.json, from a URL or from files the user picked.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { modelFromWeights, parseConfig, parseSafetensors, toFloat32, type DcformerModel, type NamedArray } from '@dcformer/model';
+import {
+  modelFromWeights,
+  parseConfig,
+  parseSafetensors,
+  toFloat32,
+  type DcformerModel,
+  type NamedArray,
+} from '@dcformer/model';
 import { tokenizerFromJson, type Tokenizer } from '@dcformer/tokenizer';
 import type { BackendChoice } from './backend.js';
 
@@ -40,7 +47,8 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 async function need(read: Reader, name: string, where: string): Promise<Uint8Array> {
   const bytes = await read(name);
-  if (bytes === null) throw new Error(`${where}: no ${name} (a model folder holds config.json, model.safetensors and tokenizer.json)`);
+  if (bytes === null)
+    throw new Error(`${where}: no ${name} (a model folder holds config.json, model.safetensors and tokenizer.json)`);
   return bytes;
 }
 
@@ -57,7 +65,8 @@ async function readWeights(read: Reader, where: string): Promise<Map<string, Nam
   }
   const weights = new Map<string, NamedArray>();
   for (const [file, bytes] of files) {
-    for (const [name, raw] of parseSafetensors(bytes, file).tensors) weights.set(name, { shape: raw.shape, data: toFloat32(raw, name, file) });
+    for (const [name, raw] of parseSafetensors(bytes, file).tensors)
+      weights.set(name, { shape: raw.shape, data: toFloat32(raw, name, file) });
   }
   return weights;
 }
@@ -68,17 +77,23 @@ function checkFits(weights: Map<string, NamedArray>, backend: BackendChoice, whe
     const bytes = w.data.length * 4;
     total += w.data.length;
     if (bytes > backend.maxTensorBytes) {
-      throw new Error(`${where}: tensor '${name}' needs ${(bytes / 2 ** 20).toFixed(0)} MiB as float32, more than ${backend.name} allows per buffer (${(backend.maxTensorBytes / 2 ** 20).toFixed(0)} MiB)`);
+      throw new Error(
+        `${where}: tensor '${name}' needs ${(bytes / 2 ** 20).toFixed(0)} MiB as float32, more than ${backend.name} allows per buffer (${(backend.maxTensorBytes / 2 ** 20).toFixed(0)} MiB)`,
+      );
     }
   }
   if (total * 4 > backend.maxWeightBytes) {
-    throw new Error(`${where}: ${(total / 1e6).toFixed(0)}M parameters (${((total * 4) / 2 ** 30).toFixed(1)} GiB as float32) exceed what this page supports on ${backend.name} (${(backend.maxWeightBytes / 2 ** 30).toFixed(1)} GiB)`);
+    throw new Error(
+      `${where}: ${(total / 1e6).toFixed(0)}M parameters (${((total * 4) / 2 ** 30).toFixed(1)} GiB as float32) exceed what this page supports on ${backend.name} (${(backend.maxWeightBytes / 2 ** 30).toFixed(1)} GiB)`,
+    );
   }
   return total;
 }
 
 async function load(read: Reader, where: string, backend: BackendChoice): Promise<LoadedModel> {
-  const config = parseConfig(JSON.parse(text(await need(read, 'config.json', where))), { onWarning: (m) => console.warn(m) });
+  const config = parseConfig(JSON.parse(text(await need(read, 'config.json', where))), {
+    onWarning: (m) => console.warn(m),
+  });
   const tokenizer = tokenizerFromJson(JSON.parse(text(await need(read, 'tokenizer.json', where))));
   const weights = await readWeights(read, where);
   const parameters = checkFits(weights, backend, where);

@@ -27,7 +27,16 @@ const PROMPT = 'To be, or not to be';
 const NEW_TOKENS = 24;
 const TRAIN_TEXT = 'Whether tis nobler in the mind to suffer the slings and arrows of outrageous fortune, '.repeat(4);
 // Chromium flags from DESIGN.md: WebGPU without a GPU (SwiftShader), nothing that phones home.
-const FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // Under CI a missing browser fails this file with the path it looked for; elsewhere the test skips.
 const skipE2e = skipUnlessCI(
@@ -73,7 +82,10 @@ async function cpuFinetuneLosses(): Promise<number[]> {
   const { Rng, Trainer, sampleBatch } = await import('@dcformer/train');
   const tokenizer = tokenizerFromJson(JSON.parse(readFileSync(join(MODEL, 'tokenizer.json'), 'utf8')));
   const model = await loadModel(MODEL);
-  const trainer = new Trainer(model, { schedule: { lr: 0.003, warmupSteps: 0, totalSteps: 3, finalFraction: 0.1 }, clip: 1 });
+  const trainer = new Trainer(model, {
+    schedule: { lr: 0.003, warmupSteps: 0, totalSteps: 3, finalFraction: 0.1 },
+    clip: 1,
+  });
   try {
     const tokens = Uint32Array.from(tokenizer.encode(TRAIN_TEXT));
     const rng = new Rng(1);
@@ -108,7 +120,12 @@ describe.skipIf(skipE2e)('apps/web in headless Chromium', () => {
 
   it('loads the bundled tiny model on WebGPU and generates the ids the Node cpu backend generates', async () => {
     const { chromium } = await import('playwright-core');
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1100, height: 1100 } });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1100, height: 1100 },
+    });
     const problems: string[] = [];
     try {
       const page = context.pages()[0] ?? (await context.newPage());
@@ -127,11 +144,17 @@ describe.skipIf(skipE2e)('apps/web in headless Chromium', () => {
       await page.fill('#max-tokens', String(NEW_TOKENS));
       await page.fill('#temperature', '0');
       await page.click('#gen-start');
-      await page.waitForSelector('#gen-status[data-state="done"], #gen-status[data-state="error"]', { timeout: 180_000 });
+      await page.waitForSelector('#gen-status[data-state="done"], #gen-status[data-state="error"]', {
+        timeout: 180_000,
+      });
       const genStatus = (await page.textContent('#gen-status')) ?? '';
       console.log(`[web e2e] ${genStatus}`);
       expect(await page.getAttribute('#gen-status', 'data-state'), genStatus).toBe('done');
-      const shown = JSON.parse((await page.textContent('#ids')) ?? '{}') as { prompt: number[]; generated: number[]; minTop2Margin: number };
+      const shown = JSON.parse((await page.textContent('#ids')) ?? '{}') as {
+        prompt: number[];
+        generated: number[];
+        minTop2Margin: number;
+      };
 
       // Fine-tuning smoke run: three optimizer steps through @dcformer/train on WebGPU, curve drawn.
       await page.fill('#train-text', TRAIN_TEXT);
@@ -139,19 +162,25 @@ describe.skipIf(skipE2e)('apps/web in headless Chromium', () => {
       await page.fill('#train-batch', '2');
       await page.fill('#train-window', '32');
       await page.click('#train-start');
-      await page.waitForSelector('#train-status[data-state="done"], #train-status[data-state="error"]', { timeout: 180_000 });
+      await page.waitForSelector('#train-status[data-state="done"], #train-status[data-state="error"]', {
+        timeout: 180_000,
+      });
       const trainStatus = (await page.textContent('#train-status')) ?? '';
       console.log(`[web e2e] ${trainStatus}`);
       expect(await page.getAttribute('#train-status', 'data-state'), trainStatus).toBe('done');
       expect(trainStatus).toMatch(/Done: 3 steps, last loss \d/);
       expect(await page.locator('#curve svg path').count()).toBeGreaterThan(0);
-      const pageLosses = (JSON.parse((await page.getAttribute('#curve', 'data-losses')) ?? '[]') as [number, number][]).map(([, l]) => l);
+      const pageLosses = (
+        JSON.parse((await page.getAttribute('#curve', 'data-losses')) ?? '[]') as [number, number][]
+      ).map(([, l]) => l);
 
       mkdirSync(join(APP, 'test-results'), { recursive: true });
       await page.screenshot({ path: join(APP, 'test-results/e2e.png'), fullPage: true });
 
       const ref = await cpuReference(shown.prompt);
-      console.log(`[web e2e] min top-1/top-2 logit margin: cpu ${ref.minMargin.toExponential(2)}, page ${shown.minTop2Margin.toExponential(2)}`);
+      console.log(
+        `[web e2e] min top-1/top-2 logit margin: cpu ${ref.minMargin.toExponential(2)}, page ${shown.minTop2Margin.toExponential(2)}`,
+      );
       expect([...shown.prompt, ...shown.generated]).toEqual(ref.ids);
       // Equal ids mean something only if no step was a near-tie that float noise could flip: float32
       // backends differ by ~1e-6 on these logits, so demand a margin 100× that.
@@ -159,7 +188,9 @@ describe.skipIf(skipE2e)('apps/web in headless Chromium', () => {
       // The same three steps on the Node cpu backend: the first loss depends on the weights only;
       // later ones pass through AdamW, whose normalised update magnifies float noise in tiny gradients.
       const cpuLosses = await cpuFinetuneLosses();
-      console.log(`[web e2e] fine-tuning losses: page ${pageLosses.map((l) => l.toFixed(5)).join(' ')}, cpu ${cpuLosses.map((l) => l.toFixed(5)).join(' ')}`);
+      console.log(
+        `[web e2e] fine-tuning losses: page ${pageLosses.map((l) => l.toFixed(5)).join(' ')}, cpu ${cpuLosses.map((l) => l.toFixed(5)).join(' ')}`,
+      );
       expect(pageLosses).toHaveLength(3);
       expect(Math.abs(pageLosses[0] - cpuLosses[0])).toBeLessThan(1e-4);
       for (let i = 1; i < 3; i++) expect(Math.abs(pageLosses[i] - cpuLosses[i])).toBeLessThan(2e-3);
@@ -173,7 +204,11 @@ describe.skipIf(skipE2e)('apps/web in headless Chromium', () => {
     const fallbackProfile = mkdtempSync(join(tmpdir(), 'dcformer-e2e-'));
     // Without --enable-unsafe-webgpu, headless Chromium with --disable-gpu offers no adapter.
     const flags = FLAGS.filter((f) => f !== '--enable-unsafe-webgpu');
-    const context = await chromium.launchPersistentContext(fallbackProfile, { executablePath: CHROMIUM, headless: true, args: flags });
+    const context = await chromium.launchPersistentContext(fallbackProfile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: flags,
+    });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       await page.goto(`${server.url}?model=models/tiny/`);
@@ -200,7 +235,11 @@ describe.skipIf(skipE2e)('apps/web under the Vite dev server (npm run dev)', () 
   let url: string;
   beforeAll(async () => {
     const { createServer } = await import('vite');
-    server = await createServer({ root: APP, logLevel: 'error', server: { host: '127.0.0.1', port: 0, strictPort: false } });
+    server = await createServer({
+      root: APP,
+      logLevel: 'error',
+      server: { host: '127.0.0.1', port: 0, strictPort: false },
+    });
     await server.listen();
     url = server.resolvedUrls?.local[0] as string;
   });
@@ -223,8 +262,12 @@ describe.skipIf(skipE2e)('apps/web under the Vite dev server (npm run dev)', () 
       await page.fill('#max-tokens', String(NEW_TOKENS));
       await page.fill('#temperature', '0');
       await page.click('#gen-start');
-      await page.waitForSelector('#gen-status[data-state="done"], #gen-status[data-state="error"]', { timeout: 180_000 });
-      expect(await page.getAttribute('#gen-status', 'data-state'), (await page.textContent('#gen-status')) ?? '').toBe('done');
+      await page.waitForSelector('#gen-status[data-state="done"], #gen-status[data-state="error"]', {
+        timeout: 180_000,
+      });
+      expect(await page.getAttribute('#gen-status', 'data-state'), (await page.textContent('#gen-status')) ?? '').toBe(
+        'done',
+      );
       const shown = JSON.parse((await page.textContent('#ids')) ?? '{}') as { prompt: number[]; generated: number[] };
       expect([...shown.prompt, ...shown.generated]).toEqual((await cpuReference(shown.prompt)).ids);
     } finally {

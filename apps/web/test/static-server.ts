@@ -30,7 +30,10 @@ export async function serve(root: string): Promise<Served> {
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const size = statSync(file).size;
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': size });
+      res.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': size,
+      });
       createReadStream(file).pipe(res);
     } catch {
       res.writeHead(404).end();

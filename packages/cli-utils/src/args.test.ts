@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { closestName, parseArgs, required, UsageError } from './args.js';
 
-const SPECS = { model: 'string', prefill: 'integer', json: 'boolean', help: 'boolean', 'max-new-tokens': 'integer' } as const;
+const SPECS = {
+  model: 'string',
+  prefill: 'integer',
+  json: 'boolean',
+  help: 'boolean',
+  'max-new-tokens': 'integer',
+} as const;
 
 describe('parseArgs', () => {
   it('reads --flag value, --flag=value, booleans and integers', () => {
@@ -16,7 +22,10 @@ describe('parseArgs', () => {
   });
 
   it.each([
-    [['--modle', 'x'], /^unknown flag --modle; did you mean --model\? \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/],
+    [
+      ['--modle', 'x'],
+      /^unknown flag --modle; did you mean --model\? \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/,
+    ],
     [['--max-new', '3'], /^unknown flag --max-new; did you mean --max-new-tokens\? \(valid: /],
     [['--nope'], /^unknown flag --nope \(valid: --model, --prefill, --json, --help, --max-new-tokens\)$/],
     [['--model'], /^--model needs a value$/],

@@ -11,7 +11,9 @@ describe('resolveBackend', () => {
     expect(resolveBackend(undefined)).toBe('default');
     expect(resolveBackend('wasm')).toBe('wasm');
     expect(resolveBackend('webgpu')).toBe('webgpu');
-    expect(() => resolveBackend('cuda')).toThrow(/^backend 'cuda' is not available in this build \(available: cpu, wasm, webgpu\)$/);
+    expect(() => resolveBackend('cuda')).toThrow(
+      /^backend 'cuda' is not available in this build \(available: cpu, wasm, webgpu\)$/,
+    );
     expect(() => resolveBackend('gpu')).toThrow(/^--backend must be one of cpu, wasm, webgpu, cuda; got 'gpu'$/);
   });
 });
@@ -20,7 +22,9 @@ describe('startBackend without the native addon', () => {
   it('keeps a model too large for wasm on cpu, and says why', async () => {
     const started = await startBackend('default', { weightBytes: WASM_WEIGHT_LIMIT + 1 });
     expect(started.name).toBe('cpu');
-    expect(started.label).toMatch(/^cpu \(stock tfjs kernels, slow: 0\.8 GiB of weights is too much for wasm's 4 GiB heap; disabled by DCFORMER_NATIVE=0; unset DCFORMER_NATIVE for the native cpu kernels\)$/);
+    expect(started.label).toMatch(
+      /^cpu \(stock tfjs kernels, slow: 0\.8 GiB of weights is too much for wasm's 4 GiB heap; disabled by DCFORMER_NATIVE=0; unset DCFORMER_NATIVE for the native cpu kernels\)$/,
+    );
   });
 
   it('defaults to wasm in one line with the reason, and trains there', async () => {
@@ -32,8 +36,16 @@ describe('startBackend without the native addon', () => {
     const tf = await import('@tensorflow/tfjs');
     expect(tf.getBackend()).toBe('wasm');
     // gradients run there too (training itself: apps/train/test/wasm.test.ts)
-    const w = tf.variable(tf.tensor2d([[1, 2], [3, 4]]));
-    const x = tf.tensor2d([[1, 0], [0, 2]]);
+    const w = tf.variable(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
+    const x = tf.tensor2d([
+      [1, 0],
+      [0, 2],
+    ]);
     const { grads } = tf.variableGrads(() => tf.sum(tf.matMul(x, w)) as import('@tensorflow/tfjs').Scalar);
     expect(Array.from(grads[w.name].dataSync())).toEqual([1, 1, 2, 2]);
     tf.dispose([w, x, ...Object.values(grads)]);

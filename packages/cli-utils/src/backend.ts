@@ -79,7 +79,11 @@ async function decideDefault(weightBytes: number | undefined): Promise<StartedBa
   const why = fastPathHint(native.reason);
   if (weightBytes !== undefined && weightBytes > WASM_WEIGHT_LIMIT) {
     const gib = (weightBytes / 1024 ** 3).toFixed(1);
-    return { name: 'cpu', label: `cpu (stock tfjs kernels, slow: ${gib} GiB of weights is too much for wasm's 4 GiB heap; ${why})`, why };
+    return {
+      name: 'cpu',
+      label: `cpu (stock tfjs kernels, slow: ${gib} GiB of weights is too much for wasm's 4 GiB heap; ${why})`,
+      why,
+    };
   }
   return { name: 'wasm', label: `wasm (SIMD, one thread; ${why})`, why };
 }

@@ -25,7 +25,16 @@ const ID = /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)(?:@([A-Z
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CONFIG = 'config.json';
 /** Fetched when the repository has them; none is required. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.model', 'vocab.json', 'merges.txt', 'encoder.json', 'vocab.bpe'];
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'tokenizer.model',
+  'vocab.json',
+  'merges.txt',
+  'encoder.json',
+  'vocab.bpe',
+];
 /** Weight layouts in the loader's order of preference (@dcformer/model's readCheckpointWeights). */
 const WEIGHTS: [file: string, index: boolean][] = [
   ['model.safetensors', false],
@@ -98,7 +107,10 @@ function repoDir(cache: string, repo: string): string {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function unquote(etag: string | null): string | null {
@@ -118,7 +130,9 @@ async function head(endpoint: string, id: HubId, file: string): Promise<Remote |
     try {
       r = await fetch(url, { method: 'HEAD', redirect: 'manual', headers: { 'Accept-Encoding': 'identity' } });
     } catch (e) {
-      throw new HubNotFoundError(`cannot reach ${endpoint} for ${id.repo} (${(e as Error).cause ?? (e as Error).message}); set HF_HUB_OFFLINE=1 to use the cache only`);
+      throw new HubNotFoundError(
+        `cannot reach ${endpoint} for ${id.repo} (${(e as Error).cause ?? (e as Error).message}); set HF_HUB_OFFLINE=1 to use the cache only`,
+      );
     }
     const location = r.headers.get('location');
     const internal = location !== null && new URL(location, url).origin === new URL(url).origin;
@@ -126,12 +140,19 @@ async function head(endpoint: string, id: HubId, file: string): Promise<Remote |
     url = new URL(location, url).href;
   }
   if (r.status === 404) return null;
-  if (r.status === 401 || r.status === 403) throw new CliError(`${id.repo}: the Hub refused access to ${file} (HTTP ${r.status}); a gated or private model needs a token, which this CLI does not send`);
+  if (r.status === 401 || r.status === 403)
+    throw new CliError(
+      `${id.repo}: the Hub refused access to ${file} (HTTP ${r.status}); a gated or private model needs a token, which this CLI does not send`,
+    );
   const linkedEtag = unquote(r.headers.get('x-linked-etag'));
   const etag = linkedEtag ?? unquote(r.headers.get('etag'));
   const sizeText = r.headers.get('x-linked-size') ?? r.headers.get('content-length');
-  if (r.status >= 400 || etag === null || sizeText === null) throw new CliError(`${id.repo}: unexpected answer for ${file} (HTTP ${r.status}${etag === null ? ', no ETag' : ''})`);
-  if (!/^[A-Za-z0-9]+$/.test(etag)) throw new CliError(`${id.repo}: ${file} has an ETag that is not a hash (${JSON.stringify(etag)})`);
+  if (r.status >= 400 || etag === null || sizeText === null)
+    throw new CliError(
+      `${id.repo}: unexpected answer for ${file} (HTTP ${r.status}${etag === null ? ', no ETag' : ''})`,
+    );
+  if (!/^[A-Za-z0-9]+$/.test(etag))
+    throw new CliError(`${id.repo}: ${file} has an ETag that is not a hash (${JSON.stringify(etag)})`);
   const location = r.status >= 300 && r.status < 400 ? r.headers.get('location') : null;
   return {
     url: location === null ? url : new URL(location, url).href,
@@ -149,7 +170,13 @@ async function sha256Of(path: string): Promise<string> {
 }
 
 /** Downloads `remote` into blobs/<etag>, resuming a partial file; checks size and sha256 first. */
-async function fetchBlob(repo: string, blobs: string, file: string, remote: Remote, options: HubOptions): Promise<string> {
+async function fetchBlob(
+  repo: string,
+  blobs: string,
+  file: string,
+  remote: Remote,
+  options: HubOptions,
+): Promise<string> {
   const blob = join(blobs, remote.etag);
   if (await exists(blob)) return blob;
   const partial = `${blob}.incomplete`;
@@ -160,7 +187,10 @@ async function fetchBlob(repo: string, blobs: string, file: string, remote: Remo
   }
   if (have < remote.size) {
     if (have > 0) options.onNote?.(`resuming ${file} at ${have} of ${remote.size} bytes`);
-    const r = await fetch(remote.url, { headers: have > 0 ? { Range: `bytes=${have}-`, 'Accept-Encoding': 'identity' } : { 'Accept-Encoding': 'identity' } });
+    const r = await fetch(remote.url, {
+      headers:
+        have > 0 ? { Range: `bytes=${have}-`, 'Accept-Encoding': 'identity' } : { 'Accept-Encoding': 'identity' },
+    });
     if (!r.ok || r.body === null) throw new CliError(`${repo}: downloading ${file} failed (HTTP ${r.status})`);
     if (have > 0 && r.status !== 206) have = 0; // the server sent the whole file
     let done = have;
@@ -175,20 +205,26 @@ async function fetchBlob(repo: string, blobs: string, file: string, remote: Remo
         options.onProgress?.(file, done, remote.size);
       }
     } catch (e) {
-      throw new CliError(`${repo}: downloading ${file} stopped at ${done} of ${remote.size} bytes (${(e as Error).message}); run the command again to resume`);
+      throw new CliError(
+        `${repo}: downloading ${file} stopped at ${done} of ${remote.size} bytes (${(e as Error).message}); run the command again to resume`,
+      );
     } finally {
       await out.close();
     }
   }
   const size = (await stat(partial)).size;
   if (size !== remote.size) {
-    throw new CliError(`${repo}: ${file} is ${size} bytes, the Hub says ${remote.size}; run the command again to resume${size > remote.size ? ' (the partial file will be fetched afresh)' : ''}`);
+    throw new CliError(
+      `${repo}: ${file} is ${size} bytes, the Hub says ${remote.size}; run the command again to resume${size > remote.size ? ' (the partial file will be fetched afresh)' : ''}`,
+    );
   }
   if (remote.sha256 !== null) {
     const got = await sha256Of(partial);
     if (got !== remote.sha256) {
       await unlink(partial);
-      throw new CliError(`${repo}: ${file} does not match the Hub's sha256 (got ${got.slice(0, 16)}…, expected ${remote.sha256.slice(0, 16)}…); the download was deleted`);
+      throw new CliError(
+        `${repo}: ${file} does not match the Hub's sha256 (got ${got.slice(0, 16)}…, expected ${remote.sha256.slice(0, 16)}…); the download was deleted`,
+      );
     }
   }
   await rename(partial, blob);
@@ -219,14 +255,16 @@ export async function resolveHubModel(id: HubId, options: HubOptions = {}): Prom
   if (offline(env)) {
     const commit = isCommit ? id.revision : (await readFile(refFile, 'utf8').catch(() => '')).trim();
     const dir = join(root, 'snapshots', commit);
-    if (commit === '' || !(await exists(join(dir, CONFIG)))) throw new HubNotFoundError(`${name} is not in the Hugging Face cache (${cache}) and HF_HUB_OFFLINE is set`);
+    if (commit === '' || !(await exists(join(dir, CONFIG))))
+      throw new HubNotFoundError(`${name} is not in the Hugging Face cache (${cache}) and HF_HUB_OFFLINE is set`);
     return { dir, commit, files: [], downloaded: [] };
   }
   const endpoint = (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
   const config = await head(endpoint, id, CONFIG);
   if (config === null) throw new HubNotFoundError(`${name}: no such model on ${endpoint} (or it has no ${CONFIG})`);
   const commit = config.commit ?? (isCommit ? id.revision : null);
-  if (commit === null || !/^[0-9a-f]{40}$/.test(commit)) throw new CliError(`${name}: the Hub did not name the commit (X-Repo-Commit)`);
+  if (commit === null || !/^[0-9a-f]{40}$/.test(commit))
+    throw new CliError(`${name}: the Hub did not name the commit (X-Repo-Commit)`);
   const pinned: HubId = { repo: id.repo, revision: commit };
   const blobs = join(root, 'blobs');
   const snapshot = join(root, 'snapshots', commit);
@@ -280,7 +318,8 @@ async function shardsOf(indexPath: string, name: string): Promise<string[]> {
   if (typeof map !== 'object' || map === null) throw new CliError(`${name}: ${indexPath} has no "weight_map"`);
   const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   for (const s of shards) {
-    if (typeof s !== 'string' || !FILE_NAME.test(s)) throw new CliError(`${name}: ${indexPath} names a shard ${JSON.stringify(s)}, not a plain file name`);
+    if (typeof s !== 'string' || !FILE_NAME.test(s))
+      throw new CliError(`${name}: ${indexPath} names a shard ${JSON.stringify(s)}, not a plain file name`);
   }
   return shards as string[];
 }
@@ -293,7 +332,10 @@ function megabytes(n: number): string {
  * HubOptions that report on `io.stderr`: on a terminal one line redrawn as bytes arrive, elsewhere
  * one line per file as it starts. Notes (a resumed download) always get their own line.
  */
-export function stderrProgress(io: { stderr: { write(text: string): unknown; isTTY?: boolean } }, prefix: string): HubOptions {
+export function stderrProgress(
+  io: { stderr: { write(text: string): unknown; isTTY?: boolean } },
+  prefix: string,
+): HubOptions {
   const tty = io.stderr.isTTY === true;
   let current = '';
   let last = 0;
@@ -309,7 +351,9 @@ export function stderrProgress(io: { stderr: { write(text: string): unknown; isT
       if (file === current && now - last < 100 && done < total) return;
       current = file;
       last = now;
-      io.stderr.write(`\r\x1b[K${prefix}: downloading ${file} ${megabytes(done)} / ${megabytes(total)} (${total > 0 ? Math.floor((100 * done) / total) : 100}%)${done >= total ? '\n' : ''}`);
+      io.stderr.write(
+        `\r\x1b[K${prefix}: downloading ${file} ${megabytes(done)} / ${megabytes(total)} (${total > 0 ? Math.floor((100 * done) / total) : 100}%)${done >= total ? '\n' : ''}`,
+      );
     },
   };
 }

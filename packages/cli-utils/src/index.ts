@@ -4,7 +4,15 @@
  * error report, `--version`, the single-threaded-GC restart. Private to this repository; libraries
  * never import it.
  */
-export { closestName, parseArgs, required, UsageError, type FlagSpecs, type FlagType, type ParsedFlags } from './args.js';
+export {
+  closestName,
+  parseArgs,
+  required,
+  UsageError,
+  type FlagSpecs,
+  type FlagType,
+  type ParsedFlags,
+} from './args.js';
 export {
   AVAILABLE,
   chooseDefaultBackend,
@@ -22,7 +30,16 @@ export { relaunchWithSingleThreadedGc } from './relaunch.js';
 export { exitQuietlyOnClosedStdout } from './pipes.js';
 export { installStopSignals, isStopMessage, watchStop, type StopMessage, type StopReason } from './stop.js';
 export { resolveModelDir, type ResolvedModelDir } from './model-dir.js';
-export { hubCacheDir, HubNotFoundError, parseHubId, resolveHubModel, stderrProgress, type HubId, type HubOptions, type HubSnapshot } from './hub.js';
+export {
+  hubCacheDir,
+  HubNotFoundError,
+  parseHubId,
+  resolveHubModel,
+  stderrProgress,
+  type HubId,
+  type HubOptions,
+  type HubSnapshot,
+} from './hub.js';
 export {
   CliError,
   debugEnabled,

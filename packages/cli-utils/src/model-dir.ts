@@ -72,23 +72,40 @@ export async function resolveModelDir(path: string, flag: string, hub: HubOption
     if (id !== null) {
       const snapshot = await resolveHubModel(id, hub).catch((err: unknown) => {
         // most likely a mistyped local path: say that first
-        if (err instanceof HubNotFoundError) throw new CliError(`cannot read ${flag} ${path}: no such directory, nor a model on the Hub (${err.message})`);
+        if (err instanceof HubNotFoundError)
+          throw new CliError(`cannot read ${flag} ${path}: no such directory, nor a model on the Hub (${err.message})`);
         throw err;
       });
-      return { dir: snapshot.dir, note: `${flag} ${path}: the Hugging Face model at commit ${snapshot.commit.slice(0, 10)}, ${snapshot.dir}` };
+      return {
+        dir: snapshot.dir,
+        note: `${flag} ${path}: the Hugging Face model at commit ${snapshot.commit.slice(0, 10)}, ${snapshot.dir}`,
+      };
     }
-    const reason = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : (e as Error).message;
     throw new CliError(`cannot read ${flag} ${path}: ${reason}`);
   }
-  if (!isDir) throw new CliError(`${flag} ${path} is not a directory (expected config.json + weights, or a training run folder)`);
+  if (!isDir)
+    throw new CliError(`${flag} ${path} is not a directory (expected config.json + weights, or a training run folder)`);
   if (await isFile(join(path, 'config.json'))) return { dir: path, note: null };
   if (await isDirectory(join(path, CHECKPOINTS))) {
     const latest = await latestStep(join(path, CHECKPOINTS));
-    if (latest === null) throw new CliError(`${flag} ${path} is a training run folder with no complete checkpoint yet (${join(path, CHECKPOINTS)} holds no step-N/config.json)`);
+    if (latest === null)
+      throw new CliError(
+        `${flag} ${path} is a training run folder with no complete checkpoint yet (${join(path, CHECKPOINTS)} holds no step-N/config.json)`,
+      );
     return { dir: latest, note: `${flag} ${path} is a training run folder: using its latest checkpoint, ${latest}` };
   }
   const runs = [];
-  for (const name of ['dcformer', 'transformer']) if (await isDirectory(join(path, name, CHECKPOINTS))) runs.push(join(path, name));
-  if (runs.length > 0) throw new CliError(`${flag} ${path} holds a comparison of ${runs.length} runs; give one of them: ${runs.join(', ')}`);
+  for (const name of ['dcformer', 'transformer'])
+    if (await isDirectory(join(path, name, CHECKPOINTS))) runs.push(join(path, name));
+  if (runs.length > 0)
+    throw new CliError(
+      `${flag} ${path} holds a comparison of ${runs.length} runs; give one of them: ${runs.join(', ')}`,
+    );
   return { dir: path, note: null };
 }

@@ -40,7 +40,9 @@ export async function relaunchWithSingleThreadedGc(main: (argv: readonly string[
     await runHere(main);
     return;
   }
-  const child = spawn(process.execPath, [FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [FLAG, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
   const started = await new Promise<boolean>((resolve) => {
     child.once('spawn', () => resolve(true));
     child.once('error', () => resolve(false));
@@ -60,7 +62,9 @@ export async function relaunchWithSingleThreadedGc(main: (argv: readonly string[
   const onTerm = forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (c, s) => resolve([c, s])),
+  );
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
   if (signal !== null) process.kill(process.pid, signal);

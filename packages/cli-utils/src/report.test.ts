@@ -28,8 +28,16 @@ describe('reportError', () => {
       [new UsageError('missing --out'), EXIT_USAGE, 'x: missing --out\n'],
       [new CliError('ids.json: not JSON\n  at line 2'), EXIT_FAILURE, 'x: ids.json: not JSON at line 2\n'],
       [new InputError('bad ids'), EXIT_FAILURE, 'x: bad ids\n'],
-      [Object.assign(new Error('ENOENT: no such file, open a'), { code: 'ENOENT' }), EXIT_FAILURE, 'x: ENOENT: no such file, open a\n'],
-      [new TrainingError('5 steps in a row'), EXIT_FAILURE, 'x: internal error: 5 steps in a row (DCF_DEBUG=1 shows the stack)\n'],
+      [
+        Object.assign(new Error('ENOENT: no such file, open a'), { code: 'ENOENT' }),
+        EXIT_FAILURE,
+        'x: ENOENT: no such file, open a\n',
+      ],
+      [
+        new TrainingError('5 steps in a row'),
+        EXIT_FAILURE,
+        'x: internal error: 5 steps in a row (DCF_DEBUG=1 shows the stack)\n',
+      ],
       [new TrainingError('5 steps in a row'), EXIT_FAILURE, 'x: 5 steps in a row\n', ['TrainingError']],
       ['a string', EXIT_FAILURE, 'x: internal error: a string (DCF_DEBUG=1 shows the stack)\n'],
     ];

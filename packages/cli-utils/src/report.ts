@@ -56,7 +56,10 @@ export function reportError(prefix: string, error: unknown, io: Io, options: Rep
     // NotImplementedError is "this build cannot do that yet", the same class of answer as usage.
     code = error.code === 'not-implemented' ? EXIT_USAGE : EXIT_FAILURE;
     message = error.message;
-  } else if (error instanceof Error && (options.userFacing?.includes(error.name) || typeof (error as NodeJS.ErrnoException).code === 'string')) {
+  } else if (
+    error instanceof Error &&
+    (options.userFacing?.includes(error.name) || typeof (error as NodeJS.ErrnoException).code === 'string')
+  ) {
     // A named user-facing class, or an fs error we did not anticipate: Node's message already
     // names the syscall and the path.
     message = error.message;

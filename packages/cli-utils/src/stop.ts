@@ -86,7 +86,10 @@ export function installStopSignals(): () => void {
  * stop), a second signal or a forced request calls `onForce`. `requested()` says whether a stop was
  * asked; `release()` ends the watch (later requests end the process at once again).
  */
-export function watchStop(onStop: (reason: StopReason) => void, onForce: () => void): { requested: () => boolean; release: () => void } {
+export function watchStop(
+  onStop: (reason: StopReason) => void,
+  onForce: () => void,
+): { requested: () => boolean; release: () => void } {
   const uninstall = installStopSignals();
   watcher = { onStop, onForce };
   requested = false;

@@ -15,7 +15,14 @@ function values(shape: number[], seed: number): Float32Array {
 }
 
 /** op(a)·op(b) with numpy broadcasting of the leading dims, in float64. */
-function reference(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], ta: boolean, tb: boolean): { data: Float64Array; shape: number[] } {
+function reference(
+  a: Float32Array,
+  aShape: number[],
+  b: Float32Array,
+  bShape: number[],
+  ta: boolean,
+  tb: boolean,
+): { data: Float64Array; shape: number[] } {
   const r = Math.max(aShape.length, bShape.length);
   const pad = (s: number[]) => [...new Array(r - s.length).fill(1), ...s];
   const [as, bs] = [pad(aShape), pad(bShape)];
@@ -72,7 +79,12 @@ describe('wasm BatchMatMul', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
   for (const [name, aBase, bBase] of CASES) {
-    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
       it(`${name}, transposeA ${ta}, transposeB ${tb}`, () => {
         const swap = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s);
         const [aShape, bShape] = [swap(aBase, ta), swap(bBase, tb)];
@@ -100,7 +112,12 @@ describe('wasm BatchMatMul', () => {
 
 describe('wasm UnsortedSegmentSum', () => {
   it('adds rows into their segments and drops out-of-range ids', () => {
-    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]);
     const ids = tf.tensor1d([2, 0, 2, 5], 'int32');
     const y = tf.unsortedSegmentSum(x, ids, 3);
     expect(Array.from(y.dataSync())).toEqual([3, 4, 0, 0, 6, 8]);

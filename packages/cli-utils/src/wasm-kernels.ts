@@ -76,7 +76,9 @@ function batchMatMulVia(wasmBatchMatMul: KernelFunc): KernelFunc {
     const swapLast = (x: TensorInfo): TensorInfo => {
       const perm = x.shape.map((_, i) => i);
       [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-      const t = tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x }, backend, attrs: { perm } as unknown as NamedAttrMap }) as TensorInfo;
+      const t = tf
+        .getKernel('Transpose', 'wasm')!
+        .kernelFunc({ inputs: { x }, backend, attrs: { perm } as unknown as NamedAttrMap }) as TensorInfo;
       temps.push(t);
       return t;
     };

@@ -14,14 +14,24 @@ beforeAll(async () => {
  * Unchunked attention from taped tfjs ops (autodiff), with an explicit T×S mask: an independent route
  * to the same function, used to check the chunked forward and its hand-written, recomputing backward.
  */
-function plainAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, pre: ComposeWeights | null, post: ComposeWeights | null, window: number | null, offset: number, attrs: ComposeAttrs) {
+function plainAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  pre: ComposeWeights | null,
+  post: ComposeWeights | null,
+  window: number | null,
+  offset: number,
+  attrs: ComposeAttrs,
+) {
   const [, , T, E] = q.shape as number[];
   const S = k.shape[2] as number;
   const mask = new Float32Array(T * S);
-  for (let t = 0; t < T; t++) for (let s = 0; s < S; s++) {
-    const p = offset + t;
-    mask[t * S + s] = s <= p && (window === null || s > p - window) ? 0 : -1e30;
-  }
+  for (let t = 0; t < T; t++)
+    for (let s = 0; s < S; s++) {
+      const p = offset + t;
+      mask[t * S + s] = s <= p && (window === null || s > p - window) ? 0 : -1e30;
+    }
   let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(E));
   if (pre) scores = composeReference({ x: scores, ...pre }, attrs);
   let probs = tf.softmax(tf.add(scores, tf.tensor(mask, [1, 1, T, S])));
@@ -33,7 +43,16 @@ function randn(shape: number[], seed: number, scale = 1) {
   return tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
 }
 
-interface Case { B: number; N: number; T: number; S: number; E: number; window: number | null; chunk: number; attrs: ComposeAttrs | null }
+interface Case {
+  B: number;
+  N: number;
+  T: number;
+  S: number;
+  E: number;
+  window: number | null;
+  chunk: number;
+  attrs: ComposeAttrs | null;
+}
 
 const cases: Case[] = [
   { B: 2, N: 4, T: 13, S: 13, E: 8, window: 4, chunk: 5, attrs: { queryWise: true, keyWise: true } },
@@ -57,8 +76,18 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
         const side = (attrs: ComposeAttrs, seed: number): ComposeWeights => {
           const I = 2;
           const w: ComposeWeights = {};
-          if (attrs.queryWise) Object.assign(w, { qw1: randn([c.B, c.T, I, c.N], seed, 0.5), qw2: randn([c.B, c.T, I, c.N], seed + 1, 0.5), qdd: randn([c.B, c.T, c.N], seed + 2, 0.3) });
-          if (attrs.keyWise) Object.assign(w, { kw1: randn([c.B, c.S, I, c.N], seed + 3, 0.5), kw2: randn([c.B, c.S, I, c.N], seed + 4, 0.5), kdd: randn([c.B, c.S, c.N], seed + 5, 0.3) });
+          if (attrs.queryWise)
+            Object.assign(w, {
+              qw1: randn([c.B, c.T, I, c.N], seed, 0.5),
+              qw2: randn([c.B, c.T, I, c.N], seed + 1, 0.5),
+              qdd: randn([c.B, c.T, c.N], seed + 2, 0.3),
+            });
+          if (attrs.keyWise)
+            Object.assign(w, {
+              kw1: randn([c.B, c.S, I, c.N], seed + 3, 0.5),
+              kw2: randn([c.B, c.S, I, c.N], seed + 4, 0.5),
+              kdd: randn([c.B, c.S, c.N], seed + 5, 0.3),
+            });
           return w;
         };
         const pre = c.attrs && side(c.attrs, 10);
@@ -67,17 +96,32 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
         const xs = [q, k, v, ...names.map((n) => pre![n]!), ...names.map((n) => post![n]!)];
         const attrs = c.attrs ?? { queryWise: true, keyWise: true };
         const split = (ys: tf.Tensor[]) => {
-          const p: ComposeWeights = {}; const o: ComposeWeights = {};
-          names.forEach((n, i) => { p[n] = ys[3 + i]; o[n] = ys[3 + names.length + i]; });
+          const p: ComposeWeights = {};
+          const o: ComposeWeights = {};
+          names.forEach((n, i) => {
+            p[n] = ys[3 + i];
+            o[n] = ys[3 + names.length + i];
+          });
           return { p, o };
         };
         const chunked = (...ys: tf.Tensor[]) => {
           const { p, o } = split(ys);
-          return tf.sum(tf.mul(dcmhaAttention(ys[0], ys[1], ys[2], pre ? { pre: p, post: o } : null, { window: c.window, chunkSize: c.chunk, compose: attrs }), r));
+          return tf.sum(
+            tf.mul(
+              dcmhaAttention(ys[0], ys[1], ys[2], pre ? { pre: p, post: o } : null, {
+                window: c.window,
+                chunkSize: c.chunk,
+                compose: attrs,
+              }),
+              r,
+            ),
+          );
         };
         const plain = (...ys: tf.Tensor[]) => {
           const { p, o } = split(ys);
-          return tf.sum(tf.mul(plainAttention(ys[0], ys[1], ys[2], pre ? p : null, pre ? o : null, c.window, c.S - c.T, attrs), r));
+          return tf.sum(
+            tf.mul(plainAttention(ys[0], ys[1], ys[2], pre ? p : null, pre ? o : null, c.window, c.S - c.T, attrs), r),
+          );
         };
         const a = tf.grads(chunked)(xs);
         const b = tf.grads(plain)(xs);
@@ -85,7 +129,11 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
         const vb = plain(...xs).dataSync()[0];
         expect(Math.abs(va - vb)).toBeLessThan(1e-4 * Math.max(1, Math.abs(vb)));
         a.forEach((g, i) => {
-          const rep = compareClose(g.dataSync(), b[i].dataSync(), g.shape, { atol: 2e-5, rtol: 1e-4, label: `${label} grad ${i}` });
+          const rep = compareClose(g.dataSync(), b[i].dataSync(), g.shape, {
+            atol: 2e-5,
+            rtol: 1e-4,
+            label: `${label} grad ${i}`,
+          });
           expect(rep.ok, rep.message).toBe(true);
         });
       });
@@ -113,8 +161,12 @@ describe('training memory', () => {
       const k = tf.randomNormal([B, N, T, E]);
       const v = tf.randomNormal([B, N, T, E]);
       const side = (): ComposeWeights => ({
-        qw1: tf.randomNormal([B, T, I, N]), qw2: tf.randomNormal([B, T, I, N]), qdd: tf.randomNormal([B, T, N]),
-        kw1: tf.randomNormal([B, T, I, N]), kw2: tf.randomNormal([B, T, I, N]), kdd: tf.randomNormal([B, T, N]),
+        qw1: tf.randomNormal([B, T, I, N]),
+        qw2: tf.randomNormal([B, T, I, N]),
+        qdd: tf.randomNormal([B, T, N]),
+        kw1: tf.randomNormal([B, T, I, N]),
+        kw2: tf.randomNormal([B, T, I, N]),
+        kdd: tf.randomNormal([B, T, N]),
       });
       const weights = { pre: side(), post: side() };
       const before = tf.memory().numBytes;
@@ -143,14 +195,31 @@ describe('training memory', () => {
         const [B, N, T, E, I] = [2, 4, 40, 8, 2];
         const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
         const side = (o: number): ComposeWeights => ({
-          qw1: r([B, T, I, N], o + 1), qw2: r([B, T, I, N], o + 2), qdd: r([B, T, N], o + 3),
-          kw1: r([B, T, I, N], o + 4), kw2: r([B, T, I, N], o + 5), kdd: r([B, T, N], o + 6),
+          qw1: r([B, T, I, N], o + 1),
+          qw2: r([B, T, I, N], o + 2),
+          qdd: r([B, T, N], o + 3),
+          kw1: r([B, T, I, N], o + 4),
+          kw2: r([B, T, I, N], o + 5),
+          kdd: r([B, T, N], o + 6),
         });
         const weights = { pre: side(10), post: side(20) };
         const [q, k, v] = [r([B, N, T, E], 1), r([B, N, T, E], 2), r([B, N, T, E], 3)];
         const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, w: tf.Tensor) =>
-          tf.sum(tf.mul(dcmhaAttention(qq, kk, vv, { ...weights, pre: { ...weights.pre, kw1: w } }, { window: 16, chunkSize: 8, saveBudgetBytes }), r([B, N, T, E], 4)));
-        return tf.grads(f)([q, k, v, weights.pre.kw1 as tf.Tensor]).map((g) => Array.from(g.dataSync()));
+          tf.sum(
+            tf.mul(
+              dcmhaAttention(
+                qq,
+                kk,
+                vv,
+                { ...weights, pre: { ...weights.pre, kw1: w } },
+                { window: 16, chunkSize: 8, saveBudgetBytes },
+              ),
+              r([B, N, T, E], 4),
+            ),
+          );
+        return tf
+          .grads(f)([q, k, v, weights.pre.kw1 as tf.Tensor])
+          .map((g) => Array.from(g.dataSync()));
       });
     const recomputed = grads(0);
     const kept = grads(2 ** 30);

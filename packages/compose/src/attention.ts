@@ -57,7 +57,12 @@ interface ChunkRange {
  * up to p1 for global ones (p0, p1 the chunk's first and past-last query positions).
  */
 export function chunkRanges(
-  T: number, S: number, queryOffset: number, window: number | null, chunkSize: number, keyOffset = 0,
+  T: number,
+  S: number,
+  queryOffset: number,
+  window: number | null,
+  chunkSize: number,
+  keyOffset = 0,
 ): ChunkRange[] {
   const ranges: ChunkRange[] = [];
   for (let t0 = 0; t0 < T; t0 += chunkSize) {
@@ -125,8 +130,13 @@ interface ChunkForward {
 }
 
 function forwardChunk(
-  q_BNTE: Tensor, k_BNSE: Tensor, mask: Tensor, scale: number,
-  pre: ComposeWeights | null, post: ComposeWeights | null, attrs: ComposeAttrs,
+  q_BNTE: Tensor,
+  k_BNSE: Tensor,
+  mask: Tensor,
+  scale: number,
+  pre: ComposeWeights | null,
+  post: ComposeWeights | null,
+  attrs: ComposeAttrs,
 ): ChunkForward {
   const scores_BNTS = tf.mul(tf.matMul(q_BNTE, k_BNSE, false, true), scale);
   const logits_BNTS = pre === null ? scores_BNTS : dcmhaCompose({ x: scores_BNTS, ...pre }, attrs);
@@ -137,14 +147,21 @@ function forwardChunk(
 
 function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): void {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
-    throw new ShapeError(`dcmhaAttention: q, k, v must be rank 4 [B,N,T,E], [B,N,S,E], [B,N,S,E]; got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`);
+    throw new ShapeError(
+      `dcmhaAttention: q, k, v must be rank 4 [B,N,T,E], [B,N,S,E], [B,N,S,E]; got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`,
+    );
   }
   const [B, N, , E] = q.shape as number[];
   const S = k.shape[2] as number;
-  for (const [name, t] of [['k', k], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['k', k],
+    ['v', v],
+  ] as const) {
     const want = [B, N, S, E];
     if ((t.shape as number[]).some((d, i) => d !== want[i])) {
-      throw new ShapeError(`dcmhaAttention: '${name}' must be ${formatLettered('BNSE', want)} to match q ${formatLettered('BNTE', q.shape)}; got ${formatShape(t.shape)}`);
+      throw new ShapeError(
+        `dcmhaAttention: '${name}' must be ${formatLettered('BNSE', want)} to match q ${formatLettered('BNTE', q.shape)}; got ${formatShape(t.shape)}`,
+      );
     }
   }
   if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) {
@@ -163,12 +180,19 @@ function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions)
 function combinePieces(pieces: { part: Tensor; lo: number }[], axis: number, full: number): Tensor {
   return tf.tidy(() => {
     let end = 0;
-    const tiles = pieces.every(({ part, lo }) => {
-      const ok = lo === end;
-      end = lo + (part.shape[axis] as number);
-      return ok;
-    }) && end === full;
-    if (tiles) return pieces.length === 1 ? tf.clone(pieces[0].part) : tf.concat(pieces.map((p) => p.part), axis);
+    const tiles =
+      pieces.every(({ part, lo }) => {
+        const ok = lo === end;
+        end = lo + (part.shape[axis] as number);
+        return ok;
+      }) && end === full;
+    if (tiles)
+      return pieces.length === 1
+        ? tf.clone(pieces[0].part)
+        : tf.concat(
+            pieces.map((p) => p.part),
+            axis,
+          );
     const padded = pieces.map(({ part, lo }) => {
       const pads = part.shape.map((): [number, number] => [0, 0]);
       pads[axis] = [lo, full - lo - (part.shape[axis] as number)];
@@ -187,7 +211,11 @@ function combinePieces(pieces: { part: Tensor; lo: number }[], axis: number, ful
  * q [B,N,T,E], k and v [B,N,S,E] → [B,N,T,E]. Gradients flow to q, k, v and every dynamic weight.
  */
 export function dcmhaAttention(
-  q_BNTE: Tensor, k_BNSE: Tensor, v_BNSE: Tensor, weights: AttentionWeights | null, options: AttentionOptions,
+  q_BNTE: Tensor,
+  k_BNSE: Tensor,
+  v_BNSE: Tensor,
+  weights: AttentionWeights | null,
+  options: AttentionOptions,
 ): Tensor {
   checkInputs(q_BNTE, k_BNSE, v_BNSE, options);
   const [, , T, E] = q_BNTE.shape as number[];
@@ -196,7 +224,9 @@ export function dcmhaAttention(
   const queryOffset = options.queryOffset ?? keyOffset + S - T;
   const positions: Positions = { queryOffset, keyOffset, window: options.window, keyStart: options.keyStart };
   if (options.keyStart !== undefined && options.keyStart.length !== (q_BNTE.shape[0] as number)) {
-    throw new ShapeError(`dcmhaAttention: 'keyStart' must have one entry per batch row (B = ${q_BNTE.shape[0]}); got ${options.keyStart.length}`);
+    throw new ShapeError(
+      `dcmhaAttention: 'keyStart' must have one entry per batch row (B = ${q_BNTE.shape[0]}); got ${options.keyStart.length}`,
+    );
   }
   const attrs: ComposeAttrs = options.compose ?? { queryWise: true, keyWise: true };
   const names = composeInputNames(attrs).filter((n) => n !== 'x') as (keyof ComposeWeights)[];
@@ -240,7 +270,14 @@ export function dcmhaAttention(
     preC: ComposeWeights | null;
     postC: ComposeWeights | null;
   }
-  const sliceChunk = (q: Tensor, k: Tensor, v: Tensor, pre: ComposeWeights | null, post: ComposeWeights | null, r: ChunkRange): ChunkInputs => {
+  const sliceChunk = (
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    pre: ComposeWeights | null,
+    post: ComposeWeights | null,
+    r: ChunkRange,
+  ): ChunkInputs => {
     const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
     return {
       qc: tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]),
@@ -254,7 +291,9 @@ export function dcmhaAttention(
   const stride = perChunk + 3 + (composed ? 2 * names.length : 0);
   const flatten = (f: ChunkForward, c: ChunkInputs): Tensor[] => [
     ...(composed ? [f.scores_BNTS, f.probs_BNTS, f.mixed_BNTS] : [f.probs_BNTS]),
-    c.qc, c.kc, c.vc,
+    c.qc,
+    c.kc,
+    c.vc,
     ...(composed ? names.map((n) => c.preC?.[n] as Tensor) : []),
     ...(composed ? names.map((n) => c.postC?.[n] as Tensor) : []),
   ];
@@ -322,7 +361,10 @@ export function dcmhaAttention(
           dProbs_BNTS = g.x;
         }
         // softmax backward; masked entries have probability 0, hence gradient 0
-        const dLogits_BNTS = tf.mul(f.probs_BNTS, tf.sub(dProbs_BNTS, tf.sum(tf.mul(dProbs_BNTS, f.probs_BNTS), -1, true)));
+        const dLogits_BNTS = tf.mul(
+          f.probs_BNTS,
+          tf.sub(dProbs_BNTS, tf.sum(tf.mul(dProbs_BNTS, f.probs_BNTS), -1, true)),
+        );
         let dScores_BNTS = dLogits_BNTS;
         if (c.preC) {
           const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...c.preC } as ComposeInputs, dLogits_BNTS, bandAttrs(r));
@@ -339,14 +381,18 @@ export function dcmhaAttention(
       if (composed) {
         ([0, 1] as const).forEach((side) => {
           for (const n of names) {
-            pieces[weightIndex(side, n)].push({ part: parts[`${side === 0 ? 'pre' : 'post'}.${n}`], lo: n.startsWith('q') ? r.t0 : r.ks });
+            pieces[weightIndex(side, n)].push({
+              part: parts[`${side === 0 ? 'pre' : 'post'}.${n}`],
+              lo: n.startsWith('q') ? r.t0 : r.ks,
+            });
           }
         });
       }
     });
     return inputs.map((x, i) => {
       const axis = i < 3 ? 2 : 1;
-      const g = pieces[i].length === 0 ? tf.zeros(x.shape, x.dtype) : combinePieces(pieces[i], axis, x.shape[axis] as number);
+      const g =
+        pieces[i].length === 0 ? tf.zeros(x.shape, x.dtype) : combinePieces(pieces[i], axis, x.shape[axis] as number);
       tf.dispose(pieces[i].map((p) => p.part).filter((t) => t !== g));
       return g;
     });

@@ -7,8 +7,9 @@ import { ShapeError } from '@dcformer/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamicWeights } from './dynamic-weights.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../../../fixtures/oracle/compose.json', import.meta.url), 'utf8'))
-  .dynamic_weight_projection;
+const fixture = JSON.parse(
+  readFileSync(new URL('../../../fixtures/oracle/compose.json', import.meta.url), 'utf8'),
+).dynamic_weight_projection;
 
 const t = (v: unknown) => {
   const { data, shape } = flattenNested(v);
@@ -37,7 +38,8 @@ describe('dynamicWeights vs the official DynamicWeightProjection.forward (compos
 
   it('rejects a dd of the wrong width, naming both shapes', () => {
     tf.tidy(() => {
-      const call = () => dynamicWeights(t(fixture.x), { dw1: t(fixture.dw1), qkw: t(fixture.qkw), dd: tf.zeros([32, 1, 12]) });
+      const call = () =>
+        dynamicWeights(t(fixture.x), { dw1: t(fixture.dw1), qkw: t(fixture.qkw), dd: tf.zeros([32, 1, 12]) });
       expect(call).toThrow(ShapeError);
       expect(call).toThrow(/'dd' must be \[D,G,M\] = \[32,1,16\].*got \[32,1,12\]/);
     });

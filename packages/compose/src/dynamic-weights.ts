@@ -28,9 +28,14 @@ export function geluExact(x: Tensor): Tensor {
   return gelu(x);
 }
 
-function checkParams(caller: string, x_BTD: Tensor, p: DynamicWeightParams): { D: number; K: number; I2: number; N: number } {
+function checkParams(
+  caller: string,
+  x_BTD: Tensor,
+  p: DynamicWeightParams,
+): { D: number; K: number; I2: number; N: number } {
   const [B, T, D] = x_BTD.shape as number[];
-  if (x_BTD.rank !== 3) throw new ShapeError(`${caller}: 'x' must be [B,T,D] (rank 3); got ${formatShape(x_BTD.shape)}`);
+  if (x_BTD.rank !== 3)
+    throw new ShapeError(`${caller}: 'x' must be [B,T,D] (rank 3); got ${formatShape(x_BTD.shape)}`);
   const qkw = p.qkw.shape as number[];
   if (p.qkw.rank !== 5 || qkw[0] !== 1 || qkw[1] !== 4 || qkw[3] % 2 !== 0) {
     throw new ShapeError(`${caller}: 'qkw' must be [G,C,K,2I,N] with G = 1, C = 4; got ${formatShape(qkw)}`);
@@ -39,7 +44,9 @@ function checkParams(caller: string, x_BTD: Tensor, p: DynamicWeightParams): { D
   const expect = (name: 'dw1' | 'dd', letters: string, shape: number[]) => {
     const got = p[name].shape as number[];
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-      throw new ShapeError(`${caller}: '${name}' must be ${formatLettered(letters, shape)} for x ${formatLettered('BTD', [B, T, D])} and qkw ${formatShape(qkw)}; got ${formatShape(got)}`);
+      throw new ShapeError(
+        `${caller}: '${name}' must be ${formatLettered(letters, shape)} for x ${formatLettered('BTD', [B, T, D])} and qkw ${formatShape(qkw)}; got ${formatShape(got)}`,
+      );
     }
   };
   expect('dw1', 'DGCK', [D, 1, 4, K]);

@@ -7,4 +7,10 @@ export {
   type DynamicWeightParams,
   type DynamicWeights,
 } from './dynamic-weights.js';
-export { dcmhaAttention, chunkRanges, DEFAULT_SAVE_BUDGET_BYTES, type AttentionOptions, type AttentionWeights } from './attention.js';
+export {
+  dcmhaAttention,
+  chunkRanges,
+  DEFAULT_SAVE_BUDGET_BYTES,
+  type AttentionOptions,
+  type AttentionWeights,
+} from './attention.js';

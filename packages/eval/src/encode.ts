@@ -26,14 +26,20 @@ const TRAILING_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u
  *
  * @example encodePair(tok, 'Question: x\nAnswer:', ' yes', 0)
  */
-export function encodePair(encoder: TextEncoderLike, context: string, continuation: string, prefixToken: number | null): LoglikelihoodRequest {
+export function encodePair(
+  encoder: TextEncoderLike,
+  context: string,
+  continuation: string,
+  prefixToken: number | null,
+): LoglikelihoodRequest {
   const spaces = TRAILING_SPACE.exec(context)?.[0].length ?? 0;
   if (spaces > 0) {
     continuation = context.slice(context.length - spaces) + continuation;
     context = context.slice(0, context.length - spaces);
   }
   if (context === '') {
-    if (prefixToken === null) throw new EvalError('encodePair: the context is empty and no prefix token (BOS / end-of-text id) was given');
+    if (prefixToken === null)
+      throw new EvalError('encodePair: the context is empty and no prefix token (BOS / end-of-text id) was given');
     return { context: [prefixToken], continuation: encoder.encode(continuation) };
   }
   const whole = encoder.encode(context + continuation);
@@ -41,11 +47,17 @@ export function encodePair(encoder: TextEncoderLike, context: string, continuati
   const continuationIds = whole.slice(contextIds.length);
   // Only when a merge swallows the whole continuation into the context's last token; lm-eval would
   // score nothing (log-likelihood 0), which silently wins any comparison. Score its own encoding.
-  return { context: contextIds, continuation: continuationIds.length > 0 ? continuationIds : encoder.encode(continuation) };
+  return {
+    context: contextIds,
+    continuation: continuationIds.length > 0 ? continuationIds : encoder.encode(continuation),
+  };
 }
 
 /** Identical token requests (same context and continuation ids) are scored once; `index[i]` says which. */
-export function dedupeRequests(requests: readonly LoglikelihoodRequest[]): { unique: LoglikelihoodRequest[]; index: number[] } {
+export function dedupeRequests(requests: readonly LoglikelihoodRequest[]): {
+  unique: LoglikelihoodRequest[];
+  index: number[];
+} {
   const seen = new Map<string, number>();
   const unique: LoglikelihoodRequest[] = [];
   const index = requests.map((r) => {

@@ -12,12 +12,31 @@ export {
 } from './scorer.js';
 export { requestInput, rollingWindows, checkRollingOptions, type RollingWindow } from './windows.js';
 export { encodePair, dedupeRequests, type TextEncoderLike, type TextRequest } from './encode.js';
-export { mean, stderrOfMean, meanMetric, perplexityMetric, ratioOfSums, corpusPerplexity, bitsPerByte, argmax, type Metric } from './metrics.js';
+export {
+  mean,
+  stderrOfMean,
+  meanMetric,
+  perplexityMetric,
+  ratioOfSums,
+  corpusPerplexity,
+  bitsPerByte,
+  argmax,
+  type Metric,
+} from './metrics.js';
 export { parseJsonl, Fields, type JsonRow } from './jsonl.js';
 export { TASKS, TASK_NAMES, REQUEST_MODES, getTask, isRequestMode, type RequestMode } from './registry.js';
 export { runTask, type RunOptions } from './evaluate.js';
 export { markdownTable, resultJson, type ResultJson } from './report.js';
-export { evaluateChoices, promptWithChoices, choicePicks, scoreText, unscorableSummary, TARGET_DELIMITER, type ChoiceDoc, type ScoredText } from './tasks/multiple-choice.js';
+export {
+  evaluateChoices,
+  promptWithChoices,
+  choicePicks,
+  scoreText,
+  unscorableSummary,
+  TARGET_DELIMITER,
+  type ChoiceDoc,
+  type ScoredText,
+} from './tasks/multiple-choice.js';
 export { arcEasy, arcChallenge, boolq, winogrande } from './tasks/foundry.js';
 export { piqa } from './tasks/piqa.js';
 export { hellaswag, hellaswagPreprocess } from './tasks/hellaswag.js';

@@ -42,7 +42,12 @@ function describe(value: unknown): string {
 export class Fields {
   private readonly object: Record<string, unknown>;
 
-  constructor(readonly source: string, readonly line: number, value: unknown, readonly expected: string) {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+    value: unknown,
+    readonly expected: string,
+  ) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new DataError(source, line, `expected an object ${expected}; got ${describe(value)}`);
     }
@@ -89,8 +94,14 @@ export class Fields {
 
   ids(key: string, minLength = 0): number[] {
     const v = this.get(key);
-    if (!Array.isArray(v) || v.length < minLength || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) {
-      this.fail(`'${key}' must be an array of ${minLength > 0 ? `at least ${minLength} ` : ''}token ids (integers ≥ 0); got ${describe(v)}`);
+    if (
+      !Array.isArray(v) ||
+      v.length < minLength ||
+      !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)
+    ) {
+      this.fail(
+        `'${key}' must be an array of ${minLength > 0 ? `at least ${minLength} ` : ''}token ids (integers ≥ 0); got ${describe(v)}`,
+      );
     }
     return v as number[];
   }

@@ -32,7 +32,10 @@ export async function resolveDataFile(task: TaskDefinition<unknown>, path: strin
  *
  * @example const data = await readTaskData(piqa, '../shared/data/eval'); // piqa/valid.jsonl + labels
  */
-export async function readTaskData<Doc>(task: TaskDefinition<Doc>, path: string): Promise<Dataset<Doc> & { file: string }> {
+export async function readTaskData<Doc>(
+  task: TaskDefinition<Doc>,
+  path: string,
+): Promise<Dataset<Doc> & { file: string }> {
   const file = await resolveDataFile(task as TaskDefinition<unknown>, path);
   const text = await read(file, `the ${task.name} data`);
   const extras: ParseExtras = {};

@@ -47,8 +47,17 @@ export interface ResultJson {
 /** snake_case keys, as the command line's other JSON outputs. */
 export function resultJson(result: TaskResult): ResultJson {
   const metrics: ResultJson['metrics'] = {};
-  for (const [name, m] of Object.entries(result.metrics)) metrics[name] = { value: m.value, stderr: m.stderr, higher_is_better: m.higherIsBetter };
-  const out: ResultJson = { task: result.task, format: result.format, n: result.n, skipped: result.skipped, requests: result.requests, metrics, notes: result.notes };
+  for (const [name, m] of Object.entries(result.metrics))
+    metrics[name] = { value: m.value, stderr: m.stderr, higher_is_better: m.higherIsBetter };
+  const out: ResultJson = {
+    task: result.task,
+    format: result.format,
+    n: result.n,
+    skipped: result.skipped,
+    requests: result.requests,
+    metrics,
+    notes: result.notes,
+  };
   if (result.subtasks) out.subtasks = result.subtasks.map(resultJson);
   return out;
 }

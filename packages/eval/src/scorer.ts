@@ -61,18 +61,23 @@ export interface Scorer {
 
 /** Checks requests against the contract above; `caller` names who complains. */
 export function validateRequests(requests: readonly LoglikelihoodRequest[], maxLength: number, caller: string): void {
-  if (!Array.isArray(requests)) throw new EvalError(`${caller}: 'requests' must be an array of {context, continuation}`);
+  if (!Array.isArray(requests))
+    throw new EvalError(`${caller}: 'requests' must be an array of {context, continuation}`);
   requests.forEach((r, i) => {
     if (!Array.isArray(r?.context) || !Array.isArray(r?.continuation)) {
       throw new EvalError(`${caller}: request ${i} must be {context: number[], continuation: number[]}`);
     }
-    if (r.context.length === 0) throw new EvalError(`${caller}: request ${i} has an empty context; prepend a BOS or end-of-text id`);
+    if (r.context.length === 0)
+      throw new EvalError(`${caller}: request ${i} has an empty context; prepend a BOS or end-of-text id`);
     if (r.continuation.length === 0) throw new EvalError(`${caller}: request ${i} has an empty continuation`);
     if (r.continuation.length > maxLength) {
-      throw new EvalError(`${caller}: request ${i} has ${r.continuation.length} continuation tokens, more than maxLength ${maxLength} can score`);
+      throw new EvalError(
+        `${caller}: request ${i} has ${r.continuation.length} continuation tokens, more than maxLength ${maxLength} can score`,
+      );
     }
     for (const id of [...r.context, ...r.continuation]) {
-      if (!Number.isInteger(id) || id < 0) throw new EvalError(`${caller}: request ${i} holds ${JSON.stringify(id)}, not a token id`);
+      if (!Number.isInteger(id) || id < 0)
+        throw new EvalError(`${caller}: request ${i} holds ${JSON.stringify(id)}, not a token id`);
     }
   });
 }

@@ -44,7 +44,8 @@ export function rollingWindows(n: number, maxLength: number, stride: number = ma
 }
 
 export function checkRollingOptions(maxLength: number, stride: number): void {
-  if (!Number.isInteger(maxLength) || maxLength < 1) throw new EvalError(`rolling: 'maxLength' must be an integer ≥ 1; got ${maxLength}`);
+  if (!Number.isInteger(maxLength) || maxLength < 1)
+    throw new EvalError(`rolling: 'maxLength' must be an integer ≥ 1; got ${maxLength}`);
   if (!Number.isInteger(stride) || stride < 1 || stride > maxLength) {
     throw new EvalError(`rolling: 'stride' must be an integer in [1, maxLength = ${maxLength}]; got ${stride}`);
   }

@@ -17,11 +17,14 @@ export const bytes = {
 
 /** Logits over 256 byte tokens: `favoured(fed)` gets `boost`, every other byte 0. */
 export function favouring(favoured: (fed: readonly number[]) => number, boost = 2): Scorer {
-  return referenceScorer((fed) => {
-    const logits = new Float64Array(256);
-    logits[favoured(fed)] = boost;
-    return logits;
-  }, { maxLength: 4096 });
+  return referenceScorer(
+    (fed) => {
+      const logits = new Float64Array(256);
+      logits[favoured(fed)] = boost;
+      return logits;
+    },
+    { maxLength: 4096 },
+  );
 }
 
 /** A context for tasks over bytes, end-of-text stand-in 0. */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bitsPerByte, corpusPerplexity, meanMetric, perplexityMetric, ratioOfSums, stderrOfMean } from '../src/metrics.js';
+import {
+  bitsPerByte,
+  corpusPerplexity,
+  meanMetric,
+  perplexityMetric,
+  ratioOfSums,
+  stderrOfMean,
+} from '../src/metrics.js';
 import { markdownTable, resultJson } from '../src/report.js';
 
 describe('metrics', () => {
@@ -25,7 +32,11 @@ describe('metrics', () => {
 
 describe('report', () => {
   const result = {
-    task: 'piqa', format: 'official', n: 2, requests: 4, notes: ['first 2 of 30 documents'],
+    task: 'piqa',
+    format: 'official',
+    n: 2,
+    requests: 4,
+    notes: ['first 2 of 30 documents'],
     metrics: { acc: meanMetric([1, 0]), acc_norm: meanMetric([1, 1]) },
   };
   it('markdown: one row per metric, notes below', () => {

@@ -43,7 +43,11 @@ describe('referenceScorer', () => {
   });
 
   it('rejects empty contexts and continuations longer than maxLength', async () => {
-    await expect(scorer.loglikelihood([{ context: [], continuation: [1] }])).rejects.toThrow(/request 0 has an empty context/);
-    await expect(scorer.loglikelihood([{ context: [1], continuation: [1, 2, 3, 4, 5, 6] }])).rejects.toThrow(/6 continuation tokens, more than maxLength 5/);
+    await expect(scorer.loglikelihood([{ context: [], continuation: [1] }])).rejects.toThrow(
+      /request 0 has an empty context/,
+    );
+    await expect(scorer.loglikelihood([{ context: [1], continuation: [1, 2, 3, 4, 5, 6] }])).rejects.toThrow(
+      /6 continuation tokens, more than maxLength 5/,
+    );
   });
 });

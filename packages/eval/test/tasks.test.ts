@@ -17,7 +17,10 @@ describe('multiple choice: acc and acc_norm (lm-eval)', () => {
     // ll(" aaaa") = lp(' ') + 4 lp('a') ≈ −19.8 < ll(" b") = 2 lp(other) ≈ −11.1: acc picks "b";
     // per character: −19.8 / 4 ≈ −5.0 > −11.1 / 1: acc_norm picks "aaaa".
     const doc = promptWithChoices('Q', ['aaaa', 'b'], 0);
-    expect(doc.requests).toEqual([{ context: 'Q', continuation: ' aaaa' }, { context: 'Q', continuation: ' b' }]);
+    expect(doc.requests).toEqual([
+      { context: 'Q', continuation: ' aaaa' },
+      { context: 'Q', continuation: ' b' },
+    ]);
     const m = await evaluateChoices([doc, { ...doc, gold: 1 }], byteContext(likesA));
     expect(m.metrics.acc.value).toBe(0.5);
     expect(m.metrics.acc_norm.value).toBe(0.5);
@@ -51,12 +54,21 @@ describe('multiple choice: acc and acc_norm (lm-eval)', () => {
 
 describe('encodePair (lm-eval tokenization of a request)', () => {
   it('moves the context’s trailing whitespace to the continuation', () => {
-    expect(encodePair(bytes, 'Answer: ', 'yes', 0)).toEqual({ context: bytes.encode('Answer:'), continuation: bytes.encode(' yes') });
+    expect(encodePair(bytes, 'Answer: ', 'yes', 0)).toEqual({
+      context: bytes.encode('Answer:'),
+      continuation: bytes.encode(' yes'),
+    });
   });
 
   it('takes the continuation from the joint encoding, so a token spanning the boundary is continuation', () => {
     // a word-level toy encoder: "ab" is one token (9) when the two letters meet
-    const enc = { encode: (t: string) => t.replace(/ab/g, '\u0009').split('').map((c) => (c === '\u0009' ? 9 : c.charCodeAt(0) - 96)) };
+    const enc = {
+      encode: (t: string) =>
+        t
+          .replace(/ab/g, '\u0009')
+          .split('')
+          .map((c) => (c === '\u0009' ? 9 : c.charCodeAt(0) - 96)),
+    };
     expect(encodePair(enc, 'xa', 'bc', 0)).toEqual({ context: [24, 1], continuation: [3] });
   });
 
@@ -85,7 +97,10 @@ describe('LAMBADA', () => {
 describe('dcformer_synthetic scoring', () => {
   const texts = '\nd1 x\nd2 y\nq1 [ a b ]\nq2 [ c ]\n';
   it('fills earlier answers in, drops brackets, scores " " + answer; correct = every answer token greedy', async () => {
-    const data = dcformerSynthetic.parse(`${JSON.stringify({ task_id: 'task1', texts })}\n${JSON.stringify({ task_id: 'task0', texts })}\n`, 's.jsonl');
+    const data = dcformerSynthetic.parse(
+      `${JSON.stringify({ task_id: 'task1', texts })}\n${JSON.stringify({ task_id: 'task0', texts })}\n`,
+      's.jsonl',
+    );
     expect(data.docs[0].queries).toEqual([
       { context: '\nd1 x\nd2 y\nq1', continuation: ' a b' },
       { context: '\nd1 x\nd2 y\nq1 a b\nq2', continuation: ' c' },
@@ -95,7 +110,10 @@ describe('dcformer_synthetic scoring', () => {
     const oracle = favouring((fed) => full[fed.length], 9);
     const r = await runTask(dcformerSynthetic, data, byteContext(oracle));
     expect(r.metrics.acc.value).toBe(1);
-    expect(r.subtasks?.map((s) => [s.task, s.n])).toEqual([['task0', 2], ['task1', 2]]);
+    expect(r.subtasks?.map((s) => [s.task, s.n])).toEqual([
+      ['task0', 2],
+      ['task1', 2],
+    ]);
     // query 1's fed tokens are a prefix of query 2's: a batching scorer can answer both from one forward
     expect(r.requests).toBe(2);
   });

@@ -16,7 +16,9 @@ describe('rollingWindows', () => {
               expect(t - w.begin).toBeGreaterThanOrEqual(Math.min(t, L - stride + 1));
             }
           }
-          expect(counts, `n=${n} L=${L} stride=${stride}`).toEqual(Array.from({ length: n }, (_, t) => (t === 0 ? 0 : 1)));
+          expect(counts, `n=${n} L=${L} stride=${stride}`).toEqual(
+            Array.from({ length: n }, (_, t) => (t === 0 ? 0 : 1)),
+          );
         }
       }
     }
@@ -35,7 +37,12 @@ describe('rollingWindows', () => {
     ]);
   });
 
-  it.each([[0, 1], [4, 0], [4, 5], [4, 1.5]])('rejects maxLength %d, stride %d', (L, stride) => {
+  it.each([
+    [0, 1],
+    [4, 0],
+    [4, 5],
+    [4, 1.5],
+  ])('rejects maxLength %d, stride %d', (L, stride) => {
     expect(() => rollingWindows(10, L, stride)).toThrow(/rolling: '(maxLength|stride)' must be/);
   });
 });

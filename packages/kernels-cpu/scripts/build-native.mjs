@@ -30,7 +30,11 @@ function skip(reason) {
 
 if (process.env.DCFORMER_NATIVE === '0') skip('DCFORMER_NATIVE=0');
 // Up to date: skip the compile (npm ci runs this on every install).
-if (existsSync(out) && inputs.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs) && !process.argv.includes('--force')) {
+if (
+  existsSync(out) &&
+  inputs.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs) &&
+  !process.argv.includes('--force')
+) {
   console.log(`@dcformer/kernels-cpu: native addon up to date (${out})`);
   process.exit(0);
 }
@@ -38,14 +42,17 @@ if (existsSync(out) && inputs.every((s) => statSync(s).mtimeMs < statSync(out).m
 const cxx = process.env.CXX ?? 'g++';
 if (spawnSync(cxx, ['--version']).status !== 0) skip(`no C++ compiler '${cxx}'`);
 // Node's headers: next to the running node (official tarballs, nvm) or Debian's nodejs-dev.
-const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((d) => existsSync(join(d, 'node_api.h')));
+const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((d) =>
+  existsSync(join(d, 'node_api.h')),
+);
 if (!nodeInclude) skip("Node's headers (node_api.h) not found");
 
 /** The highest x86-64 micro-architecture level this CPU runs, asked of the compiler's own runtime. */
 function x86Level() {
   const dir = mkdtempSync(join(tmpdir(), 'dcf-level-'));
   try {
-    const src = '#include <cstdio>\nint main(){__builtin_cpu_init();std::puts(__builtin_cpu_supports("x86-64-v4")?"x86-64-v4":__builtin_cpu_supports("x86-64-v3")?"x86-64-v3":"x86-64-v2");}';
+    const src =
+      '#include <cstdio>\nint main(){__builtin_cpu_init();std::puts(__builtin_cpu_supports("x86-64-v4")?"x86-64-v4":__builtin_cpu_supports("x86-64-v3")?"x86-64-v3":"x86-64-v2");}';
     const exe = join(dir, 'level');
     const c = spawnSync(cxx, ['-x', 'c++', '-', '-o', exe], { input: src });
     if (c.status !== 0) return 'x86-64-v2';
@@ -59,11 +66,20 @@ function x86Level() {
 // other machines (an image built on a newer host), or this machine standing in for an AVX2-only one.
 const levels = ['x86-64-v2', 'x86-64-v3', 'x86-64-v4'];
 const forcedLevel = process.env.DCFORMER_CPU_LEVEL;
-if (forcedLevel && !levels.includes(forcedLevel)) skip(`DCFORMER_CPU_LEVEL must be one of ${levels.join(', ')}; got '${forcedLevel}'`);
+if (forcedLevel && !levels.includes(forcedLevel))
+  skip(`DCFORMER_CPU_LEVEL must be one of ${levels.join(', ')}; got '${forcedLevel}'`);
 const x64 = process.arch === 'x64';
 const level = x64 ? (forcedLevel ?? x86Level()) : null;
 const levelFlags = level ? [`-march=${level}`, '-mtune=generic', `-DDCF_TARGET_LEVEL="${level}"`] : [];
-const common = ['-O3', '-fno-math-errno', '-fPIC', '-fopenmp', '-std=c++17', '-DNODE_GYP_MODULE_NAME=dcformer_cpu', `-I${nodeInclude}`];
+const common = [
+  '-O3',
+  '-fno-math-errno',
+  '-fPIC',
+  '-fopenmp',
+  '-std=c++17',
+  '-DNODE_GYP_MODULE_NAME=dcformer_cpu',
+  `-I${nodeInclude}`,
+];
 
 function run(args) {
   return new Promise((resolve) => {
@@ -86,7 +102,8 @@ const failures = [];
 async function worker() {
   for (let job = queue.shift(); job; job = queue.shift()) {
     const r = await run([...common, ...job.flags, '-c', job.src, '-o', job.obj]);
-    if (r.status !== 0) failures.push(`${job.src.slice(root.length + 1)}: ${r.err.split('\n').slice(0, 6).join(' | ')}`);
+    if (r.status !== 0)
+      failures.push(`${job.src.slice(root.length + 1)}: ${r.err.split('\n').slice(0, 6).join(' | ')}`);
   }
 }
 const objects = queue.map((j) => j.obj);
@@ -97,4 +114,6 @@ const tmp = `${out}.${process.pid}.tmp`;
 const link = await run(['-shared', '-fopenmp', ...objects, '-o', tmp, '-ldl']);
 if (link.status !== 0) skip(`link failed: ${link.err.split('\n').slice(0, 6).join(' | ')}`);
 renameSync(tmp, out);
-console.log(`@dcformer/kernels-cpu: built ${out} (${level ?? process.arch}, GEMM paths chosen at run time) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `@dcformer/kernels-cpu: built ${out} (${level ?? process.arch}, GEMM paths chosen at run time) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+);

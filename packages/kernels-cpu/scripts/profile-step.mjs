@@ -5,42 +5,78 @@ import * as tf from '@tensorflow/tfjs';
 import { initModel, presetConfig, prefill, decodeOne } from '@dcformer/model';
 tf.enableProdMode();
 await tf.setBackend('cpu');
-if (process.env.FAST) { await import(process.env.FAST); }
+if (process.env.FAST) {
+  await import(process.env.FAST);
+}
 const stats = new Map();
 let depth = 0;
 for (const k of tf.getKernelsForBackend('cpu')) {
   const f = k.kernelFunc;
   tf.unregisterKernel(k.kernelName, 'cpu');
-  tf.registerKernel({ ...k, kernelFunc: (args) => {
-    depth++;
-    const t0 = performance.now();
-    try { return f(args); } finally {
-      depth--;
-      const dt = performance.now() - t0;
-      let key = k.kernelName;
-      if (key.includes('MatMul')) key += ' ' + args.inputs.a.shape + (args.attrs.transposeA ? 'T' : '') + ' x ' + args.inputs.b.shape + (args.attrs.transposeB ? 'T' : '');
-      if (process.env.SHAPES && dt > +(process.env.SHAPES) && !key.includes('MatMul')) key += ' ' + Object.values(args.inputs).map((t) => t.dtype + '[' + t.shape + ']').join(' , ');
-      if (depth === 0) { const e = stats.get(key) ?? { ms: 0, n: 0 }; e.ms += dt; e.n++; stats.set(key, e); }
-    }
-  } });
+  tf.registerKernel({
+    ...k,
+    kernelFunc: (args) => {
+      depth++;
+      const t0 = performance.now();
+      try {
+        return f(args);
+      } finally {
+        depth--;
+        const dt = performance.now() - t0;
+        let key = k.kernelName;
+        if (key.includes('MatMul'))
+          key +=
+            ' ' +
+            args.inputs.a.shape +
+            (args.attrs.transposeA ? 'T' : '') +
+            ' x ' +
+            args.inputs.b.shape +
+            (args.attrs.transposeB ? 'T' : '');
+        if (process.env.SHAPES && dt > +process.env.SHAPES && !key.includes('MatMul'))
+          key +=
+            ' ' +
+            Object.values(args.inputs)
+              .map((t) => t.dtype + '[' + t.shape + ']')
+              .join(' , ');
+        if (depth === 0) {
+          const e = stats.get(key) ?? { ms: 0, n: 0 };
+          e.ms += dt;
+          e.n++;
+          stats.set(key, e);
+        }
+      }
+    },
+  });
 }
 const name = process.argv[2] ?? 'bench-small';
-const B = +(process.argv[3] ?? 2), T = +(process.argv[4] ?? 256);
+const B = +(process.argv[3] ?? 2),
+  T = +(process.argv[4] ?? 256);
 const cfg = presetConfig(name);
 const model = initModel(cfg, 0);
 const vars = [...model.variables.values()];
 const ids = tf.randomUniform([B, T], 0, cfg.vocabSize, 'int32');
 function report(label, wall) {
-  let tot = 0; for (const e of stats.values()) tot += e.ms;
+  let tot = 0;
+  for (const e of stats.values()) tot += e.ms;
   console.log(`== ${label}: wall ${wall.toFixed(0)} ms, in kernels ${tot.toFixed(0)} ms`);
-  for (const [k, e] of [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, +(process.env.TOP ?? 25))) console.log(e.ms.toFixed(0).padStart(7), String(e.n).padStart(5), k);
+  for (const [k, e] of [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, +(process.env.TOP ?? 25)))
+    console.log(e.ms.toFixed(0).padStart(7), String(e.n).padStart(5), k);
   stats.clear();
 }
 if (!process.env.NOTRAIN) {
   // one unprofiled step first: the first step page-faults its way through fresh memory
-  { const { value, grads } = tf.variableGrads(() => model.loss(ids), vars); value.dataSync(); tf.dispose(grads); value.dispose(); stats.clear(); }
+  {
+    const { value, grads } = tf.variableGrads(() => model.loss(ids), vars);
+    value.dataSync();
+    tf.dispose(grads);
+    value.dispose();
+    stats.clear();
+  }
   const t0 = performance.now();
-  const { value, grads } = tf.variableGrads(() => model.loss(ids), vars); value.dataSync(); tf.dispose(grads); value.dispose();
+  const { value, grads } = tf.variableGrads(() => model.loss(ids), vars);
+  value.dataSync();
+  tf.dispose(grads);
+  value.dispose();
   report(`train step B${B} T${T}`, performance.now() - t0);
 }
 {
@@ -49,7 +85,8 @@ if (!process.env.NOTRAIN) {
   let t0 = performance.now();
   const { cache } = prefill(model, prompt);
   report('prefill 128', performance.now() - t0);
-  decodeOne(model, cache, [5]); stats.clear();
+  decodeOne(model, cache, [5]);
+  stats.clear();
   t0 = performance.now();
   decodeOne(model, cache, [6]);
   report('decode step b1', performance.now() - t0);

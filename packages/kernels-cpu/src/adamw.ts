@@ -16,8 +16,28 @@ export function fusedAdamWKernel(addon: NativeAddon, backendName = 'cpu'): Kerne
       const a = adamWAttrsOf(args.attrs ?? {});
       const n = pv.length;
       const [pOut, mOut, vOut] = [uninitializedF32(n), uninitializedF32(n), uninitializedF32(n)];
-      addon.adamW(pv, gv, mv, vv, pOut, mOut, vOut, n, a.gradScale, a.decay, a.beta1, a.beta2, a.eps, a.stepSize, a.bc2Sqrt);
-      return [output(args.backend, param.shape, pOut), output(args.backend, param.shape, mOut), output(args.backend, param.shape, vOut)];
+      addon.adamW(
+        pv,
+        gv,
+        mv,
+        vv,
+        pOut,
+        mOut,
+        vOut,
+        n,
+        a.gradScale,
+        a.decay,
+        a.beta1,
+        a.beta2,
+        a.eps,
+        a.stepSize,
+        a.bc2Sqrt,
+      );
+      return [
+        output(args.backend, param.shape, pOut),
+        output(args.backend, param.shape, mOut),
+        output(args.backend, param.shape, vOut),
+      ];
     },
   };
 }

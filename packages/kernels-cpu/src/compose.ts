@@ -91,9 +91,30 @@ export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cp
       if (u === null || dy === null) return referenceBackward(list, attrs);
       const { B, N, T, S, I } = u;
       const dx = uninitializedF32(u.x.length);
-      const qw = u.q ? [uninitializedF32(B * T * I * N), uninitializedF32(B * T * I * N), uninitializedF32(B * T * N)] : [null, null, null];
-      const kw = u.k ? [uninitializedF32(B * S * I * N), uninitializedF32(B * S * I * N), uninitializedF32(B * S * N)] : [null, null, null];
-      addon.composeBackward(u.x, ...weightArgs(u), dy, dx, qw[0], qw[1], qw[2], kw[0], kw[1], kw[2], B, N, T, S, I, ...bandArgs(attrs));
+      const qw = u.q
+        ? [uninitializedF32(B * T * I * N), uninitializedF32(B * T * I * N), uninitializedF32(B * T * N)]
+        : [null, null, null];
+      const kw = u.k
+        ? [uninitializedF32(B * S * I * N), uninitializedF32(B * S * I * N), uninitializedF32(B * S * N)]
+        : [null, null, null];
+      addon.composeBackward(
+        u.x,
+        ...weightArgs(u),
+        dy,
+        dx,
+        qw[0],
+        qw[1],
+        qw[2],
+        kw[0],
+        kw[1],
+        kw[2],
+        B,
+        N,
+        T,
+        S,
+        I,
+        ...bandArgs(attrs),
+      );
       const infos: TensorInfo[] = [output(args.backend, list[0].shape, dx)];
       u.names.slice(1).forEach((n) => {
         const side = n.startsWith('q') ? qw : kw;

@@ -32,7 +32,9 @@ function allocFull(like: Numeric, n: number): Numeric {
 }
 
 function make(backend: unknown, shape: number[], dtype: string, values: Numeric): TensorInfo {
-  return dtype === 'float32' ? output(backend, shape, values as Float32Array) : (backend as Stored).makeTensorInfo(shape, dtype, values);
+  return dtype === 'float32'
+    ? output(backend, shape, values as Float32Array)
+    : (backend as Stored).makeTensorInfo(shape, dtype, values);
 }
 
 function stridesOf(shape: number[]): number[] {
@@ -42,7 +44,15 @@ function stridesOf(shape: number[]): number[] {
 }
 
 /** Copies the box `size` at `srcAt` in src (shape srcShape) to `dstAt` in dst (shape dstShape). */
-export function copyBox(src: Numeric, srcShape: number[], srcAt: number[], dst: Numeric, dstShape: number[], dstAt: number[], size: number[]): void {
+export function copyBox(
+  src: Numeric,
+  srcShape: number[],
+  srcAt: number[],
+  dst: Numeric,
+  dstShape: number[],
+  dstAt: number[],
+  size: number[],
+): void {
   if (size.some((d) => d === 0)) return;
   // Merge trailing dims that the box covers completely in both arrays: longer runs.
   let rank = size.length;
@@ -82,7 +92,15 @@ export const sliceKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const { begin, size } = attrs as NamedAttrMap as { begin: number | number[]; size: number | number[] };
   const [b, s] = backend_util.slice_util.parseSliceParams(x as never, begin, size);
   const out = allocFull(xv, sizeOf(s));
-  copyBox(xv, x.shape, b, out, s, s.map(() => 0), s);
+  copyBox(
+    xv,
+    x.shape,
+    b,
+    out,
+    s,
+    s.map(() => 0),
+    s,
+  );
   return make(backend, s, x.dtype, out);
 };
 
@@ -97,7 +115,15 @@ export const splitKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   return sizes.map((n) => {
     const shape = x.shape.map((d, k) => (k === ax ? n : d));
     const out = allocFull(xv, sizeOf(shape));
-    copyBox(xv, x.shape, x.shape.map((_, k) => (k === ax ? at : 0)), out, shape, shape.map(() => 0), shape);
+    copyBox(
+      xv,
+      x.shape,
+      x.shape.map((_, k) => (k === ax ? at : 0)),
+      out,
+      shape,
+      shape.map(() => 0),
+      shape,
+    );
     at += n;
     return make(backend, shape, x.dtype, out);
   });
@@ -111,7 +137,15 @@ export const padKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const shape = x.shape.map((d, k) => d + paddings[k][0] + paddings[k][1]);
   const out = alloc(xv, sizeOf(shape));
   if (constantValue !== 0) out.fill(constantValue);
-  copyBox(xv, x.shape, x.shape.map(() => 0), out, shape, paddings.map((p) => p[0]), x.shape);
+  copyBox(
+    xv,
+    x.shape,
+    x.shape.map(() => 0),
+    out,
+    shape,
+    paddings.map((p) => p[0]),
+    x.shape,
+  );
   return make(backend, shape, x.dtype, out);
 };
 
@@ -130,7 +164,7 @@ export function tileInto(xv: Numeric, shape: number[], reps: number[], out: Nume
     if (d === rank - 1) for (let i = 0; i < shape[d]; i++) out[oOff + i] = xv[xOff + i];
     else for (let i = 0; i < shape[d]; i++) fill(d + 1, xOff + i * xStride[d], oOff + i * inner);
     const one = shape[d] * inner;
-    for (let done = 1; done < reps[d];) {
+    for (let done = 1; done < reps[d]; ) {
       const n = Math.min(done, reps[d] - done);
       out.copyWithin(oOff + done * one, oOff, oOff + n * one);
       done += n;
@@ -162,7 +196,15 @@ export const unpackKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const shape = x.shape.filter((_, k) => k !== ax);
   return Array.from({ length: x.shape[ax] }, (_, i) => {
     const out = allocFull(xv, sizeOf(shape));
-    copyBox(xv, x.shape, x.shape.map((_, k) => (k === ax ? i : 0)), out, size, size.map(() => 0), size);
+    copyBox(
+      xv,
+      x.shape,
+      x.shape.map((_, k) => (k === ax ? i : 0)),
+      out,
+      size,
+      size.map(() => 0),
+      size,
+    );
     return make(backend, shape, x.dtype, out);
   });
 };
@@ -171,7 +213,8 @@ export const unpackKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
 export const concatKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const list = inputs as unknown as TensorInfo[];
   const { axis } = attrs as NamedAttrMap as { axis: number };
-  if (list.length === 0 || list.some((t) => t.dtype !== list[0].dtype || t.shape.length !== list[0].shape.length)) return null;
+  if (list.length === 0 || list.some((t) => t.dtype !== list[0].dtype || t.shape.length !== list[0].shape.length))
+    return null;
   const rank = list[0].shape.length;
   const ax = axis < 0 ? axis + rank : axis;
   const values = list.map((t) => valuesOf(backend, t));
@@ -180,7 +223,15 @@ export const concatKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const out = allocFull(values[0] as Numeric, sizeOf(shape));
   let at = 0;
   list.forEach((t, i) => {
-    copyBox(values[i] as Numeric, t.shape, t.shape.map(() => 0), out, shape, shape.map((_, k) => (k === ax ? at : 0)), t.shape);
+    copyBox(
+      values[i] as Numeric,
+      t.shape,
+      t.shape.map(() => 0),
+      out,
+      shape,
+      shape.map((_, k) => (k === ax ? at : 0)),
+      t.shape,
+    );
     at += t.shape[ax];
   });
   return make(backend, shape, list[0].dtype, out);
@@ -192,7 +243,14 @@ export const gatherKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
   const { axis, batchDims } = attrs as NamedAttrMap as { axis: number; batchDims: number };
   const xv = valuesOf(backend, x);
   const iv = valuesOf(backend, indices);
-  if (xv === null || !(iv instanceof Int32Array) || (axis !== 0 && axis !== -x.shape.length) || batchDims !== 0 || x.shape.length === 0) return null;
+  if (
+    xv === null ||
+    !(iv instanceof Int32Array) ||
+    (axis !== 0 && axis !== -x.shape.length) ||
+    batchDims !== 0 ||
+    x.shape.length === 0
+  )
+    return null;
   const rows = x.shape[0];
   const row = rows === 0 ? 0 : xv.length / rows;
   for (const i of iv) if (i < 0 || i >= rows) return null; // tfjs' kernel reports the bad index

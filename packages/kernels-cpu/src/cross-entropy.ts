@@ -37,7 +37,12 @@ export function fusedCrossEntropyBackwardKernel(addon: NativeAddon, backendName 
     kernelName: DcSoftmaxCrossEntropyBackward,
     backendName,
     kernelFunc: (args) => {
-      const { logits, labels, lse, dy } = args.inputs as { logits: TensorInfo; labels: TensorInfo; lse: TensorInfo; dy: TensorInfo };
+      const { logits, labels, lse, dy } = args.inputs as {
+        logits: TensorInfo;
+        labels: TensorInfo;
+        lse: TensorInfo;
+        dy: TensorInfo;
+      };
       const x = f32(args.backend, logits);
       const l = i32(args.backend, labels);
       const s = f32(args.backend, lse);

@@ -12,10 +12,25 @@ import type { NativeAddon } from './native.js';
 import type { FastKernelFunc } from './override.js';
 
 export const BINARY_OPS: Record<string, number> = {
-  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7,
+  Add: 0,
+  Sub: 1,
+  Multiply: 2,
+  RealDiv: 3,
+  Maximum: 4,
+  Minimum: 5,
+  SquaredDifference: 6,
+  Pow: 7,
 };
 export const UNARY_OPS: Record<string, number> = {
-  Exp: 0, Neg: 1, Sigmoid: 2, Tanh: 3, Rsqrt: 4, Square: 5, Sqrt: 6, Log: 7, Erf: 8,
+  Exp: 0,
+  Neg: 1,
+  Sigmoid: 2,
+  Tanh: 3,
+  Rsqrt: 4,
+  Square: 5,
+  Sqrt: 6,
+  Log: 7,
+  Erf: 8,
 };
 const REDUCE_OPS: Record<string, number> = { Sum: 0, Max: 1, Min: 2, Mean: 3 };
 
@@ -26,7 +41,11 @@ function contiguousStrides(shape: number[]): number[] {
 }
 
 /** Broadcast strides of a and b over `out`, with size-1 dims dropped and mergeable dims merged. */
-export function collapseBroadcast(out: number[], a: number[], b: number[]): { shape: number[]; sa: number[]; sb: number[] } {
+export function collapseBroadcast(
+  out: number[],
+  a: number[],
+  b: number[],
+): { shape: number[]; sa: number[]; sb: number[] } {
   const r = out.length;
   const pad = (s: number[]) => [...new Array(r - s.length).fill(1), ...s];
   const [pa, pb] = [pad(a), pad(b)];
@@ -136,13 +155,19 @@ export function reduceKernel(addon: NativeAddon, name: string): FastKernelFunc {
   return ({ inputs, backend, attrs }) => {
     const x = (inputs as { x: TensorInfo }).x;
     // Max names its axes `reductionIndices`, the others `axis`
-    const { axis: a, reductionIndices, keepDims } = attrs as NamedAttrMap as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
+    const {
+      axis: a,
+      reductionIndices,
+      keepDims,
+    } = attrs as NamedAttrMap as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
     const axis = a ?? reductionIndices;
     if (axis === undefined) return null;
     let xv = f32(backend, x);
     if (xv === null || x.shape.length === 0) return null;
     const rank = x.shape.length;
-    const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+    const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort(
+      (p, q) => p - q,
+    );
     const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
     const inner = axes.reduce((s, d) => s * x.shape[d], 1);
     const outer = kept.reduce((s, d) => s * x.shape[d], 1);

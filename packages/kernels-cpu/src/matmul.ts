@@ -8,7 +8,10 @@ import { f32, output, sizeOf, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 import type { FastKernelFunc } from './override.js';
 
-function broadcastOuter(outerA: number[], outerB: number[]): { outer: number[]; strideA: boolean; strideB: boolean } | null {
+function broadcastOuter(
+  outerA: number[],
+  outerB: number[],
+): { outer: number[]; strideA: boolean; strideB: boolean } | null {
   const batchA = sizeOf(outerA);
   const batchB = sizeOf(outerB);
   const rank = Math.max(outerA.length, outerB.length);
@@ -37,7 +40,8 @@ export function gemmKernel(addon: NativeAddon): FastKernelFunc {
     const batch = sizeOf(bc.outer);
     // K = 0: the product is all zeros, and sgemm is not called
     const out = K > 0 ? uninitializedF32(batch * M * N) : new Float32Array(batch * M * N);
-    if (out.length > 0 && K > 0) addon.gemm(av, bv, out, batch, M, N, K, transposeA, transposeB, bc.strideA ? M * K : 0, bc.strideB ? K * N : 0);
+    if (out.length > 0 && K > 0)
+      addon.gemm(av, bv, out, batch, M, N, K, transposeA, transposeB, bc.strideA ? M * K : 0, bc.strideB ? K * N : 0);
     return output(backend, [...bc.outer, M, N], out);
   };
 }

@@ -5,7 +5,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
-export type FastKernelFunc = (args: Parameters<KernelFunc>[0], fallback: KernelFunc) => TensorInfo | TensorInfo[] | null;
+export type FastKernelFunc = (
+  args: Parameters<KernelFunc>[0],
+  fallback: KernelFunc,
+) => TensorInfo | TensorInfo[] | null;
 
 const originals = new Map<string, KernelConfig | null>();
 
@@ -15,7 +18,8 @@ export function overrideKernel(kernelName: string, backendName: string, fast: Fa
   const original = tf.getKernel(kernelName, backendName) ?? null;
   originals.set(key, original);
   const fallback: KernelFunc = (args) => {
-    if (original === null) throw new Error(`@dcformer/kernels-cpu: no ${kernelName} kernel on '${backendName}' for these inputs`);
+    if (original === null)
+      throw new Error(`@dcformer/kernels-cpu: no ${kernelName} kernel on '${backendName}' for these inputs`);
     return original.kernelFunc(args);
   };
   if (original !== null) tf.unregisterKernel(kernelName, backendName);

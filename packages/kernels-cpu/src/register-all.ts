@@ -3,7 +3,18 @@
  * says which path runs. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DcAdamWUpdate, DcGelu, DcGeluBackward, DcRope, DcRmsNorm, DcRmsNormBackward, DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward } from '@dcformer/kernels';
+import {
+  DcAdamWUpdate,
+  DcGelu,
+  DcGeluBackward,
+  DcRope,
+  DcRmsNorm,
+  DcRmsNormBackward,
+  DcmhaCompose,
+  DcmhaComposeBackward,
+  DcSoftmaxCrossEntropy,
+  DcSoftmaxCrossEntropyBackward,
+} from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
 import { fusedAdamWKernel } from './adamw.js';
 import { fusedRopeKernel } from './rope.js';
@@ -67,7 +78,10 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
     }
   }
   info = { path: addon ? 'native' : 'tfjs', detail: reason, kernels };
-  if (!quiet()) console.error(`@dcformer/kernels-cpu: ${addon ? `native kernels on '${backendName}' via ${reason}` : `${reason}; using the tfjs kernels`}`);
+  if (!quiet())
+    console.error(
+      `@dcformer/kernels-cpu: ${addon ? `native kernels on '${backendName}' via ${reason}` : `${reason}; using the tfjs kernels`}`,
+    );
   return info;
 }
 
@@ -78,8 +92,20 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
-  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate, DcRmsNorm, DcRmsNormBackward, DcRope, DcGelu, DcGeluBackward]) {
-    if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
+  for (const name of [
+    DcmhaCompose,
+    DcmhaComposeBackward,
+    DcSoftmaxCrossEntropy,
+    DcSoftmaxCrossEntropyBackward,
+    DcAdamWUpdate,
+    DcRmsNorm,
+    DcRmsNormBackward,
+    DcRope,
+    DcGelu,
+    DcGeluBackward,
+  ]) {
+    if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined)
+      tf.unregisterKernel(name, backendName);
   }
   info = null;
 }

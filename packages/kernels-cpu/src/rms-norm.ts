@@ -31,7 +31,8 @@ export function fusedRmsNormBackwardKernel(addon: NativeAddon, backendName = 'cp
       const eps = (args.attrs as NamedAttrMap).eps as number;
       const [xv, wv, dyv] = [x, weight, dy].map((t) => f32(args.backend, t));
       // runKernel hands kernels the Tensor objects themselves: the reference ops can run on them
-      if (xv === null || wv === null || dyv === null) return rmsNormReferenceGrad(x as Tensor, weight as Tensor, dy as Tensor, eps);
+      if (xv === null || wv === null || dyv === null)
+        return rmsNormReferenceGrad(x as Tensor, weight as Tensor, dy as Tensor, eps);
       const D = wv.length;
       const dx = uninitializedF32(xv.length);
       const dw = new Float32Array(D);

@@ -4,8 +4,28 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { adamWReference, adamWUpdate, composeInputNames, dcmhaCompose, rope, ropeReference, composeReferenceGrad, dcmhaComposeBackward, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { compareClose, runAdamWConformance, runComposeBandConformance, runComposeConformance, runCrossEntropyConformance, runGeluConformance, runRmsNormConformance, runRopeConformance } from '@dcformer/kernels/testing';
+import {
+  adamWReference,
+  adamWUpdate,
+  composeInputNames,
+  dcmhaCompose,
+  rope,
+  ropeReference,
+  composeReferenceGrad,
+  dcmhaComposeBackward,
+  type ComposeAttrs,
+  type ComposeInputs,
+} from '@dcformer/kernels';
+import {
+  compareClose,
+  runAdamWConformance,
+  runComposeBandConformance,
+  runComposeConformance,
+  runCrossEntropyConformance,
+  runGeluConformance,
+  runRmsNormConformance,
+  runRopeConformance,
+} from '@dcformer/kernels/testing';
 import { describe, expect, it } from 'vitest';
 import { skipUnlessCI } from '../../../tools/test-env.mjs';
 import { fastPathInfo, overriddenKernels, registerCpuKernels, unregisterCpuKernels } from '../src/index.js';
@@ -17,7 +37,10 @@ registerCpuKernels('cpu');
 
 // Without the addon the suites below compare tfjs with itself: under CI that fails the file, elsewhere
 // the native-only checks skip with the reason.
-const noNative = skipUnlessCI('the native kernel tests', fastPathInfo()?.path === 'native' ? null : `the native addon is missing (${fastPathInfo()?.detail})`);
+const noNative = skipUnlessCI(
+  'the native kernel tests',
+  fastPathInfo()?.path === 'native' ? null : `the native addon is missing (${fastPathInfo()?.detail})`,
+);
 const itNative = it.skipIf(noNative);
 
 describe('DcmhaCompose conformance with @dcformer/kernels-cpu registered', () => {
@@ -39,18 +62,42 @@ describe('DcmhaCompose conformance with @dcformer/kernels-cpu registered', () =>
 
 describe('DcmhaCompose band hint with @dcformer/kernels-cpu registered (the fused kernel skips out-of-band positions)', () => {
   const cases = [
-    { B: 2, N: 8, T: 64, S: 127, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 61, band: { queryOffset: 64, keyOffset: 1, window: 64 }, use: 'post' as const },
-    { B: 2, N: 8, T: 64, S: 128, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 62, band: { queryOffset: 64, keyOffset: 0, window: null }, use: 'pre' as const },
+    {
+      B: 2,
+      N: 8,
+      T: 64,
+      S: 127,
+      I: 2,
+      attrs: { queryWise: true, keyWise: true },
+      seed: 61,
+      band: { queryOffset: 64, keyOffset: 1, window: 64 },
+      use: 'post' as const,
+    },
+    {
+      B: 2,
+      N: 8,
+      T: 64,
+      S: 128,
+      I: 2,
+      attrs: { queryWise: true, keyWise: true },
+      seed: 62,
+      band: { queryOffset: 64, keyOffset: 0, window: null },
+      use: 'pre' as const,
+    },
   ];
-  for (const r of [...runComposeBandConformance(), ...runComposeBandConformance(cases)]) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of [...runComposeBandConformance(), ...runComposeBandConformance(cases)])
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
   itNative('writes 0 out of band (native path)', () => {
     tf.tidy(() => {
       const [B, N, T, S, I] = [1, 2, 4, 6, 1];
       const w = (shape: number[], seed: number) => rand(shape, seed);
-      const out = dcmhaCompose({ x: w([B, N, T, S], 71), qw1: w([B, T, I, N], 72), qw2: w([B, T, I, N], 73), qdd: w([B, T, N], 74) },
-        { queryWise: true, keyWise: false, band: { queryOffset: 2, keyOffset: 0, window: 2 } }).arraySync() as number[][][][];
+      const out = dcmhaCompose(
+        { x: w([B, N, T, S], 71), qw1: w([B, T, I, N], 72), qw2: w([B, T, I, N], 73), qdd: w([B, T, N], 74) },
+        { queryWise: true, keyWise: false, band: { queryOffset: 2, keyOffset: 0, window: 2 } },
+      ).arraySync() as number[][][][];
       // row t sees keys t+1 and t+2 (p = t + 2, window 2)
-      for (let t = 0; t < T; t++) for (let s = 0; s < S; s++) if (s < t + 1 || s > t + 2) expect(out[0][1][t][s]).toBe(0);
+      for (let t = 0; t < T; t++)
+        for (let s = 0; s < S; s++) if (s < t + 1 || s > t + 2) expect(out[0][1][t][s]).toBe(0);
     });
   });
 });
@@ -64,7 +111,9 @@ describe('DcSoftmaxCrossEntropy conformance with @dcformer/kernels-cpu registere
     it(r.name, () => expect(r.ok, r.message).toBe(true));
   }
   itNative('ran the fused kernels (native path)', () => {
-    expect(fastPathInfo()?.kernels).toEqual(expect.arrayContaining(['DcSoftmaxCrossEntropy', 'DcSoftmaxCrossEntropyBackward']));
+    expect(fastPathInfo()?.kernels).toEqual(
+      expect.arrayContaining(['DcSoftmaxCrossEntropy', 'DcSoftmaxCrossEntropyBackward']),
+    );
   });
 });
 
@@ -84,7 +133,8 @@ describe('DcRmsNorm conformance with @dcformer/kernels-cpu registered', () => {
 
 describe('DcRope with @dcformer/kernels-cpu registered', () => {
   const cases = [{ B: 8, T: 256, N: 8, E: 32, H: 16, perRow: false, seed: 41 }]; // bench-small, split across threads
-  for (const r of [...runRopeConformance(), ...runRopeConformance(cases)]) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of [...runRopeConformance(), ...runRopeConformance(cases)])
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
   itNative('equals the reference ops bit for bit', () => {
     tf.tidy(() => {
       const x = rand([3, 7, 4, 20], 51);
@@ -96,7 +146,8 @@ describe('DcRope with @dcformer/kernels-cpu registered', () => {
 });
 
 describe('DcGelu with @dcformer/kernels-cpu registered', () => {
-  for (const r of [...runGeluConformance(), ...runGeluConformance(100_003)]) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of [...runGeluConformance(), ...runGeluConformance(100_003)])
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 function rand(shape: number[], seed: number): tf.Tensor {
@@ -117,7 +168,15 @@ describe('DcmhaComposeBackward vs the reference gradient', () => {
     for (const attrs of sides) {
       it(`B${B} N${N} T${T} S${S} I${I} q${+attrs.queryWise}k${+attrs.keyWise}`, () => {
         tf.tidy(() => {
-          const shapeOf: Record<string, number[]> = { x: [B, N, T, S], qw1: [B, T, I, N], qw2: [B, T, I, N], qdd: [B, T, N], kw1: [B, S, I, N], kw2: [B, S, I, N], kdd: [B, S, N] };
+          const shapeOf: Record<string, number[]> = {
+            x: [B, N, T, S],
+            qw1: [B, T, I, N],
+            qw2: [B, T, I, N],
+            qdd: [B, T, N],
+            kw1: [B, S, I, N],
+            kw2: [B, S, I, N],
+            kdd: [B, S, N],
+          };
           const inputs: Record<string, tf.Tensor> = {};
           composeInputNames(attrs).forEach((n, i) => (inputs[n] = rand(shapeOf[n], i + 1)));
           const dy = rand([B, N, T, S], 99);
@@ -138,21 +197,62 @@ describe('DcmhaComposeBackward vs the reference gradient', () => {
 
 describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
   const cases: [number[], number[]][] = [
-    [[7, 5], [5, 3]],
-    [[2, 3, 17, 9], [2, 3, 9, 4]],
-    [[1, 33, 20], [4, 20, 6]], // a broadcast over the batch
-    [[4, 33, 20], [20, 6]], // b broadcast
-    [[3, 1, 8], [3, 8, 1]],
-    [[2, 0, 4], [2, 4, 3]], // empty
-    [[3, 300], [300, 401]], // few rows against a wide matrix: the skinny path when b is transposed
-    [[1, 256], [256, 333]],
-    [[517, 64], [64, 300]], // one large product split across threads by rows (M ≥ N)…
-    [[40, 64], [64, 1001]], // …or by columns
-    [[3, 37, 24], [3, 24, 45]], // batched small products with a short K: register tiles plus row and column tails
-    [[1, 8, 16], [5, 16, 64]], // the same with a broadcast over the batch
+    [
+      [7, 5],
+      [5, 3],
+    ],
+    [
+      [2, 3, 17, 9],
+      [2, 3, 9, 4],
+    ],
+    [
+      [1, 33, 20],
+      [4, 20, 6],
+    ], // a broadcast over the batch
+    [
+      [4, 33, 20],
+      [20, 6],
+    ], // b broadcast
+    [
+      [3, 1, 8],
+      [3, 8, 1],
+    ],
+    [
+      [2, 0, 4],
+      [2, 4, 3],
+    ], // empty
+    [
+      [3, 300],
+      [300, 401],
+    ], // few rows against a wide matrix: the skinny path when b is transposed
+    [
+      [1, 256],
+      [256, 333],
+    ],
+    [
+      [517, 64],
+      [64, 300],
+    ], // one large product split across threads by rows (M ≥ N)…
+    [
+      [40, 64],
+      [64, 1001],
+    ], // …or by columns
+    [
+      [3, 37, 24],
+      [3, 24, 45],
+    ], // batched small products with a short K: register tiles plus row and column tails
+    [
+      [1, 8, 16],
+      [5, 16, 64],
+    ], // the same with a broadcast over the batch
   ];
   for (const [sa, sb] of cases) {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
       it(`${JSON.stringify(sa)}${ta ? 'ᵀ' : ''} × ${JSON.stringify(sb)}${tb ? 'ᵀ' : ''}`, () => {
         const swap = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s);
         const a = rand(swap(sa, ta), 1);
@@ -174,14 +274,21 @@ describe('BatchMatMul through the fast path vs the tfjs kernel', () => {
   });
 });
 
-
 describe('DcAdamWUpdate: fused vs the reference ops', () => {
   for (const r of runAdamWConformance()) it(`conformance: ${r.name}`, () => expect(r.ok, r.message).toBe(true));
 
   itNative('equal to the last ulp on a parameter-sized update, with and without decay and scaling', () => {
     const n = 100_003;
     for (const attrs of [
-      { gradScale: 1, decay: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9), bc2Sqrt: Math.sqrt(1 - 0.95) },
+      {
+        gradScale: 1,
+        decay: 1,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        stepSize: 1e-3 / (1 - 0.9),
+        bc2Sqrt: Math.sqrt(1 - 0.95),
+      },
       { gradScale: 0.37, decay: 1 - 3e-4 * 0.1, beta1: 0.8, beta2: 0.999, eps: 1e-6, stepSize: 3e-4, bc2Sqrt: 0.3 },
     ]) {
       tf.tidy(() => {

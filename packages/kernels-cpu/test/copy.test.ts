@@ -22,7 +22,16 @@ function same(label: string, f: () => tf.Tensor | tf.Tensor[]): void {
 }
 
 const x = (shape: number[], dtype: 'float32' | 'int32' = 'float32') =>
-  tf.cast(tf.reshape(tf.range(0, shape.reduce((a, b) => a * b, 1)), shape), dtype);
+  tf.cast(
+    tf.reshape(
+      tf.range(
+        0,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+      shape,
+    ),
+    dtype,
+  );
 
 describe('copy kernels vs tfjs-backend-cpu', () => {
   same('slice inner box', () => tf.slice(x([2, 3, 4, 5]), [1, 1, 1, 2], [1, 2, 2, 3]));
@@ -33,8 +42,23 @@ describe('copy kernels vs tfjs-backend-cpu', () => {
   same('split last axis into sizes', () => tf.split(x([2, 3, 12]), [4, 3, 5], 2));
   same('split axis 1 in 3', () => tf.split(x([2, 6, 5]), 3, 1));
   same('split negative axis', () => tf.split(x([2, 6, 4]), 2, -1));
-  same('pad', () => tf.pad(x([2, 3, 4]), [[0, 0], [2, 1], [0, 3]]));
-  same('pad constant', () => tf.pad(x([3, 4]), [[1, 1], [1, 1]], 7));
+  same('pad', () =>
+    tf.pad(x([2, 3, 4]), [
+      [0, 0],
+      [2, 1],
+      [0, 3],
+    ]),
+  );
+  same('pad constant', () =>
+    tf.pad(
+      x([3, 4]),
+      [
+        [1, 1],
+        [1, 1],
+      ],
+      7,
+    ),
+  );
   same('tile', () => tf.tile(x([2, 3, 1]), [2, 1, 4]));
   same('tile scalar-like', () => tf.tile(x([1, 1]), [3, 5]));
   same('tile 4-d odd reps', () => tf.tile(x([2, 1, 3, 2]), [3, 5, 1, 2]));
@@ -48,9 +72,23 @@ describe('copy kernels vs tfjs-backend-cpu', () => {
   same('stack (Pack)', () => tf.stack([x([2, 3]), x([2, 3]), x([2, 3])], 1));
   same('stack along the last axis, int32', () => tf.stack([x([2, 3], 'int32'), x([2, 3], 'int32')], -1));
   same('stack along axis 0', () => tf.stack([x([4]), x([4])], 0));
-  same('gather rows (embedding lookup)', () => tf.gather(x([7, 3, 2]), tf.tensor2d([[6, 0], [2, 2]], [2, 2], 'int32')));
+  same('gather rows (embedding lookup)', () =>
+    tf.gather(
+      x([7, 3, 2]),
+      tf.tensor2d(
+        [
+          [6, 0],
+          [2, 2],
+        ],
+        [2, 2],
+        'int32',
+      ),
+    ),
+  );
   same('gather int32 rows', () => tf.gather(x([5, 4], 'int32'), tf.tensor1d([4, 1, 0], 'int32')));
   same('gather along axis 1 (declined: stock kernel)', () => tf.gather(x([3, 5]), tf.tensor1d([4, 0], 'int32'), 1));
   same('identity transpose shares data', () => tf.transpose(x([6, 1, 4]), [1, 0, 2]));
-  same('unsortedSegmentSum (embedding gradient)', () => tf.unsortedSegmentSum(x([6, 4]), tf.tensor1d([3, 0, 3, 9, 1, 0], 'int32'), 10));
+  same('unsortedSegmentSum (embedding gradient)', () =>
+    tf.unsortedSegmentSum(x([6, 4]), tf.tensor1d([3, 0, 3, 9, 1, 0], 'int32'), 10),
+  );
 });

@@ -35,19 +35,50 @@ describe('element-wise kernels vs tfjs-backend-cpu', () => {
     registerCpuKernels();
     const info = fastPathInfo();
     unregisterCpuKernels();
-    if (skipUnlessCI('the native element-wise tests', info?.path === 'native' ? null : `the native addon is missing (${info?.detail})`)) return;
+    if (
+      skipUnlessCI(
+        'the native element-wise tests',
+        info?.path === 'native' ? null : `the native addon is missing (${info?.detail})`,
+      )
+    )
+      return;
     expect(info?.kernels).toEqual(expect.arrayContaining(['Add', 'Multiply', 'Transpose', 'Softmax', 'Sum', 'Exp']));
   });
   const pairs: [number[], number[]][] = [
-    [[3, 4, 5], [3, 4, 5]], [[3, 4, 5], [5]], [[3, 4, 5], [4, 1]], [[3, 1, 5], [1, 4, 1]],
-    [[1], [2, 3]], [[2, 1, 4, 1], [2, 3, 1, 6]], [[7, 33], []], [[0, 3], [3]], [[2, 8, 16, 24], [2, 1, 16, 1]],
+    [
+      [3, 4, 5],
+      [3, 4, 5],
+    ],
+    [[3, 4, 5], [5]],
+    [
+      [3, 4, 5],
+      [4, 1],
+    ],
+    [
+      [3, 1, 5],
+      [1, 4, 1],
+    ],
+    [[1], [2, 3]],
+    [
+      [2, 1, 4, 1],
+      [2, 3, 1, 6],
+    ],
+    [[7, 33], []],
+    [[0, 3], [3]],
+    [
+      [2, 8, 16, 24],
+      [2, 1, 16, 1],
+    ],
   ];
   for (const name of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'squaredDifference'] as const) {
     for (const [sa, sb] of pairs) {
-      check(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, () => tf[name](r(sa, 1), name === 'div' ? r(sb, 2, 0.5, 2) : r(sb, 2)));
+      check(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, () =>
+        tf[name](r(sa, 1), name === 'div' ? r(sb, 2, 0.5, 2) : r(sb, 2)),
+      );
     }
   }
-  for (const name of ['exp', 'neg', 'sigmoid', 'tanh', 'square'] as const) check(`${name}`, () => tf[name](r([5, 70], 3)), 1e-5);
+  for (const name of ['exp', 'neg', 'sigmoid', 'tanh', 'square'] as const)
+    check(`${name}`, () => tf[name](r([5, 70], 3)), 1e-5);
   // the vectorised exp over its whole range: overflow to ∞, denormals, underflow to 0, NaN
   check('exp over ±120 (rtol 1e-6; denormals to 1e-44)', () => tf.exp(r([40, 257], 7, -120, 95)), 1e-44);
   check('exp special values', () => tf.exp(tf.tensor([NaN, Infinity, -Infinity, 0, -87.5, -103.9, 88.7, 88.8])), 0);
@@ -58,16 +89,60 @@ describe('element-wise kernels vs tfjs-backend-cpu', () => {
   check('pow broadcast exponent', () => tf.pow(r([3, 4], 10, 0.1, 2), r([4], 11, -2, 2)), 1e-5);
   for (const name of ['rsqrt', 'sqrt', 'log'] as const) check(`${name}`, () => tf[name](r([5, 70], 3, 0.1, 3)), 1e-5);
   const perms: [number[], number[]][] = [
-    [[2, 3, 4, 5], [0, 2, 3, 1]], [[2, 3, 4, 5], [3, 2, 1, 0]], [[2, 1, 4, 5], [0, 3, 2, 1]], [[6, 7], [1, 0]],
-    [[2, 3, 4], [0, 1, 2]], [[1, 5, 1, 3], [3, 1, 2, 0]], [[3, 4, 5, 6, 2], [0, 2, 1, 4, 3]],
+    [
+      [2, 3, 4, 5],
+      [0, 2, 3, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 2, 1, 0],
+    ],
+    [
+      [2, 1, 4, 5],
+      [0, 3, 2, 1],
+    ],
+    [
+      [6, 7],
+      [1, 0],
+    ],
+    [
+      [2, 3, 4],
+      [0, 1, 2],
+    ],
+    [
+      [1, 5, 1, 3],
+      [3, 1, 2, 0],
+    ],
+    [
+      [3, 4, 5, 6, 2],
+      [0, 2, 1, 4, 3],
+    ],
   ];
-  for (const [shape, perm] of perms) check(`transpose ${JSON.stringify(shape)} ${JSON.stringify(perm)}`, () => tf.transpose(r(shape, 4), perm));
-  for (const shape of [[3, 50], [2, 3, 7], [1, 1], [4, 1]]) check(`softmax ${JSON.stringify(shape)}`, () => tf.softmax(r(shape, 5, -30, 30)), 1e-6);
+  for (const [shape, perm] of perms)
+    check(`transpose ${JSON.stringify(shape)} ${JSON.stringify(perm)}`, () => tf.transpose(r(shape, 4), perm));
+  for (const shape of [
+    [3, 50],
+    [2, 3, 7],
+    [1, 1],
+    [4, 1],
+  ])
+    check(`softmax ${JSON.stringify(shape)}`, () => tf.softmax(r(shape, 5, -30, 30)), 1e-6);
   const reductions: [number[], number | number[], boolean][] = [
-    [[3, 4, 5], -1, false], [[3, 4, 5], 1, true], [[3, 4, 5], [0, 2], false], [[3, 4, 5], [0, 1, 2], false], [[6], 0, true],
+    [[3, 4, 5], -1, false],
+    [[3, 4, 5], 1, true],
+    [[3, 4, 5], [0, 2], false],
+    [[3, 4, 5], [0, 1, 2], false],
+    [[6], 0, true],
   ];
   for (const name of ['sum', 'max', 'min', 'mean'] as const) {
-    for (const [shape, axis, keep] of reductions) check(`${name} ${JSON.stringify(shape)} axis ${JSON.stringify(axis)} keep ${keep}`, () => tf[name](r(shape, 6), axis, keep), 1e-5);
+    for (const [shape, axis, keep] of reductions)
+      check(
+        `${name} ${JSON.stringify(shape)} axis ${JSON.stringify(axis)} keep ${keep}`,
+        () => tf[name](r(shape, 6), axis, keep),
+        1e-5,
+      );
   }
-  check('int32 add falls back to tfjs', () => tf.cast(tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4], [1], 'int32')), 'float32'));
+  check('int32 add falls back to tfjs', () =>
+    tf.cast(tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4], [1], 'int32')), 'float32'),
+  );
 });

@@ -23,11 +23,15 @@ const common = ['-O2', '-fopenmp', '-std=c++17'];
 function build(cxx: string, arch: string, out: string, extra: string[] = []): void {
   const objects = gemmSources.map((f) => {
     const obj = join(work, `${arch}-${f}.o`);
-    const r = spawnSync(cxx, [...common, ...(gemmFlags(f, arch) ?? []), '-c', join(native, f), '-o', obj], { encoding: 'utf8' });
+    const r = spawnSync(cxx, [...common, ...(gemmFlags(f, arch) ?? []), '-c', join(native, f), '-o', obj], {
+      encoding: 'utf8',
+    });
     expect(r.status, `${cxx} ${f}: ${r.stderr}`).toBe(0);
     return obj;
   });
-  const r = spawnSync(cxx, [...common, join(native, 'test', 'gemm-check.cc'), ...objects, '-o', out, ...extra], { encoding: 'utf8' });
+  const r = spawnSync(cxx, [...common, join(native, 'test', 'gemm-check.cc'), ...objects, '-o', out, ...extra], {
+    encoding: 'utf8',
+  });
   expect(r.status, `${cxx} link: ${r.stderr}`).toBe(0);
 }
 
@@ -38,37 +42,54 @@ function expectClean(r: ReturnType<typeof spawnSync>, paths: string[]): void {
 }
 
 const cxx = process.env.CXX ?? 'g++';
-describe.skipIf(skipUnlessCI('the stand-alone GEMM check', has(cxx) ? null : `no C++ compiler '${cxx}'`))(`gemm-check on this ${process.arch} CPU`, () => {
-  const exe = join(work, 'gemm-check');
-  it('builds', () => build(cxx, process.arch, exe), 120_000);
-  for (const threads of [1, 2, 3]) {
-    it(`every path bit for bit at ${threads} thread(s)`, () => {
-      const r = spawnSync(exe, ['--threads', String(threads)], { encoding: 'utf8', timeout: 120_000 });
-      expectClean(r, ['portable']);
-      const paths = [...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1]);
-      console.log(`gemm-check ${threads} thread(s): ${paths.join(', ')}`);
-      if (process.arch === 'x64') expect(paths).toContain('avx2');
-    });
-  }
-});
+describe.skipIf(skipUnlessCI('the stand-alone GEMM check', has(cxx) ? null : `no C++ compiler '${cxx}'`))(
+  `gemm-check on this ${process.arch} CPU`,
+  () => {
+    const exe = join(work, 'gemm-check');
+    it('builds', () => build(cxx, process.arch, exe), 120_000);
+    for (const threads of [1, 2, 3]) {
+      it(`every path bit for bit at ${threads} thread(s)`, () => {
+        const r = spawnSync(exe, ['--threads', String(threads)], { encoding: 'utf8', timeout: 120_000 });
+        expectClean(r, ['portable']);
+        const paths = [...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1]);
+        console.log(`gemm-check ${threads} thread(s): ${paths.join(', ')}`);
+        if (process.arch === 'x64') expect(paths).toContain('avx2');
+      });
+    }
+  },
+);
 
 // The same x86-64 binary under qemu-user's emulated CPUs without AVX-512 (and without AVX): the run
 // time dispatch must offer only what the CPU has, and those paths must still be exact.
-const missingQemuX64 = process.arch !== 'x64' ? null : !has('qemu-x86_64') ? 'no qemu-x86_64 (apt-get install qemu-user)' : null;
-describe.skipIf(process.arch !== 'x64' || skipUnlessCI('the dispatch check under qemu-user', missingQemuX64))('run time dispatch on older x86-64 CPUs (qemu-user)', () => {
-  for (const [cpu, want] of [['Haswell', ['avx2', 'portable']], ['Nehalem', ['portable']]] as const) {
-    it(`-cpu ${cpu}: paths ${want.join(', ')}`, () => {
-      const exe = join(work, 'gemm-check-qemu');
-      if (!existsSync(exe)) build(cxx, 'x64', exe);
-      const r = spawnSync('qemu-x86_64', ['-cpu', cpu, exe, '--quick'], { encoding: 'utf8', timeout: 120_000 });
-      expectClean(r, [...want]);
-      expect([...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1])).toEqual(want);
-    }, 150_000);
-  }
-});
+const missingQemuX64 =
+  process.arch !== 'x64' ? null : !has('qemu-x86_64') ? 'no qemu-x86_64 (apt-get install qemu-user)' : null;
+describe.skipIf(process.arch !== 'x64' || skipUnlessCI('the dispatch check under qemu-user', missingQemuX64))(
+  'run time dispatch on older x86-64 CPUs (qemu-user)',
+  () => {
+    for (const [cpu, want] of [
+      ['Haswell', ['avx2', 'portable']],
+      ['Nehalem', ['portable']],
+    ] as const) {
+      it(`-cpu ${cpu}: paths ${want.join(', ')}`, () => {
+        const exe = join(work, 'gemm-check-qemu');
+        if (!existsSync(exe)) build(cxx, 'x64', exe);
+        const r = spawnSync('qemu-x86_64', ['-cpu', cpu, exe, '--quick'], { encoding: 'utf8', timeout: 120_000 });
+        expectClean(r, [...want]);
+        expect([...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1])).toEqual(want);
+      }, 150_000);
+    }
+  },
+);
 
 const crossCxx = 'aarch64-linux-gnu-g++';
-const missingCross = process.arch === 'arm64' ? 'this host is arm64 (the check above ran NEON natively)' : !has(crossCxx) ? `no ${crossCxx} (apt-get install g++-aarch64-linux-gnu)` : !has('qemu-aarch64') ? 'no qemu-aarch64 (apt-get install qemu-user)' : null;
+const missingCross =
+  process.arch === 'arm64'
+    ? 'this host is arm64 (the check above ran NEON natively)'
+    : !has(crossCxx)
+      ? `no ${crossCxx} (apt-get install g++-aarch64-linux-gnu)`
+      : !has('qemu-aarch64')
+        ? 'no qemu-aarch64 (apt-get install qemu-user)'
+        : null;
 const skipCross = process.arch === 'arm64' || skipUnlessCI('the NEON check under qemu-user', missingCross);
 describe.skipIf(skipCross)('gemm-check built for arm64, run under qemu-user (the NEON path)', () => {
   it('neon and portable bit for bit', () => {

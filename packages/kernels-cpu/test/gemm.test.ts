@@ -15,7 +15,10 @@ process.env.DCFORMER_QUIET = '1';
 await tf.setBackend('cpu');
 registerCpuKernels('cpu');
 const addon = loadNative().addon;
-const skip = skipUnlessCI('the native GEMM tests', addon ? null : `the native addon is missing (${fastPathInfo()?.detail})`);
+const skip = skipUnlessCI(
+  'the native GEMM tests',
+  addon ? null : `the native addon is missing (${fastPathInfo()?.detail})`,
+);
 const addonFile = fileURLToPath(new URL('../build/dcformer_cpu.node', import.meta.url));
 const paths = addon ? addon.gemmPaths().filter((p) => p !== 'openblas') : [];
 
@@ -31,7 +34,14 @@ function values(n: number, seed: number): Float32Array {
 }
 
 /** op(a)·op(b) in float64 for [batch?, rows, cols] operands; a batch of 1 broadcasts. */
-function reference(a: Float32Array, sa: number[], b: Float32Array, sb: number[], ta: boolean, tb: boolean): Float64Array {
+function reference(
+  a: Float32Array,
+  sa: number[],
+  b: Float32Array,
+  sb: number[],
+  ta: boolean,
+  tb: boolean,
+): Float64Array {
   const [ba, ra, ca] = sa.length === 3 ? sa : [1, ...sa];
   const [bb, rb, cb] = sb.length === 3 ? sb : [1, ...sb];
   const [M, K] = ta ? [ca, ra] : [ra, ca];
@@ -51,23 +61,69 @@ function reference(a: Float32Array, sa: number[], b: Float32Array, sb: number[],
   return out;
 }
 
-interface Case { a: number[]; b: number[]; ta: boolean; tb: boolean }
+interface Case {
+  a: number[];
+  b: number[];
+  ta: boolean;
+  tb: boolean;
+}
 const shapes: [number[], number[]][] = [
-  [[1, 1], [1, 1]],
-  [[7, 129], [129, 17]],
-  [[129, 17], [17, 7]],
-  [[17, 7], [7, 1000]],
-  [[1000, 1], [1, 17]], // K = 1
-  [[33, 1000], [1000, 65]],
-  [[3, 300], [300, 1000]], // a few rows against a wide matrix: the skinny (decode) path when b is transposed
-  [[5, 37, 24], [5, 24, 45]],
-  [[1, 37, 24], [5, 24, 45]], // a broadcast over the batch
-  [[5, 37, 24], [24, 45]], // b broadcast
-  [[2, 0, 4], [2, 4, 3]], // empty
-  [[2, 4, 0], [2, 0, 3]], // K = 0: zeros
+  [
+    [1, 1],
+    [1, 1],
+  ],
+  [
+    [7, 129],
+    [129, 17],
+  ],
+  [
+    [129, 17],
+    [17, 7],
+  ],
+  [
+    [17, 7],
+    [7, 1000],
+  ],
+  [
+    [1000, 1],
+    [1, 17],
+  ], // K = 1
+  [
+    [33, 1000],
+    [1000, 65],
+  ],
+  [
+    [3, 300],
+    [300, 1000],
+  ], // a few rows against a wide matrix: the skinny (decode) path when b is transposed
+  [
+    [5, 37, 24],
+    [5, 24, 45],
+  ],
+  [
+    [1, 37, 24],
+    [5, 24, 45],
+  ], // a broadcast over the batch
+  [
+    [5, 37, 24],
+    [24, 45],
+  ], // b broadcast
+  [
+    [2, 0, 4],
+    [2, 4, 3],
+  ], // empty
+  [
+    [2, 4, 0],
+    [2, 0, 3],
+  ], // K = 0: zeros
 ];
 const cases: Case[] = shapes.flatMap(([a, b]) =>
-  [[false, false], [true, false], [false, true], [true, true]].map(([ta, tb]) => {
+  [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ].map(([ta, tb]) => {
     const swap = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s);
     return { a: swap(a, ta), b: swap(b, tb), ta, tb };
   }),
@@ -145,7 +201,10 @@ describe.skipIf(skip)('reproducible: the same bits on every path and every threa
         h.update(c);
       }
       console.log(addon.gemmPath() + ' ' + h.digest('hex'));`;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+    const r = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    });
     expect(r.status, r.stderr).toBe(0);
     return r.stdout.trim();
   };

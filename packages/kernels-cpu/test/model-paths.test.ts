@@ -13,8 +13,17 @@ process.env.DCFORMER_QUIET = '1';
 await tf.setBackend('cpu');
 
 const config = resolveConfig({
-  family: 'dcformer', vocabSize: 97, dim: 32, nHead: 4, nLayer: 4, intermediateSize: 48, blockSize: 64,
-  windowSize: 8, windowType: null, qChunkSize: 16, useQkNorm: true,
+  family: 'dcformer',
+  vocabSize: 97,
+  dim: 32,
+  nHead: 4,
+  nLayer: 4,
+  intermediateSize: 48,
+  blockSize: 64,
+  windowSize: 8,
+  windowType: null,
+  qChunkSize: 16,
+  useQkNorm: true,
 });
 const T = 40;
 const ids = Array.from({ length: 3 }, (_, b) => Array.from({ length: T }, (_, t) => (t * 31 + b * 7 + 5) % 97));
@@ -41,7 +50,10 @@ describe('fast path = stock kernels on a multi-chunk windowed model', () => {
     const failures: string[] = [];
     for (const [name, g] of slow.grads) {
       const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
-      const rep = compareClose(fast.grads.get(name) as Float32Array, g, [g.length], { atol: 1e-4 * scale, label: name });
+      const rep = compareClose(fast.grads.get(name) as Float32Array, g, [g.length], {
+        atol: 1e-4 * scale,
+        label: name,
+      });
       if (!rep.ok) failures.push(rep.message);
     }
     expect(failures, failures.join('\n')).toEqual([]);
@@ -51,7 +63,8 @@ describe('fast path = stock kernels on a multi-chunk windowed model', () => {
     const run = () => {
       const model = initModel(config, 4);
       try {
-        return generate(model, [ids[0].slice(0, 21), ids[1].slice(0, 9), ids[2].slice(0, 30)], { maxNewTokens: 12 }).ids;
+        return generate(model, [ids[0].slice(0, 21), ids[1].slice(0, 9), ids[2].slice(0, 30)], { maxNewTokens: 12 })
+          .ids;
       } finally {
         model.dispose();
       }

@@ -35,7 +35,10 @@ describe.each(CASES)(`%s with @dcformer/kernels-cpu (${fastPathInfo()?.path})`, 
       const got = await cachedLogits(model, ids, g.infer.prefill_len);
       const official = goldenArray(g.infer.logits);
       expect(official.shape).toEqual([ids.length, T, model.config.vocabSize]);
-      const rep = compareClose(got, official.data, official.shape, { atol: 1e-4, label: 'cached vs official infer.logits' });
+      const rep = compareClose(got, official.data, official.shape, {
+        atol: 1e-4,
+        label: 'cached vs official infer.logits',
+      });
       expect(rep.ok, rep.message).toBe(true);
     } finally {
       model.dispose();

@@ -50,9 +50,12 @@ function values<T>(backend: unknown, t: TensorInfo | undefined, ctor: new (...a:
   const v = (backend as HostBackend).data?.get(t.dataId)?.values;
   return v instanceof ctor ? (v as T) : null;
 }
-const f32 = (backend: unknown, t: TensorInfo | undefined) => (t?.dtype === 'float32' ? values(backend, t, Float32Array) : null);
-const i32 = (backend: unknown, t: TensorInfo | undefined) => (t?.dtype === 'int32' ? values(backend, t, Int32Array) : null);
-const output = (backend: unknown, shape: number[], v: Float32Array) => (backend as HostBackend).makeTensorInfo(shape, 'float32', v);
+const f32 = (backend: unknown, t: TensorInfo | undefined) =>
+  t?.dtype === 'float32' ? values(backend, t, Float32Array) : null;
+const i32 = (backend: unknown, t: TensorInfo | undefined) =>
+  t?.dtype === 'int32' ? values(backend, t, Int32Array) : null;
+const output = (backend: unknown, shape: number[], v: Float32Array) =>
+  (backend as HostBackend).makeTensorInfo(shape, 'float32', v);
 
 /** The band hint as the addon's three numbers: window −1 = no hint, 0 = causal only. */
 function bandArgs(attrs: ComposeAttrs): [number, number, number] {
@@ -106,9 +109,27 @@ function composeBackwardKernel(addon: CudaAddon, backendName: string): KernelCon
         return names.map((n) => grads[n as keyof ComposeGrads] as Tensor);
       }
       const grads: Record<string, Float32Array> = { x: new Float32Array(u.x.length) };
-      for (let i = 1; i < u.names.length; i++) grads[u.names[i]] = new Float32Array(list[i].shape.reduce((a, b) => a * b, 1));
+      for (let i = 1; i < u.names.length; i++)
+        grads[u.names[i]] = new Float32Array(list[i].shape.reduce((a, b) => a * b, 1));
       const g = (n: string) => grads[n] ?? null;
-      addon.composeBackward(u.x, ...u.w, dy, grads.x, g('qw1'), g('qw2'), g('qdd'), g('kw1'), g('kw2'), g('kdd'), u.B, u.N, u.T, u.S, u.I, ...bandArgs(attrs));
+      addon.composeBackward(
+        u.x,
+        ...u.w,
+        dy,
+        grads.x,
+        g('qw1'),
+        g('qw2'),
+        g('qdd'),
+        g('kw1'),
+        g('kw2'),
+        g('kdd'),
+        u.B,
+        u.N,
+        u.T,
+        u.S,
+        u.I,
+        ...bandArgs(attrs),
+      );
       return u.names.map((n, i) => output(args.backend, list[i].shape, grads[n]));
     },
   };
@@ -139,7 +160,8 @@ function rmsNormBackwardKernel(addon: CudaAddon, backendName: string): KernelCon
       const { x, weight, dy } = args.inputs as { x: TensorInfo; weight: TensorInfo; dy: TensorInfo };
       const eps = (args.attrs as NamedAttrMap).eps as number;
       const [xv, wv, dyv] = [x, weight, dy].map((t) => f32(args.backend, t));
-      if (xv === null || wv === null || dyv === null) return rmsNormReferenceGrad(x as Tensor, weight as Tensor, dy as Tensor, eps);
+      if (xv === null || wv === null || dyv === null)
+        return rmsNormReferenceGrad(x as Tensor, weight as Tensor, dy as Tensor, eps);
       const D = wv.length;
       const dx = new Float32Array(xv.length);
       const dw = new Float32Array(D);
@@ -221,7 +243,12 @@ function crossEntropyBackwardKernel(addon: CudaAddon, backendName: string): Kern
     backendName,
     kernelFunc: (args) => {
       const { logits, labels, lse, dy } = args.inputs as Record<string, TensorInfo>;
-      const [x, l, s, d] = [f32(args.backend, logits), i32(args.backend, labels), f32(args.backend, lse), f32(args.backend, dy)];
+      const [x, l, s, d] = [
+        f32(args.backend, logits),
+        i32(args.backend, labels),
+        f32(args.backend, lse),
+        f32(args.backend, dy),
+      ];
       if (x === null || l === null || s === null || d === null) {
         return crossEntropyReferenceGrad(logits as Tensor, labels as Tensor, lse as Tensor, dy as Tensor);
       }
@@ -245,8 +272,28 @@ function adamWKernel(addon: CudaAddon, backendName: string): KernelConfig {
       const a = adamWAttrsOf(args.attrs ?? {});
       const n = pv.length;
       const [pOut, mOut, vOut] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-      addon.adamW(pv, gv, mv, vv, pOut, mOut, vOut, n, a.gradScale, a.decay, a.beta1, a.beta2, a.eps, a.stepSize, a.bc2Sqrt);
-      return [output(args.backend, param.shape, pOut), output(args.backend, param.shape, mOut), output(args.backend, param.shape, vOut)];
+      addon.adamW(
+        pv,
+        gv,
+        mv,
+        vv,
+        pOut,
+        mOut,
+        vOut,
+        n,
+        a.gradScale,
+        a.decay,
+        a.beta1,
+        a.beta2,
+        a.eps,
+        a.stepSize,
+        a.bc2Sqrt,
+      );
+      return [
+        output(args.backend, param.shape, pOut),
+        output(args.backend, param.shape, mOut),
+        output(args.backend, param.shape, vOut),
+      ];
     },
   };
 }
@@ -274,7 +321,9 @@ export function addonKernels(addon: CudaAddon, backendName = 'cpu'): KernelConfi
 export function registerAddonKernels(addon: CudaAddon, backendName = 'cpu'): string[] {
   const backend = tf.findBackend(backendName) as unknown as Partial<HostBackend> | null;
   if (backend === null || typeof backend.makeTensorInfo !== 'function' || typeof backend.data?.get !== 'function') {
-    throw new InputError(`registerAddonKernels: 'backendName' must name a registered backend that keeps tensors in host arrays (like 'cpu'); got '${backendName}'`);
+    throw new InputError(
+      `registerAddonKernels: 'backendName' must name a registered backend that keeps tensors in host arrays (like 'cpu'); got '${backendName}'`,
+    );
   }
   return addonKernels(addon, backendName).map((config) => {
     if (tf.getKernel(config.kernelName, backendName) !== undefined) tf.unregisterKernel(config.kernelName, backendName);
@@ -285,7 +334,18 @@ export function registerAddonKernels(addon: CudaAddon, backendName = 'cpu'): str
 
 /** Removes what registerAddonKernels registered; the reference kernels register themselves again on next use. */
 export function unregisterAddonKernels(backendName = 'cpu'): void {
-  for (const name of [DcmhaCompose, DcmhaComposeBackward, DcRmsNorm, DcRmsNormBackward, DcRope, DcGelu, DcGeluBackward, DcSoftmaxCrossEntropy, DcSoftmaxCrossEntropyBackward, DcAdamWUpdate]) {
+  for (const name of [
+    DcmhaCompose,
+    DcmhaComposeBackward,
+    DcRmsNorm,
+    DcRmsNormBackward,
+    DcRope,
+    DcGelu,
+    DcGeluBackward,
+    DcSoftmaxCrossEntropy,
+    DcSoftmaxCrossEntropyBackward,
+    DcAdamWUpdate,
+  ]) {
     if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
   }
 }

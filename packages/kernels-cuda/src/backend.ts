@@ -15,7 +15,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DataStorage, KernelBackend } from '@tensorflow/tfjs-core';
-import type { BackendTimingInfo, BackendValues, DataId, DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type {
+  BackendTimingInfo,
+  BackendValues,
+  DataId,
+  DataType,
+  KernelConfig,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { NotImplementedError } from '@dcformer/kernels';
 import { addonKernels } from './addon-kernels.js';
 import { loadAddon, type CudaAddon } from './native.js';
@@ -130,11 +137,14 @@ function batchMatMulKernel(backendName: string): KernelConfig {
       const be = backend as CudaBackend;
       const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
       const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-      if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new NotImplementedError(`BatchMatMul on '${backendName}' for ${a.dtype} × ${b.dtype} (float32 only)`);
+      if (a.dtype !== 'float32' || b.dtype !== 'float32')
+        throw new NotImplementedError(`BatchMatMul on '${backendName}' for ${a.dtype} × ${b.dtype} (float32 only)`);
       const outer = (s: number[]) => s.slice(0, -2).reduce((p, q) => p * q, 1);
       const [batchA, batchB] = [outer(a.shape), outer(b.shape)];
       if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
-        throw new NotImplementedError(`BatchMatMul on '${backendName}' with batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] (only equal batches or a batch of 1)`);
+        throw new NotImplementedError(
+          `BatchMatMul on '${backendName}' with batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] (only equal batches or a batch of 1)`,
+        );
       }
       const [ra, ca] = a.shape.slice(-2);
       const [rb, cb] = b.shape.slice(-2);
@@ -144,7 +154,19 @@ function batchMatMulKernel(backendName: string): KernelConfig {
       const c = new Float32Array(batch * M * N);
       const av = be.readSync(a.dataId) as Float32Array;
       const bv = be.readSync(b.dataId) as Float32Array;
-      be.addon.gemm(av, bv, c, batch, M, N, K, transposeA, transposeB, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
+      be.addon.gemm(
+        av,
+        bv,
+        c,
+        batch,
+        M,
+        N,
+        K,
+        transposeA,
+        transposeB,
+        batchA === 1 ? 0 : M * K,
+        batchB === 1 ? 0 : K * N,
+      );
       const batchShape = (batchA >= batchB ? a : b).shape.slice(0, -2);
       return be.makeTensorInfo([...batchShape, M, N], 'float32', c);
     },
@@ -156,7 +178,10 @@ function batchMatMulKernel(backendName: string): KernelConfig {
  * Does nothing, and says why, when the addon is missing or no device answers. Priority 0: tfjs
  * never picks it on its own; `tf.setBackend('cuda')` does.
  */
-export function registerCudaBackend(options: { addon?: CudaAddon; name?: string } = {}): { registered: boolean; reason: string } {
+export function registerCudaBackend(options: { addon?: CudaAddon; name?: string } = {}): {
+  registered: boolean;
+  reason: string;
+} {
   const name = options.name ?? 'cuda';
   const addon = options.addon ?? loadAddon('device').addon;
   if (!addon) return { registered: false, reason: loadAddon('device').reason };

@@ -28,42 +28,169 @@ export interface AddonStatus {
 export interface CudaAddon {
   status(): AddonStatus;
   /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
-  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, M: number, N: number, K: number,
-    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
-  composeForward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
-    kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, out: Float32Array,
-    B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
-  composeBackward(x: Float32Array, qw1: Float32Array | null, qw2: Float32Array | null, qdd: Float32Array | null,
-    kw1: Float32Array | null, kw2: Float32Array | null, kdd: Float32Array | null, dy: Float32Array, dx: Float32Array,
-    dqw1: Float32Array | null, dqw2: Float32Array | null, dqdd: Float32Array | null,
-    dkw1: Float32Array | null, dkw2: Float32Array | null, dkdd: Float32Array | null,
-    B: number, N: number, T: number, S: number, I: number, bandQ: number, bandK: number, bandW: number): void;
+  gemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+  ): void;
+  composeForward(
+    x: Float32Array,
+    qw1: Float32Array | null,
+    qw2: Float32Array | null,
+    qdd: Float32Array | null,
+    kw1: Float32Array | null,
+    kw2: Float32Array | null,
+    kdd: Float32Array | null,
+    out: Float32Array,
+    B: number,
+    N: number,
+    T: number,
+    S: number,
+    I: number,
+    bandQ: number,
+    bandK: number,
+    bandW: number,
+  ): void;
+  composeBackward(
+    x: Float32Array,
+    qw1: Float32Array | null,
+    qw2: Float32Array | null,
+    qdd: Float32Array | null,
+    kw1: Float32Array | null,
+    kw2: Float32Array | null,
+    kdd: Float32Array | null,
+    dy: Float32Array,
+    dx: Float32Array,
+    dqw1: Float32Array | null,
+    dqw2: Float32Array | null,
+    dqdd: Float32Array | null,
+    dkw1: Float32Array | null,
+    dkw2: Float32Array | null,
+    dkdd: Float32Array | null,
+    B: number,
+    N: number,
+    T: number,
+    S: number,
+    I: number,
+    bandQ: number,
+    bandK: number,
+    bandW: number,
+  ): void;
   rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rows: number, D: number, eps: number): void;
-  rmsNormBackward(x: Float32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array, dweight: Float32Array, rows: number, D: number, eps: number): void;
+  rmsNormBackward(
+    x: Float32Array,
+    weight: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dweight: Float32Array,
+    rows: number,
+    D: number,
+    eps: number,
+  ): void;
   geluForward(x: Float32Array, y: Float32Array, n: number): void;
   geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
-  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, B: number, T: number, N: number, E: number, H: number, tableRows: number): void;
-  adamW(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
-    n: number, gradScale: number, decay: number, beta1: number, beta2: number, eps: number, stepSize: number, bc2Sqrt: number): void;
-  crossEntropyForward(logits: Float32Array, labels: Int32Array, loss: Float32Array, lse: Float32Array, R: number, V: number): void;
-  crossEntropyBackward(logits: Float32Array, labels: Int32Array, lse: Float32Array, dy: Float32Array, dlogits: Float32Array, R: number, V: number): void;
+  rope(
+    x: Float32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    out: Float32Array,
+    B: number,
+    T: number,
+    N: number,
+    E: number,
+    H: number,
+    tableRows: number,
+  ): void;
+  adamW(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    n: number,
+    gradScale: number,
+    decay: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    stepSize: number,
+    bc2Sqrt: number,
+  ): void;
+  crossEntropyForward(
+    logits: Float32Array,
+    labels: Int32Array,
+    loss: Float32Array,
+    lse: Float32Array,
+    R: number,
+    V: number,
+  ): void;
+  crossEntropyBackward(
+    logits: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    dy: Float32Array,
+    dlogits: Float32Array,
+    R: number,
+    V: number,
+  ): void;
   /**
    * DCMHA's dynamic weight projection, forward (G = 1): x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], dd [D,4N]
    * → w1, w2 [4,X,I,N] (w1 RMS-normalised over N, eps 1e-6), ddOut [X,4,N] (tanh). K ≤ 256, N ≤ 64.
    */
-  dynamicWeights(x: Float32Array, dw1: Float32Array, qkw: Float32Array, dd: Float32Array, w1: Float32Array, w2: Float32Array, ddOut: Float32Array,
-    X: number, D: number, K: number, I: number, N: number): void;
+  dynamicWeights(
+    x: Float32Array,
+    dw1: Float32Array,
+    qkw: Float32Array,
+    dd: Float32Array,
+    w1: Float32Array,
+    w2: Float32Array,
+    ddOut: Float32Array,
+    X: number,
+    D: number,
+    K: number,
+    I: number,
+    N: number,
+  ): void;
   /**
    * One DCMHA decode step (T = 1) over the cache: scores q·kᵀ·scale, pre-Compose, keys s < lo[b]
    * masked, softmax, post-Compose, ·v. q [B,N,E]; k, v [B,N,S,E]; Compose weights with T = 1 (query
    * side [B,I,N] / [B,N], key side [B,S,I,N] / [B,S,N], null when off); lo [B] in [0, S); out [B,N,E].
    */
-  decodeAttention(q: Float32Array, k: Float32Array, v: Float32Array,
-    preQw1: Float32Array | null, preQw2: Float32Array | null, preQdd: Float32Array | null,
-    preKw1: Float32Array | null, preKw2: Float32Array | null, preKdd: Float32Array | null,
-    postQw1: Float32Array | null, postQw2: Float32Array | null, postQdd: Float32Array | null,
-    postKw1: Float32Array | null, postKw2: Float32Array | null, postKdd: Float32Array | null,
-    lo: Int32Array, out: Float32Array, B: number, N: number, S: number, E: number, I: number, scale: number): void;
+  decodeAttention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    preQw1: Float32Array | null,
+    preQw2: Float32Array | null,
+    preQdd: Float32Array | null,
+    preKw1: Float32Array | null,
+    preKw2: Float32Array | null,
+    preKdd: Float32Array | null,
+    postQw1: Float32Array | null,
+    postQw2: Float32Array | null,
+    postQdd: Float32Array | null,
+    postKw1: Float32Array | null,
+    postKw2: Float32Array | null,
+    postKdd: Float32Array | null,
+    lo: Int32Array,
+    out: Float32Array,
+    B: number,
+    N: number,
+    S: number,
+    E: number,
+    I: number,
+    scale: number,
+  ): void;
 }
 
 const FILES: Record<AddonVariant, string> = {
@@ -92,13 +219,16 @@ function withTypedErrors(raw: Record<string, unknown>): CudaAddon {
   // the addon's properties are not enumerable (napi_default): list them all
   for (const name of Object.getOwnPropertyNames(raw)) {
     const f = raw[name];
-    out[name] = typeof f !== 'function' ? f : (...args: unknown[]) => {
-      try {
-        return (f as (...a: unknown[]) => unknown)(...args);
-      } catch (e) {
-        throw retyped(e);
-      }
-    };
+    out[name] =
+      typeof f !== 'function'
+        ? f
+        : (...args: unknown[]) => {
+            try {
+              return (f as (...a: unknown[]) => unknown)(...args);
+            } catch (e) {
+              throw retyped(e);
+            }
+          };
   }
   return out as unknown as CudaAddon;
 }
@@ -107,7 +237,8 @@ function withTypedErrors(raw: Record<string, unknown>): CudaAddon {
 export function loadAddon(variant: AddonVariant = 'device'): { addon: CudaAddon | null; reason: string } {
   const cached = loaded[variant];
   if (cached) return cached;
-  if (typeof process !== 'undefined' && process.env?.DCFORMER_NATIVE === '0') return (loaded[variant] = { addon: null, reason: 'disabled by DCFORMER_NATIVE=0' });
+  if (typeof process !== 'undefined' && process.env?.DCFORMER_NATIVE === '0')
+    return (loaded[variant] = { addon: null, reason: 'disabled by DCFORMER_NATIVE=0' });
   try {
     const require = createRequire(import.meta.url);
     const addon = withTypedErrors(require(FILES[variant]) as Record<string, unknown>);

@@ -1,9 +1,7 @@
 /** Whether CUDA kernels can run here, and if not, why — without throwing and without crashing. */
 import { loadAddon } from './native.js';
 
-export type CudaStatus =
-  | { available: true; device: string; gemm: string }
-  | { available: false; reason: string };
+export type CudaStatus = { available: true; device: string; gemm: string } | { available: false; reason: string };
 
 /**
  * Loads the device addon and asks the CUDA runtime for a device. Without the addon (no nvcc at

@@ -46,9 +46,20 @@ describe.skipIf(addon === null)('the cuda backend skeleton over the host build',
   });
 
   it('runs DcmhaCompose, DcRmsNorm, DcGelu and BatchMatMul like the cpu backend', async () => {
-    const r = (shape: number[], seed: number) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(seed * 100 + i)), shape);
+    const r = (shape: number[], seed: number) =>
+      tf.tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(seed * 100 + i)),
+        shape,
+      );
     const cases: [string, () => tf.Tensor][] = [
-      ['compose', () => dcmhaCompose({ x: r([1, 4, 3, 5], 1), qw1: r([1, 3, 2, 4], 2), qw2: r([1, 3, 2, 4], 3), qdd: r([1, 3, 4], 4) }, { queryWise: true, keyWise: false })],
+      [
+        'compose',
+        () =>
+          dcmhaCompose(
+            { x: r([1, 4, 3, 5], 1), qw1: r([1, 3, 2, 4], 2), qw2: r([1, 3, 2, 4], 3), qdd: r([1, 3, 4], 4) },
+            { queryWise: true, keyWise: false },
+          ),
+      ],
       ['rmsNorm', () => rmsNorm(r([3, 16], 5), r([16], 6), 1e-6)],
       ['gelu', () => gelu(r([100], 7))],
       ['matMul', () => tf.matMul(r([2, 5, 7], 8), r([3, 7], 9), false, true)],

@@ -43,7 +43,8 @@ suite('DcmhaCompose (compose.cu)', () => {
     { B: 2, N: 5, T: 40, S: 40, I: 1, attrs: { queryWise: true, keyWise: false }, seed: 14 },
     { B: 1, N: 64, T: 3, S: 5, I: 16, attrs: { queryWise: true, keyWise: true }, seed: 15 }, // the register arrays' limits
   ];
-  for (const r of run(() => [...runComposeConformance(), ...runComposeConformance(cases, 1e-4)])) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of run(() => [...runComposeConformance(), ...runComposeConformance(cases, 1e-4)]))
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 suite('DcmhaCompose band hint (compose.cu)', () => {
@@ -55,7 +56,8 @@ suite('DcSoftmaxCrossEntropy (cross-entropy.cu)', () => {
     { R: 3, V: 50304, scale: 6, offset: 0, seed: 21 }, // a vocabulary row: 197 elements per lane
     { R: 300, V: 17, scale: 3, offset: 5, seed: 22 }, // fewer elements than lanes
   ];
-  for (const r of run(() => [...runCrossEntropyConformance(), ...runCrossEntropyConformance(cases)])) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of run(() => [...runCrossEntropyConformance(), ...runCrossEntropyConformance(cases)]))
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 suite('DcRmsNorm (rms-norm.cu)', () => {
@@ -64,16 +66,19 @@ suite('DcRmsNorm (rms-norm.cu)', () => {
     { shape: [2, 9, 8, 32], eps: 1e-6, scale: 3, seed: 32 },
     { shape: [5, 19], eps: 0, scale: 1, seed: 33 },
   ];
-  for (const r of run(() => [...runRmsNormConformance(), ...runRmsNormConformance(cases)])) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of run(() => [...runRmsNormConformance(), ...runRmsNormConformance(cases)]))
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 suite('DcRope (rope.cu)', () => {
   const cases = [{ B: 2, T: 33, N: 4, E: 32, H: 16, perRow: true, seed: 41 }];
-  for (const r of run(() => [...runRopeConformance(), ...runRopeConformance(cases)])) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of run(() => [...runRopeConformance(), ...runRopeConformance(cases)]))
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 suite('DcGelu (gelu.cu)', () => {
-  for (const r of run(() => [...runGeluConformance(), ...runGeluConformance(100_003)])) it(r.name, () => expect(r.ok, r.message).toBe(true));
+  for (const r of run(() => [...runGeluConformance(), ...runGeluConformance(100_003)]))
+    it(r.name, () => expect(r.ok, r.message).toBe(true));
 });
 
 suite('DcAdamWUpdate (adamw.cu)', () => {
@@ -81,7 +86,15 @@ suite('DcAdamWUpdate (adamw.cu)', () => {
   it('matches the reference ops on a parameter-sized update', () => {
     tf.tidy(() => {
       const n = 100_003;
-      const attrs = { gradScale: 0.37, decay: 1 - 3e-4 * 0.1, beta1: 0.8, beta2: 0.999, eps: 1e-6, stepSize: 3e-4, bc2Sqrt: 0.3 };
+      const attrs = {
+        gradScale: 0.37,
+        decay: 1 - 3e-4 * 0.1,
+        beta1: 0.8,
+        beta2: 0.999,
+        eps: 1e-6,
+        stepSize: 3e-4,
+        bc2Sqrt: 0.3,
+      };
       const [p, g] = [tf.randomUniform([n], -1, 1, 'float32', 1), tf.randomUniform([n], -1, 1, 'float32', 2)];
       const m = tf.mul(tf.randomUniform([n], -1, 1, 'float32', 3), 0.1);
       const v = tf.square(tf.randomUniform([n], -1, 1, 'float32', 4));

@@ -40,7 +40,9 @@ describe.skipIf(noHost)('the kernel driver, host variant', () => {
     rmSync(bad, { recursive: true, force: true });
     mkdirSync(bad, { recursive: true });
     cpSync(join(cases, 'gelu'), join(bad, 'gelu'), { recursive: true });
-    const line = readFileSync(join(cases, 'manifest.txt'), 'utf8').split('\n').find((l) => l.startsWith('gelu '))!;
+    const line = readFileSync(join(cases, 'manifest.txt'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('gelu '))!;
     writeFileSync(join(bad, 'manifest.txt'), `${line}\n`);
     const y = readFileSync(join(bad, 'gelu', 'y.bin'));
     y.writeFloatLE(y.readFloatLE(4 * 7) + 0.01, 4 * 7);
@@ -52,7 +54,15 @@ describe.skipIf(noHost)('the kernel driver, host variant', () => {
   });
 
   it('scales a case up (tiling inputs and expectations, sums included) and still matches', () => {
-    const t = run(join(build, 'driver-host', 'dcf-driver'), [cases, '--only', 'rms_norm_backward', '--scale-mib', '4', '--min-ms', '1']);
+    const t = run(join(build, 'driver-host', 'dcf-driver'), [
+      cases,
+      '--only',
+      'rms_norm_backward',
+      '--scale-mib',
+      '4',
+      '--min-ms',
+      '1',
+    ]);
     expect(t.stdout).toMatch(/1 of 1 cases within tolerance/);
     expect(run(join(build, 'driver-host', 'dcf-driver'), [join(build, 'no-such-dir')]).status).toBe(2);
   });

@@ -28,7 +28,11 @@ describe.skipIf(addon === null)('dynamicWeights (dynamic-weights.cu, host build)
         };
         const want = dynamicWeights(x, params);
         const X = B * T;
-        const [w1, w2, dd] = [new Float32Array(4 * X * I * N), new Float32Array(4 * X * I * N), new Float32Array(X * 4 * N)];
+        const [w1, w2, dd] = [
+          new Float32Array(4 * X * I * N),
+          new Float32Array(4 * X * I * N),
+          new Float32Array(X * 4 * N),
+        ];
         const v = (t: tf.Tensor) => t.dataSync() as Float32Array;
         addon!.dynamicWeights(v(x), v(params.dw1), v(params.qkw), v(params.dd), w1, w2, dd, X, D, K, I, N);
         const slots = [want.pre.qw1, want.pre.kw1, want.post.qw1, want.post.kw1];
@@ -36,8 +40,15 @@ describe.skipIf(addon === null)('dynamicWeights (dynamic-weights.cu, host build)
         const dds = [want.pre.qdd, want.pre.kdd, want.post.qdd, want.post.kdd];
         for (let c = 0; c < 4; c++) {
           const n = X * I * N;
-          for (const [label, got, exp] of [['w1', w1, slots[c]], ['w2', w2, slots2[c]]] as const) {
-            const rep = compareClose(got.subarray(c * n, (c + 1) * n), v(exp), exp.shape, { atol: 1e-5, rtol: 1e-4, label: `${label} slot ${c}` });
+          for (const [label, got, exp] of [
+            ['w1', w1, slots[c]],
+            ['w2', w2, slots2[c]],
+          ] as const) {
+            const rep = compareClose(got.subarray(c * n, (c + 1) * n), v(exp), exp.shape, {
+              atol: 1e-5,
+              rtol: 1e-4,
+              label: `${label} slot ${c}`,
+            });
             expect(rep.ok, rep.message).toBe(true);
           }
           const ddSlot = Float32Array.from({ length: X * N }, (_, j) => dd[(Math.floor(j / N) * 4 + c) * N + (j % N)]);

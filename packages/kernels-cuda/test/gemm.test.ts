@@ -20,10 +20,17 @@ describe.skipIf(addon === null)('gemm (tiled, host build)', () => {
     { batch: 1, M: 64, N: 64, K: 1 },
   ];
   for (const { batch, M, N, K, broadcastA, broadcastB } of shapes) {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
       it(`${batch}×[${M}×${K}]${ta ? 'ᵀ' : ''}·[${K}×${N}]${tb ? 'ᵀ' : ''}${broadcastA ? ' a broadcast' : ''}${broadcastB ? ' b broadcast' : ''}`, () => {
-        const sa = broadcastA ? 0 : M * K, sb = broadcastB ? 0 : K * N;
-        const a = random((broadcastA ? 1 : batch) * M * K, 1), b = random((broadcastB ? 1 : batch) * K * N, 2);
+        const sa = broadcastA ? 0 : M * K,
+          sb = broadcastB ? 0 : K * N;
+        const a = random((broadcastA ? 1 : batch) * M * K, 1),
+          b = random((broadcastB ? 1 : batch) * K * N, 2);
         const c = new Float32Array(batch * M * N);
         addon!.gemm(a, b, c, batch, M, N, K, ta, tb, sa, sb);
         const want = new Float64Array(batch * M * N);
@@ -31,7 +38,8 @@ describe.skipIf(addon === null)('gemm (tiled, host build)', () => {
           for (let m = 0; m < M; m++)
             for (let n = 0; n < N; n++) {
               let s = 0;
-              for (let k = 0; k < K; k++) s += a[i * sa + (ta ? k * M + m : m * K + k)] * b[i * sb + (tb ? n * K + k : k * N + n)];
+              for (let k = 0; k < K; k++)
+                s += a[i * sa + (ta ? k * M + m : m * K + k)] * b[i * sb + (tb ? n * K + k : k * N + n)];
               want[(i * M + m) * N + n] = s;
             }
         const rep = compareClose(c, want, [batch, M, N], { atol: 1e-5, rtol: 1e-5 });

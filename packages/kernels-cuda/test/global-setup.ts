@@ -7,6 +7,8 @@ import { hostCompilerMissing, packageRoot } from './host-build.js';
 
 export default function setup(): void {
   if (hostCompilerMissing() !== null) return;
-  const r = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--host'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--host'], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0 || /not built/.test(r.stdout)) throw new Error(`the host build failed: ${r.stdout}${r.stderr}`);
 }

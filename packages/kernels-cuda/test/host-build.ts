@@ -17,8 +17,11 @@ export function hostCompilerMissing(): string | null {
 /** The host addon, built if needed; null (after printing why) when this machine cannot build it outside CI. */
 export function hostAddon(label: string): CudaAddon | null {
   if (skipUnlessCI(label, hostCompilerMissing())) return null;
-  const build = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--host'], { encoding: 'utf8' });
-  if (build.status !== 0 || /not built/.test(build.stdout)) throw new Error(`the host build failed: ${build.stdout}${build.stderr}`);
+  const build = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--host'], {
+    encoding: 'utf8',
+  });
+  if (build.status !== 0 || /not built/.test(build.stdout))
+    throw new Error(`the host build failed: ${build.stdout}${build.stderr}`);
   const { addon, reason } = loadAddon('host');
   if (addon === null) throw new Error(reason);
   return addon;

@@ -21,7 +21,9 @@ describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
   let device: CudaAddon | null = null;
 
   it('builds and loads', () => {
-    const r = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--archs', 'sm_90'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(packageRoot, 'scripts', 'build-native.mjs'), '--archs', 'sm_90'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/not built/);
     device = createRequire(import.meta.url)(join(packageRoot, 'build', 'dcformer_cuda.node')) as CudaAddon;
@@ -37,7 +39,9 @@ describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
     expect(s.reason).toMatch(/CUDA error \d+/);
     expect(() => device!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(/no usable CUDA device/);
     // through loadAddon: the typed error of @dcformer/kernels
-    expect(() => loadAddon('device').addon!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(KernelError);
+    expect(() => loadAddon('device').addon!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(
+      KernelError,
+    );
   });
 
   it('on a GPU: GELU and a GEMM equal the host build (skips without a GPU)', () => {
@@ -60,12 +64,42 @@ describe('the host addon refuses bad arguments with errors that name them', () =
   it.skipIf(host === null)('a short array, a wrong type, a negative size', () => {
     const f = new Float32Array(3);
     expect(() => host!.geluForward(f, f, 5)).toThrow(/geluForward: 'x' must hold 5 elements; got 3/);
-    expect(() => host!.geluForward(new Float64Array(3) as unknown as Float32Array, f, 3)).toThrow(/'x' must be a Float32Array/);
+    expect(() => host!.geluForward(new Float64Array(3) as unknown as Float32Array, f, 3)).toThrow(
+      /'x' must be a Float32Array/,
+    );
     expect(() => host!.rmsNormForward(f, f, f, -1, 3, 1e-6)).toThrow(/'rows' must be ≥ 0/);
-    expect(() => host!.composeForward(f, null, null, null, null, null, null, f, 1, 65, 1, 1, 1, 0, 0, -1)).toThrow(/N ≤ 64/);
+    expect(() => host!.composeForward(f, null, null, null, null, null, null, f, 1, 65, 1, 1, 1, 0, 0, -1)).toThrow(
+      /N ≤ 64/,
+    );
     expect(() => host!.geluForward(f, f, 5)).toThrow(ShapeError);
     expect(() => host!.rmsNormForward(f, f, f, -1, 3, 1e-6)).toThrow(ShapeError);
-    expect(() => host!.decodeAttention(f, f, f, null, null, null, null, null, null, null, null, null, null, null, null, Int32Array.from([5]), f, 1, 1, 1, 1, 1, 1)).toThrow(InputError);
+    expect(() =>
+      host!.decodeAttention(
+        f,
+        f,
+        f,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        Int32Array.from([5]),
+        f,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+      ),
+    ).toThrow(InputError);
   });
 });
 

@@ -10,7 +10,12 @@ export {
   composeWebGPUConfig,
   composeBackwardWebGPUConfig,
 } from './compose/compose-kernels.js';
-export { ComposeProgram, ComposeWeightGradProgram, ComposeGateGradProgram, type ComposeSide } from './compose/compose-program.js';
+export {
+  ComposeProgram,
+  ComposeWeightGradProgram,
+  ComposeGateGradProgram,
+  type ComposeSide,
+} from './compose/compose-program.js';
 export { webgpuAdapter, isSoftwareAdapter, tuneForAdapter } from './adapter.js';
 export {
   DcmhaDecodeAttention,

@@ -3,7 +3,11 @@ import { addNReplacement } from './addn.js';
 import { composeBackwardWebGPUConfig, composeWebGPUConfig } from './compose/compose-kernels.js';
 import { decodeAttentionWebGPUConfig } from './decode/decode-attention.js';
 
-export const WEBGPU_KERNEL_CONFIGS: readonly KernelConfig[] = [composeWebGPUConfig, composeBackwardWebGPUConfig, decodeAttentionWebGPUConfig];
+export const WEBGPU_KERNEL_CONFIGS: readonly KernelConfig[] = [
+  composeWebGPUConfig,
+  composeBackwardWebGPUConfig,
+  decodeAttentionWebGPUConfig,
+];
 
 function replace(config: KernelConfig): void {
   const existing = getKernel(config.kernelName, config.backendName);

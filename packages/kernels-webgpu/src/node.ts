@@ -44,7 +44,11 @@ async function install(options: InstallOptions): Promise<NodeWebGPUResult> {
     return { ok: false, reason: 'installNodeWebGPU runs in Node only; browsers bring their own navigator.gpu' };
   }
   // The Vulkan loader reads these when Dawn first enumerates adapters, i.e. after this point.
-  if (process.env.VK_ICD_FILENAMES === undefined && (options.preferSwiftShader ?? true) && existsSync(SWIFTSHADER_ICD)) {
+  if (
+    process.env.VK_ICD_FILENAMES === undefined &&
+    (options.preferSwiftShader ?? true) &&
+    existsSync(SWIFTSHADER_ICD)
+  ) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
   // SwiftShader's WSI probes XDG_RUNTIME_DIR and prints an error per device when it is unset.
@@ -53,7 +57,10 @@ async function install(options: InstallOptions): Promise<NodeWebGPUResult> {
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
   } catch (e) {
-    return { ok: false, reason: `the npm package 'webgpu' (Dawn for Node) is not installed or failed to load: ${(e as Error).message}` };
+    return {
+      ok: false,
+      reason: `the npm package 'webgpu' (Dawn for Node) is not installed or failed to load: ${(e as Error).message}`,
+    };
   }
   const gpu = dawn.create(options.dawnOptions ?? []);
   const adapter = await gpu.requestAdapter();

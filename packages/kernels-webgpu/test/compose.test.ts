@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DcmhaCompose, composeGradConfig, composeInputNames, dcmhaCompose, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import {
+  DcmhaCompose,
+  composeGradConfig,
+  composeInputNames,
+  dcmhaCompose,
+  type ComposeAttrs,
+  type ComposeInputs,
+} from '@dcformer/kernels';
 import {
   assertClose,
   composeByLoops,
@@ -44,7 +51,9 @@ const fusedGradConfig = {
   saveAllInputs: true,
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrMap: tf.NamedAttrMap) => {
     const attrs = { queryWise: Boolean(attrMap.queryWise), keyWise: Boolean(attrMap.keyWise) };
-    const grads = tf.engine().runKernel(DcmhaComposeBackward, [...saved, dy as Tensor] as unknown as NamedTensorMap, { ...attrs }) as Tensor[];
+    const grads = tf
+      .engine()
+      .runKernel(DcmhaComposeBackward, [...saved, dy as Tensor] as unknown as NamedTensorMap, { ...attrs }) as Tensor[];
     const out: Record<string, () => Tensor> = {};
     composeInputNames(attrs).forEach((_, i) => (out[i] = () => grads[i]));
     return out;
@@ -73,12 +82,20 @@ describe.skipIf(!gpu.ok)('DcmhaCompose on webgpu', () => {
   });
 
   it('matches the official _cross_head_proj (compose.json) within 1e-5', async () => {
-    for (const entry of [...composeJson.cross_head_proj, { tag: 'proj_w_form', ...composeJson.proj_w_form }] as Record<string, unknown>[]) {
+    for (const entry of [...composeJson.cross_head_proj, { tag: 'proj_w_form', ...composeJson.proj_w_form }] as Record<
+      string,
+      unknown
+    >[]) {
       const expected = flattenNested(entry.out);
       const out = await read(() =>
         dcmhaCompose({
-          x: t(entry.inputs), qw1: t(entry.qw1), qw2: t(entry.qw2), qdd: t(entry.qdd),
-          kw1: t(entry.kw1), kw2: t(entry.kw2), kdd: t(entry.kdd),
+          x: t(entry.inputs),
+          qw1: t(entry.qw1),
+          qw2: t(entry.qw2),
+          qdd: t(entry.qdd),
+          kw1: t(entry.kw1),
+          kw2: t(entry.kw2),
+          kdd: t(entry.kdd),
         }),
       );
       assertClose(out, expected.data, expected.shape, { atol: 1e-5, label: `${entry.tag as string} out` });
@@ -108,9 +125,20 @@ describe.skipIf(!gpu.ok)('DcmhaCompose on webgpu', () => {
       const x = tf.randomNormal([1, 4, 3, 5]);
       const w = () => tf.randomNormal([1, 3, 2, 4]);
       const kw = () => tf.randomNormal([1, 5, 2, 4]);
-      const inputs = { x, qw1: w(), qw2: w(), qdd: tf.randomNormal([1, 3, 4]), kw1: kw(), kw2: kw(), kdd: tf.randomNormal([1, 5, 4]) };
+      const inputs = {
+        x,
+        qw1: w(),
+        qw2: w(),
+        qdd: tf.randomNormal([1, 3, 4]),
+        kw1: kw(),
+        kw2: kw(),
+        kdd: tf.randomNormal([1, 5, 4]),
+      };
       const before = tf.memory().numTensors;
-      const grads = tf.grads((a: Tensor, b: Tensor) => tf.sum(dcmhaCompose({ ...inputs, x: a, kw2: b })))([inputs.x, inputs.kw2]);
+      const grads = tf.grads((a: Tensor, b: Tensor) => tf.sum(dcmhaCompose({ ...inputs, x: a, kw2: b })))([
+        inputs.x,
+        inputs.kw2,
+      ]);
       tf.dispose(grads);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose(Object.values(inputs));
@@ -120,23 +148,36 @@ describe.skipIf(!gpu.ok)('DcmhaCompose on webgpu', () => {
   it('backward kernel equals the loops over the N×N matrix on shapes with T ≠ S and B > 1', async () => {
     const c: ComposeCase = { B: 2, N: 6, T: 3, S: 70, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 11 };
     const shapes: Record<string, number[]> = {
-      x: [c.B, c.N, c.T, c.S], qw1: [c.B, c.T, c.I, c.N], qw2: [c.B, c.T, c.I, c.N], qdd: [c.B, c.T, c.N],
-      kw1: [c.B, c.S, c.I, c.N], kw2: [c.B, c.S, c.I, c.N], kdd: [c.B, c.S, c.N],
+      x: [c.B, c.N, c.T, c.S],
+      qw1: [c.B, c.T, c.I, c.N],
+      qw2: [c.B, c.T, c.I, c.N],
+      qdd: [c.B, c.T, c.N],
+      kw1: [c.B, c.S, c.I, c.N],
+      kw2: [c.B, c.S, c.I, c.N],
+      kdd: [c.B, c.S, c.N],
     };
     let seed = 3;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
     const arrays: Record<string, Float32Array> = {};
-    for (const [name, shape] of Object.entries(shapes)) arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q) }, rand);
+    for (const [name, shape] of Object.entries(shapes))
+      arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q) }, rand);
     const r = Float32Array.from({ length: arrays.x.length }, rand);
     const expected = composeByLoops(c, arrays, r);
     const names = composeInputNames(c.attrs);
     const outs = tf.tidy(() => {
       const list = [...names.map((n) => tf.tensor(arrays[n], shapes[n])), tf.tensor(r, shapes.x)];
-      return tf.engine().runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, { queryWise: c.attrs.queryWise, keyWise: c.attrs.keyWise }) as Tensor[];
+      return tf
+        .engine()
+        .runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, {
+          queryWise: c.attrs.queryWise,
+          keyWise: c.attrs.keyWise,
+        }) as Tensor[];
     });
     const got = await Promise.all(outs.map((g) => g.data()));
     tf.dispose(outs);
-    names.forEach((n, i) => assertClose(got[i], expected.grads[n], shapes[n], { atol: 5e-5, rtol: 1e-5, label: `d${n}` }));
+    names.forEach((n, i) =>
+      assertClose(got[i], expected.grads[n], shapes[n], { atol: 5e-5, rtol: 1e-5, label: `d${n}` }),
+    );
   });
 
   it('compiles N, I and the switches into the shader key; B, T, S are uniforms (one pipeline per layout)', async () => {
@@ -154,14 +195,24 @@ describe.skipIf(!gpu.ok)('DcmhaCompose on webgpu', () => {
       new ComposeGateGradProgram([1, 2, 3, 3], 'query').shaderKey,
     ]);
     expect(keys.size).toBe(10);
-    expect(new ComposeProgram([2, 4, 1, 9], 2, attrs).shaderKey).toBe(new ComposeProgram([1, 4, 5, 3], 2, attrs).shaderKey);
+    expect(new ComposeProgram([2, 4, 1, 9], 2, attrs).shaderKey).toBe(
+      new ComposeProgram([1, 4, 5, 3], 2, attrs).shaderKey,
+    );
 
     const cache = (tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache;
     const run = (T: number, S: number) =>
       read(() => {
         const q = (n: number) => tf.fill([1, T, 3, 5], n);
         const k = (n: number) => tf.fill([1, S, 3, 5], n);
-        return dcmhaCompose({ x: tf.ones([1, 5, T, S]), qw1: q(0.1), qw2: q(0.2), qdd: tf.zeros([1, T, 5]), kw1: k(0.3), kw2: k(0.4), kdd: tf.zeros([1, S, 5]) });
+        return dcmhaCompose({
+          x: tf.ones([1, 5, T, S]),
+          qw1: q(0.1),
+          qw2: q(0.2),
+          qdd: tf.zeros([1, T, 5]),
+          kw1: k(0.3),
+          kw2: k(0.4),
+          kdd: tf.zeros([1, S, 5]),
+        });
       });
     // tfjs adds the inputs' broadcast pattern to the key (a T = 1 query-side weight reads as
     // broadcast), so prefill-shaped and decode-shaped calls each compile once, then reuse.

@@ -14,15 +14,62 @@ import { gpuErrors, useWebGPU } from './webgpu-env.js';
 const gpu = await useWebGPU();
 
 interface Case {
-  B: number; N: number; S: number; E: number; I: number;
-  composed: boolean; sides: ComposeAttrs; options: Omit<DecodeAttentionOptions, 'compose'>; seed: number;
+  B: number;
+  N: number;
+  S: number;
+  E: number;
+  I: number;
+  composed: boolean;
+  sides: ComposeAttrs;
+  options: Omit<DecodeAttentionOptions, 'compose'>;
+  seed: number;
 }
 
 const CASES: Case[] = [
-  { B: 2, N: 4, S: 9, E: 8, I: 2, composed: true, sides: { queryWise: true, keyWise: true }, options: { window: null, keyStart: [0, 3] }, seed: 1 },
-  { B: 1, N: 4, S: 5, E: 8, I: 2, composed: true, sides: { queryWise: true, keyWise: false }, options: { window: 4, keyOffset: 7 }, seed: 2 },
-  { B: 1, N: 3, S: 70, E: 16, I: 1, composed: true, sides: { queryWise: false, keyWise: true }, options: { window: null }, seed: 3 },
-  { B: 2, N: 2, S: 6, E: 4, I: 1, composed: false, sides: { queryWise: true, keyWise: true }, options: { window: 3, keyOffset: 2 }, seed: 4 },
+  {
+    B: 2,
+    N: 4,
+    S: 9,
+    E: 8,
+    I: 2,
+    composed: true,
+    sides: { queryWise: true, keyWise: true },
+    options: { window: null, keyStart: [0, 3] },
+    seed: 1,
+  },
+  {
+    B: 1,
+    N: 4,
+    S: 5,
+    E: 8,
+    I: 2,
+    composed: true,
+    sides: { queryWise: true, keyWise: false },
+    options: { window: 4, keyOffset: 7 },
+    seed: 2,
+  },
+  {
+    B: 1,
+    N: 3,
+    S: 70,
+    E: 16,
+    I: 1,
+    composed: true,
+    sides: { queryWise: false, keyWise: true },
+    options: { window: null },
+    seed: 3,
+  },
+  {
+    B: 2,
+    N: 2,
+    S: 6,
+    E: 4,
+    I: 1,
+    composed: false,
+    sides: { queryWise: true, keyWise: true },
+    options: { window: 3, keyOffset: 2 },
+    seed: 4,
+  },
 ];
 
 function weightsFor(c: Case): { pre: ComposeWeights; post: ComposeWeights } {
@@ -69,7 +116,11 @@ function compose64(A: Float64Array[], w: Side, b: number, N: number, S: number, 
  * times v. Returns [B,N,1,E].
  */
 function decodeAttention64(
-  c: Case, q: Float32Array, k: Float32Array, v: Float32Array, w: { pre: Side; post: Side } | null,
+  c: Case,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  w: { pre: Side; post: Side } | null,
 ): Float64Array {
   const { B, N, S, E, I } = c;
   const keyOffset = c.options.keyOffset ?? 0;
@@ -110,7 +161,8 @@ function decodeAttention64(
 
 async function host(w: ComposeWeights): Promise<Side> {
   const out: Side = {};
-  for (const [name, t] of Object.entries(w) as [keyof ComposeWeights, Tensor][]) out[name] = (await t.data()) as Float32Array;
+  for (const [name, t] of Object.entries(w) as [keyof ComposeWeights, Tensor][])
+    out[name] = (await t.data()) as Float32Array;
   return out;
 }
 
@@ -125,7 +177,10 @@ describe.skipIf(!gpu.ok)('fused decode attention on webgpu vs a float64 loop', (
     const fused = dcmhaDecodeAttention(q, k, v, w, { ...c.options, compose: c.sides });
     const got = (await fused.data()) as Float32Array;
     const want = decodeAttention64(
-      c, (await q.data()) as Float32Array, (await k.data()) as Float32Array, (await v.data()) as Float32Array,
+      c,
+      (await q.data()) as Float32Array,
+      (await k.data()) as Float32Array,
+      (await v.data()) as Float32Array,
       w === null ? null : { pre: await host(w.pre), post: await host(w.post) },
     );
     tf.dispose([q, k, v, fused, ...(w === null ? [] : [...Object.values(w.pre), ...Object.values(w.post)])]);

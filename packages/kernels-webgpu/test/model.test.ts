@@ -58,15 +58,24 @@ describe.skipIf(!gpu.ok).each(CASES)('%s on webgpu vs the official code', (name)
     expect(rep.ok, rep.message).toBe(true);
   });
 
-  it('greedy ids identical to the official generate, through the product\'s generateAsync', async () => {
-    const { prompt_len: P, n_gen: n, ids, step_logits: stepLogits } = g.generate as { prompt_len: number; n_gen: number; ids: number[][]; step_logits: number[][][] };
+  it("greedy ids identical to the official generate, through the product's generateAsync", async () => {
+    const {
+      prompt_len: P,
+      n_gen: n,
+      ids,
+      step_logits: stepLogits,
+    } = g.generate as { prompt_len: number; n_gen: number; ids: number[][]; step_logits: number[][][] };
     // How far the official choices are from a tie (top-1 minus top-2 of its step logits), for the log.
     const margins = stepLogits.flat().map((row) => {
       const [a, b] = [...row].sort((x, y) => y - x);
       return a - b;
     });
     console.log(`${name} min top-2 margin of the official steps ${Math.min(...margins)}`);
-    const result = await generateAsync(model, ids.map((row) => row.slice(0, P)), { maxNewTokens: n });
+    const result = await generateAsync(
+      model,
+      ids.map((row) => row.slice(0, P)),
+      { maxNewTokens: n },
+    );
     expect(result.ids).toEqual(ids);
   });
 });

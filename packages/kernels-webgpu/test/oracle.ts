@@ -17,7 +17,10 @@ async function take(t: Tensor): Promise<Float32Array> {
 }
 
 /** Loss and the gradient of every parameter (official names), read asynchronously. */
-export async function lossAndGradsAsync(model: DcformerModel, ids: number[][]): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+export async function lossAndGradsAsync(
+  model: DcformerModel,
+  ids: number[][],
+): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   const { loss, grads } = await model.lossAndGradsAsync(ids);
   const out = new Map<string, Float32Array>();
   for (const [name, g] of grads) out.set(name, await take(g));

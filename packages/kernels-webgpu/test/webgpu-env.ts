@@ -28,7 +28,8 @@ async function setup(): Promise<GpuEnv> {
   await import('@tensorflow/tfjs-backend-webgpu');
   await import('@tensorflow/tfjs-core/dist/register_all_gradients');
   await import('../src/register.js');
-  if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: 'tf.setBackend("webgpu") failed to initialise the backend' };
+  if (!(await tf.setBackend('webgpu')))
+    return { ok: false, reason: 'tf.setBackend("webgpu") failed to initialise the backend' };
   await tf.ready();
   tuneForAdapter();
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;

@@ -9,13 +9,7 @@
 
 const MARKER = Symbol.for('@dcformer/error');
 
-export type DcformerErrorCode =
-  | 'shape'
-  | 'config'
-  | 'checkpoint'
-  | 'input'
-  | 'not-implemented'
-  | 'kernel';
+export type DcformerErrorCode = 'shape' | 'config' | 'checkpoint' | 'input' | 'not-implemented' | 'kernel';
 
 export class DcformerError extends Error {
   readonly [MARKER] = true;

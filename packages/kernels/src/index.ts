@@ -39,4 +39,12 @@ export {
   isReferenceRmsNorm,
 } from './norm/rms-norm-op.js';
 export { DcRope, rope, ropeReference, ropeGradConfig, referenceRopeKernel } from './rope/rope-op.js';
-export { DcGelu, DcGeluBackward, gelu, geluReference, geluReferenceGrad, geluGradConfig, referenceGeluKernel } from './activation/gelu-op.js';
+export {
+  DcGelu,
+  DcGeluBackward,
+  gelu,
+  geluReference,
+  geluReferenceGrad,
+  geluGradConfig,
+  referenceGeluKernel,
+} from './activation/gelu-op.js';

@@ -13,7 +13,11 @@ export interface ReferenceRegistry {
   isReference(backendName: string): boolean;
 }
 
-export function referenceRegistry(kernelName: string, reference: (backendName: string) => KernelConfig, grad?: GradConfig): ReferenceRegistry {
+export function referenceRegistry(
+  kernelName: string,
+  reference: (backendName: string) => KernelConfig,
+  grad?: GradConfig,
+): ReferenceRegistry {
   const registered = new Map<string, KernelConfig['kernelFunc']>();
   return {
     ensure() {

@@ -34,7 +34,8 @@ export class KVCache {
   private disposed = false;
 
   constructor(batch: number, nLayer: number, pads: readonly number[] = new Array(batch).fill(0)) {
-    if (pads.length !== batch) throw new InputError(`KVCache: 'pads' must have one entry per row (B = ${batch}); got ${pads.length}`);
+    if (pads.length !== batch)
+      throw new InputError(`KVCache: 'pads' must have one entry per row (B = ${batch}); got ${pads.length}`);
     this.batch = batch;
     this.pads = [...pads];
     this.layers = new Array(nLayer).fill(null);
@@ -72,12 +73,20 @@ function tensorsOf(l: LayerCache): Tensor[] {
 }
 
 /** Concatenates cached and new key-side tensors along their position axis. */
-export function appendKeys(cached: LayerCache | null, k_BNSE: Tensor, v_BNSE: Tensor, preKey: ComposeWeights | null, postKey: ComposeWeights | null, start: number): LayerCache {
+export function appendKeys(
+  cached: LayerCache | null,
+  k_BNSE: Tensor,
+  v_BNSE: Tensor,
+  preKey: ComposeWeights | null,
+  postKey: ComposeWeights | null,
+  start: number,
+): LayerCache {
   if (cached === null) return { k_BNSE, v_BNSE, preKey, postKey, start };
   const cat = (a: ComposeWeights | null, b: ComposeWeights | null): ComposeWeights | null => {
     if (a === null || b === null) return null;
     const out: ComposeWeights = {};
-    for (const name of Object.keys(b) as (keyof ComposeWeights)[]) out[name] = tf.concat([a[name] as Tensor, b[name] as Tensor], 1);
+    for (const name of Object.keys(b) as (keyof ComposeWeights)[])
+      out[name] = tf.concat([a[name] as Tensor, b[name] as Tensor], 1);
     return out;
   };
   return {
@@ -98,7 +107,8 @@ export function trimKeys(l: LayerCache, first: number): LayerCache {
   const cut = (w: ComposeWeights | null): ComposeWeights | null => {
     if (w === null) return null;
     const out: ComposeWeights = {};
-    for (const [name, t] of Object.entries(w) as [keyof ComposeWeights, Tensor][]) out[name] = tf.slice(t, [0, drop], [-1, keep]);
+    for (const [name, t] of Object.entries(w) as [keyof ComposeWeights, Tensor][])
+      out[name] = tf.slice(t, [0, drop], [-1, keep]);
     return out;
   };
   return {

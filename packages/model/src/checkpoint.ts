@@ -22,7 +22,8 @@ export interface FromWeightsOptions {
   source?: string;
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
@@ -31,7 +32,11 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 /** Builds a model from official-named weights; the arrays are copied into variables. */
-export function modelFromWeights(config: ModelConfig, weights: Map<string, NamedArray>, options: FromWeightsOptions = {}): DcformerModel {
+export function modelFromWeights(
+  config: ModelConfig,
+  weights: Map<string, NamedArray>,
+  options: FromWeightsOptions = {},
+): DcformerModel {
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
   const where = options.source ? ` in ${options.source}` : '';
   const specs = weightSpecs(config);
@@ -40,37 +45,57 @@ export function modelFromWeights(config: ModelConfig, weights: Map<string, Named
   const unexpected = [...weights.keys()].filter((n) => !known.has(n) && !extras.has(n));
   if (unexpected.length > 0) {
     throw new CheckpointError(
-      `checkpoint${where}: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 8).map((n) => `'${n}'`).join(', ')}${unexpected.length > 8 ? ` (+${unexpected.length - 8} more)` : ''} for a ${config.family} model with ${config.nLayer} layers (use_dcmha ${config.useDcmha}, use_qk_norm ${config.useQkNorm}, mgate ${config.mgate})`,
+      `checkpoint${where}: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected
+        .slice(0, 8)
+        .map((n) => `'${n}'`)
+        .join(
+          ', ',
+        )}${unexpected.length > 8 ? ` (+${unexpected.length - 8} more)` : ''} for a ${config.family} model with ${config.nLayer} layers (use_dcmha ${config.useDcmha}, use_qk_norm ${config.useQkNorm}, mgate ${config.mgate})`,
       { tensorName: unexpected[0] },
     );
   }
   const missing = specs.filter((s) => !weights.has(s.official)).map((s) => s.official);
   if (missing.length > 0) {
     throw new CheckpointError(
-      `checkpoint${where}: missing tensor${missing.length > 1 ? 's' : ''} ${missing.slice(0, 8).map((n) => `'${n}'`).join(', ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}`,
+      `checkpoint${where}: missing tensor${missing.length > 1 ? 's' : ''} ${missing
+        .slice(0, 8)
+        .map((n) => `'${n}'`)
+        .join(', ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}`,
       { tensorName: missing[0] },
     );
   }
   for (const s of specs) {
     const w = weights.get(s.official) as NamedArray;
     if (!sameShape(w.shape, s.shape)) {
-      throw new CheckpointError(`checkpoint${where}: tensor '${s.official}' must have shape ${formatShape(s.shape)}; found ${formatShape(w.shape)}`, { tensorName: s.official });
+      throw new CheckpointError(
+        `checkpoint${where}: tensor '${s.official}' must have shape ${formatShape(s.shape)}; found ${formatShape(w.shape)}`,
+        { tensorName: s.official },
+      );
     }
   }
   checkExtras(config, weights, where, warn);
   const tensors = new Map<string, Tensor>();
-  for (const s of specs) tensors.set(s.official, tf.tensor((weights.get(s.official) as NamedArray).data, s.shape, 'float32'));
+  for (const s of specs)
+    tensors.set(s.official, tf.tensor((weights.get(s.official) as NamedArray).data, s.shape, 'float32'));
   return new DcformerModel(config, tensors);
 }
 
-function checkExtras(config: ModelConfig, weights: Map<string, NamedArray>, where: string, warn: (m: string) => void): void {
+function checkExtras(
+  config: ModelConfig,
+  weights: Map<string, NamedArray>,
+  where: string,
+  warn: (m: string) => void,
+): void {
   const { dim: D } = config;
   const { N, K } = dynamicSizes(config);
   for (const e of extraSpecs(config)) {
     const w = weights.get(e.official);
     if (w === undefined || e.kind === 'ignored') continue;
     if (!sameShape(w.shape, e.shape)) {
-      throw new CheckpointError(`checkpoint${where}: tensor '${e.official}' must have shape ${formatShape(e.shape)}; found ${formatShape(w.shape)}`, { tensorName: e.official });
+      throw new CheckpointError(
+        `checkpoint${where}: tensor '${e.official}' must have shape ${formatShape(e.shape)}; found ${formatShape(w.shape)}`,
+        { tensorName: e.official },
+      );
     }
     const prefix = `layers.${e.layer}.attention.dyn_w_proj`;
     if (e.kind === 'identity' && maxAbsDiff(w.data, identityMatrix(N)) !== 0) {
@@ -88,7 +113,9 @@ function checkExtras(config: ModelConfig, weights: Map<string, NamedArray>, wher
       diff = maxAbsDiff(w.data, (weights.get(`${prefix}.qkw`) as NamedArray).data);
     }
     if (diff > 0) {
-      warn(`checkpoint${where}: merged copy '${e.official}' differs from ${e.kind === 'dw_m' ? 'dw1/dd' : 'qkw'} by up to ${diff}; using dw1/qkw/dd`);
+      warn(
+        `checkpoint${where}: merged copy '${e.official}' differs from ${e.kind === 'dw_m' ? 'dw1/dd' : 'qkw'} by up to ${diff}; using dw1/qkw/dd`,
+      );
     }
   }
 }
@@ -99,14 +126,16 @@ function checkExtras(config: ModelConfig, weights: Map<string, NamedArray>, wher
  */
 export function modelWeights(model: DcformerModel): Map<string, NamedArray> {
   const out = new Map<string, NamedArray>();
-  for (const [name, v] of model.variables) out.set(name, { shape: v.shape as number[], data: v.dataSync() as Float32Array });
+  for (const [name, v] of model.variables)
+    out.set(name, { shape: v.shape as number[], data: v.dataSync() as Float32Array });
   return withCompatibilityCopies(model.config, out);
 }
 
 /** `modelWeights` reading with `await data()`: GPU backends cannot read synchronously. */
 export async function modelWeightsAsync(model: DcformerModel): Promise<Map<string, NamedArray>> {
   const out = new Map<string, NamedArray>();
-  for (const [name, v] of model.variables) out.set(name, { shape: v.shape as number[], data: (await v.data()) as Float32Array });
+  for (const [name, v] of model.variables)
+    out.set(name, { shape: v.shape as number[], data: (await v.data()) as Float32Array });
   return withCompatibilityCopies(model.config, out);
 }
 
@@ -120,7 +149,8 @@ function withCompatibilityCopies(config: ModelConfig, out: Map<string, NamedArra
       const dd = out.get(`${prefix}.dd`) as NamedArray;
       out.set(e.official, { shape: e.shape, data: mergeDw(dw1.data, dd.data, config.dim, K, N) });
     }
-    if (e.kind === 'qkw_m') out.set(e.official, { shape: e.shape, data: (out.get(`${prefix}.qkw`) as NamedArray).data });
+    if (e.kind === 'qkw_m')
+      out.set(e.official, { shape: e.shape, data: (out.get(`${prefix}.qkw`) as NamedArray).data });
   }
   return out;
 }

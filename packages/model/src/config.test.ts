@@ -47,30 +47,122 @@ const noWarn = { onWarning: () => {} };
 const HUB_DCFORMER_2_8B = {
   architectures: ['DCFormer'],
   auto_map: { AutoConfig: 'configuration_dcformer.DCFormerConfig', AutoModelForCausalLM: 'modeling_dcformer.DCFormer' },
-  block_size: 2048, bos_token_id: 1, dim: 2560, eos_token_id: 2, head_dim: 80, intermediate_size: 6912,
-  is_training: false, model_type: 'dcformer', n_head: 32, n_layer: 32, n_local_heads: 32, norm_eps: 1e-6,
-  q_chunk_size: 128, query_wise: false, rope_base: 10000, tie_word_embeddings: false, torch_dtype: 'float16',
-  transformers_version: '4.33.2', use_dcmha: true, use_gradient_checkpointing: false, use_qk_norm: true,
-  vocab_size: 50257, window_size: 256, window_type: null,
+  block_size: 2048,
+  bos_token_id: 1,
+  dim: 2560,
+  eos_token_id: 2,
+  head_dim: 80,
+  intermediate_size: 6912,
+  is_training: false,
+  model_type: 'dcformer',
+  n_head: 32,
+  n_layer: 32,
+  n_local_heads: 32,
+  norm_eps: 1e-6,
+  q_chunk_size: 128,
+  query_wise: false,
+  rope_base: 10000,
+  tie_word_embeddings: false,
+  torch_dtype: 'float16',
+  transformers_version: '4.33.2',
+  use_dcmha: true,
+  use_gradient_checkpointing: false,
+  use_qk_norm: true,
+  vocab_size: 50257,
+  window_size: 256,
+  window_type: null,
 };
 const HUB_DCPYTHIA_6_9B = {
   architectures: ['DCPythia'],
   auto_map: { AutoConfig: 'configuration_dcpythia.DCPythiaConfig', AutoModelForCausalLM: 'modeling_dcpythia.DCPythia' },
-  block_size: 2048, bos_token_id: 0, dim: 4096, eos_token_id: 0, head_dim: 128, intermediate_size: 16384,
-  is_training: false, model_type: 'dcpythia', n_head: 32, n_layer: 32, n_local_heads: 32, norm_eps: 1e-5,
-  q_chunk_size: 128, query_wise: false, rope_base: 10000, rotary_pct: 0.25, tie_word_embeddings: false,
-  torch_dtype: 'float16', transformers_version: '4.33.2', use_dcmha: true, use_gradient_checkpointing: false,
-  use_linear_bias: true, use_parallel_residual: true, use_qk_norm: true, vocab_size: 50257, window_size: 256,
+  block_size: 2048,
+  bos_token_id: 0,
+  dim: 4096,
+  eos_token_id: 0,
+  head_dim: 128,
+  intermediate_size: 16384,
+  is_training: false,
+  model_type: 'dcpythia',
+  n_head: 32,
+  n_layer: 32,
+  n_local_heads: 32,
+  norm_eps: 1e-5,
+  q_chunk_size: 128,
+  query_wise: false,
+  rope_base: 10000,
+  rotary_pct: 0.25,
+  tie_word_embeddings: false,
+  torch_dtype: 'float16',
+  transformers_version: '4.33.2',
+  use_dcmha: true,
+  use_gradient_checkpointing: false,
+  use_linear_bias: true,
+  use_parallel_residual: true,
+  use_qk_norm: true,
+  vocab_size: 50257,
+  window_size: 256,
   window_type: null,
 };
 
 describe('oracle fixture configs', () => {
   const cases: [string, Partial<ModelConfig>, (number | null)[], number][] = [
-    ['case1_dcformer_lgll', { family: 'dcformer', nLayer: 4, nHead: 4, headDim: 16, intermediateSize: 64, mgate: true, mgateDim: 4, windowType: 'LGLL', useQkNorm: true, keyWise: true, ropeBase: 500000, normEps: 1e-6, qChunkSize: 16 }, [8, null, 8, 8], 16],
-    ['case2_dcformer_lg', { family: 'dcformer', nLayer: 2, nHead: 8, headDim: 8, mgate: false, useQkNorm: false, windowSize: 16, windowType: null }, [16, null], 8],
+    [
+      'case1_dcformer_lgll',
+      {
+        family: 'dcformer',
+        nLayer: 4,
+        nHead: 4,
+        headDim: 16,
+        intermediateSize: 64,
+        mgate: true,
+        mgateDim: 4,
+        windowType: 'LGLL',
+        useQkNorm: true,
+        keyWise: true,
+        ropeBase: 500000,
+        normEps: 1e-6,
+        qChunkSize: 16,
+      },
+      [8, null, 8, 8],
+      16,
+    ],
+    [
+      'case2_dcformer_lg',
+      {
+        family: 'dcformer',
+        nLayer: 2,
+        nHead: 8,
+        headDim: 8,
+        mgate: false,
+        useQkNorm: false,
+        windowSize: 16,
+        windowType: null,
+      },
+      [16, null],
+      8,
+    ],
     ['case3_dcformer_mha', { family: 'dcformer', useDcmha: false, nHead: 4, headDim: 16 }, [8, null], 16],
-    ['case4_dcpythia', { family: 'dcpythia', rotaryPct: 0.25, useParallelResidual: true, useLinearBias: true, normEps: 1e-5, ropeBase: 10000, windowSize: null, mgate: false }, [null, null], 4],
-    ['case5_dcformer_querywise', { family: 'dcformer', keyWise: false, queryWise: true, useQkNorm: true }, [8, null], 16],
+    [
+      'case4_dcpythia',
+      {
+        family: 'dcpythia',
+        rotaryPct: 0.25,
+        useParallelResidual: true,
+        useLinearBias: true,
+        normEps: 1e-5,
+        ropeBase: 10000,
+        windowSize: null,
+        mgate: false,
+      },
+      [null, null],
+      4,
+    ],
+    [
+      'case5_dcformer_querywise',
+      { family: 'dcformer', keyWise: false, queryWise: true, useQkNorm: true },
+      [8, null],
+      16,
+    ],
   ];
   it.each(cases)('%s parses with the expected derived values and no warnings', (name, expected, windows, rotary) => {
     const { config, warnings } = parse(fixture(name));
@@ -98,10 +190,28 @@ describe('parseConfig defaults (official class defaults)', () => {
     const { config, warnings } = parse(MIN_DCFORMER);
     expect(warnings).toEqual([]);
     expect(config).toEqual({
-      family: 'dcformer', dim: 64, nHead: 4, nLayer: 2, headDim: 16, intermediateSize: 256, vocabSize: 128,
-      blockSize: 64, ropeBase: 10000, normEps: 1e-5, useQkNorm: false, useDcmha: true, queryWise: true,
-      keyWise: true, windowSize: 256, windowType: null, qChunkSize: 128, mgate: false, mgateDim: 44,
-      rotaryPct: 1, useParallelResidual: false, useLinearBias: false,
+      family: 'dcformer',
+      dim: 64,
+      nHead: 4,
+      nLayer: 2,
+      headDim: 16,
+      intermediateSize: 256,
+      vocabSize: 128,
+      blockSize: 64,
+      ropeBase: 10000,
+      normEps: 1e-5,
+      useQkNorm: false,
+      useDcmha: true,
+      queryWise: true,
+      keyWise: true,
+      windowSize: 256,
+      windowType: null,
+      qChunkSize: 128,
+      mgate: false,
+      mgateDim: 44,
+      rotaryPct: 1,
+      useParallelResidual: false,
+      useLinearBias: false,
     });
   });
 
@@ -113,7 +223,14 @@ describe('parseConfig defaults (official class defaults)', () => {
 
   it('fills DCPythia defaults (4*dim MLP, rotary_pct 0.25, parallel residual, biases)', () => {
     const { config } = parse(MIN_DCPYTHIA);
-    expect(config).toMatchObject({ family: 'dcpythia', intermediateSize: 256, rotaryPct: 0.25, useParallelResidual: true, useLinearBias: true, mgate: false });
+    expect(config).toMatchObject({
+      family: 'dcpythia',
+      intermediateSize: 256,
+      rotaryPct: 0.25,
+      useParallelResidual: true,
+      useLinearBias: true,
+      mgate: false,
+    });
     expect(rotaryDims(config)).toBe(4);
   });
 
@@ -167,14 +284,24 @@ describe('parseConfig errors', () => {
     ['dim not divisible by n_head', { ...MIN_DCFORMER, n_head: 6 }, 'dim', "divisible by 'n_head' (6)"],
     ['n_head < 2 with DCMHA', { ...MIN_DCFORMER, n_head: 1 }, 'n_head', 'at least 2'],
     ['odd head_dim in DCFormer (RoPE width)', { ...MIN_DCFORMER, dim: 60, n_head: 4 }, 'dim', '60 / 4 = 15'],
-    ['intermediate not a multiple of mgate_dim', { ...MIN_DCFORMER, mgate: true, mgate_dim: 5, intermediate_size: 64 }, 'intermediate_size', "'mgate_dim' (5)"],
+    [
+      'intermediate not a multiple of mgate_dim',
+      { ...MIN_DCFORMER, mgate: true, mgate_dim: 5, intermediate_size: 64 },
+      'intermediate_size',
+      "'mgate_dim' (5)",
+    ],
     ['odd DCPythia rotary width', { ...MIN_DCPYTHIA, rotary_pct: 0.3125 }, 'rotary_pct', 'int(16 * 0.3125) = 5'],
     ['zero DCPythia rotary width', { ...MIN_DCPYTHIA, rotary_pct: 0.05 }, 'rotary_pct', '= 0'],
     ['rotary_pct above 1', { ...MIN_DCPYTHIA, rotary_pct: 1.5 }, 'rotary_pct', '(0, 1]'],
     ['rotary_pct of 0', { ...MIN_DCPYTHIA, rotary_pct: 0 }, 'rotary_pct', '(0, 1]'],
     ['DCPythia with mgate', { ...MIN_DCPYTHIA, mgate: true }, 'mgate', 'false for dcpythia'],
     ['DCFormer with rotary_pct', { ...MIN_DCFORMER, rotary_pct: 0.25 }, 'rotary_pct', '1 for dcformer'],
-    ['DCFormer with parallel residual', { ...MIN_DCFORMER, use_parallel_residual: true }, 'use_parallel_residual', 'false for dcformer'],
+    [
+      'DCFormer with parallel residual',
+      { ...MIN_DCFORMER, use_parallel_residual: true },
+      'use_parallel_residual',
+      'false for dcformer',
+    ],
     ['grouped-query heads', { ...MIN_DCFORMER, n_local_heads: 2 }, 'n_local_heads', 'unsupported'],
     ['tied embeddings', { ...MIN_DCFORMER, tie_word_embeddings: true }, 'tie_word_embeddings', 'got true'],
     ['unknown model_type', { ...MIN_DCFORMER, model_type: 'llama' }, 'model_type', '"dcformer" or "dcpythia"'],
@@ -261,8 +388,12 @@ describe('layerWindows, rotaryDims, dynamicRank', () => {
 
 describe('resolveConfig', () => {
   it('uses the same defaults as parseConfig', () => {
-    expect(resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 128, blockSize: 64 })).toEqual(parse(MIN_DCFORMER).config);
-    expect(resolveConfig({ family: 'dcpythia', dim: 64, nHead: 4, nLayer: 2, vocabSize: 128, blockSize: 64 })).toEqual(parse(MIN_DCPYTHIA).config);
+    expect(resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 128, blockSize: 64 })).toEqual(
+      parse(MIN_DCFORMER).config,
+    );
+    expect(resolveConfig({ family: 'dcpythia', dim: 64, nHead: 4, nLayer: 2, vocabSize: 128, blockSize: 64 })).toEqual(
+      parse(MIN_DCPYTHIA).config,
+    );
   });
 
   it('names camelCase keys in its errors', () => {
@@ -272,37 +403,83 @@ describe('resolveConfig', () => {
   });
 
   it('rejects queryWise false (no official key can express it)', () => {
-    const e = configError(() => resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 8, blockSize: 8, queryWise: false }));
+    const e = configError(() =>
+      resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 8, blockSize: 8, queryWise: false }),
+    );
     expect(e.key).toBe('queryWise');
   });
 
   it('warns about unknown fields', () => {
     const warnings: string[] = [];
-    resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 8, blockSize: 8, n_head: 4 } as never, { onWarning: (m) => warnings.push(m) });
+    resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 8, blockSize: 8, n_head: 4 } as never, {
+      onWarning: (m) => warnings.push(m),
+    });
     expect(warnings).toEqual([expect.stringContaining("'n_head'")]);
   });
 
   it('round-trips keyWise false as query_wise true', () => {
-    const c = resolveConfig({ dim: 64, nHead: 4, nLayer: 2, vocabSize: 8, blockSize: 8, keyWise: false, windowSize: null });
+    const c = resolveConfig({
+      dim: 64,
+      nHead: 4,
+      nLayer: 2,
+      vocabSize: 8,
+      blockSize: 8,
+      keyWise: false,
+      windowSize: null,
+    });
     const json = configToJson(c);
-    expect(json).toMatchObject({ query_wise: true, n_local_heads: 4, head_dim: 16, window_size: null, tie_word_embeddings: false, torch_dtype: 'float32', architectures: ['DCFormer'], model_type: 'dcformer' });
+    expect(json).toMatchObject({
+      query_wise: true,
+      n_local_heads: 4,
+      head_dim: 16,
+      window_size: null,
+      tie_word_embeddings: false,
+      torch_dtype: 'float32',
+      architectures: ['DCFormer'],
+      model_type: 'dcformer',
+    });
     expect(parse(json).config).toEqual(c);
   });
 });
 
 describe('presets', () => {
   it('has the documented shapes', () => {
-    expect(Object.keys(PRESETS).sort()).toEqual(['bench-small', 'bench-small-mha', 'dcformer-2.8b', 'dcpythia-6.9b', 'tiny']);
+    expect(Object.keys(PRESETS).sort()).toEqual([
+      'bench-small',
+      'bench-small-mha',
+      'dcformer-2.8b',
+      'dcpythia-6.9b',
+      'tiny',
+    ]);
     const tiny = presetConfig('tiny');
-    expect(tiny).toMatchObject({ family: 'dcformer', vocabSize: 257, dim: 128, nLayer: 4, nHead: 4, blockSize: 128, useQkNorm: true, mgate: false, intermediateSize: 512 });
+    expect(tiny).toMatchObject({
+      family: 'dcformer',
+      vocabSize: 257,
+      dim: 128,
+      nLayer: 4,
+      nHead: 4,
+      blockSize: 128,
+      useQkNorm: true,
+      mgate: false,
+      intermediateSize: 512,
+    });
     expect(layerWindows(tiny)).toEqual([32, null, 32, null]);
     const small = presetConfig('bench-small');
-    expect(small).toMatchObject({ vocabSize: 50304, dim: 256, nHead: 8, nLayer: 4, intermediateSize: 768, useQkNorm: true, useDcmha: true, blockSize: 1024 });
+    expect(small).toMatchObject({
+      vocabSize: 50304,
+      dim: 256,
+      nHead: 8,
+      nLayer: 4,
+      intermediateSize: 768,
+      useQkNorm: true,
+      useDcmha: true,
+      blockSize: 1024,
+    });
     expect(layerWindows(small)).toEqual([64, null, 64, null]);
     expect(presetConfig('bench-small-mha')).toEqual({ ...small, useDcmha: false });
   });
 
-  it('matches the released checkpoints\' Hub config.json', () => {
+  it("matches the released checkpoints' Hub config.json", () => {
     expect(presetConfig('dcformer-2.8b')).toEqual(parse(HUB_DCFORMER_2_8B).config);
     expect(presetConfig('dcpythia-6.9b')).toEqual(parse(HUB_DCPYTHIA_6_9B).config);
   });

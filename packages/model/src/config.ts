@@ -57,13 +57,23 @@ type FieldKey = Exclude<keyof ModelConfig, 'family' | 'headDim' | 'queryWise' | 
 /** camelCase field, official key, accepted values. Fields not listed here are handled by hand. */
 const FIELDS: readonly { ts: FieldKey; json: string; kind: Kind }[] = (
   [
-    ['dim', 'dim', 'posInt'], ['nHead', 'n_head', 'posInt'], ['nLayer', 'n_layer', 'posInt'],
-    ['intermediateSize', 'intermediate_size', 'posIntOrNull'], ['vocabSize', 'vocab_size', 'posInt'],
-    ['blockSize', 'block_size', 'posInt'], ['ropeBase', 'rope_base', 'posNumber'],
-    ['normEps', 'norm_eps', 'posNumber'], ['useQkNorm', 'use_qk_norm', 'bool'], ['useDcmha', 'use_dcmha', 'bool'],
-    ['windowSize', 'window_size', 'posIntOrNull'], ['windowType', 'window_type', 'windowType'],
-    ['qChunkSize', 'q_chunk_size', 'posInt'], ['mgate', 'mgate', 'bool'], ['mgateDim', 'mgate_dim', 'posInt'],
-    ['rotaryPct', 'rotary_pct', 'fraction'], ['useParallelResidual', 'use_parallel_residual', 'bool'],
+    ['dim', 'dim', 'posInt'],
+    ['nHead', 'n_head', 'posInt'],
+    ['nLayer', 'n_layer', 'posInt'],
+    ['intermediateSize', 'intermediate_size', 'posIntOrNull'],
+    ['vocabSize', 'vocab_size', 'posInt'],
+    ['blockSize', 'block_size', 'posInt'],
+    ['ropeBase', 'rope_base', 'posNumber'],
+    ['normEps', 'norm_eps', 'posNumber'],
+    ['useQkNorm', 'use_qk_norm', 'bool'],
+    ['useDcmha', 'use_dcmha', 'bool'],
+    ['windowSize', 'window_size', 'posIntOrNull'],
+    ['windowType', 'window_type', 'windowType'],
+    ['qChunkSize', 'q_chunk_size', 'posInt'],
+    ['mgate', 'mgate', 'bool'],
+    ['mgateDim', 'mgate_dim', 'posInt'],
+    ['rotaryPct', 'rotary_pct', 'fraction'],
+    ['useParallelResidual', 'use_parallel_residual', 'bool'],
     ['useLinearBias', 'use_linear_bias', 'bool'],
   ] as const
 ).map(([ts, json, kind]) => ({ ts, json, kind }));
@@ -96,14 +106,30 @@ const JSON_NAME: Record<string, string> = {
 
 /** Written by HF / the official scripts; they do not change the model, so they are accepted unread. */
 const BOOKKEEPING = new Set([
-  'architectures', 'auto_map', 'model_type', 'torch_dtype', 'transformers_version', 'is_training',
-  'use_gradient_checkpointing', 'prefill_pad', 'tie_word_embeddings', 'bos_token_id', 'eos_token_id',
-  'pad_token_id', 'n_local_heads', 'head_dim', 'query_wise',
+  'architectures',
+  'auto_map',
+  'model_type',
+  'torch_dtype',
+  'transformers_version',
+  'is_training',
+  'use_gradient_checkpointing',
+  'prefill_pad',
+  'tie_word_embeddings',
+  'bos_token_id',
+  'eos_token_id',
+  'pad_token_id',
+  'n_local_heads',
+  'head_dim',
+  'query_wise',
 ]);
 
 const ALLOWED: Record<Kind, string> = {
-  posInt: 'a positive integer', posIntOrNull: 'a positive integer or null', posNumber: 'a positive finite number',
-  bool: 'true or false', fraction: 'a number in (0, 1]', windowType: 'null, "LG", "LGLL" or "LGL6"',
+  posInt: 'a positive integer',
+  posIntOrNull: 'a positive integer or null',
+  posNumber: 'a positive finite number',
+  bool: 'true or false',
+  fraction: 'a number in (0, 1]',
+  windowType: 'null, "LG", "LGLL" or "LGL6"',
 };
 
 const WINDOW_PATTERN: Record<'LG' | 'LGLL' | 'LGL6', readonly boolean[]> = {
@@ -123,10 +149,19 @@ const ARCHITECTURE: Record<ModelFamily, string> = { dcformer: 'DCFormer', dcpyth
 function familyDefaults(family: ModelFamily) {
   const pythia = family === 'dcpythia';
   return {
-    ropeBase: 10000, normEps: 1e-5, useQkNorm: false, useDcmha: true, keyWise: true,
-    windowSize: 256 as number | null, windowType: null as WindowType, qChunkSize: 128,
-    mgate: false, mgateDim: 44,
-    rotaryPct: pythia ? 0.25 : 1, useParallelResidual: pythia, useLinearBias: pythia,
+    ropeBase: 10000,
+    normEps: 1e-5,
+    useQkNorm: false,
+    useDcmha: true,
+    keyWise: true,
+    windowSize: 256 as number | null,
+    windowType: null as WindowType,
+    qChunkSize: 128,
+    mgate: false,
+    mgateDim: 44,
+    rotaryPct: pythia ? 0.25 : 1,
+    useParallelResidual: pythia,
+    useLinearBias: pythia,
   };
 }
 
@@ -153,12 +188,17 @@ function checkKind(who: string, key: string, kind: Kind, v: unknown, max = Numbe
     fail(who, key, `${ALLOWED[kind]} at most ${max}`, v);
   }
   const ok =
-    kind === 'posInt' ? typeof v === 'number' && Number.isInteger(v) && v >= 1
-    : kind === 'posIntOrNull' ? v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1)
-    : kind === 'posNumber' ? typeof v === 'number' && Number.isFinite(v) && v > 0
-    : kind === 'bool' ? typeof v === 'boolean'
-    : kind === 'fraction' ? typeof v === 'number' && v > 0 && v <= 1
-    : v === null || v === 'LG' || v === 'LGLL' || v === 'LGL6';
+    kind === 'posInt'
+      ? typeof v === 'number' && Number.isInteger(v) && v >= 1
+      : kind === 'posIntOrNull'
+        ? v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1)
+        : kind === 'posNumber'
+          ? typeof v === 'number' && Number.isFinite(v) && v > 0
+          : kind === 'bool'
+            ? typeof v === 'boolean'
+            : kind === 'fraction'
+              ? typeof v === 'number' && v > 0 && v <= 1
+              : v === null || v === 'LG' || v === 'LGLL' || v === 'LGL6';
   if (!ok) fail(who, key, ALLOWED[kind], v);
   return v;
 }
@@ -204,7 +244,13 @@ export function layerWindows(config: ModelConfig): (number | null)[] {
  * Shared validation. `raw` holds camelCase fields (undefined = absent); `name` maps a field to the
  * key the caller wrote, so messages quote the user's own spelling.
  */
-function build(family: ModelFamily, raw: Record<string, unknown>, name: (ts: string) => string, who: string, warn: Warn): ModelConfig {
+function build(
+  family: ModelFamily,
+  raw: Record<string, unknown>,
+  name: (ts: string) => string,
+  who: string,
+  warn: Warn,
+): ModelConfig {
   const d = familyDefaults(family);
   const v: Record<string, unknown> = {};
   for (const f of FIELDS) {
@@ -222,15 +268,24 @@ function build(family: ModelFamily, raw: Record<string, unknown>, name: (ts: str
   if (raw.queryWise !== undefined && raw.queryWise !== true) {
     fail(who, name('queryWise'), 'true (the official config has no key that turns the query side off)', raw.queryWise);
   }
-  const c = v as Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & { intermediateSize: number | null };
+  const c = v as Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & {
+    intermediateSize: number | null;
+  };
   const [dim, nHead] = [c.dim, c.nHead];
   if (dim % nHead !== 0) fail(who, name('dim'), `divisible by '${name('nHead')}' (${nHead})`, dim);
   const headDim = dim / nHead;
   if (raw.headDim !== undefined && raw.headDim !== headDim) {
-    warn(`${who}: '${name('headDim')}' is ignored; head_dim is always dim / n_head = ${headDim}; got ${describe(raw.headDim)}`);
+    warn(
+      `${who}: '${name('headDim')}' is ignored; head_dim is always dim / n_head = ${headDim}; got ${describe(raw.headDim)}`,
+    );
   }
   if (c.useDcmha && nHead < 2) {
-    fail(who, name('nHead'), `at least 2 when '${name('useDcmha')}' is true (the dynamic projection needs n_head // 2 >= 1)`, nHead);
+    fail(
+      who,
+      name('nHead'),
+      `at least 2 when '${name('useDcmha')}' is true (the dynamic projection needs n_head // 2 >= 1)`,
+      nHead,
+    );
   }
   // configuration_dcformer.py L71-74 / configuration_dcpythia.py L65-66
   const intermediateSize =
@@ -240,21 +295,35 @@ function build(family: ModelFamily, raw: Record<string, unknown>, name: (ts: str
     if (c.mgate) fail(who, name('mgate'), 'false for dcpythia (its MLP has no gate)', true);
     mgateDim = d.mgateDim; // meaningless without a gate; one canonical value keeps round trips exact
   } else {
-    for (const [key, fixed] of [['rotaryPct', 1], ['useParallelResidual', false], ['useLinearBias', false]] as const) {
+    for (const [key, fixed] of [
+      ['rotaryPct', 1],
+      ['useParallelResidual', false],
+      ['useLinearBias', false],
+    ] as const) {
       if (c[key] !== fixed) fail(who, name(key), `${fixed} for dcformer (a DCPythia-only setting)`, c[key]);
     }
     if (c.mgate && intermediateSize % mgateDim !== 0) {
-      fail(who, name('intermediateSize'), `a multiple of '${name('mgateDim')}' (${mgateDim}) when '${name('mgate')}' is true`, intermediateSize);
+      fail(
+        who,
+        name('intermediateSize'),
+        `a multiple of '${name('mgateDim')}' (${mgateDim}) when '${name('mgate')}' is true`,
+        intermediateSize,
+      );
     }
   }
   const rotary = ropeWidth(family, headDim, c.rotaryPct);
   if (rotary % 2 !== 0 || rotary < 2) {
-    const which = family === 'dcformer' ? `dim / n_head = ${dim} / ${nHead} = ${headDim}` : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
+    const which =
+      family === 'dcformer'
+        ? `dim / n_head = ${dim} / ${nHead} = ${headDim}`
+        : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
     const key = family === 'dcformer' ? name('dim') : name('rotaryPct');
     throw new ConfigError(`${who}: '${key}' must give an even RoPE width >= 2; got ${which}`, key);
   }
   if (c.windowType !== null && c.windowSize === null) {
-    warn(`${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`);
+    warn(
+      `${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`,
+    );
   }
   return { family, ...c, headDim, intermediateSize, queryWise: true, keyWise: keyWise as boolean, mgateDim };
 }
@@ -271,16 +340,25 @@ function familyOf(json: Record<string, unknown>): ModelFamily {
   }
   if (json.architectures !== undefined) {
     const a = json.architectures;
-    const found = Array.isArray(a) && a.length === 1 ? (Object.keys(ARCHITECTURE) as ModelFamily[]).find((f) => ARCHITECTURE[f] === a[0]) : undefined;
+    const found =
+      Array.isArray(a) && a.length === 1
+        ? (Object.keys(ARCHITECTURE) as ModelFamily[]).find((f) => ARCHITECTURE[f] === a[0])
+        : undefined;
     if (!found) fail(who, 'architectures', '["DCFormer"] or ["DCPythia"]', a);
     fromArch = found;
   }
   if (fromType && fromArch && fromType !== fromArch) {
-    throw new ConfigError(`${who}: 'model_type' "${fromType}" and 'architectures' ["${ARCHITECTURE[fromArch]}"] disagree`, 'model_type');
+    throw new ConfigError(
+      `${who}: 'model_type' "${fromType}" and 'architectures' ["${ARCHITECTURE[fromArch]}"] disagree`,
+      'model_type',
+    );
   }
   const family = fromType ?? fromArch;
   if (family) return family;
-  throw new ConfigError(`${who}: cannot tell the model family: 'model_type' ("dcformer" or "dcpythia") and 'architectures' (["DCFormer"] or ["DCPythia"]) are both missing`, 'model_type');
+  throw new ConfigError(
+    `${who}: cannot tell the model family: 'model_type' ("dcformer" or "dcpythia") and 'architectures' (["DCFormer"] or ["DCPythia"]) are both missing`,
+    'model_type',
+  );
 }
 
 /** Official HF config.json object (already JSON-parsed) -> resolved ModelConfig. Throws ConfigError. */
@@ -293,7 +371,11 @@ export function parseConfig(json: unknown, options: ParseConfigOptions = {}): Mo
     fail(who, 'tie_word_embeddings', 'false (the models have a separate output matrix)', json.tie_word_embeddings);
   }
   const known = new Set(FIELDS.map((f) => f.json));
-  warnUnknown(who, Object.keys(json).filter((k) => !known.has(k) && !BOOKKEEPING.has(k)), warn);
+  warnUnknown(
+    who,
+    Object.keys(json).filter((k) => !known.has(k) && !BOOKKEEPING.has(k)),
+    warn,
+  );
 
   const raw: Record<string, unknown> = {};
   for (const f of FIELDS) raw[f.ts] = json[f.json];
@@ -319,7 +401,11 @@ export function resolveConfig(
   if (!isRecord(partial)) fail(who, '(argument)', 'an object', partial);
   const family = partial.family ?? 'dcformer';
   if (family !== 'dcformer' && family !== 'dcpythia') fail(who, 'family', '"dcformer" or "dcpythia"', family);
-  warnUnknown(who, Object.keys(partial).filter((k) => !TS_KEYS.has(k)), warn);
+  warnUnknown(
+    who,
+    Object.keys(partial).filter((k) => !TS_KEYS.has(k)),
+    warn,
+  );
   return build(family, partial as Record<string, unknown>, (ts) => ts, who, warn);
 }
 
@@ -333,18 +419,35 @@ export function configToJson(config: ModelConfig): Record<string, unknown> {
       AutoConfig: `configuration_${c.family}.${arch}Config`,
       AutoModelForCausalLM: `modeling_${c.family}.${arch}`,
     },
-    block_size: c.blockSize, dim: c.dim, head_dim: c.headDim, intermediate_size: c.intermediateSize,
-    is_training: false, model_type: c.family, n_head: c.nHead, n_layer: c.nLayer, n_local_heads: c.nHead,
-    norm_eps: c.normEps, q_chunk_size: c.qChunkSize, query_wise: !c.keyWise, rope_base: c.ropeBase,
-    tie_word_embeddings: false, torch_dtype: 'float32', use_dcmha: c.useDcmha,
-    use_gradient_checkpointing: false, use_qk_norm: c.useQkNorm, vocab_size: c.vocabSize,
-    window_size: c.windowSize, window_type: c.windowType,
+    block_size: c.blockSize,
+    dim: c.dim,
+    head_dim: c.headDim,
+    intermediate_size: c.intermediateSize,
+    is_training: false,
+    model_type: c.family,
+    n_head: c.nHead,
+    n_layer: c.nLayer,
+    n_local_heads: c.nHead,
+    norm_eps: c.normEps,
+    q_chunk_size: c.qChunkSize,
+    query_wise: !c.keyWise,
+    rope_base: c.ropeBase,
+    tie_word_embeddings: false,
+    torch_dtype: 'float32',
+    use_dcmha: c.useDcmha,
+    use_gradient_checkpointing: false,
+    use_qk_norm: c.useQkNorm,
+    vocab_size: c.vocabSize,
+    window_size: c.windowSize,
+    window_type: c.windowType,
   };
   if (c.family === 'dcformer') {
     Object.assign(out, { mgate: c.mgate, mgate_dim: c.mgateDim, prefill_pad: true });
   } else {
     Object.assign(out, {
-      rotary_pct: c.rotaryPct, use_linear_bias: c.useLinearBias, use_parallel_residual: c.useParallelResidual,
+      rotary_pct: c.rotaryPct,
+      use_linear_bias: c.useLinearBias,
+      use_parallel_residual: c.useParallelResidual,
     });
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -17,9 +17,11 @@ export interface Prefilled {
 }
 
 function padPrompts(prompts: number[][]): { rows: number[][]; pads: number[]; T: number } {
-  if (!Array.isArray(prompts) || prompts.length === 0) throw new InputError('prefill: prompts must be a non-empty array of id arrays');
+  if (!Array.isArray(prompts) || prompts.length === 0)
+    throw new InputError('prefill: prompts must be a non-empty array of id arrays');
   prompts.forEach((p, b) => {
-    if (!Array.isArray(p) || p.length === 0) throw new InputError(`prefill: prompt ${b} is empty; every prompt needs at least one token`);
+    if (!Array.isArray(p) || p.length === 0)
+      throw new InputError(`prefill: prompt ${b} is empty; every prompt needs at least one token`);
   });
   const T = Math.max(...prompts.map((p) => p.length));
   const pads = prompts.map((p) => T - p.length);
@@ -71,7 +73,10 @@ export async function prefillAsync(model: DcformerModel, prompts: number[][]): P
 }
 
 function decodeLogits(model: DcformerModel, cache: KVCache, tokens: number[]): tf.Tensor {
-  return model.forwardCached(tokens.map((t) => [t]), cache);
+  return model.forwardCached(
+    tokens.map((t) => [t]),
+    cache,
+  );
 }
 
 /** Feeds one token per row; returns each row's next-token logits [B][V]. */
@@ -100,16 +105,24 @@ export async function cachedLogits(model: DcformerModel, ids: number[][], P: num
   const B = ids.length;
   const T = ids[0].length;
   const V = model.config.vocabSize;
-  if (!Number.isInteger(P) || P < 1 || P > T) throw new InputError(`cachedLogits: prefill length P must be in [1, ${T}]; got ${P}`);
+  if (!Number.isInteger(P) || P < 1 || P > T)
+    throw new InputError(`cachedLogits: prefill length P must be in [1, ${T}]; got ${P}`);
   const out = new Float32Array(B * T * V);
   const cache = model.createCache(B);
   try {
-    const first_BPV = model.forwardCached(ids.map((row) => row.slice(0, P)), cache);
+    const first_BPV = model.forwardCached(
+      ids.map((row) => row.slice(0, P)),
+      cache,
+    );
     const first = (await first_BPV.data()) as Float32Array;
     first_BPV.dispose();
     for (let b = 0; b < B; b++) out.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
     for (let t = P; t < T; t++) {
-      const step = await decodeOneAsync(model, cache, ids.map((row) => row[t]));
+      const step = await decodeOneAsync(
+        model,
+        cache,
+        ids.map((row) => row[t]),
+      );
       for (let b = 0; b < B; b++) out.set(step[b], (b * T + t) * V);
     }
   } finally {
@@ -158,7 +171,8 @@ interface Loop {
 
 function startLoop(model: DcformerModel, prompts: number[][], options: GenerateOptions): Loop {
   const maxNew = options.maxNewTokens ?? 64;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new InputError(`generate: 'maxNewTokens' must be an integer ≥ 0; got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0)
+    throw new InputError(`generate: 'maxNewTokens' must be an integer ≥ 0; got ${maxNew}`);
   validateSampling(options, 'generate');
   const longest = Math.max(...prompts.map((p) => p.length));
   if (longest > model.config.blockSize) {
@@ -181,7 +195,8 @@ function chooseNext(loop: Loop, prompts: number[][], logits: Float32Array[], opt
     const id = loop.choose(logits[b], [...prompt, ...loop.newIds[b]]);
     loop.newIds[b].push(id);
     options.onToken?.(b, id);
-    if (loop.stops.has(id) || loop.newIds[b].length >= loop.maxNew || options.stopWhen?.(b, loop.newIds[b]) === true) loop.done[b] = true;
+    if (loop.stops.has(id) || loop.newIds[b].length >= loop.maxNew || options.stopWhen?.(b, loop.newIds[b]) === true)
+      loop.done[b] = true;
     return id;
   });
 }
@@ -244,7 +259,11 @@ export function generate(model: DcformerModel, prompts: number[][], options: Gen
 }
 
 /** `generate` reading logits with `await data()`: the form that runs on GPU backends too. */
-export async function generateAsync(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): Promise<GenerateResult> {
+export async function generateAsync(
+  model: DcformerModel,
+  prompts: number[][],
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
   const loop = startLoop(model, prompts, options);
   const t0 = performance.now();
   let { cache, lastLogits } = await prefillAsync(model, prompts);

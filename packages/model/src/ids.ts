@@ -14,10 +14,13 @@ export function idsTensor(rows: number[][], caller: string): Tensor {
   const T = rows[0].length;
   rows.forEach((row, b) => {
     if (row.length !== T) {
-      throw new InputError(`${caller}: input_ids must be rectangular [B,T]; row 0 has ${T} ids but row ${b} has ${row.length}`);
+      throw new InputError(
+        `${caller}: input_ids must be rectangular [B,T]; row 0 has ${T} ids but row ${b} has ${row.length}`,
+      );
     }
     row.forEach((id, t) => {
-      if (!Number.isInteger(id)) throw new InputError(`${caller}: input_ids[${b}][${t}] must be an integer; got ${JSON.stringify(id)}`);
+      if (!Number.isInteger(id))
+        throw new InputError(`${caller}: input_ids[${b}][${t}] must be an integer; got ${JSON.stringify(id)}`);
     });
   });
   return tf.tensor2d(rows.flat(), [rows.length, T], 'int32');

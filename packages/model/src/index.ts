@@ -1,10 +1,32 @@
 export * from './config.js';
 export { PRESETS, presetConfig } from './presets.js';
-export { DcformerModel, type ModelParams, type LayerParams, type AttentionParams, type FeedForwardParams, type NormParams } from './model.js';
+export {
+  DcformerModel,
+  type ModelParams,
+  type LayerParams,
+  type AttentionParams,
+  type FeedForwardParams,
+  type NormParams,
+} from './model.js';
 export { idsTensor, validateIds } from './ids.js';
 export { initModel, seededNormal, seededUniform } from './init.js';
-export { modelFromWeights, modelWeights, modelWeightsAsync, type NamedArray, type FromWeightsOptions } from './checkpoint.js';
-export { weightSpecs, extraSpecs, dynamicSizes, mergeDw, splitDw, type WeightSpec, type ExtraSpec, type Init } from './weights.js';
+export {
+  modelFromWeights,
+  modelWeights,
+  modelWeightsAsync,
+  type NamedArray,
+  type FromWeightsOptions,
+} from './checkpoint.js';
+export {
+  weightSpecs,
+  extraSpecs,
+  dynamicSizes,
+  mergeDw,
+  splitDw,
+  type WeightSpec,
+  type ExtraSpec,
+  type Init,
+} from './weights.js';
 export { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, ropeTable } from './layers.js';
 export {
   parseSafetensors,
@@ -20,6 +42,25 @@ export {
   type TensorToWrite,
 } from './checkpoint/safetensors.js';
 export { KVCache, type LayerCache } from './cache.js';
-export { prefill, prefillAsync, decodeOne, decodeOneAsync, generate, generateAsync, cachedLogits, type Prefilled, type GenerateOptions, type GenerateResult } from './generate.js';
-export { argmax, filteredProbs, tokenChooser, applyRepetitionPenalty, isSampling, validateSampling, type SamplingOptions } from './sampling.js';
+export {
+  prefill,
+  prefillAsync,
+  decodeOne,
+  decodeOneAsync,
+  generate,
+  generateAsync,
+  cachedLogits,
+  type Prefilled,
+  type GenerateOptions,
+  type GenerateResult,
+} from './generate.js';
+export {
+  argmax,
+  filteredProbs,
+  tokenChooser,
+  applyRepetitionPenalty,
+  isSampling,
+  validateSampling,
+  type SamplingOptions,
+} from './sampling.js';
 export { modelScorer, type ModelScorer, type ModelScorerOptions } from './scorer.js';

@@ -15,14 +15,40 @@ import { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, silu } from './la
 import { weightSpecs, type WeightSpec } from './weights.js';
 
 export interface AttentionParams {
-  wqkv: Tensor; wqkvBias?: Tensor; wo: Tensor; woBias?: Tensor;
-  dw1?: Tensor; qkw?: Tensor; dd?: Tensor;
-  qNormScale?: Tensor; kNormScale?: Tensor;
+  wqkv: Tensor;
+  wqkvBias?: Tensor;
+  wo: Tensor;
+  woBias?: Tensor;
+  dw1?: Tensor;
+  qkw?: Tensor;
+  dd?: Tensor;
+  qNormScale?: Tensor;
+  kNormScale?: Tensor;
 }
-export interface FeedForwardParams { w1: Tensor; w1Bias?: Tensor; w2: Tensor; w2Bias?: Tensor; w3?: Tensor; mg?: Tensor }
-export interface NormParams { weight: Tensor; bias?: Tensor }
-export interface LayerParams { attention: AttentionParams; feedForward: FeedForwardParams; attentionNorm: NormParams; ffnNorm: NormParams }
-export interface ModelParams { tokEmbeddings: Tensor; layers: LayerParams[]; norm: NormParams; output: Tensor }
+export interface FeedForwardParams {
+  w1: Tensor;
+  w1Bias?: Tensor;
+  w2: Tensor;
+  w2Bias?: Tensor;
+  w3?: Tensor;
+  mg?: Tensor;
+}
+export interface NormParams {
+  weight: Tensor;
+  bias?: Tensor;
+}
+export interface LayerParams {
+  attention: AttentionParams;
+  feedForward: FeedForwardParams;
+  attentionNorm: NormParams;
+  ffnNorm: NormParams;
+}
+export interface ModelParams {
+  tokEmbeddings: Tensor;
+  layers: LayerParams[];
+  norm: NormParams;
+  output: Tensor;
+}
 
 const QK_NORM_EPS = 1e-6;
 
@@ -103,9 +129,14 @@ export class DcformerModel {
     const ids_BT = validateIds(ids, this.config, 'DcformerModel.forwardCached');
     try {
       const [B, T] = ids_BT.shape as number[];
-      if (B !== cache.batch) throw new InputError(`DcformerModel.forwardCached: ids have B = ${B} rows but the cache was made for ${cache.batch}`);
+      if (B !== cache.batch)
+        throw new InputError(
+          `DcformerModel.forwardCached: ids have B = ${B} rows but the cache was made for ${cache.batch}`,
+        );
       if (cache.length + T > this.config.blockSize) {
-        throw new InputError(`DcformerModel.forwardCached: cached length ${cache.length} + ${T} new tokens exceeds block_size ${this.config.blockSize}`);
+        throw new InputError(
+          `DcformerModel.forwardCached: cached length ${cache.length} + ${T} new tokens exceeds block_size ${this.config.blockSize}`,
+        );
       }
       const logits = this.run(ids_BT, { start: cache.length, cache });
       cache.length += T;

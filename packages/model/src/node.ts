@@ -91,10 +91,16 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const expect = (name: string, shape: readonly number[], file: string): void => {
     const want = expected.get(name);
     if (want === undefined) {
-      throw new CheckpointError(`${file}: unexpected tensor '${name}' for a ${config.family} model with ${config.nLayer} layers`, { file, tensorName: name });
+      throw new CheckpointError(
+        `${file}: unexpected tensor '${name}' for a ${config.family} model with ${config.nLayer} layers`,
+        { file, tensorName: name },
+      );
     }
     if (want !== null && (want.length !== shape.length || want.some((d, i) => d !== shape[i]))) {
-      throw new CheckpointError(`${file}: tensor '${name}' must have shape ${formatShape(want)}; found ${formatShape(shape)}`, { file, tensorName: name });
+      throw new CheckpointError(
+        `${file}: tensor '${name}' must have shape ${formatShape(want)}; found ${formatShape(shape)}`,
+        { file, tensorName: name },
+      );
     }
   };
   const weights = await readCheckpointWeights(dir, { expect, maxBytes: limit });
@@ -116,7 +122,12 @@ const TORCH_DTYPE: Record<WriteDtype, string> = { F32: 'float32', F16: 'float16'
  */
 export async function saveModel(model: DcformerModel, dir: string, options: SaveModelOptions = {}): Promise<void> {
   const dtype = options.dtype ?? 'F32';
-  await writeSafetensorsWeights(dir, await modelWeightsAsync(model), { format: 'pt', producer: 'dcformer-ts' }, { dtype });
+  await writeSafetensorsWeights(
+    dir,
+    await modelWeightsAsync(model),
+    { format: 'pt', producer: 'dcformer-ts' },
+    { dtype },
+  );
   const config = { ...configToJson(model.config), torch_dtype: TORCH_DTYPE[dtype] };
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }

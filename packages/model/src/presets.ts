@@ -85,7 +85,9 @@ export const PRESETS: Record<string, ModelConfig> = Object.freeze(
 export function presetConfig(name: string): ModelConfig {
   const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
   if (!preset) {
-    const names = Object.keys(PRESETS).map((n) => `"${n}"`).join(', ');
+    const names = Object.keys(PRESETS)
+      .map((n) => `"${n}"`)
+      .join(', ');
     throw new ConfigError(`presetConfig: 'name' must be one of ${names}; got ${JSON.stringify(name)}`, 'name');
   }
   return { ...preset };

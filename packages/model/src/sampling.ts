@@ -22,11 +22,14 @@ export interface SamplingOptions {
 }
 
 export function validateSampling(o: SamplingOptions, caller: string): void {
-  const bad = (name: string, want: string, got: unknown) => new InputError(`${caller}: '${name}' must be ${want}; got ${JSON.stringify(got)}`);
-  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) throw bad('temperature', 'a number ≥ 0 (0: argmax)', o.temperature);
+  const bad = (name: string, want: string, got: unknown) =>
+    new InputError(`${caller}: '${name}' must be ${want}; got ${JSON.stringify(got)}`);
+  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature)))
+    throw bad('temperature', 'a number ≥ 0 (0: argmax)', o.temperature);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw bad('topK', 'an integer ≥ 1', o.topK);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw bad('topP', 'a number in (0, 1]', o.topP);
-  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) throw bad('repetitionPenalty', 'a number > 0', o.repetitionPenalty);
+  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty)))
+    throw bad('repetitionPenalty', 'a number > 0', o.repetitionPenalty);
   if (o.seed !== undefined && !Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
 }
 

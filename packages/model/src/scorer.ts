@@ -19,11 +19,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '@dcformer/kernels';
 import type { DcformerModel } from './model.js';
 
-export interface LoglikelihoodRequest { context: readonly number[]; continuation: readonly number[] }
-export interface LoglikelihoodResult { logprob: number; isGreedy: boolean }
-export interface RollingOptions { maxLength?: number; stride?: number; onProgress?: (done: number, total: number) => void }
-export interface RollingResult { logprob: number; tokens: number }
-export interface ScoreOptions { onProgress?: (done: number, total: number) => void }
+export interface LoglikelihoodRequest {
+  context: readonly number[];
+  continuation: readonly number[];
+}
+export interface LoglikelihoodResult {
+  logprob: number;
+  isGreedy: boolean;
+}
+export interface RollingOptions {
+  maxLength?: number;
+  stride?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+export interface RollingResult {
+  logprob: number;
+  tokens: number;
+}
+export interface ScoreOptions {
+  onProgress?: (done: number, total: number) => void;
+}
 
 export interface ModelScorerOptions {
   /** Most tokens fed per sequence; default and upper bound: the model's block_size. */
@@ -106,7 +121,8 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
   const batchSize = options.batchSize ?? (SERIAL_BACKENDS.has(tf.getBackend()) ? 1 : 16);
   const maxBatchLogits = options.maxBatchLogits ?? 2 ** 26;
   const positiveInt = (v: number, name: string, max = Infinity) => {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new InputError(`modelScorer: '${name}' must be an integer in [1, ${max}]; got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > max)
+      throw new InputError(`modelScorer: '${name}' must be an integer in [1, ${max}]; got ${v}`);
   };
   positiveInt(maxLength, 'maxLength', blockSize);
   positiveInt(batchSize, 'batchSize');
@@ -114,7 +130,8 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
 
   const checkIds = (ids: readonly number[], what: string) => {
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new InputError(`modelScorer: ${what} holds ${JSON.stringify(id)}, not a token id in [0, ${vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+        throw new InputError(`modelScorer: ${what} holds ${JSON.stringify(id)}, not a token id in [0, ${vocabSize})`);
     }
   };
 
@@ -134,8 +151,16 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
       while (end < byLength.length && end - start < rows && 4 * runs[byLength[end]].input.length >= 3 * T) end++;
       const batch = byLength.slice(start, end);
       start = end;
-      await runBatch(batch.map((i) => runs[i]), T, logprobs, greedy);
-      onDone?.(batch.reduce((n, i) => n + owners[i].length, 0), batch.reduce((n, i) => n + runs[i].reads.length, 0));
+      await runBatch(
+        batch.map((i) => runs[i]),
+        T,
+        logprobs,
+        greedy,
+      );
+      onDone?.(
+        batch.reduce((n, i) => n + owners[i].length, 0),
+        batch.reduce((n, i) => n + runs[i].reads.length, 0),
+      );
     }
     return { logprobs, greedy };
   }
@@ -153,11 +178,17 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
       }
     });
     const [logprob_K, argmax_K] = tf.tidy(() => {
-      const ids = batch.map((s) => (s.input.length === T ? s.input : [...s.input, ...new Array(T - s.input.length).fill(0)]));
+      const ids = batch.map((s) =>
+        s.input.length === T ? s.input : [...s.input, ...new Array(T - s.input.length).fill(0)],
+      );
       const logits_BTV = model.forward(ids);
       const picked_KV = tf.gather(tf.reshape(logits_BTV, [B * T, vocabSize]), tf.tensor1d(flatPositions, 'int32'));
       const logSoftmax_KV = tf.logSoftmax(tf.cast(picked_KV, 'float32'));
-      const index_K2 = tf.tensor2d(targets.flatMap((t, k) => [k, t]), [targets.length, 2], 'int32');
+      const index_K2 = tf.tensor2d(
+        targets.flatMap((t, k) => [k, t]),
+        [targets.length, 2],
+        'int32',
+      );
       return [tf.gatherND(logSoftmax_KV, index_K2), tf.argMax(picked_KV, 1)];
     });
     try {
@@ -180,10 +211,19 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
       const firstSlot: number[] = [];
       let slots = 0;
       requests.forEach((r, i) => {
-        if (!Array.isArray(r?.context) || !Array.isArray(r?.continuation)) throw new InputError(`modelScorer.loglikelihood: request ${i} must be {context: number[], continuation: number[]}`);
-        if (r.context.length === 0) throw new InputError(`modelScorer.loglikelihood: request ${i} has an empty context; prepend a BOS or end-of-text id`);
+        if (!Array.isArray(r?.context) || !Array.isArray(r?.continuation))
+          throw new InputError(
+            `modelScorer.loglikelihood: request ${i} must be {context: number[], continuation: number[]}`,
+          );
+        if (r.context.length === 0)
+          throw new InputError(
+            `modelScorer.loglikelihood: request ${i} has an empty context; prepend a BOS or end-of-text id`,
+          );
         const k = r.continuation.length;
-        if (k === 0 || k > maxLength) throw new InputError(`modelScorer.loglikelihood: request ${i} has ${k} continuation tokens; 1 to maxLength = ${maxLength} can be scored`);
+        if (k === 0 || k > maxLength)
+          throw new InputError(
+            `modelScorer.loglikelihood: request ${i} has ${k} continuation tokens; 1 to maxLength = ${maxLength} can be scored`,
+          );
         checkIds(r.context, `request ${i}'s context`);
         checkIds(r.continuation, `request ${i}'s continuation`);
         const full = [...r.context, ...r.continuation];
@@ -194,7 +234,9 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
         sequences.push({ input, reads, owner: i });
       });
       let done = 0;
-      const { logprobs, greedy } = await run(sequences, slots, (n) => scoreOptions.onProgress?.((done += n), requests.length));
+      const { logprobs, greedy } = await run(sequences, slots, (n) =>
+        scoreOptions.onProgress?.((done += n), requests.length),
+      );
       return requests.map((r, i) => {
         let logprob = 0;
         let isGreedy = true;
@@ -224,7 +266,9 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
         last = end;
       }
       let scored = 0;
-      const { logprobs } = await run(sequences, slots, (_, reads) => rollingOptions.onProgress?.((scored += reads), slots));
+      const { logprobs } = await run(sequences, slots, (_, reads) =>
+        rollingOptions.onProgress?.((scored += reads), slots),
+      );
       let logprob = 0;
       for (const lp of logprobs) logprob += lp;
       return { logprob, tokens: Math.max(0, ids.length - 1) };

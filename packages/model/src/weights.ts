@@ -35,7 +35,8 @@ export function weightSpecs(config: ModelConfig): WeightSpec[] {
   const xavier: Init = { kind: 'xavier' };
   const embedStd: Init = { kind: 'normal', std: 1 / Math.sqrt(D) };
   const specs: WeightSpec[] = [];
-  const add = (official: string, path: string, shape: number[], init: Init) => specs.push({ official, path, shape, init });
+  const add = (official: string, path: string, shape: number[], init: Init) =>
+    specs.push({ official, path, shape, init });
   const norm = (official: string, path: string) => {
     add(`${official}.weight`, `${path}.weight`, [D], { kind: 'ones' });
     if (pythia) add(`${official}.bias`, `${path}.bias`, [D], { kind: 'zeros' });
@@ -54,7 +55,10 @@ export function weightSpecs(config: ModelConfig): WeightSpec[] {
       const p = `${o}.attention.dyn_w_proj`;
       // DCMHA.md "Official init"; DCPythia's zero init can never train, so it uses these too.
       add(`${p}.dw1`, `${o}.attention.dw1`, [D, 1, 4, K], { kind: 'normal', std: Math.sqrt(2 / (D + K)) });
-      add(`${p}.qkw`, `${o}.attention.qkw`, [1, 4, K, 2 * I, N], { kind: 'normal', std: 0.02 / (Math.sqrt(4 * N) * (N + 2)) });
+      add(`${p}.qkw`, `${o}.attention.qkw`, [1, 4, K, 2 * I, N], {
+        kind: 'normal',
+        std: 0.02 / (Math.sqrt(4 * N) * (N + 2)),
+      });
       add(`${p}.dd`, `${o}.attention.dd`, [D, 1, 4 * N], { kind: 'normal', std: 0.05 * Math.sqrt(2 / (N + D)) });
     }
     if (config.useQkNorm) {
@@ -92,12 +96,33 @@ export function extraSpecs(config: ModelConfig): ExtraSpec[] {
   const out: ExtraSpec[] = [];
   for (let i = 0; i < config.nLayer; i++) {
     const p = `layers.${i}.attention.dyn_w_proj`;
-    out.push({ official: `${p}.pre_proj.w`, shape: [1, N, N], kind: config.useDcmha ? 'identity' : 'ignored', layer: i });
-    out.push({ official: `${p}.post_proj.w`, shape: [1, N, N], kind: config.useDcmha ? 'identity' : 'ignored', layer: i });
-    out.push({ official: `${p}.dw_m`, shape: [D, 4 * K + 4 * N], kind: config.useDcmha ? 'dw_m' : 'ignored', layer: i });
-    out.push({ official: `${p}.qkw_m`, shape: [4, K, 2 * I * N], kind: config.useDcmha ? 'qkw_m' : 'ignored', layer: i });
+    out.push({
+      official: `${p}.pre_proj.w`,
+      shape: [1, N, N],
+      kind: config.useDcmha ? 'identity' : 'ignored',
+      layer: i,
+    });
+    out.push({
+      official: `${p}.post_proj.w`,
+      shape: [1, N, N],
+      kind: config.useDcmha ? 'identity' : 'ignored',
+      layer: i,
+    });
+    out.push({
+      official: `${p}.dw_m`,
+      shape: [D, 4 * K + 4 * N],
+      kind: config.useDcmha ? 'dw_m' : 'ignored',
+      layer: i,
+    });
+    out.push({
+      official: `${p}.qkw_m`,
+      shape: [4, K, 2 * I * N],
+      kind: config.useDcmha ? 'qkw_m' : 'ignored',
+      layer: i,
+    });
     if (!config.useDcmha) {
-      for (const name of ['dw1', 'qkw', 'dd']) out.push({ official: `${p}.${name}`, shape: [], kind: 'ignored', layer: i });
+      for (const name of ['dw1', 'qkw', 'dd'])
+        out.push({ official: `${p}.${name}`, shape: [], kind: 'ignored', layer: i });
     }
   }
   return out;

@@ -37,8 +37,25 @@ describe.each(CASES)('%s cached path vs the official inference path', (name) => 
 });
 
 describe('cached path vs our full forward beyond what the reference can do', () => {
-  const config = resolveConfig({ family: 'dcformer', dim: 32, nHead: 4, nLayer: 4, vocabSize: 50, blockSize: 96, windowSize: 8, windowType: 'LGLL', useQkNorm: true, qChunkSize: 16, mgate: true, mgateDim: 4, intermediateSize: 64 });
-  const ids = [Array.from({ length: 90 }, (_, i) => (i * 7 + 3) % 50), Array.from({ length: 90 }, (_, i) => (i * 11 + 5) % 50)];
+  const config = resolveConfig({
+    family: 'dcformer',
+    dim: 32,
+    nHead: 4,
+    nLayer: 4,
+    vocabSize: 50,
+    blockSize: 96,
+    windowSize: 8,
+    windowType: 'LGLL',
+    useQkNorm: true,
+    qChunkSize: 16,
+    mgate: true,
+    mgateDim: 4,
+    intermediateSize: 64,
+  });
+  const ids = [
+    Array.from({ length: 90 }, (_, i) => (i * 7 + 3) % 50),
+    Array.from({ length: 90 }, (_, i) => (i * 11 + 5) % 50),
+  ];
 
   it.each([1, 20, 57])('prefill %i then decode to T = 90 (> 2W, > block_size/2) agrees within 1e-4', async (P) => {
     const model = initModel(config, 5);
@@ -53,9 +70,16 @@ describe('cached path vs our full forward beyond what the reference can do', () 
   });
 
   it('a batch of prompts of different lengths generates what each prompt generates alone', () => {
-    const model = initModel(resolveConfig({ ...config, family: 'dcpythia', rotaryPct: 0.5, mgate: false, windowType: null }), 9);
+    const model = initModel(
+      resolveConfig({ ...config, family: 'dcpythia', rotaryPct: 0.5, mgate: false, windowType: null }),
+      9,
+    );
     try {
-      const prompts = [[1, 2, 3, 4, 5, 6, 7], [9, 8], [4, 4, 4, 1, 2]];
+      const prompts = [
+        [1, 2, 3, 4, 5, 6, 7],
+        [9, 8],
+        [4, 4, 4, 1, 2],
+      ];
       const together = generate(model, prompts, { maxNewTokens: 12 });
       const alone = prompts.map((p) => generate(model, [p], { maxNewTokens: 12 }).ids[0]);
       expect(together.ids).toEqual(alone);

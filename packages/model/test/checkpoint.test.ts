@@ -34,37 +34,45 @@ async function editedCase(name: string, edit: (tensors: Map<string, { shape: num
 }
 
 describe('checkpoint round trip', () => {
-  it.each(['case1_dcformer_lgll', 'case3_dcformer_mha', 'case4_dcpythia'])('%s: load → save → load gives identical tensors and logits', async (name) => {
-    const a = await loadModel(caseDir(name), quiet);
-    const out = join(scratch, `rt-${name}`);
-    await saveModel(a, out);
-    const b = await loadModel(out, quiet);
-    try {
-      const wa = modelWeights(a);
-      const wb = modelWeights(b);
-      expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
-      for (const [n, t] of wa) expect(Buffer.from(wb.get(n)!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
-      // saveModel reads asynchronously (GPU backends): the same tensors as the synchronous read
-      const wasync = await modelWeightsAsync(a);
-      expect([...wasync.keys()]).toEqual([...wa.keys()]);
-      for (const [n, t] of wa) expect(Buffer.from(wasync.get(n)!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
-      const ids = golden(name).input_ids;
-      const la = tf.tidy(() => a.forward(ids).dataSync());
-      const lb = tf.tidy(() => b.forward(ids).dataSync());
-      expect(Buffer.from(lb.buffer).equals(Buffer.from(la.buffer))).toBe(true);
-      expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors']);
-      // the saved file carries what the official module writes too (identity buffers, merged copies)
-      const saved = parseSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
-      const original = parseSafetensors(new Uint8Array(await readFile(join(caseDir(name), 'model.safetensors'))));
-      if (name !== 'case3_dcformer_mha') expect([...saved.tensors.keys()].sort()).toEqual([...original.tensors.keys()].sort());
-    } finally {
-      a.dispose();
-      b.dispose();
-    }
-  });
+  it.each(['case1_dcformer_lgll', 'case3_dcformer_mha', 'case4_dcpythia'])(
+    '%s: load → save → load gives identical tensors and logits',
+    async (name) => {
+      const a = await loadModel(caseDir(name), quiet);
+      const out = join(scratch, `rt-${name}`);
+      await saveModel(a, out);
+      const b = await loadModel(out, quiet);
+      try {
+        const wa = modelWeights(a);
+        const wb = modelWeights(b);
+        expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
+        for (const [n, t] of wa)
+          expect(Buffer.from(wb.get(n)!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
+        // saveModel reads asynchronously (GPU backends): the same tensors as the synchronous read
+        const wasync = await modelWeightsAsync(a);
+        expect([...wasync.keys()]).toEqual([...wa.keys()]);
+        for (const [n, t] of wa)
+          expect(Buffer.from(wasync.get(n)!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
+        const ids = golden(name).input_ids;
+        const la = tf.tidy(() => a.forward(ids).dataSync());
+        const lb = tf.tidy(() => b.forward(ids).dataSync());
+        expect(Buffer.from(lb.buffer).equals(Buffer.from(la.buffer))).toBe(true);
+        expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors']);
+        // the saved file carries what the official module writes too (identity buffers, merged copies)
+        const saved = parseSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))));
+        const original = parseSafetensors(new Uint8Array(await readFile(join(caseDir(name), 'model.safetensors'))));
+        if (name !== 'case3_dcformer_mha')
+          expect([...saved.tensors.keys()].sort()).toEqual([...original.tensors.keys()].sort());
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    },
+  );
 
   it('Transformer++: dyn_w_proj tensors in a use_dcmha=false checkpoint are accepted and not written back', async () => {
-    const original = parseSafetensors(new Uint8Array(await readFile(join(caseDir('case3_dcformer_mha'), 'model.safetensors'))));
+    const original = parseSafetensors(
+      new Uint8Array(await readFile(join(caseDir('case3_dcformer_mha'), 'model.safetensors'))),
+    );
     expect([...original.tensors.keys()].some((n) => n.includes('dyn_w_proj.dw1'))).toBe(true);
     const m = await loadModel(caseDir('case3_dcformer_mha'), quiet);
     expect([...modelWeights(m).keys()].some((n) => n.includes('dyn_w_proj'))).toBe(false);
@@ -80,12 +88,16 @@ describe('bad checkpoints: typed errors naming the tensor', () => {
   });
 
   it('unexpected tensor', async () => {
-    const dir = await editedCase('case2_dcformer_lg', (t) => t.set('layers.0.attention.extra.weight', { shape: [2], data: new Float32Array(2) }));
+    const dir = await editedCase('case2_dcformer_lg', (t) =>
+      t.set('layers.0.attention.extra.weight', { shape: [2], data: new Float32Array(2) }),
+    );
     await expect(loadModel(dir, quiet)).rejects.toThrow(/unexpected tensor 'layers\.0\.attention\.extra\.weight'/);
   });
 
   it('wrong shape: names expected and found shapes', async () => {
-    const dir = await editedCase('case2_dcformer_lg', (t) => t.set('norm.weight', { shape: [63], data: new Float32Array(63) }));
+    const dir = await editedCase('case2_dcformer_lg', (t) =>
+      t.set('norm.weight', { shape: [63], data: new Float32Array(63) }),
+    );
     await expect(loadModel(dir, quiet)).rejects.toThrow(/'norm\.weight' must have shape \[64\]; found \[63\]/);
   });
 

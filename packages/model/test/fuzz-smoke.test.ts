@@ -14,7 +14,10 @@ it('fuzz smoke over the model parsers: no untyped error, abort, hang or memory b
 }, 300_000);
 
 it('the fuzz supervisor sees each kind of failure (self-test targets)', async () => {
-  const { code, summary } = await runFuzz(['--package', 'selftest', '--count', '1', '--timeout-ms', '10000', '--rss-limit-mb', '400'], { ...process.env, DCF_FUZZ_SELFTEST: '1' });
+  const { code, summary } = await runFuzz(
+    ['--package', 'selftest', '--count', '1', '--timeout-ms', '10000', '--rss-limit-mb', '400'],
+    { ...process.env, DCF_FUZZ_SELFTEST: '1' },
+  );
   const { stats } = summary;
   expect(code).toBe(1);
   expect(stats['selftest-untyped'].untyped).toBe(1);

@@ -11,7 +11,19 @@ import { initModel } from '../src/init.js';
 import type { DcformerModel } from '../src/model.js';
 import { argmax } from '../src/sampling.js';
 
-const config = resolveConfig({ family: 'dcformer', dim: 32, nHead: 4, nLayer: 2, vocabSize: 40, blockSize: 12, windowSize: 4, windowType: 'LG', useQkNorm: true, qChunkSize: 4, intermediateSize: 64 });
+const config = resolveConfig({
+  family: 'dcformer',
+  dim: 32,
+  nHead: 4,
+  nLayer: 2,
+  vocabSize: 40,
+  blockSize: 12,
+  windowSize: 4,
+  windowType: 'LG',
+  useQkNorm: true,
+  qChunkSize: 4,
+  intermediateSize: 64,
+});
 let model: DcformerModel;
 
 beforeAll(async () => {
@@ -39,7 +51,10 @@ function uncachedGreedy(prompt: number[], n: number): number[] {
 
 describe('generation past block_size', () => {
   it('greedy ids of 3 × block_size new tokens equal the uncached crop loop; each crop is reported', async () => {
-    const prompts = [[1, 2, 3, 4, 5], [7, 8]];
+    const prompts = [
+      [1, 2, 3, 4, 5],
+      [7, 8],
+    ];
     const crops: number[] = [];
     const got = generate(model, prompts, { maxNewTokens: 36, onCrop: (kept) => crops.push(kept) });
     expect(got.ids.map((r) => r.length)).toEqual([41, 38]);
@@ -52,13 +67,18 @@ describe('generation past block_size', () => {
   });
 
   it('a prompt longer than block_size is still an error naming both numbers', () => {
-    expect(() => generate(model, [new Array(13).fill(1)], { maxNewTokens: 1 })).toThrow(/longest prompt \(13 tokens\) exceeds block_size 12/);
+    expect(() => generate(model, [new Array(13).fill(1)], { maxNewTokens: 1 })).toThrow(
+      /longest prompt \(13 tokens\) exceeds block_size 12/,
+    );
   });
 });
 
 describe('stop conditions and argmax', () => {
   it('stopWhen ends a row after the token it accepts, other rows go on', () => {
-    const got = generate(model, [[1, 2], [3]], { maxNewTokens: 8, stopWhen: (row, ids) => row === 0 && ids.length === 3 });
+    const got = generate(model, [[1, 2], [3]], {
+      maxNewTokens: 8,
+      stopWhen: (row, ids) => row === 0 && ids.length === 3,
+    });
     expect(got.newIds.map((r) => r.length)).toEqual([3, 8]);
   });
 

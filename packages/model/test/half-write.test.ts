@@ -4,7 +4,14 @@
  * nearest-value search over all 65536 codes; files written that way read back as those values.
  */
 import { describe, expect, it } from 'vitest';
-import { f16BitsToNumber, numberToBf16Bits, numberToF16Bits, parseSafetensors, serializeSafetensors, toFloat32 } from '../src/checkpoint/safetensors.js';
+import {
+  f16BitsToNumber,
+  numberToBf16Bits,
+  numberToF16Bits,
+  parseSafetensors,
+  serializeSafetensors,
+  toFloat32,
+} from '../src/checkpoint/safetensors.js';
 
 const BF16_VALUES = new Float32Array(Uint32Array.from({ length: 0x10000 }, (_, b) => b << 16).buffer);
 const bf16ToNumber = (b: number) => BF16_VALUES[b];
@@ -31,16 +38,40 @@ function nearestCode(x: number, decode: (bits: number) => number, infCode: numbe
 }
 
 function samples(): number[] {
-  const out = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65519, 65520, -65520, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-10, 3.4e38, 1e30, 3.3961e38, 3.4e38, 1.0009765625, 1.00048828125, 1.00146484375];
+  const out = [
+    0,
+    -0,
+    1,
+    -1,
+    0.1,
+    1 / 3,
+    65504,
+    65519,
+    65520,
+    -65520,
+    6.1e-5,
+    5.96e-8,
+    2.98e-8,
+    2.99e-8,
+    1e-10,
+    3.4e38,
+    1e30,
+    3.3961e38,
+    3.4e38,
+    1.0009765625,
+    1.00048828125,
+    1.00146484375,
+  ];
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < 300; i++) out.push((random() - 0.5) * 10 ** (random() * 12 - 8));
   return out;
 }
 
 describe('float32 → half precision codes', () => {
   it('F16: nearest, ties to even, overflow to Inf, subnormals, NaN', () => {
-    for (const x of samples()) expect(numberToF16Bits(x), String(x)).toBe(nearestCode(x, (h) => F16_VALUES[h], 0x7c00, 65536));
+    for (const x of samples())
+      expect(numberToF16Bits(x), String(x)).toBe(nearestCode(x, (h) => F16_VALUES[h], 0x7c00, 65536));
     for (let code = 0; code < 0x10000; code++) {
       const v = f16BitsToNumber(code);
       if (!Number.isNaN(v)) expect(numberToF16Bits(v)).toBe(code);
@@ -50,7 +81,8 @@ describe('float32 → half precision codes', () => {
   });
 
   it('BF16: nearest, ties to even, NaN stays NaN', () => {
-    for (const x of samples()) expect(numberToBf16Bits(x), String(x)).toBe(nearestCode(x, bf16ToNumber, 0x7f80, 2 ** 128));
+    for (const x of samples())
+      expect(numberToBf16Bits(x), String(x)).toBe(nearestCode(x, bf16ToNumber, 0x7f80, 2 ** 128));
     for (let code = 0; code < 0x10000; code += 7) {
       const v = bf16ToNumber(code);
       if (!Number.isNaN(v)) expect(numberToBf16Bits(v)).toBe(code);
@@ -70,6 +102,8 @@ describe('float32 → half precision codes', () => {
       const encode = dtype === 'F16' ? numberToF16Bits : numberToBf16Bits;
       expect([...back]).toEqual([...data].map((x) => decode(encode(x))));
     }
-    expect(() => serializeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, undefined, { dtype: 'F8' as never })).toThrow(/dtype must be F32, F16 or BF16; got "F8"/);
+    expect(() =>
+      serializeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, undefined, { dtype: 'F8' as never }),
+    ).toThrow(/dtype must be F32, F16 or BF16; got "F8"/);
   });
 });

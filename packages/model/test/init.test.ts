@@ -19,7 +19,16 @@ function std(a: Float32Array): number {
 }
 
 describe('official init', () => {
-  const config = resolveConfig({ family: 'dcformer', dim: 128, nHead: 4, nLayer: 2, vocabSize: 300, blockSize: 32, windowSize: 8, useQkNorm: true });
+  const config = resolveConfig({
+    family: 'dcformer',
+    dim: 128,
+    nHead: 4,
+    nLayer: 2,
+    vocabSize: 300,
+    blockSize: 32,
+    windowSize: 8,
+    useQkNorm: true,
+  });
 
   it('is seeded: same seed, same weights; other seed, other weights', () => {
     const a = initModel(config, 7);
@@ -34,7 +43,10 @@ describe('official init', () => {
   it('draws each tensor from the official distribution (DCMHA.md "Official init")', () => {
     const m = initModel(config, 1);
     const w = modelWeights(m);
-    const D = 128, N = 4, K = 16, V = 300;
+    const D = 128,
+      N = 4,
+      K = 16,
+      V = 300;
     const expectStd = (name: string, expected: number) => {
       const s = std(w.get(name)!.data);
       expect(Math.abs(s - expected) / expected, `${name}: std ${s} vs ${expected}`).toBeLessThan(0.06);
@@ -54,12 +66,24 @@ describe('official init', () => {
   });
 
   it('new DCPythia models use the DCFormer formulas, so the dynamic weights get gradients', () => {
-    const pythia = resolveConfig({ family: 'dcpythia', dim: 64, nHead: 4, nLayer: 1, vocabSize: 50, blockSize: 16, windowSize: null, rotaryPct: 0.25 });
+    const pythia = resolveConfig({
+      family: 'dcpythia',
+      dim: 64,
+      nHead: 4,
+      nLayer: 1,
+      vocabSize: 50,
+      blockSize: 16,
+      windowSize: null,
+      rotaryPct: 0.25,
+    });
     const m = initModel(pythia, 3);
     const { grads } = m.lossAndGrads([[1, 2, 3, 4, 5, 6, 7, 8]]);
     for (const name of ['dw1', 'qkw', 'dd']) {
       const g = grads.get(`layers.0.attention.dyn_w_proj.${name}`)!;
-      expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]), name).toBeGreaterThan(0);
+      expect(
+        tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]),
+        name,
+      ).toBeGreaterThan(0);
     }
     tf.dispose([...grads.values()]);
     m.dispose();

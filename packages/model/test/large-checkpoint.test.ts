@@ -68,10 +68,16 @@ describe('large sharded checkpoint', () => {
       const n = [...model.variables.values()].reduce((a, v) => a + v.size, 0);
       console.log(JSON.stringify({ params: n, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
     `;
-    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', maxBuffer: 1 << 20 });
+    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     const { params, maxRssBytes } = JSON.parse(stdout.trim().split('\n').pop() as string);
     expect(params * 4).toBe(float32Bytes);
-    console.log(`large checkpoint: float32 weights ${(float32Bytes / 1e9).toFixed(2)} GB, peak RSS ${(maxRssBytes / 1e9).toFixed(2)} GB (${(maxRssBytes / float32Bytes).toFixed(2)}×)`);
+    console.log(
+      `large checkpoint: float32 weights ${(float32Bytes / 1e9).toFixed(2)} GB, peak RSS ${(maxRssBytes / 1e9).toFixed(2)} GB (${(maxRssBytes / float32Bytes).toFixed(2)}×)`,
+    );
     expect(maxRssBytes).toBeLessThan(1.5 * float32Bytes);
   }, 300_000);
 });

@@ -86,7 +86,8 @@ export function gradFailures(model: DcformerModel, name: string): string[] {
   const failures: string[] = [];
   if (Math.abs(loss - g.train_as_infer.loss) > 1e-5) failures.push(`${name} loss ${loss} vs ${g.train_as_infer.loss}`);
   const names = (m: Map<string, unknown>) => [...m.keys()].sort().join(',');
-  if (names(grads) !== names(refs)) failures.push(`${name}: gradients for ${names(grads)}; the oracle has ${names(refs)}`);
+  if (names(grads) !== names(refs))
+    failures.push(`${name}: gradients for ${names(grads)}; the oracle has ${names(refs)}`);
   for (const [param, grad] of grads) {
     const ref = refs.get(param);
     if (ref === undefined) continue;

@@ -30,7 +30,9 @@ describe(`${NAME}: query_wise through logits and cached decode`, () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     queryWise = await loadModel(caseDir(NAME), { onWarning: () => {} });
-    bothSides = modelFromWeights({ ...queryWise.config, keyWise: true }, modelWeights(queryWise), { onWarning: () => {} });
+    bothSides = modelFromWeights({ ...queryWise.config, keyWise: true }, modelWeights(queryWise), {
+      onWarning: () => {},
+    });
   });
   afterAll(() => {
     queryWise?.dispose();
@@ -57,12 +59,18 @@ describe(`${NAME}: query_wise through logits and cached decode`, () => {
     const got = new Float32Array(B * T * V);
     const cache = bothSides.createCache(B);
     try {
-      const prefill_BPV = bothSides.forwardCached(ids.map((row) => row.slice(0, P)), cache);
+      const prefill_BPV = bothSides.forwardCached(
+        ids.map((row) => row.slice(0, P)),
+        cache,
+      );
       const first = prefill_BPV.dataSync() as Float32Array;
       prefill_BPV.dispose();
       for (let b = 0; b < B; b++) got.set(first.subarray(b * P * V, (b + 1) * P * V), b * T * V);
       for (let t = P; t < T; t++) {
-        const step_B1V = queryWise.forwardCached(ids.map((row) => [row[t]]), cache);
+        const step_B1V = queryWise.forwardCached(
+          ids.map((row) => [row[t]]),
+          cache,
+        );
         const step = step_B1V.dataSync() as Float32Array;
         step_B1V.dispose();
         for (let b = 0; b < B; b++) got.set(step.subarray(b * V, (b + 1) * V), (b * T + t) * V);
@@ -78,7 +86,10 @@ describe(`${NAME}: query_wise through logits and cached decode`, () => {
     // No oracle holds a consistent query-wise forward; DESIGN.md asks the two paths of our code to agree.
     const full = tf.tidy(() => queryWise.forward(ids).dataSync());
     const got = await cachedLogits(queryWise, ids, P);
-    const rep = compareClose(got, full, [ids.length, ids[0].length, queryWise.config.vocabSize], { atol: 1e-4, label: 'cached vs full' });
+    const rep = compareClose(got, full, [ids.length, ids[0].length, queryWise.config.vocabSize], {
+      atol: 1e-4,
+      label: 'cached vs full',
+    });
     expect(rep.ok, rep.message).toBe(true);
   });
 });

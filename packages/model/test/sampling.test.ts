@@ -62,7 +62,9 @@ describe('logits processors on known distributions', () => {
 
   it('bad options are InputErrors naming the option', () => {
     expect(() => validateSampling({ topP: 0 }, 'generate')).toThrow(InputError);
-    expect(() => validateSampling({ temperature: -1 }, 'generate')).toThrow(/'temperature' must be a number ≥ 0 \(0: argmax\); got -1/);
+    expect(() => validateSampling({ temperature: -1 }, 'generate')).toThrow(
+      /'temperature' must be a number ≥ 0 \(0: argmax\); got -1/,
+    );
     expect(() => validateSampling({ topK: 1.5 }, 'generate')).toThrow(/'topK'/);
   });
 });

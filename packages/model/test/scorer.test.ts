@@ -50,7 +50,8 @@ function direct(context: number[], continuation: number[], maxLength: number) {
   return { logprob: lp.reduce((a, b) => a + b, 0), isGreedy: argmax.slice(-k).every((a, j) => a === continuation[j]) };
 }
 
-const seq = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (i * 37 + seed * 11 + ((i * i) % 7)) % 128);
+const seq = (n: number, seed: number) =>
+  Array.from({ length: n }, (_, i) => (i * 37 + seed * 11 + ((i * i) % 7)) % 128);
 
 describe('modelScorer.loglikelihood on case1 equals the direct computation', () => {
   // lengths from 1 to 70 tokens (past block_size 64: left truncation), shared contexts, a request
@@ -95,7 +96,9 @@ describe('modelScorer.loglikelihood on case1 equals the direct computation', () 
     expect(shapes.reduce((n, [b]) => n + b, 0)).toBe(6);
     if (options.batchSize > 1) expect(Math.max(...shapes.map(([b]) => b))).toBeGreaterThan(1);
     got.forEach((g, i) => {
-      expect(Math.abs(g.logprob - expected[i].logprob), `request ${i}`).toBeLessThan(1e-4 * requests[i].continuation.length);
+      expect(Math.abs(g.logprob - expected[i].logprob), `request ${i}`).toBeLessThan(
+        1e-4 * requests[i].continuation.length,
+      );
       expect(g.isGreedy, `request ${i}`).toBe(expected[i].isGreedy);
     });
     expect(progress[progress.length - 1]).toBe(requests.length);
@@ -117,7 +120,9 @@ describe('modelScorer.loglikelihood on case1 equals the direct computation', () 
 
   it('rejects ids outside the vocabulary, empty contexts and a maxLength beyond block_size', async () => {
     const scorer = modelScorer(model);
-    await expect(scorer.loglikelihood([{ context: [1], continuation: [128] }])).rejects.toThrow(/continuation holds 128, not a token id in \[0, 128\)/);
+    await expect(scorer.loglikelihood([{ context: [1], continuation: [128] }])).rejects.toThrow(
+      /continuation holds 128, not a token id in \[0, 128\)/,
+    );
     await expect(scorer.loglikelihood([{ context: [], continuation: [1] }])).rejects.toThrow(/empty context/);
     expect(() => modelScorer(model, { maxLength: 65 })).toThrow(/'maxLength' must be an integer in \[1, 64\]; got 65/);
   });
@@ -134,7 +139,10 @@ describe('modelScorer.rolling on case1', () => {
     expect(Math.abs(r.logprob - full)).toBeLessThan(64 * 1e-4);
   });
 
-  it.each([[20, 7], [64, 64]])('maxLength %i stride %i: every token scored once, each from its window', async (L, stride) => {
+  it.each([
+    [20, 7],
+    [64, 64],
+  ])('maxLength %i stride %i: every token scored once, each from its window', async (L, stride) => {
     // the definition, window by window: token t is predicted from ids[max(0, end − L), t)
     let expected = 0;
     let scored = 0;

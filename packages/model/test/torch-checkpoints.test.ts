@@ -31,7 +31,10 @@ describe('official PyTorch .bin checkpoints', () => {
     const model = await loadModel(dir, quiet);
     try {
       const expected = goldenArray(g.logits);
-      const rep = compareClose(await cachedLogits(model, g.input_ids, g.prefill_len), expected.data, expected.shape, { atol: 1e-4, label: 'fp16 cached logits' });
+      const rep = compareClose(await cachedLogits(model, g.input_ids, g.prefill_len), expected.data, expected.shape, {
+        atol: 1e-4,
+        label: 'fp16 cached logits',
+      });
       expect(rep.ok, rep.message).toBe(true);
     } finally {
       model.dispose();
@@ -43,7 +46,8 @@ describe('official PyTorch .bin checkpoints', () => {
     const b = await loadModel(caseDir('case4_dcpythia'), quiet);
     try {
       const wa = modelWeights(a);
-      for (const [name, t] of modelWeights(b)) expect(Buffer.from(wa.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
+      for (const [name, t] of modelWeights(b))
+        expect(Buffer.from(wa.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
     } finally {
       a.dispose();
       b.dispose();
@@ -74,6 +78,8 @@ describe('official PyTorch .bin checkpoints', () => {
     await writeFile(join(dir, 'config.json'), JSON.stringify(configToJson(presetConfig('dcpythia-6.9b'))));
     const attempt = loadModel(dir, { ...quiet, memoryLimitBytes: 0.85 * 24e9 });
     await expect(attempt).rejects.toThrow(CheckpointError);
-    await expect(loadModel(dir, { ...quiet, memoryLimitBytes: 0.85 * 24e9 })).rejects.toThrow(/needs 2\d\.\d GB for its float32 weights, more than the 20\.4 GB available/);
+    await expect(loadModel(dir, { ...quiet, memoryLimitBytes: 0.85 * 24e9 })).rejects.toThrow(
+      /needs 2\d\.\d GB for its float32 weights, more than the 20\.4 GB available/,
+    );
   });
 });

@@ -20,11 +20,12 @@ function makeLayer(args: Omit<DCMultiHeadAttentionArgs, 'numHeads'> & { numHeads
   tf.tidy(() => {
     layer.apply(tf.zeros([1, T, D])); // builds it (and marks it used, so dispose() is allowed)
     const boosted = layer.getWeights().map((w, i) => {
-    const name = layer.weights[i].originalName.split('/').pop();
-    if (name === 'qkw') return randn(w.shape, 100 + i, 0.05);
-    if (name === 'dd') return tf.mul(w, 5);
-    if (name?.endsWith('bias') || name?.endsWith('scale')) return randn(w.shape, 200 + i, 0.3 + (name.endsWith('scale') ? 1 : 0));
-    return w;
+      const name = layer.weights[i].originalName.split('/').pop();
+      if (name === 'qkw') return randn(w.shape, 100 + i, 0.05);
+      if (name === 'dd') return tf.mul(w, 5);
+      if (name?.endsWith('bias') || name?.endsWith('scale'))
+        return randn(w.shape, 200 + i, 0.3 + (name.endsWith('scale') ? 1 : 0));
+      return w;
     });
     layer.setWeights(boosted);
   });
@@ -36,7 +37,15 @@ const apply = (layer: DCMultiHeadAttention, x: Tensor | Tensor[]) => layer.apply
 describe('DCMultiHeadAttention equals @dcformer/compose with the same weights', () => {
   const cases: (Omit<DCMultiHeadAttentionArgs, 'numHeads'> & { label: string })[] = [
     { label: 'global, both sides, RoPE', window: null, chunkSize: 3 },
-    { label: 'local W=3, query-wise only, QK-norm, biases', window: 3, queryWise: true, keyWise: false, useQkNorm: true, useBias: true, chunkSize: 2 },
+    {
+      label: 'local W=3, query-wise only, QK-norm, biases',
+      window: 3,
+      queryWise: true,
+      keyWise: false,
+      useQkNorm: true,
+      useBias: true,
+      chunkSize: 2,
+    },
     { label: 'local W=4, key-wise only, no RoPE', window: 4, queryWise: false, keyWise: true, useRope: false },
     { label: 'partial RoPE (R=2), keyDim 6', window: null, keyDim: 6, rotaryDims: 2, ropeBase: 500 },
   ];
@@ -48,15 +57,26 @@ describe('DCMultiHeadAttention equals @dcformer/compose with the same weights', 
         const x = randn([B, T, D], 1);
         const y = apply(layer, x);
         const w = weightsByName(layer);
-        const p = projectQkv(x, w, N, { useQkNorm: args.useQkNorm, useRope: args.useRope, rotaryDims: args.rotaryDims ?? undefined, ropeBase: args.ropeBase });
+        const p = projectQkv(x, w, N, {
+          useQkNorm: args.useQkNorm,
+          useRope: args.useRope,
+          rotaryDims: args.rotaryDims ?? undefined,
+          ropeBase: args.ropeBase,
+        });
         const dyn = dynamicWeights(x, { dw1: w.dw1, qkw: w.qkw, dd: w.dd });
         const [qw, kw] = [args.queryWise ?? true, args.keyWise ?? true];
         const weights = { pre: selectSides(dyn.pre, qw, kw), post: selectSides(dyn.post, qw, kw) };
         const compose = { queryWise: qw, keyWise: kw };
-        const ref = outputProjection(dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, weights, { window: args.window ?? null, chunkSize: T, compose }), w);
+        const ref = outputProjection(
+          dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, weights, { window: args.window ?? null, chunkSize: T, compose }),
+          w,
+        );
         expect(maxAbsDiff(y, ref)).toBeLessThanOrEqual(1e-5);
         // the boosted composition matters: plain attention over the same q, k, v is far off
-        const mha = outputProjection(dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, null, { window: args.window ?? null, chunkSize: T }), w);
+        const mha = outputProjection(
+          dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, null, { window: args.window ?? null, chunkSize: T }),
+          w,
+        );
         expect(maxAbsDiff(y, mha)).toBeGreaterThan(0.1);
       });
       layer.dispose();
@@ -89,14 +109,15 @@ describe('useDcmha: false equals plain multi-head attention computed directly', 
 });
 
 describe('padding masks', () => {
-  it('an all-ones mask (dense path) gives the chunked path\'s output and gradients', () => {
+  it("an all-ones mask (dense path) gives the chunked path's output and gradients", () => {
     const layer = makeLayer({ window: 3, chunkSize: 2, useQkNorm: true });
     tf.tidy(() => {
       const x = randn([B, T, D], 3);
       const r = randn([B, T, D], 4);
       const ones = tf.ones([B, T]);
       const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
-      const run = (inputs: Tensor | Tensor[]) => tf.variableGrads(() => tf.sum(tf.mul(apply(layer, inputs), r)) as tf.Scalar, vars);
+      const run = (inputs: Tensor | Tensor[]) =>
+        tf.variableGrads(() => tf.sum(tf.mul(apply(layer, inputs), r)) as tf.Scalar, vars);
       const chunked = run(x);
       const dense = run([x, ones]);
       expect(Math.abs(chunked.value.dataSync()[0] - dense.value.dataSync()[0])).toBeLessThan(1e-4);
@@ -119,7 +140,10 @@ describe('padding masks', () => {
       const w = weightsByName(layer);
       const p = projectQkv(x, w, N);
       const dyn = dynamicWeights(x, { dw1: w.dw1, qkw: w.qkw, dd: w.dd });
-      const ref = outputProjection(dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, dyn, { window: 4, chunkSize: T, keyStart: pads }), w).arraySync() as number[][][];
+      const ref = outputProjection(
+        dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, dyn, { window: 4, chunkSize: T, keyStart: pads }),
+        w,
+      ).arraySync() as number[][][];
       pads.forEach((pad, b) => {
         for (let t = 0; t < T; t++) {
           for (let d = 0; d < D; d++) {
@@ -139,7 +163,10 @@ describe('padding masks', () => {
     const attention = new DCMultiHeadAttention({ numHeads: N, seed: 3 });
     const model = tf.model({ inputs: ids, outputs: attention.apply(embedding.apply(ids)) as tf.SymbolicTensor });
     tf.tidy(() => {
-      const rows = [[3, 1, 4, 1, 2, 0, 0], [2, 3, 4, 1, 2, 3, 4]]; // right padding with id 0
+      const rows = [
+        [3, 1, 4, 1, 2, 0, 0],
+        [2, 3, 4, 1, 2, 3, 4],
+      ]; // right padding with id 0
       const x = tf.tensor2d(rows);
       const viaMask = model.predict(x) as Tensor;
       const explicit = apply(attention, [embedding.apply(x) as Tensor, tf.notEqual(x, 0)]);

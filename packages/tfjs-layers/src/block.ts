@@ -29,11 +29,18 @@ export function dcformerBlock(x: SymbolicTensor, options: DcformerBlockOptions):
   const label = `dcformerBlock${name === undefined ? '' : ` '${name}'`}`;
   const D = x.shape[x.shape.length - 1];
   if (x.shape.length !== 3 || D === null) {
-    throw new ValueError(name ?? 'dcformerBlock', `${label}: x must be [batch, time, features] with known features; got shape [${x.shape.map((d) => d ?? 'null').join(',')}].`, 'shape');
+    throw new ValueError(
+      name ?? 'dcformerBlock',
+      `${label}: x must be [batch, time, features] with known features; got shape [${x.shape.map((d) => d ?? 'null').join(',')}].`,
+      'shape',
+    );
   }
   const F = hiddenDim ?? Math.ceil((8 * D) / 3 / 8) * 8;
   if (!Number.isInteger(F) || F < 1) {
-    throw new ValueError(name ?? 'dcformerBlock', `${label}: hiddenDim must be a positive integer, but got ${JSON.stringify(hiddenDim)}.`);
+    throw new ValueError(
+      name ?? 'dcformerBlock',
+      `${label}: hiddenDim must be a positive integer, but got ${JSON.stringify(hiddenDim)}.`,
+    );
   }
   const named = (suffix: string) => (name === undefined ? {} : { name: `${name}_${suffix}` });
   const seed = attention.seed ?? null;

@@ -77,16 +77,28 @@ export class DCMultiHeadAttention extends layers.Layer {
     if (list.length > 2) this.fail(`expects x or [x, paddingMask], but got ${list.length} inputs.`, 'shape');
     const [x, mask = null] = list;
     if (x.length !== 3) {
-      this.fail(`Input 0 is incompatible: expected ndim=3 ([batch, time, features]), found ndim=${x.length} (shape ${formatLayerShape(x)}).`, 'shape');
+      this.fail(
+        `Input 0 is incompatible: expected ndim=3 ([batch, time, features]), found ndim=${x.length} (shape ${formatLayerShape(x)}).`,
+        'shape',
+      );
     }
     if (mask !== null && mask.length !== 2) {
-      this.fail(`Input 1 (paddingMask) is incompatible: expected ndim=2 ([batch, time]), found ndim=${mask.length} (shape ${formatLayerShape(mask)}).`, 'shape');
+      this.fail(
+        `Input 1 (paddingMask) is incompatible: expected ndim=2 ([batch, time]), found ndim=${mask.length} (shape ${formatLayerShape(mask)}).`,
+        'shape',
+      );
     }
     if (mask !== null && x[1] !== null && mask[1] !== null && x[1] !== mask[1]) {
-      this.fail(`paddingMask ${formatLayerShape(mask)} does not match the time axis of x ${formatLayerShape(x)}.`, 'shape');
+      this.fail(
+        `paddingMask ${formatLayerShape(mask)} does not match the time axis of x ${formatLayerShape(x)}.`,
+        'shape',
+      );
     }
     if (this.dims !== null && x[2] !== this.dims.D) {
-      this.fail(`Input 0 is incompatible: expected axis -1 of input shape to have value ${this.dims.D}, but got shape ${formatLayerShape(x)}.`, 'shape');
+      this.fail(
+        `Input 0 is incompatible: expected axis -1 of input shape to have value ${this.dims.D}, but got shape ${formatLayerShape(x)}.`,
+        'shape',
+      );
     }
     return { x, mask };
   }
@@ -94,16 +106,21 @@ export class DCMultiHeadAttention extends layers.Layer {
   build(inputShape: Shape | Shape[]): void {
     const { x } = this.splitShapes(inputShape);
     const D = x[2];
-    if (D === null) this.fail(`the feature axis of the input must be known; got shape ${formatLayerShape(x)}.`, 'shape');
+    if (D === null)
+      this.fail(`the feature axis of the input must be known; got shape ${formatLayerShape(x)}.`, 'shape');
     const o = this.options;
     const N = o.numHeads;
     if (o.keyDim === null && D % N !== 0) {
-      this.fail(`numHeads ${N} does not divide the input features ${D}; choose numHeads that divides it or set keyDim.`);
+      this.fail(
+        `numHeads ${N} does not divide the input features ${D}; choose numHeads that divides it or set keyDim.`,
+      );
     }
     const E = o.keyDim ?? D / N;
     const R = o.rotaryDims ?? E;
     if (o.useRope && (R > E || R % 2 !== 0)) {
-      this.fail(`RoPE needs an even number of rotary dims no larger than the head size ${E}, but got ${R}; set rotaryDims or useRope: false.`);
+      this.fail(
+        `RoPE needs an even number of rotary dims no larger than the head size ${E}, but got ${R}; set rotaryDims or useRope: false.`,
+      );
     }
     const K = 4 * N;
     const I = o.useDcmha ? dynamicRank(N) : 0;
@@ -151,8 +168,14 @@ export class DCMultiHeadAttention extends layers.Layer {
       const [x_BTD] = list;
       const keras = kwargs?.mask as Tensor | Tensor[] | undefined;
       const padding = list[1] ?? (Array.isArray(keras) ? keras[0] : keras) ?? null;
-      if (padding !== null && (padding.rank !== 2 || padding.shape[0] !== x_BTD.shape[0] || padding.shape[1] !== x_BTD.shape[1])) {
-        this.fail(`the padding mask must be [batch, time] = ${formatLayerShape(x_BTD.shape.slice(0, 2))}, but got ${formatLayerShape(padding.shape)}.`, 'shape');
+      if (
+        padding !== null &&
+        (padding.rank !== 2 || padding.shape[0] !== x_BTD.shape[0] || padding.shape[1] !== x_BTD.shape[1])
+      ) {
+        this.fail(
+          `the padding mask must be [batch, time] = ${formatLayerShape(x_BTD.shape.slice(0, 2))}, but got ${formatLayerShape(padding.shape)}.`,
+          'shape',
+        );
       }
       return this.attend(x_BTD, padding);
     });
@@ -179,13 +202,17 @@ export class DCMultiHeadAttention extends layers.Layer {
     if (w.dw1 && w.qkw && w.dd) {
       // From the layer input (the attention-normed block input in a DCFormer block), not from q or k.
       const dyn = dynamicWeights(x_BTD, { dw1: w.dw1.read(), qkw: w.qkw.read(), dd: w.dd.read() });
-      weights = { pre: selectSides(dyn.pre, o.queryWise, o.keyWise), post: selectSides(dyn.post, o.queryWise, o.keyWise) };
+      weights = {
+        pre: selectSides(dyn.pre, o.queryWise, o.keyWise),
+        post: selectSides(dyn.post, o.queryWise, o.keyWise),
+      };
     }
     const attrs = { queryWise: o.queryWise, keyWise: o.keyWise };
     const [q, k, v] = [q_BTNE, k_BTNE, v_BTNE].map(toHeads);
-    const y_BNTE = padding_BT === null && o.causal
-      ? dcmhaAttention(q, k, v, weights, { window: o.window, chunkSize: o.chunkSize, compose: attrs })
-      : denseAttention(q, k, v, weights, attrs, visibility(T, o.causal, o.window, padding_BT));
+    const y_BNTE =
+      padding_BT === null && o.causal
+        ? dcmhaAttention(q, k, v, weights, { window: o.window, chunkSize: o.chunkSize, compose: attrs })
+        : denseAttention(q, k, v, weights, attrs, visibility(T, o.causal, o.window, padding_BT));
     let y_XD = tf.matMul(tf.reshape(tf.transpose(y_BNTE, [0, 2, 1, 3]), [B * T, N * E]), w.wo.read());
     if (w.woBias) y_XD = tf.add(y_XD, w.woBias.read());
     return tf.reshape(y_XD, [B, T, D]);

@@ -17,7 +17,12 @@ const NEG_FILL = -3.4028234663852886e38;
  * [B|1,1,T,T] bool, true where query t may see key s: the causal / window band, and, with a padding
  * mask [B,T] (non-zero = real token), both t and s real. null: everything visible.
  */
-export function visibility(T: number, causal: boolean, window: number | null, padding_BT: Tensor | null): Tensor | null {
+export function visibility(
+  T: number,
+  causal: boolean,
+  window: number | null,
+  padding_BT: Tensor | null,
+): Tensor | null {
   if (!causal && window === null && padding_BT === null) return null;
   return tf.tidy(() => {
     let band: Tensor | null = null;
@@ -44,7 +49,11 @@ export function visibility(T: number, causal: boolean, window: number | null, pa
  * [B,N,T,E]; `weights` null: plain attention. Query rows that see no key at all (padding) give 0.
  */
 export function denseAttention(
-  q_BNTE: Tensor, k_BNTE: Tensor, v_BNTE: Tensor, weights: AttentionWeights | null, attrs: ComposeAttrs,
+  q_BNTE: Tensor,
+  k_BNTE: Tensor,
+  v_BNTE: Tensor,
+  weights: AttentionWeights | null,
+  attrs: ComposeAttrs,
   visible: Tensor | null,
 ): Tensor {
   return tf.tidy(() => {

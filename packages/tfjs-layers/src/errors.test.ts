@@ -43,7 +43,11 @@ describe('bad options → ValueError naming the layer', () => {
   ];
   for (const [args, fragment] of bad) {
     it(`${JSON.stringify(args)} → ${fragment}`, () => {
-      expectValueError(() => new DCMultiHeadAttention({ name: 'attn', ...args } as DCMultiHeadAttentionArgs), 'attn', fragment);
+      expectValueError(
+        () => new DCMultiHeadAttention({ name: 'attn', ...args } as DCMultiHeadAttentionArgs),
+        'attn',
+        fragment,
+      );
     });
   }
 
@@ -65,7 +69,11 @@ describe('bad inputs → ValueError naming the layer', () => {
 
   it('numHeads that does not divide the features', () => {
     const layer = new DCMultiHeadAttention({ numHeads: 3, name: 'heads' });
-    expectValueError(() => layer.apply(tf.zeros([1, 4, 16])), 'heads', 'numHeads 3 does not divide the input features 16');
+    expectValueError(
+      () => layer.apply(tf.zeros([1, 4, 16])),
+      'heads',
+      'numHeads 3 does not divide the input features 16',
+    );
   });
 
   it('RoPE wider than the head', () => {
@@ -76,24 +84,48 @@ describe('bad inputs → ValueError naming the layer', () => {
   it('a different feature size after build, eager and symbolic', () => {
     const layer = new DCMultiHeadAttention({ numHeads: 4, name: 'width' });
     tf.tidy(() => void layer.apply(tf.zeros([1, 4, 16])));
-    expectValueError(() => layer.apply(tf.zeros([1, 4, 8])), 'width', 'expected axis -1 of input shape to have value 16');
+    expectValueError(
+      () => layer.apply(tf.zeros([1, 4, 8])),
+      'width',
+      'expected axis -1 of input shape to have value 16',
+    );
     expectValueError(() => layer.apply(tf.input({ shape: [4, 8] })), 'width', 'have value 16');
   });
 
   it('unknown feature size', () => {
     const layer = new DCMultiHeadAttention({ numHeads: 4, name: 'unknown' });
-    expectValueError(() => layer.apply(tf.input({ shape: [4, null] as unknown as number[] })), 'unknown', 'must be known');
+    expectValueError(
+      () => layer.apply(tf.input({ shape: [4, null] as unknown as number[] })),
+      'unknown',
+      'must be known',
+    );
   });
 
   it('padding masks of the wrong shape, and too many inputs', () => {
     const layer = new DCMultiHeadAttention({ numHeads: 4, name: 'mask' });
-    expectValueError(() => layer.apply([tf.zeros([2, 4, 16]), tf.ones([2, 5])]), 'mask', 'does not match the time axis');
+    expectValueError(
+      () => layer.apply([tf.zeros([2, 4, 16]), tf.ones([2, 5])]),
+      'mask',
+      'does not match the time axis',
+    );
     expectValueError(() => layer.apply([tf.zeros([2, 4, 16]), tf.ones([2, 4, 1])]), 'mask', 'expected ndim=2');
-    expectValueError(() => layer.apply([tf.zeros([2, 4, 16]), tf.ones([1, 4])]), 'mask', 'must be [batch, time] = [2,4]');
-    expectValueError(() => layer.apply([tf.zeros([2, 4, 16]), tf.ones([2, 4]), tf.ones([2, 4])]), 'mask', 'got 3 inputs');
+    expectValueError(
+      () => layer.apply([tf.zeros([2, 4, 16]), tf.ones([1, 4])]),
+      'mask',
+      'must be [batch, time] = [2,4]',
+    );
+    expectValueError(
+      () => layer.apply([tf.zeros([2, 4, 16]), tf.ones([2, 4]), tf.ones([2, 4])]),
+      'mask',
+      'got 3 inputs',
+    );
   });
 
   it('dcformerBlock: wrong rank', () => {
-    expectValueError(() => dcformerBlock(tf.input({ shape: [16] }), { numHeads: 4, name: 'blk' }), 'blk', 'must be [batch, time, features]');
+    expectValueError(
+      () => dcformerBlock(tf.input({ shape: [16] }), { numHeads: 4, name: 'blk' }),
+      'blk',
+      'must be [batch, time, features]',
+    );
   });
 });

@@ -20,7 +20,7 @@ const T = 2 * HALF;
  */
 function copyTask(n: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor3D } {
   let state = seed >>> 0;
-  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const xs: number[][] = [];
   const ys: number[][][] = [];
   for (let i = 0; i < n; i++) {
@@ -35,12 +35,18 @@ function copyTask(n: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor3D } {
 /** Embedding → DCFormer block → RMSNorm → softmax over the vocabulary. */
 function tinyLM(useDcmha: boolean): tf.LayersModel {
   const ids = tf.input({ shape: [T] });
-  let h = tf.layers.embedding({
-    inputDim: V, outputDim: D, embeddingsInitializer: tf.initializers.randomNormal({ stddev: 1 / Math.sqrt(D), seed: 1 }),
-  }).apply(ids) as tf.SymbolicTensor;
+  let h = tf.layers
+    .embedding({
+      inputDim: V,
+      outputDim: D,
+      embeddingsInitializer: tf.initializers.randomNormal({ stddev: 1 / Math.sqrt(D), seed: 1 }),
+    })
+    .apply(ids) as tf.SymbolicTensor;
   h = dcformerBlock(h, { numHeads: HEADS, useDcmha, seed: 7 });
   h = new RMSNorm().apply(h) as tf.SymbolicTensor;
-  const probs = tf.layers.dense({ units: V, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(h);
+  const probs = tf.layers
+    .dense({ units: V, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })
+    .apply(h);
   return tf.model({ inputs: ids, outputs: probs as tf.SymbolicTensor });
 }
 
@@ -50,7 +56,10 @@ async function train(model: tf.LayersModel, epochs: number): Promise<{ losses: n
   model.compile({ optimizer: tf.train.adam(0.02), loss: 'sparseCategoricalCrossentropy' });
   const counts: number[] = [];
   const history = await model.fit(x, y, {
-    epochs, batchSize: 32, shuffle: false, verbose: 0,
+    epochs,
+    batchSize: 32,
+    shuffle: false,
+    verbose: 0,
     callbacks: { onEpochEnd: async () => void counts.push(tf.memory().numTensors) },
   });
   tf.dispose([x, y]);
@@ -73,9 +82,18 @@ describe('model.fit on a toy copy task', () => {
   it('tf.sequential: embedding → DCMultiHeadAttention → dense trains too', async () => {
     const model = tf.sequential({
       layers: [
-        tf.layers.embedding({ inputDim: V, outputDim: D, inputShape: [T], embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.25, seed: 4 }) }),
+        tf.layers.embedding({
+          inputDim: V,
+          outputDim: D,
+          inputShape: [T],
+          embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.25, seed: 4 }),
+        }),
         new DCMultiHeadAttention({ numHeads: HEADS, window: HALF + 1, seed: 5 }),
-        tf.layers.dense({ units: V, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+        tf.layers.dense({
+          units: V,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }),
+        }),
       ],
     });
     const { losses, counts } = await train(model, 6);

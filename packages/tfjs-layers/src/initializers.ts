@@ -14,8 +14,12 @@ export type InitializerLike = Initializer | string | { className: string; config
 type InitializerFactory = (args?: object) => Initializer;
 
 function isInitializer(value: unknown): value is Initializer {
-  return typeof value === 'object' && value !== null && typeof (value as Initializer).apply === 'function'
-    && typeof (value as Initializer).getClassName === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Initializer).apply === 'function' &&
+    typeof (value as Initializer).getClassName === 'function'
+  );
 }
 
 /**

@@ -61,7 +61,10 @@ export function rope(x_BTNE: Tensor, R: number, base: number): Tensor {
     const sin_T1H = tf.tensor(table.sin, [T, 1, half]);
     const parts = tf.split(x_BTNE, R === E ? [half, half] : [half, half, E - R], 3);
     const [x1, x2] = parts;
-    const rotated = [tf.sub(tf.mul(x1, cos_T1H), tf.mul(x2, sin_T1H)), tf.add(tf.mul(x2, cos_T1H), tf.mul(x1, sin_T1H))];
+    const rotated = [
+      tf.sub(tf.mul(x1, cos_T1H), tf.mul(x2, sin_T1H)),
+      tf.add(tf.mul(x2, cos_T1H), tf.mul(x1, sin_T1H)),
+    ];
     return tf.concat(R === E ? rotated : [...rotated, parts[2]], 3);
   });
 }

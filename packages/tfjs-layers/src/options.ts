@@ -67,7 +67,7 @@ export interface AttentionOptions {
 }
 
 const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
-const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
 /**
  * Fills defaults and checks types and ranges; `fail` throws (the layer's ValueError). A config read
@@ -86,7 +86,8 @@ export function resolveOptions(args: DCMultiHeadAttentionArgs, fail: (message: s
   };
   const positiveIntOrNull = (key: keyof DCMultiHeadAttentionArgs): number | null => {
     const value = pick<unknown>(key, null);
-    if (value !== null && !isPositiveInt(value)) fail(`${key} must be a positive integer or null, but got ${show(value)}.`);
+    if (value !== null && !isPositiveInt(value))
+      fail(`${key} must be a positive integer or null, but got ${show(value)}.`);
     return value as number | null;
   };
   const initializer = (key: 'kernelInitializer' | 'biasInitializer'): Initializer | null => {
@@ -117,7 +118,8 @@ export function resolveOptions(args: DCMultiHeadAttentionArgs, fail: (message: s
   if (typeof options.ropeBase !== 'number' || !Number.isFinite(options.ropeBase) || options.ropeBase <= 1) {
     fail(`ropeBase must be a finite number > 1, but got ${show(options.ropeBase)}.`);
   }
-  if (!isPositiveInt(options.chunkSize)) fail(`chunkSize must be a positive integer, but got ${show(options.chunkSize)}.`);
+  if (!isPositiveInt(options.chunkSize))
+    fail(`chunkSize must be a positive integer, but got ${show(options.chunkSize)}.`);
   if (options.seed !== null && !(typeof options.seed === 'number' && Number.isInteger(options.seed))) {
     fail(`seed must be an integer or null, but got ${show(options.seed)}.`);
   }
@@ -126,9 +128,14 @@ export function resolveOptions(args: DCMultiHeadAttentionArgs, fail: (message: s
   }
   if (options.useDcmha) {
     // The dynamic projection has rank I = N // (N // 2) (official DynamicWeightProjection): N = 1 has none.
-    if (numHeads < 2) fail(`numHeads must be at least 2 with useDcmha (Compose mixes heads), but got ${numHeads}; use useDcmha: false for one head.`);
+    if (numHeads < 2)
+      fail(
+        `numHeads must be at least 2 with useDcmha (Compose mixes heads), but got ${numHeads}; use useDcmha: false for one head.`,
+      );
     if (!options.queryWise && !options.keyWise) {
-      fail('queryWise and keyWise are both false, which leaves Compose with nothing to compose; use useDcmha: false for plain attention.');
+      fail(
+        'queryWise and keyWise are both false, which leaves Compose with nothing to compose; use useDcmha: false for plain attention.',
+      );
     }
   }
   return options;

@@ -38,10 +38,16 @@ export class RMSNorm extends layers.Layer {
   private featureAxis(shape: Shape): number {
     const D = shape[shape.length - 1];
     if (shape.length < 2 || D === null) {
-      this.fail(`expected an input of rank >= 2 with a known last axis, but got shape ${formatLayerShape(shape)}.`, 'shape');
+      this.fail(
+        `expected an input of rank >= 2 with a known last axis, but got shape ${formatLayerShape(shape)}.`,
+        'shape',
+      );
     }
     if (this.scale !== null && D !== this.scale.shape[0]) {
-      this.fail(`Input 0 is incompatible: expected axis -1 of input shape to have value ${this.scale.shape[0]}, but got shape ${formatLayerShape(shape)}.`, 'shape');
+      this.fail(
+        `Input 0 is incompatible: expected axis -1 of input shape to have value ${this.scale.shape[0]}, but got shape ${formatLayerShape(shape)}.`,
+        'shape',
+      );
     }
     return D;
   }

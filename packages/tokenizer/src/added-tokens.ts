@@ -92,7 +92,12 @@ export class AddedTokenMatcher {
    * Splits text into plain runs (onText(start, end), never empty) and added tokens (onToken(id)),
    * in order. `matchSpecial` false: special tokens are left as text.
    */
-  split(text: string, matchSpecial: boolean, onText: (start: number, end: number) => void, onToken: (id: number) => void): void {
+  split(
+    text: string,
+    matchSpecial: boolean,
+    onText: (start: number, end: number) => void,
+    onToken: (id: number) => void,
+  ): void {
     if (this.size === 0) {
       if (text.length > 0) onText(0, text.length);
       return;

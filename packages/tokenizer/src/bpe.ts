@@ -66,9 +66,11 @@ export class BpeModel {
     this.byteFallback = config.byteFallback ?? false;
     this.ignoreMerges = config.ignoreMerges ?? false;
     const unk = config.unkToken ?? null;
-    this.unkId = unk === null ? -1 : config.vocab.get(unk) ?? -1;
+    this.unkId = unk === null ? -1 : (config.vocab.get(unk) ?? -1);
     if (unk !== null && this.unkId < 0) {
-      throw new TokenizerError(`tokenizer.json: 'model.unk_token' ${JSON.stringify(unk)} is not in model.vocab`, { field: 'model.unk_token' });
+      throw new TokenizerError(`tokenizer.json: 'model.unk_token' ${JSON.stringify(unk)} is not in model.vocab`, {
+        field: 'model.unk_token',
+      });
     }
     for (let b = 0; b < 256; b++) {
       this.byteIds[b] = config.vocab.get(BYTE_TO_CHAR[b]) ?? -1;
@@ -93,7 +95,10 @@ export class BpeModel {
         const missing = left === undefined ? a : right === undefined ? b : a + b;
         const where = config.mergeLocation(rank);
         const at = where.field !== undefined ? `'${where.field}'` : `line ${where.line}`;
-        throw new TokenizerError(`${where.file ?? 'tokenizer.json'}: merge at ${at} (${JSON.stringify(a)} ${JSON.stringify(b)}) uses ${JSON.stringify(missing)}, which is not in the vocabulary`, where);
+        throw new TokenizerError(
+          `${where.file ?? 'tokenizer.json'}: merge at ${at} (${JSON.stringify(a)} ${JSON.stringify(b)}) uses ${JSON.stringify(missing)}, which is not in the vocabulary`,
+          where,
+        );
       }
       this.merges.set(left, right, rank++, merged);
       lastMerged = merged;

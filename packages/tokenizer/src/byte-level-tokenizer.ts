@@ -31,7 +31,12 @@ let cached: Tokenizer | null = null;
  */
 export function byteLevelTokenizer(): Tokenizer {
   if (cached === null) {
-    cached = pipelineFromJson(asset, 'byte-level').setSpecialIds({ bosId: null, eosId: BYTE_LEVEL_EOS_ID, padId: null, unkId: null });
+    cached = pipelineFromJson(asset, 'byte-level').setSpecialIds({
+      bosId: null,
+      eosId: BYTE_LEVEL_EOS_ID,
+      padId: null,
+      unkId: null,
+    });
   }
   return cached;
 }

@@ -111,10 +111,14 @@ function buildOne(config: JsonObject, field: string): DecodeChain {
     case 'Metaspace': {
       const replacement = asString(config.replacement ?? '\u2581', `${field}.replacement`);
       if ([...replacement].length !== 1) {
-        throw new TokenizerError(`tokenizer.json: '${field}.replacement' must be one character; got ${JSON.stringify(replacement.slice(0, 20))}`, { field: `${field}.replacement` });
+        throw new TokenizerError(
+          `tokenizer.json: '${field}.replacement' must be one character; got ${JSON.stringify(replacement.slice(0, 20))}`,
+          { field: `${field}.replacement` },
+        );
       }
       let scheme = optionalString(config.prepend_scheme, `${field}.prepend_scheme`);
-      if (scheme === null) scheme = asBool(config.add_prefix_space, `${field}.add_prefix_space`, true) ? 'always' : 'never';
+      if (scheme === null)
+        scheme = asBool(config.add_prefix_space, `${field}.add_prefix_space`, true) ? 'always' : 'never';
       return (tokens) =>
         tokens.map((t, i) => {
           const s = t.replaceAll(replacement, ' ');
@@ -123,7 +127,9 @@ function buildOne(config: JsonObject, field: string): DecodeChain {
     }
     default: {
       const list = asArray(config.decoders, `${field}.decoders`);
-      const parts = list.map((item, k) => buildOne(asObject(item, `${field}.decoders[${k}]`), `${field}.decoders[${k}]`));
+      const parts = list.map((item, k) =>
+        buildOne(asObject(item, `${field}.decoders[${k}]`), `${field}.decoders[${k}]`),
+      );
       return (tokens) => parts.reduce((acc, step) => step(acc), tokens);
     }
   }

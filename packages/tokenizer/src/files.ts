@@ -46,7 +46,10 @@ export function readRegularFileSync(path: string, maxBytes = MAX_TOKENIZER_FILE_
   try {
     const s = fstatSync(fd);
     if (!s.isFile()) throw new TokenizerError(`${path} is ${describeKind(s)}; expected a regular file`, { file: path });
-    if (s.size > maxBytes) throw new TokenizerError(`${path} is ${s.size} bytes; expected at most ${maxBytes} for a tokenizer file`, { file: path });
+    if (s.size > maxBytes)
+      throw new TokenizerError(`${path} is ${s.size} bytes; expected at most ${maxBytes} for a tokenizer file`, {
+        file: path,
+      });
     const out = new Uint8Array(s.size);
     let done = 0;
     while (done < out.length) {
@@ -68,7 +71,10 @@ export function gunzipBounded(raw: Uint8Array, path: string): Uint8Array {
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new TokenizerError(`${path}: gzip data inflates past ${limit} bytes (${GZIP_EXPANSION}× its ${raw.length} compressed bytes + 1 MiB); refusing a decompression bomb`, { file: path });
+      throw new TokenizerError(
+        `${path}: gzip data inflates past ${limit} bytes (${GZIP_EXPANSION}× its ${raw.length} compressed bytes + 1 MiB); refusing a decompression bomb`,
+        { file: path },
+      );
     }
     throw new TokenizerError(`${path}: corrupt or truncated gzip data (${err.message})`, { file: path });
   }
@@ -101,5 +107,8 @@ export function folderEntry(dir: string, name: string): string | null {
   }
   if (isInside(target, root)) return path;
   if (basename(dirname(root)) === 'snapshots' && isInside(target, join(dirname(dirname(root)), 'blobs'))) return path;
-  throw new TokenizerError(`${path} is a symlink to ${target}, outside the folder ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`, { file: path });
+  throw new TokenizerError(
+    `${path} is a symlink to ${target}, outside the folder ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`,
+    { file: path },
+  );
 }

@@ -19,15 +19,20 @@ const END_OF_TEXT = '<|endoftext|>';
 function parseEncoder(encoderJson: string | object): Map<string, number> {
   const parsed = typeof encoderJson === 'string' ? parseJsonText(encoderJson, 'encoder.json') : encoderJson;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new TokenizerError('encoder.json: must be a JSON object mapping token strings to ids', { file: 'encoder.json' });
+    throw new TokenizerError('encoder.json: must be a JSON object mapping token strings to ids', {
+      file: 'encoder.json',
+    });
   }
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(parsed)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MAX_ID) {
-      throw new TokenizerError(`encoder.json: the id of ${JSON.stringify(token)} must be an integer in 0..${MAX_ID}; got ${JSON.stringify(id)}`, {
-        field: token,
-        file: 'encoder.json',
-      });
+      throw new TokenizerError(
+        `encoder.json: the id of ${JSON.stringify(token)} must be an integer in 0..${MAX_ID}; got ${JSON.stringify(id)}`,
+        {
+          field: token,
+          file: 'encoder.json',
+        },
+      );
     }
     vocab.set(token, id);
   }
@@ -45,14 +50,20 @@ function parseMerges(vocabBpe: string): { merges: [string, string][]; lines: num
     if (k === 0 && row.startsWith('#version')) continue;
     if (row.length === 0) {
       if (k === rows.length - 1) continue; // the final newline
-      throw new TokenizerError(`vocab.bpe: line ${k + 1} is empty; every line after the header must be a merge "a b"`, { line: k + 1, file: 'vocab.bpe' });
-    }
-    const space = row.indexOf(' ');
-    if (space <= 0 || space === row.length - 1 || row.indexOf(' ', space + 1) >= 0) {
-      throw new TokenizerError(`vocab.bpe: line ${k + 1} must be two tokens separated by one space; got ${JSON.stringify(row.slice(0, 60))}`, {
+      throw new TokenizerError(`vocab.bpe: line ${k + 1} is empty; every line after the header must be a merge "a b"`, {
         line: k + 1,
         file: 'vocab.bpe',
       });
+    }
+    const space = row.indexOf(' ');
+    if (space <= 0 || space === row.length - 1 || row.indexOf(' ', space + 1) >= 0) {
+      throw new TokenizerError(
+        `vocab.bpe: line ${k + 1} must be two tokens separated by one space; got ${JSON.stringify(row.slice(0, 60))}`,
+        {
+          line: k + 1,
+          file: 'vocab.bpe',
+        },
+      );
     }
     merges.push([row.slice(0, space), row.slice(space + 1)]);
     lines.push(k + 1);
@@ -82,7 +93,17 @@ export function gpt2FromFiles(encoderJson: string | object, vocabBpe: string, ex
   const addedTokens: AddedToken[] =
     eot === undefined
       ? []
-      : [{ id: eot, content: END_OF_TEXT, special: true, singleWord: false, lstrip: false, rstrip: false, normalized: false }];
+      : [
+          {
+            id: eot,
+            content: END_OF_TEXT,
+            special: true,
+            singleWord: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+          },
+        ];
   const tokenizer = new PipelineTokenizer({
     kind: 'gpt2-files',
     normalizer: null,

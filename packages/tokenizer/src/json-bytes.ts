@@ -69,12 +69,14 @@ function isContinuation(byte: number): boolean {
  * escapes, rare in vocabularies, go through JSON.parse.
  */
 function readString(b: Uint8Array, start: number, end: number): string {
-  if (end - start > units.length) return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(start, end))) as string;
+  if (end - start > units.length)
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(start, end))) as string;
   let n = 0;
   for (let i = start + 1; i < end - 1; ) {
     const c = b[i];
     if (c < 0x80) {
-      if (c === BACKSLASH) return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(start, end))) as string;
+      if (c === BACKSLASH)
+        return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(start, end))) as string;
       units[n++] = c;
       i++;
     } else if (c >= 0xc2 && c <= 0xdf && isContinuation(b[i + 1])) {
@@ -85,7 +87,13 @@ function readString(b: Uint8Array, start: number, end: number): string {
       if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) throw new Malformed();
       units[n++] = cp;
       i += 3;
-    } else if (c >= 0xf0 && c <= 0xf4 && isContinuation(b[i + 1]) && isContinuation(b[i + 2]) && isContinuation(b[i + 3])) {
+    } else if (
+      c >= 0xf0 &&
+      c <= 0xf4 &&
+      isContinuation(b[i + 1]) &&
+      isContinuation(b[i + 2]) &&
+      isContinuation(b[i + 3])
+    ) {
       const cp = ((c & 0x07) << 18) | ((b[i + 1] & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) | (b[i + 3] & 0x3f);
       if (cp < 0x10000 || cp > 0x10ffff) throw new Malformed();
       units[n++] = 0xd800 + ((cp - 0x10000) >> 10);
@@ -128,7 +136,11 @@ function parseVocab(b: Uint8Array, start: number, end: number): Map<string, numb
     while (j < end && b[j] >= 0x30 && b[j] <= 0x39) id = id * 10 + (b[j++] - 0x30);
     const valueEnd = skipValue(b, i);
     if (j !== valueEnd || j === i || id > MAX_ID) {
-      bad(`model.vocab[${JSON.stringify(key)}]`, `an integer id in 0..${MAX_ID}`, JSON.parse(new TextDecoder().decode(b.subarray(i, valueEnd))));
+      bad(
+        `model.vocab[${JSON.stringify(key)}]`,
+        `an integer id in 0..${MAX_ID}`,
+        JSON.parse(new TextDecoder().decode(b.subarray(i, valueEnd))),
+      );
     }
     vocab.set(key, id);
     return valueEnd;
@@ -137,7 +149,11 @@ function parseVocab(b: Uint8Array, start: number, end: number): Map<string, numb
 }
 
 /** Calls visit(valueStart, valueEnd, k) for each element of the array starting at b[start] === '['. */
-function walkArray(b: Uint8Array, start: number, visit: (valueStart: number, valueEnd: number, k: number) => void): void {
+function walkArray(
+  b: Uint8Array,
+  start: number,
+  visit: (valueStart: number, valueEnd: number, k: number) => void,
+): void {
   let i = skipSpace(b, expect(b, start, 0x5b));
   if (b[i] === 0x5d) return;
   for (let k = 0; ; k++) {
@@ -198,7 +214,9 @@ export function readTokenizerJsonBytes(b: Uint8Array): TokenizerJsonParts | null
   if (vocabAt === null) return null;
   const mergesAt = mergesRange as [number, number] | null;
   // The skeleton: the bytes outside the two big values, which are replaced by empty ones.
-  const cuts = [[...vocabAt, 0x7b, 0x7d], ...(mergesAt === null ? [] : [[...mergesAt, 0x5b, 0x5d]])].sort((x, y) => x[0] - y[0]);
+  const cuts = [[...vocabAt, 0x7b, 0x7d], ...(mergesAt === null ? [] : [[...mergesAt, 0x5b, 0x5d]])].sort(
+    (x, y) => x[0] - y[0],
+  );
   const pieces: Uint8Array[] = [];
   let at = 0;
   for (const [s, e, open, close] of cuts) {
@@ -236,7 +254,10 @@ export function readTokenizerJsonBytes(b: Uint8Array): TokenizerJsonParts | null
         walkArray(b, mergesAt[0], (s, e, k) => mergeAt(b, s, e, k, add));
       } catch (error) {
         if (error instanceof Malformed || error instanceof SyntaxError) {
-          throw new TokenizerError("tokenizer.json: 'model.merges' holds a malformed string (invalid UTF-8 or escape)", { field: 'model.merges' });
+          throw new TokenizerError(
+            "tokenizer.json: 'model.merges' holds a malformed string (invalid UTF-8 or escape)",
+            { field: 'model.merges' },
+          );
         }
         throw error;
       }

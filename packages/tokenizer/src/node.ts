@@ -55,7 +55,12 @@ function inFile<T>(path: string, build: () => T): T {
   } catch (error) {
     if (TokenizerError.isInstance(error) && GENERIC_NAMES.has(error.file)) {
       const message = error.message.replace(/^[\w.-]+\.(json|bpe|txt|model): /, '');
-      throw new TokenizerError(`${path}: ${message}`, { field: error.field, offset: error.offset, line: error.line, file: path });
+      throw new TokenizerError(`${path}: ${message}`, {
+        field: error.field,
+        offset: error.offset,
+        line: error.line,
+        file: path,
+      });
     }
     throw error;
   }
@@ -65,8 +70,10 @@ function readExtras(dir: string): TokenizerExtras {
   const extras: TokenizerExtras = {};
   const config = folderEntry(dir, 'tokenizer_config.json');
   const map = folderEntry(dir, 'special_tokens_map.json');
-  if (config !== null) extras.tokenizerConfig = inFile(config, () => parseJsonText(readText(config), 'tokenizer_config.json'));
-  if (map !== null) extras.specialTokensMap = inFile(map, () => parseJsonText(readText(map), 'special_tokens_map.json'));
+  if (config !== null)
+    extras.tokenizerConfig = inFile(config, () => parseJsonText(readText(config), 'tokenizer_config.json'));
+  if (map !== null)
+    extras.specialTokensMap = inFile(map, () => parseJsonText(readText(map), 'special_tokens_map.json'));
   return extras;
 }
 
@@ -85,7 +92,10 @@ function loadSentencePiece(path: string, bytes: Uint8Array, extras: TokenizerExt
     if (extras.tokenizerConfig === undefined && extras.specialTokensMap === undefined) return tokenizer;
     const own = { bosId: tokenizer.bosId, eosId: tokenizer.eosId, padId: tokenizer.padId, unkId: tokenizer.unkId };
     const none = { bos: [], eos: [], pad: [], unk: [] };
-    return withSpecialIds(tokenizer, resolveSpecialIds((t) => tokenizer.tokenToId(t), none, extras, own));
+    return withSpecialIds(
+      tokenizer,
+      resolveSpecialIds((t) => tokenizer.tokenToId(t), none, extras, own),
+    );
   });
 }
 
@@ -118,7 +128,10 @@ function loadFile(path: string): Tokenizer {
   // An encoder.json: its merges must sit beside it.
   const merges = firstExisting(dir, withGz(['vocab.bpe', 'merges.txt']));
   if (merges === null) {
-    throw new TokenizerError(`${path}: a JSON file without "model" is taken as GPT-2's encoder.json, but no vocab.bpe or merges.txt is beside it`, { file: path });
+    throw new TokenizerError(
+      `${path}: a JSON file without "model" is taken as GPT-2's encoder.json, but no vocab.bpe or merges.txt is beside it`,
+      { file: path },
+    );
   }
   return loadGpt2(path, merges, extras);
 }
@@ -134,7 +147,9 @@ export function soleTokenizerJson(dir: string): string | null {
   } catch {
     return null;
   }
-  const found = names.map((n) => folderEntry(dir, n)).filter((p): p is string => p !== null && !statSync(p).isDirectory());
+  const found = names
+    .map((n) => folderEntry(dir, n))
+    .filter((p): p is string => p !== null && !statSync(p).isDirectory());
   return found.length === 1 ? found[0] : null;
 }
 

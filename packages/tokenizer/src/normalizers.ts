@@ -10,7 +10,16 @@ import { isAscii } from './unicode.js';
 export type Normalizer = (text: string) => string;
 
 const SUPPORTED = [
-  'NFC', 'NFD', 'NFKC', 'NFKD', 'Lowercase', 'Strip', 'StripAccents', 'Replace', 'Prepend', 'Sequence',
+  'NFC',
+  'NFD',
+  'NFKC',
+  'NFKD',
+  'Lowercase',
+  'Strip',
+  'StripAccents',
+  'Replace',
+  'Prepend',
+  'Sequence',
 ] as const;
 
 // ASCII text is invariant under every Unicode normal form; skipping the call saves a copy.
@@ -56,7 +65,9 @@ function buildOne(config: JsonObject, field: string): Normalizer {
     }
     default: {
       const list = asArray(config.normalizers, `${field}.normalizers`);
-      const parts = list.map((item, k) => buildOne(asObject(item, `${field}.normalizers[${k}]`), `${field}.normalizers[${k}]`));
+      const parts = list.map((item, k) =>
+        buildOne(asObject(item, `${field}.normalizers[${k}]`), `${field}.normalizers[${k}]`),
+      );
       return (text) => parts.reduce((s, normalize) => normalize(s), text);
     }
   }

@@ -70,7 +70,10 @@ export class PipelineTokenizer implements Tokenizer {
     const normalized = parts.addedTokens.filter((t) => t.normalized);
     this.rawMatcher = new AddedTokenMatcher(raw);
     const normalize = parts.normalizer ?? ((s: string) => s);
-    this.normalizedMatcher = new AddedTokenMatcher(normalized, normalized.map((t) => normalize(t.content)));
+    this.normalizedMatcher = new AddedTokenMatcher(
+      normalized,
+      normalized.map((t) => normalize(t.content)),
+    );
     if (parts.decoder.byteLevelOnly) {
       const table = buildByteTable(this.tokens);
       this.bytes = table.bytes;
@@ -88,11 +91,15 @@ export class PipelineTokenizer implements Tokenizer {
     if (mode === undefined || mode === 'default') return this.parts.matchSpecialsByDefault;
     if (mode === 'all') return true;
     if (mode === 'none') return false;
-    throw new TokenizerError(`encode: options.specials must be 'all', 'none' or 'default'; got ${JSON.stringify(mode)}`, { field: 'specials' });
+    throw new TokenizerError(
+      `encode: options.specials must be 'all', 'none' or 'default'; got ${JSON.stringify(mode)}`,
+      { field: 'specials' },
+    );
   }
 
   encode(text: string, options?: EncodeOptions): number[] {
-    if (typeof text !== 'string') throw new TokenizerError(`encode: text must be a string; got ${typeof text}`, { field: 'text' });
+    if (typeof text !== 'string')
+      throw new TokenizerError(`encode: text must be a string; got ${typeof text}`, { field: 'text' });
     const matchSpecial = this.matchSpecials(options?.specials);
     const input = wellFormed(text);
     const out: number[] = [];
@@ -211,7 +218,11 @@ const textEncoder = new TextEncoder();
  * The bytes of every token under ByteLevel decoding, in one flat buffer (a Uint8Array per token
  * would cost ~150 bytes of overhead each: 20+ MB for Qwen's 151k tokens).
  */
-function buildByteTable(tokens: readonly (string | undefined)[]): { bytes: Uint8Array; starts: Int32Array; lengths: Int32Array } {
+function buildByteTable(tokens: readonly (string | undefined)[]): {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  lengths: Int32Array;
+} {
   const lengths = new Int32Array(tokens.length).fill(-1);
   const starts = new Int32Array(tokens.length);
   let bytes = new Uint8Array(tokens.length * 8 + 16);

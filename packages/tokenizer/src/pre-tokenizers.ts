@@ -133,7 +133,10 @@ function behaviorOf(value: unknown, field: string, fallback: Behavior): Behavior
   if (value === undefined || value === null) return fallback;
   const b = asString(value, field);
   if (!BEHAVIORS.includes(b)) {
-    throw new TokenizerError(`tokenizer.json: '${field}' must be one of ${BEHAVIORS.join(', ')}; got ${JSON.stringify(b)}`, { field });
+    throw new TokenizerError(
+      `tokenizer.json: '${field}' must be one of ${BEHAVIORS.join(', ')}; got ${JSON.stringify(b)}`,
+      { field },
+    );
   }
   return b as Behavior;
 }
@@ -149,7 +152,10 @@ export function boundedReplace(text: string, regex: RegExp, content: string, fie
   return text.replace(regex, (match: string) => {
     added += content.length - match.length;
     if (text.length + added > limit) {
-      throw new TokenizerError(`tokenizer.json: '${field}' Replace would grow a ${text.length}-character text past ${limit} characters; refusing it`, { field });
+      throw new TokenizerError(
+        `tokenizer.json: '${field}' Replace would grow a ${text.length}-character text past ${limit} characters; refusing it`,
+        { field },
+      );
     }
     return content;
   });
@@ -173,17 +179,29 @@ const PUNCTUATION = /^\p{P}$/u;
 
 function buildOne(config: JsonObject, field: string, state: { byteLevel: boolean }): PreTokenizer {
   const type = typeOf(config, field, [
-    'ByteLevel', 'Split', 'Sequence', 'Digits', 'Whitespace', 'WhitespaceSplit', 'Punctuation', 'Metaspace',
+    'ByteLevel',
+    'Split',
+    'Sequence',
+    'Digits',
+    'Whitespace',
+    'WhitespaceSplit',
+    'Punctuation',
+    'Metaspace',
   ]);
   if (state.byteLevel) {
-    throw new TokenizerError(`tokenizer.json: '${field}' (${type}) follows a ByteLevel pre-tokenizer; only ByteLevel last is supported`, { field });
+    throw new TokenizerError(
+      `tokenizer.json: '${field}' (${type}) follows a ByteLevel pre-tokenizer; only ByteLevel last is supported`,
+      { field },
+    );
   }
   switch (type) {
     case 'ByteLevel': {
       const addPrefixSpace = asBool(config.add_prefix_space, `${field}.add_prefix_space`, true);
       const useRegex = asBool(config.use_regex, `${field}.use_regex`, true);
       state.byteLevel = true;
-      const split = useRegex ? scannerStep(scanGpt2) : (text: string, _f: boolean, emit: (p: string) => void) => emit(text);
+      const split = useRegex
+        ? scannerStep(scanGpt2)
+        : (text: string, _f: boolean, emit: (p: string) => void) => emit(text);
       if (!addPrefixSpace) return { run: split, byteLevel: true, scanner: useRegex ? scanGpt2 : null };
       return {
         run: (text, first, emit) => split(text.startsWith(' ') ? text : ` ${text}`, first, emit),
@@ -201,7 +219,9 @@ function buildOne(config: JsonObject, field: string, state: { byteLevel: boolean
     }
     case 'Sequence': {
       const list = asArray(config.pretokenizers, `${field}.pretokenizers`);
-      const steps = list.map((item, k) => buildOne(asObject(item, `${field}.pretokenizers[${k}]`), `${field}.pretokenizers[${k}]`, state));
+      const steps = list.map((item, k) =>
+        buildOne(asObject(item, `${field}.pretokenizers[${k}]`), `${field}.pretokenizers[${k}]`, state),
+      );
       if (steps.length === 1) return steps[0];
       const run = steps.reduce<PreTokenizeStep>(
         (inner, next) => (text, first, emit) => inner(text, first, (piece) => next.run(piece, first, emit)),
@@ -209,7 +229,10 @@ function buildOne(config: JsonObject, field: string, state: { byteLevel: boolean
       );
       // A Split with a known pattern followed by a regex-less ByteLevel is still one scanner (Qwen).
       const scanner =
-        steps.length === 2 && steps[0].scanner !== null && !steps[0].byteLevel && isPlainByteLevel(list[1] as JsonObject)
+        steps.length === 2 &&
+        steps[0].scanner !== null &&
+        !steps[0].byteLevel &&
+        isPlainByteLevel(list[1] as JsonObject)
           ? steps[0].scanner
           : null;
       return { run, byteLevel: state.byteLevel, scanner };
@@ -220,12 +243,19 @@ function buildOne(config: JsonObject, field: string, state: { byteLevel: boolean
       return { run: splitWith(find, individual ? 'Isolated' : 'Contiguous', false), byteLevel: false, scanner: null };
     }
     case 'Whitespace':
-      return { run: splitWith(regexMatcher(compileRegex('\\w+|[^\\w\\s]+', field)), 'Removed', true), byteLevel: false, scanner: null };
+      return {
+        run: splitWith(regexMatcher(compileRegex('\\w+|[^\\w\\s]+', field)), 'Removed', true),
+        byteLevel: false,
+        scanner: null,
+      };
     case 'WhitespaceSplit':
       return { run: splitWith(regexMatcher(/\p{White_Space}+/gu), 'Removed', false), byteLevel: false, scanner: null };
     case 'Punctuation': {
       const behavior = behaviorOf(config.behavior, `${field}.behavior`, 'Isolated');
-      const find = predicateMatcher((cp) => (cp < 0x80 && /[!-/:-@[-`{-~]/.test(String.fromCharCode(cp))) || PUNCTUATION.test(String.fromCodePoint(cp)));
+      const find = predicateMatcher(
+        (cp) =>
+          (cp < 0x80 && /[!-/:-@[-`{-~]/.test(String.fromCharCode(cp))) || PUNCTUATION.test(String.fromCodePoint(cp)),
+      );
       return { run: splitWith(find, behavior, false), byteLevel: false, scanner: null };
     }
     default:
@@ -242,12 +272,18 @@ function metaspace(config: JsonObject, field: string): PreTokenizer {
   const replacement = asString(config.replacement ?? '\u2581', `${field}.replacement`);
   // HF's replacement is one char; "" would match everywhere and split nothing.
   if ([...replacement].length !== 1) {
-    throw new TokenizerError(`tokenizer.json: '${field}.replacement' must be one character; got ${JSON.stringify(replacement.slice(0, 20))}`, { field: `${field}.replacement` });
+    throw new TokenizerError(
+      `tokenizer.json: '${field}.replacement' must be one character; got ${JSON.stringify(replacement.slice(0, 20))}`,
+      { field: `${field}.replacement` },
+    );
   }
   let scheme = optionalString(config.prepend_scheme, `${field}.prepend_scheme`);
   if (scheme === null) scheme = asBool(config.add_prefix_space, `${field}.add_prefix_space`, true) ? 'always' : 'never';
   if (!['always', 'first', 'never'].includes(scheme)) {
-    throw new TokenizerError(`tokenizer.json: '${field}.prepend_scheme' must be always, first or never; got ${JSON.stringify(scheme)}`, { field: `${field}.prepend_scheme` });
+    throw new TokenizerError(
+      `tokenizer.json: '${field}.prepend_scheme' must be always, first or never; got ${JSON.stringify(scheme)}`,
+      { field: `${field}.prepend_scheme` },
+    );
   }
   const split = asBool(config.split, `${field}.split`, true);
   const splitter = splitWith(regexMatcher(new RegExp(escapeRegex(replacement), 'gu')), 'MergedWithNext', false);

@@ -60,7 +60,9 @@ function repeats(q: string): boolean {
 }
 
 function fail(pattern: string, at: number, what: string, field: string): never {
-  throw new TokenizerError(`${field}: unsupported regex syntax ${what} at ${at} in ${JSON.stringify(pattern)}`, { field });
+  throw new TokenizerError(`${field}: unsupported regex syntax ${what} at ${at} in ${JSON.stringify(pattern)}`, {
+    field,
+  });
 }
 
 /** Translates one escape sequence starting at pattern[i] === '\\'. Returns [js text, chars consumed]. */
@@ -68,16 +70,25 @@ function translateEscape(pattern: string, i: number, inClass: boolean, field: st
   const c = pattern[i + 1];
   if (c === undefined) fail(pattern, i, 'trailing backslash', field);
   switch (c) {
-    case 's': return ['\\p{White_Space}', 2];
-    case 'S': return ['\\P{White_Space}', 2];
-    case 'd': return ['\\p{Nd}', 2];
-    case 'D': return ['\\P{Nd}', 2];
-    case 'w': return [inClass ? WORD_CLASS_BODY : `[${WORD_CLASS_BODY}]`, 2];
+    case 's':
+      return ['\\p{White_Space}', 2];
+    case 'S':
+      return ['\\P{White_Space}', 2];
+    case 'd':
+      return ['\\p{Nd}', 2];
+    case 'D':
+      return ['\\P{Nd}', 2];
+    case 'w':
+      return [inClass ? WORD_CLASS_BODY : `[${WORD_CLASS_BODY}]`, 2];
     case 'W':
       if (inClass) fail(pattern, i, '\\W inside a class', field);
       return [`[^${WORD_CLASS_BODY}]`, 2];
-    case 'A': if (inClass) fail(pattern, i, '\\A inside a class', field); return ['^', 2];
-    case 'z': if (inClass) fail(pattern, i, '\\z inside a class', field); return ['$', 2];
+    case 'A':
+      if (inClass) fail(pattern, i, '\\A inside a class', field);
+      return ['^', 2];
+    case 'z':
+      if (inClass) fail(pattern, i, '\\z inside a class', field);
+      return ['$', 2];
     case 'p':
     case 'P': {
       if (pattern[i + 2] === '{') {
@@ -150,8 +161,14 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
       lastAtomStart = out.length;
       let j = i + 1;
       let body = '[';
-      if (pattern[j] === '^') { body += '^'; j++; }
-      if (pattern[j] === ']') { body += '\\]'; j++; }
+      if (pattern[j] === '^') {
+        body += '^';
+        j++;
+      }
+      if (pattern[j] === ']') {
+        body += '\\]';
+        j++;
+      }
       while (j < pattern.length && pattern[j] !== ']') {
         if (pattern[j] === '\\') {
           const [text, used] = translateEscape(pattern, j, true, field);
@@ -283,18 +300,38 @@ export function compileRegex(pattern: string, field: string): RegExp {
   try {
     return new RegExp(source, 'gu');
   } catch (error) {
-    throw new TokenizerError(`${field}: cannot compile regex ${JSON.stringify(pattern)}: ${(error as Error).message}`, { field });
+    throw new TokenizerError(`${field}: cannot compile regex ${JSON.stringify(pattern)}: ${(error as Error).message}`, {
+      field,
+    });
   }
 }
 
-const PROBE_UNITS = [' ', 'a', 'A', '1', '\n', '\r\n', '\t', '!', "'", '\u00e9', '\u4e2d', '\u{1F600}', ' a', 'a1', 'a '];
+const PROBE_UNITS = [
+  ' ',
+  'a',
+  'A',
+  '1',
+  '\n',
+  '\r\n',
+  '\t',
+  '!',
+  "'",
+  '\u00e9',
+  '\u4e2d',
+  '\u{1F600}',
+  ' a',
+  'a1',
+  'a ',
+];
 const LINEAR = /[^]/gu;
 
 function findAll(regex: RegExp, text: string): void {
   regex.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = regex.exec(text)) !== null) {
-    if (m[0].length === 0) regex.lastIndex += text.charCodeAt(regex.lastIndex) >= 0xd800 && text.charCodeAt(regex.lastIndex) <= 0xdbff ? 2 : 1;
+    if (m[0].length === 0)
+      regex.lastIndex +=
+        text.charCodeAt(regex.lastIndex) >= 0xd800 && text.charCodeAt(regex.lastIndex) <= 0xdbff ? 2 : 1;
   }
 }
 

@@ -31,7 +31,7 @@ for (let c = 0; c < 128; c++) ASCII_CLASS[c] = charClass(c);
 // Width in UTF-16 units of the code point at i.
 function widthAt(text: string, i: number): number {
   const c = text.charCodeAt(i);
-  return c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1 : 1;
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? ((text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1) : 1;
 }
 
 /** End of the run of code points of class cls starting at i. */

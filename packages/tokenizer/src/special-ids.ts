@@ -28,7 +28,8 @@ function parseExtra(value: unknown, name: string): Record<string, unknown> | nul
   if (value === undefined || value === null) return null;
   let parsed = value;
   if (typeof value === 'string') {
-    if (jsonDepthViolation(value) >= 0) throw new TokenizerError(`${name}: JSON nests deeper than ${MAX_JSON_DEPTH} levels`, { file: name });
+    if (jsonDepthViolation(value) >= 0)
+      throw new TokenizerError(`${name}: JSON nests deeper than ${MAX_JSON_DEPTH} levels`, { file: name });
     try {
       parsed = JSON.parse(value);
     } catch (error) {
@@ -78,7 +79,10 @@ export function resolveSpecialIds(
       // A config naming a token the vocabulary lacks would make every later id wrong: refuse it.
       const found = tokenToId(token);
       if (found === undefined) {
-        throw new TokenizerError(`tokenizer config: '${key}' is ${JSON.stringify(token)}, which is not in the vocabulary`, { field: key });
+        throw new TokenizerError(
+          `tokenizer config: '${key}' is ${JSON.stringify(token)}, which is not in the vocabulary`,
+          { field: key },
+        );
       }
       id = found;
     }

@@ -7,7 +7,17 @@ import { BpeModel } from './bpe.js';
 import { buildDecoder } from './decoders.js';
 import { TokenizerError } from './errors.js';
 import { jsonDepthViolation, MAX_JSON_DEPTH, valueTooDeep } from './json-depth.js';
-import { asArray, asBool, asId, asObject, asString, bad, MAX_ID, optionalString, type JsonObject } from './json-fields.js';
+import {
+  asArray,
+  asBool,
+  asId,
+  asObject,
+  asString,
+  bad,
+  MAX_ID,
+  optionalString,
+  type JsonObject,
+} from './json-fields.js';
 import { buildNormalizer } from './normalizers.js';
 import { PipelineTokenizer } from './pipeline.js';
 import { readTokenizerJsonBytes, type TokenizerJsonParts } from './json-bytes.js';
@@ -28,13 +38,18 @@ export const TOKENIZER_JSON_CONVENTIONS: Conventions = {
 export function parseJsonText(text: string, file: string): unknown {
   const deep = jsonDepthViolation(text);
   if (deep >= 0) {
-    throw new TokenizerError(`${file}: JSON nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${deep}); refusing to parse it`, { offset: deep, file });
+    throw new TokenizerError(
+      `${file}: JSON nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${deep}); refusing to parse it`,
+      { offset: deep, file },
+    );
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     // V8 quotes the text around the error, newlines included: escape them to keep the error one line
-    const message = (error as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+    const message = (error as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) =>
+      JSON.stringify(c).slice(1, -1),
+    );
     const position = /position (\d+)/.exec(message);
     const offset = position === null ? (/end of JSON/.test(message) ? text.length : undefined) : Number(position[1]);
     throw new TokenizerError(
@@ -50,7 +65,12 @@ function parseVocab(value: unknown): Map<string, number> {
   const keys = Object.keys(vocab);
   for (let k = 0; k < keys.length; k++) {
     const id = vocab[keys[k]];
-    map.set(keys[k], typeof id === 'number' && id >= 0 && id <= MAX_ID && Number.isInteger(id) ? id : asId(id, `model.vocab[${JSON.stringify(keys[k])}]`));
+    map.set(
+      keys[k],
+      typeof id === 'number' && id >= 0 && id <= MAX_ID && Number.isInteger(id)
+        ? id
+        : asId(id, `model.vocab[${JSON.stringify(keys[k])}]`),
+    );
   }
   return map;
 }
@@ -69,7 +89,12 @@ function mergesOf(value: unknown): { count: number; forEach: (add: (a: string, b
             bad(`model.merges[${k}]`, 'two tokens separated by one space ("a b")', item);
           }
           add(item.slice(0, space), item.slice(space + 1));
-        } else if (Array.isArray(item) && item.length === 2 && typeof item[0] === 'string' && typeof item[1] === 'string') {
+        } else if (
+          Array.isArray(item) &&
+          item.length === 2 &&
+          typeof item[0] === 'string' &&
+          typeof item[1] === 'string'
+        ) {
           add(item[0], item[1]);
         } else {
           bad(`model.merges[${k}]`, 'a string "a b" or a pair ["a", "b"]', item);
@@ -105,9 +130,13 @@ function buildModel(json: JsonObject, byteLevel: boolean, prebuilt: Prebuilt | n
   const type = model.type === undefined ? 'BPE' : asString(model.type, 'model.type');
   if (type !== 'BPE') {
     const hint = type === 'Unigram' ? '; load the SentencePiece .model file instead' : '';
-    throw new TokenizerError(`tokenizer.json: 'model.type' is ${JSON.stringify(type)}; only BPE is supported here${hint}`, { field: 'model.type' });
+    throw new TokenizerError(
+      `tokenizer.json: 'model.type' is ${JSON.stringify(type)}; only BPE is supported here${hint}`,
+      { field: 'model.type' },
+    );
   }
-  const merges = prebuilt === null ? mergesOf(model.merges) : { count: prebuilt.mergeCount, forEach: prebuilt.forEachMerge };
+  const merges =
+    prebuilt === null ? mergesOf(model.merges) : { count: prebuilt.mergeCount, forEach: prebuilt.forEachMerge };
   return new BpeModel({
     vocab: prebuilt === null ? parseVocab(model.vocab) : prebuilt.vocab,
     mergeCount: merges.count,
@@ -132,7 +161,8 @@ export class TokenizerJsonBytes {
 
 /** The parsed JSON (and, for bytes, the vocabulary and merges read without JSON.parse). */
 function readInput(input: unknown): { json: JsonObject; prebuilt: Prebuilt | null } {
-  if (input instanceof TokenizerJsonBytes) return { json: asObject(input.parts.skeleton, '(root)'), prebuilt: input.parts };
+  if (input instanceof TokenizerJsonBytes)
+    return { json: asObject(input.parts.skeleton, '(root)'), prebuilt: input.parts };
   if (input instanceof Uint8Array) {
     const parts = readTokenizerJsonBytes(input);
     if (parts !== null) return { json: asObject(parts.skeleton, '(root)'), prebuilt: parts };
@@ -144,7 +174,9 @@ function readInput(input: unknown): { json: JsonObject; prebuilt: Prebuilt | nul
   // components built recursively must not nest deeper than a file may.
   for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder', 'added_tokens']) {
     if (valueTooDeep(json[key], MAX_JSON_DEPTH - 1)) {
-      throw new TokenizerError(`tokenizer.json: '${key}' nests deeper than ${MAX_JSON_DEPTH} levels; refusing it`, { field: key });
+      throw new TokenizerError(`tokenizer.json: '${key}' nests deeper than ${MAX_JSON_DEPTH} levels; refusing it`, {
+        field: key,
+      });
     }
   }
   return { json, prebuilt: null };
@@ -181,7 +213,10 @@ export function pipelineFromJson(input: unknown, kind: string): PipelineTokenize
  * const tok = tokenizerFromJson(await (await fetch('/tokenizer.json')).text());
  * tok.encode('Hello world'); // GPT-NeoX-20B: [12092, 1533]
  */
-export function tokenizerFromJson(json: string | Uint8Array | TokenizerJsonBytes | object, extras: TokenizerExtras = {}): Tokenizer {
+export function tokenizerFromJson(
+  json: string | Uint8Array | TokenizerJsonBytes | object,
+  extras: TokenizerExtras = {},
+): Tokenizer {
   const tokenizer = pipelineFromJson(json, 'bpe-tokenizer.json');
   const unkToken = tokenizer.modelUnkId >= 0 ? tokenizer.idToToken(tokenizer.modelUnkId) : undefined;
   const unk = unkToken === undefined ? [] : [unkToken];

@@ -13,7 +13,10 @@ class SpecialIdsView implements Tokenizer {
   readonly padId: number | null;
   readonly unkId: number | null;
 
-  constructor(private readonly inner: Tokenizer, ids: SpecialIds) {
+  constructor(
+    private readonly inner: Tokenizer,
+    ids: SpecialIds,
+  ) {
     this.kind = inner.kind;
     this.vocabSize = inner.vocabSize;
     this.bosId = ids.bosId;
@@ -48,6 +51,9 @@ class SpecialIdsView implements Tokenizer {
 /** `tokenizer` itself when the ids already agree, else a view with `ids`. */
 export function withSpecialIds(tokenizer: Tokenizer, ids: SpecialIds): Tokenizer {
   const same =
-    tokenizer.bosId === ids.bosId && tokenizer.eosId === ids.eosId && tokenizer.padId === ids.padId && tokenizer.unkId === ids.unkId;
+    tokenizer.bosId === ids.bosId &&
+    tokenizer.eosId === ids.eosId &&
+    tokenizer.padId === ids.padId &&
+    tokenizer.unkId === ids.unkId;
   return same ? tokenizer : new SpecialIdsView(tokenizer, ids);
 }

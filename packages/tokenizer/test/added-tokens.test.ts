@@ -13,7 +13,12 @@ function token(id: number, content: string, flags: Partial<AddedToken> = {}): Ad
 
 function split(matcher: AddedTokenMatcher, text: string, matchSpecial = true): (string | number)[] {
   const out: (string | number)[] = [];
-  matcher.split(text, matchSpecial, (s, e) => out.push(text.slice(s, e)), (id) => out.push(id));
+  matcher.split(
+    text,
+    matchSpecial,
+    (s, e) => out.push(text.slice(s, e)),
+    (id) => out.push(id),
+  );
   return out;
 }
 
@@ -85,7 +90,10 @@ describe('normalized vs non-normalized added tokens in the pipeline', () => {
 
   it('the raw segments around a special are normalized separately (NFC cannot join across it)', () => {
     const tok = tokenizerFromJson(
-      tinyJson({ normalizer: { type: 'NFC' }, added_tokens: [{ id: 300, content: '<s>', special: true, normalized: false }] }),
+      tinyJson({
+        normalizer: { type: 'NFC' },
+        added_tokens: [{ id: 300, content: '<s>', special: true, normalized: false }],
+      }),
     );
     const bytes = (s: string): number[] => Array.from(new TextEncoder().encode(s));
     expect(tok.encode('e\u0301<s>\u0301')).toEqual([...bytes('\u00e9'), 300, ...bytes('\u0301')]);

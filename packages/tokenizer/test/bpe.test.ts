@@ -18,8 +18,17 @@ describe('BpeModel', () => {
     const tok = gpt2();
     const model = (tok as unknown as { parts: { model: BpeModel } }).parts.model as unknown as BpeInternals;
     const text = readText('corpora/wikitext-2-test-nonblank.txt.gz').slice(0, 200_000);
-    const words = text.split(/\s+/).filter((w) => w.length >= 2).slice(0, 3000);
-    words.push('a'.repeat(300), '0123456789'.repeat(20), 'ab'.repeat(120), '🤗'.repeat(40), 'antidisestablishmentarianism'.repeat(4));
+    const words = text
+      .split(/\s+/)
+      .filter((w) => w.length >= 2)
+      .slice(0, 3000);
+    words.push(
+      'a'.repeat(300),
+      '0123456789'.repeat(20),
+      'ab'.repeat(120),
+      '🤗'.repeat(40),
+      'antidisestablishmentarianism'.repeat(4),
+    );
     const utf8 = new TextEncoder();
     for (const word of words) {
       const ids = Array.from(utf8.encode(word), (b) => tok.tokenToId(BYTE_TO_CHAR[b])!);

@@ -26,11 +26,17 @@ describe('pre-tokenizers', () => {
   });
 
   it('Split with invert keeps what the regex matches as the pieces', () => {
-    expect(pieces({ type: 'Split', pattern: { Regex: '\\w+' }, behavior: 'Removed', invert: true }, 'hi, you!')).toEqual(['hi', 'you']);
+    expect(
+      pieces({ type: 'Split', pattern: { Regex: '\\w+' }, behavior: 'Removed', invert: true }, 'hi, you!'),
+    ).toEqual(['hi', 'you']);
   });
 
   it('Digits, Whitespace, WhitespaceSplit, Punctuation', () => {
-    expect(pieces({ type: 'Digits', individual_digits: false }, 'Hey 123 friend!')).toEqual(['Hey ', '123', ' friend!']);
+    expect(pieces({ type: 'Digits', individual_digits: false }, 'Hey 123 friend!')).toEqual([
+      'Hey ',
+      '123',
+      ' friend!',
+    ]);
     expect(pieces({ type: 'Digits', individual_digits: true }, 'Hey 123')).toEqual(['Hey ', '1', '2', '3']);
     expect(pieces({ type: 'Whitespace' }, 'Hey man!! ok')).toEqual(['Hey', 'man', '!!', 'ok']);
     expect(pieces({ type: 'WhitespaceSplit' }, 'Hey  man!!\u00a0ok')).toEqual(['Hey', 'man!!', 'ok']);
@@ -40,7 +46,9 @@ describe('pre-tokenizers', () => {
   it('ByteLevel: add_prefix_space prefixes each segment that lacks a space', () => {
     expect(pieces({ type: 'ByteLevel', add_prefix_space: true }, 'Hello world')).toEqual([' Hello', ' world']);
     expect(pieces({ type: 'ByteLevel', add_prefix_space: true }, ' Hello')).toEqual([' Hello']);
-    expect(pieces({ type: 'ByteLevel', add_prefix_space: false, use_regex: false }, 'Hello world')).toEqual(['Hello world']);
+    expect(pieces({ type: 'ByteLevel', add_prefix_space: false, use_regex: false }, 'Hello world')).toEqual([
+      'Hello world',
+    ]);
   });
 
   it('Metaspace: spaces become ▁, prefix per prepend_scheme, split before each ▁', () => {
@@ -107,9 +115,18 @@ function llamaStyle(): Record<string, unknown> {
       { id: 1, content: '<s>', special: true, normalized: false },
       { id: 2, content: '</s>', special: true, normalized: false },
     ],
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '▁' },
+        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+      ],
+    },
     pre_tokenizer: null,
-    post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }] },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+    },
     decoder: {
       type: 'Sequence',
       decoders: [
@@ -120,8 +137,12 @@ function llamaStyle(): Record<string, unknown> {
       ],
     },
     model: {
-      type: 'BPE', unk_token: '<unk>', fuse_unk: true, byte_fallback: true,
-      vocab, merges: ['▁ h', ['l', 'l'], '▁h e', 'll o', '▁he llo'],
+      type: 'BPE',
+      unk_token: '<unk>',
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
+      merges: ['▁ h', ['l', 'l'], '▁h e', 'll o', '▁he llo'],
     },
   };
 }

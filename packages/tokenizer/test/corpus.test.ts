@@ -18,7 +18,9 @@ const SUMS = readJson<{ corpora: Record<string, Record<string, Sum>> }>('corpus_
 const QWEN3_SUMS = readJson<{ corpora: Record<string, Record<string, Sum>> }>('qwen3_corpus_checksums.json').corpora;
 
 export function idsSha256(ids: readonly number[]): string {
-  return createHash('sha256').update(new Uint8Array(Uint32Array.from(ids).buffer)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(Uint32Array.from(ids).buffer))
+    .digest('hex');
 }
 
 const TOKENIZERS: [string, () => Tokenizer, (t: string) => string][] = [

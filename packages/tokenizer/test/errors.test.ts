@@ -44,17 +44,26 @@ describe('malformed tokenizer.json', () => {
     [{}, 'model.merges[1]', { merges: ['a b', 7] }],
     [{}, 'model.type', { type: 'WordPiece' }],
     [{ normalizer: { type: 'Precompiled' } }, 'normalizer.type'],
-    [{ normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Nope' }] } }, 'normalizer.normalizers[1].type'],
-    [{ pre_tokenizer: { type: 'Split', pattern: { Regex: '(?x)a' }, behavior: 'Isolated' } }, 'pre_tokenizer.pattern.Regex'],
+    [
+      { normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Nope' }] } },
+      'normalizer.normalizers[1].type',
+    ],
+    [
+      { pre_tokenizer: { type: 'Split', pattern: { Regex: '(?x)a' }, behavior: 'Isolated' } },
+      'pre_tokenizer.pattern.Regex',
+    ],
     [{ pre_tokenizer: { type: 'Split', pattern: { Regex: 'a' }, behavior: 'Sideways' } }, 'pre_tokenizer.behavior'],
     [{ decoder: { type: 'CTC' } }, 'decoder.type'],
     [{ added_tokens: [{ id: 'x', content: '<s>' }] }, 'added_tokens[0].id'],
     [{ added_tokens: [{ id: 5 }] }, 'added_tokens[0].content'],
-  ] as [Record<string, unknown>, string, Record<string, unknown>?][])('names the field %#: %s', (overrides, field, model) => {
-    const e = error(() => tokenizerFromJson(json(overrides, model)));
-    expect(e.field).toBe(field);
-    expect(e.message).toContain(field);
-  });
+  ] as [Record<string, unknown>, string, Record<string, unknown>?][])(
+    'names the field %#: %s',
+    (overrides, field, model) => {
+      const e = error(() => tokenizerFromJson(json(overrides, model)));
+      expect(e.field).toBe(field);
+      expect(e.message).toContain(field);
+    },
+  );
 
   it('a merge whose tokens are not in the vocabulary names the merge', () => {
     const e = error(() => tokenizerFromJson(json({}, { merges: ['a b', 'b c'] })));

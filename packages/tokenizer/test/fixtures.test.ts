@@ -25,7 +25,8 @@ for (const [title, load, file, roundTrip] of SUITES) {
       const tok = load();
       expect(tok.encode(c.text)).toEqual(c.ids);
       if (c.tokens !== undefined) expect(c.ids.map((id) => tok.idToToken(id))).toEqual(c.tokens);
-      if (c.ids_allow_special !== undefined) expect(tok.encode(c.text, { specials: 'all' })).toEqual(c.ids_allow_special);
+      if (c.ids_allow_special !== undefined)
+        expect(tok.encode(c.text, { specials: 'all' })).toEqual(c.ids_allow_special);
       expect(tok.decode(c.ids)).toBe(roundTrip(c.text));
     });
 

@@ -51,10 +51,15 @@ function memo(key: string, make: () => Tokenizer): Tokenizer {
   return t;
 }
 
-export const gpt2 = (): Tokenizer => memo('gpt2', () => gpt2FromFiles(readText('gpt2/encoder.json.gz'), readText('gpt2/vocab.bpe.gz')));
+export const gpt2 = (): Tokenizer =>
+  memo('gpt2', () => gpt2FromFiles(readText('gpt2/encoder.json.gz'), readText('gpt2/vocab.bpe.gz')));
 export const neox = (): Tokenizer => memo('neox', () => tokenizerFromJson(readText('gpt-neox-20b/tokenizer.json.gz')));
 export const qwen = (): Tokenizer =>
-  memo('qwen', () => tokenizerFromJson(readText('qwen3/tokenizer.json.gz'), { tokenizerConfig: readText('qwen3/tokenizer_config.json') }));
+  memo('qwen', () =>
+    tokenizerFromJson(readText('qwen3/tokenizer.json.gz'), {
+      tokenizerConfig: readText('qwen3/tokenizer_config.json'),
+    }),
+  );
 
 export const CORPORA: Record<string, string> = {
   'corpora/tinyshakespeare/input.txt': 'corpora/tinyshakespeare.txt.gz',
@@ -71,7 +76,9 @@ export const LLAMA2_MODEL = join(SHARED, 'data/tokenizers/llama2-spm/tokenizer.m
  */
 export function llama2ModelBytes(label: string): Uint8Array | null {
   if (!existsSync(SHARED)) {
-    console.warn(`[${label}] skipping: ${SHARED} (../shared next to the checkout) not found; the Meta-licensed Llama-2 tokenizer.model is read only from there, never committed`);
+    console.warn(
+      `[${label}] skipping: ${SHARED} (../shared next to the checkout) not found; the Meta-licensed Llama-2 tokenizer.model is read only from there, never committed`,
+    );
     return null;
   }
   const missing = existsSync(LLAMA2_MODEL) ? null : `${LLAMA2_MODEL} not found although ${SHARED} (../shared) exists`;

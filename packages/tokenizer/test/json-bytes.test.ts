@@ -20,7 +20,10 @@ describe.each([
   ['qwen3', 'qwen3/tokenizer.json.gz'],
 ])('%s', (_name, file) => {
   const text = readText(file);
-  const full = JSON.parse(text) as { model: { vocab: Record<string, number>; merges: (string | string[])[] } } & Record<string, unknown>;
+  const full = JSON.parse(text) as { model: { vocab: Record<string, number>; merges: (string | string[])[] } } & Record<
+    string,
+    unknown
+  >;
 
   it('reads the same vocabulary, merges and rest of the file as JSON.parse', () => {
     const parts = readTokenizerJsonBytes(utf8.encode(text))!;
@@ -45,10 +48,14 @@ describe.each([
 
 describe('odd input', () => {
   const small = (vocab: string, merges = '[]'): Uint8Array =>
-    utf8.encode(`{"added_tokens": [], "model": {"type": "BPE", "vocab": ${vocab}, "merges": ${merges}}, "decoder": null}`);
+    utf8.encode(
+      `{"added_tokens": [], "model": {"type": "BPE", "vocab": ${vocab}, "merges": ${merges}}, "decoder": null}`,
+    );
 
   it('decodes escapes and multi-byte UTF-8 in keys', () => {
-    const parts = readTokenizerJsonBytes(small('{"\\u0120a": 0, "\\"q\\"": 1, "é": 2, "日": 3, "😀": 4, "\\ud83d\\ude00x": 5}'))!;
+    const parts = readTokenizerJsonBytes(
+      small('{"\\u0120a": 0, "\\"q\\"": 1, "é": 2, "日": 3, "😀": 4, "\\ud83d\\ude00x": 5}'),
+    )!;
     expect([...parts.vocab.keys()]).toEqual(['Ġa', '"q"', 'é', '日', '😀', '😀x']);
   });
 
@@ -67,7 +74,9 @@ describe('odd input', () => {
   it('hands truncated, invalid UTF-8 or vocab-less input back to JSON.parse', () => {
     const good = small('{"a": 0}');
     expect(readTokenizerJsonBytes(good.subarray(0, good.length - 5))).toBeNull();
-    expect(readTokenizerJsonBytes(Uint8Array.of(...utf8.encode('{"model": {"vocab": {"'), 0xff, ...utf8.encode('": 0}}}')))).toBeNull();
+    expect(
+      readTokenizerJsonBytes(Uint8Array.of(...utf8.encode('{"model": {"vocab": {"'), 0xff, ...utf8.encode('": 0}}}'))),
+    ).toBeNull();
     expect(readTokenizerJsonBytes(utf8.encode('{"model": 19849, "a": 1}'))).toBeNull();
     const e = (() => {
       try {

@@ -24,7 +24,8 @@ const read = (name) => {
 // The installed version, from the package.json the resolver would find (not every package exports it).
 const version = (name) => {
   for (const dir of require.resolve.paths(name) ?? []) {
-    if (existsSync(join(dir, name, 'package.json'))) return JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')).version;
+    if (existsSync(join(dir, name, 'package.json')))
+      return JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')).version;
   }
   throw new Error(`${name} is not installed (npm ci installs it with apps/bench)`);
 };
@@ -53,17 +54,28 @@ for (const [corpus, file] of Object.entries(CORPORA)) {
   const b = (await rust.encode(text, null, { addSpecialTokens: false })).getIds();
   const first = a.findIndex((id, i) => id !== b[i]);
   if (a.length !== b.length || first !== -1) {
-    throw new Error(`${corpus}: @huggingface/tokenizers and tokenizers disagree (${a.length} vs ${b.length} ids; first difference at ${first})`);
+    throw new Error(
+      `${corpus}: @huggingface/tokenizers and tokenizers disagree (${a.length} vs ${b.length} ids; first difference at ${first})`,
+    );
   }
   // Decoding must give the text back, NFC-normalised (Qwen's normalizer), or the ids mean something else.
   if (js.decode(a) !== text.normalize('NFC')) throw new Error(`${corpus}: @huggingface/tokenizers does not round-trip`);
-  corpora[corpus] = { bytes: bytes.length, sha256_file: sha256(bytes), qwen3: { n_tokens: a.length, sha256_uint32le: idsSha256(a), first_256: a.slice(0, 256) } };
+  corpora[corpus] = {
+    bytes: bytes.length,
+    sha256_file: sha256(bytes),
+    qwen3: { n_tokens: a.length, sha256_uint32le: idsSha256(a), first_256: a.slice(0, 256) },
+  };
   console.log(`${corpus}: ${a.length} ids, both libraries agree`);
 }
 
 const out = {
   note: 'ids hashed as uint32 little-endian; whole file encoded as ONE string (no per-line splitting); no special tokens added. Made by test/make-qwen3-corpus-checksums.mjs',
-  made_with: { node: process.version, '@huggingface/tokenizers': version('@huggingface/tokenizers'), tokenizers: version('tokenizers'), agree: true },
+  made_with: {
+    node: process.version,
+    '@huggingface/tokenizers': version('@huggingface/tokenizers'),
+    tokenizers: version('tokenizers'),
+    agree: true,
+  },
   corpora,
 };
 writeFileSync(new URL('qwen3_corpus_checksums.json', FIXTURES), `${JSON.stringify(out, null, 1)}\n`);

@@ -31,7 +31,11 @@ describe('loadTokenizer', () => {
   it('a directory with tokenizer.json (plain) and special_tokens_map.json', () => {
     const d = dir('neox', {
       'tokenizer.json': readText('gpt-neox-20b/tokenizer.json.gz'),
-      'special_tokens_map.json': JSON.stringify({ bos_token: '<|endoftext|>', eos_token: { content: '<|endoftext|>' }, pad_token: null }),
+      'special_tokens_map.json': JSON.stringify({
+        bos_token: '<|endoftext|>',
+        eos_token: { content: '<|endoftext|>' },
+        pad_token: null,
+      }),
     });
     const tok = loadTokenizerSync(d);
     expect(tok.encode('Hello world')).toEqual([12092, 1533]);

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { compileRegex, translateRegex } from '../src/regex.js';
 import { TokenizerError } from '../src/errors.js';
 
-const all = (pattern: string, text: string): string[] => Array.from(text.matchAll(compileRegex(pattern, 'test')), (m) => m[0]);
+const all = (pattern: string, text: string): string[] =>
+  Array.from(text.matchAll(compileRegex(pattern, 'test')), (m) => m[0]);
 
 describe('translateRegex', () => {
   it('\\s, \\S, \\d, \\w take their Unicode (Rust) meaning', () => {

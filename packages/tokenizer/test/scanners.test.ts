@@ -21,16 +21,69 @@ function viaScanner(scan: (t: string, emit: (s: number, e: number) => void) => v
 // Deterministic pseudo-random strings over an alphabet full of edge cases.
 function randomTexts(count: number, seed: number): string[] {
   const alphabet = [
-    'a', 'Z', 'é', 'ß', 'ſ', 'S', 's', 't', 'T', 'r', 'e', 'v', 'l', 'L', 'm', 'd', 'D', "'", '’', '1', '٣', '½', 'Ⅻ',
-    ' ', '  ', '\t', '\n', '\r', '\r\n', '\u00a0', '\u0085', '\u2003', '\u3000', '\ufeff', '\u200b', '\u2028',
-    '.', ',', '!', '-', '_', '(', '😀', '👩‍💻', '🇩🇪', '𝐀', '漢', 'あ', '\u0301', '\u0000', '$', '<', '>', '|',
+    'a',
+    'Z',
+    'é',
+    'ß',
+    'ſ',
+    'S',
+    's',
+    't',
+    'T',
+    'r',
+    'e',
+    'v',
+    'l',
+    'L',
+    'm',
+    'd',
+    'D',
+    "'",
+    '’',
+    '1',
+    '٣',
+    '½',
+    'Ⅻ',
+    ' ',
+    '  ',
+    '\t',
+    '\n',
+    '\r',
+    '\r\n',
+    '\u00a0',
+    '\u0085',
+    '\u2003',
+    '\u3000',
+    '\ufeff',
+    '\u200b',
+    '\u2028',
+    '.',
+    ',',
+    '!',
+    '-',
+    '_',
+    '(',
+    '😀',
+    '👩‍💻',
+    '🇩🇪',
+    '𝐀',
+    '漢',
+    'あ',
+    '\u0301',
+    '\u0000',
+    '$',
+    '<',
+    '>',
+    '|',
   ];
   let state = seed;
   const next = (): number => {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     return state >>> 8;
   };
-  return Array.from({ length: count }, () => Array.from({ length: 1 + (next() % 24) }, () => alphabet[next() % alphabet.length]).join(''));
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + (next() % 24) }, () => alphabet[next() % alphabet.length]).join(''),
+  );
 }
 
 const TEXTS = [

@@ -50,7 +50,8 @@ const models: Record<string, () => Uint8Array | null> = {
       new URL('data/tokenizers/maxtext-c4-spm32k/tokenizer.model', shared),
     ];
     const bytes = readFirst(urls);
-    if (bytes === null) throw new Error(`MaxText tokenizer.model not found (${urls.map((u) => fileURLToPath(u)).join(' | ')})`);
+    if (bytes === null)
+      throw new Error(`MaxText tokenizer.model not found (${urls.map((u) => fileURLToPath(u)).join(' | ')})`);
     return bytes;
   },
   // Meta-licensed: only ever read from ../shared, never committed; skipped only without ../shared.
@@ -58,7 +59,9 @@ const models: Record<string, () => Uint8Array | null> = {
 };
 
 function sha256OfIds(ids: number[]): string {
-  return createHash('sha256').update(new Uint8Array(Uint32Array.from(ids).buffer)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(Uint32Array.from(ids).buffer))
+    .digest('hex');
 }
 
 for (const [key, loadModel] of Object.entries(models)) {
@@ -71,13 +74,16 @@ for (const [key, loadModel] of Object.entries(models)) {
         const text = readFirst(corpusUrls);
         if (text === null) throw new Error(`corpus not found (${corpusUrls.map((u) => fileURLToPath(u)).join(' | ')})`);
         const expected = checksums?.corpora[corpus]?.[key];
-        if (expected === undefined) throw new Error(`corpus_tokenization_checksums.json not found or has no ${key} entry for ${corpus}`);
+        if (expected === undefined)
+          throw new Error(`corpus_tokenization_checksums.json not found or has no ${key} entry for ${corpus}`);
         tokenizer ??= sentencePieceFromModel(modelBytes!);
         const str = new TextDecoder().decode(text);
         const t0 = performance.now();
         const ids = tokenizer.encode(str);
         const ms = performance.now() - t0;
-        console.log(`[sentencepiece] ${key} ${corpus}: ${ids.length} tokens, encode ${(text.length / 1e6 / (ms / 1000)).toFixed(2)} MB/s (single run)`);
+        console.log(
+          `[sentencepiece] ${key} ${corpus}: ${ids.length} tokens, encode ${(text.length / 1e6 / (ms / 1000)).toFixed(2)} MB/s (single run)`,
+        );
         expect(ids.slice(0, 256)).toEqual(expected.first_256);
         expect(ids.length).toBe(expected.n_tokens);
         expect(sha256OfIds(ids)).toBe(expected.sha256_uint32le);

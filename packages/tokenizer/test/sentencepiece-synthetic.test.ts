@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { TokenizerError } from '../src/errors.js';
 import { sentencePieceFromModel } from '../src/sentencepiece/index.js';
 
-const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
+const NORMAL = 1,
+  UNKNOWN = 2,
+  CONTROL = 3,
+  USER_DEFINED = 4,
+  UNUSED = 5,
+  BYTE = 6;
 
 function varint(n: number): number[] {
   let v = BigInt.asUintN(64, BigInt(n));
@@ -21,7 +26,11 @@ function varint(n: number): number[] {
   return out;
 }
 const int = (num: number, v: number): number[] => [...varint(num << 3), ...varint(v)];
-const bytesField = (num: number, b: ArrayLike<number>): number[] => [...varint((num << 3) | 2), ...varint(b.length), ...Array.from(b)];
+const bytesField = (num: number, b: ArrayLike<number>): number[] => [
+  ...varint((num << 3) | 2),
+  ...varint(b.length),
+  ...Array.from(b),
+];
 const str = (num: number, s: string): number[] => bytesField(num, new TextEncoder().encode(s));
 function f32(num: number, x: number): number[] {
   const b = new Uint8Array(4);
@@ -41,7 +50,8 @@ interface Spec {
 
 function model(spec: Spec): Uint8Array {
   const out: number[] = [];
-  for (const [piece, score, type = NORMAL] of spec.pieces) out.push(...bytesField(1, [...str(1, piece), ...f32(2, score), ...int(3, type)]));
+  for (const [piece, score, type = NORMAL] of spec.pieces)
+    out.push(...bytesField(1, [...str(1, piece), ...f32(2, score), ...int(3, type)]));
   const trainer = [...int(3, spec.modelType ?? 2), ...int(35, spec.byteFallback ? 1 : 0), ...int(43, -1)];
   out.push(...bytesField(2, trainer));
   const normalizer = [
@@ -54,8 +64,16 @@ function model(spec: Spec): Uint8Array {
   return new Uint8Array(out);
 }
 
-const base: Piece[] = [['<unk>', 0, UNKNOWN], ['<s>', 0, CONTROL], ['</s>', 0, CONTROL]];
-const bytePieces: Piece[] = Array.from({ length: 256 }, (_, b) => [`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0, BYTE]);
+const base: Piece[] = [
+  ['<unk>', 0, UNKNOWN],
+  ['<s>', 0, CONTROL],
+  ['</s>', 0, CONTROL],
+];
+const bytePieces: Piece[] = Array.from({ length: 256 }, (_, b) => [
+  `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`,
+  0,
+  BYTE,
+]);
 
 function bpe(pieces: Piece[], extra: Partial<Spec> = {}) {
   const all = [...base, ...pieces];
@@ -138,16 +156,22 @@ describe('SentencePiece load-time validation', () => {
   });
 
   it('rejects duplicate pieces, naming both', () => {
-    expect(() => sentencePieceFromModel(model({ pieces: [...base, ['a', -1], ['a', -2]] }))).toThrow(/pieces\[4\].*pieces\[3\]/);
+    expect(() => sentencePieceFromModel(model({ pieces: [...base, ['a', -1], ['a', -2]] }))).toThrow(
+      /pieces\[4\].*pieces\[3\]/,
+    );
   });
 
   it('rejects byte pieces without byte_fallback and malformed byte pieces', () => {
     expect(() => sentencePieceFromModel(model({ pieces: [...base, ['<0x41>', 0, BYTE]] }))).toThrow(/byte_fallback/);
-    expect(() => sentencePieceFromModel(model({ pieces: [...base, ['<0x4>', 0, BYTE]], byteFallback: true }))).toThrow(/<0xXX>/);
+    expect(() => sentencePieceFromModel(model({ pieces: [...base, ['<0x4>', 0, BYTE]], byteFallback: true }))).toThrow(
+      /<0xXX>/,
+    );
   });
 
   it('rejects WORD/CHAR models and unknown piece types', () => {
-    expect(() => sentencePieceFromModel(model({ pieces: [...base, ...chars], modelType: 3 }))).toThrow(/model_type WORD/);
+    expect(() => sentencePieceFromModel(model({ pieces: [...base, ...chars], modelType: 3 }))).toThrow(
+      /model_type WORD/,
+    );
     expect(() => sentencePieceFromModel(model({ pieces: [...base, ['a', -1, 9]] }))).toThrow(/pieces\[3\]\.type/);
   });
 

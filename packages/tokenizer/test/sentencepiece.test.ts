@@ -252,8 +252,12 @@ describe('malformed .model files', () => {
 
   it('rejects non-models', () => {
     expect(() => sentencePieceFromModel(new Uint8Array(0))).toThrow(/empty/);
-    expect(() => sentencePieceFromModel(new TextEncoder().encode('{"model": {"type": "BPE"}}'))).toThrow(TokenizerError);
-    expect(() => sentencePieceFromModel(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toThrow(/varint/);
+    expect(() => sentencePieceFromModel(new TextEncoder().encode('{"model": {"type": "BPE"}}'))).toThrow(
+      TokenizerError,
+    );
+    expect(() =>
+      sentencePieceFromModel(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
+    ).toThrow(/varint/);
     expect(() => sentencePieceFromModel('not bytes' as never)).toThrow(TokenizerError);
   });
 });

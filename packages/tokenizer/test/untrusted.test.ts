@@ -55,7 +55,10 @@ describe('class 2: deep JSON', () => {
   it('a parsed object (the browser path) with a 20k-level normalizer is a TokenizerError', () => {
     let deepValue: unknown = { type: 'NFC' };
     for (let i = 0; i < 20_000; i++) deepValue = { type: 'Sequence', normalizers: [deepValue] };
-    expectTokenizerError(() => tokenizerFromJson({ ...byteLevelTokenizerJson(), normalizer: deepValue }), /'normalizer' nests deeper than 64 levels/);
+    expectTokenizerError(
+      () => tokenizerFromJson({ ...byteLevelTokenizerJson(), normalizer: deepValue }),
+      /'normalizer' nests deeper than 64 levels/,
+    );
   });
 
   it('an encoder.json nested 20k levels is a TokenizerError', () => {
@@ -63,7 +66,10 @@ describe('class 2: deep JSON', () => {
     writeFileSync(join(dir, 'encoder.json'), `{"a": ${deep(20_000)}}`);
     writeFileSync(join(dir, 'vocab.bpe'), '#version: 0.2\n');
     expectTokenizerError(() => loadTokenizerSync(dir), /nests deeper than 64 levels/);
-    expectTokenizerError(() => gpt2FromFiles(`{"a": ${deep(20_000)}}`, '#version: 0.2\n'), /nests deeper than 64 levels/);
+    expectTokenizerError(
+      () => gpt2FromFiles(`{"a": ${deep(20_000)}}`, '#version: 0.2\n'),
+      /nests deeper than 64 levels/,
+    );
   });
 });
 
@@ -73,13 +79,19 @@ describe('class 4: memory bombs', () => {
     const gz = gzipSync(Buffer.alloc(64 << 20, 0x20)); // ~64 KB inflating to 64 MiB
     writeFileSync(join(dir, 'tokenizer.json.gz'), gz);
     const before = process.memoryUsage().rss;
-    expectTokenizerError(() => loadTokenizerSync(join(dir, 'tokenizer.json.gz')), new RegExp(`inflates past \\d+ bytes \\(${GZIP_EXPANSION}× its ${gz.length} compressed bytes`));
+    expectTokenizerError(
+      () => loadTokenizerSync(join(dir, 'tokenizer.json.gz')),
+      new RegExp(`inflates past \\d+ bytes \\(${GZIP_EXPANSION}× its ${gz.length} compressed bytes`),
+    );
     expect(process.memoryUsage().rss - before).toBeLessThan(512 << 20);
   });
 
   it('/dev/zero as the tokenizer is refused before reading', () => {
     const started = Date.now();
-    expectTokenizerError(() => loadTokenizerSync('/dev/zero'), /\/dev\/zero is a character device; expected a regular file/);
+    expectTokenizerError(
+      () => loadTokenizerSync('/dev/zero'),
+      /\/dev\/zero is a character device; expected a regular file/,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
@@ -87,59 +99,97 @@ describe('class 4: memory bombs', () => {
 describe('class 6: file-supplied regexes cannot hang the tokenizer', () => {
   const text = 'a😀b 😀😀 x🎉';
 
-  it.each([[''], ['x*'], ['(?:)']])('a Split with pattern %j (matching empty) terminates on surrogate pairs', (pattern) => {
-    const tok = tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }));
-    expect(tok.decode(tok.encode(text))).toBe(text);
-  });
+  it.each([[''], ['x*'], ['(?:)']])(
+    'a Split with pattern %j (matching empty) terminates on surrogate pairs',
+    (pattern) => {
+      const tok = tokenizerFromJson(
+        withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }),
+      );
+      expect(tok.decode(tok.encode(text))).toBe(text);
+    },
+  );
 
   it('a Metaspace replacement of "" is refused', () => {
     expectTokenizerError(
-      () => tokenizerFromJson(withPreTokenizer({ type: 'Metaspace', replacement: '', prepend_scheme: 'always', split: true })),
+      () =>
+        tokenizerFromJson(
+          withPreTokenizer({ type: 'Metaspace', replacement: '', prepend_scheme: 'always', split: true }),
+        ),
       /'pre_tokenizer\.pretokenizers\[0\]\.replacement' must be one character; got ""/,
     );
   });
 
-  it.each([['(a+)+$'], ['(a|aa)*b'], ['(?:x*y*)*z'], ['(\\s+)+$']])('exponential pattern %j is refused with a typed error', (pattern) => {
-    expectTokenizerError(
-      () => tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false })),
-      /repeats a group containing (a repetition|an alternation) .*exponential time/,
-    );
-  });
+  it.each([['(a+)+$'], ['(a|aa)*b'], ['(?:x*y*)*z'], ['(\\s+)+$']])(
+    'exponential pattern %j is refused with a typed error',
+    (pattern) => {
+      expectTokenizerError(
+        () =>
+          tokenizerFromJson(
+            withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }),
+          ),
+        /repeats a group containing (a repetition|an alternation) .*exponential time/,
+      );
+    },
+  );
 
-  it.each([['\\s*[\\r\\n]+'], ['a*a*b'], ['\\s*\\s*\\s*x']])('polynomial pattern %j is refused at load, within seconds', (pattern) => {
-    const started = Date.now();
-    expectTokenizerError(
-      () => tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false })),
-      /took \d+ ms over 15 probe texts of \d+ characters .*backtracks polynomially or worse, refusing it/,
-    );
-    expect(Date.now() - started).toBeLessThan(5000);
-  });
+  it.each([['\\s*[\\r\\n]+'], ['a*a*b'], ['\\s*\\s*\\s*x']])(
+    'polynomial pattern %j is refused at load, within seconds',
+    (pattern) => {
+      const started = Date.now();
+      expectTokenizerError(
+        () =>
+          tokenizerFromJson(
+            withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }),
+          ),
+        /took \d+ ms over 15 probe texts of \d+ characters .*backtracks polynomially or worse, refusing it/,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    },
+  );
 
-  it.each([['\\s*\\s*\\s*\\s*x'], ['a+b*(?:c*d+)'], ['x{2,}y*z+w*']])('a chain of 4+ unbounded repetitions %j is refused before probing', (pattern) => {
-    expectTokenizerError(
-      () => tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false })),
-      /has 4 unbounded repetitions in a row .*at most 3 are allowed/,
-    );
-  });
+  it.each([['\\s*\\s*\\s*\\s*x'], ['a+b*(?:c*d+)'], ['x{2,}y*z+w*']])(
+    'a chain of 4+ unbounded repetitions %j is refused before probing',
+    (pattern) => {
+      expectTokenizerError(
+        () =>
+          tokenizerFromJson(
+            withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }),
+          ),
+        /has 4 unbounded repetitions in a row .*at most 3 are allowed/,
+      );
+    },
+  );
 
   it('a Replace normalizer pattern is probed too', () => {
     expectTokenizerError(
-      () => tokenizerFromJson({ ...byteLevelTokenizerJson(), normalizer: { type: 'Replace', pattern: { Regex: 'a*a*b' }, content: 'x' } }),
+      () =>
+        tokenizerFromJson({
+          ...byteLevelTokenizerJson(),
+          normalizer: { type: 'Replace', pattern: { Regex: 'a*a*b' }, content: 'x' },
+        }),
       /normalizer\.pattern\.Regex: regex "a\*a\*b" took/,
     );
   });
 
   it.each([['(?>a+)+'], ['(a+)?'], ["(?i:'s|'t)"], ['\\p{N}{1,3}']])('pattern %j stays allowed', (pattern) => {
-    const tok = tokenizerFromJson(withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }));
-    expect(tok.decode(tok.encode('aaa 123 it\'s'))).toBe('aaa 123 it\'s');
+    const tok = tokenizerFromJson(
+      withPreTokenizer({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }),
+    );
+    expect(tok.decode(tok.encode("aaa 123 it's"))).toBe("aaa 123 it's");
   });
 });
 
 describe('class 4: a Replace normalizer cannot turn a short text into gigabytes', () => {
   it('an empty-matching pattern with a 1 MB content is refused at the output limit', () => {
-    const json = { ...byteLevelTokenizerJson(), normalizer: { type: 'Replace', pattern: { Regex: '(?:)' }, content: 'x'.repeat(1 << 20) } };
+    const json = {
+      ...byteLevelTokenizerJson(),
+      normalizer: { type: 'Replace', pattern: { Regex: '(?:)' }, content: 'x'.repeat(1 << 20) },
+    };
     const tok = tokenizerFromJson(json);
-    expectTokenizerError(() => tok.encode('a'.repeat(10_000)), /'normalizer' Replace would grow a 10000-character text past \d+ characters/);
+    expectTokenizerError(
+      () => tok.encode('a'.repeat(10_000)),
+      /'normalizer' Replace would grow a 10000-character text past \d+ characters/,
+    );
   });
 });
 
@@ -147,7 +197,10 @@ describe('class 7: only regular files', () => {
   it('a FIFO as tokenizer.json (direct or in a folder) is refused without blocking', () => {
     const dir = tempDir();
     execFileSync('mkfifo', [join(dir, 'tokenizer.json')]);
-    expectTokenizerError(() => loadTokenizerSync(join(dir, 'tokenizer.json')), /tokenizer\.json is a FIFO \(named pipe\); expected a regular file/);
+    expectTokenizerError(
+      () => loadTokenizerSync(join(dir, 'tokenizer.json')),
+      /tokenizer\.json is a FIFO \(named pipe\); expected a regular file/,
+    );
     expectTokenizerError(() => loadTokenizerSync(dir), /is a FIFO \(named pipe\); expected a regular file/);
   });
 });

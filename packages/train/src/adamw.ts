@@ -57,7 +57,8 @@ export class AdamW {
 
   constructor(params: Map<string, Variable>, options: AdamWOptions = {}) {
     const o = { ...ADAMW_DEFAULTS, ...options };
-    const bad = (key: string, allowed: string, got: number) => new InputError(`AdamW: '${key}' must be ${allowed}; got ${got}`);
+    const bad = (key: string, allowed: string, got: number) =>
+      new InputError(`AdamW: '${key}' must be ${allowed}; got ${got}`);
     if (!(o.beta1 >= 0 && o.beta1 < 1)) throw bad('beta1', 'in [0, 1)', o.beta1);
     if (!(o.beta2 >= 0 && o.beta2 < 1)) throw bad('beta2', 'in [0, 1)', o.beta2);
     if (!(o.eps > 0)) throw bad('eps', 'positive', o.eps);
@@ -118,11 +119,18 @@ export class AdamW {
   /** Restores a state written by exportState; every parameter must be present with its size. */
   importState(state: AdamWState): void {
     for (const [name, p] of this.params) {
-      for (const [kind, arrays, target] of [['exp_avg', state.expAvg, this.m], ['exp_avg_sq', state.expAvgSq, this.v]] as const) {
+      for (const [kind, arrays, target] of [
+        ['exp_avg', state.expAvg, this.m],
+        ['exp_avg_sq', state.expAvgSq, this.v],
+      ] as const) {
         const data = arrays.get(name);
-        if (data === undefined) throw new CheckpointError(`optimizer state: missing ${kind} for '${name}'`, { tensorName: name });
+        if (data === undefined)
+          throw new CheckpointError(`optimizer state: missing ${kind} for '${name}'`, { tensorName: name });
         if (data.length !== p.size) {
-          throw new CheckpointError(`optimizer state: ${kind} of '${name}' has ${data.length} values; the parameter has ${p.size}`, { tensorName: name });
+          throw new CheckpointError(
+            `optimizer state: ${kind} of '${name}' has ${data.length} values; the parameter has ${p.size}`,
+            { tensorName: name },
+          );
         }
         tf.tidy(() => (target.get(name) as Variable).assign(tf.tensor(data, p.shape, 'float32')));
       }

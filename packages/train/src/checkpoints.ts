@@ -16,7 +16,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, InputError } from '@dcformer/kernels';
 import { serializeSafetensors, type DcformerModel, type TensorToWrite } from '@dcformer/model';
-import { ensureDirectory, loadModel, readRegularFile, readSafetensorsFile, saveModel, writeFileAtomic } from '@dcformer/model/node';
+import {
+  ensureDirectory,
+  loadModel,
+  readRegularFile,
+  readSafetensorsFile,
+  saveModel,
+  writeFileAtomic,
+} from '@dcformer/model/node';
 import type { AdamWState } from './adamw.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
@@ -47,7 +54,8 @@ export interface ExtraFile {
 export async function snapshotExtraFiles(files: readonly ExtraFile[]): Promise<ExtraFile[]> {
   const out: ExtraFile[] = [];
   for (const f of files) {
-    const bytes = f.bytes ?? (await readRegularFile(f.source, 1 << 30, (m) => new InputError(`checkpoint file ${f.name}: ${m}`)));
+    const bytes =
+      f.bytes ?? (await readRegularFile(f.source, 1 << 30, (m) => new InputError(`checkpoint file ${f.name}: ${m}`)));
     out.push({ ...f, bytes });
   }
   return out;
@@ -104,7 +112,9 @@ export async function removeStaleTemporaries(root: string): Promise<void> {
   } catch {
     return;
   }
-  await Promise.all(names.filter((n) => n.startsWith('.tmp-')).map((n) => rm(join(root, n), { recursive: true, force: true })));
+  await Promise.all(
+    names.filter((n) => n.startsWith('.tmp-')).map((n) => rm(join(root, n), { recursive: true, force: true })),
+  );
 }
 
 /** True when every weight is finite: a checkpoint must never hold NaN or Infinity. Synchronous: cpu/wasm only. */
@@ -166,7 +176,10 @@ export async function saveCheckpoint(
       tensors.set(`exp_avg.${name}`, { shape, data: content.optimizer.expAvg.get(name) as Float32Array });
       tensors.set(`exp_avg_sq.${name}`, { shape, data: content.optimizer.expAvgSq.get(name) as Float32Array });
     }
-    await writeFileAtomic(join(temp, OPTIMIZER_FILE), serializeSafetensors(tensors, { step: String(content.optimizer.step) }));
+    await writeFileAtomic(
+      join(temp, OPTIMIZER_FILE),
+      serializeSafetensors(tensors, { step: String(content.optimizer.step) }),
+    );
     await options.onStage?.('state');
     await writeFileAtomic(join(temp, TRAINER_STATE_FILE), `${JSON.stringify(content.state, null, 2)}\n`);
     await options.onStage?.('rename');
@@ -180,7 +193,8 @@ export async function saveCheckpoint(
   }
   if (options.keep !== undefined && options.keep > 0) {
     const all = await listCheckpoints(root);
-    for (const old of all.slice(0, Math.max(0, all.length - options.keep))) await rm(old.dir, { recursive: true, force: true });
+    for (const old of all.slice(0, Math.max(0, all.length - options.keep)))
+      await rm(old.dir, { recursive: true, force: true });
   }
   return final;
 }
@@ -199,7 +213,9 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   try {
     state = JSON.parse(await readFile(statePath, 'utf8'));
   } catch (e) {
-    throw new CheckpointError(`${statePath}: cannot read the trainer state (${(e as Error).message})`, { file: statePath });
+    throw new CheckpointError(`${statePath}: cannot read the trainer state (${(e as Error).message})`, {
+      file: statePath,
+    });
   }
   const optPath = join(dir, OPTIMIZER_FILE);
   // Read in bounded slices: the moments of a 2.8B model are 2 × 11 GB, far past readFile's 2 GiB.
@@ -208,7 +224,9 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     parsed = await readSafetensorsFile(optPath);
   } catch (e) {
     if (CheckpointError.isInstance(e)) throw e;
-    throw new CheckpointError(`${optPath}: cannot read the optimizer state (${(e as Error).message})`, { file: optPath });
+    throw new CheckpointError(`${optPath}: cannot read the optimizer state (${(e as Error).message})`, {
+      file: optPath,
+    });
   }
   const expAvg = new Map<string, Float32Array>();
   const expAvgSq = new Map<string, Float32Array>();
@@ -218,7 +236,8 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     else throw new CheckpointError(`${optPath}: unexpected tensor '${key}'`, { file: optPath, tensorName: key });
   }
   const step = Number(parsed.metadata?.step);
-  if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`${optPath}: metadata 'step' must be an integer >= 0`, { file: optPath });
+  if (!Number.isInteger(step) || step < 0)
+    throw new CheckpointError(`${optPath}: metadata 'step' must be an integer >= 0`, { file: optPath });
   const model = await loadModel(dir, { onWarning: () => {} });
   return { dir, model, optimizer: { step, expAvg, expAvgSq }, state };
 }

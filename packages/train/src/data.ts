@@ -36,7 +36,9 @@ export function splitTokens(tokens: TokenArray, valFraction: number, seqLen: num
 export function checkTokenRange(tokens: TokenArray, vocabSize: number, what: string): void {
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i] >= vocabSize) {
-      throw new InputError(`${what}: token id ${tokens[i]} at position ${i} is out of range for vocab_size ${vocabSize}`);
+      throw new InputError(
+        `${what}: token id ${tokens[i]} at position ${i} is out of range for vocab_size ${vocabSize}`,
+      );
     }
   }
 }

@@ -37,7 +37,9 @@ function fmt(v: number): string {
 }
 
 export function lossCurveSvg(series: readonly CurveSeries[], title = 'loss (nats per token)'): string {
-  const points = series.flatMap((s) => [...s.train, ...s.val]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const points = series
+    .flatMap((s) => [...s.train, ...s.val])
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const xs = points.map(([x]) => x);
   const ys = points.map(([, y]) => y);
   const x0 = 0;
@@ -51,32 +53,48 @@ export function lossCurveSvg(series: readonly CurveSeries[], title = 'loss (nats
   const px = (x: number) => M.left + ((x - x0) / (x1 - x0)) * (W - M.left - M.right);
   const py = (y: number) => H - M.bottom - ((y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
   const path = (pts: readonly (readonly [number, number])[]) =>
-    pts.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+    pts
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
+      .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`)
+      .join(' ');
 
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`);
   for (const t of ticks(y0, y1)) {
-    out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#e6e6e6"/>`);
+    out.push(
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#e6e6e6"/>`,
+    );
     out.push(`<text x="${M.left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
   }
   for (const t of ticks(x0, x1)) {
-    out.push(`<line x1="${px(t).toFixed(1)}" x2="${px(t).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#f0f0f0"/>`);
+    out.push(
+      `<line x1="${px(t).toFixed(1)}" x2="${px(t).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#f0f0f0"/>`,
+    );
     out.push(`<text x="${px(t).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle">${fmt(t)}</text>`);
   }
-  out.push(`<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#333"/>`);
+  out.push(
+    `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#333"/>`,
+  );
   out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle">step</text>`);
   series.forEach((s, i) => {
     const c = COLOURS[i % COLOURS.length];
-    if (s.train.length > 0) out.push(`<path d="${path(s.train)}" fill="none" stroke="${c}" stroke-width="1.2" stroke-opacity="0.55"/>`);
+    if (s.train.length > 0)
+      out.push(`<path d="${path(s.train)}" fill="none" stroke="${c}" stroke-width="1.2" stroke-opacity="0.55"/>`);
     if (s.val.length > 0) {
       out.push(`<path d="${path(s.val)}" fill="none" stroke="${c}" stroke-width="2"/>`);
-      for (const [x, y] of s.val) if (Number.isFinite(y)) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
+      for (const [x, y] of s.val)
+        if (Number.isFinite(y))
+          out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
     }
     const ly = M.top + 16 + i * 34;
     const lx = W - M.right - 190;
-    out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="1.2" stroke-opacity="0.55"/>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="1.2" stroke-opacity="0.55"/>`,
+    );
     out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(s.label)} train</text>`);
     out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly + 15}" y2="${ly + 15}" stroke="${c}" stroke-width="2"/>`);
     out.push(`<circle cx="${lx + 11}" cy="${ly + 15}" r="3" fill="${c}"/>`);

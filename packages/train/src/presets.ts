@@ -43,7 +43,15 @@ const DCFORMER_405M = resolveConfig({
 });
 
 const BENCH_SETTINGS: Partial<RunSettings> = {
-  batchSize: 8, seqLen: 256, steps: 2000, lr: 1e-3, warmupSteps: 100, evalEvery: 200, evalBatches: 4, logEvery: 10, checkpointEvery: 500,
+  batchSize: 8,
+  seqLen: 256,
+  steps: 2000,
+  lr: 1e-3,
+  warmupSteps: 100,
+  evalEvery: 200,
+  evalBatches: 4,
+  logEvery: 10,
+  checkpointEvery: 500,
 };
 
 const DEFINITIONS: Record<string, Omit<TrainPreset, 'model'> & { model: ModelConfig }> = {
@@ -54,8 +62,17 @@ const DEFINITIONS: Record<string, Omit<TrainPreset, 'model'> & { model: ModelCon
     // of 16 × 64 bytes; validation 2.54 / 2.41 / 2.30 / 2.22 at steps 30 / 60 / 90 / 120). On the stock
     // tfjs cpu kernels a step is ~75× slower; see apps/train/README.md.
     settings: {
-      batchSize: 16, seqLen: 64, steps: 120, lr: 1e-2, warmupSteps: 10, finalLrFraction: 0.1,
-      evalEvery: 30, evalBatches: 4, logEvery: 10, checkpointEvery: 60, keep: 2,
+      batchSize: 16,
+      seqLen: 64,
+      steps: 120,
+      lr: 1e-2,
+      warmupSteps: 10,
+      finalLrFraction: 0.1,
+      evalEvery: 30,
+      evalBatches: 4,
+      logEvery: 10,
+      checkpointEvery: 60,
+      keep: 2,
     },
     sample: { prompt: '\n', tokens: 200, temperature: 0.8, topK: 40 },
     about: 'byte-level DCFormer++ (dim 128, 4 layers), a couple of minutes on a laptop CPU',
@@ -77,7 +94,17 @@ const DEFINITIONS: Record<string, Omit<TrainPreset, 'model'> & { model: ModelCon
   'dcformer-405m': {
     model: DCFORMER_405M,
     tokenizer: 'gpt-neox',
-    settings: { batchSize: 16, seqLen: 2048, steps: 13500, lr: 3e-4, warmupSteps: 135, evalEvery: 1000, evalBatches: 8, logEvery: 10, checkpointEvery: 1000 },
+    settings: {
+      batchSize: 16,
+      seqLen: 2048,
+      steps: 13500,
+      lr: 3e-4,
+      warmupSteps: 135,
+      evalEvery: 1000,
+      evalBatches: 8,
+      logEvery: 10,
+      checkpointEvery: 1000,
+    },
     sample: { prompt: '\n', tokens: 64, temperature: 0.8, topK: 40 },
     about: "the paper's 405M DCFormer++ shape (dim 1024, 24 layers, 16 heads); instantiable, far too big for a CPU",
   },
@@ -89,7 +116,9 @@ export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = Object.freez
 export function trainPreset(name: string): TrainPreset {
   const p = Object.hasOwn(TRAIN_PRESETS, name) ? TRAIN_PRESETS[name] : undefined;
   if (!p) {
-    const names = Object.keys(TRAIN_PRESETS).map((n) => `"${n}"`).join(', ');
+    const names = Object.keys(TRAIN_PRESETS)
+      .map((n) => `"${n}"`)
+      .join(', ');
     throw new ConfigError(`unknown preset ${JSON.stringify(name)} (one of ${names})`, 'preset');
   }
   return { ...p, model: { ...p.model }, settings: { ...p.settings }, sample: { ...p.sample } };

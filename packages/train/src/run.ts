@@ -17,7 +17,15 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { ConfigError, InputError } from '@dcformer/kernels';
 import { configToJson, initModel, type DcformerModel, type ModelConfig } from '@dcformer/model';
 import { ensureDirectory } from '@dcformer/model/node';
-import { latestCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, snapshotExtraFiles, type CheckpointStage, type ExtraFile } from './checkpoints.js';
+import {
+  latestCheckpoint,
+  loadCheckpoint,
+  removeStaleTemporaries,
+  saveCheckpoint,
+  snapshotExtraFiles,
+  type CheckpointStage,
+  type ExtraFile,
+} from './checkpoints.js';
 import { evalBatchCount, evalBatches, sampleBatch, splitTokens, type TokenArray } from './data.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decayFilter, scheduleOf, tokensPerStep, type RunSettings } from './settings.js';
@@ -110,7 +118,10 @@ export function configDifferences(a: ModelConfig, b: ModelConfig): string[] {
 export async function readMetrics(outDir: string): Promise<LogRecord[]> {
   try {
     const text = await readFile(join(outDir, METRICS_FILE), 'utf8');
-    return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogRecord);
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as LogRecord);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -135,7 +146,9 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const extraFiles = await snapshotExtraFiles(o.extraFiles ?? []);
   const latest = await latestCheckpoint(ckptRoot);
   if (!o.resume && latest) {
-    throw new InputError(`--out ${o.outDir} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it or choose another --out`);
+    throw new InputError(
+      `--out ${o.outDir} already holds a run (checkpoint at step ${latest.step}); pass --resume to continue it or choose another --out`,
+    );
   }
   if (o.resume && !latest) throw new InputError(`--resume: no checkpoint under ${ckptRoot}`);
 
@@ -147,7 +160,9 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     saved = ck.state as unknown as SavedState;
     if (saved.format !== STATE_FORMAT) {
       ck.model.dispose();
-      throw new InputError(`${latest.dir}: trainer state format ${JSON.stringify(saved.format)} is not ${STATE_FORMAT}`);
+      throw new InputError(
+        `${latest.dir}: trainer state format ${JSON.stringify(saved.format)} is not ${STATE_FORMAT}`,
+      );
     }
     const diffs = o.config ? configDifferences(o.config, ck.model.config) : [];
     if (diffs.length > 0) {
@@ -156,10 +171,17 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     }
     if (saved.data.hash !== o.dataHash) {
       ck.model.dispose();
-      throw new InputError(`--resume: the data differ from the run's (content hash ${o.dataHash.slice(0, 12)} vs ${saved.data.hash.slice(0, 12)} in the checkpoint)`);
+      throw new InputError(
+        `--resume: the data differ from the run's (content hash ${o.dataHash.slice(0, 12)} vs ${saved.data.hash.slice(0, 12)} in the checkpoint)`,
+      );
     }
     model = ck.model;
-    trainerState = { step: saved.step, skippedSteps: saved.skippedSteps, consecutiveSkips: saved.consecutiveSkips, optimizer: ck.optimizer };
+    trainerState = {
+      step: saved.step,
+      skippedSteps: saved.skippedSteps,
+      consecutiveSkips: saved.consecutiveSkips,
+      optimizer: ck.optimizer,
+    };
   } else {
     if (!o.config && !o.initialModel) throw new ConfigError('runTraining: a new run needs a model config');
     model = o.initialModel ?? initModel(o.config as ModelConfig, s.seed);
@@ -198,7 +220,12 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     tokensSeen = saved.tokensSeen;
     elapsedBefore = saved.elapsedS;
   }
-  const evalSet = evalBatches(split.val, s.batchSize, s.seqLen, evalBatchCount(split.val.length, s.batchSize, s.seqLen, s.evalBatches));
+  const evalSet = evalBatches(
+    split.val,
+    s.batchSize,
+    s.seqLen,
+    evalBatchCount(split.val.length, s.batchSize, s.seqLen, s.evalBatches),
+  );
   const lastStep = Math.min(s.steps, o.stopAfter ?? Infinity);
   const perStep = tokensPerStep(s);
   const t0 = performance.now();
@@ -223,11 +250,16 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       model: configToJson(model.config),
     };
     const step = trainer.step;
-    checkpoint = await saveCheckpoint(ckptRoot, step, { model, optimizer, state: state as unknown as Record<string, unknown> }, {
-      extraFiles,
-      keep: s.keep,
-      onStage: hooks.onCheckpointStage ? (stage) => hooks.onCheckpointStage?.(stage, step) : undefined,
-    });
+    checkpoint = await saveCheckpoint(
+      ckptRoot,
+      step,
+      { model, optimizer, state: state as unknown as Record<string, unknown> },
+      {
+        extraFiles,
+        keep: s.keep,
+        onStage: hooks.onCheckpointStage ? (stage) => hooks.onCheckpointStage?.(stage, step) : undefined,
+      },
+    );
     hooks.onCheckpoint?.(checkpoint, step);
   };
 
@@ -249,7 +281,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       const done = trainer.step;
       const sessionSteps = done - (saved?.step ?? 0);
       const tokensPerS = (sessionSteps * perStep) / (trainTime / 1000);
-      hooks.onStep?.({ step: done, total: s.steps, result, tokensPerS, etaS: ((lastStep - done) * trainTime) / sessionSteps / 1000 });
+      hooks.onStep?.({
+        step: done,
+        total: s.steps,
+        result,
+        tokensPerS,
+        etaS: ((lastStep - done) * trainTime) / sessionSteps / 1000,
+      });
       if (!result.skipped) window.push(result.loss);
 
       const isLast = done === lastStep;

@@ -2,7 +2,13 @@
  * Text samples after training: the model's cached generator, continued past block_size by
  * re-reading the last half-block as a new prompt (the model cannot attend further back anyway).
  */
-import { generate, generateAsync, type DcformerModel, type GenerateOptions, type SamplingOptions } from '@dcformer/model';
+import {
+  generate,
+  generateAsync,
+  type DcformerModel,
+  type GenerateOptions,
+  type SamplingOptions,
+} from '@dcformer/model';
 
 export interface SampleOptions extends SamplingOptions {
   /** Stop at this id (the tokenizer's end of text). */
@@ -18,7 +24,12 @@ interface Round {
  * The rounds of generation, as a generator both forms drive: it yields each round's prompt and
  * options, takes back that round's new ids, and returns all of them.
  */
-function* rounds(block: number, prompt: readonly number[], count: number, options: SampleOptions): Generator<Round, number[], number[]> {
+function* rounds(
+  block: number,
+  prompt: readonly number[],
+  count: number,
+  options: SampleOptions,
+): Generator<Round, number[], number[]> {
   const out: number[] = [];
   let context = prompt.slice(-Math.max(1, Math.floor(block / 2)));
   let round = 0;
@@ -43,7 +54,12 @@ function* rounds(block: number, prompt: readonly number[], count: number, option
 }
 
 /** `count` new ids after `prompt` (≥ 1 id). Synchronous reads: cpu/wasm only; see sampleIdsAsync. */
-export function sampleIds(model: DcformerModel, prompt: readonly number[], count: number, options: SampleOptions = {}): number[] {
+export function sampleIds(
+  model: DcformerModel,
+  prompt: readonly number[],
+  count: number,
+  options: SampleOptions = {},
+): number[] {
   const it = rounds(model.config.blockSize, prompt, count, options);
   let r = it.next();
   while (!r.done) r = it.next(generate(model, [r.value.context], r.value.options).newIds[0]);
@@ -54,7 +70,12 @@ export function sampleIds(model: DcformerModel, prompt: readonly number[], count
  * `count` new ids after `prompt` (≥ 1 id), reading logits with `await data()`: runs on every
  * backend, webgpu included; the same ids as sampleIds.
  */
-export async function sampleIdsAsync(model: DcformerModel, prompt: readonly number[], count: number, options: SampleOptions = {}): Promise<number[]> {
+export async function sampleIdsAsync(
+  model: DcformerModel,
+  prompt: readonly number[],
+  count: number,
+  options: SampleOptions = {},
+): Promise<number[]> {
   const it = rounds(model.config.blockSize, prompt, count, options);
   let r = it.next();
   while (!r.done) r = it.next((await generateAsync(model, [r.value.context], r.value.options)).newIds[0]);

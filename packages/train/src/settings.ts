@@ -66,44 +66,88 @@ export const DEFAULT_SETTINGS: RunSettings = {
   valFraction: 0.1,
 };
 
-type Rule = 'posInt' | 'nonNegInt' | 'int' | 'posNumber' | 'nonNegNumber' | 'fraction' | 'openFraction' | 'beta' | 'decay';
+type Rule =
+  | 'posInt'
+  | 'nonNegInt'
+  | 'int'
+  | 'posNumber'
+  | 'nonNegNumber'
+  | 'fraction'
+  | 'openFraction'
+  | 'beta'
+  | 'decay';
 
 const RULES: Record<keyof RunSettings, Rule> = {
-  seed: 'int', batchSize: 'posInt', seqLen: 'posInt', accumulate: 'posInt', steps: 'posInt',
-  lr: 'posNumber', warmupSteps: 'nonNegInt', finalLrFraction: 'fraction', clip: 'nonNegNumber',
-  beta1: 'beta', beta2: 'beta', eps: 'posNumber', weightDecay: 'nonNegNumber', decay: 'decay',
-  evalEvery: 'nonNegInt', evalBatches: 'posInt', logEvery: 'posInt', checkpointEvery: 'nonNegInt',
-  keep: 'posInt', maxSkips: 'posInt', valFraction: 'openFraction',
+  seed: 'int',
+  batchSize: 'posInt',
+  seqLen: 'posInt',
+  accumulate: 'posInt',
+  steps: 'posInt',
+  lr: 'posNumber',
+  warmupSteps: 'nonNegInt',
+  finalLrFraction: 'fraction',
+  clip: 'nonNegNumber',
+  beta1: 'beta',
+  beta2: 'beta',
+  eps: 'posNumber',
+  weightDecay: 'nonNegNumber',
+  decay: 'decay',
+  evalEvery: 'nonNegInt',
+  evalBatches: 'posInt',
+  logEvery: 'posInt',
+  checkpointEvery: 'nonNegInt',
+  keep: 'posInt',
+  maxSkips: 'posInt',
+  valFraction: 'openFraction',
 };
 
 const ALLOWED: Record<Rule, string> = {
-  posInt: 'an integer >= 1', nonNegInt: 'an integer >= 0', int: 'an integer', posNumber: 'a number > 0',
-  nonNegNumber: 'a number >= 0', fraction: 'a number in [0, 1]', openFraction: 'a number in (0, 1)',
-  beta: 'a number in [0, 1)', decay: '"matrices", "all" or "none"',
+  posInt: 'an integer >= 1',
+  nonNegInt: 'an integer >= 0',
+  int: 'an integer',
+  posNumber: 'a number > 0',
+  nonNegNumber: 'a number >= 0',
+  fraction: 'a number in [0, 1]',
+  openFraction: 'a number in (0, 1)',
+  beta: 'a number in [0, 1)',
+  decay: '"matrices", "all" or "none"',
 };
 
 function ok(rule: Rule, v: unknown): boolean {
   if (rule === 'decay') return v === 'matrices' || v === 'all' || v === 'none';
   if (typeof v !== 'number' || !Number.isFinite(v)) return false;
   switch (rule) {
-    case 'posInt': return Number.isInteger(v) && v >= 1;
-    case 'nonNegInt': return Number.isInteger(v) && v >= 0;
-    case 'int': return Number.isInteger(v);
-    case 'posNumber': return v > 0;
-    case 'nonNegNumber': return v >= 0;
-    case 'fraction': return v >= 0 && v <= 1;
-    case 'openFraction': return v > 0 && v < 1;
-    case 'beta': return v >= 0 && v < 1;
+    case 'posInt':
+      return Number.isInteger(v) && v >= 1;
+    case 'nonNegInt':
+      return Number.isInteger(v) && v >= 0;
+    case 'int':
+      return Number.isInteger(v);
+    case 'posNumber':
+      return v > 0;
+    case 'nonNegNumber':
+      return v >= 0;
+    case 'fraction':
+      return v >= 0 && v <= 1;
+    case 'openFraction':
+      return v > 0 && v < 1;
+    case 'beta':
+      return v >= 0 && v < 1;
   }
 }
 
 /** Fills defaults and validates; `name` turns a field into the flag the user typed. */
 export function resolveSettings(partial: Partial<RunSettings>, name: (key: string) => string = (k) => k): RunSettings {
-  const s = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as RunSettings;
+  const s = {
+    ...DEFAULT_SETTINGS,
+    ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
+  } as RunSettings;
   for (const key of Object.keys(RULES) as (keyof RunSettings)[]) {
-    if (!ok(RULES[key], s[key])) throw new InputError(`${name(key)} must be ${ALLOWED[RULES[key]]}; got ${JSON.stringify(s[key])}`);
+    if (!ok(RULES[key], s[key]))
+      throw new InputError(`${name(key)} must be ${ALLOWED[RULES[key]]}; got ${JSON.stringify(s[key])}`);
   }
-  if (s.seqLen < 2) throw new InputError(`${name('seqLen')} must be at least 2 (one prediction needs two tokens); got ${s.seqLen}`);
+  if (s.seqLen < 2)
+    throw new InputError(`${name('seqLen')} must be at least 2 (one prediction needs two tokens); got ${s.seqLen}`);
   return s;
 }
 

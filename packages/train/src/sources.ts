@@ -95,13 +95,16 @@ export async function listDataFiles(paths: readonly string[]): Promise<string[]>
     if (info.isDirectory()) {
       const found: string[] = [];
       await walk(p, found);
-      if (found.length === 0) throw new InputError(`--data ${p}: the directory holds no .txt, .md, .jsonl or .bin files`);
+      if (found.length === 0)
+        throw new InputError(`--data ${p}: the directory holds no .txt, .md, .jsonl or .bin files`);
       files.push(...found);
     } else if (info.isFile()) {
       files.push(p);
     } else {
       // A FIFO would block the read forever, a device might never end: only regular files.
-      throw new InputError(`--data ${p}: is not a regular file or a directory (a FIFO, device or socket); expected a text, .jsonl or .bin file`);
+      throw new InputError(
+        `--data ${p}: is not a regular file or a directory (a FIFO, device or socket); expected a text, .jsonl or .bin file`,
+      );
     }
   }
   return files.map((f) => resolve(f));
@@ -150,10 +153,14 @@ function binDtypeFor(vocabSize: number, given?: BinDtype): BinDtype {
 function readBin(src: Source, dtype: BinDtype): TokenArray {
   const width = dtype === 'uint16' ? 2 : 4;
   if (src.bytes.length % width !== 0) {
-    throw new InputError(`${src.path}: ${src.bytes.length} bytes is not a whole number of ${dtype} ids (pass --bin-dtype if the guess is wrong)`);
+    throw new InputError(
+      `${src.path}: ${src.bytes.length} bytes is not a whole number of ${dtype} ids (pass --bin-dtype if the guess is wrong)`,
+    );
   }
   const copy = src.bytes.slice(); // aligned, and independent of the file buffer
-  return dtype === 'uint16' ? new Uint16Array(copy.buffer, 0, copy.length / 2) : new Uint32Array(copy.buffer, 0, copy.length / 4);
+  return dtype === 'uint16'
+    ? new Uint16Array(copy.buffer, 0, copy.length / 2)
+    : new Uint32Array(copy.buffer, 0, copy.length / 4);
 }
 
 function tokenize(sources: Source[], o: LoadTokensOptions, dtype: BinDtype): TokenArray {
@@ -202,7 +209,9 @@ export async function loadTokens(paths: readonly string[], o: LoadTokensOptions)
   }
   const hash = key.digest('hex').slice(0, 32);
   if (o.expectHash !== undefined && hash !== o.expectHash) {
-    throw new InputError(`--resume: the data differ from the run's (content hash ${hash.slice(0, 12)} vs ${o.expectHash.slice(0, 12)} in the checkpoint); nothing was tokenized`);
+    throw new InputError(
+      `--resume: the data differ from the run's (content hash ${hash.slice(0, 12)} vs ${o.expectHash.slice(0, 12)} in the checkpoint); nothing was tokenized`,
+    );
   }
   const dtype: BinDtype = o.vocabSize <= 65536 ? 'uint16' : 'uint32';
   const binPath = join(o.cacheDir, `${hash}.bin`);
@@ -212,13 +221,19 @@ export async function loadTokens(paths: readonly string[], o: LoadTokensOptions)
 
   const totalBytes = sources.reduce((n, src) => n + src.bytes.length, 0);
   // Small inputs tokenize in well under a second: a note would only clutter the output.
-  if (totalBytes >= 16 << 20) o.onNote?.(`tokenizing ${(totalBytes / 2 ** 20).toFixed(0)} MiB in ${files.length} file${files.length === 1 ? '' : 's'} (cached afterwards in ${o.cacheDir})`);
+  if (totalBytes >= 16 << 20)
+    o.onNote?.(
+      `tokenizing ${(totalBytes / 2 ** 20).toFixed(0)} MiB in ${files.length} file${files.length === 1 ? '' : 's'} (cached afterwards in ${o.cacheDir})`,
+    );
   const tokens = tokenize(sources, o, dtype);
   if (tokens.length === 0) throw new InputError(`--data ${paths.join(', ')}: no tokens (the input is empty)`);
   checkTokenRange(tokens, o.vocabSize, 'tokenized data');
   await mkdir(o.cacheDir, { recursive: true });
   await writeFileAtomic(binPath, new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength));
-  await writeFileAtomic(notePath, `${JSON.stringify({ format: 'dcformer-tokens/1', dtype, count: tokens.length, files }, null, 2)}\n`);
+  await writeFileAtomic(
+    notePath,
+    `${JSON.stringify({ format: 'dcformer-tokens/1', dtype, count: tokens.length, files }, null, 2)}\n`,
+  );
   return { tokens, hash, cached: false, files };
 }
 

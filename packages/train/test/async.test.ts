@@ -72,7 +72,7 @@ describe('async forms', () => {
     }
   });
 
-  it('sampleIdsAsync gives sampleIds\' ids, across block_size rounds too', async () => {
+  it("sampleIdsAsync gives sampleIds' ids, across block_size rounds too", async () => {
     const model = initModel(MICRO, 5);
     try {
       const options = { temperature: 0.8, topK: 20, seed: 4 };

@@ -71,7 +71,8 @@ describe('AdamW + clipping', () => {
       const want = (p.get(name) as { data: Float64Array }).data;
       const got = v0.dataSync();
       let worst = 0;
-      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-3));
+      for (let i = 0; i < got.length; i++)
+        worst = Math.max(worst, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-3));
       // float32 arithmetic against float64: a few ulps of the parameter, relative.
       expect(worst, name).toBeLessThan(1e-5);
     }
@@ -82,7 +83,10 @@ describe('AdamW + clipping', () => {
 
   it('skips a non-finite step without touching weights or moments, and stops after k in a row', async () => {
     const model = await loadModel(caseDir('case3_dcformer_mha'), { onWarning: () => {} });
-    const trainer = new Trainer(model, { schedule: { lr: 1e-3, warmupSteps: 0, totalSteps: 10, finalFraction: 0.1 }, maxConsecutiveSkips: 2 });
+    const trainer = new Trainer(model, {
+      schedule: { lr: 1e-3, warmupSteps: 0, totalSteps: 10, finalFraction: 0.1 },
+      maxConsecutiveSkips: 2,
+    });
     const ids = tf.tensor2d(inputIds('case3_dcformer_mha'), undefined, 'int32');
     const before = snapshot(model.variables);
     const emb = model.variables.get('tok_embeddings.weight') as tf.Variable;
@@ -94,7 +98,8 @@ describe('AdamW + clipping', () => {
     expect(trainer.optimizer.step).toBe(0);
     expect(() => trainer.trainStep([ids])).toThrow(/2 steps in a row had a non-finite loss or gradient/);
     emb.assign(saved);
-    for (const [name, v0] of model.variables) expect(Float64Array.from(v0.dataSync()), name).toEqual((before.get(name) as { data: Float64Array }).data);
+    for (const [name, v0] of model.variables)
+      expect(Float64Array.from(v0.dataSync()), name).toEqual((before.get(name) as { data: Float64Array }).data);
     tf.dispose([saved, ids]);
     trainer.dispose();
     model.dispose();

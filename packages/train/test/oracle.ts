@@ -19,7 +19,11 @@ export function inputIds(name: string): number[][] {
  * dw1 / dd / qkw (DESIGN.md "Golden data"); `scale` is the max |value| of the tensor as stored,
  * which sets the tolerance.
  */
-export function oracleGrads(name: string, dim: number, nHead: number): Map<string, { data: Float32Array; scale: number }> {
+export function oracleGrads(
+  name: string,
+  dim: number,
+  nHead: number,
+): Map<string, { data: Float32Array; scale: number }> {
   const file = parseSafetensors(new Uint8Array(readFileSync(`${caseDir(name)}/grads.safetensors`)));
   const out = new Map<string, { data: Float32Array; scale: number }>();
   const N = nHead;

@@ -50,7 +50,9 @@ describe('exact resume', () => {
   });
 
   it('refuses a config that differs from the checkpoint, naming the keys', async () => {
-    await expect(runTraining(options(join(root, 'b'), { resume: true, config: { ...MICRO, dim: 64, headDim: 16 } }))).rejects.toThrow(
+    await expect(
+      runTraining(options(join(root, 'b'), { resume: true, config: { ...MICRO, dim: 64, headDim: 16 } })),
+    ).rejects.toThrow(
       /model config differs from the checkpoint's \(dim: 32 in the checkpoint vs 64 requested; head_dim: 8 in the checkpoint vs 16 requested\)/,
     );
   });

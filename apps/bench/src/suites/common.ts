@@ -51,7 +51,8 @@ export async function useBackend(backend: SuiteOptions['backend']): Promise<stri
 }
 
 export function describePath(): string {
-  if (tf.getBackend() === 'wasm') return 'tfjs-backend-wasm (SIMD, one thread) with the @dcformer/kernels reference kernels';
+  if (tf.getBackend() === 'wasm')
+    return 'tfjs-backend-wasm (SIMD, one thread) with the @dcformer/kernels reference kernels';
   return fastPathInfo()?.detail ?? 'stock tfjs-backend-cpu kernels';
 }
 
@@ -94,7 +95,17 @@ export function timeRuns(f: () => void, warmup: number, runs: number): number[] 
 export function record(base: Omit<BenchRecord, 'value' | 'min' | 'max' | 'runs'>, s: Stats): BenchRecord {
   const round = (v: number) => Number(v.toPrecision(4));
   const { bench, backend, config, metric, unit } = base; // key order of DESIGN.md
-  return { bench, backend, config, metric, value: round(s.median), unit, min: round(s.min), max: round(s.max), runs: s.runs };
+  return {
+    bench,
+    backend,
+    config,
+    metric,
+    value: round(s.median),
+    unit,
+    min: round(s.min),
+    max: round(s.max),
+    runs: s.runs,
+  };
 }
 
 /** Peak resident set size of this process so far, in MiB. */

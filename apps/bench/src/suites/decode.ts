@@ -23,7 +23,12 @@ export const decodeSuite: Suite = async (o) => {
       rates.push(r.decodeTokensPerS);
       if (batch === 1) prefill.push(r.prefillMs);
     }
-    o.emit(record({ bench: 'decode', backend, config, metric: `decode_tokens_per_s_b${batch}`, unit: 'tokens/s' }, stats(rates)));
+    o.emit(
+      record(
+        { bench: 'decode', backend, config, metric: `decode_tokens_per_s_b${batch}`, unit: 'tokens/s' },
+        stats(rates),
+      ),
+    );
   }
   o.emit(record({ bench: 'decode', backend, config, metric: `prefill_ms_${P}`, unit: 'ms' }, stats(prefill)));
   o.emit(record({ bench: 'decode', backend, config, metric: 'peak_rss_mb', unit: 'MiB' }, stats([peakRssMb()])));

@@ -10,7 +10,13 @@ import { cpus } from 'node:os';
 import { loadNative } from '@dcformer/kernels-cpu';
 import { readTidy, record, stats, useBackend, type Suite } from './common.js';
 
-interface Shape { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }
+interface Shape {
+  name: string;
+  a: number[];
+  b: number[];
+  ta: boolean;
+  tb: boolean;
+}
 
 function shapes(smoke: boolean): Shape[] {
   if (smoke) return [{ name: '64x64x64', a: [64, 64], b: [64, 64], ta: false, tb: false }];
@@ -37,7 +43,10 @@ export const gemmSuite: Suite = async (o) => {
   const peers: string[] = [];
   if (!o.smoke && addon) {
     if (addon.gemmPaths().includes('openblas')) peers.push('openblas');
-    else console.error('gemm: OpenBLAS peer not measured: libopenblas.so.0 not found (apt-get install libopenblas0 to compare)');
+    else
+      console.error(
+        'gemm: OpenBLAS peer not measured: libopenblas.so.0 not found (apt-get install libopenblas0 to compare)',
+      );
   }
   console.error(`gemm: ${cpuDescription()}`);
   for (const backend of o.smoke ? [o.backend] : (['cpu', 'cpu-native'] as const)) {
@@ -65,10 +74,28 @@ export const gemmSuite: Suite = async (o) => {
       }
       if (own) addon?.setGemmPath(own);
       const rates = new Map([...ms].map(([p, t]) => [p, stats(t.map((x) => flop / (x * 1e6)))]));
-      for (const [p, r] of rates) o.emit(record({ bench: 'gemm', backend: p === 'openblas' ? 'openblas' : name, config: s.name, metric: 'gflops', unit: 'GFLOP/s' }, r));
+      for (const [p, r] of rates)
+        o.emit(
+          record(
+            {
+              bench: 'gemm',
+              backend: p === 'openblas' ? 'openblas' : name,
+              config: s.name,
+              metric: 'gflops',
+              unit: 'GFLOP/s',
+            },
+            r,
+          ),
+        );
       const peer = rates.get('openblas');
       const mine = own ? rates.get(own) : undefined;
-      if (peer && mine) o.emit(record({ bench: 'gemm', backend: name, config: s.name, metric: 'own_vs_openblas', unit: 'x' }, stats([mine.median / peer.median])));
+      if (peer && mine)
+        o.emit(
+          record(
+            { bench: 'gemm', backend: name, config: s.name, metric: 'own_vs_openblas', unit: 'x' },
+            stats([mine.median / peer.median]),
+          ),
+        );
       tf.dispose([a, b]);
     }
   }

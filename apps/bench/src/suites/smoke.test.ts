@@ -13,7 +13,15 @@ describe('bench --smoke', () => {
       expect(Number.isFinite(r.value)).toBe(true);
     }
     const metrics = new Set(records.map((r) => `${r.bench}/${r.metric}`));
-    for (const m of ['gemm/gflops', 'compose/forward_ms', 'compose/backward_ms', 'train/tokens_per_s', 'decode/decode_tokens_per_s_b1', 'decode/decode_tokens_per_s_b4', 'decode/prefill_ms_8']) {
+    for (const m of [
+      'gemm/gflops',
+      'compose/forward_ms',
+      'compose/backward_ms',
+      'train/tokens_per_s',
+      'decode/decode_tokens_per_s_b1',
+      'decode/decode_tokens_per_s_b4',
+      'decode/prefill_ms_8',
+    ]) {
       expect(metrics.has(m), m).toBe(true);
     }
     expect(summaryTable(records)).toContain('tokens_per_s');

@@ -49,7 +49,14 @@ export const trainSuite: Suite = async (o) => {
   }
   if (medians['bench-small'] && medians['bench-small-mha']) {
     const r = medians['bench-small'] / medians['bench-small-mha'];
-    o.emit(record({ bench: 'train', backend, config: 'bench-small', metric: 'dc_mha_step_ratio', unit: 'x' }, stats([r])));
+    o.emit(
+      record({ bench: 'train', backend, config: 'bench-small', metric: 'dc_mha_step_ratio', unit: 'x' }, stats([r])),
+    );
   }
-  o.emit(record({ bench: 'train', backend, config: configs.join('+'), metric: 'peak_rss_mb', unit: 'MiB' }, stats([peakRssMb()])));
+  o.emit(
+    record(
+      { bench: 'train', backend, config: configs.join('+'), metric: 'peak_rss_mb', unit: 'MiB' },
+      stats([peakRssMb()]),
+    ),
+  );
 };

@@ -10,18 +10,45 @@
  */
 import { copyFile, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CliError, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io } from '@dcformer/cli-utils';
+import {
+  CliError,
+  EXIT_OK,
+  oneLine,
+  parseArgs,
+  required,
+  resolveBackend,
+  resolveModelDir,
+  startBackend,
+  stderrProgress,
+  UsageError,
+  type Io,
+} from '@dcformer/cli-utils';
 import { commandUsage } from '../usage.js';
 import { seconds } from './session.js';
 
-const FLAGS = { model: 'string', out: 'string', dtype: 'string', overwrite: 'boolean', backend: 'string', json: 'boolean', help: 'boolean' } as const;
+const FLAGS = {
+  model: 'string',
+  out: 'string',
+  dtype: 'string',
+  overwrite: 'boolean',
+  backend: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
 const DTYPES = { f32: 'F32', f16: 'F16', bf16: 'BF16' } as const;
 const PREFIX = 'dcformer convert';
 
 /** Files that travel with a checkpoint besides config and weights. */
 export const TOKENIZER_FILES = [
-  'tokenizer.json', 'tokenizer.json.gz', 'tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json',
-  'encoder.json', 'vocab.bpe', 'vocab.json', 'merges.txt',
+  'tokenizer.json',
+  'tokenizer.json.gz',
+  'tokenizer.model',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'encoder.json',
+  'vocab.bpe',
+  'vocab.json',
+  'merges.txt',
 ];
 
 /**
@@ -35,7 +62,9 @@ async function checkOut(out: string, overwrite: boolean): Promise<boolean> {
   const entries = await readdir(out);
   if (entries.length === 0) return false;
   if (!overwrite) {
-    throw new CliError(`--out ${out} already exists and is not empty (${entries.length} entries); pass --overwrite to replace it, or choose another --out`);
+    throw new CliError(
+      `--out ${out} already exists and is not empty (${entries.length} entries); pass --overwrite to replace it, or choose another --out`,
+    );
   }
   return true;
 }
@@ -76,7 +105,9 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const started = performance.now();
   // Converting computes nothing, and wasm32's 4 GiB heap cannot hold a large model: the default is cpu.
   await startBackend(backend === 'default' ? 'cpu' : backend);
-  const { checkpointEntry, ensureDirectory, loadModel, nonRegularReason, saveModel } = await import('@dcformer/model/node');
+  const { checkpointEntry, ensureDirectory, loadModel, nonRegularReason, saveModel } = await import(
+    '@dcformer/model/node'
+  );
   const model = await loadModel(src, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   const copied: string[] = [];
   let temporary: string | null = null;
@@ -87,7 +118,8 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
     const present = new Set(await readdir(src));
     // e.g. GPT-NeoX's 20B_tokenizer.json, which the loader finds when it is the only one
     const others = [...present].filter((n) => /tokenizer\.json(\.gz)?$/.test(n) && !TOKENIZER_FILES.includes(n));
-    const sole = others.length === 1 && !present.has('tokenizer.json') && !present.has('tokenizer.json.gz') ? others : [];
+    const sole =
+      others.length === 1 && !present.has('tokenizer.json') && !present.has('tokenizer.json.gz') ? others : [];
     for (const name of [...TOKENIZER_FILES, ...sole]) {
       if (!present.has(name)) continue;
       // A link out of the model folder (other than into its HF cache blobs) is refused, not copied along.
@@ -104,7 +136,9 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
     if (temporary !== null) await rm(temporary, { recursive: true, force: true });
   }
   const elapsed = seconds(started);
-  io.stderr.write(`${PREFIX}: wrote ${out} (config.json, model.safetensors ${dtype}${copied.map((c) => `, ${c}`).join('')}) in ${elapsed} s\n`);
+  io.stderr.write(
+    `${PREFIX}: wrote ${out} (config.json, model.safetensors ${dtype}${copied.map((c) => `, ${c}`).join('')}) in ${elapsed} s\n`,
+  );
   if (flags.json) io.stdout.write(`${JSON.stringify({ out, tokenizer_files: copied, seconds: elapsed })}\n`);
   return EXIT_OK;
 }

@@ -22,7 +22,21 @@ import {
 import { readTaskData } from '@dcformer/eval/node';
 import type { DcformerModel } from '@dcformer/model';
 import { readFile, stat } from 'node:fs/promises';
-import { CliError, closestName, EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io, type ParsedFlags } from '@dcformer/cli-utils';
+import {
+  CliError,
+  closestName,
+  EXIT_OK,
+  oneLine,
+  parseArgs,
+  required,
+  resolveBackend,
+  resolveModelDir,
+  startBackend,
+  stderrProgress,
+  UsageError,
+  type Io,
+  type ParsedFlags,
+} from '@dcformer/cli-utils';
 import { weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { findTokenizer } from './tokenizer-files.js';
@@ -60,7 +74,11 @@ export function formatDuration(seconds: number): string {
  * `start(label)` (call it when scoring starts, after the model has loaded), or else at a label's
  * first update, so the ETA is the scoring's own.
  */
-function progressLine(io: Io): { start(label: string): void; update(label: string, done: number, total: number, unit?: string): void; clear(): void } {
+function progressLine(io: Io): {
+  start(label: string): void;
+  update(label: string, done: number, total: number, unit?: string): void;
+  clear(): void;
+} {
   const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
   let last = 0;
   let shown = false;
@@ -84,7 +102,9 @@ function progressLine(io: Io): { start(label: string): void; update(label: strin
       const rate = elapsed > 0 ? done / elapsed : 0;
       const eta = done > 0 && done < total && rate > 0 ? `, ETA ${formatDuration((total - done) / rate)}` : '';
       const speed = rate > 0 ? `, ${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} ${unit}/s` : '';
-      io.stderr.write(`\r\x1b[K${PREFIX}: ${label} ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%)${speed}${eta}`);
+      io.stderr.write(
+        `\r\x1b[K${PREFIX}: ${label} ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%)${speed}${eta}`,
+      );
     },
     clear() {
       if (shown) io.stderr.write('\r\x1b[K');
@@ -97,13 +117,19 @@ function progressLine(io: Io): { start(label: string): void; update(label: strin
  * Loads the model. The backend is named (once) by `announce`, called when scoring starts: problems
  * found after loading (a continuation longer than --max-length) still make a one-line failure.
  */
-async function openModel(dir: string, note: string | null, backendFlag: string | undefined, io: Io): Promise<{ model: DcformerModel; announce: () => void }> {
+async function openModel(
+  dir: string,
+  note: string | null,
+  backendFlag: string | undefined,
+  io: Io,
+): Promise<{ model: DcformerModel; announce: () => void }> {
   const backend = await startBackend(resolveBackend(backendFlag), { weightBytes: await weightFileBytes(dir) });
   const { loadModel } = await import('@dcformer/model/node');
   const model = await loadModel(dir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
   let announced = false;
   const announce = () => {
-    if (!announced) io.stderr.write(`dcformer: backend ${backend.label}\n${note === null ? '' : `${PREFIX}: ${note}\n`}`);
+    if (!announced)
+      io.stderr.write(`dcformer: backend ${backend.label}\n${note === null ? '' : `${PREFIX}: ${note}\n`}`);
     announced = true;
   };
   return { model, announce };
@@ -112,12 +138,15 @@ async function openModel(dir: string, note: string | null, backendFlag: string |
 async function readData(path: string): Promise<string> {
   const { nonRegularReason } = await import('@dcformer/model/node');
   const notFile = await nonRegularReason(path);
-  if (notFile !== null && !notFile.startsWith('is a directory')) throw new CliError(`cannot read --data ${path}: ${notFile}`);
+  if (notFile !== null && !notFile.startsWith('is a directory'))
+    throw new CliError(`cannot read --data ${path}: ${notFile}`);
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read --data ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+    throw new CliError(
+      `cannot read --data ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`,
+    );
   }
 }
 
@@ -139,22 +168,29 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
   const rolling = mode === 'rolling' ? parseRollingRequests(text, dataPath).slice(0, limit) : null;
   // An empty document scores nothing; printing {"logprob": 0, "tokens": 0} for it would pass for an answer.
   const empty = rolling?.find((r) => r.ids.length === 0);
-  if (empty !== undefined) throw new CliError(`--data ${dataPath}:${empty.line}: 'ids' is empty; a rolling request needs at least 1 token id`);
+  if (empty !== undefined)
+    throw new CliError(`--data ${dataPath}:${empty.line}: 'ids' is empty; a rolling request needs at least 1 token id`);
   const { model, announce } = await openModel(modelDir, note, flags.backend, io);
   try {
     const { modelScorer } = await import('@dcformer/model');
     const maxLength = flags['max-length'] ?? model.config.blockSize;
-    if (maxLength > model.config.blockSize) throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
+    if (maxLength > model.config.blockSize)
+      throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
     const scorer = modelScorer(model, { maxLength, batchSize: flags['batch-size'] });
     const progress = progressLine(io);
     if (requests !== null) {
       for (const r of requests) {
         checkVocab([...r.context, ...r.continuation], model.config.vocabSize, `--data ${dataPath}:${r.line}`);
-        if (r.continuation.length > maxLength) throw new CliError(`--data ${dataPath}:${r.line}: ${r.continuation.length} continuation tokens, more than --max-length ${maxLength} can score`);
+        if (r.continuation.length > maxLength)
+          throw new CliError(
+            `--data ${dataPath}:${r.line}: ${r.continuation.length} continuation tokens, more than --max-length ${maxLength} can score`,
+          );
       }
       announce();
       progress.start('loglikelihood');
-      const results = await scorer.loglikelihood(requests, { onProgress: (d, t) => progress.update('loglikelihood', d, t) });
+      const results = await scorer.loglikelihood(requests, {
+        onProgress: (d, t) => progress.update('loglikelihood', d, t),
+      });
       progress.clear();
       io.stdout.write(results.map((r) => `${loglikelihoodLine(r)}\n`).join(''));
     } else if (rolling !== null) {
@@ -183,11 +219,15 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
     io.stdout.write(commandUsage('eval'));
     return EXIT_OK;
   }
-  const names = required(flags.task, 'task').split(',').map((n) => n.trim());
+  const names = required(flags.task, 'task')
+    .split(',')
+    .map((n) => n.trim());
   for (const n of names) {
     if (!TASK_NAMES.includes(n)) {
       const guess = closestName(n, TASK_NAMES);
-      throw new UsageError(`unknown task '${n}'${guess === undefined ? '' : `; did you mean ${guess}?`} (one of: ${TASK_NAMES.join(', ')})`);
+      throw new UsageError(
+        `unknown task '${n}'${guess === undefined ? '' : `; did you mean ${guess}?`} (one of: ${TASK_NAMES.join(', ')})`,
+      );
     }
   }
   positive(flags.limit, 'limit');
@@ -200,14 +240,18 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
   resolveBackend(flags.backend);
   const modes = names.filter(isRequestMode);
   if (modes.length > 0) {
-    if (names.length > 1) throw new UsageError(`--task ${modes[0]} reads token ids and runs alone; give it without other tasks`);
+    if (names.length > 1)
+      throw new UsageError(`--task ${modes[0]} reads token ids and runs alone; give it without other tasks`);
     return runRequests(modes[0], flags, io);
   }
 
   const modelFlag = required(flags.model, 'model');
   const dataPath = required(flags.data, 'data');
   const isDir = (await stat(dataPath).catch(() => null))?.isDirectory() ?? false;
-  if (names.length > 1 && !isDir) throw new UsageError('several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file');
+  if (names.length > 1 && !isDir)
+    throw new UsageError(
+      'several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file',
+    );
   const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
   // Parse everything first: a malformed row fails in a second, not after the model has loaded.
   const tasks: { task: TaskDefinition; data: Dataset<unknown> }[] = [];
@@ -217,14 +261,17 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
   }
   const tokenizer = await findTokenizer(modelDir);
   if (tokenizer === null) {
-    throw new CliError(`text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`);
+    throw new CliError(
+      `text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`,
+    );
   }
   const { model, announce } = await openModel(modelDir, note, flags.backend, io);
   const results: (TaskResult & { seconds: number })[] = [];
   try {
     const { modelScorer } = await import('@dcformer/model');
     const maxLength = flags['max-length'] ?? model.config.blockSize;
-    if (maxLength > model.config.blockSize) throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
+    if (maxLength > model.config.blockSize)
+      throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
     const stride = flags.stride ?? maxLength;
     if (stride > maxLength) throw new UsageError(`--stride ${stride} must be at most --max-length ${maxLength}`);
     const scorer = modelScorer(model, { maxLength, batchSize: flags['batch-size'] });
@@ -234,25 +281,34 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
     for (const { task, data } of tasks) {
       const start = performance.now();
       progress.start(task.name);
-      const result = await runTask(task, data, {
-        scorer,
-        encoder: tokenizer,
-        prefixToken,
-        maxLength,
-        stride,
-        onProgress: (d, t, unit) => {
-          announce();
-          progress.update(task.name, d, t, unit);
+      const result = await runTask(
+        task,
+        data,
+        {
+          scorer,
+          encoder: tokenizer,
+          prefixToken,
+          maxLength,
+          stride,
+          onProgress: (d, t, unit) => {
+            announce();
+            progress.update(task.name, d, t, unit);
+          },
         },
-      }, { limit: flags.limit });
+        { limit: flags.limit },
+      );
       progress.clear();
       announce();
       const seconds = (performance.now() - start) / 1000;
       results.push({ ...result, seconds });
-      io.stderr.write(`${PREFIX}: ${task.name}: ${result.n} items in ${seconds.toFixed(1)} s (${(result.n / seconds).toFixed(2)} items/s)\n`);
+      io.stderr.write(
+        `${PREFIX}: ${task.name}: ${result.n} items in ${seconds.toFixed(1)} s (${(result.n / seconds).toFixed(2)} items/s)\n`,
+      );
       if (result.skipped > 0) {
         // Said here as well as in the results' notes: whoever watches the run should not miss it.
-        io.stderr.write(`${PREFIX}: ${task.name}: ${result.skipped} items could not be scored within --max-length ${maxLength} and are left out (see the notes)\n`);
+        io.stderr.write(
+          `${PREFIX}: ${task.name}: ${result.skipped} items could not be scored within --max-length ${maxLength} and are left out (see the notes)\n`,
+        );
       }
     }
   } finally {

@@ -6,7 +6,18 @@
  * tokens: `<|endoftext|>` ends a row, it is not part of what the model wrote.
  */
 import { generateAsync, validateSampling, type GenerateOptions } from '@dcformer/model';
-import { EXIT_OK, oneLine, parseArgs, required, resolveBackend, resolveModelDir, startBackend, stderrProgress, UsageError, type Io } from '@dcformer/cli-utils';
+import {
+  EXIT_OK,
+  oneLine,
+  parseArgs,
+  required,
+  resolveBackend,
+  resolveModelDir,
+  startBackend,
+  stderrProgress,
+  UsageError,
+  type Io,
+} from '@dcformer/cli-utils';
 import { checkIdsFit, readIdsFile, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
 import { StopText } from './stop-text.js';
@@ -39,8 +50,12 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
     return EXIT_OK;
   }
   const modelFlag = required(flags.model, 'model');
-  if ((flags.prompt === undefined) === (flags.input === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --input IDS.json');
-  if (flags.greedy && ((flags.temperature ?? 0) !== 0 || flags['top-k'] !== undefined || flags['top-p'] !== undefined)) {
+  if ((flags.prompt === undefined) === (flags.input === undefined))
+    throw new UsageError('give exactly one of --prompt TEXT or --input IDS.json');
+  if (
+    flags.greedy &&
+    ((flags.temperature ?? 0) !== 0 || flags['top-k'] !== undefined || flags['top-p'] !== undefined)
+  ) {
     throw new UsageError('--greedy cannot be combined with --temperature (other than 0), --top-k or --top-p');
   }
   const stops = flags.stop ?? [];
@@ -58,10 +73,14 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
   const tokenizer = await findTokenizer(modelDir);
   if (flags.prompt !== undefined && tokenizer === null) {
-    throw new UsageError(`--prompt needs tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); use --input IDS.json instead`);
+    throw new UsageError(
+      `--prompt needs tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); use --input IDS.json instead`,
+    );
   }
-  const prompts = flags.input !== undefined ? await readIdsFile(flags.input, { ragged: true }) : [tokenizer!.encode(flags.prompt!)];
-  if (stops.length > 0 && tokenizer === null) throw new UsageError(`--stop needs tokenizer files in ${modelDir} to see text; none found`);
+  const prompts =
+    flags.input !== undefined ? await readIdsFile(flags.input, { ragged: true }) : [tokenizer!.encode(flags.prompt!)];
+  if (stops.length > 0 && tokenizer === null)
+    throw new UsageError(`--stop needs tokenizer files in ${modelDir} to see text; none found`);
   if (prompts.some((p) => p.length === 0)) throw new UsageError('the prompt encodes to no tokens');
   if (flags.stream && prompts.length !== 1) throw new UsageError('--stream needs a single prompt');
   const backend = await startBackend(request, { weightBytes: await weightFileBytes(modelDir) });
@@ -89,7 +108,9 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
       onCrop: (kept) => {
         if (cropped) return;
         cropped = true;
-        io.stderr.write(`${PREFIX}: the context reached block_size ${model.config.blockSize}; keeping each row's last ${kept} tokens and going on (each time it fills)\n`);
+        io.stderr.write(
+          `${PREFIX}: the context reached block_size ${model.config.blockSize}; keeping each row's last ${kept} tokens and going on (each time it fills)\n`,
+        );
       },
     });
     let text: string[] | null = null;
@@ -102,11 +123,15 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
       });
     }
     if (flags.json) {
-      io.stdout.write(`${JSON.stringify({ ids: result.ids, text, prefill_ms: round(result.prefillMs), decode_tokens_per_s: round(result.decodeTokensPerS) })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ ids: result.ids, text, prefill_ms: round(result.prefillMs), decode_tokens_per_s: round(result.decodeTokensPerS) })}\n`,
+      );
     } else if (!streaming) {
       for (let b = 0; b < prompts.length; b++) io.stdout.write(`${text ? text[b] : result.newIds[b].join(' ')}\n`);
     }
-    io.stderr.write(`${PREFIX}: prefill ${round(result.prefillMs)} ms, decode ${round(result.decodeTokensPerS)} tokens/s\n`);
+    io.stderr.write(
+      `${PREFIX}: prefill ${round(result.prefillMs)} ms, decode ${round(result.decodeTokensPerS)} tokens/s\n`,
+    );
   } finally {
     model.dispose();
   }

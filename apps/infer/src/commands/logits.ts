@@ -71,4 +71,3 @@ export async function runLogits(argv: readonly string[], io: Io): Promise<number
   if (flags.json) io.stdout.write(`${JSON.stringify({ out, shape: [B, T, V], seconds: elapsed })}\n`);
   return EXIT_OK;
 }
-

@@ -5,7 +5,15 @@
  * one stderr line.
  */
 import type { DcformerModel } from '@dcformer/model';
-import { oneLine, resolveBackend, resolveModelDir, startBackend, stderrProgress, type BackendName, type Io } from '@dcformer/cli-utils';
+import {
+  oneLine,
+  resolveBackend,
+  resolveModelDir,
+  startBackend,
+  stderrProgress,
+  type BackendName,
+  type Io,
+} from '@dcformer/cli-utils';
 import { checkIdsFit, checkOutPath, readIdsFile, weightFileBytes } from '../inputs.js';
 
 export interface SessionFlags {
@@ -23,7 +31,11 @@ export interface Session {
 
 /** Opens the model and ids. The caller owns `session.model` and must dispose it. */
 export async function openSession(
-  flags: SessionFlags, prefix: string, io: Io, minLength = 1, checkIds?: (ids: number[][]) => void,
+  flags: SessionFlags,
+  prefix: string,
+  io: Io,
+  minLength = 1,
+  checkIds?: (ids: number[][]) => void,
 ): Promise<Session> {
   const request = resolveBackend(flags.backend);
   const ids = await readIdsFile(flags.input);

@@ -48,11 +48,20 @@ async function writeLine(io: Io, line: string): Promise<void> {
   }
 }
 
-async function tokenizeFile(tokenizer: Tokenizer, path: string, specials: SpecialsMode, json: boolean, io: Io): Promise<void> {
+async function tokenizeFile(
+  tokenizer: Tokenizer,
+  path: string,
+  specials: SpecialsMode,
+  json: boolean,
+  io: Io,
+): Promise<void> {
   let bytes: Buffer;
   // A FIFO would block the read forever, /dev/zero would never end (checked without opening; no model code here).
   const info = await stat(path).catch(() => null);
-  if (info !== null && !info.isFile()) throw new CliError(`cannot read --file ${path}: is ${info.isFIFO() ? 'a FIFO (named pipe)' : info.isDirectory() ? 'a directory' : 'not a regular file'}; expected a regular file`);
+  if (info !== null && !info.isFile())
+    throw new CliError(
+      `cannot read --file ${path}: is ${info.isFIFO() ? 'a FIFO (named pipe)' : info.isDirectory() ? 'a directory' : 'not a regular file'}; expected a regular file`,
+    );
   try {
     bytes = await readFile(path);
   } catch (e) {
@@ -76,14 +85,22 @@ export function parseIds(text: string, vocabSize: number, where: string): number
   const parts = body.split(/[\s,]+/).filter((p) => p !== '');
   return parts.map((p) => {
     const id = Number(p);
-    if (!/^\d+$/.test(p) || !Number.isSafeInteger(id)) throw new CliError(`${where}: '${p.length > 20 ? `${p.slice(0, 20)}...` : p}' is not a token id (expected integers separated by spaces or commas)`);
+    if (!/^\d+$/.test(p) || !Number.isSafeInteger(id))
+      throw new CliError(
+        `${where}: '${p.length > 20 ? `${p.slice(0, 20)}...` : p}' is not a token id (expected integers separated by spaces or commas)`,
+      );
     if (id >= vocabSize) throw new CliError(`${where}: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
     return id;
   });
 }
 
 /** --decode: ids → text. --text and --file hold ids; --jsonl holds {"ids": [...]} per line and prints {"text"}. */
-async function decode(tokenizer: Tokenizer, flags: { text?: string; file?: string; jsonl?: string; json?: boolean }, skipSpecial: boolean, io: Io): Promise<void> {
+async function decode(
+  tokenizer: Tokenizer,
+  flags: { text?: string; file?: string; jsonl?: string; json?: boolean },
+  skipSpecial: boolean,
+  io: Io,
+): Promise<void> {
   if (flags.jsonl !== undefined) {
     const path = flags.jsonl;
     const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -98,7 +115,8 @@ async function decode(tokenizer: Tokenizer, flags: { text?: string; file?: strin
         throw new CliError(`--jsonl ${path}:${lineNumber} is not valid JSON (${(e as Error).message})`);
       }
       const ids = (record as { ids?: unknown } | null)?.ids;
-      if (!Array.isArray(ids)) throw new CliError(`--jsonl ${path}:${lineNumber}: expected {"ids": [int, ...]} (--decode)`);
+      if (!Array.isArray(ids))
+        throw new CliError(`--jsonl ${path}:${lineNumber}: expected {"ids": [int, ...]} (--decode)`);
       const checked = parseIds(ids.map(String).join(' '), tokenizer.vocabSize, `--jsonl ${path}:${lineNumber}`);
       await writeLine(io, JSON.stringify({ text: tokenizer.decode(checked, { skipSpecial }) }));
     }
@@ -160,7 +178,9 @@ export async function runTokenize(argv: readonly string[], io: Io): Promise<numb
   const sources = (['text', 'file', 'jsonl'] as const).filter((k) => flags[k] !== undefined);
   if (sources.length !== 1) {
     throw new UsageError(
-      sources.length === 0 ? 'give the input: one of --text, --file, --jsonl' : `give only one of --text, --file, --jsonl (got ${sources.map((s) => `--${s}`).join(', ')})`,
+      sources.length === 0
+        ? 'give the input: one of --text, --file, --jsonl'
+        : `give only one of --text, --file, --jsonl (got ${sources.map((s) => `--${s}`).join(', ')})`,
     );
   }
   if (flags.specials !== undefined && flags.specials !== 'all' && flags.specials !== 'none') {

@@ -28,7 +28,8 @@ function arc(name: string, file: string, level: string): TaskDefinition<ChoiceDo
       const docs = parseJsonl(text, source).map(({ line, value }) => {
         const row = foundryRow(new Fields(source, line, value, FOUNDRY));
         // llm-foundry: "Question: {question}"; lm-eval: "Question: {question}\nAnswer:"
-        if (!row.query.startsWith('Question: ')) throw new DataError(source, line, `'query' must start with "Question: "`);
+        if (!row.query.startsWith('Question: '))
+          throw new DataError(source, line, `'query' must start with "Question: "`);
         return promptWithChoices(`${row.query}\nAnswer:`, row.choices, row.gold);
       });
       return { docs, format: 'llm-foundry', notes: [] };

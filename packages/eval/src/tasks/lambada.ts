@@ -20,7 +20,9 @@ export interface LambadaDoc {
 /** lm-eval's split: " ".join(text.split(" ")[:-1]) and " " + text.split(" ")[-1]. */
 export function splitLastWord(text: string): LambadaDoc {
   const cut = text.lastIndexOf(' ');
-  return cut === -1 ? { context: '', continuation: ` ${text}` } : { context: text.slice(0, cut), continuation: ` ${text.slice(cut + 1)}` };
+  return cut === -1
+    ? { context: '', continuation: ` ${text}` }
+    : { context: text.slice(0, cut), continuation: ` ${text.slice(cut + 1)}` };
 }
 
 export const lambadaOpenai: TaskDefinition<LambadaDoc> = {
@@ -37,7 +39,8 @@ export const lambadaOpenai: TaskDefinition<LambadaDoc> = {
       // llm-foundry stores the same split: context + " " + continuation is the original text.
       const full = foundry ? `${f.string('context')} ${f.string('continuation')}` : f.string('text');
       const doc = splitLastWord(full);
-      if (doc.continuation === ' ') throw new DataError(source, line, 'the text ends in a space, so its last word is empty');
+      if (doc.continuation === ' ')
+        throw new DataError(source, line, 'the text ends in a space, so its last word is empty');
       return doc;
     });
     return { docs, format: foundry ? 'llm-foundry' : 'lm-eval', notes: [] };

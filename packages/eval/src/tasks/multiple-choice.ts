@@ -50,13 +50,19 @@ export async function scoreText(requests: readonly TextRequest[], context: TaskC
   tokenized.forEach((t, i) => {
     // Decided here, where the text is known: the scorer could only name a request number.
     if (t.continuation.length > maxLength) {
-      const shown = requests[i].continuation.length > 50 ? `${requests[i].continuation.slice(0, 47)}...` : requests[i].continuation;
-      unscorable.set(i, `the continuation ${JSON.stringify(shown)} is ${t.continuation.length} tokens, more than maxLength ${maxLength} can score`);
+      const shown =
+        requests[i].continuation.length > 50 ? `${requests[i].continuation.slice(0, 47)}...` : requests[i].continuation;
+      unscorable.set(
+        i,
+        `the continuation ${JSON.stringify(shown)} is ${t.continuation.length} tokens, more than maxLength ${maxLength} can score`,
+      );
     }
   });
   const scorable = tokenized.map((_, i) => i).filter((i) => !unscorable.has(i));
   const { unique, index } = dedupeRequests(scorable.map((i) => tokenized[i]));
-  const scored = await context.scorer.loglikelihood(unique, { onProgress: (d, t) => context.onProgress?.(d, t, 'requests') });
+  const scored = await context.scorer.loglikelihood(unique, {
+    onProgress: (d, t) => context.onProgress?.(d, t, 'requests'),
+  });
   const results: (LoglikelihoodResult | null)[] = tokenized.map(() => null);
   scorable.forEach((i, k) => (results[i] = scored[index[k]]));
   return { results, requests: unique.length, unscorable };
@@ -70,7 +76,10 @@ export function unscorableSummary(count: number, reasons: Map<number, string>): 
 }
 
 /** Which choice each metric picks for one document, from its choices' log-likelihoods. */
-export function choicePicks(logprobs: readonly number[], choiceLengths: readonly number[] | null): { acc: number; accNorm: number | null } {
+export function choicePicks(
+  logprobs: readonly number[],
+  choiceLengths: readonly number[] | null,
+): { acc: number; accNorm: number | null } {
   return {
     acc: argmax(logprobs),
     accNorm: choiceLengths === null ? null : argmax(logprobs.map((ll, i) => ll / choiceLengths[i])),
@@ -78,7 +87,10 @@ export function choicePicks(logprobs: readonly number[], choiceLengths: readonly
 }
 
 export async function evaluateChoices(docs: readonly ChoiceDoc[], context: TaskContext): Promise<TaskMetrics> {
-  const { results, requests, unscorable } = await scoreText(docs.flatMap((d) => d.requests), context);
+  const { results, requests, unscorable } = await scoreText(
+    docs.flatMap((d) => d.requests),
+    context,
+  );
   const acc: number[] = [];
   const accNorm: number[] = [];
   let at = 0;

@@ -31,7 +31,9 @@ export const perplexity: TaskDefinition<TextDoc> = {
   defaultFile: '',
   parse(text, source) {
     if (source.endsWith('.jsonl')) {
-      const docs = parseJsonl(text, source).map(({ line, value }) => ({ text: new Fields(source, line, value, '{"text": str}').string('text') }));
+      const docs = parseJsonl(text, source).map(({ line, value }) => ({
+        text: new Fields(source, line, value, '{"text": str}').string('text'),
+      }));
       return { docs, format: 'jsonl', notes: [] };
     }
     if (text.length === 0) throw new EvalError(`${source}: the text file is empty`);
@@ -39,7 +41,9 @@ export const perplexity: TaskDefinition<TextDoc> = {
   },
   async evaluate(docs, context) {
     if (context.prefixToken === null) {
-      throw new EvalError('ppl: needs a prefix token (the tokenizer has no BOS or end-of-text id), otherwise the first token of each document goes unscored');
+      throw new EvalError(
+        'ppl: needs a prefix token (the tokenizer has no BOS or end-of-text id), otherwise the first token of each document goes unscored',
+      );
     }
     const maxLength = context.maxLength ?? context.scorer.maxLength;
     const stride = context.stride ?? maxLength;
@@ -51,7 +55,11 @@ export const perplexity: TaskDefinition<TextDoc> = {
     const total = encoded.reduce((n, ids) => n + ids.length - 1, 0);
     let before = 0;
     for (const ids of encoded) {
-      const r = await context.scorer.rolling(ids, { maxLength, stride, onProgress: (done) => context.onProgress?.(before + done, total, 'tokens') });
+      const r = await context.scorer.rolling(ids, {
+        maxLength,
+        stride,
+        onProgress: (done) => context.onProgress?.(before + done, total, 'tokens'),
+      });
       logprobs.push(r.logprob);
       tokens.push(r.tokens);
       before += r.tokens;

@@ -18,7 +18,10 @@ export function parseLoglikelihoodRequests(text: string, source: string): (Logli
 }
 
 export function parseRollingRequests(text: string, source: string): { ids: number[]; line: number }[] {
-  return parseJsonl(text, source).map(({ line, value }) => ({ ids: new Fields(source, line, value, '{"ids": [int, ...]}').ids('ids'), line }));
+  return parseJsonl(text, source).map(({ line, value }) => ({
+    ids: new Fields(source, line, value, '{"ids": [int, ...]}').ids('ids'),
+    line,
+  }));
 }
 
 /** The output lines, in lm-eval's names. */

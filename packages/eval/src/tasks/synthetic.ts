@@ -29,8 +29,10 @@ export function syntheticQueries(texts: string): TextRequest[] {
   lines.forEach((line, i) => {
     const m = QUERY.exec(line);
     if (m === null) {
-      if (line.includes('[') || line.includes(']')) throw new Error(`line ${i + 1} of 'texts' has a bracket but does not end in " [ answer ]"`);
-      if (queries.length > 0 && line !== '') throw new Error(`line ${i + 1} of 'texts' follows a query but is not one (no "[ answer ]")`);
+      if (line.includes('[') || line.includes(']'))
+        throw new Error(`line ${i + 1} of 'texts' has a bracket but does not end in " [ answer ]"`);
+      if (queries.length > 0 && line !== '')
+        throw new Error(`line ${i + 1} of 'texts' follows a query but is not one (no "[ answer ]")`);
     } else {
       const before = line.slice(0, m.index);
       queries.push({ context: filled + before, continuation: ` ${m[1]}` });
@@ -59,7 +61,10 @@ export const dcformerSynthetic: TaskDefinition<SyntheticDoc> = {
     return { docs, format: 'dcformer', notes: [] };
   },
   async evaluate(docs, context) {
-    const { results, requests, unscorable } = await scoreText(docs.flatMap((d) => d.queries), context);
+    const { results, requests, unscorable } = await scoreText(
+      docs.flatMap((d) => d.queries),
+      context,
+    );
     const byTask = new Map<string, number[]>();
     let at = 0;
     for (const d of docs) {
@@ -71,17 +76,30 @@ export const dcformerSynthetic: TaskDefinition<SyntheticDoc> = {
     const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
     const subtasks: TaskResult[] = [...byTask.keys()].sort(naturalOrder).map((taskId) => {
       const values = byTask.get(taskId) as number[];
-      return { task: taskId, format: 'dcformer', n: values.length, skipped: 0, requests: values.length, metrics: { acc: meanMetric(values) }, notes: [] };
+      return {
+        task: taskId,
+        format: 'dcformer',
+        n: values.length,
+        skipped: 0,
+        requests: values.length,
+        metrics: { acc: meanMetric(values) },
+        notes: [],
+      };
     });
     // Mean over tasks (each task weighs the same, as the paper reports it); its standard error
     // combines the per-task ones as for a mean of independent estimates.
     const accs = subtasks.map((s) => s.metrics.acc.value);
     const ses = subtasks.map((s) => s.metrics.acc.stderr);
-    const stderr = ses.every((s) => s !== null) ? Math.sqrt(ses.reduce((a, s) => a + (s as number) ** 2, 0)) / ses.length : null;
+    const stderr = ses.every((s) => s !== null)
+      ? Math.sqrt(ses.reduce((a, s) => a + (s as number) ** 2, 0)) / ses.length
+      : null;
     return {
       n: docs.length,
       requests,
-      metrics: { acc: { value: mean(accs), stderr, higherIsBetter: true }, acc_queries: meanMetric(results.flatMap((r) => (r === null ? [] : [r.isGreedy ? 1 : 0]))) },
+      metrics: {
+        acc: { value: mean(accs), stderr, higherIsBetter: true },
+        acc_queries: meanMetric(results.flatMap((r) => (r === null ? [] : [r.isGreedy ? 1 : 0]))),
+      },
       subtasks,
       unscorable: unscorableSummary(unscorable.size, unscorable),
     };

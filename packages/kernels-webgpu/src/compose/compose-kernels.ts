@@ -1,7 +1,12 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { DcmhaCompose, composeInputNames, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
-import { ComposeGateGradProgram, ComposeProgram, ComposeWeightGradProgram, type ComposeSide } from './compose-program.js';
+import {
+  ComposeGateGradProgram,
+  ComposeProgram,
+  ComposeWeightGradProgram,
+  type ComposeSide,
+} from './compose-program.js';
 
 /**
  * The fused backward of DcmhaCompose, the same contract as @dcformer/kernels-cpu's (to be declared
@@ -30,7 +35,8 @@ function rankOf(inputs: Named): number {
 
 function checkBackend(backend: unknown, kernel: string): WebGPUBackend {
   const b = backend as WebGPUBackend;
-  if (typeof b.runWebGPUProgram !== 'function') throw new Error(`${kernel}: registered for 'webgpu' but run by another backend`);
+  if (typeof b.runWebGPUProgram !== 'function')
+    throw new Error(`${kernel}: registered for 'webgpu' but run by another backend`);
   return b;
 }
 
@@ -57,12 +63,22 @@ export const composeBackwardWebGPU: KernelFunc = ({ inputs, backend, attrs }) =>
   const swapped = [dy];
   if (a.queryWise) swapped.push(f.qw2!, f.qw1!, f.qdd!);
   if (a.keyWise) swapped.push(f.kw2!, f.kw1!, f.kdd!);
-  const grads: Record<string, TensorInfo> = { x: webgpu.runWebGPUProgram(new ComposeProgram(f.x.shape, I, a), swapped, 'float32') };
+  const grads: Record<string, TensorInfo> = {
+    x: webgpu.runWebGPUProgram(new ComposeProgram(f.x.shape, I, a), swapped, 'float32'),
+  };
   const sideGrads = (side: ComposeSide, p: 'q' | 'k') => {
     const w1 = f[`${p}w1`]!;
     const w2 = f[`${p}w2`]!;
-    grads[`${p}w1`] = webgpu.runWebGPUProgram(new ComposeWeightGradProgram(f.x.shape, I, side), [dy, w2, f.x], 'float32');
-    grads[`${p}w2`] = webgpu.runWebGPUProgram(new ComposeWeightGradProgram(f.x.shape, I, side), [f.x, w1, dy], 'float32');
+    grads[`${p}w1`] = webgpu.runWebGPUProgram(
+      new ComposeWeightGradProgram(f.x.shape, I, side),
+      [dy, w2, f.x],
+      'float32',
+    );
+    grads[`${p}w2`] = webgpu.runWebGPUProgram(
+      new ComposeWeightGradProgram(f.x.shape, I, side),
+      [f.x, w1, dy],
+      'float32',
+    );
     grads[`${p}dd`] = webgpu.runWebGPUProgram(new ComposeGateGradProgram(f.x.shape, side), [f.x, dy], 'float32');
   };
   if (a.queryWise) sideGrads('query', 'q');

@@ -120,7 +120,10 @@ export class ComposeWeightGradProgram implements WebGPUProgram {
     this.rank = rank;
     this.outputShape = [B, side === 'query' ? T : S, rank, N];
     this.dispatchLayout = { x: [0] };
-    this.dispatch = flatDispatch(this.outputShape.reduce((p, q) => p * q, 1), this.workgroupSize);
+    this.dispatch = flatDispatch(
+      this.outputShape.reduce((p, q) => p * q, 1),
+      this.workgroupSize,
+    );
     this.shaderKey = `dcmhaComposeWeightGrad_${side}_N${N}_I${rank}`;
   }
 
@@ -175,7 +178,10 @@ export class ComposeGateGradProgram implements WebGPUProgram {
     this.heads = N;
     this.outputShape = [B, side === 'query' ? T : S, N];
     this.dispatchLayout = { x: [0] };
-    this.dispatch = flatDispatch(this.outputShape.reduce((p, q) => p * q, 1), this.workgroupSize);
+    this.dispatch = flatDispatch(
+      this.outputShape.reduce((p, q) => p * q, 1),
+      this.workgroupSize,
+    );
     this.shaderKey = `dcmhaComposeGateGrad_${side}_N${N}`;
   }
 

@@ -34,10 +34,14 @@ export const decodeAttentionWebGPU: KernelFunc = ({ inputs, backend, attrs }) =>
   const webgpu = backend as unknown as WebGPUBackend;
   const [q, k] = inputs as unknown as TensorInfo[];
   const [B, N, S, E] = k.shape;
-  const sides = flag(attrs, 'composed') ? { queryWise: flag(attrs, 'queryWise'), keyWise: flag(attrs, 'keyWise') } : null;
+  const sides = flag(attrs, 'composed')
+    ? { queryWise: flag(attrs, 'queryWise'), keyWise: flag(attrs, 'keyWise') }
+    : null;
   const program = new DecodeAttentionProgram(B, N, S, E, Number(attrs?.rank ?? 0), sides);
   if (q.shape[0] !== B) throw new Error(`${DcmhaDecodeAttention}: q has ${q.shape[0]} rows, k ${B}`);
-  return webgpu.runWebGPUProgram(program, inputs as unknown as TensorInfo[], 'float32', [{ type: 'float32', data: [Number(attrs?.scale)] }]);
+  return webgpu.runWebGPUProgram(program, inputs as unknown as TensorInfo[], 'float32', [
+    { type: 'float32', data: [Number(attrs?.scale)] },
+  ]);
 };
 
 export const decodeAttentionWebGPUConfig: KernelConfig = {
@@ -74,16 +78,25 @@ function pack(w: ComposeWeights, p: 'q' | 'k'): Tensor {
  * over the one query, k-side over S) or null → [B,N,1,E]. The 'webgpu' backend only; no gradient.
  */
 export function dcmhaDecodeAttention(
-  q_BN1E: Tensor, k_BNSE: Tensor, v_BNSE: Tensor,
-  weights: { pre: ComposeWeights; post: ComposeWeights } | null, options: DecodeAttentionOptions,
+  q_BN1E: Tensor,
+  k_BNSE: Tensor,
+  v_BNSE: Tensor,
+  weights: { pre: ComposeWeights; post: ComposeWeights } | null,
+  options: DecodeAttentionOptions,
 ): Tensor {
   const [B, N, T, E] = q_BN1E.shape as number[];
   const S = k_BNSE.shape[2] as number;
-  if (q_BN1E.rank !== 4 || T !== 1) throw new ShapeError(`dcmhaDecodeAttention: 'q' must be [B,N,1,E]; got ${formatShape(q_BN1E.shape)}`);
-  for (const [name, t] of [['k', k_BNSE], ['v', v_BNSE]] as const) {
+  if (q_BN1E.rank !== 4 || T !== 1)
+    throw new ShapeError(`dcmhaDecodeAttention: 'q' must be [B,N,1,E]; got ${formatShape(q_BN1E.shape)}`);
+  for (const [name, t] of [
+    ['k', k_BNSE],
+    ['v', v_BNSE],
+  ] as const) {
     const want = [B, N, S, E];
     if (t.rank !== 4 || want.some((d, i) => d !== t.shape[i])) {
-      throw new ShapeError(`dcmhaDecodeAttention: '${name}' must be [B,N,S,E] = ${formatShape(want)}; got ${formatShape(t.shape)}`);
+      throw new ShapeError(
+        `dcmhaDecodeAttention: '${name}' must be [B,N,S,E] = ${formatShape(want)}; got ${formatShape(t.shape)}`,
+      );
     }
   }
   const sides = options.compose ?? { queryWise: true, keyWise: true };
@@ -97,7 +110,13 @@ export function dcmhaDecodeAttention(
     if (composed && sides.queryWise) list.push(tf.reshape(both('q'), [B, -1, N]));
     if (composed && sides.keyWise) list.push(both('k'));
     list.push(tf.tensor(decodeVisibility(B, S, options), [B, S]));
-    const attrs = { composed, queryWise: composed && sides.queryWise, keyWise: composed && sides.keyWise, rank, scale: 1 / Math.sqrt(E) };
+    const attrs = {
+      composed,
+      queryWise: composed && sides.queryWise,
+      keyWise: composed && sides.keyWise,
+      rank,
+      scale: 1 / Math.sqrt(E),
+    };
     const out = tf.engine().runKernel(DcmhaDecodeAttention, list as unknown as NamedTensorMap, attrs) as Tensor;
     return tf.reshape(tf.slice(out, [0, 0, S], [B, N, E]), [B, N, 1, E]);
   });

@@ -38,7 +38,14 @@ export class DecodeAttentionProgram implements WebGPUProgram {
     this.heads = N;
     this.sides = attrs ?? { queryWise: false, keyWise: false };
     this.rank = this.sides.queryWise || this.sides.keyWise ? rank : 0;
-    this.variableNames = ['q', 'k', 'v', ...(this.sides.queryWise ? ['qside'] : []), ...(this.sides.keyWise ? ['kside'] : []), 'visible'];
+    this.variableNames = [
+      'q',
+      'k',
+      'v',
+      ...(this.sides.queryWise ? ['qside'] : []),
+      ...(this.sides.keyWise ? ['kside'] : []),
+      'visible',
+    ];
     this.outputShape = [B, N, S + E];
     this.dispatchLayout = { x: [0] };
     this.dispatch = [B, 1, 1];

@@ -85,7 +85,13 @@ export function dcmhaComposeBackward(inputs: ComposeInputs, dy: Tensor, attrs: C
   const names = composeInputNames(attrs);
   if (tf.getKernel(DcmhaComposeBackward, tf.getBackend()) === undefined) return composeReferenceGrad(inputs, dy, attrs);
   const list = [...names.map((name) => inputs[name] as Tensor), dy];
-  const outs = tf.engine().runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, composeKernelAttrs(attrs)) as unknown as Tensor[];
+  const outs = tf
+    .engine()
+    .runKernel(
+      DcmhaComposeBackward,
+      list as unknown as NamedTensorMap,
+      composeKernelAttrs(attrs),
+    ) as unknown as Tensor[];
   const grads: Record<string, Tensor> = {};
   names.forEach((name, i) => (grads[name] = outs[i]));
   return grads as unknown as ComposeGrads;

@@ -25,10 +25,26 @@ function sides(inputs: ComposeInputs, attrs: ComposeAttrs): Side[] {
   const out: Side[] = [];
   const { qw1, qw2, qdd, kw1, kw2, kdd } = inputs as Required<ComposeWeights> & ComposeInputs;
   if (attrs.queryWise) {
-    out.push({ query: true, w1: qw1, w2: qw2, dd: qdd, toRows: [0, 2, 3, 1], fromRows: [0, 3, 1, 2], gateShape: (B, N, T) => [B, N, T, 1] });
+    out.push({
+      query: true,
+      w1: qw1,
+      w2: qw2,
+      dd: qdd,
+      toRows: [0, 2, 3, 1],
+      fromRows: [0, 3, 1, 2],
+      gateShape: (B, N, T) => [B, N, T, 1],
+    });
   }
   if (attrs.keyWise) {
-    out.push({ query: false, w1: kw1, w2: kw2, dd: kdd, toRows: [0, 3, 2, 1], fromRows: [0, 3, 2, 1], gateShape: (B, N, _T, S) => [B, N, 1, S] });
+    out.push({
+      query: false,
+      w1: kw1,
+      w2: kw2,
+      dd: kdd,
+      toRows: [0, 3, 2, 1],
+      fromRows: [0, 3, 2, 1],
+      gateShape: (B, N, _T, S) => [B, N, 1, S],
+    });
   }
   return out;
 }

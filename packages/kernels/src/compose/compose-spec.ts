@@ -112,15 +112,25 @@ export function composeInputNames(attrs: ComposeAttrs): (keyof ComposeInputs)[] 
  * Throws ShapeError naming the caller, the argument, the expected shape in letters and numbers
  * and what was received.
  */
-export function validateComposeInputs(caller: string, inputs: ComposeWeights & { x: Tensor }, attrs: ComposeAttrs): void {
+export function validateComposeInputs(
+  caller: string,
+  inputs: ComposeWeights & { x: Tensor },
+  attrs: ComposeAttrs,
+): void {
   const { x } = inputs;
   if (x.rank !== 4) {
     throw new ShapeError(`${caller}: 'x' must be [B,N,T,S] (rank 4); got ${formatShape(x.shape)}`);
   }
   const band = attrs.band;
-  if (band !== undefined && (!Number.isInteger(band.queryOffset) || !Number.isInteger(band.keyOffset) ||
-      (band.window !== null && (!Number.isInteger(band.window) || band.window < 1)))) {
-    throw new ShapeError(`${caller}: 'band' must have integer offsets and a positive integer window or null; got ${JSON.stringify(band)}`);
+  if (
+    band !== undefined &&
+    (!Number.isInteger(band.queryOffset) ||
+      !Number.isInteger(band.keyOffset) ||
+      (band.window !== null && (!Number.isInteger(band.window) || band.window < 1)))
+  ) {
+    throw new ShapeError(
+      `${caller}: 'band' must have integer offsets and a positive integer window or null; got ${JSON.stringify(band)}`,
+    );
   }
   if (x.dtype !== 'float32') {
     throw new ShapeError(`${caller}: 'x' must be float32; got ${x.dtype}`);
@@ -133,10 +143,14 @@ export function validateComposeInputs(caller: string, inputs: ComposeWeights & {
   const expectPresent = (name: keyof ComposeWeights, present: boolean) => {
     const t = inputs[name];
     if (present && t === undefined) {
-      throw new ShapeError(`${caller}: '${name}' is required when ${name.startsWith('q') ? 'queryWise' : 'keyWise'} is on`);
+      throw new ShapeError(
+        `${caller}: '${name}' is required when ${name.startsWith('q') ? 'queryWise' : 'keyWise'} is on`,
+      );
     }
     if (!present && t !== undefined) {
-      throw new ShapeError(`${caller}: '${name}' was given but ${name.startsWith('q') ? 'queryWise' : 'keyWise'} is off`);
+      throw new ShapeError(
+        `${caller}: '${name}' was given but ${name.startsWith('q') ? 'queryWise' : 'keyWise'} is off`,
+      );
     }
     if (t === undefined) return;
     const letters = COMPOSE_SHAPES[name];

@@ -29,8 +29,12 @@ describe('DcmhaCompose vs the official _cross_head_proj (compose.json)', () => {
       const out = tf.tidy(() =>
         dcmhaCompose({
           x: t(entry.inputs),
-          qw1: t(entry.qw1), qw2: t(entry.qw2), qdd: t(entry.qdd),
-          kw1: t(entry.kw1), kw2: t(entry.kw2), kdd: t(entry.kdd),
+          qw1: t(entry.qw1),
+          qw2: t(entry.qw2),
+          qdd: t(entry.qdd),
+          kw1: t(entry.kw1),
+          kw2: t(entry.kw2),
+          kdd: t(entry.kdd),
         }).dataSync(),
       );
       assertClose(out, expected.data, expected.shape, { atol: 1e-5, label: `${entry.tag} out` });
@@ -41,7 +45,15 @@ describe('DcmhaCompose vs the official _cross_head_proj (compose.json)', () => {
     const p = composeJson.proj_w_form;
     const expected = flattenNested(p.out);
     const out = tf.tidy(() =>
-      dcmhaCompose({ x: t(p.inputs), qw1: t(p.qw1), qw2: t(p.qw2), qdd: t(p.qdd), kw1: t(p.kw1), kw2: t(p.kw2), kdd: t(p.kdd) }).dataSync(),
+      dcmhaCompose({
+        x: t(p.inputs),
+        qw1: t(p.qw1),
+        qw2: t(p.qw2),
+        qdd: t(p.qdd),
+        kw1: t(p.kw1),
+        kw2: t(p.kw2),
+        kdd: t(p.kdd),
+      }).dataSync(),
     );
     assertClose(out, expected.data, expected.shape, { atol: 1e-5, label: 'proj_w form' });
   });
@@ -63,8 +75,12 @@ describe('DcmhaCompose band hint on cpu (the reference ignores it: full values e
 describe('dcmhaCompose input checks', () => {
   const good = () => ({
     x: tf.zeros([2, 4, 5, 7]),
-    qw1: tf.zeros([2, 5, 2, 4]), qw2: tf.zeros([2, 5, 2, 4]), qdd: tf.zeros([2, 5, 4]),
-    kw1: tf.zeros([2, 7, 2, 4]), kw2: tf.zeros([2, 7, 2, 4]), kdd: tf.zeros([2, 7, 4]),
+    qw1: tf.zeros([2, 5, 2, 4]),
+    qw2: tf.zeros([2, 5, 2, 4]),
+    qdd: tf.zeros([2, 5, 4]),
+    kw1: tf.zeros([2, 7, 2, 4]),
+    kw2: tf.zeros([2, 7, 2, 4]),
+    kdd: tf.zeros([2, 7, 4]),
   });
 
   it('names the argument and both shapes when a weight is transposed', () => {
@@ -77,7 +93,9 @@ describe('dcmhaCompose input checks', () => {
 
   it('rejects a key-side weight when keyWise is off, and a missing one when on', () => {
     tf.tidy(() => {
-      expect(() => dcmhaCompose(good(), { queryWise: true, keyWise: false })).toThrow(/'kw1' was given but keyWise is off/);
+      expect(() => dcmhaCompose(good(), { queryWise: true, keyWise: false })).toThrow(
+        /'kw1' was given but keyWise is off/,
+      );
       const { kdd: _dropped, ...rest } = good();
       expect(() => dcmhaCompose(rest as ComposeInputs)).toThrow(/'kdd' is required/);
     });
@@ -86,7 +104,10 @@ describe('dcmhaCompose input checks', () => {
   it('keeps the tensor count flat through forward and backward', () => {
     const inputs = good();
     const before = tf.memory().numTensors;
-    const grads = tf.grads((x: tf.Tensor, qw1: tf.Tensor) => tf.sum(dcmhaCompose({ ...inputs, x, qw1 })))([inputs.x, inputs.qw1]);
+    const grads = tf.grads((x: tf.Tensor, qw1: tf.Tensor) => tf.sum(dcmhaCompose({ ...inputs, x, qw1 })))([
+      inputs.x,
+      inputs.qw1,
+    ]);
     tf.dispose(grads);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(Object.values(inputs));

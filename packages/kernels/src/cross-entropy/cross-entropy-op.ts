@@ -24,12 +24,15 @@ export const DcSoftmaxCrossEntropy = 'DcSoftmaxCrossEntropy';
 export const DcSoftmaxCrossEntropyBackward = 'DcSoftmaxCrossEntropyBackward';
 
 function validate(who: string, logits: Tensor, labels: Tensor): void {
-  if (logits.rank !== 2) throw new ShapeError(`${who}: 'logits' must be [R,V]; got rank ${logits.rank} ${formatShape(logits.shape)}`);
+  if (logits.rank !== 2)
+    throw new ShapeError(`${who}: 'logits' must be [R,V]; got rank ${logits.rank} ${formatShape(logits.shape)}`);
   if (logits.dtype !== 'float32') throw new ShapeError(`${who}: 'logits' must be float32; got ${logits.dtype}`);
   if (labels.dtype !== 'int32') throw new ShapeError(`${who}: 'labels' must be int32; got ${labels.dtype}`);
   const [R] = logits.shape;
   if (labels.rank !== 1 || labels.shape[0] !== R) {
-    throw new ShapeError(`${who}: 'labels' must be [R] = [${R}] (R from logits [R,V] = ${formatShape(logits.shape)}); got ${formatShape(labels.shape)}`);
+    throw new ShapeError(
+      `${who}: 'labels' must be [R] = [${R}] (R from logits [R,V] = ${formatShape(logits.shape)}); got ${formatShape(labels.shape)}`,
+    );
   }
 }
 
@@ -109,7 +112,12 @@ export function isReferenceCrossEntropy(backendName: string): boolean {
 export function softmaxCrossEntropy(logits_RV: Tensor, labels_R: Tensor): Tensor {
   validate('softmaxCrossEntropy', logits_RV, labels_R);
   registry.ensure();
-  const [loss_R, lse_R] = tf.engine().runKernel(DcSoftmaxCrossEntropy, { logits: logits_RV, labels: labels_R } as unknown as NamedTensorMap) as unknown as Tensor[];
+  const [loss_R, lse_R] = tf
+    .engine()
+    .runKernel(DcSoftmaxCrossEntropy, {
+      logits: logits_RV,
+      labels: labels_R,
+    } as unknown as NamedTensorMap) as unknown as Tensor[];
   // lse stays alive while the tape saved it for the backward; the caller sees only the loss
   lse_R.dispose();
   return loss_R;
@@ -122,9 +130,21 @@ export function softmaxCrossEntropy(logits_RV: Tensor, labels_R: Tensor): Tensor
 export function softmaxCrossEntropyBackward(logits_RV: Tensor, labels_R: Tensor, lse_R: Tensor, dy_R: Tensor): Tensor {
   validate('softmaxCrossEntropyBackward', logits_RV, labels_R);
   const R = logits_RV.shape[0];
-  for (const [name, t] of [['lse', lse_R], ['dy', dy_R]] as const) {
-    if (t.rank !== 1 || t.shape[0] !== R) throw new ShapeError(`softmaxCrossEntropyBackward: '${name}' must be [R] = [${R}]; got ${formatShape(t.shape)}`);
+  for (const [name, t] of [
+    ['lse', lse_R],
+    ['dy', dy_R],
+  ] as const) {
+    if (t.rank !== 1 || t.shape[0] !== R)
+      throw new ShapeError(`softmaxCrossEntropyBackward: '${name}' must be [R] = [${R}]; got ${formatShape(t.shape)}`);
   }
-  if (tf.getKernel(DcSoftmaxCrossEntropyBackward, tf.getBackend()) === undefined) return crossEntropyReferenceGrad(logits_RV, labels_R, lse_R, dy_R);
-  return tf.engine().runKernel(DcSoftmaxCrossEntropyBackward, { logits: logits_RV, labels: labels_R, lse: lse_R, dy: dy_R } as unknown as NamedTensorMap) as Tensor;
+  if (tf.getKernel(DcSoftmaxCrossEntropyBackward, tf.getBackend()) === undefined)
+    return crossEntropyReferenceGrad(logits_RV, labels_R, lse_R, dy_R);
+  return tf
+    .engine()
+    .runKernel(DcSoftmaxCrossEntropyBackward, {
+      logits: logits_RV,
+      labels: labels_R,
+      lse: lse_R,
+      dy: dy_R,
+    } as unknown as NamedTensorMap) as Tensor;
 }

@@ -20,7 +20,15 @@ describe('DcSoftmaxCrossEntropy conformance on cpu (reference kernel vs float64 
 describe('softmaxCrossEntropy', () => {
   it('equals −log softmax at the label for a hand-computed row', () => {
     // logits [0, ln 3]: softmax = [1/4, 3/4]
-    const loss = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d([[0, Math.log(3)], [0, Math.log(3)]]), tf.tensor1d([0, 1], 'int32')).dataSync());
+    const loss = tf.tidy(() =>
+      softmaxCrossEntropy(
+        tf.tensor2d([
+          [0, Math.log(3)],
+          [0, Math.log(3)],
+        ]),
+        tf.tensor1d([0, 1], 'int32'),
+      ).dataSync(),
+    );
     expect(loss[0]).toBeCloseTo(Math.log(4), 6);
     expect(loss[1]).toBeCloseTo(Math.log(4 / 3), 6);
   });
@@ -39,7 +47,9 @@ describe('softmaxCrossEntropy', () => {
   it('names the argument and the shapes on bad input', () => {
     tf.tidy(() => {
       expect(() => softmaxCrossEntropy(tf.zeros([2, 3, 4]), tf.zeros([2], 'int32'))).toThrow(ShapeError);
-      expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), tf.zeros([3], 'int32'))).toThrow(/'labels' must be \[R\] = \[2\].*got \[3\]/);
+      expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), tf.zeros([3], 'int32'))).toThrow(
+        /'labels' must be \[R\] = \[2\].*got \[3\]/,
+      );
       expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), tf.zeros([2]))).toThrow(/'labels' must be int32; got float32/);
     });
   });

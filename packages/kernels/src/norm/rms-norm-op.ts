@@ -23,9 +23,12 @@ function validate(who: string, x: Tensor, weight: Tensor, eps: number): void {
   const D = x.shape[x.rank - 1];
   if (x.rank < 1) throw new ShapeError(`${who}: 'x' must have rank ≥ 1; got a scalar`);
   if (weight.rank !== 1 || weight.shape[0] !== D) {
-    throw new ShapeError(`${who}: 'weight' must be [D] = [${D}] (D from x ${formatShape(x.shape)}); got ${formatShape(weight.shape)}`);
+    throw new ShapeError(
+      `${who}: 'weight' must be [D] = [${D}] (D from x ${formatShape(x.shape)}); got ${formatShape(weight.shape)}`,
+    );
   }
-  if (x.dtype !== 'float32' || weight.dtype !== 'float32') throw new ShapeError(`${who}: 'x' and 'weight' must be float32; got ${x.dtype} and ${weight.dtype}`);
+  if (x.dtype !== 'float32' || weight.dtype !== 'float32')
+    throw new ShapeError(`${who}: 'x' and 'weight' must be float32; got ${x.dtype} and ${weight.dtype}`);
   if (!(eps >= 0)) throw new ShapeError(`${who}: 'eps' must be ≥ 0; got ${eps}`);
 }
 
@@ -50,7 +53,13 @@ export function rmsNormReferenceGrad(x: Tensor, weight: Tensor, dy: Tensor, eps:
 /** d(Σ y·dy)/d(x, weight) without a tape: the backward kernel where registered, else the reference. */
 export function rmsNormBackward(x: Tensor, weight: Tensor, dy: Tensor, eps: number): [Tensor, Tensor] {
   if (tf.getKernel(DcRmsNormBackward, tf.getBackend()) === undefined) return rmsNormReferenceGrad(x, weight, dy, eps);
-  return tf.engine().runKernel(DcRmsNormBackward, { x, weight, dy } as unknown as NamedTensorMap, { eps } as unknown as NamedAttrMap) as unknown as [Tensor, Tensor];
+  return tf
+    .engine()
+    .runKernel(
+      DcRmsNormBackward,
+      { x, weight, dy } as unknown as NamedTensorMap,
+      { eps } as unknown as NamedAttrMap,
+    ) as unknown as [Tensor, Tensor];
 }
 
 export const rmsNormGradConfig: GradConfig = {
@@ -70,7 +79,8 @@ export function referenceRmsNormKernel(backendName: string): KernelConfig {
   return {
     kernelName: DcRmsNorm,
     backendName,
-    kernelFunc: ({ inputs, attrs }) => rmsNormReference(inputs.x as Tensor, inputs.weight as Tensor, (attrs as NamedAttrMap).eps as number),
+    kernelFunc: ({ inputs, attrs }) =>
+      rmsNormReference(inputs.x as Tensor, inputs.weight as Tensor, (attrs as NamedAttrMap).eps as number),
   };
 }
 
@@ -88,5 +98,7 @@ export function isReferenceRmsNorm(backendName: string): boolean {
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   validate('rmsNorm', x, weight, eps);
   registry.ensure();
-  return tf.engine().runKernel(DcRmsNorm, { x, weight } as unknown as NamedTensorMap, { eps } as unknown as NamedAttrMap) as Tensor;
+  return tf
+    .engine()
+    .runKernel(DcRmsNorm, { x, weight } as unknown as NamedTensorMap, { eps } as unknown as NamedAttrMap) as Tensor;
 }

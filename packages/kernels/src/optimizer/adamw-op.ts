@@ -66,15 +66,38 @@ const adamWRegistry = referenceRegistry(DcAdamWUpdate, referenceAdamWKernel);
  * a backend package registered one, the reference ops otherwise). Returns new [param, m, v] tensors;
  * the caller assigns them. Not differentiable (an optimizer step).
  */
-export function adamWUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, attrs: AdamWUpdateAttrs): [Tensor, Tensor, Tensor] {
-  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+export function adamWUpdate(
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  attrs: AdamWUpdateAttrs,
+): [Tensor, Tensor, Tensor] {
+  for (const [name, t] of [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (t.shape.length !== param.shape.length || t.shape.some((d, i) => d !== param.shape[i])) {
-      throw new ShapeError(`adamWUpdate: '${name}' must have the parameter's shape ${formatShape(param.shape)}; got ${formatShape(t.shape)}`);
+      throw new ShapeError(
+        `adamWUpdate: '${name}' must have the parameter's shape ${formatShape(param.shape)}; got ${formatShape(t.shape)}`,
+      );
     }
   }
-  for (const [name, t] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['param', param],
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (t.dtype !== 'float32') throw new ShapeError(`adamWUpdate: '${name}' must be float32; got ${t.dtype}`);
   }
   adamWRegistry.ensure();
-  return tf.engine().runKernel(DcAdamWUpdate, { param, grad, m, v } as unknown as NamedTensorMap, { ...attrs } as unknown as NamedAttrMap) as unknown as [Tensor, Tensor, Tensor];
+  return tf
+    .engine()
+    .runKernel(
+      DcAdamWUpdate,
+      { param, grad, m, v } as unknown as NamedTensorMap,
+      { ...attrs } as unknown as NamedAttrMap,
+    ) as unknown as [Tensor, Tensor, Tensor];
 }

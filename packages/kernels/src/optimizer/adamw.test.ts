@@ -15,8 +15,12 @@ describe('adamWUpdate (reference kernel)', () => {
   it('names the mismatched argument and both shapes', () => {
     tf.tidy(() => {
       const a = { gradScale: 1, decay: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8, stepSize: 1, bc2Sqrt: 1 };
-      expect(() => adamWUpdate(tf.zeros([2, 3]), tf.zeros([3, 2]), tf.zeros([2, 3]), tf.zeros([2, 3]), a)).toThrow(ShapeError);
-      expect(() => adamWUpdate(tf.zeros([2, 3]), tf.zeros([2, 3]), tf.zeros([2, 3]), tf.zeros([6]), a)).toThrow(/'v' must have the parameter's shape \[2,3\]; got \[6\]/);
+      expect(() => adamWUpdate(tf.zeros([2, 3]), tf.zeros([3, 2]), tf.zeros([2, 3]), tf.zeros([2, 3]), a)).toThrow(
+        ShapeError,
+      );
+      expect(() => adamWUpdate(tf.zeros([2, 3]), tf.zeros([2, 3]), tf.zeros([2, 3]), tf.zeros([6]), a)).toThrow(
+        /'v' must have the parameter's shape \[2,3\]; got \[6\]/,
+      );
     });
   });
 });

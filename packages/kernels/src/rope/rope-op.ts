@@ -17,14 +17,26 @@ export const DcRope = 'DcRope';
 function validate(x: Tensor, cos: Tensor, sin: Tensor): void {
   if (x.rank !== 4) throw new ShapeError(`rope: 'x' must be [B,T,N,E]; got ${formatShape(x.shape)}`);
   const [B, T, , E] = x.shape;
-  for (const [name, t] of [['cos', cos], ['sin', sin]] as const) {
+  for (const [name, t] of [
+    ['cos', cos],
+    ['sin', sin],
+  ] as const) {
     const [b, t1, one, H] = t.shape;
     if (t.rank !== 4 || (b !== 1 && b !== B) || t1 !== T || one !== 1 || 2 * H > E || H < 1) {
-      throw new ShapeError(`rope: '${name}' must be [1 or B,T,1,H] with B = ${B}, T = ${T}, 2H ≤ E = ${E}; got ${formatShape(t.shape)}`);
+      throw new ShapeError(
+        `rope: '${name}' must be [1 or B,T,1,H] with B = ${B}, T = ${T}, 2H ≤ E = ${E}; got ${formatShape(t.shape)}`,
+      );
     }
   }
-  if (cos.shape.some((d, i) => d !== sin.shape[i])) throw new ShapeError(`rope: 'cos' ${formatShape(cos.shape)} and 'sin' ${formatShape(sin.shape)} must have one shape`);
-  for (const [name, t] of [['x', x], ['cos', cos], ['sin', sin]] as const) {
+  if (cos.shape.some((d, i) => d !== sin.shape[i]))
+    throw new ShapeError(
+      `rope: 'cos' ${formatShape(cos.shape)} and 'sin' ${formatShape(sin.shape)} must have one shape`,
+    );
+  for (const [name, t] of [
+    ['x', x],
+    ['cos', cos],
+    ['sin', sin],
+  ] as const) {
     if (t.dtype !== 'float32') throw new ShapeError(`rope: '${name}' must be float32; got ${t.dtype}`);
   }
 }

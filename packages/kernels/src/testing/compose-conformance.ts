@@ -30,12 +30,19 @@ export const COMPOSE_CONFORMANCE_CASES: ComposeCase[] = [
   { B: 1, N: 2, T: 2, S: 2, I: 1, attrs: { queryWise: false, keyWise: false }, seed: 5 },
 ];
 
-
 type Arrays = Record<string, Float32Array>;
 
 function shapesOf(c: ComposeCase): Record<string, number[]> {
   const { B, N, T, S, I } = c;
-  return { x: [B, N, T, S], qw1: [B, T, I, N], qw2: [B, T, I, N], qdd: [B, T, N], kw1: [B, S, I, N], kw2: [B, S, I, N], kdd: [B, S, N] };
+  return {
+    x: [B, N, T, S],
+    qw1: [B, T, I, N],
+    qw2: [B, T, I, N],
+    qdd: [B, T, N],
+    kw1: [B, S, I, N],
+    kw2: [B, S, I, N],
+    kdd: [B, S, N],
+  };
 }
 
 /** d(Σ out·r)/d(every input) and out itself, by loops over the N×N matrix per (b,t,s). */
@@ -53,7 +60,8 @@ export function composeByLoops(c: ComposeCase, a: Arrays, r: Float32Array): { ou
       for (let s = 0; s < S; s++) {
         M.fill(0);
         for (let n = 0; n < N; n++) {
-          M[n * N + n] = 1 + (attrs.queryWise ? a.qdd[(b * T + t) * N + n] : 0) + (attrs.keyWise ? a.kdd[(b * S + s) * N + n] : 0);
+          M[n * N + n] =
+            1 + (attrs.queryWise ? a.qdd[(b * T + t) * N + n] : 0) + (attrs.keyWise ? a.kdd[(b * S + s) * N + n] : 0);
           for (let m = 0; m < N; m++)
             for (let i = 0; i < I; i++) {
               if (attrs.queryWise) M[n * N + m] += a.qw1[wq(b, t, i, n)] * a.qw2[wq(b, t, i, m)];
@@ -91,7 +99,6 @@ export function composeByLoops(c: ComposeCase, a: Arrays, r: Float32Array): { ou
   return { out, grads: g };
 }
 
-
 interface ComposeData {
   arrays: Arrays;
   r: Float32Array;
@@ -105,7 +112,10 @@ function composeData(c: ComposeCase, band?: ComposeBandCase): ComposeData {
   const random = signedXorshift(c.seed);
   const arrays: Arrays = {};
   for (const [name, shape] of Object.entries(shapesOf(c))) {
-    arrays[name] = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => random() * (name === 'x' ? 1 : 0.7));
+    arrays[name] = Float32Array.from(
+      { length: shape.reduce((p, q) => p * q, 1) },
+      () => random() * (name === 'x' ? 1 : 0.7),
+    );
   }
   const r = Float32Array.from({ length: arrays.x.length }, () => random());
   const inBand = band ? (i: number) => inBandAt(band.band, Math.floor(i / c.S) % c.T, i % c.S) : () => true;
@@ -116,7 +126,13 @@ function composeData(c: ComposeCase, band?: ComposeBandCase): ComposeData {
       else arrays.x[i] = 0;
     }
   }
-  return { arrays, r, names: composeInputNames(c.attrs), attrs: band ? { ...c.attrs, band: band.band } : c.attrs, inBand };
+  return {
+    arrays,
+    r,
+    names: composeInputNames(c.attrs),
+    attrs: band ? { ...c.attrs, band: band.band } : c.attrs,
+    inBand,
+  };
 }
 
 function composeOutputs(c: ComposeCase, d: ComposeData): tf.Tensor[] {
@@ -133,11 +149,18 @@ function composeOutputs(c: ComposeCase, d: ComposeData): tf.Tensor[] {
   });
 }
 
-function composeCheck(c: ComposeCase, d: ComposeData, got: Float32Array[], atol: number, label: string): ConformanceResult[] {
+function composeCheck(
+  c: ComposeCase,
+  d: ComposeData,
+  got: Float32Array[],
+  atol: number,
+  label: string,
+): ConformanceResult[] {
   const shapes = shapesOf(c);
   const expected = composeByLoops(c, d.arrays, d.r);
   // out of band: either the loop value or 0 — whichever the kernel chose becomes the expectation
-  const pick = (g: Float32Array, want: Float32Array): Float32Array => want.map((w, i) => (d.inBand(i) || Math.abs(g[i]) > atol ? w : 0));
+  const pick = (g: Float32Array, want: Float32Array): Float32Array =>
+    want.map((w, i) => (d.inBand(i) || Math.abs(g[i]) > atol ? w : 0));
   const fwd = compareClose(got[0], pick(got[0], expected.out), shapes.x, { atol, label: `${label} out` });
   const results = [{ name: `${label} forward`, ok: fwd.ok, message: fwd.message }];
   d.names.forEach((n, i) => {
@@ -148,22 +171,33 @@ function composeCheck(c: ComposeCase, d: ComposeData, got: Float32Array[], atol:
   return results;
 }
 
-const caseLabel = (c: ComposeCase) => `B${c.B} N${c.N} T${c.T} S${c.S} I${c.I} q${+c.attrs.queryWise}k${+c.attrs.keyWise}`;
+const caseLabel = (c: ComposeCase) =>
+  `B${c.B} N${c.N} T${c.T} S${c.S} I${c.I} q${+c.attrs.queryWise}k${+c.attrs.keyWise}`;
 
 function composeSuite(atol: number): ConformanceSuite<ComposeCase, ComposeData> {
-  return { data: (c) => composeData(c), outputs: composeOutputs, check: (c, d, got) => composeCheck(c, d, got, atol, caseLabel(c)) };
+  return {
+    data: (c) => composeData(c),
+    outputs: composeOutputs,
+    check: (c, d, got) => composeCheck(c, d, got, atol, caseLabel(c)),
+  };
 }
 
 /**
  * Runs every case on the active backend: forward and the gradient of Σ out·r for each present input.
  * Returns one result per checked tensor; callers assert `ok` (see kernels' own test for the pattern).
  */
-export function runComposeConformance(cases: ComposeCase[] = COMPOSE_CONFORMANCE_CASES, atol = 2e-5): ConformanceResult[] {
+export function runComposeConformance(
+  cases: ComposeCase[] = COMPOSE_CONFORMANCE_CASES,
+  atol = 2e-5,
+): ConformanceResult[] {
   return runSuite(composeSuite(atol), cases);
 }
 
 /** runComposeConformance with `await data()` reads (GPU backends). */
-export function runComposeConformanceAsync(cases: ComposeCase[] = COMPOSE_CONFORMANCE_CASES, atol = 2e-5): Promise<ConformanceResult[]> {
+export function runComposeConformanceAsync(
+  cases: ComposeCase[] = COMPOSE_CONFORMANCE_CASES,
+  atol = 2e-5,
+): Promise<ConformanceResult[]> {
   return runSuiteAsync(composeSuite(atol), cases);
 }
 
@@ -175,12 +209,72 @@ export interface ComposeBandCase extends ComposeCase {
 }
 
 export const COMPOSE_BAND_CASES: ComposeBandCase[] = [
-  { B: 2, N: 4, T: 6, S: 9, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 21, band: { queryOffset: 3, keyOffset: 0, window: null }, use: 'pre' },
-  { B: 2, N: 4, T: 6, S: 9, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 22, band: { queryOffset: 3, keyOffset: 0, window: null }, use: 'post' },
-  { B: 1, N: 3, T: 7, S: 10, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 23, band: { queryOffset: 8, keyOffset: 2, window: 4 }, use: 'pre' },
-  { B: 1, N: 3, T: 7, S: 10, I: 1, attrs: { queryWise: false, keyWise: true }, seed: 24, band: { queryOffset: 8, keyOffset: 2, window: 4 }, use: 'post' },
-  { B: 2, N: 8, T: 33, S: 40, I: 2, attrs: { queryWise: true, keyWise: true }, seed: 25, band: { queryOffset: 7, keyOffset: 0, window: 16 }, use: 'post' },
-  { B: 1, N: 2, T: 3, S: 5, I: 1, attrs: { queryWise: true, keyWise: false }, seed: 26, band: { queryOffset: -4, keyOffset: 0, window: null }, use: 'pre' }, // a row with no key in band
+  {
+    B: 2,
+    N: 4,
+    T: 6,
+    S: 9,
+    I: 2,
+    attrs: { queryWise: true, keyWise: true },
+    seed: 21,
+    band: { queryOffset: 3, keyOffset: 0, window: null },
+    use: 'pre',
+  },
+  {
+    B: 2,
+    N: 4,
+    T: 6,
+    S: 9,
+    I: 2,
+    attrs: { queryWise: true, keyWise: true },
+    seed: 22,
+    band: { queryOffset: 3, keyOffset: 0, window: null },
+    use: 'post',
+  },
+  {
+    B: 1,
+    N: 3,
+    T: 7,
+    S: 10,
+    I: 2,
+    attrs: { queryWise: true, keyWise: true },
+    seed: 23,
+    band: { queryOffset: 8, keyOffset: 2, window: 4 },
+    use: 'pre',
+  },
+  {
+    B: 1,
+    N: 3,
+    T: 7,
+    S: 10,
+    I: 1,
+    attrs: { queryWise: false, keyWise: true },
+    seed: 24,
+    band: { queryOffset: 8, keyOffset: 2, window: 4 },
+    use: 'post',
+  },
+  {
+    B: 2,
+    N: 8,
+    T: 33,
+    S: 40,
+    I: 2,
+    attrs: { queryWise: true, keyWise: true },
+    seed: 25,
+    band: { queryOffset: 7, keyOffset: 0, window: 16 },
+    use: 'post',
+  },
+  {
+    B: 1,
+    N: 2,
+    T: 3,
+    S: 5,
+    I: 1,
+    attrs: { queryWise: true, keyWise: false },
+    seed: 26,
+    band: { queryOffset: -4, keyOffset: 0, window: null },
+    use: 'pre',
+  }, // a row with no key in band
 ];
 
 function inBandAt(band: ComposeBand, t: number, s: number): boolean {
@@ -193,7 +287,14 @@ function bandSuite(atol: number): ConformanceSuite<ComposeBandCase, ComposeData>
   return {
     data: (c) => composeData(c, c),
     outputs: composeOutputs,
-    check: (c, d, got) => composeCheck(c, d, got, atol, `band ${c.use} ${caseLabel(c)} from ${c.band.queryOffset}/${c.band.keyOffset} W${c.band.window}`),
+    check: (c, d, got) =>
+      composeCheck(
+        c,
+        d,
+        got,
+        atol,
+        `band ${c.use} ${caseLabel(c)} from ${c.band.queryOffset}/${c.band.keyOffset} W${c.band.window}`,
+      ),
   };
 }
 
@@ -201,10 +302,16 @@ function bandSuite(atol: number): ConformanceSuite<ComposeBandCase, ComposeData>
  * The band hint (ComposeAttrs.band) on the active backend: in-band outputs and dx, and all weight
  * gradients, equal the loops over the N×N matrix; out-of-band outputs and dx are their loop value or 0.
  */
-export function runComposeBandConformance(cases: ComposeBandCase[] = COMPOSE_BAND_CASES, atol = 2e-5): ConformanceResult[] {
+export function runComposeBandConformance(
+  cases: ComposeBandCase[] = COMPOSE_BAND_CASES,
+  atol = 2e-5,
+): ConformanceResult[] {
   return runSuite(bandSuite(atol), cases);
 }
 
-export function runComposeBandConformanceAsync(cases: ComposeBandCase[] = COMPOSE_BAND_CASES, atol = 2e-5): Promise<ConformanceResult[]> {
+export function runComposeBandConformanceAsync(
+  cases: ComposeBandCase[] = COMPOSE_BAND_CASES,
+  atol = 2e-5,
+): Promise<ConformanceResult[]> {
   return runSuiteAsync(bandSuite(atol), cases);
 }

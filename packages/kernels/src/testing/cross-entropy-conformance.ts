@@ -24,7 +24,6 @@ export const CROSS_ENTROPY_CONFORMANCE_CASES: CrossEntropyCase[] = [
   { R: 64, V: 4099, scale: 3, offset: -20, seed: 5 },
 ];
 
-
 export interface CrossEntropyData {
   logits: Float32Array;
   labels: Int32Array;
@@ -35,12 +34,17 @@ export function crossEntropyData(c: CrossEntropyCase): CrossEntropyData {
   const random = xorshift(c.seed);
   const logits = Float32Array.from({ length: c.R * c.V }, () => c.offset + (2 * random() - 1) * c.scale);
   // the first and last rows take the first and last class: the edges of the row
-  const labels = Int32Array.from({ length: c.R }, (_, r) => (r === 0 ? 0 : r === c.R - 1 ? c.V - 1 : Math.floor(random() * c.V)));
+  const labels = Int32Array.from({ length: c.R }, (_, r) =>
+    r === 0 ? 0 : r === c.R - 1 ? c.V - 1 : Math.floor(random() * c.V),
+  );
   const dy = Float32Array.from({ length: c.R }, () => 2 * random() - 1);
   return { logits, labels, dy };
 }
 
-export function crossEntropyByLoops(c: CrossEntropyCase, d: CrossEntropyData): { loss: Float64Array; dlogits: Float64Array } {
+export function crossEntropyByLoops(
+  c: CrossEntropyCase,
+  d: CrossEntropyData,
+): { loss: Float64Array; dlogits: Float64Array } {
   const { R, V } = c;
   const loss = new Float64Array(R);
   const dlogits = new Float64Array(R * V);
@@ -51,13 +55,20 @@ export function crossEntropyByLoops(c: CrossEntropyCase, d: CrossEntropyData): {
     for (let v = 0; v < V; v++) sum += Math.exp(d.logits[r * V + v] - max);
     const lse = Math.log(sum) + max;
     loss[r] = lse - d.logits[r * V + d.labels[r]];
-    for (let v = 0; v < V; v++) dlogits[r * V + v] = (Math.exp(d.logits[r * V + v] - lse) - (v === d.labels[r] ? 1 : 0)) * d.dy[r];
+    for (let v = 0; v < V; v++)
+      dlogits[r * V + v] = (Math.exp(d.logits[r * V + v] - lse) - (v === d.labels[r] ? 1 : 0)) * d.dy[r];
   }
   return { loss, dlogits };
 }
 
 /** Compares what a backend produced (read however it must be read) with the loops. */
-export function checkCrossEntropy(c: CrossEntropyCase, d: CrossEntropyData, loss: ArrayLike<number>, dlogits: ArrayLike<number>, atol = 1e-5): ConformanceResult[] {
+export function checkCrossEntropy(
+  c: CrossEntropyCase,
+  d: CrossEntropyData,
+  loss: ArrayLike<number>,
+  dlogits: ArrayLike<number>,
+  atol = 1e-5,
+): ConformanceResult[] {
   const expected = crossEntropyByLoops(c, d);
   const label = `R${c.R} V${c.V} ±${c.scale}@${c.offset}`;
   // The loss is a difference of values near |offset|: float32 rounding scales with it.
@@ -96,6 +107,9 @@ export function runCrossEntropyConformance(cases = CROSS_ENTROPY_CONFORMANCE_CAS
 }
 
 /** The same with `await data()` (GPU backends cannot read synchronously). */
-export function runCrossEntropyConformanceAsync(cases = CROSS_ENTROPY_CONFORMANCE_CASES, atol = 1e-5): Promise<ConformanceResult[]> {
+export function runCrossEntropyConformanceAsync(
+  cases = CROSS_ENTROPY_CONFORMANCE_CASES,
+  atol = 1e-5,
+): Promise<ConformanceResult[]> {
   return runSuiteAsync(suite(atol), cases);
 }

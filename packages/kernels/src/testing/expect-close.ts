@@ -33,7 +33,12 @@ export function compareClose(
   { atol = 1e-5, rtol = 0, label = 'tensor' }: CloseOptions = {},
 ): CloseReport {
   if (actual.length !== expected.length) {
-    return { ok: false, maxAbs: Infinity, mismatches: -1, message: `${label}: length ${actual.length} != expected ${expected.length}` };
+    return {
+      ok: false,
+      maxAbs: Infinity,
+      mismatches: -1,
+      message: `${label}: length ${actual.length} != expected ${expected.length}`,
+    };
   }
   let maxAbs = 0;
   let mismatches = 0;

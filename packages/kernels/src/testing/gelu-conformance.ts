@@ -17,7 +17,7 @@ function erf64(x: number): number {
     r = (2 / Math.sqrt(Math.PI)) * sum;
   } else {
     let f = 0;
-    for (let n = 60; n >= 1; n--) f = (n / 2) / (a + f);
+    for (let n = 60; n >= 1; n--) f = n / 2 / (a + f);
     r = 1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * (a + f));
   }
   return x < 0 ? -r : r;
@@ -41,8 +41,16 @@ const suite = (atol: number): ConformanceSuite<number, GeluData> => ({
     }),
   check: (n, d, [y, dx]) => {
     const wantY = Float64Array.from(d.x, (v) => 0.5 * v * (1 + erf64(v / Math.SQRT2)));
-    const wantDx = Float64Array.from(d.x, (v, i) => d.dy[i] * (0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
-    return ([['forward', y, wantY], ['grad x', dx, wantDx]] as const).map(([what, got, want]) => {
+    const wantDx = Float64Array.from(
+      d.x,
+      (v, i) => d.dy[i] * (0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)),
+    );
+    return (
+      [
+        ['forward', y, wantY],
+        ['grad x', dx, wantDx],
+      ] as const
+    ).map(([what, got, want]) => {
       const rep = compareClose(got, want, [n], { atol, rtol: 2e-6, label: `gelu ${what}` });
       return { name: `gelu ${what} over [-8, 8], n ${n}`, ok: rep.ok, message: rep.message };
     });

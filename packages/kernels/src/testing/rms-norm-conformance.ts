@@ -20,7 +20,6 @@ export const RMS_NORM_CONFORMANCE_CASES: RmsNormCase[] = [
   { shape: [65, 129], eps: 1e-6, scale: 300, seed: 5 },
 ];
 
-
 function data(c: RmsNormCase) {
   const random = signedXorshift(c.seed);
   const D = c.shape[c.shape.length - 1];
@@ -68,23 +67,41 @@ function outputs(c: RmsNormCase, d: ReturnType<typeof data>): tf.Tensor[] {
   });
 }
 
-function check(c: RmsNormCase, d: ReturnType<typeof data>, got: ArrayLike<number>[], rtol: number): ConformanceResult[] {
+function check(
+  c: RmsNormCase,
+  d: ReturnType<typeof data>,
+  got: ArrayLike<number>[],
+  rtol: number,
+): ConformanceResult[] {
   const e = byLoops(c, d);
   const label = `[${c.shape}] eps ${c.eps} ±${c.scale}`;
   // relative to each tensor's largest magnitude: the values span orders of magnitude with `scale`
   const scaleOf = (a: Float64Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
-  return ([['forward', got[0], e.y, c.shape, scaleOf(e.y)], ['grad x', got[1], e.dx, c.shape, e.dxTerm], ['grad weight', got[2], e.dw, [d.D], scaleOf(e.dw)]] as const).map(([what, g, want, shape, scale]) => {
+  return (
+    [
+      ['forward', got[0], e.y, c.shape, scaleOf(e.y)],
+      ['grad x', got[1], e.dx, c.shape, e.dxTerm],
+      ['grad weight', got[2], e.dw, [d.D], scaleOf(e.dw)],
+    ] as const
+  ).map(([what, g, want, shape, scale]) => {
     const rep = compareClose(g, want, shape, { atol: rtol * scale, rtol, label: `${label} ${what}` });
     return { name: `${label} ${what}`, ok: rep.ok, message: rep.message };
   });
 }
 
-const suite = (rtol: number): ConformanceSuite<RmsNormCase, ReturnType<typeof data>> => ({ data, outputs, check: (c, d, got) => check(c, d, got, rtol) });
+const suite = (rtol: number): ConformanceSuite<RmsNormCase, ReturnType<typeof data>> => ({
+  data,
+  outputs,
+  check: (c, d, got) => check(c, d, got, rtol),
+});
 
 export function runRmsNormConformance(cases = RMS_NORM_CONFORMANCE_CASES, rtol = 2e-5): ConformanceResult[] {
   return runSuite(suite(rtol), cases);
 }
 
-export function runRmsNormConformanceAsync(cases = RMS_NORM_CONFORMANCE_CASES, rtol = 2e-5): Promise<ConformanceResult[]> {
+export function runRmsNormConformanceAsync(
+  cases = RMS_NORM_CONFORMANCE_CASES,
+  rtol = 2e-5,
+): Promise<ConformanceResult[]> {
   return runSuiteAsync(suite(rtol), cases);
 }

@@ -22,7 +22,6 @@ export const ROPE_CONFORMANCE_CASES: RopeCase[] = [
   { B: 2, T: 33, N: 8, E: 32, H: 16, perRow: true, seed: 4 },
 ];
 
-
 function data(c: RopeCase) {
   const random = signedXorshift(c.seed);
   const n = c.B * c.T * c.N * c.E;
@@ -76,13 +75,22 @@ function check(c: RopeCase, d: ReturnType<typeof data>, got: ArrayLike<number>[]
   const e = byLoops(c, d);
   const label = `B${c.B} T${c.T} N${c.N} E${c.E} H${c.H}${c.perRow ? ' per-row' : ''}`;
   const shape = [c.B, c.T, c.N, c.E];
-  return ([['forward', got[0], e.y], ['grad x', got[1], e.dx]] as const).map(([what, g, want]) => {
+  return (
+    [
+      ['forward', got[0], e.y],
+      ['grad x', got[1], e.dx],
+    ] as const
+  ).map(([what, g, want]) => {
     const rep = compareClose(g, want, shape, { atol, label: `${label} ${what}` });
     return { name: `${label} ${what}`, ok: rep.ok, message: rep.message };
   });
 }
 
-const suite = (atol: number): ConformanceSuite<RopeCase, ReturnType<typeof data>> => ({ data, outputs, check: (c, d, got) => check(c, d, got, atol) });
+const suite = (atol: number): ConformanceSuite<RopeCase, ReturnType<typeof data>> => ({
+  data,
+  outputs,
+  check: (c, d, got) => check(c, d, got, atol),
+});
 
 export function runRopeConformance(cases = ROPE_CONFORMANCE_CASES, atol = 1e-6): ConformanceResult[] {
   return runSuite(suite(atol), cases);

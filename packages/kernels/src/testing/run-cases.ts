@@ -23,14 +23,21 @@ export function runSuite<C, D>(suite: ConformanceSuite<C, D>, cases: readonly C[
     const d = suite.data(c);
     const ts = suite.outputs(c, d);
     try {
-      return suite.check(c, d, ts.map((t) => t.dataSync() as Float32Array));
+      return suite.check(
+        c,
+        d,
+        ts.map((t) => t.dataSync() as Float32Array),
+      );
     } finally {
       tf.dispose(ts);
     }
   });
 }
 
-export async function runSuiteAsync<C, D>(suite: ConformanceSuite<C, D>, cases: readonly C[]): Promise<ConformanceResult[]> {
+export async function runSuiteAsync<C, D>(
+  suite: ConformanceSuite<C, D>,
+  cases: readonly C[],
+): Promise<ConformanceResult[]> {
   const results: ConformanceResult[] = [];
   for (const c of cases) {
     const d = suite.data(c);

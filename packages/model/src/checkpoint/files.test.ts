@@ -34,7 +34,10 @@ async function expectCheckpointError(promise: Promise<unknown>, pattern: RegExp)
 
 /** A two-shard checkpoint: a.* in shard 1, b.* in shard 2, with an index matching `weightMap`. */
 async function writeSharded(dir: string, weightMap: Record<string, string>, skipShard2 = false): Promise<void> {
-  await writeFile(join(dir, 'model-00001-of-00002.safetensors'), serializeSafetensors({ 'a.w': t([2], [1, 2]), 'a.v': t([1], [3]) }));
+  await writeFile(
+    join(dir, 'model-00001-of-00002.safetensors'),
+    serializeSafetensors({ 'a.w': t([2], [1, 2]), 'a.v': t([1], [3]) }),
+  );
   if (!skipShard2) {
     await writeFile(join(dir, 'model-00002-of-00002.safetensors'), serializeSafetensors({ 'b.w': t([2, 1], [4, 5]) }));
   }
@@ -77,14 +80,20 @@ describe('writeSafetensorsWeights / readSafetensorsWeights', () => {
   it('refuses an index naming a missing shard', async () => {
     const dir = await tempDir();
     await writeSharded(dir, GOOD_MAP, true);
-    const e = await expectCheckpointError(readSafetensorsWeights(dir), /model-00002-of-00002\.safetensors.*does not exist/);
+    const e = await expectCheckpointError(
+      readSafetensorsWeights(dir),
+      /model-00002-of-00002\.safetensors.*does not exist/,
+    );
     expect(e.tensorName).toBe('b.w');
   });
 
   it('refuses a tensor stored in a different shard than the index says', async () => {
     const dir = await tempDir();
     await writeSharded(dir, { ...GOOD_MAP, 'a.v': 'model-00002-of-00002.safetensors' });
-    const e = await expectCheckpointError(readSafetensorsWeights(dir), /'a\.v' found in model-00001.*places it in model-00002/);
+    const e = await expectCheckpointError(
+      readSafetensorsWeights(dir),
+      /'a\.v' found in model-00001.*places it in model-00002/,
+    );
     expect(e.tensorName).toBe('a.v');
   });
 
@@ -100,7 +109,10 @@ describe('writeSafetensorsWeights / readSafetensorsWeights', () => {
   it('refuses the same tensor name in two shards', async () => {
     const dir = await tempDir();
     await writeSharded(dir, GOOD_MAP);
-    await writeFile(join(dir, 'model-00002-of-00002.safetensors'), serializeSafetensors({ 'b.w': t([2, 1], [4, 5]), 'a.w': t([2], [1, 2]) }));
+    await writeFile(
+      join(dir, 'model-00002-of-00002.safetensors'),
+      serializeSafetensors({ 'b.w': t([2, 1], [4, 5]), 'a.w': t([2], [1, 2]) }),
+    );
     // The index can map a name to one shard only, so the duplicate first shows up as "wrong shard".
     await expectCheckpointError(readSafetensorsWeights(dir), /'a\.w'.*(appears in both|places it in)/);
   });
@@ -115,7 +127,10 @@ describe('writeSafetensorsWeights / readSafetensorsWeights', () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'pytorch_model.bin'), 'x');
     await writeFile(join(dir, 'config.json'), '{}');
-    const e = await expectCheckpointError(readSafetensorsWeights(dir), /found config\.json, pytorch_model\.bin; pytorch_model\.bin \(PyTorch format\) is read by readCheckpointWeights/);
+    const e = await expectCheckpointError(
+      readSafetensorsWeights(dir),
+      /found config\.json, pytorch_model\.bin; pytorch_model\.bin \(PyTorch format\) is read by readCheckpointWeights/,
+    );
     expect(e.file).toBe(dir);
     await expectCheckpointError(readSafetensorsWeights(join(dir, 'absent')), /cannot be read/);
   });
@@ -172,12 +187,19 @@ describe('real checkpoint directory', () => {
     // not by the parser under test: 8-byte header length, JSON header, then the data section.
     const file = await readFile(join(fixtureDir, 'model.safetensors'));
     const headerLength = Number(file.readBigUInt64LE(0));
-    const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+      string,
+      { dtype: string; shape: number[]; data_offsets: [number, number] }
+    >;
     const names = Object.keys(header).filter((n) => n !== '__metadata__');
     expect(names.length).toBe(71);
     expect([...loaded.keys()].sort()).toEqual([...names].sort());
     for (const name of names) {
-      const { dtype, shape, data_offsets: [begin, end] } = header[name];
+      const {
+        dtype,
+        shape,
+        data_offsets: [begin, end],
+      } = header[name];
       expect(dtype, name).toBe('F32');
       const got = loaded.get(name)!;
       expect(got.shape, name).toEqual(shape);

@@ -139,7 +139,10 @@ export async function writeSafetensorsWeights(
 }
 
 /** Reads every tensor of `dir/model.safetensors` or of the shards listed by its index, as float32. */
-export async function readSafetensorsWeights(dir: string, options: ReadWeightsOptions = {}): Promise<Map<string, LoadedTensor>> {
+export async function readSafetensorsWeights(
+  dir: string,
+  options: ReadWeightsOptions = {},
+): Promise<Map<string, LoadedTensor>> {
   // Same preference as transformers: a single file wins over an index.
   const ctx = newContext(dir, options);
   const single = await checkpointEntry(dir, SAFETENSORS_FILE);
@@ -153,7 +156,13 @@ export async function readSafetensorsWeights(dir: string, options: ReadWeightsOp
 }
 
 function newContext(dir: string, options: ReadWeightsOptions, skipped?: SkippedTensor[]): ShardContext {
-  return { out: new Map(), seen: new Map(), skipped, expect: options.expect, budget: new AllocationBudget(dir, options.maxBytes) };
+  return {
+    out: new Map(),
+    seen: new Map(),
+    skipped,
+    expect: options.expect,
+    budget: new AllocationBudget(dir, options.maxBytes),
+  };
 }
 
 /**
@@ -164,7 +173,8 @@ function newContext(dir: string, options: ReadWeightsOptions, skipped?: SkippedT
 export async function readCheckpointWeights(dir: string, options: ReadWeightsOptions = {}): Promise<CheckpointWeights> {
   const skipped: SkippedTensor[] = [];
   const ctx = newContext(dir, options, skipped);
-  const result = (format: CheckpointWeights['format']): CheckpointWeights => Object.assign(ctx.out, { format, skipped });
+  const result = (format: CheckpointWeights['format']): CheckpointWeights =>
+    Object.assign(ctx.out, { format, skipped });
   const candidates: Array<[string, boolean, ShardReader, CheckpointWeights['format']]> = [
     [SAFETENSORS_FILE, false, readShard, 'safetensors'],
     [SAFETENSORS_INDEX_FILE, true, readShard, 'safetensors'],
@@ -205,7 +215,11 @@ async function readIndex(indexPath: string): Promise<Map<string, Set<string>>> {
   const fail: (message: string, tensorName?: string) => never = (message, tensorName) => {
     throw new CheckpointError(`${indexPath}: ${message}`, { file: indexPath, tensorName });
   };
-  const text = await readRegularTextFile(indexPath, MAX_INDEX_BYTES, (message) => new CheckpointError(message, { file: indexPath }));
+  const text = await readRegularTextFile(
+    indexPath,
+    MAX_INDEX_BYTES,
+    (message) => new CheckpointError(message, { file: indexPath }),
+  );
   const json = parseJsonBounded(text, (message) => fail(message));
   const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
@@ -213,7 +227,8 @@ async function readIndex(indexPath: string): Promise<Map<string, Set<string>>> {
   }
   const shards = new Map<string, Set<string>>();
   for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
-    if (typeof shard !== 'string' || shard === '') fail(`weight_map entry must name a shard file; got ${JSON.stringify(shard)}`, name);
+    if (typeof shard !== 'string' || shard === '')
+      fail(`weight_map entry must name a shard file; got ${JSON.stringify(shard)}`, name);
     // Shards live next to the index; a path could reach files outside the checkpoint.
     if (basename(shard) !== shard || shard === '.' || shard === '..') {
       fail(`weight_map shard must be a plain file name in the same directory; got ${JSON.stringify(shard)}`, name);
@@ -224,7 +239,12 @@ async function readIndex(indexPath: string): Promise<Map<string, Set<string>>> {
   return shards;
 }
 
-async function readSharded(dir: string, indexPath: string, readOne: ShardReader, ctx: ShardContext): Promise<Map<string, LoadedTensor>> {
+async function readSharded(
+  dir: string,
+  indexPath: string,
+  readOne: ShardReader,
+  ctx: ShardContext,
+): Promise<Map<string, LoadedTensor>> {
   const shards = await readIndex(indexPath);
   for (const shard of shards.keys()) {
     const path = join(dir, shard);
@@ -262,7 +282,10 @@ function checkAgainstIndex(
   if (names.has(name)) return;
   const listed = [...shards].find(([, set]) => set.has(name))?.[0];
   const said = listed === undefined ? 'does not list it' : `places it in ${listed}`;
-  throw new CheckpointError(`tensor '${name}' found in ${shard}, but ${indexPath} ${said}`, { file: path, tensorName: name });
+  throw new CheckpointError(`tensor '${name}' found in ${shard}, but ${indexPath} ${said}`, {
+    file: path,
+    tensorName: name,
+  });
 }
 
 /**
@@ -273,7 +296,10 @@ function claim(ctx: ShardContext, name: string, dtype: SafetensorsDtype, shape: 
   ctx.check?.(name);
   const previous = ctx.seen.get(name);
   if (previous !== undefined) {
-    throw new CheckpointError(`tensor '${name}' appears in both ${previous} and ${path}`, { file: path, tensorName: name });
+    throw new CheckpointError(`tensor '${name}' appears in both ${previous} and ${path}`, {
+      file: path,
+      tensorName: name,
+    });
   }
   ctx.seen.set(name, path);
   if (ctx.skipped === undefined || FLOAT_DTYPES.includes(dtype)) return true;
@@ -285,7 +311,12 @@ function claim(ctx: ShardContext, name: string, dtype: SafetensorsDtype, shape: 
 function admit(ctx: ShardContext, name: string, shape: number[], path: string): number {
   ctx.expect?.(name, shape, path);
   const count = shape.reduce((a, b) => a * b, 1);
-  ctx.budget.take(4 * count, `tensor '${name}' (${shape.length === 0 ? 'scalar' : shape.join('×')} float32)`, path, name);
+  ctx.budget.take(
+    4 * count,
+    `tensor '${name}' (${shape.length === 0 ? 'scalar' : shape.join('×')} float32)`,
+    path,
+    name,
+  );
   return count;
 }
 
@@ -312,7 +343,13 @@ async function readShard(path: string, ctx: ShardContext): Promise<Record<string
       if (!claim(ctx, name, entry.dtype, entry.shape, path)) continue;
       const count = admit(ctx, name, entry.shape, path);
       const start = header.dataStart + entry.begin;
-      const data = await readAsFloat32((offset, length) => readRange(handle, start + offset, length, path), entry.dtype, count, name, path);
+      const data = await readAsFloat32(
+        (offset, length) => readRange(handle, start + offset, length, path),
+        entry.dtype,
+        count,
+        name,
+        path,
+      );
       ctx.out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
     }
     return header.metadata;

@@ -43,6 +43,8 @@ export function parseJsonBounded(text: string, fail: (message: string) => never,
     return JSON.parse(text);
   } catch (e) {
     // V8 quotes the text around the error, newlines included: escape them to keep the error one line
-    fail(`is not valid JSON (${(e as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1))})`);
+    fail(
+      `is not valid JSON (${(e as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1))})`,
+    );
   }
 }

@@ -79,20 +79,34 @@ export async function nonRegularReason(path: string): Promise<string | null> {
 }
 
 /** Fills `target` from `position`, in slices of at most MAX_READ_SLICE bytes. */
-export async function readInto(handle: FileHandle, target: Uint8Array, position: number, label: string, makeError: MakeError = checkpointError): Promise<void> {
+export async function readInto(
+  handle: FileHandle,
+  target: Uint8Array,
+  position: number,
+  label: string,
+  makeError: MakeError = checkpointError,
+): Promise<void> {
   let done = 0;
   while (done < target.length) {
     const want = Math.min(MAX_READ_SLICE, target.length - done);
     const { bytesRead } = await handle.read(target, done, want, position + done);
     if (bytesRead === 0) {
-      throw makeError(`${label}: file ended after ${position + done} bytes while reading ${target.length} bytes at ${position}`);
+      throw makeError(
+        `${label}: file ended after ${position + done} bytes while reading ${target.length} bytes at ${position}`,
+      );
     }
     done += bytesRead;
   }
 }
 
 /** `length` bytes at `position` in a fresh buffer. */
-export async function readRange(handle: FileHandle, position: number, length: number, label: string, makeError: MakeError = checkpointError): Promise<Uint8Array> {
+export async function readRange(
+  handle: FileHandle,
+  position: number,
+  length: number,
+  label: string,
+  makeError: MakeError = checkpointError,
+): Promise<Uint8Array> {
   let buffer: Uint8Array;
   try {
     buffer = new Uint8Array(length);
@@ -104,10 +118,15 @@ export async function readRange(handle: FileHandle, position: number, length: nu
 }
 
 /** A whole regular file of at most `maxBytes` bytes. */
-export async function readRegularFile(path: string, maxBytes: number, makeError: MakeError = checkpointError): Promise<Uint8Array> {
+export async function readRegularFile(
+  path: string,
+  maxBytes: number,
+  makeError: MakeError = checkpointError,
+): Promise<Uint8Array> {
   const file = await openRegularFile(path, makeError);
   try {
-    if (file.size > maxBytes) throw makeError(`${path} is ${file.size} bytes; expected at most ${maxBytes} for this kind of file`);
+    if (file.size > maxBytes)
+      throw makeError(`${path} is ${file.size} bytes; expected at most ${maxBytes} for this kind of file`);
     return await readRange(file.handle, 0, file.size, path, makeError);
   } finally {
     await file.handle.close().catch(() => undefined);
@@ -115,7 +134,11 @@ export async function readRegularFile(path: string, maxBytes: number, makeError:
 }
 
 /** A whole regular file as UTF-8 text (replacement characters for invalid bytes). */
-export async function readRegularTextFile(path: string, maxBytes: number, makeError: MakeError = checkpointError): Promise<string> {
+export async function readRegularTextFile(
+  path: string,
+  maxBytes: number,
+  makeError: MakeError = checkpointError,
+): Promise<string> {
   return new TextDecoder().decode(await readRegularFile(path, maxBytes, makeError));
 }
 
@@ -128,7 +151,11 @@ function isInside(path: string, root: string): boolean {
  * symlink resolving inside `dir` itself or (for a Hugging Face cache snapshot) inside the cache's
  * blobs folder. Returns null when nothing is there; a link elsewhere (or a dangling one) is an error.
  */
-export async function checkpointEntry(dir: string, name: string, makeError: MakeError = checkpointError): Promise<string | null> {
+export async function checkpointEntry(
+  dir: string,
+  name: string,
+  makeError: MakeError = checkpointError,
+): Promise<string | null> {
   const path = join(dir, name);
   let link: Stats;
   try {
@@ -151,7 +178,9 @@ export async function checkpointEntry(dir: string, name: string, makeError: Make
     const blobs = join(dirname(dirname(root)), 'blobs');
     if (isInside(target, blobs)) return path;
   }
-  throw makeError(`${path} is a symlink to ${target}, outside the checkpoint folder ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`);
+  throw makeError(
+    `${path} is a symlink to ${target}, outside the checkpoint folder ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`,
+  );
 }
 
 /** True when something (anything) exists at `path`, without following it. */
@@ -177,10 +206,12 @@ export async function ensureDirectory(path: string, makeError: MakeError = check
       s = await stat(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw makeError(`cannot create folder ${target}: ${p} cannot be examined (${reason(e)})`, code);
+      if (code !== 'ENOENT')
+        throw makeError(`cannot create folder ${target}: ${p} cannot be examined (${reason(e)})`, code);
     }
     if (s !== undefined) {
-      if (!s.isDirectory()) throw makeError(`cannot create folder ${target}: ${p} exists and is ${describeKind(s)}`, 'ENOTDIR');
+      if (!s.isDirectory())
+        throw makeError(`cannot create folder ${target}: ${p} exists and is ${describeKind(s)}`, 'ENOTDIR');
       break;
     }
     missing.push(p);

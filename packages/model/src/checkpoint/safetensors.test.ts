@@ -12,7 +12,11 @@ interface RawEntry {
 }
 
 /** Builds a file from a header object and raw data bytes, exactly as given (no validation). */
-function buildFile(header: Record<string, RawEntry | Record<string, unknown>> | unknown, data: Uint8Array, pad = 0): Uint8Array {
+function buildFile(
+  header: Record<string, RawEntry | Record<string, unknown>> | unknown,
+  data: Uint8Array,
+  pad = 0,
+): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(pad));
   return buildRaw(json, data);
 }
@@ -87,9 +91,21 @@ describe('serializeSafetensors / parseSafetensors', () => {
 describe('toFloat32', () => {
   it('decodes hand-encoded F16 exactly: normals, subnormals, signed zero, inf, nan', () => {
     const bits = [0x3c00, 0xc000, 0x7c00, 0xfc00, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x8000, 0x3555, 0x7e00];
-    const file = buildFile({ h: { dtype: 'F16', shape: [bits.length], data_offsets: [0, bits.length * 2] } }, u16le(bits));
+    const file = buildFile(
+      { h: { dtype: 'F16', shape: [bits.length], data_offsets: [0, bits.length * 2] } },
+      u16le(bits),
+    );
     const out = toFloat32(parseSafetensors(file).tensors.get('h')!, 'h');
-    expect(Array.from(out.slice(0, 8))).toEqual([1, -2, Infinity, -Infinity, 2 ** -24, 1023 * 2 ** -24, 2 ** -14, 65504]);
+    expect(Array.from(out.slice(0, 8))).toEqual([
+      1,
+      -2,
+      Infinity,
+      -Infinity,
+      2 ** -24,
+      1023 * 2 ** -24,
+      2 ** -14,
+      65504,
+    ]);
     expect(Object.is(out[8], -0)).toBe(true);
     expect(out[9]).toBe(Math.fround(0.333251953125));
     expect(Number.isNaN(out[10])).toBe(true);
@@ -161,18 +177,28 @@ describe('parseSafetensors corruption', () => {
 
   it('header that is not UTF-8, not JSON, or not an object', () => {
     expect(() => parseSafetensors(buildRaw(new Uint8Array([0x7b, 0xff, 0x7d]), new Uint8Array(0)))).toThrow(/UTF-8/);
-    expect(() => parseSafetensors(buildRaw(new TextEncoder().encode('{"a":'), new Uint8Array(0)))).toThrow(/not valid JSON/);
+    expect(() => parseSafetensors(buildRaw(new TextEncoder().encode('{"a":'), new Uint8Array(0)))).toThrow(
+      /not valid JSON/,
+    );
     expect(() => parseSafetensors(buildFile([1, 2], new Uint8Array(0)))).toThrow(/must be a JSON object/);
   });
 
   it('entry missing a field or with wrong types', () => {
-    const noDtype = catchError(() => parseSafetensors(buildFile({ w: { shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8))));
+    const noDtype = catchError(() =>
+      parseSafetensors(buildFile({ w: { shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    );
     expect(noDtype.message).toMatch(/'w'.*missing "dtype"/);
     expect(noDtype.tensorName).toBe('w');
-    expect(() => parseSafetensors(buildFile({ w: { dtype: 'F32', data_offsets: [0, 8] } }, new Uint8Array(8)))).toThrow(/'w'.*"shape"/);
-    expect(() => parseSafetensors(buildFile({ w: { dtype: 'F32', shape: [2] } }, new Uint8Array(8)))).toThrow(/'w'.*"data_offsets"/);
+    expect(() => parseSafetensors(buildFile({ w: { dtype: 'F32', data_offsets: [0, 8] } }, new Uint8Array(8)))).toThrow(
+      /'w'.*"shape"/,
+    );
+    expect(() => parseSafetensors(buildFile({ w: { dtype: 'F32', shape: [2] } }, new Uint8Array(8)))).toThrow(
+      /'w'.*"data_offsets"/,
+    );
     expect(() => parseSafetensors(buildFile({ w: 3 }, new Uint8Array(8)))).toThrow(/'w'.*must be an object/);
-    expect(() => parseSafetensors(buildFile({ w: { ...ok, data_offsets: '0,8' } }, new Uint8Array(8)))).toThrow(/'w'.*data_offsets must be/);
+    expect(() => parseSafetensors(buildFile({ w: { ...ok, data_offsets: '0,8' } }, new Uint8Array(8)))).toThrow(
+      /'w'.*data_offsets must be/,
+    );
   });
 
   it('unknown dtype lists the allowed ones', () => {
@@ -181,18 +207,28 @@ describe('parseSafetensors corruption', () => {
   });
 
   it('negative or non-integer shape entries', () => {
-    expect(() => parseSafetensors(buildFile({ w: { ...ok, shape: [-2] } }, new Uint8Array(8)))).toThrow(/'w'.*non-negative integers; got \[-2\]/);
-    expect(() => parseSafetensors(buildFile({ w: { ...ok, shape: [1.5] } }, new Uint8Array(8)))).toThrow(/'w'.*non-negative integers/);
+    expect(() => parseSafetensors(buildFile({ w: { ...ok, shape: [-2] } }, new Uint8Array(8)))).toThrow(
+      /'w'.*non-negative integers; got \[-2\]/,
+    );
+    expect(() => parseSafetensors(buildFile({ w: { ...ok, shape: [1.5] } }, new Uint8Array(8)))).toThrow(
+      /'w'.*non-negative integers/,
+    );
   });
 
   it('data_offsets out of range of the data section', () => {
-    const e = catchError(() => parseSafetensors(buildFile({ w: { ...ok, data_offsets: [4, 12] } }, new Uint8Array(8)), 'f'));
+    const e = catchError(() =>
+      parseSafetensors(buildFile({ w: { ...ok, data_offsets: [4, 12] } }, new Uint8Array(8)), 'f'),
+    );
     expect(e.message).toMatch(/'w'.*\[4, 12\] out of range.*<= 8/);
-    expect(() => parseSafetensors(buildFile({ w: { ...ok, data_offsets: [8, 0] } }, new Uint8Array(8)))).toThrow(/'w'.*out of range/);
+    expect(() => parseSafetensors(buildFile({ w: { ...ok, data_offsets: [8, 0] } }, new Uint8Array(8)))).toThrow(
+      /'w'.*out of range/,
+    );
   });
 
   it('byte length different from product(shape) * dtype size', () => {
-    const e = catchError(() => parseSafetensors(buildFile({ w: { dtype: 'F16', shape: [3, 2], data_offsets: [0, 8] } }, new Uint8Array(8))));
+    const e = catchError(() =>
+      parseSafetensors(buildFile({ w: { dtype: 'F16', shape: [3, 2], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    );
     expect(e.message).toMatch(/'w'.*F16 \[3,2\] needs 12 bytes.*give 8/);
   });
 
@@ -207,14 +243,20 @@ describe('parseSafetensors corruption', () => {
   });
 
   it('__metadata__ that is not string to string', () => {
-    expect(() => parseSafetensors(buildFile({ __metadata__: { n: 3 } }, new Uint8Array(0)))).toThrow(/__metadata__\['n'\] must be a string/);
-    expect(() => parseSafetensors(buildFile({ __metadata__: 'pt' }, new Uint8Array(0)))).toThrow(/__metadata__ must be an object/);
+    expect(() => parseSafetensors(buildFile({ __metadata__: { n: 3 } }, new Uint8Array(0)))).toThrow(
+      /__metadata__\['n'\] must be a string/,
+    );
+    expect(() => parseSafetensors(buildFile({ __metadata__: 'pt' }, new Uint8Array(0)))).toThrow(
+      /__metadata__ must be an object/,
+    );
   });
 
   it('accepts a header padded with spaces and an unpadded, unaligned data section', () => {
     const data = new Uint8Array(new Float32Array([1, 2]).buffer);
     expect(parseSafetensors(buildFile({ w: ok }, data, 5)).tensors.get('w')!.shape).toEqual([2]);
-    expect(Array.from(toFloat32(parseSafetensors(buildFile({ w: ok }, data, 1)).tensors.get('w')!, 'w'))).toEqual([1, 2]);
+    expect(Array.from(toFloat32(parseSafetensors(buildFile({ w: ok }, data, 1)).tensors.get('w')!, 'w'))).toEqual([
+      1, 2,
+    ]);
   });
 });
 

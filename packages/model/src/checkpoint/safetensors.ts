@@ -12,7 +12,16 @@ import { parseJsonBounded } from './json.js';
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 export const DTYPE_SIZES: Readonly<Record<SafetensorsDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** The floating-point dtypes `toFloat32` converts; everything else is refused. */
@@ -85,7 +94,10 @@ export function safetensorsPrefixLength(first8: Uint8Array, fileSize: number, fi
     fail(file, `header length is ${headerLength} bytes; expected at most ${MAX_HEADER_BYTES}`);
   }
   if (headerLength > BigInt(fileSize - 8)) {
-    fail(file, `header length ${headerLength} runs past the end of the file (${fileSize} bytes, so at most ${fileSize - 8})`);
+    fail(
+      file,
+      `header length ${headerLength} runs past the end of the file (${fileSize} bytes, so at most ${fileSize - 8})`,
+    );
   }
   return 8 + Number(headerLength);
 }
@@ -158,12 +170,20 @@ function checkEntry(name: string, value: unknown, dataLength: number, file: stri
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end || end > dataLength) {
-    fail(file, `data_offsets [${begin}, ${end}] out of range; expected begin <= end <= ${dataLength} (data section size)`, name);
+    fail(
+      file,
+      `data_offsets [${begin}, ${end}] out of range; expected begin <= end <= ${dataLength} (data section size)`,
+      name,
+    );
   }
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
   const expected = count * DTYPE_SIZES[dtype];
   if (!Number.isSafeInteger(expected) || end - begin !== expected) {
-    fail(file, `${dtype} ${formatShape(shape as number[])} needs ${expected} bytes; data_offsets [${begin}, ${end}] give ${end - begin}`, name);
+    fail(
+      file,
+      `${dtype} ${formatShape(shape as number[])} needs ${expected} bytes; data_offsets [${begin}, ${end}] give ${end - begin}`,
+      name,
+    );
   }
   return { dtype, shape: [...(shape as number[])], begin, end };
 }
@@ -175,7 +195,11 @@ function checkNoOverlap(entries: Map<string, TensorEntry>, file: string): void {
     const [prevName, prev] = ranges[i - 1];
     const [name, cur] = ranges[i];
     if (cur.begin < prev.end) {
-      fail(file, `data_offsets [${cur.begin}, ${cur.end}] overlap tensor '${prevName}' at [${prev.begin}, ${prev.end}]`, name);
+      fail(
+        file,
+        `data_offsets [${cur.begin}, ${cur.end}] overlap tensor '${prevName}' at [${prev.begin}, ${prev.end}]`,
+        name,
+      );
     }
   }
 }
@@ -369,7 +393,8 @@ export function serializeSafetensors(
   options: SerializeOptions = {},
 ): Uint8Array {
   const dtype = options.dtype ?? 'F32';
-  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') fail('<serialize>', `dtype must be F32, F16 or BF16; got ${preview(dtype)}`);
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16')
+    fail('<serialize>', `dtype must be F32, F16 or BF16; got ${preview(dtype)}`);
   const all = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};

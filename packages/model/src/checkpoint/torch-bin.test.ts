@@ -23,7 +23,9 @@ function pickle(...parts: Array<number | string | Uint8Array>): Uint8Array {
 const str = (s: string): Uint8Array => pickle(0x58, new Uint8Array(new Uint32Array([s.length]).buffer), s);
 const int = (n: number): Uint8Array => pickle(0x4a, new Uint8Array(new Int32Array([n]).buffer));
 const global = (module: string, name: string): Uint8Array => pickle(0x63, `${module}\n${name}\n`);
-const [MARK, TUPLE, REDUCE, STOP, BINPERSID, SETITEMS, EMPTY_TUPLE, NEWFALSE] = [0x28, 0x74, 0x52, 0x2e, 0x51, 0x75, 0x29, 0x89];
+const [MARK, TUPLE, REDUCE, STOP, BINPERSID, SETITEMS, EMPTY_TUPLE, NEWFALSE] = [
+  0x28, 0x74, 0x52, 0x2e, 0x51, 0x75, 0x29, 0x89,
+];
 const ORDERED_DICT = pickle(global('collections', 'OrderedDict'), EMPTY_TUPLE, REDUCE);
 
 interface Spec {
@@ -45,21 +47,48 @@ function contiguousStride(shape: number[]): number[] {
 function statePickle(specs: Record<string, Spec>): Uint8Array {
   const items = Object.entries(specs).map(([name, s]) => {
     const rebuild = pickle(
-      global('torch._utils', '_rebuild_tensor_v2'), MARK,
-      MARK, str('storage'), global('torch', s.cls), str(s.key), str('cpu'), int(s.numel), TUPLE, BINPERSID,
-      int(s.offset ?? 0), MARK, ...s.shape.map(int), TUPLE, MARK, ...(s.stride ?? contiguousStride(s.shape)).map(int), TUPLE,
-      NEWFALSE, ORDERED_DICT, TUPLE, REDUCE,
+      global('torch._utils', '_rebuild_tensor_v2'),
+      MARK,
+      MARK,
+      str('storage'),
+      global('torch', s.cls),
+      str(s.key),
+      str('cpu'),
+      int(s.numel),
+      TUPLE,
+      BINPERSID,
+      int(s.offset ?? 0),
+      MARK,
+      ...s.shape.map(int),
+      TUPLE,
+      MARK,
+      ...(s.stride ?? contiguousStride(s.shape)).map(int),
+      TUPLE,
+      NEWFALSE,
+      ORDERED_DICT,
+      TUPLE,
+      REDUCE,
     );
-    const value = s.param ? pickle(global('torch._utils', '_rebuild_parameter'), MARK, rebuild, NEWFALSE, ORDERED_DICT, TUPLE, REDUCE) : rebuild;
+    const value = s.param
+      ? pickle(global('torch._utils', '_rebuild_parameter'), MARK, rebuild, NEWFALSE, ORDERED_DICT, TUPLE, REDUCE)
+      : rebuild;
     return pickle(str(name), value);
   });
   return pickle(0x80, 2, ORDERED_DICT, MARK, ...items, SETITEMS, STOP);
 }
 
-function torchZip(pkl: Uint8Array, storages: Record<string, Uint8Array>, options: { folder?: string; zip64?: boolean } = {}): Uint8Array {
+function torchZip(
+  pkl: Uint8Array,
+  storages: Record<string, Uint8Array>,
+  options: { folder?: string; zip64?: boolean } = {},
+): Uint8Array {
   const folder = options.folder ?? 'archive';
   return buildStoredZip(
-    [[`${folder}/data.pkl`, pkl], ...Object.entries(storages).map(([k, b]): [string, Uint8Array] => [`${folder}/data/${k}`, b]), [`${folder}/version`, pickle('3\n')]],
+    [
+      [`${folder}/data.pkl`, pkl],
+      ...Object.entries(storages).map(([k, b]): [string, Uint8Array] => [`${folder}/data/${k}`, b]),
+      [`${folder}/version`, pickle('3\n')],
+    ],
     { zip64: options.zip64 },
   );
 }
@@ -116,7 +145,10 @@ afterEach(async () => {
 });
 
 async function expectCheckpointError(promise: Promise<unknown>, pattern: RegExp): Promise<CheckpointError> {
-  const e = await promise.then(() => undefined, (err: unknown) => err);
+  const e = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(CheckpointError.isInstance(e)).toBe(true);
   expect((e as Error).message).toMatch(pattern);
   return e as CheckpointError;
@@ -160,7 +192,13 @@ describe('readTorchStateDict on hand-made checkpoints', () => {
     const path = join(dir, 'pytorch_model.bin');
     await writeFile(path, bytes);
     const checkpoint = await openTorchCheckpoint(path);
-    expect(checkpoint.tensors.get('transposed')).toEqual({ dtype: 'F32', shape: [3, 2], stride: [1, 3], storageOffset: 0, storageKey: '0' });
+    expect(checkpoint.tensors.get('transposed')).toEqual({
+      dtype: 'F32',
+      shape: [3, 2],
+      stride: [1, 3],
+      storageOffset: 0,
+      storageKey: '0',
+    });
     expect(floats(await checkpoint.read('permuted'))).toEqual(EXPECTED.permuted);
     await expectCheckpointError(checkpoint.read('absent'), /tensor 'absent': no such tensor/);
     await checkpoint.close();
@@ -176,21 +214,35 @@ describe('readTorchStateDict on hand-made checkpoints', () => {
 
   it('refuses a malicious pickle inside the archive, naming the global', async () => {
     const evil = pickle(0x80, 2, global('os', 'system'), str('echo pwned'), 0x85, REDUCE, STOP);
-    await expectCheckpointError(readTorchStateDict(torchZip(evil, {}), { label: 'evil.bin' }), /evil\.bin: refused global os\.system/);
+    await expectCheckpointError(
+      readTorchStateDict(torchZip(evil, {}), { label: 'evil.bin' }),
+      /evil\.bin: refused global os\.system/,
+    );
   });
 
   it('refuses the legacy formats with a re-save hint, and non-checkpoints', async () => {
-    const legacyPickle = new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-    await expectCheckpointError(readTorchStateDict(legacyPickle), /legacy torch\.save format; re-save with torch>=1\.6/);
+    const legacyPickle = new Uint8Array([
+      0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+    ]);
+    await expectCheckpointError(
+      readTorchStateDict(legacyPickle),
+      /legacy torch\.save format; re-save with torch>=1\.6/,
+    );
     const tar = new Uint8Array(1024);
     tar.set(new TextEncoder().encode('ustar'), 257);
     await expectCheckpointError(readTorchStateDict(tar), /legacy torch\.save format/);
-    await expectCheckpointError(readTorchStateDict(serializeSafetensors({})), /not a PyTorch checkpoint: expected a zip archive, file starts with/);
+    await expectCheckpointError(
+      readTorchStateDict(serializeSafetensors({})),
+      /not a PyTorch checkpoint: expected a zip archive, file starts with/,
+    );
   });
 
   it('checks storages against their archive entries, naming the tensor', async () => {
     const { '1': _dropped, ...missingHalf } = STORAGES;
-    let e = await expectCheckpointError(readTorchStateDict(torchZip(statePickle(SPECS), missingHalf)), /tensor 'half': its storage '1' has no archive entry 'archive\/data\/1'/);
+    let e = await expectCheckpointError(
+      readTorchStateDict(torchZip(statePickle(SPECS), missingHalf)),
+      /tensor 'half': its storage '1' has no archive entry 'archive\/data\/1'/,
+    );
     expect(e.tensorName).toBe('half');
     e = await expectCheckpointError(
       readTorchStateDict(torchZip(statePickle(SPECS), { ...STORAGES, '0': f32(range(23)) })),
@@ -200,16 +252,28 @@ describe('readTorchStateDict on hand-made checkpoints', () => {
   });
 
   it('refuses archives that are not a flat state dict', async () => {
-    const twoPickles = buildStoredZip([['a/data.pkl', statePickle({})], ['b/data.pkl', statePickle({})]]);
-    await expectCheckpointError(readTorchStateDict(twoPickles), /expected exactly one '<archive>\/data\.pkl' entry.*found 2/);
+    const twoPickles = buildStoredZip([
+      ['a/data.pkl', statePickle({})],
+      ['b/data.pkl', statePickle({})],
+    ]);
+    await expectCheckpointError(
+      readTorchStateDict(twoPickles),
+      /expected exactly one '<archive>\/data\.pkl' entry.*found 2/,
+    );
     const nested = pickle(0x80, 2, 0x7d, str('model'), ORDERED_DICT, 0x73, STOP);
-    await expectCheckpointError(readTorchStateDict(torchZip(nested, {})), /entry 'model' is a nested dict.*training checkpoint/);
+    await expectCheckpointError(
+      readTorchStateDict(torchZip(nested, {})),
+      /entry 'model' is a nested dict.*training checkpoint/,
+    );
     const deflated = torchZip(statePickle(SPECS), STORAGES);
     const view = new DataView(deflated.buffer);
     for (let i = deflated.length - 22; i >= 0; i--) {
       if (view.getUint32(i, true) === 0x02014b50) view.setUint16(i + 10, 8, true); // every entry: deflate
     }
-    await expectCheckpointError(readTorchStateDict(deflated), /entry 'archive\/data\.pkl' uses compression method 8 \(deflate\)/);
+    await expectCheckpointError(
+      readTorchStateDict(deflated),
+      /entry 'archive\/data\.pkl' uses compression method 8 \(deflate\)/,
+    );
   });
 });
 
@@ -220,7 +284,8 @@ describe('readCheckpointWeights with PyTorch files', () => {
     const weights = await readCheckpointWeights(dir);
     expect(weights.format).toBe('pytorch');
     expect([...weights.keys()]).toEqual(Object.keys(EXPECTED));
-    for (const [name, values] of Object.entries(EXPECTED)) expect(Array.from(weights.get(name)!.data), name).toEqual(values);
+    for (const [name, values] of Object.entries(EXPECTED))
+      expect(Array.from(weights.get(name)!.data), name).toEqual(values);
     expect(weights.get('half')).toMatchObject({ dtype: 'F16', shape: [3], file: join(dir, 'pytorch_model.bin') });
     expect(weights.skipped).toEqual([
       { name: 'step', dtype: 'I64', shape: [], file: join(dir, 'pytorch_model.bin') },
@@ -231,7 +296,10 @@ describe('readCheckpointWeights with PyTorch files', () => {
   it('prefers safetensors when both formats are present, and lists all four names when neither is', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'pytorch_model.bin'), torchZip(statePickle(SPECS), STORAGES));
-    await writeFile(join(dir, 'model.safetensors'), serializeSafetensors({ only: { shape: [1], data: new Float32Array([9]) } }));
+    await writeFile(
+      join(dir, 'model.safetensors'),
+      serializeSafetensors({ only: { shape: [1], data: new Float32Array([9]) } }),
+    );
     const weights = await readCheckpointWeights(dir);
     expect(weights.format).toBe('safetensors');
     expect([...weights.keys()]).toEqual(['only']);
@@ -243,14 +311,34 @@ describe('readCheckpointWeights with PyTorch files', () => {
   });
 
   /** Shard 1 holds a.w (float) and a.step (int64), shard 2 holds b.w. */
-  async function writeShards(dir: string, weightMap: Record<string, string>, extraInShard2: Record<string, Spec> = {}): Promise<void> {
-    const a = { 'a.w': { cls: 'FloatStorage', key: '0', numel: 2, shape: [2] }, 'a.step': { cls: 'LongStorage', key: '1', numel: 1, shape: [] } };
-    await writeFile(join(dir, 'pytorch_model-00001-of-00002.bin'), torchZip(statePickle(a), { '0': f32([1, 2]), '1': i64([7]) }));
+  async function writeShards(
+    dir: string,
+    weightMap: Record<string, string>,
+    extraInShard2: Record<string, Spec> = {},
+  ): Promise<void> {
+    const a = {
+      'a.w': { cls: 'FloatStorage', key: '0', numel: 2, shape: [2] },
+      'a.step': { cls: 'LongStorage', key: '1', numel: 1, shape: [] },
+    };
+    await writeFile(
+      join(dir, 'pytorch_model-00001-of-00002.bin'),
+      torchZip(statePickle(a), { '0': f32([1, 2]), '1': i64([7]) }),
+    );
     const b = { 'b.w': { cls: 'HalfStorage', key: '0', numel: 1, shape: [1, 1] }, ...extraInShard2 };
-    await writeFile(join(dir, 'pytorch_model-00002-of-00002.bin'), torchZip(statePickle(b), { '0': u16([0x3c00]), '1': f32([1, 2]) }));
-    await writeFile(join(dir, 'pytorch_model.bin.index.json'), JSON.stringify({ metadata: { total_size: 18 }, weight_map: weightMap }));
+    await writeFile(
+      join(dir, 'pytorch_model-00002-of-00002.bin'),
+      torchZip(statePickle(b), { '0': u16([0x3c00]), '1': f32([1, 2]) }),
+    );
+    await writeFile(
+      join(dir, 'pytorch_model.bin.index.json'),
+      JSON.stringify({ metadata: { total_size: 18 }, weight_map: weightMap }),
+    );
   }
-  const MAP = { 'a.w': 'pytorch_model-00001-of-00002.bin', 'a.step': 'pytorch_model-00001-of-00002.bin', 'b.w': 'pytorch_model-00002-of-00002.bin' };
+  const MAP = {
+    'a.w': 'pytorch_model-00001-of-00002.bin',
+    'a.step': 'pytorch_model-00001-of-00002.bin',
+    'b.w': 'pytorch_model-00002-of-00002.bin',
+  };
 
   it('reads sharded .bin files through pytorch_model.bin.index.json', async () => {
     const dir = await tempDir();
@@ -268,7 +356,10 @@ describe('readCheckpointWeights with PyTorch files', () => {
     await writeShards(dir, { ...MAP, 'b.w': 'pytorch_model-00003-of-00003.bin' });
     await expectCheckpointError(readCheckpointWeights(dir), /pytorch_model-00003-of-00003\.bin.*does not exist/);
     await writeShards(dir, { ...MAP, 'a.step': 'pytorch_model-00002-of-00002.bin' });
-    await expectCheckpointError(readCheckpointWeights(dir), /'a\.step' found in pytorch_model-00001.*places it in pytorch_model-00002/);
+    await expectCheckpointError(
+      readCheckpointWeights(dir),
+      /'a\.step' found in pytorch_model-00001.*places it in pytorch_model-00002/,
+    );
     await writeShards(dir, { ...MAP, 'b.extra': 'pytorch_model-00002-of-00002.bin' });
     await expectCheckpointError(readCheckpointWeights(dir), /'b\.extra' in pytorch_model-00002.*does not contain it/);
     await writeShards(dir, MAP, { 'a.w': { cls: 'FloatStorage', key: '1', numel: 2, shape: [2] } });
@@ -302,14 +393,22 @@ describe('the oracle PyTorch checkpoints', () => {
     expect(weights.format).toBe('pytorch');
     expect(weights.size).toBe(71);
     expect(weights.skipped).toEqual([]);
-    expect(weights.get('tok_embeddings.weight')).toMatchObject({ shape: [128, 64], dtype: 'F16', file: join(dir, 'pytorch_model.bin') });
+    expect(weights.get('tok_embeddings.weight')).toMatchObject({
+      shape: [128, 64],
+      dtype: 'F16',
+      file: join(dir, 'pytorch_model.bin'),
+    });
   });
 
   it('case 4 torch_sharded: tensors bit-identical to model.safetensors', async () => {
     const reference = await readSafetensorsWeights(join(ORACLE, 'case4_dcpythia'));
     // Copy into a temporary directory to also check that nothing outside the index is needed.
     const dir = await tempDir();
-    for (const f of ['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin', 'pytorch_model.bin.index.json']) {
+    for (const f of [
+      'pytorch_model-00001-of-00002.bin',
+      'pytorch_model-00002-of-00002.bin',
+      'pytorch_model.bin.index.json',
+    ]) {
       await copyFile(join(ORACLE, 'case4_dcpythia/torch_sharded', f), join(dir, f));
     }
     const weights = await readCheckpointWeights(dir);

@@ -12,7 +12,15 @@
 import { CheckpointError } from '@dcformer/kernels';
 import { AllocationBudget } from './budget.js';
 import { unpickleTorch, type StorageRef, type TensorRef } from './pickle.js';
-import { CONVERT_CHUNK_BYTES, DTYPE_SIZES, checkFloatDtype, decodeIntoFloat32, toFloat32, type RawTensor, type SafetensorsDtype } from './safetensors.js';
+import {
+  CONVERT_CHUNK_BYTES,
+  DTYPE_SIZES,
+  checkFloatDtype,
+  decodeIntoFloat32,
+  toFloat32,
+  type RawTensor,
+  type SafetensorsDtype,
+} from './safetensors.js';
 import { ZipArchive, memorySource, type RandomAccessSource, type ZipReadOptions } from './zip.js';
 
 export interface TorchReadOptions extends ZipReadOptions {
@@ -85,8 +93,12 @@ export async function openZipFile(path: string, options: ZipReadOptions = {}): P
 
 /** Opens a checkpoint from bytes in memory or a file path, parsing the pickle and checking every
  * tensor against its storage entry before any tensor data is read. */
-export async function openTorchCheckpoint(input: Uint8Array | string, options: TorchReadOptions = {}): Promise<TorchCheckpoint> {
-  const source = typeof input === 'string' ? await fileSource(input) : memorySource(input, options.label ?? '<pytorch buffer>');
+export async function openTorchCheckpoint(
+  input: Uint8Array | string,
+  options: TorchReadOptions = {},
+): Promise<TorchCheckpoint> {
+  const source =
+    typeof input === 'string' ? await fileSource(input) : memorySource(input, options.label ?? '<pytorch buffer>');
   try {
     return await openArchive(source, options);
   } catch (e) {
@@ -96,7 +108,10 @@ export async function openTorchCheckpoint(input: Uint8Array | string, options: T
 }
 
 /** Reads every tensor of a checkpoint (non-float buffers included) as contiguous bytes. */
-export async function readTorchStateDict(input: Uint8Array | string, options: TorchReadOptions = {}): Promise<Map<string, RawTensor>> {
+export async function readTorchStateDict(
+  input: Uint8Array | string,
+  options: TorchReadOptions = {},
+): Promise<Map<string, RawTensor>> {
   const checkpoint = await openTorchCheckpoint(input, options);
   try {
     const out = new Map<string, RawTensor>();
@@ -104,7 +119,12 @@ export async function readTorchStateDict(input: Uint8Array | string, options: To
     const budget = new AllocationBudget(checkpoint.label);
     budget.addFile(checkpoint.size);
     for (const [name, info] of checkpoint.tensors) {
-      budget.take(info.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[info.dtype], `tensor '${name}'`, checkpoint.label, name);
+      budget.take(
+        info.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[info.dtype],
+        `tensor '${name}'`,
+        checkpoint.label,
+        name,
+      );
       out.set(name, await checkpoint.read(name));
     }
     return out;
@@ -120,7 +140,10 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
   const pickles = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
   if (pickles.length !== 1) {
     const sample = [...zip.entries.keys()].slice(0, 5).join(', ');
-    fail(label, `expected exactly one '<archive>/data.pkl' entry (torch.save's layout); found ${pickles.length} among ${zip.entries.size} entries (${sample}${zip.entries.size > 5 ? ', ...' : ''})`);
+    fail(
+      label,
+      `expected exactly one '<archive>/data.pkl' entry (torch.save's layout); found ${pickles.length} among ${zip.entries.size} entries (${sample}${zip.entries.size > 5 ? ', ...' : ''})`,
+    );
   }
   const prefix = pickles[0].slice(0, -'data.pkl'.length);
   const byteorderEntry = `${prefix}byteorder`;
@@ -129,7 +152,11 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
     if (order !== 'little') fail(label, `storages are ${order}-endian; only little-endian checkpoints are supported`);
   }
   const pickleSize = zip.entry(pickles[0]).uncompressedSize;
-  if (pickleSize > MAX_PICKLE_BYTES) fail(label, `'${pickles[0]}' is ${pickleSize} bytes; expected at most ${MAX_PICKLE_BYTES} for a state dict's pickle`);
+  if (pickleSize > MAX_PICKLE_BYTES)
+    fail(
+      label,
+      `'${pickles[0]}' is ${pickleSize} bytes; expected at most ${MAX_PICKLE_BYTES} for a state dict's pickle`,
+    );
   const root = unpickleTorch(await zip.read(pickles[0]), label);
   if (!(root instanceof Map)) fail(label, 'the pickle does not hold a dict; expected a state dict {name: tensor}');
   const tensors = new Map<string, TorchTensorInfo>();
@@ -137,7 +164,11 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
   for (const [key, value] of root) {
     if (typeof key !== 'string') fail(label, `state dict key ${String(key)} is not a string`);
     if (value instanceof Map) {
-      fail(label, `entry '${key}' is a nested dict, not a tensor; this looks like a training checkpoint, expected a flat state dict`, key);
+      fail(
+        label,
+        `entry '${key}' is a nested dict, not a tensor; this looks like a training checkpoint, expected a flat state dict`,
+        key,
+      );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value) || (value as TensorRef).kind !== 'tensor') {
       fail(label, `entry '${key}' is not a tensor`, key);
@@ -147,7 +178,13 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
       checkStorageEntry(zip, `${prefix}data/${t.storage.key}`, t.storage, key, label);
       checked.add(t.storage);
     }
-    tensors.set(key, { dtype: t.storage.dtype, shape: t.shape, stride: t.stride, storageOffset: t.storageOffset, storageKey: t.storage.key });
+    tensors.set(key, {
+      dtype: t.storage.dtype,
+      shape: t.shape,
+      stride: t.stride,
+      storageOffset: t.storageOffset,
+      storageKey: t.storage.key,
+    });
   }
   return {
     label,
@@ -169,12 +206,22 @@ async function checkMagic(source: RandomAccessSource): Promise<void> {
   fail(source.label, `not a PyTorch checkpoint: expected a zip archive, file starts with ${shown || 'nothing'}`);
 }
 
-function checkStorageEntry(zip: ZipArchive, entryName: string, storage: StorageRef, tensor: string, label: string): void {
+function checkStorageEntry(
+  zip: ZipArchive,
+  entryName: string,
+  storage: StorageRef,
+  tensor: string,
+  label: string,
+): void {
   const entry = zip.entries.get(entryName);
   if (entry === undefined) fail(label, `its storage '${storage.key}' has no archive entry '${entryName}'`, tensor);
   const expected = storage.numel * DTYPE_SIZES[storage.dtype];
   if (entry.uncompressedSize !== expected) {
-    fail(label, `storage '${storage.key}' holds ${storage.numel} ${storage.dtype} elements (${expected} bytes) but '${entryName}' has ${entry.uncompressedSize} bytes`, tensor);
+    fail(
+      label,
+      `storage '${storage.key}' holds ${storage.numel} ${storage.dtype} elements (${expected} bytes) but '${entryName}' has ${entry.uncompressedSize} bytes`,
+      tensor,
+    );
   }
 }
 
@@ -203,7 +250,11 @@ async function readTensor(
   if (numel === 0) return { dtype, shape: [...shape], bytes: new Uint8Array(0) };
   // The unpickler has checked that this range lies inside the storage.
   const last = shape.reduce((acc, d, i) => acc + (d - 1) * stride[i], storageOffset);
-  const range = await zip.read(`${prefix}data/${info.storageKey}`, storageOffset * size, (last - storageOffset + 1) * size);
+  const range = await zip.read(
+    `${prefix}data/${info.storageKey}`,
+    storageOffset * size,
+    (last - storageOffset + 1) * size,
+  );
   const bytes = isContiguous(shape, stride) ? range : gather(range, shape, stride, size, numel);
   return { dtype, shape: [...shape], bytes };
 }
@@ -224,8 +275,12 @@ async function readTensorFloat32(
   const out = new Float32Array(numel);
   const perChunk = Math.floor(CONVERT_CHUNK_BYTES / size);
   checkFloatDtype(dtype, name, label);
-  await zip.readChunks(`${prefix}data/${info.storageKey}`, storageOffset * size, numel * size, perChunk * size, (chunk, at) =>
-    decodeIntoFloat32(chunk, dtype, out, at / size),
+  await zip.readChunks(
+    `${prefix}data/${info.storageKey}`,
+    storageOffset * size,
+    numel * size,
+    perChunk * size,
+    (chunk, at) => decodeIntoFloat32(chunk, dtype, out, at / size),
   );
   return out;
 }

@@ -43,27 +43,63 @@ function bytes(...parts: Array<number | string | Uint8Array>): Uint8Array {
 const str = (s: string) => bytes(0x58, new Uint8Array(new Uint32Array([s.length]).buffer), s);
 const int = (n: number) => bytes(0x4a, new Uint8Array(new Int32Array([n]).buffer));
 const global = (m: string, n: string) => bytes(0x63, `${m}\n${n}\n`);
-const [MARK, TUPLE, REDUCE, STOP, BINPERSID, SETITEMS, EMPTY_TUPLE, NEWFALSE] = [0x28, 0x74, 0x52, 0x2e, 0x51, 0x75, 0x29, 0x89];
+const [MARK, TUPLE, REDUCE, STOP, BINPERSID, SETITEMS, EMPTY_TUPLE, NEWFALSE] = [
+  0x28, 0x74, 0x52, 0x2e, 0x51, 0x75, 0x29, 0x89,
+];
 const ORDERED_DICT = bytes(global('collections', 'OrderedDict'), EMPTY_TUPLE, REDUCE);
 
-interface View { key: string; numel: number; shape: number[]; stride: number[]; offset?: number }
+interface View {
+  key: string;
+  numel: number;
+  shape: number[];
+  stride: number[];
+  offset?: number;
+}
 function statePickle(views: Record<string, View>): Uint8Array {
   const items = Object.entries(views).map(([name, v]) =>
     bytes(
-      str(name), global('torch._utils', '_rebuild_tensor_v2'), MARK,
-      MARK, str('storage'), global('torch', 'FloatStorage'), str(v.key), str('cpu'), int(v.numel), TUPLE, BINPERSID,
-      int(v.offset ?? 0), MARK, ...v.shape.map(int), TUPLE, MARK, ...v.stride.map(int), TUPLE,
-      NEWFALSE, ORDERED_DICT, TUPLE, REDUCE,
+      str(name),
+      global('torch._utils', '_rebuild_tensor_v2'),
+      MARK,
+      MARK,
+      str('storage'),
+      global('torch', 'FloatStorage'),
+      str(v.key),
+      str('cpu'),
+      int(v.numel),
+      TUPLE,
+      BINPERSID,
+      int(v.offset ?? 0),
+      MARK,
+      ...v.shape.map(int),
+      TUPLE,
+      MARK,
+      ...v.stride.map(int),
+      TUPLE,
+      NEWFALSE,
+      ORDERED_DICT,
+      TUPLE,
+      REDUCE,
     ),
   );
   return bytes(0x80, 2, ORDERED_DICT, MARK, ...items, SETITEMS, STOP);
 }
 function torchZip(pkl: Uint8Array, storages: Record<string, Uint8Array>): Uint8Array {
-  return buildStoredZip([['archive/data.pkl', pkl], ...Object.entries(storages).map(([k, b]): [string, Uint8Array] => [`archive/data/${k}`, b])]);
+  return buildStoredZip([
+    ['archive/data.pkl', pkl],
+    ...Object.entries(storages).map(([k, b]): [string, Uint8Array] => [`archive/data/${k}`, b]),
+  ]);
 }
 
-async function expectTyped(p: Promise<unknown>, pattern: RegExp, type: abstract new (...args: never[]) => DcformerError = CheckpointError): Promise<void> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+async function expectTyped(
+  p: Promise<unknown>,
+  pattern: RegExp,
+  type: abstract new (...args: never[]) => DcformerError = CheckpointError,
+): Promise<void> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, 'expected a typed error').toBeInstanceOf(type);
   expect((error as Error).message).toMatch(pattern);
   expect((error as Error).message).not.toContain('\n');
@@ -92,7 +128,10 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
   it('readSafetensorsFile (used for optimizer moments) reads through the same bounded reader, metadata included', async () => {
     const dir = await tempDir();
     const path = join(dir, 'optimizer.safetensors');
-    await writeFile(path, serializeSafetensors({ 'exp_avg.w': { shape: [2], data: new Float32Array([1, 2]) } }, { step: '7' }));
+    await writeFile(
+      path,
+      serializeSafetensors({ 'exp_avg.w': { shape: [2], data: new Float32Array([1, 2]) } }, { step: '7' }),
+    );
     const { tensors, metadata } = await readSafetensorsFile(path);
     expect([...tensors.get('exp_avg.w')!.data]).toEqual([1, 2]);
     expect(metadata.step).toBe('7');
@@ -104,64 +143,88 @@ describe('class 1: reads of 2 GiB and more go in bounded slices', () => {
   // DCFORMER_LARGE_TEST_GIB=4.5 checks the > 4 GiB case the same way (by hand: ~10 GB of free memory).
   const TENSOR_BYTES = Math.round(Number(process.env.DCFORMER_LARGE_TEST_GIB ?? 2.5) * 2 ** 28) * 4;
   const largeReason = (() => {
-    if (process.env.DCFORMER_LARGE_TESTS !== '1') return 'set DCFORMER_LARGE_TESTS=1 to run (2.5 GiB tensors, ~30 s each)';
-    if (freemem() < 2 * TENSOR_BYTES) return `needs ${((2 * TENSOR_BYTES) / 1e9).toFixed(1)} GB free memory; ${(freemem() / 1e9).toFixed(1)} GB free`;
+    if (process.env.DCFORMER_LARGE_TESTS !== '1')
+      return 'set DCFORMER_LARGE_TESTS=1 to run (2.5 GiB tensors, ~30 s each)';
+    if (freemem() < 2 * TENSOR_BYTES)
+      return `needs ${((2 * TENSOR_BYTES) / 1e9).toFixed(1)} GB free memory; ${(freemem() / 1e9).toFixed(1)} GB free`;
     const fs = statfsSync(tmpdir());
-    if (fs.bavail * fs.bsize < 2 * TENSOR_BYTES) return `needs ${((2 * TENSOR_BYTES) / 1e9).toFixed(1)} GB free disk in ${tmpdir()}`;
+    if (fs.bavail * fs.bsize < 2 * TENSOR_BYTES)
+      return `needs ${((2 * TENSOR_BYTES) / 1e9).toFixed(1)} GB free disk in ${tmpdir()}`;
     return null;
   })();
   if (largeReason !== null) console.log(`skipping the ${TENSOR_BYTES / 2 ** 30} GiB tensor tests: ${largeReason}`);
   const count = TENSOR_BYTES / 4;
-  const marks: Array<[number, number]> = [[0, 1.5], [2 ** 29 - 1, -2], [2 ** 29, 3.25], [count - 1, 42]];
+  const marks: Array<[number, number]> = [
+    [0, 1.5],
+    [2 ** 29 - 1, -2],
+    [2 ** 29, 3.25],
+    [count - 1, 42],
+  ];
   const checkMarks = (data: Float32Array): void => {
     expect(data.length).toBe(count);
     for (const [i, v] of marks) expect(data[i]).toBe(v);
     expect(data[12345]).toBe(0);
   };
 
-  it.skipIf(largeReason !== null)(`a ${TENSOR_BYTES / 2 ** 30} GiB float32 tensor in model.safetensors loads`, async () => {
-    const dir = await tempDir();
-    let json = JSON.stringify({ big: { dtype: 'F32', shape: [count], data_offsets: [0, TENSOR_BYTES] } });
-    json += ' '.repeat((8 - (json.length % 8)) % 8);
-    const head = new Uint8Array(8 + json.length);
-    new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
-    head.set(new TextEncoder().encode(json), 8);
-    const h = await open(join(dir, 'model.safetensors'), 'w');
-    await h.write(head, 0, head.length, 0);
-    for (const [i, v] of marks) await h.write(new Uint8Array(new Float32Array([v]).buffer), 0, 4, head.length + 4 * i);
-    await h.close();
-    const weights = await readSafetensorsWeights(dir);
-    checkMarks(weights.get('big')!.data);
-  }, 300_000);
+  it.skipIf(largeReason !== null)(
+    `a ${TENSOR_BYTES / 2 ** 30} GiB float32 tensor in model.safetensors loads`,
+    async () => {
+      const dir = await tempDir();
+      let json = JSON.stringify({ big: { dtype: 'F32', shape: [count], data_offsets: [0, TENSOR_BYTES] } });
+      json += ' '.repeat((8 - (json.length % 8)) % 8);
+      const head = new Uint8Array(8 + json.length);
+      new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
+      head.set(new TextEncoder().encode(json), 8);
+      const h = await open(join(dir, 'model.safetensors'), 'w');
+      await h.write(head, 0, head.length, 0);
+      for (const [i, v] of marks)
+        await h.write(new Uint8Array(new Float32Array([v]).buffer), 0, 4, head.length + 4 * i);
+      await h.close();
+      const weights = await readSafetensorsWeights(dir);
+      checkMarks(weights.get('big')!.data);
+    },
+    300_000,
+  );
 
-  it.skipIf(largeReason !== null)(`a ${TENSOR_BYTES / 2 ** 30} GiB float32 tensor in pytorch_model.bin loads (CRC checked in slices)`, async () => {
-    const dir = await tempDir();
-    // The storage entry is a sparse hole with the marks written into it; its CRC is computed in chunks.
-    const pkl = statePickle({ big: { key: '0', numel: count, shape: [count], stride: [1] } });
-    let crc = 0;
-    const chunk = new Uint8Array(1 << 26);
-    for (let at = 0; at < TENSOR_BYTES; at += chunk.length) {
-      chunk.fill(0);
-      for (const [i, v] of marks) {
-        const b = 4 * i - at;
-        if (b >= 0 && b < chunk.length) chunk.set(new Uint8Array(new Float32Array([v]).buffer), b);
+  it.skipIf(largeReason !== null)(
+    `a ${TENSOR_BYTES / 2 ** 30} GiB float32 tensor in pytorch_model.bin loads (CRC checked in slices)`,
+    async () => {
+      const dir = await tempDir();
+      // The storage entry is a sparse hole with the marks written into it; its CRC is computed in chunks.
+      const pkl = statePickle({ big: { key: '0', numel: count, shape: [count], stride: [1] } });
+      let crc = 0;
+      const chunk = new Uint8Array(1 << 26);
+      for (let at = 0; at < TENSOR_BYTES; at += chunk.length) {
+        chunk.fill(0);
+        for (const [i, v] of marks) {
+          const b = 4 * i - at;
+          if (b >= 0 && b < chunk.length) chunk.set(new Uint8Array(new Float32Array([v]).buffer), b);
+        }
+        crc = crc32(chunk, crc);
       }
-      crc = crc32(chunk, crc);
-    }
-    const path = join(dir, 'pytorch_model.bin');
-    await writeZip64(path, [
-      { name: 'archive/data.pkl', data: pkl },
-      { name: 'archive/data/0', size: TENSOR_BYTES, crc, marks: marks.map(([i, v]) => [4 * i, new Uint8Array(new Float32Array([v]).buffer)]) },
-    ]);
-    const weights = await readCheckpointWeights(dir);
-    checkMarks(weights.get('big')!.data);
-  }, 600_000);
+      const path = join(dir, 'pytorch_model.bin');
+      await writeZip64(path, [
+        { name: 'archive/data.pkl', data: pkl },
+        {
+          name: 'archive/data/0',
+          size: TENSOR_BYTES,
+          crc,
+          marks: marks.map(([i, v]) => [4 * i, new Uint8Array(new Float32Array([v]).buffer)]),
+        },
+      ]);
+      const weights = await readCheckpointWeights(dir);
+      checkMarks(weights.get('big')!.data);
+    },
+    600_000,
+  );
 });
 
 /** A stored ZIP64 archive written entry by entry, large entries as sparse holes with a few bytes set. */
 async function writeZip64(
   path: string,
-  entries: Array<{ name: string; data: Uint8Array } | { name: string; size: number; crc: number; marks: Array<[number, Uint8Array]> }>,
+  entries: Array<
+    { name: string; data: Uint8Array } | { name: string; size: number; crc: number; marks: Array<[number, Uint8Array]> }
+  >,
 ): Promise<void> {
   const h = await open(path, 'w');
   const central: Uint8Array[] = [];
@@ -242,8 +305,12 @@ describe('class 2: deep JSON is a typed error, not a stack overflow', () => {
 
   it('a parsed config object (the browser path) with a 20k-level value is a ConfigError', () => {
     const value = JSON.parse(deep(20_000));
-    expect(() => parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 })).toThrow(ConfigError);
-    expect(() => parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 })).toThrow(/'dim' must be a positive integer; got a deeply nested value/);
+    expect(() =>
+      parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 }),
+    ).toThrow(/'dim' must be a positive integer; got a deeply nested value/);
   });
 
   it('a safetensors header nested 20k levels', () => {
@@ -251,7 +318,9 @@ describe('class 2: deep JSON is a typed error, not a stack overflow', () => {
     const file = new Uint8Array(8 + json.length);
     new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
     file.set(json, 8);
-    expect(() => parseSafetensorsHeader(file, file.length, 'deep.safetensors')).toThrow(/header nests deeper than 64 levels/);
+    expect(() => parseSafetensorsHeader(file, file.length, 'deep.safetensors')).toThrow(
+      /header nests deeper than 64 levels/,
+    );
   });
 
   it('a shard index nested 20k levels', async () => {
@@ -279,7 +348,10 @@ describe('class 4: tiny files cannot allocate gigabytes', () => {
     const dir = await tempDir();
     const pkl = statePickle({ bomb: { key: '0', numel: 1, shape: [2 ** 29], stride: [0] } });
     await writeFile(join(dir, 'pytorch_model.bin'), torchZip(pkl, { 0: new Uint8Array(4) }));
-    await expectTyped(readCheckpointWeights(dir), /has 536870912 elements but storage '0' holds 1; views that repeat storage elements/);
+    await expectTyped(
+      readCheckpointWeights(dir),
+      /has 536870912 elements but storage '0' holds 1; views that repeat storage elements/,
+    );
   });
 
   it('1,200 tensors viewing one 4 MiB storage exceed the budget derived from the file size', async () => {
@@ -289,7 +361,10 @@ describe('class 4: tiny files cannot allocate gigabytes', () => {
     for (let i = 0; i < 1200; i++) views[`t${i}`] = { key: '0', numel, shape: [numel], stride: [1] };
     await writeFile(join(dir, 'pytorch_model.bin'), torchZip(statePickle(views), { 0: new Uint8Array(4 * numel) }));
     const before = process.memoryUsage().rss;
-    await expectTyped(readCheckpointWeights(dir), /tensor 't\d+' .* would allocate 4194304 bytes, bringing this load to \d+; expected at most \d+ \(8× the \d+ bytes of its files/);
+    await expectTyped(
+      readCheckpointWeights(dir),
+      /tensor 't\d+' .* would allocate 4194304 bytes, bringing this load to \d+; expected at most \d+ \(8× the \d+ bytes of its files/,
+    );
     expect(process.memoryUsage().rss - before).toBeLessThan(1e9);
   });
 
@@ -303,12 +378,18 @@ describe('class 4: tiny files cannot allocate gigabytes', () => {
 
   it('an allocation the machine cannot give is a typed error too', async () => {
     const read = async () => new Uint8Array(0);
-    await expectTyped(readAsFloat32(read, 'F32', 2 ** 40, 'huge', 'x.safetensors'), /tensor 'huge': cannot allocate 4398046511104 bytes for its float32 values/);
+    await expectTyped(
+      readAsFloat32(read, 'F32', 2 ** 40, 'huge', 'x.safetensors'),
+      /tensor 'huge': cannot allocate 4398046511104 bytes for its float32 values/,
+    );
   });
 
   it('ZIP entries overlapping one local entry are refused when the archive is opened', async () => {
     const dir = await tempDir();
-    const pkl = statePickle({ a: { key: '0', numel: 4, shape: [4], stride: [1] }, b: { key: '1', numel: 4, shape: [4], stride: [1] } });
+    const pkl = statePickle({
+      a: { key: '0', numel: 4, shape: [4], stride: [1] },
+      b: { key: '1', numel: 4, shape: [4], stride: [1] },
+    });
     const zip = torchZip(pkl, { 0: new Uint8Array(16), 1: new Uint8Array(16) });
     // Point storage 1's directory record at storage 0's local header.
     const view = new DataView(zip.buffer);
@@ -326,23 +407,48 @@ describe('class 4: tiny files cannot allocate gigabytes', () => {
 
   it('safetensors tensors are charged to the same budget (and checked against expectations first)', async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, 'model.safetensors'), serializeSafetensors({ w: { shape: [2, 2], data: new Float32Array(4) } }));
+    await writeFile(
+      join(dir, 'model.safetensors'),
+      serializeSafetensors({ w: { shape: [2, 2], data: new Float32Array(4) } }),
+    );
     await expectTyped(
-      readSafetensorsWeights(dir, { expect: (name, shape) => { throw new CheckpointError(`unexpected ${name} ${shape.join('x')}`); } }),
+      readSafetensorsWeights(dir, {
+        expect: (name, shape) => {
+          throw new CheckpointError(`unexpected ${name} ${shape.join('x')}`);
+        },
+      }),
       /unexpected w 2x2/,
     );
-    await expectTyped(readSafetensorsWeights(dir, { maxBytes: 8 }), /would allocate 16 bytes.*expected at most 8 \(the limit of 8 bytes\)/);
+    await expectTyped(
+      readSafetensorsWeights(dir, { maxBytes: 8 }),
+      /would allocate 16 bytes.*expected at most 8 \(the limit of 8 bytes\)/,
+    );
   });
 });
 
 describe('class 5: config sizes have upper bounds, checked before anything is sized from them', () => {
-  const base = { model_type: 'dcformer', dim: 64, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64, window_size: null };
+  const base = {
+    model_type: 'dcformer',
+    dim: 64,
+    n_head: 4,
+    n_layer: 2,
+    vocab_size: 256,
+    block_size: 64,
+    window_size: null,
+  };
   it.each([
-    ['n_layer', 2 ** 20], ['n_layer', 2 ** 40], ['block_size', 1e300], ['window_size', 1e300], ['q_chunk_size', 1e300],
-    ['dim', 2 ** 30], ['vocab_size', 2 ** 40],
+    ['n_layer', 2 ** 20],
+    ['n_layer', 2 ** 40],
+    ['block_size', 1e300],
+    ['window_size', 1e300],
+    ['q_chunk_size', 1e300],
+    ['dim', 2 ** 30],
+    ['vocab_size', 2 ** 40],
   ])('%s = %d is refused at once', (key, value) => {
     const started = Date.now();
-    expect(() => parseConfig({ ...base, [key]: value }, { onWarning: () => {} })).toThrow(new RegExp(`'${key}' must be a positive integer (or null )?at most \\d+`));
+    expect(() => parseConfig({ ...base, [key]: value }, { onWarning: () => {} })).toThrow(
+      new RegExp(`'${key}' must be a positive integer (or null )?at most \\d+`),
+    );
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
@@ -351,7 +457,10 @@ describe('class 7: only regular files are read; output folders that cannot be ma
   it('a FIFO as model.safetensors or config.json is refused without blocking', async () => {
     const dir = await tempDir();
     execFileSync('mkfifo', [join(dir, 'model.safetensors'), join(dir, 'config.json')]);
-    await expectTyped(readSafetensorsWeights(dir), /model\.safetensors is a FIFO \(named pipe\); expected a regular file/);
+    await expectTyped(
+      readSafetensorsWeights(dir),
+      /model\.safetensors is a FIFO \(named pipe\); expected a regular file/,
+    );
     await expectTyped(readConfig(dir), /config\.json is a FIFO \(named pipe\); expected a regular file/, ConfigError);
   });
 
@@ -360,7 +469,10 @@ describe('class 7: only regular files are read; output folders that cannot be ma
   });
 
   it('a folder under /proc is refused instead of hanging', async () => {
-    await expectTyped(ensureDirectory('/proc/dcformer-out/nested'), /cannot create folder \/proc\/dcformer-out\/nested: mkdir \/proc\/dcformer-out failed/);
+    await expectTyped(
+      ensureDirectory('/proc/dcformer-out/nested'),
+      /cannot create folder \/proc\/dcformer-out\/nested: mkdir \/proc\/dcformer-out failed/,
+    );
   });
 });
 
@@ -368,17 +480,29 @@ describe('class 8: symlinks are followed only inside the checkpoint folder or it
   it('a weights link pointing outside the folder is refused', async () => {
     const outside = await tempDir();
     const dir = await tempDir();
-    await writeFile(join(outside, 'secret.safetensors'), serializeSafetensors({ w: { shape: [1], data: new Float32Array([1]) } }));
+    await writeFile(
+      join(outside, 'secret.safetensors'),
+      serializeSafetensors({ w: { shape: [1], data: new Float32Array([1]) } }),
+    );
     await symlink(join(outside, 'secret.safetensors'), join(dir, 'model.safetensors'));
-    await expectTyped(readCheckpointWeights(dir), /model\.safetensors is a symlink to .*secret\.safetensors, outside the checkpoint folder/);
+    await expectTyped(
+      readCheckpointWeights(dir),
+      /model\.safetensors is a symlink to .*secret\.safetensors, outside the checkpoint folder/,
+    );
   });
 
   it('a shard link pointing outside is refused even though the index names a plain file', async () => {
     const outside = await tempDir();
     const dir = await tempDir();
-    await writeFile(join(outside, 'x.safetensors'), serializeSafetensors({ w: { shape: [1], data: new Float32Array([1]) } }));
+    await writeFile(
+      join(outside, 'x.safetensors'),
+      serializeSafetensors({ w: { shape: [1], data: new Float32Array([1]) } }),
+    );
     await symlink(join(outside, 'x.safetensors'), join(dir, 'model-00001-of-00001.safetensors'));
-    await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { w: 'model-00001-of-00001.safetensors' } }));
+    await writeFile(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { w: 'model-00001-of-00001.safetensors' } }),
+    );
     await expectTyped(readCheckpointWeights(dir), /outside the checkpoint folder/);
   });
 
@@ -388,12 +512,18 @@ describe('class 8: symlinks are followed only inside the checkpoint folder or it
     const snapshot = join(repo, 'snapshots', 'abc123');
     await mkdir(join(repo, 'blobs'), { recursive: true });
     await mkdir(snapshot, { recursive: true });
-    await writeFile(join(repo, 'blobs', 'f00d'), serializeSafetensors({ w: { shape: [1], data: new Float32Array([5]) } }));
+    await writeFile(
+      join(repo, 'blobs', 'f00d'),
+      serializeSafetensors({ w: { shape: [1], data: new Float32Array([5]) } }),
+    );
     await symlink('../../blobs/f00d', join(snapshot, 'model.safetensors'));
     expect((await readCheckpointWeights(snapshot)).get('w')!.data[0]).toBe(5);
     const dir = await tempDir();
     await mkdir(join(dir, 'real'));
-    await writeFile(join(dir, 'real', 'w.safetensors'), serializeSafetensors({ w: { shape: [1], data: new Float32Array([6]) } }));
+    await writeFile(
+      join(dir, 'real', 'w.safetensors'),
+      serializeSafetensors({ w: { shape: [1], data: new Float32Array([6]) } }),
+    );
     await symlink(join(dir, 'real', 'w.safetensors'), join(dir, 'model.safetensors'));
     expect((await readCheckpointWeights(dir)).get('w')!.data[0]).toBe(6);
   });

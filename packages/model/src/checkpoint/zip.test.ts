@@ -13,7 +13,10 @@ const FILES: Array<[string, Uint8Array]> = [
 ];
 
 async function expectZipError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const e = await promise.then(() => undefined, (err: unknown) => err);
+  const e = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(CheckpointError.isInstance(e)).toBe(true);
   expect((e as Error).message).toMatch(pattern);
 }
@@ -73,18 +76,27 @@ describe('ZipArchive', () => {
     new DataView(bytes.buffer).setUint16(central + 10, 8, true);
     const zip = await openZip(bytes, 'deflated.zip');
     expect(Array.from(await zip.read('archive/data.pkl'))).toEqual(Array.from(FILES[0][1]));
-    await expectZipError(zip.read('archive/data/0'), /deflated\.zip: entry 'archive\/data\/0' uses compression method 8 \(deflate\); only stored/);
+    await expectZipError(
+      zip.read('archive/data/0'),
+      /deflated\.zip: entry 'archive\/data\/0' uses compression method 8 \(deflate\); only stored/,
+    );
   });
 
   it('explains a truncated file', async () => {
     const bytes = buildStoredZip(FILES);
-    await expectZipError(openZip(bytes.subarray(0, bytes.length - 30), 'cut.zip'), /cut\.zip: no end-of-central-directory record.*truncated/);
+    await expectZipError(
+      openZip(bytes.subarray(0, bytes.length - 30), 'cut.zip'),
+      /cut\.zip: no end-of-central-directory record.*truncated/,
+    );
     await expectZipError(openZip(bytes.subarray(0, 10)), /truncated or not a zip/);
     await expectZipError(openZip(new Uint8Array(0)), /truncated or not a zip/);
     // Keep the end record but drop the middle: the directory now points past the end.
     const cd = findSignature(bytes, 0x02014b50);
     const spliced = new Uint8Array([...bytes.subarray(0, cd - 40), ...bytes.subarray(cd)]);
-    await expectZipError(openZip(spliced), /central directory .* runs past the end of the file.*truncated|missing or corrupt/);
+    await expectZipError(
+      openZip(spliced),
+      /central directory .* runs past the end of the file.*truncated|missing or corrupt/,
+    );
   });
 
   it('detects corrupted data through the CRC, unless asked not to check', async () => {
@@ -117,7 +129,11 @@ describe('ZipArchive', () => {
     const bytes = buildStoredZip([...FILES, ['archive/data/2', new Uint8Array(1 << 20)]]);
     const reads: Array<[number, number]> = [];
     const inner = memorySource(bytes);
-    const zip = await ZipArchive.open({ size: bytes.length, label: 'counted', read: (o, l) => (reads.push([o, l]), inner.read(o, l)) });
+    const zip = await ZipArchive.open({
+      size: bytes.length,
+      label: 'counted',
+      read: (o, l) => (reads.push([o, l]), inner.read(o, l)),
+    });
     const total = () => reads.reduce((a, [, l]) => a + l, 0);
     // The tail that may hold the end record (at most a 64 KiB comment) and the directory, not the 1 MiB entry.
     expect(total()).toBeLessThan(70_000);

@@ -91,7 +91,10 @@ export class ZipArchive {
     const tail = await source.read(size - tailLength, tailLength);
     const dir = await locateDirectory(source, tail, size - tailLength);
     if (dir.offset + dir.size > size) {
-      fail(label, `central directory [${dir.offset}, ${dir.offset + dir.size}) runs past the end of the file (${size} bytes); the file is truncated`);
+      fail(
+        label,
+        `central directory [${dir.offset}, ${dir.offset + dir.size}) runs past the end of the file (${size} bytes); the file is truncated`,
+      );
     }
     const cd = await source.read(dir.offset, dir.size);
     const entries = parseCentralDirectory(cd, dir.count, label);
@@ -114,7 +117,10 @@ export class ZipArchive {
     if (offset === 0 && want === e.uncompressedSize && this.options.verifyCrc !== false) {
       const actual = crc32(bytes);
       if (actual !== e.crc32) {
-        fail(this.label, `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(actual)}); the file is corrupt`);
+        fail(
+          this.label,
+          `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(actual)}); the file is corrupt`,
+        );
       }
     }
     return bytes;
@@ -125,7 +131,13 @@ export class ZipArchive {
    * storage is never read in one piece; the CRC-32 is checked incrementally when the whole entry is
    * read (and before the last chunk is handed over, so a corrupt entry never completes).
    */
-  async readChunks(name: string, offset: number, length: number, chunkBytes: number, visit: (chunk: Uint8Array, at: number) => void): Promise<void> {
+  async readChunks(
+    name: string,
+    offset: number,
+    length: number,
+    chunkBytes: number,
+    visit: (chunk: Uint8Array, at: number) => void,
+  ): Promise<void> {
     const e = this.checkedEntry(name, offset, length);
     const start = await this.dataStart(e);
     const whole = offset === 0 && length === e.uncompressedSize && this.options.verifyCrc !== false;
@@ -135,22 +147,35 @@ export class ZipArchive {
       if (whole) {
         crc = crc32(chunk, crc);
         if (at + chunk.length === length && crc !== e.crc32) {
-          fail(this.label, `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(crc)}); the file is corrupt`);
+          fail(
+            this.label,
+            `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(crc)}); the file is corrupt`,
+          );
         }
       }
       visit(chunk, at);
     }
-    if (whole && length === 0 && e.crc32 !== 0) fail(this.label, `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(0)}); the file is corrupt`);
+    if (whole && length === 0 && e.crc32 !== 0)
+      fail(
+        this.label,
+        `entry '${name}' fails its CRC-32 check (stored ${hex(e.crc32)}, computed ${hex(0)}); the file is corrupt`,
+      );
   }
 
   private checkedEntry(name: string, offset: number, length: number): ZipEntry {
     const e = this.entry(name);
     if (e.flags & 1) fail(this.label, `entry '${name}' is encrypted; PyTorch checkpoints never are`);
     if (e.method !== 0) {
-      fail(this.label, `entry '${name}' uses compression method ${e.method} (${methodName(e.method)}); only stored (method 0) entries are supported, which is what torch.save writes`);
+      fail(
+        this.label,
+        `entry '${name}' uses compression method ${e.method} (${methodName(e.method)}); only stored (method 0) entries are supported, which is what torch.save writes`,
+      );
     }
     if (e.compressedSize !== e.uncompressedSize) {
-      fail(this.label, `stored entry '${name}' has compressed size ${e.compressedSize} != uncompressed size ${e.uncompressedSize}`);
+      fail(
+        this.label,
+        `stored entry '${name}' has compressed size ${e.compressedSize} != uncompressed size ${e.uncompressedSize}`,
+      );
     }
     if (offset < 0 || length < 0 || offset + length > e.uncompressedSize) {
       fail(this.label, `read of ${length} bytes at ${offset} is outside entry '${name}' (${e.uncompressedSize} bytes)`);
@@ -168,14 +193,21 @@ export class ZipArchive {
     const cached = this.dataStarts.get(e.name);
     if (cached !== undefined) return cached;
     if (e.localHeaderOffset + 30 > this.directoryOffset) {
-      fail(this.label, `entry '${e.name}': local header at ${e.localHeaderOffset} is past the central directory (${this.directoryOffset})`);
+      fail(
+        this.label,
+        `entry '${e.name}': local header at ${e.localHeaderOffset} is past the central directory (${this.directoryOffset})`,
+      );
     }
     const header = await this.source.read(e.localHeaderOffset, 30);
     const view = new DataView(header.buffer, header.byteOffset, 30);
-    if (view.getUint32(0, true) !== SIG_LOCAL) fail(this.label, `entry '${e.name}': no local header signature at ${e.localHeaderOffset}`);
+    if (view.getUint32(0, true) !== SIG_LOCAL)
+      fail(this.label, `entry '${e.name}': no local header signature at ${e.localHeaderOffset}`);
     const start = e.localHeaderOffset + 30 + view.getUint16(26, true) + view.getUint16(28, true);
     if (start + e.compressedSize > this.directoryOffset) {
-      fail(this.label, `entry '${e.name}': data [${start}, ${start + e.compressedSize}) overlaps the central directory at ${this.directoryOffset}; the file is corrupt`);
+      fail(
+        this.label,
+        `entry '${e.name}': data [${start}, ${start + e.compressedSize}) overlaps the central directory at ${this.directoryOffset}; the file is corrupt`,
+      );
     }
     this.dataStarts.set(e.name, start);
     return start;
@@ -195,8 +227,14 @@ function checkDisjoint(entries: ReadonlyMap<string, ZipEntry>, directoryOffset: 
     const next = i + 1 < sorted.length ? sorted[i + 1] : undefined;
     const limit = next?.localHeaderOffset ?? directoryOffset;
     if (end > limit) {
-      const other = next === undefined ? `the central directory at ${directoryOffset}` : `entry '${next.name}' at ${next.localHeaderOffset}`;
-      fail(label, `entry '${e.name}' (local header at ${e.localHeaderOffset}, ${e.compressedSize} bytes) overlaps ${other}; the file is corrupt`);
+      const other =
+        next === undefined
+          ? `the central directory at ${directoryOffset}`
+          : `entry '${next.name}' at ${next.localHeaderOffset}`;
+      fail(
+        label,
+        `entry '${e.name}' (local header at ${e.localHeaderOffset}, ${e.compressedSize} bytes) overlaps ${other}; the file is corrupt`,
+      );
     }
   }
 }
@@ -214,7 +252,11 @@ interface DirectoryLocation {
 
 /** Finds the end-of-central-directory record (searching back over a possible comment), then the ZIP64
  * record when the classic fields are saturated or a ZIP64 locator precedes the record. */
-async function locateDirectory(source: RandomAccessSource, tail: Uint8Array, tailStart: number): Promise<DirectoryLocation> {
+async function locateDirectory(
+  source: RandomAccessSource,
+  tail: Uint8Array,
+  tailStart: number,
+): Promise<DirectoryLocation> {
   const { label, size } = source;
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   let at = -1;
@@ -225,7 +267,10 @@ async function locateDirectory(source: RandomAccessSource, tail: Uint8Array, tai
     }
   }
   if (at < 0) {
-    fail(label, `no end-of-central-directory record in the last ${tail.length} bytes (file is ${size} bytes); the file is truncated or not a zip archive`);
+    fail(
+      label,
+      `no end-of-central-directory record in the last ${tail.length} bytes (file is ${size} bytes); the file is truncated or not a zip archive`,
+    );
   }
   const disk = view.getUint16(at + 4, true);
   const cdDisk = view.getUint16(at + 6, true);
@@ -235,7 +280,8 @@ async function locateDirectory(source: RandomAccessSource, tail: Uint8Array, tai
   const hasLocator = at >= ZIP64_LOCATOR_SIZE && view.getUint32(at - ZIP64_LOCATOR_SIZE, true) === SIG_ZIP64_LOCATOR;
   const saturated = count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff;
   if (saturated || hasLocator) {
-    if (!hasLocator) fail(label, 'end-of-central-directory fields are saturated but there is no ZIP64 locator; the file is corrupt');
+    if (!hasLocator)
+      fail(label, 'end-of-central-directory fields are saturated but there is no ZIP64 locator; the file is corrupt');
     const loc = at - ZIP64_LOCATOR_SIZE;
     const recordOffset = u64(view, loc + 8, label, 'ZIP64 record offset');
     if (view.getUint32(loc + 16, true) > 1) fail(label, 'multi-disk archives are not supported');
@@ -244,8 +290,10 @@ async function locateDirectory(source: RandomAccessSource, tail: Uint8Array, tai
     }
     const record = await source.read(recordOffset, ZIP64_EOCD_SIZE);
     const r = new DataView(record.buffer, record.byteOffset, ZIP64_EOCD_SIZE);
-    if (r.getUint32(0, true) !== SIG_ZIP64_EOCD) fail(label, `no ZIP64 end-of-central-directory record at ${recordOffset}`);
-    if (r.getUint32(16, true) !== 0 || r.getUint32(20, true) !== 0) fail(label, 'multi-disk archives are not supported');
+    if (r.getUint32(0, true) !== SIG_ZIP64_EOCD)
+      fail(label, `no ZIP64 end-of-central-directory record at ${recordOffset}`);
+    if (r.getUint32(16, true) !== 0 || r.getUint32(20, true) !== 0)
+      fail(label, 'multi-disk archives are not supported');
     count = u64(r, 32, label, 'entry count');
     cdSize = u64(r, 40, label, 'central directory size');
     cdOffset = u64(r, 48, label, 'central directory offset');
@@ -289,8 +337,19 @@ function parseCentralDirectory(cd: Uint8Array, count: number, label: string): Ma
 }
 
 /** ZIP64 extra field (id 1): the 64-bit values, in this order, of exactly those fields saturated above. */
-function applyZip64Extra(e: ZipEntry, view: DataView, start: number, length: number, startDisk: number, label: string): void {
-  const needs = [e.uncompressedSize === 0xffffffff, e.compressedSize === 0xffffffff, e.localHeaderOffset === 0xffffffff];
+function applyZip64Extra(
+  e: ZipEntry,
+  view: DataView,
+  start: number,
+  length: number,
+  startDisk: number,
+  label: string,
+): void {
+  const needs = [
+    e.uncompressedSize === 0xffffffff,
+    e.compressedSize === 0xffffffff,
+    e.localHeaderOffset === 0xffffffff,
+  ];
   let at = start;
   const end = start + length;
   while (at + 4 <= end) {
@@ -351,8 +410,15 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   let i = 0;
   for (const end8 = bytes.length - 7; i < end8; i += 8) {
     const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-    c = t7[a & 0xff] ^ t6[(a >>> 8) & 0xff] ^ t5[(a >>> 16) & 0xff] ^ t4[a >>> 24] ^
-      t3[bytes[i + 4]] ^ t2[bytes[i + 5]] ^ t1[bytes[i + 6]] ^ t0[bytes[i + 7]];
+    c =
+      t7[a & 0xff] ^
+      t6[(a >>> 8) & 0xff] ^
+      t5[(a >>> 16) & 0xff] ^
+      t4[a >>> 24] ^
+      t3[bytes[i + 4]] ^
+      t2[bytes[i + 5]] ^
+      t1[bytes[i + 6]] ^
+      t0[bytes[i + 7]];
   }
   for (; i < bytes.length; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -369,7 +435,10 @@ export interface BuildZipOptions {
  * Writes an uncompressed zip in the layout torch.save uses (stored entries, aligned data). Meant for
  * tests and small tools; everything is built in memory.
  */
-export function buildStoredZip(files: ReadonlyArray<readonly [string, Uint8Array]>, options: BuildZipOptions = {}): Uint8Array {
+export function buildStoredZip(
+  files: ReadonlyArray<readonly [string, Uint8Array]>,
+  options: BuildZipOptions = {},
+): Uint8Array {
   const encoder = new TextEncoder();
   const align = options.align ?? 64;
   const zip64 = options.zip64 === true;

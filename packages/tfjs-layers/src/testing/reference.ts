@@ -18,17 +18,19 @@ export function officialRope(x_BTNE: Tensor, R: number, base: number): Tensor {
   const [B, T, N, E] = x_BTNE.shape as number[];
   const x = x_BTNE.arraySync() as number[][][][];
   const out = new Float32Array(B * T * N * E);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) {
-    const row = x[b][t][n];
-    const o = ((b * T + t) * N + n) * E;
-    for (let j = 0; j < R / 2; j++) {
-      const angle = t * base ** ((-2 * j) / R);
-      const [c, s] = [Math.cos(angle), Math.sin(angle)];
-      out[o + 2 * j] = row[j] * c - row[j + R / 2] * s;
-      out[o + 2 * j + 1] = row[j + R / 2] * c + row[j] * s;
-    }
-    for (let e = R; e < E; e++) out[o + e] = row[e];
-  }
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let n = 0; n < N; n++) {
+        const row = x[b][t][n];
+        const o = ((b * T + t) * N + n) * E;
+        for (let j = 0; j < R / 2; j++) {
+          const angle = t * base ** ((-2 * j) / R);
+          const [c, s] = [Math.cos(angle), Math.sin(angle)];
+          out[o + 2 * j] = row[j] * c - row[j + R / 2] * s;
+          out[o + 2 * j + 1] = row[j + R / 2] * c + row[j] * s;
+        }
+        for (let e = R; e < E; e++) out[o + e] = row[e];
+      }
   return tf.tensor(out, [B, T, N, E]);
 }
 
@@ -40,7 +42,9 @@ export interface Projected {
 
 /** q, k, v [B,N,T,E] of the layer for x: projection, optional QK-norm, official RoPE. */
 export function projectQkv(
-  x_BTD: Tensor, w: Record<string, Tensor>, N: number,
+  x_BTD: Tensor,
+  w: Record<string, Tensor>,
+  N: number,
   opts: { useQkNorm?: boolean; useRope?: boolean; rotaryDims?: number; ropeBase?: number } = {},
 ): Projected {
   const [B, T, D] = x_BTD.shape as number[];
@@ -50,7 +54,8 @@ export function projectQkv(
   const parts = tf.split(tf.reshape(qkv, [B, T, 3, N, E]), 3, 2).map((t) => tf.reshape(t, [B, T, N, E]));
   let [q, k] = parts;
   if (opts.useQkNorm) {
-    const norm = (t: Tensor, scale: Tensor) => tf.mul(tf.div(t, tf.sqrt(tf.add(tf.mean(tf.square(t), -1, true), 1e-6))), scale);
+    const norm = (t: Tensor, scale: Tensor) =>
+      tf.mul(tf.div(t, tf.sqrt(tf.add(tf.mean(tf.square(t), -1, true), 1e-6))), scale);
     q = norm(q, w.q_norm_scale);
     k = norm(k, w.k_norm_scale);
   }
@@ -75,7 +80,10 @@ export function plainAttention(p: Projected, visible: (t: number, s: number) => 
   const [, , T, E] = p.q_BNTE.shape as number[];
   const bias = new Float32Array(T * T);
   for (let t = 0; t < T; t++) for (let s = 0; s < T; s++) bias[t * T + s] = visible(t, s) ? 0 : -1e9;
-  const scores = tf.add(tf.div(tf.matMul(p.q_BNTE, p.k_BNTE, false, true), Math.sqrt(E)), tf.tensor(bias, [1, 1, T, T]));
+  const scores = tf.add(
+    tf.div(tf.matMul(p.q_BNTE, p.k_BNTE, false, true), Math.sqrt(E)),
+    tf.tensor(bias, [1, 1, T, T]),
+  );
   return tf.matMul(tf.softmax(scores), p.v_BNTE);
 }
 

@@ -43,7 +43,10 @@ export interface DecodeTables {
 
 export function checkId(t: DecodeTables, id: number, where: string): void {
   if (!Number.isInteger(id) || id < 0 || id >= t.size) {
-    throw new TokenizerError(`sentencepiece decode: ${where} = ${id} is not a token id (the vocabulary has ids 0..${t.size - 1})`, { field: where });
+    throw new TokenizerError(
+      `sentencepiece decode: ${where} = ${id} is not a token id (the vocabulary has ids 0..${t.size - 1})`,
+      { field: where },
+    );
   }
 }
 

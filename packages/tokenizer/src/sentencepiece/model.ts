@@ -86,7 +86,10 @@ export class SentencePieceTokenizer implements Tokenizer {
       const { piece, score, type } = protoPieces[id];
       const field = `pieces[${id}]`;
       if (this.pieceIds.has(piece)) {
-        throw new TokenizerError(`sentencepiece .model: ${field} "${piece}" repeats pieces[${this.pieceIds.get(piece)}]`, { field });
+        throw new TokenizerError(
+          `sentencepiece .model: ${field} "${piece}" repeats pieces[${this.pieceIds.get(piece)}]`,
+          { field },
+        );
       }
       this.pieceIds.set(piece, id);
       this.pieces[id] = piece;
@@ -105,20 +108,35 @@ export class SentencePieceTokenizer implements Tokenizer {
         this.reserved.set(piece, id);
         if (type === PieceType.CONTROL) controls.push(piece);
         if (type === PieceType.UNKNOWN) {
-          if (unkId >= 0) throw new TokenizerError(`sentencepiece .model: ${field} is a second UNKNOWN piece (first: pieces[${unkId}])`, { field: `${field}.type` });
+          if (unkId >= 0)
+            throw new TokenizerError(
+              `sentencepiece .model: ${field} is a second UNKNOWN piece (first: pieces[${unkId}])`,
+              { field: `${field}.type` },
+            );
           unkId = id;
         }
         if (type === PieceType.BYTE) {
-          if (!ts.byteFallback) throw new TokenizerError(`sentencepiece .model: ${field} is a BYTE piece but trainer_spec.byte_fallback is false`, { field: `${field}.type` });
+          if (!ts.byteFallback)
+            throw new TokenizerError(
+              `sentencepiece .model: ${field} is a BYTE piece but trainer_spec.byte_fallback is false`,
+              { field: `${field}.type` },
+            );
           const m = BYTE_PIECE.exec(piece);
-          if (m === null) throw new TokenizerError(`sentencepiece .model: ${field} is a BYTE piece but "${piece}" is not of the form <0xXX>`, { field: `${field}.piece` });
+          if (m === null)
+            throw new TokenizerError(
+              `sentencepiece .model: ${field} is a BYTE piece but "${piece}" is not of the form <0xXX>`,
+              { field: `${field}.piece` },
+            );
           const b = parseInt(m[1], 16);
           byteValues[id] = b;
           if (this.byteIds[b] < 0) this.byteIds[b] = id;
         }
       }
     }
-    if (unkId < 0) throw new TokenizerError('sentencepiece .model: no piece has type UNKNOWN (<unk> is required)', { field: 'pieces' });
+    if (unkId < 0)
+      throw new TokenizerError('sentencepiece .model: no piece has type UNKNOWN (<unk> is required)', {
+        field: 'pieces',
+      });
     this.unkId = unkId;
     const idOrNull = (id: number): number | null => (id >= 0 && id < n ? id : null);
     this.bosId = idOrNull(ts.bosId);
@@ -144,8 +162,12 @@ export class SentencePieceTokenizer implements Tokenizer {
         splitAfterSpace: splitAfter,
       });
     } else {
-      const name = ts.modelType === ModelType.WORD ? 'WORD' : ts.modelType === ModelType.CHAR ? 'CHAR' : String(ts.modelType);
-      throw new TokenizerError(`sentencepiece .model: trainer_spec.model_type ${name} is not supported (only UNIGRAM and BPE)`, { field: 'trainer_spec.model_type' });
+      const name =
+        ts.modelType === ModelType.WORD ? 'WORD' : ts.modelType === ModelType.CHAR ? 'CHAR' : String(ts.modelType);
+      throw new TokenizerError(
+        `sentencepiece .model: trainer_spec.model_type ${name} is not supported (only UNIGRAM and BPE)`,
+        { field: 'trainer_spec.model_type' },
+      );
     }
     this.tables = {
       size: n,
@@ -168,10 +190,14 @@ export class SentencePieceTokenizer implements Tokenizer {
    * USER_DEFINED pieces are always matched, whatever `specials` says.
    */
   encode(text: string, options?: EncodeOptions): number[] {
-    if (typeof text !== 'string') throw new TokenizerError(`sentencepiece encode: expected a string, got ${typeof text}`, { field: 'text' });
+    if (typeof text !== 'string')
+      throw new TokenizerError(`sentencepiece encode: expected a string, got ${typeof text}`, { field: 'text' });
     const specials: SpecialsMode = options?.specials ?? 'default';
     if (specials !== 'all' && specials !== 'none' && specials !== 'default') {
-      throw new TokenizerError(`sentencepiece encode: specials must be 'all', 'none' or 'default', got ${String(specials)}`, { field: 'specials' });
+      throw new TokenizerError(
+        `sentencepiece encode: specials must be 'all', 'none' or 'default', got ${String(specials)}`,
+        { field: 'specials' },
+      );
     }
     const out: number[] = [];
     // .model files have no "added tokens": by default control-piece text like "<s>" is plain text,

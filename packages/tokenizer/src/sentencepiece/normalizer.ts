@@ -60,11 +60,18 @@ export class Normalizer {
     // An empty charsmap means no character mapping at all (the "identity" normalizer), whatever the name.
     if (blob.length > 0) {
       const field = 'normalizer_spec.precompiled_charsmap';
-      if (blob.length <= 4) throw new TokenizerError(`sentencepiece .model: ${field} is ${blob.length} bytes, too short to hold its trie size`, { field, offset: 0 });
+      if (blob.length <= 4)
+        throw new TokenizerError(
+          `sentencepiece .model: ${field} is ${blob.length} bytes, too short to hold its trie size`,
+          { field, offset: 0 },
+        );
       const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
       const trieBytes = view.getUint32(0, true);
       if (trieBytes >= blob.length - 4 || trieBytes % 4 !== 0 || trieBytes === 0) {
-        throw new TokenizerError(`sentencepiece .model: ${field} declares a ${trieBytes}-byte trie, which does not fit its ${blob.length} bytes`, { field, offset: 0 });
+        throw new TokenizerError(
+          `sentencepiece .model: ${field} declares a ${trieBytes}-byte trie, which does not fit its ${blob.length} bytes`,
+          { field, offset: 0 },
+        );
       }
       // Copied into an aligned array: the blob sits at an arbitrary offset inside the file.
       const units = new Uint32Array(trieBytes / 4);
@@ -96,7 +103,13 @@ export class Normalizer {
     else this.copyMapped(input, pos, len);
     if (this.removeExtraWhitespaces) {
       if (this.escapeWhitespaces) {
-        while (this.n >= 3 && this.out[this.n - 3] === 0xe2 && this.out[this.n - 2] === 0x96 && this.out[this.n - 1] === 0x81) this.n -= 3;
+        while (
+          this.n >= 3 &&
+          this.out[this.n - 3] === 0xe2 &&
+          this.out[this.n - 2] === 0x96 &&
+          this.out[this.n - 1] === 0x81
+        )
+          this.n -= 3;
       } else {
         while (this.n >= 1 && this.out[this.n - 1] === 0x20) this.n -= 1;
       }
@@ -214,10 +227,13 @@ export class Normalizer {
     if (bestLen === 0) return false;
     const rep = this.replacements;
     if (bestValue >= rep.length) {
-      throw new TokenizerError(`sentencepiece .model: normalizer_spec.precompiled_charsmap points at offset ${bestValue} past its ${rep.length}-byte string table`, {
-        field: 'normalizer_spec.precompiled_charsmap',
-        offset: bestValue,
-      });
+      throw new TokenizerError(
+        `sentencepiece .model: normalizer_spec.precompiled_charsmap points at offset ${bestValue} past its ${rep.length}-byte string table`,
+        {
+          field: 'normalizer_spec.precompiled_charsmap',
+          offset: bestValue,
+        },
+      );
     }
     let end = bestValue;
     while (end < rep.length && rep[end] !== 0) end++;

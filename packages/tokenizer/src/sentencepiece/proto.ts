@@ -114,7 +114,8 @@ class Reader {
     const lenAt = this.pos;
     const len = this.varint(field);
     const start = this.pos;
-    if (len > this.end - start) fail(`length ${len} runs past the end of its message (${this.end - start} bytes left)`, lenAt, field);
+    if (len > this.end - start)
+      fail(`length ${len} runs past the end of its message (${this.end - start} bytes left)`, lenAt, field);
     this.pos = start + len;
     return [start, start + len];
   }
@@ -217,21 +218,50 @@ function readTrainerSpec(r: Reader): TrainerSpecProto {
   while (r.pos < r.end) {
     const { num, wire, at } = r.tag(p);
     switch (num) {
-      case 3: s.modelType = r.int(`${p}.model_type`, wire, at); break;
-      case 4: s.vocabSize = r.int(`${p}.vocab_size`, wire, at); break;
-      case 22: s.splitByWhitespace = r.bool(`${p}.split_by_whitespace`, wire, at); break;
-      case 24: s.treatWhitespaceAsSuffix = r.bool(`${p}.treat_whitespace_as_suffix`, wire, at); break;
-      case 35: s.byteFallback = r.bool(`${p}.byte_fallback`, wire, at); break;
-      case 40: s.unkId = r.int(`${p}.unk_id`, wire, at); break;
-      case 41: s.bosId = r.int(`${p}.bos_id`, wire, at); break;
-      case 42: s.eosId = r.int(`${p}.eos_id`, wire, at); break;
-      case 43: s.padId = r.int(`${p}.pad_id`, wire, at); break;
-      case 44: s.unkSurface = r.string(`${p}.unk_surface`, wire, at); break;
-      case 45: s.unkPiece = r.string(`${p}.unk_piece`, wire, at); break;
-      case 46: s.bosPiece = r.string(`${p}.bos_piece`, wire, at); break;
-      case 47: s.eosPiece = r.string(`${p}.eos_piece`, wire, at); break;
-      case 48: s.padPiece = r.string(`${p}.pad_piece`, wire, at); break;
-      default: r.skip(`${p}.#${num}`, wire, at);
+      case 3:
+        s.modelType = r.int(`${p}.model_type`, wire, at);
+        break;
+      case 4:
+        s.vocabSize = r.int(`${p}.vocab_size`, wire, at);
+        break;
+      case 22:
+        s.splitByWhitespace = r.bool(`${p}.split_by_whitespace`, wire, at);
+        break;
+      case 24:
+        s.treatWhitespaceAsSuffix = r.bool(`${p}.treat_whitespace_as_suffix`, wire, at);
+        break;
+      case 35:
+        s.byteFallback = r.bool(`${p}.byte_fallback`, wire, at);
+        break;
+      case 40:
+        s.unkId = r.int(`${p}.unk_id`, wire, at);
+        break;
+      case 41:
+        s.bosId = r.int(`${p}.bos_id`, wire, at);
+        break;
+      case 42:
+        s.eosId = r.int(`${p}.eos_id`, wire, at);
+        break;
+      case 43:
+        s.padId = r.int(`${p}.pad_id`, wire, at);
+        break;
+      case 44:
+        s.unkSurface = r.string(`${p}.unk_surface`, wire, at);
+        break;
+      case 45:
+        s.unkPiece = r.string(`${p}.unk_piece`, wire, at);
+        break;
+      case 46:
+        s.bosPiece = r.string(`${p}.bos_piece`, wire, at);
+        break;
+      case 47:
+        s.eosPiece = r.string(`${p}.eos_piece`, wire, at);
+        break;
+      case 48:
+        s.padPiece = r.string(`${p}.pad_piece`, wire, at);
+        break;
+      default:
+        r.skip(`${p}.#${num}`, wire, at);
     }
   }
   return s;
@@ -249,16 +279,25 @@ function readNormalizerSpec(r: Reader): NormalizerSpecProto {
   while (r.pos < r.end) {
     const { num, wire, at } = r.tag(p);
     switch (num) {
-      case 1: s.name = r.string(`${p}.name`, wire, at); break;
+      case 1:
+        s.name = r.string(`${p}.name`, wire, at);
+        break;
       case 2: {
         const [a, b] = r.lengthDelimited(`${p}.precompiled_charsmap`, wire, at);
         s.precompiledCharsmap = r.bytes.subarray(a, b);
         break;
       }
-      case 3: s.addDummyPrefix = r.bool(`${p}.add_dummy_prefix`, wire, at); break;
-      case 4: s.removeExtraWhitespaces = r.bool(`${p}.remove_extra_whitespaces`, wire, at); break;
-      case 5: s.escapeWhitespaces = r.bool(`${p}.escape_whitespaces`, wire, at); break;
-      default: r.skip(`${p}.#${num}`, wire, at);
+      case 3:
+        s.addDummyPrefix = r.bool(`${p}.add_dummy_prefix`, wire, at);
+        break;
+      case 4:
+        s.removeExtraWhitespaces = r.bool(`${p}.remove_extra_whitespaces`, wire, at);
+        break;
+      case 5:
+        s.escapeWhitespaces = r.bool(`${p}.escape_whitespaces`, wire, at);
+        break;
+      default:
+        r.skip(`${p}.#${num}`, wire, at);
     }
   }
   return s;

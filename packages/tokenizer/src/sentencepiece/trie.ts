@@ -96,7 +96,8 @@ export class ByteTrie {
 
   private addChild(node: number, byte: number): number {
     const id = this.nodeCount++;
-    if (id >= MAX_NODES) throw new TokenizerError('sentencepiece: vocabulary too large for the piece trie', { field: 'pieces' });
+    if (id >= MAX_NODES)
+      throw new TokenizerError('sentencepiece: vocabulary too large for the piece trie', { field: 'pieces' });
     if (id >= this.values.length) {
       const grown = new Int32Array(this.values.length * 2).fill(EMPTY);
       grown.set(this.values);

@@ -95,8 +95,7 @@ export class UnigramEncoder {
         // In the C++ code `score` is the conditional `user_defined ? length * max - 0.1 : piece_score`,
         // whose type is double (0.1 is a double), so the candidate sum is a double and is compared
         // with the stored float best *unrounded*; only the stored best is rounded to float.
-        const candidate =
-          type === USER_DEFINED ? Math.fround(length * this.maxScore) - 0.1 + here : scores[id] + here;
+        const candidate = type === USER_DEFINED ? Math.fround(length * this.maxScore) - 0.1 + here : scores[id] + here;
         if (startsAt[pos] === -1 || candidate > bestScore[pos]) {
           bestScore[pos] = candidate;
           startsAt[pos] = start;

@@ -129,7 +129,7 @@ function deepNest(r) {
   const depth = r.pick([65, 1000, 20000]);
   const open = r.chance(0.5) ? '[' : '{"a":';
   const close = open === '[' ? ']' : '}';
-  return { raw: open.repeat(depth) + '0' + close.repeat(depth) };
+  return { raw: `${open.repeat(depth)}0${close.repeat(depth)}` };
 }
 
 /** A JSON-aware edit of a deep copy of `value`; returns the new value (raw fragments marked {raw}). */

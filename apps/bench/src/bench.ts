@@ -111,7 +111,10 @@ export async function runBench(args: BenchArgs, emit: (r: BenchRecord) => void):
       smoke: args.smoke,
       runs: args.runs,
       warmup: args.warmup,
-      emit: (r) => (all.push(r), emit(r)),
+      emit: (r) => {
+        all.push(r);
+        emit(r);
+      },
     });
   }
   return all;

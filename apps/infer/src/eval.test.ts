@@ -20,7 +20,7 @@ afterAll(removeTempDirs);
 
 async function writeLines(rows: unknown[], name: string): Promise<string> {
   const path = join(await tempDir(), name);
-  await writeFile(path, rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+  await writeFile(path, `${rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')}\n`);
   return path;
 }
 

@@ -31,7 +31,7 @@ import {
   type ParsedFlags,
 } from '@dcformer/cli-utils';
 import { defaultTokenizerPath } from './tokenizers.js';
-import { FLAGS, SETTING_FLAGS } from './usage.js';
+import { type FLAGS, SETTING_FLAGS } from './usage.js';
 
 export type Flags = ParsedFlags<typeof FLAGS>;
 

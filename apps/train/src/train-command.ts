@@ -70,7 +70,7 @@ async function trainOne(
   stop: () => boolean,
 ): Promise<RunResult> {
   const progress = new Progress(io, progressMode, target.label, target.name === '' ? {} : { model: target.name });
-  let initialModel;
+  let initialModel: Awaited<ReturnType<typeof import('@dcformer/model/node').loadModel>> | undefined;
   if (plan.initFrom !== null && !target.resumeFrom) {
     if (plan.initFromNote !== null) progress.note(`dcformer-train: ${plan.initFromNote}`);
     const { loadModel } = await import('@dcformer/model/node');

@@ -40,7 +40,7 @@ export async function readTaskData<Doc>(
   const text = await read(file, `the ${task.name} data`);
   const extras: ParseExtras = {};
   if (task.name === 'piqa' && file.endsWith('.jsonl')) {
-    const labelsFile = join(dirname(file), basename(file, '.jsonl') + '-labels.lst');
+    const labelsFile = join(dirname(file), `${basename(file, '.jsonl')}-labels.lst`);
     const labels = await readFile(labelsFile, 'utf8').catch(() => null);
     if (labels !== null) extras.labels = { text: labels, source: labelsFile };
   }

@@ -57,6 +57,7 @@ describe('loaders on real rows', () => {
       2,
     ],
   ])('%s: "Question: …\\nAnswer:" and four choices', (task, context, firstChoice, gold) => {
+    // biome-ignore lint/suspicious/noExplicitAny: the table mixes task item types
     const t = task as TaskDefinition<any>;
     const data = t.parse(fixture(`llm-foundry/${t.name}.jsonl`), `${t.name}.jsonl`);
     expect(data.docs).toHaveLength(30);

@@ -36,7 +36,7 @@ for (const k of tf.getKernelsForBackend('cpu')) {
           key +=
             ' ' +
             Object.values(args.inputs)
-              .map((t) => t.dtype + '[' + t.shape + ']')
+              .map((t) => `${t.dtype}[${t.shape}]`)
               .join(' , ');
         if (depth === 0) {
           const e = stats.get(key) ?? { ms: 0, n: 0 };

@@ -46,7 +46,7 @@ describe('official init', () => {
     const D = 128,
       N = 4,
       K = 16,
-      V = 300;
+      _V = 300;
     const expectStd = (name: string, expected: number) => {
       const s = std(w.get(name)!.data);
       expect(Math.abs(s - expected) / expected, `${name}: std ${s} vs ${expected}`).toBeLessThan(0.06);

@@ -1,5 +1,5 @@
 /** Arguments of DCMultiHeadAttention, their defaults, and the checks that run before any weight exists. */
-import { layers } from '@tensorflow/tfjs-layers';
+import type { layers } from '@tensorflow/tfjs-layers';
 import { toInitializer, type Initializer, type InitializerLike } from './initializers.js';
 
 /** tfjs-layers' base layer arguments (name, trainable, inputShape, batchInputShape, dtype, …). */

@@ -236,7 +236,6 @@ export function translateRegex(pattern: string, field = 'pattern'): string {
       addToChain(Math.max(chain.best, chain.seq), i);
       lastGroup = group;
       i++;
-      continue;
     } else if (c === '*' || c === '+' || c === '?' || c === '{') {
       let q = c;
       let j = i + 1;
@@ -323,7 +322,7 @@ const PROBE_UNITS = [
   'a1',
   'a ',
 ];
-const LINEAR = /[^]/gu;
+const LINEAR = /[\s\S]/gu;
 
 function findAll(regex: RegExp, text: string): void {
   regex.lastIndex = 0;

@@ -219,7 +219,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   const optPath = join(dir, OPTIMIZER_FILE);
   // Read in bounded slices: the moments of a 2.8B model are 2 × 11 GB, far past readFile's 2 GiB.
-  let parsed;
+  let parsed: Awaited<ReturnType<typeof readSafetensorsFile>>;
   try {
     parsed = await readSafetensorsFile(optPath);
   } catch (e) {

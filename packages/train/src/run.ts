@@ -193,7 +193,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
   // Probe writability before any work, so a bad --out fails at once and overwrites nothing.
   const metricsPath = join(o.outDir, METRICS_FILE);
-  let history = saved ? (await readMetrics(o.outDir)).filter((r) => r.step <= (saved as SavedState).step) : [];
+  const history = saved ? (await readMetrics(o.outDir)).filter((r) => r.step <= (saved as SavedState).step) : [];
   try {
     await writeFile(metricsPath, history.map((r) => `${JSON.stringify(r)}\n`).join(''));
     await mkdir(ckptRoot, { recursive: true });

@@ -85,7 +85,7 @@ export async function listDataFiles(paths: readonly string[]): Promise<string[]>
   if (paths.length === 0) throw new InputError('no --data given');
   const files: string[] = [];
   for (const p of paths) {
-    let info;
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(p);
     } catch (e) {

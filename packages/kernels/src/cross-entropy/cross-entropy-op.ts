@@ -112,12 +112,10 @@ export function isReferenceCrossEntropy(backendName: string): boolean {
 export function softmaxCrossEntropy(logits_RV: Tensor, labels_R: Tensor): Tensor {
   validate('softmaxCrossEntropy', logits_RV, labels_R);
   registry.ensure();
-  const [loss_R, lse_R] = tf
-    .engine()
-    .runKernel(DcSoftmaxCrossEntropy, {
-      logits: logits_RV,
-      labels: labels_R,
-    } as unknown as NamedTensorMap) as unknown as Tensor[];
+  const [loss_R, lse_R] = tf.engine().runKernel(DcSoftmaxCrossEntropy, {
+    logits: logits_RV,
+    labels: labels_R,
+  } as unknown as NamedTensorMap) as unknown as Tensor[];
   // lse stays alive while the tape saved it for the backward; the caller sees only the loss
   lse_R.dispose();
   return loss_R;
@@ -139,12 +137,10 @@ export function softmaxCrossEntropyBackward(logits_RV: Tensor, labels_R: Tensor,
   }
   if (tf.getKernel(DcSoftmaxCrossEntropyBackward, tf.getBackend()) === undefined)
     return crossEntropyReferenceGrad(logits_RV, labels_R, lse_R, dy_R);
-  return tf
-    .engine()
-    .runKernel(DcSoftmaxCrossEntropyBackward, {
-      logits: logits_RV,
-      labels: labels_R,
-      lse: lse_R,
-      dy: dy_R,
-    } as unknown as NamedTensorMap) as Tensor;
+  return tf.engine().runKernel(DcSoftmaxCrossEntropyBackward, {
+    logits: logits_RV,
+    labels: labels_R,
+    lse: lse_R,
+    dy: dy_R,
+  } as unknown as NamedTensorMap) as Tensor;
 }

@@ -148,7 +148,7 @@ function checkMetadata(value: unknown, file: string): Record<string, string> {
 }
 
 function isDtype(value: unknown): value is SafetensorsDtype {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZES, value);
+  return typeof value === 'string' && Object.hasOwn(DTYPE_SIZES, value);
 }
 
 function checkEntry(name: string, value: unknown, dataLength: number, file: string): TensorEntry {

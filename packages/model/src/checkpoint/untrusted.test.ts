@@ -9,7 +9,7 @@ import { freemem, tmpdir } from 'node:os';
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointError, ConfigError, DcformerError } from '@dcformer/kernels';
+import { CheckpointError, ConfigError, type DcformerError } from '@dcformer/kernels';
 import { parseConfig } from '../config.js';
 import { readConfig } from '../node.js';
 import { MAX_JSON_DEPTH } from './json.js';

@@ -132,7 +132,10 @@ describe('ZipArchive', () => {
     const zip = await ZipArchive.open({
       size: bytes.length,
       label: 'counted',
-      read: (o, l) => (reads.push([o, l]), inner.read(o, l)),
+      read: (o, l) => {
+        reads.push([o, l]);
+        return inner.read(o, l);
+      },
     });
     const total = () => reads.reduce((a, [, l]) => a + l, 0);
     // The tail that may hold the end record (at most a 64 KiB comment) and the directory, not the 1 MiB entry.

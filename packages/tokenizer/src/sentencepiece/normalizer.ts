@@ -125,7 +125,7 @@ export class Normalizer {
   private copyIdentity(input: Uint8Array, pos: number, len: number): void {
     this.ensure(this.n + (len - pos) * 3);
     const out = this.out;
-    const escape = this.escapeWhitespaces;
+    const escapeSpaces = this.escapeWhitespaces;
     const collapse = this.removeExtraWhitespaces;
     let n = this.n;
     let prevSpace = collapse;
@@ -133,7 +133,7 @@ export class Normalizer {
       const b = input[i];
       if (b === 0x20) {
         if (prevSpace) continue;
-        if (escape) {
+        if (escapeSpaces) {
           out[n++] = 0xe2;
           out[n++] = 0x96;
           out[n++] = 0x81;
@@ -180,7 +180,10 @@ export class Normalizer {
   private prefix(input: Uint8Array, pos: number, len: number): void {
     if (this.userDefined !== null) {
       const m = this.userDefined.longestPrefix(input, pos, len);
-      if (m > 0) return this.setPrefix(input, pos, pos + m, m);
+      if (m > 0) {
+        this.setPrefix(input, pos, pos + m, m);
+        return;
+      }
     }
     if (this.trie !== null && this.matchCharsmap(input, pos, len)) return;
     // Input comes from TextEncoder, so it is well-formed UTF-8; a lead byte tells the length.

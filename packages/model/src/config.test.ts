@@ -304,7 +304,12 @@ describe('parseConfig errors', () => {
     ],
     ['grouped-query heads', { ...MIN_DCFORMER, n_local_heads: 2 }, 'n_local_heads', 'unsupported'],
     ['tied embeddings', { ...MIN_DCFORMER, tie_word_embeddings: true }, 'tie_word_embeddings', 'got true'],
-    ['unknown model_type', { ...MIN_DCFORMER, model_type: 'llama' }, 'model_type', '"dcformer" or "dcpythia"'],
+    [
+      'unknown model_type',
+      { ...MIN_DCFORMER, model_type: 'llama' },
+      'model_type',
+      '"dcformer", "dcpythia", "muddformer" or "muddpythia"',
+    ],
     ['unknown architecture', { ...MIN_DCFORMER, architectures: ['LlamaForCausalLM'] }, 'architectures', '["DCFormer"]'],
     ['family disagreement', { ...MIN_DCFORMER, architectures: ['DCPythia'] }, 'model_type', 'disagree'],
   ])('rejects %s', (_, json, key, fragment) => {

@@ -7,10 +7,23 @@
  * to the official code. Two deliberate differences (DESIGN.md "Config", DCMHA.md):
  * `head_dim` is always dim / n_head, and windowed layers use `window_size`, never the reference's
  * hard-coded 256 in its window_type table.
+ *
+ * MUDDFormer / MUDDPythia (Caiyun-AI/MUDDFormer pytorch/muddformer/configuration_muddformer.py and
+ * pytorch/muddpythia/configuration_muddpythia.py @ fc067b2) share these fields; their own switches
+ * (`dense`, `dynamic_dense`, `dense_type`, `sepln`, `stack_hidden`, `expand_last`, `round64`) are
+ * read in mudd.ts. There `use_dcmha`, `window_size` and friends are this project's extensions.
  */
 import { ConfigError } from '@dcformer/kernels';
+import {
+  MUDD_ARCHITECTURE,
+  MUDD_FIELD_KEYS,
+  muddDefaults,
+  muddJson,
+  parseMuddSwitches,
+  checkMudd,
+} from './mudd-config.js';
 
-export type ModelFamily = 'dcformer' | 'dcpythia';
+export type ModelFamily = 'dcformer' | 'dcpythia' | 'muddformer' | 'muddpythia';
 export type WindowType = 'LG' | 'LGLL' | 'LGL6' | null;
 
 /** Resolved config: every derived field filled in. Build one with `parseConfig` or `resolveConfig`. */
@@ -43,6 +56,20 @@ export interface ModelConfig {
   rotaryPct: number;
   useParallelResidual: boolean;
   useLinearBias: boolean;
+  /** MUDD only (absent otherwise): the last layer's dynamic-dense hidden width ×4. */
+  expandLast?: boolean;
+  /** MUDD only (absent otherwise): dynamic-dense hidden width rounded up to (h // 64 + 1)·64. */
+  round64?: boolean;
+}
+
+/** MUDDFormer / MUDDPythia: dynamic dense connections instead of the residual stream. */
+export function isMudd(config: { family: ModelFamily }): boolean {
+  return config.family === 'muddformer' || config.family === 'muddpythia';
+}
+
+/** LayerNorm + biases + GELU MLP (DCPythia, MUDDPythia) rather than RMSNorm + SwiGLU. */
+export function isPythiaLike(config: { family: ModelFamily }): boolean {
+  return config.family === 'dcpythia' || config.family === 'muddpythia';
 }
 
 export interface ParseConfigOptions {
@@ -52,7 +79,7 @@ export interface ParseConfigOptions {
 
 type Warn = (message: string) => void;
 type Kind = 'posInt' | 'posIntOrNull' | 'posNumber' | 'bool' | 'fraction' | 'windowType';
-type FieldKey = Exclude<keyof ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise'>;
+type FieldKey = Exclude<keyof ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'expandLast' | 'round64'>;
 
 /** camelCase field, official key, accepted values. Fields not listed here are handled by hand. */
 const FIELDS: readonly { ts: FieldKey; json: string; kind: Kind }[] = (
@@ -102,6 +129,8 @@ const JSON_NAME: Record<string, string> = {
   ...Object.fromEntries(FIELDS.map((f) => [f.ts, f.json])),
   keyWise: 'query_wise',
   headDim: 'head_dim',
+  expandLast: 'expand_last',
+  round64: 'round64',
 };
 
 /** Written by HF / the official scripts; they do not change the model, so they are accepted unread. */
@@ -139,7 +168,9 @@ const WINDOW_PATTERN: Record<'LG' | 'LGLL' | 'LGL6', readonly boolean[]> = {
   LGL6: [true, false, true, true, true, true, true, true],
 };
 
-const ARCHITECTURE: Record<ModelFamily, string> = { dcformer: 'DCFormer', dcpythia: 'DCPythia' };
+const ARCHITECTURE: Record<ModelFamily, string> = { dcformer: 'DCFormer', dcpythia: 'DCPythia', ...MUDD_ARCHITECTURE };
+const FAMILIES = Object.keys(ARCHITECTURE) as ModelFamily[];
+const FAMILY_LIST = '"dcformer", "dcpythia", "muddformer" or "muddpythia"';
 
 /**
  * Official class defaults: configuration_dcformer.py L29-43, configuration_dcpythia.py L22-35.
@@ -147,6 +178,7 @@ const ARCHITECTURE: Record<ModelFamily, string> = { dcformer: 'DCFormer', dcpyth
  * the GitHub configuration_dcformer.py L28 says 500000, matching only its 8B config.json.
  */
 function familyDefaults(family: ModelFamily) {
+  if (family === 'muddformer' || family === 'muddpythia') return muddDefaults(family);
   const pythia = family === 'dcpythia';
   return {
     ropeBase: 10000,
@@ -230,7 +262,8 @@ export function rotaryDims(config: ModelConfig): number {
 }
 
 function ropeWidth(family: ModelFamily, headDim: number, rotaryPct: number): number {
-  return family === 'dcformer' ? headDim : Math.floor(headDim * rotaryPct); // Python int() of a positive float
+  const pythia = family === 'dcpythia' || family === 'muddpythia';
+  return pythia ? Math.floor(headDim * rotaryPct) : headDim; // Python int() of a positive float
 }
 
 /** Per layer: the window W of a local layer, or null for a global one. */
@@ -288,21 +321,24 @@ function build(
     );
   }
   // configuration_dcformer.py L71-74 / configuration_dcpythia.py L65-66
-  const intermediateSize =
-    c.intermediateSize ?? (family === 'dcformer' ? findMultiple(Math.trunc((2 * 4 * dim) / 3), 256) : 4 * dim);
+  const pythia = family === 'dcpythia' || family === 'muddpythia';
+  const mudd = family === 'muddformer' || family === 'muddpythia';
+  const intermediateSize = c.intermediateSize ?? (pythia ? 4 * dim : findMultiple(Math.trunc((2 * 4 * dim) / 3), 256));
   let mgateDim = c.mgateDim;
-  if (family === 'dcpythia') {
-    if (c.mgate) fail(who, name('mgate'), 'false for dcpythia (its MLP has no gate)', true);
+  if (pythia || mudd) {
+    if (c.mgate)
+      fail(who, name('mgate'), `false for ${family} (${pythia ? 'its MLP has no gate' : 'not implemented'})`, true);
     mgateDim = d.mgateDim; // meaningless without a gate; one canonical value keeps round trips exact
-  } else {
+  }
+  if (!pythia) {
     for (const [key, fixed] of [
       ['rotaryPct', 1],
       ['useParallelResidual', false],
       ['useLinearBias', false],
     ] as const) {
-      if (c[key] !== fixed) fail(who, name(key), `${fixed} for dcformer (a DCPythia-only setting)`, c[key]);
+      if (c[key] !== fixed) fail(who, name(key), `${fixed} for ${family} (a Pythia-only setting)`, c[key]);
     }
-    if (c.mgate && intermediateSize % mgateDim !== 0) {
+    if (!mudd && c.mgate && intermediateSize % mgateDim !== 0) {
       fail(
         who,
         name('intermediateSize'),
@@ -313,11 +349,10 @@ function build(
   }
   const rotary = ropeWidth(family, headDim, c.rotaryPct);
   if (rotary % 2 !== 0 || rotary < 2) {
-    const which =
-      family === 'dcformer'
-        ? `dim / n_head = ${dim} / ${nHead} = ${headDim}`
-        : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
-    const key = family === 'dcformer' ? name('dim') : name('rotaryPct');
+    const which = !pythia
+      ? `dim / n_head = ${dim} / ${nHead} = ${headDim}`
+      : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
+    const key = !pythia ? name('dim') : name('rotaryPct');
     throw new ConfigError(`${who}: '${key}' must give an even RoPE width >= 2; got ${which}`, key);
   }
   if (c.windowType !== null && c.windowSize === null) {
@@ -325,7 +360,27 @@ function build(
       `${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`,
     );
   }
-  return { family, ...c, headDim, intermediateSize, queryWise: true, keyWise: keyWise as boolean, mgateDim };
+  const config: ModelConfig = {
+    family,
+    ...c,
+    headDim,
+    intermediateSize,
+    queryWise: true,
+    keyWise: keyWise as boolean,
+    mgateDim,
+  };
+  if (mudd) {
+    config.expandLast =
+      raw.expandLast === undefined ? false : (checkKind(who, name('expandLast'), 'bool', raw.expandLast) as boolean);
+    config.round64 =
+      raw.round64 === undefined ? false : (checkKind(who, name('round64'), 'bool', raw.round64) as boolean);
+    checkMudd(config, who, name);
+  } else {
+    for (const key of ['expandLast', 'round64'] as const) {
+      if (raw[key] !== undefined) fail(who, name(key), `absent for ${family} (a MUDD-only setting)`, raw[key]);
+    }
+  }
+  return config;
 }
 
 function familyOf(json: Record<string, unknown>): ModelFamily {
@@ -333,10 +388,8 @@ function familyOf(json: Record<string, unknown>): ModelFamily {
   let fromType: ModelFamily | undefined;
   let fromArch: ModelFamily | undefined;
   if (json.model_type !== undefined) {
-    if (json.model_type !== 'dcformer' && json.model_type !== 'dcpythia') {
-      fail(who, 'model_type', '"dcformer" or "dcpythia"', json.model_type);
-    }
-    fromType = json.model_type;
+    if (!FAMILIES.includes(json.model_type as ModelFamily)) fail(who, 'model_type', FAMILY_LIST, json.model_type);
+    fromType = json.model_type as ModelFamily;
   }
   if (json.architectures !== undefined) {
     const a = json.architectures;
@@ -344,7 +397,7 @@ function familyOf(json: Record<string, unknown>): ModelFamily {
       Array.isArray(a) && a.length === 1
         ? (Object.keys(ARCHITECTURE) as ModelFamily[]).find((f) => ARCHITECTURE[f] === a[0])
         : undefined;
-    if (!found) fail(who, 'architectures', '["DCFormer"] or ["DCPythia"]', a);
+    if (!found) fail(who, 'architectures', '["DCFormer"], ["DCPythia"], ["MUDDFormer"] or ["MUDDPythia"]', a);
     fromArch = found;
   }
   if (fromType && fromArch && fromType !== fromArch) {
@@ -356,7 +409,7 @@ function familyOf(json: Record<string, unknown>): ModelFamily {
   const family = fromType ?? fromArch;
   if (family) return family;
   throw new ConfigError(
-    `${who}: cannot tell the model family: 'model_type' ("dcformer" or "dcpythia") and 'architectures' (["DCFormer"] or ["DCPythia"]) are both missing`,
+    `${who}: cannot tell the model family: 'model_type' (${FAMILY_LIST}) and 'architectures' (["DCFormer"], ["DCPythia"], ["MUDDFormer"] or ["MUDDPythia"]) are both missing`,
     'model_type',
   );
 }
@@ -370,7 +423,8 @@ export function parseConfig(json: unknown, options: ParseConfigOptions = {}): Mo
   if (json.tie_word_embeddings !== undefined && json.tie_word_embeddings !== false) {
     fail(who, 'tie_word_embeddings', 'false (the models have a separate output matrix)', json.tie_word_embeddings);
   }
-  const known = new Set(FIELDS.map((f) => f.json));
+  const mudd = family === 'muddformer' || family === 'muddpythia';
+  const known = new Set([...FIELDS.map((f) => f.json), ...(mudd ? MUDD_FIELD_KEYS : [])]);
   warnUnknown(
     who,
     Object.keys(json).filter((k) => !known.has(k) && !BOOKKEEPING.has(k)),
@@ -381,6 +435,7 @@ export function parseConfig(json: unknown, options: ParseConfigOptions = {}): Mo
   for (const f of FIELDS) raw[f.ts] = json[f.json];
   if (json.query_wise !== undefined) raw.keyWise = !checkKind(who, 'query_wise', 'bool', json.query_wise);
   raw.headDim = json.head_dim;
+  if (mudd) Object.assign(raw, parseMuddSwitches(json, who));
   const config = build(family, raw, (ts) => JSON_NAME[ts] ?? ts, who, warn);
   const local = json.n_local_heads;
   if (local !== undefined && local !== -1 && local !== config.nHead) {
@@ -389,7 +444,15 @@ export function parseConfig(json: unknown, options: ParseConfigOptions = {}): Mo
   return config;
 }
 
-const TS_KEYS = new Set<string>(['family', 'headDim', 'queryWise', 'keyWise', ...FIELDS.map((f) => f.ts)]);
+const TS_KEYS = new Set<string>([
+  'family',
+  'headDim',
+  'queryWise',
+  'keyWise',
+  'expandLast',
+  'round64',
+  ...FIELDS.map((f) => f.ts),
+]);
 
 /** Build a ModelConfig from camelCase fields (defaults as for config.json), validated the same way. */
 export function resolveConfig(
@@ -400,7 +463,7 @@ export function resolveConfig(
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
   if (!isRecord(partial)) fail(who, '(argument)', 'an object', partial);
   const family = partial.family ?? 'dcformer';
-  if (family !== 'dcformer' && family !== 'dcpythia') fail(who, 'family', '"dcformer" or "dcpythia"', family);
+  if (!FAMILIES.includes(family)) fail(who, 'family', FAMILY_LIST, family);
   warnUnknown(
     who,
     Object.keys(partial).filter((k) => !TS_KEYS.has(k)),
@@ -413,6 +476,7 @@ export function resolveConfig(
 export function configToJson(config: ModelConfig): Record<string, unknown> {
   const c = resolveConfig(config, { onWarning: () => {} }); // refuse to write what could not be read back
   const arch = ARCHITECTURE[c.family];
+  if (c.family === 'muddformer' || c.family === 'muddpythia') return sortKeys(muddJson(c, arch));
   const out: Record<string, unknown> = {
     architectures: [arch],
     auto_map: {
@@ -450,5 +514,9 @@ export function configToJson(config: ModelConfig): Record<string, unknown> {
       use_parallel_residual: c.useParallelResidual,
     });
   }
+  return sortKeys(out);
+}
+
+function sortKeys(out: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -51,6 +51,11 @@ function initArray(spec: WeightSpec, normal: () => number, uniform: () => number
     case 'normal':
       for (let i = 0; i < size; i++) out[i] = normal() * init.std;
       return out;
+    case 'lastColumn': {
+      const [C, L] = spec.shape;
+      for (let c = 0; c < C; c++) out[c * L + L - 1] = 1;
+      return out;
+    }
     case 'xavier': {
       // nn.init.xavier_uniform_ on an (out, in) weight
       const [fanOut, fanIn] = spec.shape;

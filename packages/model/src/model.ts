@@ -2,21 +2,32 @@
  * DCFormer++, DCPythia and Transformer++ from one code path (read next to the reference's
  * modeling_dcformer.py / modeling_dcpythia.py @ df8671f). Config switches pick the family:
  * RMSNorm + SwiGLU (+ mgate) vs LayerNorm + biases + GELU MLP + parallel residual; `useDcmha`
- * turns the dynamic composition on or off.
+ * turns the dynamic composition on or off. MUDDFormer / MUDDPythia (modeling_muddformer.py /
+ * modeling_muddpythia.py @ fc067b2) run the same blocks with separate q/k/v/r input streams that
+ * mudd.ts mixes from all earlier layers' outputs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { dcmhaAttention, dynamicWeights, geluExact, selectSides, type AttentionWeights } from '@dcformer/compose';
 import { InputError, type ComposeWeights } from '@dcformer/kernels';
-import { layerWindows, rotaryDims, type ModelConfig } from './config.js';
+import { isMudd, isPythiaLike, layerWindows, rotaryDims, type ModelConfig } from './config.js';
+import { muddLayers, type MuddParams, type Streams } from './mudd.js';
 import { validateIds } from './ids.js';
 import { KVCache, appendKeys, trimKeys } from './cache.js';
 import { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, silu } from './layers.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
 
 export interface AttentionParams {
-  wqkv: Tensor;
+  /** DCFormer / DCPythia: q, k, v from one input. */
+  wqkv?: Tensor;
   wqkvBias?: Tensor;
+  /** MUDD: q, k, v from their own input streams. */
+  wq?: Tensor;
+  wqBias?: Tensor;
+  wk?: Tensor;
+  wkBias?: Tensor;
+  wv?: Tensor;
+  wvBias?: Tensor;
   wo: Tensor;
   woBias?: Tensor;
   dw1?: Tensor;
@@ -40,10 +51,13 @@ export interface NormParams {
 export interface LayerParams {
   attention: AttentionParams;
   feedForward: FeedForwardParams;
-  attentionNorm: NormParams;
+  /** Absent on MUDD layers after the first, which norm their q, k and v streams separately. */
+  attentionNorm?: NormParams;
+  /** MUDD layers ≥ 1: norms of the q, k and v streams. */
+  attentionNorms?: NormParams[];
   ffnNorm: NormParams;
 }
-export interface ModelParams {
+export interface ModelParams extends Partial<MuddParams> {
   tokEmbeddings: Tensor;
   layers: LayerParams[];
   norm: NormParams;
@@ -154,7 +168,14 @@ export class DcformerModel {
   private hidden(ids_BT: Tensor, ctx: StepContext): Tensor {
     return tf.tidy(() => {
       let x_BTD = tf.gather(this.params.tokEmbeddings, ids_BT);
-      this.params.layers.forEach((layer, i) => (x_BTD = this.block(layer, i, x_BTD, ctx)));
+      if (isMudd(this.config)) {
+        const block = (i: number, s: Streams) => this.block(this.params.layers[i], i, s, ctx);
+        x_BTD = muddLayers(x_BTD, this.params as MuddParams, this.config.normEps, block);
+      } else {
+        this.params.layers.forEach((layer, i) => {
+          x_BTD = this.block(layer, i, { q: x_BTD, k: x_BTD, v: x_BTD, r: x_BTD }, ctx);
+        });
+      }
       return this.norm(this.params.norm, x_BTD);
     });
   }
@@ -215,28 +236,52 @@ export class DcformerModel {
   }
 
   private norm(p: NormParams, x: Tensor): Tensor {
-    return this.config.family === 'dcpythia'
+    return isPythiaLike(this.config)
       ? layerNorm(x, p.weight, p.bias as Tensor, this.config.normEps)
       : rmsNorm(x, p.weight, this.config.normEps);
   }
 
-  // DCFormerBlock / DCPythiaBlock.forward
-  private block(layer: LayerParams, index: number, x_BTD: Tensor, ctx: StepContext): Tensor {
-    const h_BTD = tf.add(x_BTD, this.attention(layer.attention, index, this.norm(layer.attentionNorm, x_BTD), ctx));
-    const ffnIn_BTD = this.config.useParallelResidual ? x_BTD : h_BTD;
+  // DCFormerBlock / DCPythiaBlock / MUDD TransformerBlock .forward. DCFormer's streams are all the
+  // residual x; a MUDD block reads q, k, v and the residual r from the dense connection.
+  private block(layer: LayerParams, index: number, s: Streams, ctx: StepContext): Tensor {
+    let normed: { q: Tensor; k: Tensor; v: Tensor };
+    if (layer.attentionNorms) {
+      const [nq, nk, nv] = layer.attentionNorms;
+      normed = { q: this.norm(nq, s.q), k: this.norm(nk, s.k), v: this.norm(nv, s.v) };
+    } else {
+      const n_BTD = this.norm(layer.attentionNorm as NormParams, s.r); // one input for all three
+      normed = { q: n_BTD, k: n_BTD, v: n_BTD };
+    }
+    const h_BTD = tf.add(s.r, this.attention(layer.attention, index, normed, ctx));
+    const ffnIn_BTD = this.config.useParallelResidual ? s.r : h_BTD;
     return tf.add(h_BTD, this.feedForward(layer.feedForward, this.norm(layer.ffnNorm, ffnIn_BTD)));
   }
 
-  // DCMHAttention.forward (training path with inference semantics, DESIGN.md "One semantics")
-  private attention(p: AttentionParams, index: number, x_BTD: Tensor, ctx: StepContext): Tensor {
+  // DCMHAttention.forward (training path with inference semantics, DESIGN.md "One semantics").
+  // `x` holds the normed inputs of q, k and v (one tensor three times except in MUDD blocks ≥ 1).
+  private attention(
+    p: AttentionParams,
+    index: number,
+    x: { q: Tensor; k: Tensor; v: Tensor },
+    ctx: StepContext,
+  ): Tensor {
     const { dim: D, nHead: N, headDim: E, ropeBase } = this.config;
-    const [B, T] = x_BTD.shape as number[];
-    const [q, k, v] = tf.split(linear(x_BTD, p.wqkv, p.wqkvBias), 3, 2).map((t) => tf.reshape(t, [B, T, N, E]));
+    const [B, T] = x.q.shape as number[];
+    const heads = (t: Tensor) => tf.reshape(t, [B, T, N, E]);
+    const [q, k, v] = p.wqkv
+      ? tf.split(linear(x.q, p.wqkv, p.wqkvBias), 3, 2).map(heads)
+      : [
+          heads(linear(x.q, p.wq as Tensor, p.wqBias)),
+          heads(linear(x.k, p.wk as Tensor, p.wkBias)),
+          heads(linear(x.v, p.wv as Tensor, p.wvBias)),
+        ];
     let q_BTNE = q;
     let k_BTNE = k;
     if (this.config.useQkNorm) {
-      q_BTNE = rmsNorm(q_BTNE, p.qNormScale as Tensor, QK_NORM_EPS);
-      k_BTNE = rmsNorm(k_BTNE, p.kNormScale as Tensor, QK_NORM_EPS);
+      // MUDD's q_norm / k_norm use norm_eps; DCFormer's a fixed 1e-6
+      const eps = isMudd(this.config) ? this.config.normEps : QK_NORM_EPS;
+      q_BTNE = rmsNorm(q_BTNE, p.qNormScale as Tensor, eps);
+      k_BTNE = rmsNorm(k_BTNE, p.kNormScale as Tensor, eps);
     }
     const R = rotaryDims(this.config);
     const cache = ctx.cache;
@@ -249,9 +294,13 @@ export class DcformerModel {
     let query: { pre: ComposeWeights; post: ComposeWeights } | null = null;
     let keys: { pre: ComposeWeights; post: ComposeWeights } | null = null;
     if (this.config.useDcmha) {
-      const w = dynamicWeights(x_BTD, { dw1: p.dw1 as Tensor, qkw: p.qkw as Tensor, dd: p.dd as Tensor });
-      query = { pre: selectSides(w.pre, queryWise, false), post: selectSides(w.post, queryWise, false) };
-      keys = { pre: selectSides(w.pre, false, keyWise), post: selectSides(w.post, false, keyWise) };
+      // Query-wise weights from the query input, key-wise from the key input (the same tensor
+      // outside MUDD blocks ≥ 1).
+      const proj = { dw1: p.dw1 as Tensor, qkw: p.qkw as Tensor, dd: p.dd as Tensor };
+      const wq = dynamicWeights(x.q, proj);
+      const wk = x.k === x.q ? wq : dynamicWeights(x.k, proj);
+      query = { pre: selectSides(wq.pre, queryWise, false), post: selectSides(wq.post, queryWise, false) };
+      keys = { pre: selectSides(wk.pre, false, keyWise), post: selectSides(wk.post, false, keyWise) };
     }
     const window = this.windows[index];
     let k_BNSE = toHeads(k_BTNE);
@@ -281,7 +330,7 @@ export class DcformerModel {
 
   // FeedForward.forward: SwiGLU with optional mgate (DCFormer), GELU MLP (DCPythia)
   private feedForward(p: FeedForwardParams, x_BTD: Tensor): Tensor {
-    if (this.config.family === 'dcpythia') {
+    if (isPythiaLike(this.config)) {
       return linear(geluExact(linear(x_BTD, p.w1, p.w1Bias)), p.w2, p.w2Bias);
     }
     let act_BTF = tf.mul(silu(linear(x_BTD, p.w1)), linear(x_BTD, p.w3 as Tensor));

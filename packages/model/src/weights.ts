@@ -3,13 +3,15 @@
  * modeling_dcpythia.py state_dict keys) and this code's camelCase parameter paths, with each
  * tensor's shape and official initialiser. Loading, saving, init and gradient export all read it.
  */
-import { dynamicRank, type ModelConfig } from './config.js';
+import { dynamicRank, isMudd, type ModelConfig } from './config.js';
+import { muddWeightSpecs } from './mudd-weights.js';
 
 export type Init =
   | { kind: 'xavier' } // nn.Linear weight: U(±√(6/(fanIn + fanOut)))
   | { kind: 'zeros' }
   | { kind: 'ones' }
-  | { kind: 'normal'; std: number };
+  | { kind: 'normal'; std: number }
+  | { kind: 'lastColumn' }; // (C, L) rows one-hot on the last column: MUDD's dense_bs as the JAX trainer inits it
 
 export interface WeightSpec {
   /** Name in official checkpoints, e.g. `layers.0.attention.wqkv.weight`. */
@@ -28,10 +30,10 @@ export function dynamicSizes(config: ModelConfig): { N: number; K: number; I: nu
 
 /** Every trainable parameter of `config`, in official state_dict order. */
 export function weightSpecs(config: ModelConfig): WeightSpec[] {
-  const { dim: D, nHead: N, vocabSize: V, intermediateSize: F, headDim: E } = config;
+  if (isMudd(config)) return muddWeightSpecs(config);
+  const { dim: D, vocabSize: V, intermediateSize: F, headDim: E } = config;
   const pythia = config.family === 'dcpythia';
   const bias = pythia && config.useLinearBias;
-  const { K, I } = dynamicSizes(config);
   const xavier: Init = { kind: 'xavier' };
   const embedStd: Init = { kind: 'normal', std: 1 / Math.sqrt(D) };
   const specs: WeightSpec[] = [];
@@ -51,16 +53,7 @@ export function weightSpecs(config: ModelConfig): WeightSpec[] {
     const o = `layers.${i}`;
     linear(`${o}.attention.wqkv`, `${o}.attention.wqkv`, 3 * D, D);
     linear(`${o}.attention.wo`, `${o}.attention.wo`, D, D);
-    if (config.useDcmha) {
-      const p = `${o}.attention.dyn_w_proj`;
-      // DCMHA.md "Official init"; DCPythia's zero init can never train, so it uses these too.
-      add(`${p}.dw1`, `${o}.attention.dw1`, [D, 1, 4, K], { kind: 'normal', std: Math.sqrt(2 / (D + K)) });
-      add(`${p}.qkw`, `${o}.attention.qkw`, [1, 4, K, 2 * I, N], {
-        kind: 'normal',
-        std: 0.02 / (Math.sqrt(4 * N) * (N + 2)),
-      });
-      add(`${p}.dd`, `${o}.attention.dd`, [D, 1, 4 * N], { kind: 'normal', std: 0.05 * Math.sqrt(2 / (N + D)) });
-    }
+    if (config.useDcmha) dcmhaSpecs(config, i, add);
     if (config.useQkNorm) {
       add(`${o}.attention.q_norm.scale`, `${o}.attention.qNormScale`, [E], { kind: 'ones' });
       add(`${o}.attention.k_norm.scale`, `${o}.attention.kNormScale`, [E], { kind: 'ones' });
@@ -77,6 +70,25 @@ export function weightSpecs(config: ModelConfig): WeightSpec[] {
   return specs;
 }
 
+/** DCMHA's dynamic projection of layer i (`dyn_w_proj.dw1/qkw/dd`), shared by DCFormer and MUDD×DCMHA. */
+export function dcmhaSpecs(
+  config: ModelConfig,
+  i: number,
+  add: (official: string, path: string, shape: number[], init: Init) => void,
+): void {
+  const { dim: D } = config;
+  const { N, K, I } = dynamicSizes(config);
+  const o = `layers.${i}`;
+  const p = `${o}.attention.dyn_w_proj`;
+  // DCMHA.md "Official init"; DCPythia's zero init can never train, so it uses these too.
+  add(`${p}.dw1`, `${o}.attention.dw1`, [D, 1, 4, K], { kind: 'normal', std: Math.sqrt(2 / (D + K)) });
+  add(`${p}.qkw`, `${o}.attention.qkw`, [1, 4, K, 2 * I, N], {
+    kind: 'normal',
+    std: 0.02 / (Math.sqrt(4 * N) * (N + 2)),
+  });
+  add(`${p}.dd`, `${o}.attention.dd`, [D, 1, 4 * N], { kind: 'normal', std: 0.05 * Math.sqrt(2 / (N + D)) });
+}
+
 /** Tensors official checkpoints hold besides the parameters; derived or constant, never trained here. */
 export interface ExtraSpec {
   official: string;
@@ -91,6 +103,7 @@ export interface ExtraSpec {
  * checkpoints the official module still writes dyn_w_proj.*: accepted and ignored.
  */
 export function extraSpecs(config: ModelConfig): ExtraSpec[] {
+  if (isMudd(config)) return []; // MUDD checkpoints hold exactly the parameters
   const { dim: D } = config;
   const { N, K, I } = dynamicSizes(config);
   const out: ExtraSpec[] = [];

@@ -1,4 +1,5 @@
 // Entry point of the dcformer_cpu addon: registers the functions the JS kernels call.
+#include "attention.h"
 #include "common.h"
 #include <malloc.h>
 #include <cstdlib>
@@ -51,6 +52,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduce", nullptr, dcf::Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"composeForward", nullptr, dcf::ComposeForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"composeBackward", nullptr, dcf::ComposeBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionForward", nullptr, dcf::AttentionForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionBackward", nullptr, dcf::AttentionBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionPath", nullptr, dcf::AttentionPathName, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rmsNormForward", nullptr, dcf::RmsNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rmsNormBackward", nullptr, dcf::RmsNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluForward", nullptr, dcf::GeluForward, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -59,6 +63,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamW", nullptr, dcf::AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyForward", nullptr, dcf::CrossEntropyForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyBackward", nullptr, dcf::CrossEntropyBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compactMatmul", nullptr, dcf::CompactMatmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compactPath", nullptr, dcf::CompactPath, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compactPaths", nullptr, dcf::CompactPaths, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setCompactPath", nullptr, dcf::SetCompactPath, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"readSum", nullptr, dcf::ReadSum, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -88,5 +88,10 @@ napi_value RmsNormForward(napi_env env, napi_callback_info info);
 napi_value RmsNormBackward(napi_env env, napi_callback_info info);
 napi_value CrossEntropyForward(napi_env env, napi_callback_info info);
 napi_value CrossEntropyBackward(napi_env env, napi_callback_info info);
+napi_value CompactMatmul(napi_env env, napi_callback_info info);
+napi_value CompactPath(napi_env env, napi_callback_info info);
+napi_value CompactPaths(napi_env env, napi_callback_info info);
+napi_value SetCompactPath(napi_env env, napi_callback_info info);
+napi_value ReadSum(napi_env env, napi_callback_info info);
 
 }  // namespace dcf

@@ -4,7 +4,7 @@
 
 /** Extra flags for `file` (a basename under native/) when compiling for `arch` ('x64' | 'arm64' | …). */
 export function gemmFlags(file, arch) {
-  if (arch !== 'x64') return file.startsWith('gemm-') ? [] : undefined;
+  if (arch !== 'x64') return file.startsWith('gemm-') || file.startsWith('qgemm-') ? [] : undefined;
   const base = ['-march=x86-64'];
   const flags = {
     'gemm-avx512.cc': [...base, '-mavx512f', '-mavx2', '-mfma'],
@@ -12,6 +12,12 @@ export function gemmFlags(file, arch) {
     'gemm-neon.cc': base,
     'gemm-portable.cc': base,
     'gemm-driver.cc': base,
+    // compact matmul (qgemm*.cc): F16C for the half conversion on both x86 vector paths
+    'qgemm-avx512.cc': [...base, '-mavx512f', '-mavx2', '-mfma', '-mf16c'],
+    'qgemm-avx2.cc': [...base, '-mavx2', '-mfma', '-mf16c'],
+    'qgemm-neon.cc': base,
+    'qgemm-portable.cc': base,
+    'qgemm-driver.cc': base,
   };
   return flags[file];
 }

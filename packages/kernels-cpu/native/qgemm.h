@@ -1,0 +1,109 @@
+// Weight-compact matmul (kernel DcCompactMatMul of @dcformer/kernels): y[M,N] = x[M,K] · dequant(W)ᵀ
+// with W stored [N,K] row-major in one of four compact formats, read directly — each row is
+// dequantised in registers inside the dot product, never copied out as float32 (decode, M ≤ 8), or
+// into a small per-thread tile of 8 rows that stays in cache (prefill, M > 8).
+//
+// Formats (bytes of one row of K weights; the layout is the contract, see compact-format.ts):
+//   bf16  2K bytes, element k = bfloat16 at bytes 2k..2k+1 (little-endian)
+//   f16   2K bytes, IEEE half
+//   int8  K bytes, signed; w = q · scale[n, k / G]
+//   int4  K/2 bytes in blocks of 32 weights (16 bytes): weight j < 16 of a block is the low nibble of
+//         byte j, weight 16 + j the high nibble of byte j; w = (nibble − 8) · scale[n, k / G]
+// int8/int4 need K % 32 == 0, G % 32 == 0 and K % G == 0 (checked by the caller).
+//
+// Each ISA file (qgemm-avx512.cc, qgemm-avx2.cc, qgemm-neon.cc, qgemm-portable.cc) instantiates the
+// one algorithm of qgemm-impl.h with its own vector type and decoders, compiled with its own target
+// flags (scripts/native-flags.mjs); qgemm-driver.cc picks one at run time and splits N over threads.
+#pragma once
+#include <cstdint>
+
+namespace dcf::qgemm {
+
+enum Format : int { kBf16 = 0, kF16 = 1, kInt8 = 2, kInt4 = 3 };
+
+struct Problem {
+  int format;
+  const float* x;        // [M,K]
+  const uint8_t* w;      // [N, rowBytes]
+  const float* scales;   // [N, K/G] for int8/int4, else unused
+  float* y;              // [M,N]
+  int64_t M, N, K, G;
+};
+
+// Rows of tile scratch each thread needs when M > kFusedRows: kTileRows · K floats.
+constexpr int64_t kFusedRows = 8;
+constexpr int64_t kTileRows = 8;
+
+// y[:, n0:n1] of the problem; scratch holds kTileRows·K floats (used only when M > kFusedRows).
+using RowsFn = void (*)(const Problem& p, int64_t n0, int64_t n1, float* scratch);
+
+struct Path {
+  const char* name;
+  RowsFn rows;
+};
+
+inline int64_t rowBytes(int format, int64_t K) { return format <= kF16 ? 2 * K : format == kInt8 ? K : K / 2; }
+
+// nullptr when this build or this CPU cannot run the path
+const Path* avx512Path();
+const Path* avx2Path();
+const Path* neonPath();
+const Path* portablePath();
+
+// Every path this build and CPU can run, fastest first; the one in use; switching (tests, benchmarks).
+int runnablePaths(const Path** out, int max);
+const Path& currentPath();
+bool setPath(const char* name);
+// Splits N over OpenMP's threads (contiguous ranges: each thread streams its own part of W).
+void run(const Problem& p);
+
+// The helpers below are `static`: each ISA file gets its own copy compiled with its own flags (an
+// inline function shared across them could be linked as the AVX-512 copy and run on any CPU).
+
+// IEEE half → float, exact (normals, subnormals, inf, NaN); the portable path and the tails use it.
+static inline float halfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    int e = 113;
+    while ((man & 0x400u) == 0) {
+      man <<= 1;
+      e--;
+    }
+    bits = sign | (static_cast<uint32_t>(e) << 23) | ((man & 0x3ffu) << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+static inline float bf16ToFloat(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Weight k of row `row` (not scaled), for tails and the portable path.
+template <int F>
+static inline float rawWeight(const uint8_t* row, int64_t k) {
+  if constexpr (F == kBf16 || F == kF16) {
+    uint16_t h;
+    __builtin_memcpy(&h, row + 2 * k, 2);
+    return F == kBf16 ? bf16ToFloat(h) : halfToFloat(h);
+  } else if constexpr (F == kInt8) {
+    return static_cast<float>(static_cast<int8_t>(row[k]));
+  } else {
+    const int64_t j = k & 31;
+    const uint8_t b = row[(k >> 5) * 16 + (j & 15)];
+    return static_cast<float>(static_cast<int>(j < 16 ? (b & 15) : (b >> 4)) - 8);
+  }
+}
+
+}  // namespace dcf::qgemm

@@ -1,0 +1,102 @@
+// Stand-alone check of the compact matmul (qgemm*.cc) without Node: every path this binary and CPU
+// can run, every format, decode (M ≤ 8, fused) and prefill (M > 8, tiled) shapes, against a double
+// sum over weights decoded here from the documented layout (qgemm.h), within 1e-5·Σ|x·w|.
+// Built and run by test/qgemm-native.test.ts, natively and, cross-compiled for arm64, under qemu-user.
+// Usage: qgemm-check [--threads N] → one line per path, exit 1 on any mismatch.
+#include <omp.h>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+#include "../qgemm.h"
+
+using namespace dcf::qgemm;
+
+namespace {
+
+// Decoding written out again from the layout, in double (not the library's rawWeight).
+double weightOf(int fmt, const std::vector<uint8_t>& w, const std::vector<float>& s, int64_t n, int64_t k, int64_t K,
+                int64_t G) {
+  const uint8_t* row = w.data() + n * rowBytes(fmt, K);
+  if (fmt == kBf16 || fmt == kF16) {
+    const unsigned h = row[2 * k] | (row[2 * k + 1] << 8);
+    if (fmt == kBf16) {
+      const uint32_t bits = static_cast<uint32_t>(h) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    const int e = (h >> 10) & 31, m = h & 1023;
+    const double sign = (h & 0x8000) ? -1 : 1;
+    if (e == 0) return sign * std::ldexp(m, -24);
+    return sign * std::ldexp(1024 + m, e - 25);
+  }
+  const double scale = s[n * (K / G) + k / G];
+  if (fmt == kInt8) return static_cast<int8_t>(row[k]) * scale;
+  const int64_t j = k % 32;
+  const uint8_t b = row[(k / 32) * 16 + j % 16];
+  return ((j < 16 ? b & 15 : b >> 4) - 8) * scale;
+}
+
+int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<float> x(M * K), y(M * N, NAN), s(fmt >= kInt8 ? N * (K / G) : 0);
+  std::vector<uint8_t> w(N * rowBytes(fmt, K));
+  for (float& v : x) v = u(rng);
+  for (float& v : s) v = u(rng) * 0.1f;
+  for (size_t i = 0; i < w.size(); i++) {
+    w[i] = static_cast<uint8_t>(byte(rng));
+    // 16-bit formats: keep exponents moderate (no inf/NaN, some subnormal halves)
+    if ((fmt == kBf16 || fmt == kF16) && (i % 2 == 1)) w[i] = static_cast<uint8_t>((w[i] & 0x80) | (0x30 + (w[i] & 0x0f)));
+  }
+  run({fmt, x.data(), w.data(), s.data(), y.data(), M, N, K, G});
+  int bad = 0;
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) {
+      double want = 0, mag = 0;
+      for (int64_t k = 0; k < K; k++) {
+        const double t = x[m * K + k] * weightOf(fmt, w, s, n, k, K, G);
+        want += t;
+        mag += std::fabs(t);
+      }
+      const double got = y[m * N + n];
+      if (!(std::fabs(got - want) <= 1e-5 * mag + 1e-30)) {
+        if (bad++ < 3)
+          std::printf("  %s fmt %d M%lld N%lld K%lld G%lld: y[%lld,%lld] %.9g want %.9g\n", name, fmt, (long long)M,
+                      (long long)N, (long long)K, (long long)G, (long long)m, (long long)n, got, want);
+      }
+    }
+  return bad;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; i++)
+    if (std::strcmp(argv[i], "--threads") == 0) omp_set_num_threads(std::atoi(argv[i + 1]));
+  struct Shape {
+    int64_t M, N, K, G;
+  };
+  // decode (fused) and prefill (tiled), tails of N per thread, 16-bit tails of K, per-channel int8
+  const Shape shapes[] = {{1, 33, 64, 32},  {3, 17, 96, 32},    {5, 9, 128, 64},  {8, 40, 256, 128},
+                          {9, 19, 64, 64},  {13, 70, 192, 64},  {2, 300, 512, 512}, {1, 1024, 128, 32}};
+  const Path* all[4];
+  const int n = runnablePaths(all, 4);
+  int total = 0;
+  std::mt19937 rng(7);
+  for (int i = 0; i < n; i++) {
+    setPath(all[i]->name);
+    int cases = 0, bad = 0;
+    for (int fmt = kBf16; fmt <= kInt4; fmt++)
+      for (const Shape& sh : shapes) {
+        bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, rng), cases++;
+        if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, rng), cases++;  // K tail
+      }
+    std::printf("%s: %d cases, %d mismatches\n", all[i]->name, cases, bad);
+    total += bad;
+  }
+  return total == 0 ? 0 : 1;
+}

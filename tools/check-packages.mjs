@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Checks the package rules of DESIGN.md on every workspace package.json, so they are enforced, not
-// remembered: the dependency arrows (kernels ← compose ← model ← apps), tfjs-core as a peer,
+// remembered: the dependency arrows (kernels ← compose ← model ← apps), tfjs-core as a peer (and no
+// tfjs at all in the tfjs-free packages: checkpoint, tokenizer, eval),
 // `exports` with `types` first, `sideEffects` declared. Prints every violation; exits 1 if any.
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -12,15 +13,28 @@ const ALLOWED = {
   '@dcformer/kernels-cpu': ['@dcformer/kernels'],
   '@dcformer/kernels-webgpu': ['@dcformer/kernels'],
   '@dcformer/kernels-cuda': ['@dcformer/kernels'],
-  '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose'],
+  '@dcformer/model': ['@dcformer/kernels', '@dcformer/compose', '@dcformer/checkpoint'],
   '@dcformer/tfjs-layers': ['@dcformer/kernels', '@dcformer/compose'],
-  '@dcformer/tokenizer': [],
+  // No tfjs (no peer check below): file formats and the bounded file/JSON readers, typed arrays in and out.
+  '@dcformer/checkpoint': [],
+  // The tokenizer reads files through @dcformer/checkpoint's bounded readers (tfjs-free, so it stays tfjs-free).
+  '@dcformer/tokenizer': ['@dcformer/checkpoint'],
   '@dcformer/train': ['@dcformer/kernels', '@dcformer/model'],
   '@dcformer/eval': [],
   // Private plumbing of the CLI apps (flags, backend start-up, error lines): apps depend on it,
   // no library does (none lists it), and it depends on no app.
   '@dcformer/cli-utils': ['@dcformer/kernels', '@dcformer/kernels-cpu', '@dcformer/kernels-webgpu'],
 };
+
+/** Every .ts file under `dir` (tests included: a tfjs-free package's tests must not need tfjs either). */
+function sourceFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return n === 'node_modules' || n === 'dist' ? [] : sourceFiles(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
 
 const problems = [];
 for (const group of ['packages', 'apps']) {
@@ -47,7 +61,20 @@ for (const group of ['packages', 'apps']) {
       const touchesTfjs = pkg.peerDependencies?.['@tensorflow/tfjs-core'] !== undefined;
       if (pkg.dependencies?.['@tensorflow/tfjs-core'])
         problems.push(`${where}: @tensorflow/tfjs-core must be a peerDependency (one kernel registry per process)`);
-      if (!touchesTfjs && pkg.name !== '@dcformer/tokenizer' && pkg.name !== '@dcformer/eval')
+      const TFJS_FREE = ['@dcformer/tokenizer', '@dcformer/eval', '@dcformer/checkpoint'];
+      if (TFJS_FREE.includes(pkg.name) && (touchesTfjs || pkg.dependencies?.['@tensorflow/tfjs-core']))
+        problems.push(`${where}: must not depend on tfjs (typed arrays in and out)`);
+      for (const d of TFJS_FREE.includes(pkg.name) ? internal : [])
+        if (!TFJS_FREE.includes(d)) problems.push(`${where}: may depend only on tfjs-free packages; ${d} is not one`);
+      // The package.json can be right while a source file still imports tfjs (through a hoisted copy).
+      if (TFJS_FREE.includes(pkg.name))
+        for (const file of [...sourceFiles(join(dir, name, 'src')), ...sourceFiles(join(dir, name, 'test'))]) {
+          const text = readFileSync(file, 'utf8');
+          for (const m of text.matchAll(/from '(@tensorflow\/[^']+|@dcformer\/[^/']+)/g))
+            if (m[1].startsWith('@tensorflow/') || !TFJS_FREE.includes(m[1]))
+              problems.push(`${file.slice(root.length)}: a tfjs-free package may not import ${m[1]}`);
+        }
+      if (!touchesTfjs && !TFJS_FREE.includes(pkg.name))
         problems.push(`${where}: expected @tensorflow/tfjs-core as a peerDependency`);
       if (pkg.sideEffects === undefined) problems.push(`${where}: declare "sideEffects"`);
       if (pkg.type !== 'module') problems.push(`${where}: "type" must be "module"`);

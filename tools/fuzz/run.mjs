@@ -7,7 +7,7 @@
  * (an input running longer than --timeout-ms, default 5000) and any input whose worker's RSS passes
  * --rss-limit-mb (default 3072) — inputs are all under 10 MB.
  *
- *   node tools/fuzz/run.mjs --smoke [--package model|tokenizer]   bounded: 600 inputs per parser (150 SentencePiece)
+ *   node tools/fuzz/run.mjs --smoke [--package checkpoint|model|tokenizer]   bounded: 600 inputs per parser (150 SentencePiece)
  *   node tools/fuzz/run.mjs --long [--count 10000]                 by hand: 10k inputs per parser
  *   node tools/fuzz/run.mjs --replay torch-bin:123 --seed 1        one input, in process, verbose
  * Options: --targets a,b  --seed S  --workers W  --json (one summary object on stdout)

@@ -216,6 +216,9 @@ async function exerciseTokenizer(tokenizer) {
 async function model() {
   return import('@dcformer/model/node');
 }
+async function checkpoint() {
+  return import('@dcformer/checkpoint/node');
+}
 async function tokenizerNode() {
   return import('@dcformer/tokenizer/node');
 }
@@ -223,16 +226,16 @@ async function tokenizerNode() {
 /** name -> { package, generate(r) -> files, run(dir) } */
 export const TARGETS = {
   safetensors: {
-    package: 'model',
+    package: 'checkpoint',
     generate: (r) => ({ 'model.safetensors': mutateSafetensors(r) }),
-    run: async (dir) => (await model()).readCheckpointWeights(dir),
+    run: async (dir) => (await checkpoint()).readCheckpointWeights(dir),
   },
   'safetensors-buffer': {
     // The browser path (apps/web): a whole file in memory, parsed and converted without the file reader.
-    package: 'model',
+    package: 'checkpoint',
     generate: (r) => ({ 'model.safetensors': mutateSafetensors(r) }),
     run: async (dir) => {
-      const { parseSafetensors, toFloat32 } = await import('@dcformer/model');
+      const { parseSafetensors, toFloat32 } = await import('@dcformer/checkpoint');
       const parsed = parseSafetensors(
         new Uint8Array(readFileSync(join(dir, 'model.safetensors'))),
         'model.safetensors',
@@ -241,7 +244,7 @@ export const TARGETS = {
     },
   },
   'safetensors-sharded': {
-    package: 'model',
+    package: 'checkpoint',
     generate: (r) => {
       const { index, files } = shardedSeed();
       const out = {
@@ -253,7 +256,7 @@ export const TARGETS = {
       else out[`model-0000${1 + r.int(2)}-of-00002.safetensors`] = mutateBytes(files[r.int(2)], r);
       return out;
     },
-    run: async (dir) => (await model()).readCheckpointWeights(dir),
+    run: async (dir) => (await checkpoint()).readCheckpointWeights(dir),
   },
   config: {
     package: 'model',
@@ -265,12 +268,12 @@ export const TARGETS = {
     },
   },
   'torch-bin': {
-    package: 'model',
+    package: 'checkpoint',
     generate: (r) => ({ 'pytorch_model.bin': mutateTorch(r) }),
-    run: async (dir) => (await model()).readCheckpointWeights(dir),
+    run: async (dir) => (await checkpoint()).readCheckpointWeights(dir),
   },
   'torch-bin-sharded': {
-    package: 'model',
+    package: 'checkpoint',
     generate: (r) => {
       const entries = readStoredZip(torchSeed());
       const pkl = dec.decode(entries.find(([n]) => n.endsWith('data.pkl'))[1]);
@@ -285,7 +288,7 @@ export const TARGETS = {
       const shard = r.chance(0.25) ? mutateTorch(r) : torchSeed();
       return { 'pytorch_model.bin.index.json': jsonOrBytes(index, r, 0.8), 'pytorch_model-00001-of-00001.bin': shard };
     },
-    run: async (dir) => (await model()).readCheckpointWeights(dir),
+    run: async (dir) => (await checkpoint()).readCheckpointWeights(dir),
   },
   'tokenizer-json': {
     package: 'tokenizer',

@@ -69,6 +69,7 @@ if (process.send !== undefined) {
   // Load the packages before the first input, so import time never counts as a hang.
   // Only the packages under test: the tokenizer's smoke run must not need the model's build.
   const which = process.argv[2] ?? 'all';
+  if (which === 'all' || which === 'checkpoint') await import('@dcformer/checkpoint/node');
   if (which === 'all' || which === 'model') await import('@dcformer/model/node');
   if (which === 'all' || which === 'tokenizer') await import('@dcformer/tokenizer/node');
   process.on('message', async (job) => {

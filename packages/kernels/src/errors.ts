@@ -51,6 +51,11 @@ export class CheckpointError extends DcformerError {
     this.tensorName = options.tensorName;
     this.file = options.file;
   }
+
+  /** Also true for @dcformer/checkpoint's CheckpointError (tfjs-free, so it cannot extend this class; same marker and code). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return DcformerError.isInstance(value) && value.code === 'checkpoint';
+  }
 }
 
 /** User data (token ids, sequence length, JSON input files) is out of range or malformed. */

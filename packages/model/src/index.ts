@@ -40,7 +40,7 @@ export {
   type SerializeOptions,
   type WriteDtype,
   type TensorToWrite,
-} from './checkpoint/safetensors.js';
+} from '@dcformer/checkpoint';
 export { KVCache, type LayerCache } from './cache.js';
 export {
   prefill,

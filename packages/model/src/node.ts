@@ -8,13 +8,20 @@ import { CheckpointError, ConfigError, formatShape } from '@dcformer/kernels';
 import { configToJson, parseConfig, type ParseConfigOptions } from './config.js';
 import { modelFromWeights, modelWeightsAsync } from './checkpoint.js';
 import type { DcformerModel } from './model.js';
-import { readCheckpointWeights, writeFileAtomic, writeSafetensorsWeights } from './checkpoint/files.js';
-import { parseJsonBounded } from './checkpoint/json.js';
-import type { WriteDtype } from './checkpoint/safetensors.js';
-import { checkpointEntry, readRegularTextFile } from './checkpoint/open-file.js';
+import {
+  checkpointEntry,
+  parseJsonBounded,
+  readCheckpointWeights,
+  readRegularTextFile,
+  writeFileAtomic,
+  writeSafetensorsWeights,
+  type WriteDtype,
+} from '@dcformer/checkpoint/node';
 import { extraSpecs, weightSpecs } from './weights.js';
 import type { ModelConfig } from './config.js';
 
+// The file formats live in @dcformer/checkpoint (no tfjs); re-exported here for the users of
+// @dcformer/model/node from before the move.
 export {
   readCheckpointWeights,
   readSafetensorsWeights,
@@ -28,9 +35,8 @@ export {
   type CheckpointWeights,
   type LoadedTensor,
   type SkippedTensor,
-} from './checkpoint/files.js';
-export { readTorchStateDict, openTorchCheckpoint } from './checkpoint/torch-bin.js';
-export {
+  readTorchStateDict,
+  openTorchCheckpoint,
   MAX_READ_SLICE,
   checkpointEntry,
   ensureDirectory,
@@ -39,9 +45,11 @@ export {
   readRegularFile,
   readRegularTextFile,
   type MakeError,
-} from './checkpoint/open-file.js';
-export { MAX_JSON_DEPTH, parseJsonBounded } from './checkpoint/json.js';
-export { AllocationBudget, FILE_EXPANSION } from './checkpoint/budget.js';
+  MAX_JSON_DEPTH,
+  parseJsonBounded,
+  AllocationBudget,
+  FILE_EXPANSION,
+} from '@dcformer/checkpoint/node';
 
 /** A config.json is a few hundred bytes; this bounds what a hostile one can make us read. */
 export const MAX_CONFIG_BYTES = 1 << 20;

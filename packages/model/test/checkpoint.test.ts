@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError, InputError } from '@dcformer/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSafetensors, serializeSafetensors, toFloat32 } from '../src/checkpoint/safetensors.js';
+import { parseSafetensors, serializeSafetensors, toFloat32 } from '@dcformer/checkpoint';
 import { modelWeights, modelWeightsAsync } from '../src/checkpoint.js';
 import { loadModel, saveModel } from '../src/node.js';
 import { caseDir, golden } from './oracle.js';

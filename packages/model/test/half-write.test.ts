@@ -11,7 +11,7 @@ import {
   parseSafetensors,
   serializeSafetensors,
   toFloat32,
-} from '../src/checkpoint/safetensors.js';
+} from '@dcformer/checkpoint';
 
 const BF16_VALUES = new Float32Array(Uint32Array.from({ length: 0x10000 }, (_, b) => b << 16).buffer);
 const bf16ToNumber = (b: number) => BF16_VALUES[b];

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { compareClose, flattenNested } from '@dcformer/kernels/testing';
 import type { DcformerModel } from '../src/model.js';
-import { parseSafetensors, toFloat32 } from '../src/checkpoint/safetensors.js';
+import { parseSafetensors, toFloat32 } from '@dcformer/checkpoint';
 import { splitDw } from '../src/weights.js';
 import { cachedLogits } from '../src/generate.js';
 

@@ -10,7 +10,7 @@
  * the caller falls back to `JSON.parse`, whose error then names the offset.
  */
 import { TokenizerError } from './errors.js';
-import { jsonDepthViolation } from './json-depth.js';
+import { jsonDepthViolation } from '@dcformer/checkpoint';
 import { bad, MAX_ID } from './json-fields.js';
 
 const QUOTE = 0x22;

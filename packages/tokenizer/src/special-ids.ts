@@ -4,7 +4,7 @@
  * config (Qwen's `"bos_token": null`) means "none", not "use the convention".
  */
 import { TokenizerError } from './errors.js';
-import { jsonDepthViolation, MAX_JSON_DEPTH } from './json-depth.js';
+import { jsonDepthViolation, MAX_JSON_DEPTH } from '@dcformer/checkpoint';
 import type { SpecialIds } from './pipeline.js';
 
 export interface TokenizerExtras {

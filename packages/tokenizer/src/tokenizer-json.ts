@@ -6,7 +6,7 @@ import type { AddedToken } from './added-tokens.js';
 import { BpeModel } from './bpe.js';
 import { buildDecoder } from './decoders.js';
 import { TokenizerError } from './errors.js';
-import { jsonDepthViolation, MAX_JSON_DEPTH, valueTooDeep } from './json-depth.js';
+import { jsonDepthViolation, MAX_JSON_DEPTH, valueTooDeep } from '@dcformer/checkpoint';
 import {
   asArray,
   asBool,

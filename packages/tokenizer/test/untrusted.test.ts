@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { byteLevelTokenizerJson, gpt2FromFiles, TokenizerError, tokenizerFromJson } from '../src/index.js';
 import { loadTokenizerSync } from '../src/node.js';
 import { GZIP_EXPANSION } from '../src/files.js';
-import { MAX_JSON_DEPTH } from '../src/json-depth.js';
+import { MAX_JSON_DEPTH } from '@dcformer/checkpoint';
 
 const dirs: string[] = [];
 function tempDir(): string {

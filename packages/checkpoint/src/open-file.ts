@@ -1,6 +1,6 @@
 /**
- * The one way checkpoint code opens, reads and creates things on disk (Node only). Files come from
- * strangers, so:
+ * The one way checkpoint code (and @dcformer/tokenizer's loader, through the synchronous forms) opens,
+ * reads and creates things on disk (Node only). Files come from strangers, so:
  * - only regular files are read: a FIFO would block forever and /dev/zero never ends, so the file is
  *   opened non-blocking and fstat'ed before the first read;
  * - reads go in slices of at most `MAX_READ_SLICE` bytes: Node aborts the process (an assertion,
@@ -9,10 +9,10 @@
  *   for a Hugging Face cache snapshot (`…/snapshots/<sha>/`), inside the cache's `…/blobs/`;
  * - output folders are created one level at a time (recursive mkdir under /proc never returns).
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError } from './errors.js';
 
 /** One read call never asks for more than this (Node asserts on lengths >= 2^31). */
 export const MAX_READ_SLICE = 1 << 28;
@@ -122,14 +122,56 @@ export async function readRegularFile(
   path: string,
   maxBytes: number,
   makeError: MakeError = checkpointError,
+  kind = 'this kind of file',
 ): Promise<Uint8Array> {
   const file = await openRegularFile(path, makeError);
   try {
-    if (file.size > maxBytes)
-      throw makeError(`${path} is ${file.size} bytes; expected at most ${maxBytes} for this kind of file`);
+    if (file.size > maxBytes) throw makeError(tooLarge(path, file.size, maxBytes, kind));
     return await readRange(file.handle, 0, file.size, path, makeError);
   } finally {
     await file.handle.close().catch(() => undefined);
+  }
+}
+
+const tooLarge = (path: string, size: number, maxBytes: number, kind: string) =>
+  `${path} is ${size} bytes; expected at most ${maxBytes} for ${kind}`;
+
+/**
+ * `readRegularFile` for synchronous loaders (@dcformer/tokenizer's `loadTokenizerSync`): the same
+ * rules (regular files only, opened non-blocking, at most `maxBytes`, read in bounded slices).
+ * `kind` ends the size message: "… expected at most N for a tokenizer file".
+ */
+export function readRegularFileSync(
+  path: string,
+  maxBytes: number,
+  makeError: MakeError = checkpointError,
+  kind = 'this kind of file',
+): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw makeError(`${path}: cannot open (${reason(e)})`);
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) throw makeError(`${path} is ${describeKind(s)}; expected a regular file`);
+    if (s.size > maxBytes) throw makeError(tooLarge(path, s.size, maxBytes, kind));
+    let out: Uint8Array;
+    try {
+      out = new Uint8Array(s.size);
+    } catch (e) {
+      throw makeError(`${path}: cannot allocate ${s.size} bytes (${(e as Error).message})`);
+    }
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(fd, out, done, Math.min(MAX_READ_SLICE, out.length - done), done);
+      if (n === 0) throw makeError(`${path}: file ended after ${done} of ${out.length} bytes`);
+      done += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -145,6 +187,20 @@ export async function readRegularTextFile(
 function isInside(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
+
+/**
+ * Whether a symlink from folder `root` to `target` (both real paths) may be followed: inside `root`
+ * itself, or, for a Hugging Face cache snapshot, inside the cache's blobs folder
+ * (huggingface_hub: <cache>/models--org--name/snapshots/<sha>/<file> -> ../../blobs/<hash>).
+ */
+function linkAllowed(target: string, root: string): boolean {
+  if (isInside(target, root)) return true;
+  return basename(dirname(root)) === 'snapshots' && isInside(target, join(dirname(dirname(root)), 'blobs'));
+}
+
+const linkOutside = (path: string, target: string, folder: string, root: string) =>
+  `${path} is a symlink to ${target}, outside the ${folder} ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`;
+const linkUnresolved = (path: string, e: unknown) => `${path} is a symlink that cannot be resolved (${reason(e)})`;
 
 /**
  * The path of `name` in checkpoint folder `dir` after checking where it leads: a plain file, or a
@@ -170,17 +226,32 @@ export async function checkpointEntry(
     target = await realpath(path);
     root = await realpath(dir);
   } catch (e) {
-    throw makeError(`${path} is a symlink that cannot be resolved (${reason(e)})`);
+    throw makeError(linkUnresolved(path, e));
   }
-  if (isInside(target, root)) return path;
-  // huggingface_hub: <cache>/models--org--name/snapshots/<sha>/<file> -> ../../blobs/<hash>.
-  if (basename(dirname(root)) === 'snapshots') {
-    const blobs = join(dirname(dirname(root)), 'blobs');
-    if (isInside(target, blobs)) return path;
+  if (linkAllowed(target, root)) return path;
+  throw makeError(linkOutside(path, target, 'checkpoint folder', root));
+}
+
+/** `checkpointEntry` for synchronous loaders (the tokenizer's): the same rule for links. */
+export function folderEntrySync(dir: string, name: string, makeError: MakeError = checkpointError): string | null {
+  const path = join(dir, name);
+  let link: Stats;
+  try {
+    link = lstatSync(path);
+  } catch {
+    return null;
   }
-  throw makeError(
-    `${path} is a symlink to ${target}, outside the checkpoint folder ${root}; expected links only inside it (or into the Hugging Face cache's blobs folder)`,
-  );
+  if (!link.isSymbolicLink()) return path;
+  let target: string;
+  let root: string;
+  try {
+    target = realpathSync(path);
+    root = realpathSync(dir);
+  } catch (e) {
+    throw makeError(linkUnresolved(path, e));
+  }
+  if (linkAllowed(target, root)) return path;
+  throw makeError(linkOutside(path, target, 'folder', root));
 }
 
 /** True when something (anything) exists at `path`, without following it. */

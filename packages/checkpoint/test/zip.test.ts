@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '@dcformer/kernels';
-import { buildStoredZip, crc32, memorySource, openZip, ZipArchive } from './zip.js';
+import { CheckpointError } from '../src/errors.js';
+import { buildStoredZip, crc32, memorySource, openZip, ZipArchive } from '../src/zip.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const FILES: Array<[string, Uint8Array]> = [
@@ -148,7 +148,7 @@ describe('ZipArchive', () => {
 
 // The oracle fixtures are committed at <repo>/fixtures/oracle, so resolve them from this file (any checkout path) and
 // let a missing file fail the test instead of skipping it: its absence means a broken checkout.
-const ORACLE_DIR = fileURLToPath(new URL('../../../../fixtures/oracle/', import.meta.url));
+const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
 const REAL = join(ORACLE_DIR, 'case1_dcformer_lgll/torch_fp16/pytorch_model.bin');
 describe('a real torch.save archive', () => {
   it('lists data.pkl, version and 71 storages, all passing their CRC', async () => {

@@ -6,7 +6,7 @@
  * tensors may legitimately share a storage) and never exceeds `ceiling` (e.g. the machine's memory).
  * Pure and browser-safe.
  */
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError } from './errors.js';
 
 /** Output bytes allowed per byte of checkpoint file: f16 → f32 is 2×, tied weights 2× again. */
 export const FILE_EXPANSION = 8;

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointError } from '@dcformer/kernels';
-import { readSafetensorsWeights, writeFileAtomic, writeSafetensorsWeights } from './files.js';
-import { parseSafetensors, serializeSafetensors, type TensorToWrite } from './safetensors.js';
+import { CheckpointError } from '../src/errors.js';
+import { readSafetensorsWeights, writeFileAtomic, writeSafetensorsWeights } from '../src/files.js';
+import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../src/safetensors.js';
 
 const scratch: string[] = [];
 async function tempDir(): Promise<string> {
@@ -177,7 +177,7 @@ describe('writeFileAtomic', () => {
 
 // The oracle fixtures are committed at <repo>/fixtures/oracle, so resolve them from this file (any checkout path) and
 // let a missing file fail the test instead of skipping it: its absence means a broken checkout.
-const ORACLE_DIR = fileURLToPath(new URL('../../../../fixtures/oracle/', import.meta.url));
+const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
 const fixtureDir = join(ORACLE_DIR, 'case1_dcformer_lgll');
 
 describe('real checkpoint directory', () => {

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
-import { CheckpointError } from '@dcformer/kernels';
-import { f16BitsToNumber, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from './safetensors.js';
+import { CheckpointError } from '../src/errors.js';
+import {
+  f16BitsToNumber,
+  parseSafetensors,
+  serializeSafetensors,
+  toFloat32,
+  type RawTensor,
+} from '../src/safetensors.js';
 
 interface RawEntry {
   dtype: unknown;
@@ -262,7 +268,7 @@ describe('parseSafetensors corruption', () => {
 
 // The oracle fixtures are committed at <repo>/fixtures/oracle, so resolve them from this file (any checkout path) and
 // let a missing file fail the test instead of skipping it: its absence means a broken checkout.
-const ORACLE_DIR = fileURLToPath(new URL('../../../../fixtures/oracle/', import.meta.url));
+const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
 const fixture = join(ORACLE_DIR, 'case1_dcformer_lgll/model.safetensors');
 
 describe('real checkpoint (oracle case1_dcformer_lgll)', () => {

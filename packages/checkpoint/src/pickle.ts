@@ -10,7 +10,7 @@
  * interpreted, so a refused pickle is refused before anything runs. STACK_GLOBAL takes its names from
  * the stack and is checked when reached; interpretation itself only builds inert JS values.
  */
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError } from './errors.js';
 import type { SafetensorsDtype } from './safetensors.js';
 
 /** `module.name` of a class or function named by GLOBAL / STACK_GLOBAL. */

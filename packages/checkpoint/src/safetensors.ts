@@ -6,7 +6,7 @@
  * Pure and browser-safe: works on Uint8Array only. Every corruption is a CheckpointError that names
  * the file, the tensor, what was expected and what was found.
  */
-import { CheckpointError, formatShape } from '@dcformer/kernels';
+import { CheckpointError, formatShape } from './errors.js';
 import { parseJsonBounded } from './json.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';

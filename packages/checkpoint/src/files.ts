@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError } from './errors.js';
 import { AllocationBudget } from './budget.js';
 import { parseJsonBounded } from './json.js';
 import { checkpointEntry, ensureDirectory, openRegularFile, readRange, readRegularTextFile } from './open-file.js';

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointError } from '@dcformer/kernels';
-import { readCheckpointWeights, readSafetensorsWeights } from './files.js';
-import { serializeSafetensors, toFloat32, type RawTensor } from './safetensors.js';
-import { openTorchCheckpoint, readTorchStateDict } from './torch-bin.js';
-import { buildStoredZip } from './zip.js';
+import { CheckpointError } from '../src/errors.js';
+import { readCheckpointWeights, readSafetensorsWeights } from '../src/files.js';
+import { serializeSafetensors, toFloat32, type RawTensor } from '../src/safetensors.js';
+import { openTorchCheckpoint, readTorchStateDict } from '../src/torch-bin.js';
+import { buildStoredZip } from '../src/zip.js';
 
 // ---- building torch.save-shaped checkpoints by hand ----
 
@@ -369,7 +369,7 @@ describe('readCheckpointWeights with PyTorch files', () => {
 
 // The oracle fixtures are committed at <repo>/fixtures/oracle, so resolve them from this file (any checkout path) and
 // let a missing file fail the test instead of skipping it: its absence means a broken checkout.
-const ORACLE = fileURLToPath(new URL('../../../../fixtures/oracle/', import.meta.url));
+const ORACLE = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
 
 describe('the oracle PyTorch checkpoints', () => {
   it('case 1 torch_fp16: every tensor is the float16 rounding of model.safetensors', async () => {

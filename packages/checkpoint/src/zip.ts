@@ -8,7 +8,7 @@
  * Pure and browser-safe: all I/O goes through `RandomAccessSource`; the Node file-backed source lives
  * in torch-bin.ts.
  */
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError } from './errors.js';
 
 /** Random access to the archive's bytes: memory here, a file handle in Node. */
 export interface RandomAccessSource {

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '@dcformer/kernels';
-import { unpickleTorch, type PickleValue, type TensorRef } from './pickle.js';
-import { openZip } from './zip.js';
+import { CheckpointError } from '../src/errors.js';
+import { unpickleTorch, type PickleValue, type TensorRef } from '../src/pickle.js';
+import { openZip } from '../src/zip.js';
 
 /** Builds pickle bytes from opcodes (numbers), raw strings (latin-1 bytes) and byte arrays. */
 function pickle(...parts: Array<number | string | Uint8Array>): Uint8Array {
@@ -260,7 +260,7 @@ describe('unpickleTorch reads state dicts', () => {
 
 // The oracle fixtures are committed at <repo>/fixtures/oracle, so resolve them from this file (any checkout path) and
 // let a missing file fail the test instead of skipping it: its absence means a broken checkout.
-const ORACLE_DIR = fileURLToPath(new URL('../../../../fixtures/oracle/', import.meta.url));
+const ORACLE_DIR = fileURLToPath(new URL('../../../fixtures/oracle/', import.meta.url));
 const REAL = join(ORACLE_DIR, 'case1_dcformer_lgll/torch_fp16/pytorch_model.bin');
 describe('a real torch.save pickle', () => {
   it('holds 71 float16 tensors, each on its own storage', async () => {

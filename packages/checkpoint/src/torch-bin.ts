@@ -9,7 +9,7 @@
  * reading only the byte range the view touches, one tensor at a time, so a multi-GB file is never held
  * whole. The only Node-specific code is `fileSource`, which imports node:fs lazily.
  */
-import { CheckpointError } from '@dcformer/kernels';
+import { CheckpointError } from './errors.js';
 import { AllocationBudget } from './budget.js';
 import { unpickleTorch, type StorageRef, type TensorRef } from './pickle.js';
 import {

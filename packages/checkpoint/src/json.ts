@@ -4,7 +4,8 @@
  * of `[[[…]]]` overflow the stack with an untyped RangeError. So the text is scanned first, once and
  * without recursion, and anything nested deeper than `MAX_JSON_DEPTH` is refused before parsing.
  * Every JSON file a checkpoint brings (config.json, a safetensors header, a shard index) goes through
- * `parseJsonBounded`. Pure and browser-safe.
+ * `parseJsonBounded`; @dcformer/tokenizer uses the same scan for tokenizer.json and its companions.
+ * Pure and browser-safe.
  */
 
 /** No file this project reads nests deeper than ~8 levels (tokenizer.json); 64 leaves ample room. */
@@ -29,6 +30,20 @@ export function jsonDepthViolation(text: string, maxDepth = MAX_JSON_DEPTH): num
     }
   }
   return -1;
+}
+
+/** Whether an already-parsed value nests deeper than `maxDepth` (iteratively; for object inputs). */
+export function valueTooDeep(value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > maxDepth) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /**

@@ -8,3 +8,4 @@ export { fusedAdamWKernel } from './adamw.js';
 export { fusedRmsNormKernel, fusedRmsNormBackwardKernel } from './rms-norm.js';
 export { fusedRopeKernel } from './rope.js';
 export { fusedGeluKernel, fusedGeluBackwardKernel } from './gelu.js';
+export { compactMatMulKernel, compactAddon, type CompactAddon } from './compact-matmul.js';

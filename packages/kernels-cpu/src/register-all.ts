@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   DcAdamWUpdate,
+  DcCompactMatMul,
   DcGelu,
   DcGeluBackward,
   DcRope,
@@ -26,6 +27,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { unsortedSegmentSum } from './js-kernels.js';
 import { copyKernels } from './copy-kernels.js';
 import { loadNative } from './native.js';
+import { compactAddon, compactMatMulKernel } from './compact-matmul.js';
 import { overrideKernel, restoreKernels } from './override.js';
 
 export interface FastPathInfo {
@@ -76,6 +78,12 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       tf.registerKernel(config);
       kernels.push(name);
     }
+    const compact = compactAddon(addon);
+    if (compact) {
+      if (tf.getKernel(DcCompactMatMul, backendName) !== undefined) tf.unregisterKernel(DcCompactMatMul, backendName);
+      tf.registerKernel(compactMatMulKernel(compact, backendName));
+      kernels.push(DcCompactMatMul);
+    }
   }
   info = { path: addon ? 'native' : 'tfjs', detail: reason, kernels };
   if (!quiet())
@@ -103,6 +111,7 @@ export function unregisterCpuKernels(backendName = 'cpu'): void {
     DcRope,
     DcGelu,
     DcGeluBackward,
+    DcCompactMatMul,
   ]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined)
       tf.unregisterKernel(name, backendName);

@@ -48,3 +48,18 @@ export {
   geluGradConfig,
   referenceGeluKernel,
 } from './activation/gelu-op.js';
+export * from './compact-matmul/compact-format.js';
+export {
+  DcCompactMatMul,
+  compactMatMul,
+  compactMatMulReference,
+  referenceCompactMatMulKernel,
+  isReferenceCompactMatMul,
+  isCompactWeight,
+  compactWeight,
+  disposeCompactWeight,
+  compactWeightBytes,
+  packedOf,
+  type CompactWeight,
+  type CompactMatMulAttrs,
+} from './compact-matmul/compact-matmul-op.js';

@@ -6,3 +6,4 @@ export * from './rope-conformance.js';
 export * from './gelu-conformance.js';
 export * from './run-cases.js';
 export * from './adamw-conformance.js';
+export * from './compact-matmul-conformance.js';

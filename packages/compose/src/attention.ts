@@ -3,10 +3,12 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import {
   ShapeError,
   composeInputNames,
+  dcmhaAttentionFused,
   dcmhaCompose,
   dcmhaComposeBackward,
   formatLettered,
   formatShape,
+  hasFusedAttention,
   type ComposeAttrs,
   type ComposeInputs,
   type ComposeWeights,
@@ -35,6 +37,12 @@ export interface AttentionOptions {
    * always recomputes.
    */
   saveBudgetBytes?: number;
+  /**
+   * Use the backend's fused DcmhaAttention kernel (@dcformer/kernels) when it has one. Default true;
+   * false (or DCFORMER_FUSED_ATTENTION=0 in the environment) runs the chunked path below, which
+   * stays the reference and the fallback.
+   */
+  fused?: boolean;
 }
 
 export const DEFAULT_SAVE_BUDGET_BYTES = 256 * 2 ** 20;
@@ -202,9 +210,16 @@ function combinePieces(pieces: { part: Tensor; lo: number }[], axis: number, ful
   });
 }
 
+function useFused(options: AttentionOptions): boolean {
+  if (options.fused === false) return false;
+  const env = typeof process !== 'undefined' ? process.env?.DCFORMER_FUSED_ATTENTION : undefined;
+  return env !== '0' && hasFusedAttention(tf.getBackend());
+}
+
 /**
  * Attention with DCMHA: scores q·kᵀ/√E, pre-Compose, mask, float32 softmax, post-Compose, ·v.
- * Runs in query chunks over each chunk's key range. The custom gradient reuses each chunk's
+ * Runs the backend's fused kernel (DcmhaAttention) where there is one; otherwise
+ * in query chunks over each chunk's key range. The custom gradient reuses each chunk's
  * intermediates while they fit `saveBudgetBytes` and recomputes them otherwise, so attention
  * memory in training stays bounded (O(T·(chunk + W)) for a local layer). `weights` null: plain MHA.
  *
@@ -229,6 +244,18 @@ export function dcmhaAttention(
     );
   }
   const attrs: ComposeAttrs = options.compose ?? { queryWise: true, keyWise: true };
+  if (useFused(options)) {
+    return dcmhaAttentionFused(
+      { q: q_BNTE, k: k_BNSE, v: v_BNSE, pre: weights?.pre, post: weights?.post },
+      {
+        window: options.window,
+        queryOffset,
+        keyOffset,
+        keyStart: options.keyStart,
+        compose: weights === null ? null : { queryWise: attrs.queryWise, keyWise: attrs.keyWise },
+      },
+    );
+  }
   const names = composeInputNames(attrs).filter((n) => n !== 'x') as (keyof ComposeWeights)[];
   const scale = 1 / Math.sqrt(E);
   const ranges = chunkRanges(T, S, queryOffset, options.window, options.chunkSize, keyOffset);

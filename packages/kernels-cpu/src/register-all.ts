@@ -17,6 +17,7 @@ import {
   DcSoftmaxCrossEntropyBackward,
 } from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
+import { fusedAttentionKernels } from './attention.js';
 import { fusedAdamWKernel } from './adamw.js';
 import { fusedRopeKernel } from './rope.js';
 import { fusedGeluBackwardKernel, fusedGeluKernel } from './gelu.js';
@@ -73,6 +74,7 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       [DcRope, fusedRopeKernel(addon, backendName)],
       [DcGelu, fusedGeluKernel(addon, backendName)],
       [DcGeluBackward, fusedGeluBackwardKernel(addon, backendName)],
+      ...fusedAttentionKernels(addon, backendName),
     ] as const) {
       if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
       tf.registerKernel(config);
@@ -112,6 +114,8 @@ export function unregisterCpuKernels(backendName = 'cpu'): void {
     DcGelu,
     DcGeluBackward,
     DcCompactMatMul,
+    'DcmhaAttention',
+    'DcmhaAttentionBackward',
   ]) {
     if (info?.kernels.includes(name) && tf.getKernel(name, backendName) !== undefined)
       tf.unregisterKernel(name, backendName);

@@ -48,6 +48,18 @@ export {
   geluGradConfig,
   referenceGeluKernel,
 } from './activation/gelu-op.js';
+export {
+  DcmhaAttention,
+  DcmhaAttentionBackward,
+  attentionInputNames,
+  attentionInputList,
+  attentionKernelAttrs,
+  attentionAttrsOf,
+  validateAttentionInputs,
+  type FusedAttentionAttrs,
+  type FusedAttentionInputs,
+} from './attention/attention-spec.js';
+export { dcmhaAttentionFused, hasFusedAttention, attentionGradConfig } from './attention/attention-op.js';
 export * from './compact-matmul/compact-format.js';
 export {
   DcCompactMatMul,

@@ -1,0 +1,93 @@
+/**
+ * `dcformer logits / grads / generate` on the MUDDFormer / MUDDPythia fixture folders
+ * (fixtures/oracle-mudd) against the official code's golden data, as main.test.ts does for DCFormer.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  gradMismatches,
+  maxAbs,
+  maxAbsDiff,
+  readF32Safetensors,
+  removeTempDirs,
+  run,
+  tempDir,
+  writeIds,
+  type ExpectedGrad,
+} from './test-support.js';
+
+const MUDD_DIR = fileURLToPath(new URL('../../../fixtures/oracle-mudd/', import.meta.url));
+const CASES = ['case_m1_muddformer', 'case_m2_muddpythia'];
+
+interface MuddGolden {
+  input_ids: number[][];
+  train: { loss: number; logits: number[][][] };
+  infer: { prefill_len: number; logits: number[][][] };
+  generate: { ids: number[][]; prompt_len: number; n_gen: number };
+}
+
+afterAll(removeTempDirs);
+
+describe.each(CASES)('%s', (caseName) => {
+  const modelDir = join(MUDD_DIR, caseName);
+  let golden: MuddGolden;
+  let dir: string;
+  let idsPath: string;
+
+  beforeAll(async () => {
+    golden = JSON.parse(await readFile(join(modelDir, 'golden.json'), 'utf8')) as MuddGolden;
+    dir = await tempDir();
+    idsPath = await writeIds(dir, golden.input_ids);
+  });
+
+  it('logits match the official training forward within 1e-4; --prefill P matches its cached path', async () => {
+    const out = join(dir, 'logits.json');
+    const r = await run(['logits', '--model', modelDir, '--input', idsPath, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const ours = (JSON.parse(await readFile(out, 'utf8')) as { logits: number[][][] }).logits;
+    expect(maxAbsDiff(ours.flat(2), golden.train.logits.flat(2))).toBeLessThanOrEqual(1e-4);
+
+    const cachedOut = join(dir, 'logits-cached.json');
+    const c = await run([
+      'logits',
+      '--model',
+      modelDir,
+      '--input',
+      idsPath,
+      '--out',
+      cachedOut,
+      '--prefill',
+      String(golden.infer.prefill_len),
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    const cached = (JSON.parse(await readFile(cachedOut, 'utf8')) as { logits: number[][][] }).logits;
+    expect(maxAbsDiff(cached.flat(2), golden.infer.logits.flat(2))).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('grads: loss within 1e-5, every parameter within 1e-3 of its max |g|', async () => {
+    const out = join(dir, 'grads.safetensors');
+    const r = await run(['grads', '--model', modelDir, '--input', idsPath, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { loss: number };
+    expect(Math.abs(summary.loss - golden.train.loss)).toBeLessThanOrEqual(1e-5);
+    const expected = new Map<string, ExpectedGrad>();
+    for (const [name, t] of await readF32Safetensors(join(modelDir, 'grads.safetensors'))) {
+      expected.set(name, { ...t, scale: maxAbs(t.data) });
+    }
+    expect(gradMismatches(await readF32Safetensors(out), expected)).toEqual([]);
+  });
+
+  it('generate: greedy ids equal the official ones', async () => {
+    const { ids, prompt_len: P, n_gen: n } = golden.generate;
+    const prompts = await writeIds(
+      dir,
+      ids.map((row) => row.slice(0, P)),
+      'prompts.json',
+    );
+    const r = await run(['generate', '--model', modelDir, '--input', prompts, '--max-new-tokens', String(n), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { ids: number[][] }).ids).toEqual(ids);
+  });
+});

@@ -26,3 +26,8 @@ export {
   type DecodeAttentionOptions,
 } from './decode/decode-attention.js';
 export { DecodeAttentionProgram } from './decode/decode-program.js';
+export {
+  CompactMatMulProgram,
+  compactMatMulWebGPU,
+  compactMatMulWebGPUConfig,
+} from './compact/compact-matmul.js';

@@ -2,11 +2,13 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { addNReplacement } from './addn.js';
 import { composeBackwardWebGPUConfig, composeWebGPUConfig } from './compose/compose-kernels.js';
 import { decodeAttentionWebGPUConfig } from './decode/decode-attention.js';
+import { compactMatMulWebGPUConfig } from './compact/compact-matmul.js';
 
 export const WEBGPU_KERNEL_CONFIGS: readonly KernelConfig[] = [
   composeWebGPUConfig,
   composeBackwardWebGPUConfig,
   decodeAttentionWebGPUConfig,
+  compactMatMulWebGPUConfig,
 ];
 
 function replace(config: KernelConfig): void {

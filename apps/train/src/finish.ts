@@ -1,17 +1,31 @@
 /**
  * The end of a run: loss-curve SVG, a sample of generated text, the summary (a table for
- * --compare-mha), and the final JSON object under --json.
+ * --compare), and the final JSON object under --json.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lossCurveSvg, sampleIdsAsync, type CurveSeries } from '@dcformer/train';
 import type { LogRecord, RunResult } from '@dcformer/train/node';
+import type { ModelConfig } from '@dcformer/model';
 import type { Plan } from './plan.js';
 import type { ProgressMode } from './progress.js';
 import type { Io } from '@dcformer/cli-utils';
 import type { RunTokenizer } from './tokenizers.js';
 
 export const PLOT_FILE = 'loss.svg';
+
+/** The family's name for plots: DCFormer++, Transformer++ (no Compose), MUDDFormer, MUDDPythia, DCPythia. */
+function modelLabel(config: ModelConfig | undefined): string {
+  if (config === undefined) return 'DCFormer++';
+  const names: Record<ModelConfig['family'], string> = {
+    dcformer: 'DCFormer++',
+    dcpythia: 'DCPythia',
+    muddformer: 'MUDDFormer',
+    muddpythia: 'MUDDPythia',
+  };
+  if (config.family === 'dcformer' && !config.useDcmha) return 'Transformer++';
+  return names[config.family] + (config.family.startsWith('mudd') && config.useDcmha ? '×DCMHA' : '');
+}
 
 function series(label: string, history: readonly LogRecord[]): CurveSeries {
   return {
@@ -56,10 +70,7 @@ export async function finishSingle(
   mode: ProgressMode,
 ): Promise<void> {
   const plot = join(plan.outDir, PLOT_FILE);
-  await writeFile(
-    plot,
-    lossCurveSvg([series(plan.targets[0].config?.useDcmha === false ? 'Transformer++' : 'DCFormer++', result.history)]),
-  );
+  await writeFile(plot, lossCurveSvg([series(modelLabel(plan.targets[0].config), result.history)]));
   const text = await sampleText(plan, result, tok);
   if (mode === 'json') {
     io.stdout.write(`${JSON.stringify(summary(result, { plot, sample: text }))}\n`);
@@ -90,16 +101,27 @@ export async function finishCompare(
     plot,
     lossCurveSvg(
       results.map((r, i) => series(labels[i], r.history)),
-      'DCFormer++ vs Transformer++ (same seed and data)',
+      `${labels.join(' vs ')} (same seed and data)`,
     ),
   );
-  const rows = results.map((r, i) => ({ model: plan.targets[i].name, ...summary(r) }));
+  // Equal wall time: each model's last validation loss within the time the fastest run took.
+  const equalTime = Math.min(...results.map((r) => r.history.at(-1)?.elapsed_s ?? 0));
+  const atEqualTime = results.map(
+    (r) => [...r.history].reverse().find((h) => h.val_loss !== undefined && h.elapsed_s <= equalTime)?.val_loss ?? null,
+  );
+  const rows = results.map((r, i) => ({
+    model: plan.targets[i].name,
+    ...summary(r),
+    equal_time_s: equalTime,
+    val_loss_at_equal_time: atEqualTime[i],
+  }));
   const table = {
-    columns: ['model', 'parameters', 'final val loss', 'tokens/s', 'steps'],
+    columns: ['model', 'parameters', 'final val loss', `val loss @ ${equalTime.toFixed(0)} s`, 'tokens/s', 'steps'],
     rows: results.map((r, i) => [
       labels[i],
       r.parameters.toLocaleString('en-US'),
       r.valLoss === null ? 'n/a' : r.valLoss.toFixed(4),
+      atEqualTime[i] === null ? 'n/a' : (atEqualTime[i] as number).toFixed(4),
       r.tokensPerS.toFixed(0),
       String(r.step),
     ]),

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InputError } from '@dcformer/kernels';
-import { parseConfig, type ModelConfig } from '@dcformer/model';
+import { isMudd, muddCounterpart, parseConfig, resolveConfig, type ModelConfig } from '@dcformer/model';
 import {
   learningRate,
   resolveSettings,
@@ -35,9 +35,42 @@ import { type FLAGS, SETTING_FLAGS } from './usage.js';
 
 export type Flags = ParsedFlags<typeof FLAGS>;
 
-/** One model to train: the whole run, or one side of --compare-mha. */
+/** --compare entries: the run folder's name and the table's label. */
+const COMPARE: Record<string, { name: string; label: (c: ModelConfig | undefined) => string }> = {
+  mha: { name: 'transformer', label: () => 'Transformer++' },
+  mudd: { name: 'muddformer', label: (c) => (c?.family === 'muddpythia' ? 'MUDDPythia' : 'MUDDFormer') },
+  'mudd-dcmha': { name: 'mudd-dcmha', label: () => 'MUDD×DCMHA' },
+};
+
+/** The models of `--compare a,b` (and the `--compare-mha` alias), in the order given. */
+function compareList(f: Flags): string[] {
+  const out: string[] = [];
+  if (f.compare !== undefined) {
+    for (const item of f.compare.split(',').map((x) => x.trim())) {
+      if (!Object.hasOwn(COMPARE, item)) {
+        throw new UsageError(
+          `--compare: unknown model '${item}' (a comma-separated list of: ${Object.keys(COMPARE).join(', ')})`,
+        );
+      }
+      if (!out.includes(item)) out.push(item);
+    }
+  }
+  if (f['compare-mha'] && !out.includes('mha')) out.unshift('mha');
+  return out;
+}
+
+/** Which model a side of a comparison trains, from the run's (DCFormer) config. */
+function compareConfig(item: string, config: ModelConfig): ModelConfig {
+  if (item === 'dcformer') return { ...config, useDcmha: true };
+  if (item === 'mha') return { ...config, useDcmha: false };
+  return resolveConfig(muddCounterpart(config, { dcmha: item === 'mudd-dcmha' }) as Partial<ModelConfig>, {
+    onWarning: () => {},
+  });
+}
+
+/** One model to train: the whole run, or one side of --compare. */
 export interface RunTarget {
-  /** 'dcformer' | 'transformer' under --compare-mha; '' for a single run. */
+  /** 'dcformer' | 'transformer' | 'muddformer' | 'mudd-dcmha' under --compare; '' for a single run. */
   name: string;
   label: string;
   outDir: string;
@@ -148,8 +181,9 @@ export async function makePlan(f: Flags): Promise<Plan> {
   if (f.extend && !f.resume) throw new UsageError('--extend lengthens a resumed run; give it with --resume --steps N');
   if (f['init-from'] !== undefined && f.resume)
     throw new UsageError('--init-from starts a new run; it cannot be combined with --resume');
-  if (f['init-from'] !== undefined && f['compare-mha'])
-    throw new UsageError('--init-from cannot be combined with --compare-mha (the two models have different weights)');
+  const compared = compareList(f);
+  if (f['init-from'] !== undefined && compared.length > 0)
+    throw new UsageError('--init-from cannot be combined with --compare (the models have different weights)');
   if (f['bin-dtype'] !== undefined && f['bin-dtype'] !== 'uint16' && f['bin-dtype'] !== 'uint32') {
     throw new UsageError(`--bin-dtype must be uint16 or uint32; got '${f['bin-dtype']}'`);
   }
@@ -158,7 +192,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
   }
   const backend = resolveBackend(f.backend);
   const outDir = resolve(f.out);
-  const compare = f['compare-mha'] === true;
+  const compare = compared.length > 0;
 
   if (f.preset !== undefined && !Object.hasOwn(TRAIN_PRESETS, f.preset)) {
     // a mistyped name is a usage mistake (exit 2), with the nearest preset suggested
@@ -186,10 +220,17 @@ export async function makePlan(f: Flags): Promise<Plan> {
     config = parseConfig(json, { onWarning: () => {} });
   }
 
-  const names = compare ? ['dcformer', 'transformer'] : [''];
+  if (compare && config !== undefined && isMudd(config)) {
+    throw new UsageError(
+      `--compare trains DCFormer++ against the listed models: give a DCFormer / DCPythia --preset or --config, not ${config.family}`,
+    );
+  }
+  const items = compare ? ['dcformer', ...compared] : [''];
+  const names = items.map((item) => (item === '' || item === 'dcformer' ? item : COMPARE[item].name));
   const targets: RunTarget[] = [];
   let saved: SavedTrainerState | null = null;
-  for (const name of names) {
+  for (const [index, name] of names.entries()) {
+    const item = items[index];
     const dir = name === '' ? outDir : join(outDir, name);
     const latest = await latestCheckpoint(join(dir, CHECKPOINTS_DIR));
     if (latest && !f.resume && !f.overwrite) {
@@ -201,7 +242,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
     if (latest && f.resume && saved === null)
       saved = (await readJson(join(latest.dir, TRAINER_STATE_FILE), 'checkpoint state')) as SavedTrainerState;
     let own = config;
-    if (compare && own) own = { ...own, useDcmha: name === 'dcformer' };
+    if (compare && own) own = compareConfig(item, own);
     if (own && latest && f.resume) {
       // Checked here, before tfjs loads, so the mismatch is the only line printed.
       const theirs = parseConfig(await readJson(join(latest.dir, 'config.json'), 'checkpoint config'), {
@@ -213,7 +254,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
     }
     targets.push({
       name,
-      label: name === '' ? '' : `${name === 'dcformer' ? 'DCFormer++' : 'Transformer++'} `,
+      label: name === '' ? '' : `${item === 'dcformer' ? 'DCFormer++' : COMPARE[item].label(own)} `,
       outDir: dir,
       config: own,
       resumeFrom: f.resume ? (latest?.dir ?? null) : null,

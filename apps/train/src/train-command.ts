@@ -1,6 +1,6 @@
 /**
  * `dcformer-train` itself: plan → backend → tokenizer → tokens (cached) → one run, or two under
- * --compare-mha → loss curve, sample text, summary.
+ * --compare → loss curve, sample text, summary.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

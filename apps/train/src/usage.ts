@@ -13,6 +13,7 @@ export const FLAGS = {
   resume: 'boolean',
   extend: 'boolean',
   overwrite: 'boolean',
+  compare: 'string',
   'compare-mha': 'boolean',
   seed: 'integer',
   backend: 'string',
@@ -85,8 +86,12 @@ usage: dcformer-train (--preset NAME | --config FILE) --data PATH [--data PATH .
                        schedule recomputed for N (the new rate of the next step is stated)
   --overwrite          start afresh in an --out that holds a run (its checkpoints and logs are
                        deleted; the token cache is kept)
-  --compare-mha        train DCFormer++ and Transformer++ (use_dcmha false) on the same seed and
-                       data; one plot, one table (runs in DIR/dcformer and DIR/transformer)
+  --compare LIST       train DCFormer++ and, on the same seed and data, each of LIST (comma-separated):
+                       mha (Transformer++, use_dcmha false), mudd (MUDDFormer: dynamic dense
+                       connections, global attention), mudd-dcmha (MUDDFormer with DCMHA); one plot,
+                       one table with validation loss at equal steps and at equal wall time (runs in
+                       DIR/dcformer, DIR/transformer, DIR/muddformer, DIR/mudd-dcmha)
+  --compare-mha        the same as --compare mha
   --init-from DIR      start from a model directory's weights (fine-tuning)
   --seed S             model init, data order and sampling (default 0)
   --backend B          cpu | wasm | webgpu (default: cpu with @dcformer/kernels-cpu's native

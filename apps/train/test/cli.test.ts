@@ -68,7 +68,7 @@ describe('dcformer-train', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(out, 'dcformer', 'checkpoints', 'step-000002'))).toBe(true);
     expect(existsSync(join(out, 'transformer', 'checkpoints', 'step-000002'))).toBe(true);
-    expect(r.stdout).toMatch(/model\s+parameters\s+final val loss\s+tokens\/s\s+steps/);
+    expect(r.stdout).toMatch(/model\s+parameters\s+final val loss\s+val loss @ \d+ s\s+tokens\/s\s+steps/);
     expect(r.stdout).toMatch(/DCFormer\+\+/);
     expect(r.stdout).toMatch(/Transformer\+\+/);
     const svg = readFileSync(join(out, 'loss.svg'), 'utf8');
@@ -77,5 +77,29 @@ describe('dcformer-train', () => {
     const cmp = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
     expect(cmp.runs.map((x: { model: string }) => x.model)).toEqual(['dcformer', 'transformer']);
     expect(cmp.runs[0].parameters).toBeGreaterThan(cmp.runs[1].parameters);
+  });
+
+  it('--compare mha,mudd trains DCFormer++, Transformer++ and MUDDFormer on the same data; equal-time column', async () => {
+    const out = join(w.dir, 'compare3');
+    const r = await run(
+      microFlags(w, out, ['--compare', 'mha,mudd', '--steps', '2', '--progress', 'lines', '--sample-tokens', '0']),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    for (const name of ['dcformer', 'transformer', 'muddformer'])
+      expect(existsSync(join(out, name, 'checkpoints', 'step-000002')), name).toBe(true);
+    expect(r.stdout).toMatch(/model\s+parameters\s+final val loss\s+val loss @ \d+ s\s+tokens\/s\s+steps/);
+    expect(r.stdout).toMatch(/MUDDFormer/);
+    const cmp = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+    expect(cmp.runs.map((x: { model: string }) => x.model)).toEqual(['dcformer', 'transformer', 'muddformer']);
+    // the fastest run's last validation is within the equal time; a slower run's may not be yet (null)
+    const atTime = cmp.runs.map((x: { val_loss_at_equal_time: number | null }) => x.val_loss_at_equal_time);
+    expect(atTime.some((v: number | null) => v !== null && v > 0)).toBe(true);
+    // the MUDD side is a MUDD checkpoint that loads as a model directory
+    const mudd = await loadModel(join(out, 'muddformer', 'checkpoints', 'step-000002'));
+    expect(mudd.config).toMatchObject({ family: 'muddformer', dim: 32, useDcmha: false, windowSize: null });
+    mudd.dispose();
+    const bad = await run(microFlags(w, join(w.dir, 'bad'), ['--compare', 'mha,llama']));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--compare: unknown model 'llama'/);
   });
 });

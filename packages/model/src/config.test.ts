@@ -455,6 +455,7 @@ describe('presets', () => {
       'dcformer-2.8b',
       'dcpythia-6.9b',
       'tiny',
+      'tiny-mudd',
     ]);
     const tiny = presetConfig('tiny');
     expect(tiny).toMatchObject({

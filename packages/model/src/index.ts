@@ -9,6 +9,8 @@ export {
   type NormParams,
 } from './model.js';
 export { idsTensor, validateIds } from './ids.js';
+export { ffnWidths, muddCounterpart, muddSizes } from './mudd-config.js';
+export { muddLayers, muddMix, type MuddParams, type Streams } from './mudd.js';
 export { initModel, seededNormal, seededUniform } from './init.js';
 export {
   modelFromWeights,

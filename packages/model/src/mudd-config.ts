@@ -174,3 +174,26 @@ export function muddJson(c: ModelConfig, arch: string): Record<string, unknown> 
   if (c.windowType !== null) out.window_type = c.windowType;
   return out;
 }
+
+/**
+ * The MUDD counterpart of a DCFormer / DCPythia config for side-by-side training (`--compare mudd`):
+ * the same widths, depth, vocabulary, norms and RoPE; the FFN base width `intermediate_size` (MUDD
+ * scales it per layer from 0.5× to 1.5×, so the mean width stays close); the released MUDD switches
+ * (expand_last, round64). With `dcmha`, DCMHA's Compose in every block on the source's windows;
+ * without it plain global attention, as the official MUDD code.
+ */
+export function muddCounterpart(config: ModelConfig, options: { dcmha?: boolean } = {}): Record<string, unknown> {
+  const pythia = config.family === 'dcpythia' || config.family === 'muddpythia';
+  const dcmha = options.dcmha === true;
+  const { expandLast: _e, round64: _r, headDim: _h, queryWise: _q, ...rest } = config;
+  return {
+    ...rest,
+    family: pythia ? 'muddpythia' : 'muddformer',
+    mgate: false,
+    useDcmha: dcmha,
+    windowSize: dcmha ? config.windowSize : null,
+    windowType: dcmha ? config.windowType : null,
+    expandLast: true,
+    round64: true,
+  };
+}

@@ -34,6 +34,18 @@ const DEFINITIONS: Record<string, Parameters<typeof resolveConfig>[0]> = {
     useQkNorm: true,
     mgate: false,
   },
+  // tiny as MUDDFormer (global attention as the official code; FFN widths 256/512/512/768 around tiny's 512)
+  'tiny-mudd': {
+    family: 'muddformer',
+    vocabSize: 257,
+    dim: 128,
+    nHead: 4,
+    nLayer: 4,
+    blockSize: 128,
+    useQkNorm: true,
+    expandLast: true,
+    round64: true,
+  },
   'bench-small': benchSmall,
   'bench-small-mha': { ...benchSmall, useDcmha: false },
   'dcformer-2.8b': {

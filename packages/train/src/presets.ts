@@ -77,6 +77,26 @@ const DEFINITIONS: Record<string, Omit<TrainPreset, 'model'> & { model: ModelCon
     sample: { prompt: '\n', tokens: 200, temperature: 0.8, topK: 40 },
     about: 'byte-level DCFormer++ (dim 128, 4 layers), a couple of minutes on a laptop CPU',
   },
+  'tiny-mudd': {
+    model: PRESETS['tiny-mudd'],
+    tokenizer: 'byte-level',
+    // tiny's run, so the two compare at equal steps; see apps/train/README.md "--compare".
+    settings: {
+      batchSize: 16,
+      seqLen: 64,
+      steps: 120,
+      lr: 1e-2,
+      warmupSteps: 10,
+      finalLrFraction: 0.1,
+      evalEvery: 30,
+      evalBatches: 4,
+      logEvery: 10,
+      checkpointEvery: 60,
+      keep: 2,
+    },
+    sample: { prompt: '\n', tokens: 200, temperature: 0.8, topK: 40 },
+    about: 'tiny as MUDDFormer (dynamic dense connections, global attention), byte-level',
+  },
   'bench-small': {
     model: PRESETS['bench-small'],
     tokenizer: 'gpt-neox',

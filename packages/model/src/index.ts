@@ -66,3 +66,15 @@ export {
   type SamplingOptions,
 } from './sampling.js';
 export { modelScorer, type ModelScorer, type ModelScorerOptions } from './scorer.js';
+export {
+  compactModel,
+  compactSpecs,
+  compactWeightsOf,
+  installCompact,
+  packSpec,
+  weightBytes,
+  weightBytesOf,
+  embed,
+  type CompactOptions,
+  type LinearWeight,
+} from './compact.js';

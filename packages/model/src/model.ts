@@ -14,7 +14,8 @@ import { isMudd, isPythiaLike, layerWindows, rotaryDims, type ModelConfig } from
 import { muddLayers, type MuddParams, type Streams } from './mudd.js';
 import { validateIds } from './ids.js';
 import { KVCache, appendKeys, trimKeys } from './cache.js';
-import { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, silu } from './layers.js';
+import { applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
+import { embed, linear, releaseCompact } from './compact.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
 
 export interface AttentionParams {
@@ -167,7 +168,7 @@ export class DcformerModel {
   /** The final-normed hidden states [B,T,D] the output projection reads. */
   private hidden(ids_BT: Tensor, ctx: StepContext): Tensor {
     return tf.tidy(() => {
-      let x_BTD = tf.gather(this.params.tokEmbeddings, ids_BT);
+      let x_BTD = embed(this.params.tokEmbeddings, ids_BT);
       if (isMudd(this.config)) {
         const block = (i: number, s: Streams) => this.block(this.params.layers[i], i, s, ctx);
         x_BTD = muddLayers(x_BTD, this.params as MuddParams, this.config.normEps, block);
@@ -228,6 +229,7 @@ export class DcformerModel {
   dispose(): void {
     if (this.disposed) return;
     for (const v of this.variables.values()) v.dispose();
+    releaseCompact(this);
     this.disposed = true;
   }
 

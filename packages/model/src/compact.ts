@@ -1,0 +1,170 @@
+/**
+ * Compact weights in a model (issue 18): the weight matrices of the linear layers — wqkv (or MUDD's
+ * wq/wk/wv), wo, w1, w2, w3, the output projection — and optionally the token embedding held as
+ * bf16 / f16 / int8 / int4 (@dcformer/kernels' compact formats) instead of float32 variables. Their
+ * products run through DcCompactMatMul, which reads the packed words directly; embedding rows are
+ * dequantised as they are gathered. Everything else (norms, DCMHA's dynamic projections, biases,
+ * activations, accumulation) stays float32. A compact model is for inference: its compact weights
+ * are not variables, so they take no gradient and are not saved by saveModel.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import {
+  type CompactWeight,
+  ConfigError,
+  NotImplementedError,
+  type PackedWeight,
+  type WeightDtype,
+  compactMatMul,
+  compactWeight,
+  compactWeightBytes,
+  disposeCompactWeight,
+  isCompactWeight,
+  isQuantized,
+  packWeight,
+  packedOf,
+  unpackRows,
+} from '@dcformer/kernels';
+import { isMudd, type ModelConfig } from './config.js';
+import { linear as floatLinear } from './layers.js';
+import type { DcformerModel } from './model.js';
+import { type WeightSpec, weightSpecs } from './weights.js';
+
+/** A weight matrix as the model holds it: a float32 tensor or a compact weight. */
+export type LinearWeight = Tensor | CompactWeight;
+
+/** y = x·Wᵀ (+ b) for W (out, in) in float32 or a compact format. */
+export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor): Tensor {
+  if (!isCompactWeight(weight)) return floatLinear(x, weight, bias);
+  return tf.tidy(() => {
+    const y = compactMatMul(x, weight);
+    return bias === undefined ? y : tf.add(y, bias);
+  });
+}
+
+/** Rows of the token embedding for ids [B,T] → [B,T,D]; compact tables dequantise only those rows. */
+export function embed(table: LinearWeight, ids_BT: Tensor): Tensor {
+  if (!isCompactWeight(table)) return tf.gather(table, ids_BT);
+  const ids = ids_BT.dataSync();
+  const packed = packedOf(table);
+  const D = table.K;
+  const out = new Float32Array(ids.length * D);
+  for (let i = 0; i < ids.length; i++) unpackRows(packed, ids[i], ids[i] + 1, out.subarray(i * D, (i + 1) * D));
+  return tf.tensor(out, [...ids_BT.shape, D], 'float32');
+}
+
+const LINEAR_PATH = /\.(wqkv|wq|wk|wv|wo|w1|w2|w3)$/;
+
+/** The specs whose weights a compact model holds compactly (embedding only when asked). */
+export function compactSpecs(config: ModelConfig, embeddings: boolean): WeightSpec[] {
+  return weightSpecs(config).filter(
+    (s) =>
+      s.shape.length === 2 &&
+      (LINEAR_PATH.test(s.path) || s.path === 'output' || (embeddings && s.path === 'tokEmbeddings')),
+  );
+}
+
+export interface CompactOptions {
+  /** int8/int4 group size along the input dimension (default 64; the input dimension: per channel). */
+  groupSize?: number;
+  /** Also hold the token embedding compactly (rows dequantised when gathered). Default true. */
+  embeddings?: boolean;
+}
+
+const compactByModel = new WeakMap<DcformerModel, Map<string, CompactWeight>>();
+
+/** The compact weights of `model` by official name (empty for a float32 model). */
+export function compactWeightsOf(model: DcformerModel): ReadonlyMap<string, CompactWeight> {
+  return compactByModel.get(model) ?? new Map();
+}
+
+/** Disposes the compact weights of `model` (DcformerModel.dispose calls it). */
+export function releaseCompact(model: DcformerModel): void {
+  for (const w of compactByModel.get(model)?.values() ?? []) disposeCompactWeight(w);
+  compactByModel.delete(model);
+}
+
+function setParam(root: unknown, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = root as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  node[keys[keys.length - 1]] = value;
+}
+
+/** Replaces the float32 variable of `spec` by `w` (the variable is disposed). */
+export function installCompact(model: DcformerModel, spec: WeightSpec, w: CompactWeight): void {
+  const v = model.variables.get(spec.official);
+  if (v === undefined)
+    throw new Error(`installCompact: internal: '${spec.official}' is not a float32 variable of the model`);
+  v.dispose();
+  model.variables.delete(spec.official);
+  setParam(model.params, spec.path, w as unknown as Tensor);
+  let map = compactByModel.get(model);
+  if (map === undefined) compactByModel.set(model, (map = new Map()));
+  map.set(spec.official, w);
+}
+
+function checkSupported(config: ModelConfig, who: string): void {
+  if (isMudd(config)) throw new NotImplementedError(`${who}: compact weights for MUDD models`);
+}
+
+/** Packs one float32 weight of `spec` into `dtype`; a bad group size is a ConfigError naming the tensor. */
+export function packSpec(
+  spec: WeightSpec,
+  data: Float32Array,
+  dtype: Exclude<WeightDtype, 'f32'>,
+  groupSize?: number,
+): PackedWeight {
+  const [N, K] = spec.shape;
+  try {
+    return packWeight(data, N, K, dtype, isQuantized(dtype) ? (groupSize ?? Math.min(64, K)) : undefined);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${spec.official}: ${e.message}`, 'group_size');
+    throw e;
+  }
+}
+
+/**
+ * Converts the linear weights (and by default the embedding) of a float32 model to `dtype` in
+ * place, one tensor at a time (each float32 variable is freed as soon as its packed form exists).
+ */
+export function compactModel(model: DcformerModel, dtype: WeightDtype, options: CompactOptions = {}): DcformerModel {
+  if (dtype === 'f32') return model;
+  checkSupported(model.config, 'compactModel');
+  for (const spec of compactSpecs(model.config, options.embeddings ?? true)) {
+    const v = model.variables.get(spec.official);
+    if (v === undefined) continue; // already compact
+    const packed = packSpec(spec, v.dataSync() as Float32Array, dtype, options.groupSize);
+    installCompact(model, spec, compactWeight(packed));
+  }
+  return model;
+}
+
+/** Bytes the model's weights occupy: compact data + scales, float32 for the rest. */
+export function weightBytes(model: DcformerModel): { total: number; perToken: number } {
+  let total = 0;
+  let embedding = 0;
+  for (const [name, v] of model.variables) {
+    total += v.size * 4;
+    if (name === 'tok_embeddings.weight') embedding = v.size * 4;
+  }
+  for (const [name, w] of compactWeightsOf(model)) {
+    total += compactWeightBytes(w);
+    if (name === 'tok_embeddings.weight') embedding = compactWeightBytes(w);
+  }
+  // a decode step reads every weight once, except the embedding (one row)
+  return { total, perToken: total - embedding + embedding / model.config.vocabSize };
+}
+
+/** Bytes the weights of `config` take in `dtype` (linear weights and embedding compact, the rest float32). */
+export function weightBytesOf(config: ModelConfig, dtype: WeightDtype, groupSize = 64): number {
+  const compact = dtype === 'f32' ? new Set<string>() : new Set(compactSpecs(config, true).map((s) => s.official));
+  const bits = dtype === 'int8' ? 8 : dtype === 'int4' ? 4 : dtype === 'f32' ? 32 : 16;
+  let bytes = 0;
+  for (const s of weightSpecs(config)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (!compact.has(s.official)) bytes += 4 * n;
+    else bytes += (n * bits) / 8 + (bits <= 8 ? (4 * n) / Math.min(groupSize, s.shape[1]) : 0);
+  }
+  return bytes;
+}

@@ -1,0 +1,79 @@
+// Compact weights in a model (src/compact.ts): logits of a model whose linear weights and embedding
+// are bf16 / f16 / int8 / int4 against the float32 model holding the same weights dequantised
+// (≤ 1e-4), cached decode equal to the full forward, bytes accounted, nothing leaked.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, packedOf, unpackRows } from '@dcformer/kernels';
+import { resolveConfig } from '../src/config.js';
+import { initModel } from '../src/init.js';
+import { compactModel, compactWeightsOf, weightBytes, weightBytesOf } from '../src/compact.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const config = resolveConfig({
+  family: 'dcformer',
+  dim: 64,
+  nHead: 4,
+  nLayer: 2,
+  vocabSize: 96,
+  blockSize: 32,
+  windowSize: 8,
+  useQkNorm: true,
+});
+const ids = [[3, 17, 42, 5, 88, 1, 9, 60]];
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('compactModel', () => {
+  for (const [dtype, groupSize] of [
+    ['bf16', undefined],
+    ['f16', undefined],
+    ['int8', 32],
+    ['int8', 64],
+    ['int4', 32],
+    ['int4', 64],
+  ] as const) {
+    it(`${dtype}${groupSize ? ` G${groupSize}` : ''}: logits = the dequantised float32 model's (≤ 1e-4)`, () => {
+      const before = tf.memory().numTensors;
+      const model = compactModel(initModel(config, 3), dtype, { groupSize });
+      const twin = initModel(config, 3);
+      expect(compactWeightsOf(model).size).toBe(2 * 5 + 2); // wqkv, wo, w1, w3, w2 per layer; output, embedding
+      for (const [name, w] of compactWeightsOf(model)) {
+        const v = twin.variables.get(name) as tf.Variable;
+        tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+      }
+      const a = model.forward(ids);
+      const b = twin.forward(ids);
+      expect(maxDiff(a.dataSync() as Float32Array, b.dataSync() as Float32Array)).toBeLessThanOrEqual(1e-4);
+      // cached decode: prefill 7, then one token, equals the full forward's last position
+      const cache = model.createCache(1);
+      tf.dispose(model.forwardCached([ids[0].slice(0, 7)], cache));
+      const last = model.forwardCached([ids[0].slice(7)], cache);
+      const full = tf.slice(a, [0, 7, 0], [1, 1, config.vocabSize]);
+      expect(maxDiff(last.dataSync() as Float32Array, full.dataSync() as Float32Array)).toBeLessThanOrEqual(1e-4);
+      tf.dispose([a, b, last, full]);
+      cache.dispose();
+      const bytes = weightBytes(model);
+      expect(bytes.total).toBe(weightBytesOf(config, dtype, groupSize ?? 64));
+      expect(bytes.total).toBeLessThan(weightBytes(twin).total / (dtype === 'int4' ? 3 : 1.8));
+      model.dispose();
+      twin.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+  it('a group size that does not divide the input dimension is a ConfigError naming the tensor', () => {
+    const model = initModel(config, 1);
+    expect(() => compactModel(model, 'int4', { groupSize: 96 })).toThrow(ConfigError);
+    expect(() => compactModel(model, 'int8', { groupSize: 96 })).toThrow(
+      /tok_embeddings.weight: .*group size 96 must divide K = 64/,
+    );
+    model.dispose();
+  });
+});

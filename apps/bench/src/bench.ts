@@ -12,6 +12,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   compose: async () => (await import('./suites/compose.js')).composeSuite,
   train: async () => (await import('./suites/train.js')).trainSuite,
   decode: async () => (await import('./suites/decode.js')).decodeSuite,
+  'decode-compact': async () => (await import('./suites/decode-compact.js')).decodeCompactSuite,
 };
 
 export const BENCH_BACKENDS = ['cpu', 'cpu-native', 'wasm'] as const;

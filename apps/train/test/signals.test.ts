@@ -71,7 +71,7 @@ async function startRun(name: string): Promise<Started> {
     '--progress',
     'none',
   ]);
-  const env = { ...process.env, DCF_DEBUG: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DCF_DEBUG: '' };
   delete env.DCFORMER_GC_THREADS;
   const parent = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -37,6 +37,7 @@ describe('report', () => {
     n: 2,
     requests: 4,
     notes: ['first 2 of 30 documents'],
+    skipped: 0,
     metrics: { acc: meanMetric([1, 0]), acc_norm: meanMetric([1, 1]) },
   };
   it('markdown: one row per metric, notes below', () => {

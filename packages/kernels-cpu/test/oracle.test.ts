@@ -6,8 +6,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { compareClose } from '@dcformer/kernels/testing';
-import { cachedLogits } from '@dcformer/model';
-import { loadModel } from '@dcformer/model/node';
+// The model from its sources, like the oracle helpers below (a dist DcformerModel is another class to tsc).
+import { cachedLogits } from '../../model/src/index.js';
+import { loadModel } from '../../model/src/node.js';
 import { describe, expect, it } from 'vitest';
 import { CASES, caseDir, golden, goldenArray, gradFailures, logitsLossFailures } from '../../model/test/oracle.js';
 import { fastPathInfo, registerCpuKernels } from '../src/index.js';

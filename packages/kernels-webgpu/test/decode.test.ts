@@ -132,7 +132,7 @@ function decodeAttention64(
       const key = keyOffset + s;
       return key <= p && (c.options.window === null || key > p - c.options.window!) && key >= start;
     };
-    let A = Array.from({ length: N }, (_, n) => {
+    let A: Float64Array[] = Array.from({ length: N }, (_, n) => {
       const row = new Float64Array(S);
       for (let s = 0; s < S; s++) {
         let dot = 0;
@@ -142,7 +142,7 @@ function decodeAttention64(
       return row;
     });
     if (w !== null) A = compose64(A, w.pre, b, N, S, I);
-    let P = A.map((row) => {
+    let P: Float64Array[] = A.map((row) => {
       let max = -Infinity;
       for (let s = 0; s < S; s++) if (visible(s)) max = Math.max(max, row[s]);
       const e = row.map((x, s) => (visible(s) ? Math.exp(x - max) : 0));

@@ -74,6 +74,11 @@ export interface ReadWeightsOptions {
   expect?: (name: string, shape: readonly number[], file: string) => void;
   /** Hard cap on the bytes of float32 tensors this load allocates (besides the files' own bound). */
   maxBytes?: number;
+  /**
+   * Called with each float tensor as soon as it is read; what it returns is kept instead (e.g. the
+   * tensor packed to 8 bits with an empty `data`, so the float32 buffer is freed before the next read).
+   */
+  transform?: (name: string, tensor: LoadedTensor) => LoadedTensor;
 }
 
 /** State shared by the shards of one load: names already seen (for duplicates) and what was skipped. */
@@ -83,6 +88,7 @@ interface ShardContext {
   seen: Map<string, string>;
   check?: (name: string) => void;
   expect?: ReadWeightsOptions['expect'];
+  transform?: ReadWeightsOptions['transform'];
   budget: AllocationBudget;
   /** When given, non-float tensors are recorded here instead of being an error. */
   skipped?: SkippedTensor[];
@@ -161,6 +167,7 @@ function newContext(dir: string, options: ReadWeightsOptions, skipped?: SkippedT
     seen: new Map(),
     skipped,
     expect: options.expect,
+    transform: options.transform,
     budget: new AllocationBudget(dir, options.maxBytes),
   };
 }
@@ -350,7 +357,8 @@ async function readShard(path: string, ctx: ShardContext): Promise<Record<string
         name,
         path,
       );
-      ctx.out.set(name, { shape: entry.shape, data, dtype: entry.dtype, file: path });
+      const t: LoadedTensor = { shape: entry.shape, data, dtype: entry.dtype, file: path };
+      ctx.out.set(name, ctx.transform ? ctx.transform(name, t) : t);
     }
     return header.metadata;
   } finally {
@@ -367,7 +375,8 @@ async function readTorchShard(path: string, ctx: ShardContext): Promise<void> {
       if (!claim(ctx, name, info.dtype, info.shape, path)) continue;
       admit(ctx, name, info.shape, path);
       const data = await checkpoint.readFloat32(name);
-      ctx.out.set(name, { shape: [...info.shape], data, dtype: info.dtype, file: path });
+      const t: LoadedTensor = { shape: [...info.shape], data, dtype: info.dtype, file: path };
+      ctx.out.set(name, ctx.transform ? ctx.transform(name, t) : t);
     }
   } finally {
     await checkpoint.close();

@@ -47,3 +47,9 @@ export {
   type MakeError,
   type RegularFile,
 } from './open-file.js';
+export {
+  serializeRawSafetensors,
+  writeRawSafetensors,
+  readRawTensors,
+  type RawTensorToWrite,
+} from './quantized.js';

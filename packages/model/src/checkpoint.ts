@@ -20,6 +20,8 @@ export interface FromWeightsOptions {
   onWarning?: (message: string) => void;
   /** Label for messages, e.g. the checkpoint directory. */
   source?: string;
+  /** Parameters held compactly elsewhere (their `data` is empty): the model gets placeholders (compact-load.ts). */
+  placeholders?: ReadonlySet<string>;
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>
@@ -76,7 +78,12 @@ export function modelFromWeights(
   checkExtras(config, weights, where, warn);
   const tensors = new Map<string, Tensor>();
   for (const s of specs)
-    tensors.set(s.official, tf.tensor((weights.get(s.official) as NamedArray).data, s.shape, 'float32'));
+    tensors.set(
+      s.official,
+      options.placeholders?.has(s.official)
+        ? tf.zeros([0])
+        : tf.tensor((weights.get(s.official) as NamedArray).data, s.shape, 'float32'),
+    );
   return new DcformerModel(config, tensors);
 }
 

@@ -139,6 +139,7 @@ const BOOKKEEPING = new Set([
   'auto_map',
   'model_type',
   'torch_dtype',
+  'quantization', // a quantised checkpoint's layout; loadModel reads it (compact-load.ts)
   'transformers_version',
   'is_training',
   'use_gradient_checkpointing',

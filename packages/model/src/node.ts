@@ -18,6 +18,9 @@ import {
   type WriteDtype,
 } from '@dcformer/checkpoint/node';
 import { extraSpecs, weightSpecs } from './weights.js';
+import { type WeightDtype, WEIGHT_DTYPES } from '@dcformer/kernels';
+import { weightBytesOf } from './compact.js';
+import { installPacked, packingTransform, readQuantization, readQuantizedWeights, scaleNames } from './compact-load.js';
 import type { ModelConfig } from './config.js';
 
 // The file formats live in @dcformer/checkpoint (no tfjs); re-exported here for the users of
@@ -57,6 +60,14 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 export interface LoadModelOptions extends ParseConfigOptions {
   /** Bytes the float32 weights may take; default: 85% of this machine's memory. */
   memoryLimitBytes?: number;
+  /**
+   * Weight format in memory: f32 (default), or bf16 / f16 / int8 / int4 for the linear weights and the
+   * embedding (compact.ts), packed tensor by tensor while reading. A quantised checkpoint loads in its
+   * own format.
+   */
+  dtype?: WeightDtype;
+  /** int8 / int4 group size (default 64). */
+  groupSize?: number;
 }
 
 /** Bytes of the float32 parameters of `config` (weights are computed in float32 whatever the file holds). */
@@ -65,6 +76,8 @@ export function float32WeightBytes(config: ModelConfig): number {
 }
 
 const GB = 1e9;
+const size = (bytes: number) =>
+  bytes >= 0.1 * GB ? `${(bytes / GB).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** Reads and validates `DIR/config.json`. */
 export async function readConfig(dir: string, options: ParseConfigOptions = {}) {
@@ -82,14 +95,25 @@ export async function readConfig(dir: string, options: ParseConfigOptions = {}) 
 /** Loads a model directory: config.json with the official keys + model.safetensors (or a sharded index). */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<DcformerModel> {
   const config = await readConfig(dir, options);
+  const quantization = await readQuantization(dir, config);
+  if (quantization !== null && options.dtype !== undefined && options.dtype !== quantization.format)
+    throw new ConfigError(
+      `${dir}: this checkpoint is quantised to ${quantization.format}; load it without --dtype (or with --dtype ${quantization.format})`,
+      'dtype',
+    );
+  const dtype: WeightDtype = quantization?.format ?? options.dtype ?? 'f32';
+  const groupSize = quantization?.group_size ?? options.groupSize;
   // Refuse before reading: a model that cannot fit would otherwise swap the machine to death.
-  const need = float32WeightBytes(config);
+  const need = weightBytesOf(config, dtype, groupSize);
   const limit = options.memoryLimitBytes ?? 0.85 * totalmem();
   if (need > limit) {
+    const fits = WEIGHT_DTYPES.filter((d) => weightBytesOf(config, d, groupSize) <= limit);
     throw new CheckpointError(
-      `${dir}: this model needs ${(need / GB).toFixed(1)} GB for its float32 weights, more than the ${(limit / GB).toFixed(1)} GB available here (85% of ${(totalmem() / GB).toFixed(1)} GB); half-precision weight storage is not supported yet`,
+      `${dir}: this model needs ${size(need)} for its ${dtype === 'f32' ? 'float32' : dtype} weights, more than the ${size(limit)} available here (85% of ${size(totalmem())}); ${fits.length > 0 ? `formats that fit: ${fits.map((d) => `--dtype ${d} (${size(weightBytesOf(config, d, groupSize))})`).join(', ')}` : 'no weight format fits'}`,
     );
   }
+  const scales = quantization === null ? new Set<string>() : scaleNames(quantization);
+  const packing = quantization === null && dtype !== 'f32' ? packingTransform(config, dtype, groupSize) : null;
   // Names and shapes are checked against the config before any tensor is allocated or read.
   // Extras the model ignores (dyn_w_proj.* of a use_dcmha: false checkpoint) may have any shape.
   const expected = new Map<string, number[] | null>([
@@ -97,6 +121,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     ...extraSpecs(config).map((e): [string, number[] | null] => [e.official, e.kind === 'ignored' ? null : e.shape]),
   ]);
   const expect = (name: string, shape: readonly number[], file: string): void => {
+    if (scales.has(name)) return; // a quantised checkpoint's scales: checked in readQuantizedWeights
     const want = expected.get(name);
     if (want === undefined) {
       throw new CheckpointError(
@@ -111,9 +136,23 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       );
     }
   };
-  const weights = await readCheckpointWeights(dir, { expect, maxBytes: limit });
+  // Compact loads charge no float32 ceiling: the float32 buffers are dropped one by one (the files' own bound holds).
+  const compact = dtype !== 'f32';
+  const weights = await readCheckpointWeights(dir, {
+    expect,
+    maxBytes: compact ? undefined : limit,
+    transform: packing?.transform,
+  });
   if (weights.size === 0) throw new CheckpointError(`${dir}: the checkpoint holds no tensors`);
-  return modelFromWeights(config, weights, { onWarning: options.onWarning, source: dir });
+  const packed =
+    quantization !== null ? await readQuantizedWeights(dir, config, quantization, weights) : packing?.packed;
+  const model = modelFromWeights(config, weights, {
+    onWarning: options.onWarning,
+    source: dir,
+    placeholders: packed === undefined ? undefined : new Set(packed.keys()),
+  });
+  if (packed !== undefined) installPacked(model, packed);
+  return model;
 }
 
 export interface SaveModelOptions {
@@ -139,3 +178,4 @@ export async function saveModel(model: DcformerModel, dir: string, options: Save
   const config = { ...configToJson(model.config), torch_dtype: TORCH_DTYPE[dtype] };
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
+export { saveQuantized, readQuantization, type QuantizationBlock } from './compact-load.js';

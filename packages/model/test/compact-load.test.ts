@@ -1,0 +1,136 @@
+// Loading with compact weights (src/compact-load.ts): a float32 checkpoint packed while it is read,
+// and the round trip quantize → save → loadModel, against the float32 forward of the dequantised
+// weights (≤ 1e-4); typed errors for a mismatched --dtype, bad group sizes, mismatched scale shapes.
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointError, ConfigError, packedOf, unpackRows } from '@dcformer/kernels';
+import { resolveConfig } from '../src/config.js';
+import { initModel } from '../src/init.js';
+import { compactModel, compactWeightsOf, weightBytesOf } from '../src/compact.js';
+import type { DcformerModel } from '../src/model.js';
+import { loadModel, saveModel, saveQuantized } from '../src/node.js';
+
+const work = await mkdtemp(join(tmpdir(), 'dcf-compact-load-'));
+afterAll(() => rm(work, { recursive: true, force: true }));
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const config = resolveConfig({
+  family: 'dcformer',
+  dim: 64,
+  nHead: 4,
+  nLayer: 2,
+  vocabSize: 96,
+  blockSize: 32,
+  windowSize: 8,
+  useQkNorm: true,
+});
+const ids = [[3, 17, 42, 5, 88, 1, 9, 60]];
+
+function logits(model: DcformerModel): Float32Array {
+  const y = model.forward(ids);
+  const out = y.dataSync() as Float32Array;
+  y.dispose();
+  return out;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** The float32 model with `compact`'s weights dequantised (the reference forward). */
+async function dequantisedTwin(dir: string, compact: DcformerModel): Promise<DcformerModel> {
+  const twin = await loadModel(dir);
+  for (const [name, w] of compactWeightsOf(compact)) {
+    const v = twin.variables.get(name) as tf.Variable;
+    tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+  }
+  return twin;
+}
+
+const f32Dir = join(work, 'f32');
+beforeAll(async () => {
+  const m = initModel(config, 5);
+  await saveModel(m, f32Dir);
+  m.dispose();
+});
+
+describe('loadModel --dtype', () => {
+  for (const dtype of ['bf16', 'int8', 'int4'] as const) {
+    it(`${dtype}: packed while reading; logits = dequantised float32 forward (≤ 1e-4)`, async () => {
+      const model = await loadModel(f32Dir, { dtype, groupSize: 32 });
+      expect(compactWeightsOf(model).size).toBe(12);
+      const twin = await dequantisedTwin(f32Dir, model);
+      expect(maxDiff(logits(model), logits(twin))).toBeLessThanOrEqual(1e-4);
+      model.dispose();
+      twin.dispose();
+    });
+  }
+  it('refusing a model that does not fit names the formats that do', async () => {
+    await expect(loadModel(f32Dir, { memoryLimitBytes: weightBytesOf(config, 'int8', 64) + 1 })).rejects.toThrow(
+      /formats that fit: --dtype int8 .*--dtype int4/,
+    );
+  });
+});
+
+describe('quantize → save → loadModel round trip', () => {
+  for (const [dtype, groupSize] of [
+    ['int8', 64],
+    ['int4', 32],
+  ] as const) {
+    it(`${dtype} G${groupSize}: logits equal the quantised model's and the dequantised float32 forward (≤ 1e-4)`, async () => {
+      const dir = join(work, `${dtype}-${groupSize}`);
+      const source = compactModel(await loadModel(f32Dir), dtype, { groupSize });
+      const block = await saveQuantized(source, dir);
+      expect(block).toMatchObject({ format: dtype, group_size: groupSize, scales_dtype: 'F32' });
+      const loaded = await loadModel(dir);
+      expect(maxDiff(logits(loaded), logits(source))).toBe(0);
+      const twin = await dequantisedTwin(f32Dir, loaded);
+      expect(maxDiff(logits(loaded), logits(twin))).toBeLessThanOrEqual(1e-4);
+      const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+      expect(json.quantization.modules).toContain('layers.0.attention.wqkv.weight');
+      const before = tf.memory().numTensors;
+      loaded.dispose();
+      expect(tf.memory().numTensors).toBeLessThan(before);
+      source.dispose();
+      twin.dispose();
+    });
+  }
+
+  it('typed errors: another --dtype, a bad group size, an unknown format, mismatched scale shapes', async () => {
+    const dir = join(work, 'int8-64');
+    await expect(loadModel(dir, { dtype: 'int4' })).rejects.toThrow(ConfigError);
+    const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    const bad = join(work, 'bad');
+    await rm(bad, { recursive: true, force: true });
+    await saveModel(initModel(config, 1), bad); // any float checkpoint; its config is replaced below
+    const tensors = await readFile(join(dir, 'model.safetensors'));
+    await writeFile(join(bad, 'model.safetensors'), tensors);
+    await writeFile(
+      join(bad, 'config.json'),
+      JSON.stringify({ ...json, quantization: { ...json.quantization, group_size: 48 } }),
+    );
+    await expect(loadModel(bad)).rejects.toThrow(/group size must be a positive multiple of 32/);
+    await writeFile(
+      join(bad, 'config.json'),
+      JSON.stringify({ ...json, quantization: { ...json.quantization, format: 'int3' } }),
+    );
+    await expect(loadModel(bad)).rejects.toThrow(/unknown dtype 'int3'/);
+    // group 32 declared, the file's scales are for 64: [N, K/64] ≠ [N, K/32]
+    await writeFile(
+      join(bad, 'config.json'),
+      JSON.stringify({ ...json, quantization: { ...json.quantization, group_size: 32 } }),
+    );
+    await expect(loadModel(bad)).rejects.toThrow(CheckpointError);
+    await expect(loadModel(bad)).rejects.toThrow(
+      /scales' must have shape \[\d+,2\] \(group size 32\); found \[\d+,1\]/,
+    );
+  });
+});

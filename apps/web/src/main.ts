@@ -59,7 +59,7 @@ function showLimits(b: BackendChoice): void {
   const millions = Math.floor(b.maxWeightBytes / 4 / 1e6);
   $('limits').textContent =
     `On ${b.name} this page loads models up to ~${millions}M parameters (float32), with no single tensor above ${mib(b.maxTensorBytes)}: ` +
-    'the tiny preset and bench-small fit; DCFormer-2.8B (11 GB in float32) and DCPythia-6.9B do not.';
+    'the tiny and tiny-mudd presets and bench-small fit; DCFormer-2.8B (11 GB in float32), MUDDPythia-2.8B and DCPythia-6.9B do not.';
 }
 
 async function loadModel(from: () => Promise<LoadedModel>, label: string): Promise<void> {

@@ -2,10 +2,14 @@
  * `dcformer logits / grads / generate` on the MUDDFormer / MUDDPythia fixture folders
  * (fixtures/oracle-mudd) against the official code's golden data, as main.test.ts does for DCFormer.
  */
-import { readFile } from 'node:fs/promises';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initModel, parseConfig } from '@dcformer/model';
+import { saveModel } from '@dcformer/model/node';
 import {
   gradMismatches,
   maxAbs,
@@ -20,6 +24,9 @@ import {
 
 const MUDD_DIR = fileURLToPath(new URL('../../../fixtures/oracle-mudd/', import.meta.url));
 const CASES = ['case_m1_muddformer', 'case_m2_muddpythia'];
+const NEOX_TOKENIZER = fileURLToPath(
+  new URL('../../../packages/tokenizer/test/fixtures/gpt-neox-20b/tokenizer.json.gz', import.meta.url),
+);
 
 interface MuddGolden {
   input_ids: number[][];
@@ -89,5 +96,46 @@ describe.each(CASES)('%s', (caseName) => {
     const r = await run(['generate', '--model', modelDir, '--input', prompts, '--max-new-tokens', String(n), '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { ids: number[][] }).ids).toEqual(ids);
+  });
+});
+
+describe('a MUDDPythia folder in the released layout with the GPT-NeoX tokenizer', () => {
+  it('generate --prompt encodes with the folder tokenizer and decodes the continuation', async () => {
+    const dir = await tempDir();
+    // released MUDDPythia-2.8B switches and NeoX vocabulary (50432), tiny widths; bf16 weights as released
+    const config = parseConfig({
+      model_type: 'muddpythia',
+      dim: 32,
+      n_head: 4,
+      n_layer: 2,
+      vocab_size: 50432,
+      block_size: 64,
+      intermediate_size: 256,
+      expand_last: true,
+      round64: true,
+      use_qk_norm: true,
+      rotary_pct: 0.25,
+    });
+    await tf.setBackend('cpu');
+    const model = initModel(config, 1);
+    await saveModel(model, dir, { dtype: 'BF16' });
+    model.dispose();
+    await copyFile(NEOX_TOKENIZER, join(dir, 'tokenizer.json.gz'));
+    const r = await run([
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      'The dense connections',
+      '--max-new-tokens',
+      '4',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { ids: number[][]; text: string[] | string };
+    // "The dense connections" is 3 NeoX tokens: 510 14086 10291
+    expect(out.ids[0].slice(0, 3)).toEqual([510, 14086, 10291]);
+    expect(out.ids[0]).toHaveLength(7);
+    expect(typeof (Array.isArray(out.text) ? out.text[0] : out.text)).toBe('string');
   });
 });

@@ -4,7 +4,7 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,5 +137,51 @@ describe('a MUDDPythia folder in the released layout with the GPT-NeoX tokenizer
     expect(out.ids[0].slice(0, 3)).toEqual([510, 14086, 10291]);
     expect(out.ids[0]).toHaveLength(7);
     expect(typeof (Array.isArray(out.text) ? out.text[0] : out.text)).toBe('string');
+  });
+});
+
+describe('eval on a MUDD model', () => {
+  it('--task loglikelihood on prefixes of the oracle input: logprob and is_greedy from the official logits', async () => {
+    const modelDir = join(MUDD_DIR, 'case_m2_muddpythia');
+    const g = JSON.parse(await readFile(join(modelDir, 'golden.json'), 'utf8')) as MuddGolden;
+    const ids = g.input_ids[1];
+    const rows = g.train.logits[1];
+    // float64 log-softmax of the official logits: expectations independent of this project's forward
+    const score = (context: number, end: number) => {
+      let logprob = 0;
+      let greedy = true;
+      for (let t = context; t < end; t++) {
+        const row = rows[t - 1];
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+        logprob += row[ids[t]] - lse;
+        if (row.indexOf(max) !== ids[t]) greedy = false;
+      }
+      return { logprob, greedy };
+    };
+    const spans: [number, number][] = [
+      [5, 9],
+      [12, 13],
+      [20, 27],
+    ];
+    const dir = await tempDir();
+    const data = join(dir, 'req.jsonl');
+    await writeFile(
+      data,
+      spans
+        .map(([c, e]) => JSON.stringify({ context_ids: ids.slice(0, c), continuation_ids: ids.slice(c, e) }))
+        .join('\n'),
+    );
+    const r = await run(['eval', '--model', modelDir, '--task', 'loglikelihood', '--data', data]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { logprob: number; is_greedy: boolean });
+    spans.forEach(([c, e], i) => {
+      const want = score(c, e);
+      expect(Math.abs(lines[i].logprob - want.logprob), `span ${i}`).toBeLessThanOrEqual(2e-4 * (e - c));
+      expect(lines[i].is_greedy, `span ${i}`).toBe(want.greedy);
+    });
   });
 });

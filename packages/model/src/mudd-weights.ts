@@ -55,8 +55,11 @@ export function muddWeightSpecs(config: ModelConfig): WeightSpec[] {
   const sizes = muddSizes(config);
   sizes.forEach(({ C, L }, i) => add(`dense_bs.${i}`, `denseBs.${i}`, [C, L], { kind: 'lastColumn' }));
   sizes.forEach(({ C, L, hidden }, i) => {
-    add(`dynamic_dense.${i}.w1.weight`, `dynamicDense.${i}.w1`, [hidden, D], { kind: 'normal', std: 1 / Math.sqrt(D) });
-    add(`dynamic_dense.${i}.w2.weight`, `dynamicDense.${i}.w2`, [C * L, hidden], zeros);
+    add(`dynamic_dense.${i}.w1.weight`, `dynamicDense.${i}.proj1`, [hidden, D], {
+      kind: 'normal',
+      std: 1 / Math.sqrt(D),
+    });
+    add(`dynamic_dense.${i}.w2.weight`, `dynamicDense.${i}.proj2`, [C * L, hidden], zeros);
   });
   return specs;
 }

@@ -18,8 +18,12 @@ import { linear } from './layers.js';
 export interface MuddParams {
   /** Static weights per connection i, (C_i, i+2). */
   denseBs: Tensor[];
-  /** Dynamic weight generator per connection i: w1 (hidden_i, D), w2 (C_i·(i+2), hidden_i). */
-  dynamicDense: { w1: Tensor; w2: Tensor }[];
+  /**
+   * Dynamic weight generator per connection i (official `dynamic_dense.{i}.w1/w2`): proj1 (hidden_i, D),
+   * proj2 (C_i·(i+2), hidden_i). Named apart from the block linears so compact (quantised) models keep
+   * these small matrices in float32.
+   */
+  dynamicDense: { proj1: Tensor; proj2: Tensor }[];
 }
 
 /** Inputs of one block: query, key, value and residual streams [B,T,D]. */
@@ -41,7 +45,7 @@ function rmsNormNoScale(x_BTD: Tensor, eps: number): Tensor {
  */
 export function muddMix(
   hiddens: readonly Tensor[],
-  dyn: { w1: Tensor; w2: Tensor },
+  dyn: { proj1: Tensor; proj2: Tensor },
   bs_CL: Tensor,
   eps: number,
 ): Tensor[] {
@@ -49,7 +53,7 @@ export function muddMix(
     const x_BTD = hiddens[hiddens.length - 1];
     const [B, T, D] = x_BTD.shape as number[];
     const [C, L] = bs_CL.shape as number[];
-    const a_BTM = linear(geluExact(linear(rmsNormNoScale(x_BTD, eps), dyn.w1)), dyn.w2);
+    const a_BTM = linear(geluExact(linear(rmsNormNoScale(x_BTD, eps), dyn.proj1)), dyn.proj2);
     const a_RCL = tf.add(tf.reshape(a_BTM, [B * T, C, L]), bs_CL);
     const x_RLD = tf.reshape(tf.stack(hiddens as Tensor[], 2), [B * T, L, D]);
     const s_RCD = tf.matMul(a_RCL, x_RLD);

@@ -24,6 +24,7 @@ const RUNNERS: Partial<Record<CommandName, () => Promise<Runner>>> = {
   generate: async () => (await import('./commands/generate.js')).runGenerate,
   eval: async () => (await import('./commands/eval.js')).runEval,
   convert: async () => (await import('./commands/convert.js')).runConvert,
+  quantize: async () => (await import('./quantize.js')).runQuantize,
   tokenize: async () => (await import('./commands/tokenize.js')).runTokenize,
   download: async () => (await import('./commands/download.js')).runDownload,
 };

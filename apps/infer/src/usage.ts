@@ -2,7 +2,7 @@
  * Usage texts. The contracts are DESIGN.md's "Command-line contracts"; keep the two in step.
  */
 
-export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert', 'download'] as const;
+export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert', 'quantize', 'download'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Commands that run; the others are recognised but exit 2 until they are built. */
@@ -13,12 +13,17 @@ export const IMPLEMENTED: readonly CommandName[] = [
   'eval',
   'tokenize',
   'convert',
+  'quantize',
   'download',
 ];
 
 const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: cpu with @dcformer/kernels-cpu's native kernels,
                   else wasm, or cpu for weights over 768 MiB; webgpu needs a Vulkan-capable GPU or
                   SwiftShader)`;
+
+const DTYPE = `  --dtype D       weights in memory: f32 (default), bf16, f16, int8 or int4 (linear weights and
+                  embedding; compute stays float32); a quantised checkpoint loads in its own format
+  --group-size G  int8/int4 weights per scale (multiple of 32 dividing the input dim; default 64)`;
 
 const USAGE: Record<CommandName, string> = {
   logits: `usage: dcformer logits --model DIR --input IDS.json --out OUT.json [--prefill P] [--backend B] [--json]
@@ -63,6 +68,7 @@ tokens such as <|endoftext|>.
                        the ids keep the token that completed it
   --stream             print text as it is produced (one prompt)
 ${BACKEND}
+${DTYPE}
   --json               print {"ids", "text", "prefill_ms", "decode_tokens_per_s"}: ids = prompt +
                        new ids per row, text = the new text per row (null without a tokenizer)`,
   eval: `usage: dcformer eval --model DIR --task NAME[,NAME] [--data FILE|DIR] [--limit N] [--max-length L]
@@ -90,6 +96,7 @@ markdown table of metrics with standard errors (or JSON), and names items/s per 
   --batch-size B    most sequences per forward (default 16; 1 on wasm, where batching only
                     adds padding)
 ${BACKEND}
+${DTYPE}
   --json            print {"model", "results": [{"task", "format", "n", "skipped", "requests", "metrics":
                     {name: {"value", "stderr", "higher_is_better"}}, "notes", "seconds"}]}`,
   tokenize: `usage: dcformer tokenize --tokenizer PATH (--text TEXT | --file F | --jsonl F) [--specials all|none]
@@ -122,6 +129,16 @@ Partial files resume where they stopped; each file's size, and the sha256 the Hu
 --model org/name[@revision] does the same on first use, in every command (a local path of that name
 wins). HF_ENDPOINT sets the server; HF_HUB_OFFLINE=1 uses the cache only.
   --json          print {"path", "commit", "files", "downloaded"}`,
+  quantize: `usage: dcformer quantize --model DIR --dtype int8|int4 [--group-size G] --out DIR2 [--json]
+
+Weight-only quantisation: writes DIR2 with model.safetensors (for each weight matrix and the token
+embedding, P.qweight — I8 [N,K] or U8 [N,K/2], two 4-bit weights per byte — and P.scales, F32
+[N,K/G]; every other tensor F32 under its official name), config.json with a "quantization" block
+(format, group_size, modules, layout) and the tokenizer files. Every command loads DIR2 in its format.
+  --dtype D       int8 or int4 (16-bit storage: dcformer convert --dtype f16|bf16)
+  --group-size G  weights per scale along the input dimension: a multiple of 32 that divides it
+                  (default 64; the input dimension itself = one scale per output channel)
+  --json          print {"out", "dtype", "group_size", "tokenizer_files", "seconds"}`,
   convert: `usage: dcformer convert --model DIR --out DIR2 [--dtype f32|f16|bf16] [--overwrite] [--backend B] [--json]
 
 Reads any supported weights (model.safetensors or its sharded index, pytorch_model.bin or its sharded
@@ -153,6 +170,7 @@ commands:
   eval       benchmarks and perplexity (lm-eval definitions), token-id scoring
   tokenize   text -> token ids (any supported tokenizer)
   convert    any supported weights -> safetensors
+  quantize   weights -> int8 / int4 safetensors (weight-only, per-group scales)
   download   a model from the Hugging Face Hub into its cache (--model org/name does it too)
 
 Errors are one line on stderr; exit codes: 0 ok, 1 bad input or model, 2 bad usage or not implemented.

@@ -39,6 +39,7 @@ import {
 } from '@dcformer/cli-utils';
 import { weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
+import { dtypeOptions } from '../quantize.js';
 import { findTokenizer } from './tokenizer-files.js';
 
 const FLAGS = {
@@ -50,6 +51,8 @@ const FLAGS = {
   stride: 'integer',
   'batch-size': 'integer',
   backend: 'string',
+  dtype: 'string',
+  'group-size': 'integer',
   json: 'boolean',
   help: 'boolean',
 } as const;
@@ -122,10 +125,14 @@ async function openModel(
   note: string | null,
   backendFlag: string | undefined,
   io: Io,
+  loadDtype: ReturnType<typeof dtypeOptions> = {},
 ): Promise<{ model: DcformerModel; announce: () => void }> {
   const backend = await startBackend(resolveBackend(backendFlag), { weightBytes: await weightFileBytes(dir) });
   const { loadModel } = await import('@dcformer/model/node');
-  const model = await loadModel(dir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
+  const model = await loadModel(dir, {
+    ...loadDtype,
+    onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`),
+  });
   let announced = false;
   const announce = () => {
     if (!announced)
@@ -170,7 +177,7 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
   const empty = rolling?.find((r) => r.ids.length === 0);
   if (empty !== undefined)
     throw new CliError(`--data ${dataPath}:${empty.line}: 'ids' is empty; a rolling request needs at least 1 token id`);
-  const { model, announce } = await openModel(modelDir, note, flags.backend, io);
+  const { model, announce } = await openModel(modelDir, note, flags.backend, io, dtypeOptions(flags));
   try {
     const { modelScorer } = await import('@dcformer/model');
     const maxLength = flags['max-length'] ?? model.config.blockSize;
@@ -265,7 +272,7 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
       `text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`,
     );
   }
-  const { model, announce } = await openModel(modelDir, note, flags.backend, io);
+  const { model, announce } = await openModel(modelDir, note, flags.backend, io, dtypeOptions(flags));
   const results: (TaskResult & { seconds: number })[] = [];
   try {
     const { modelScorer } = await import('@dcformer/model');

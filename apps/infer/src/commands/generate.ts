@@ -20,6 +20,7 @@ import {
 } from '@dcformer/cli-utils';
 import { checkIdsFit, readIdsFile, weightFileBytes } from '../inputs.js';
 import { commandUsage } from '../usage.js';
+import { dtypeOptions } from '../quantize.js';
 import { StopText } from './stop-text.js';
 import { findTokenizer } from './tokenizer-files.js';
 
@@ -37,6 +38,8 @@ const FLAGS = {
   stop: 'list',
   stream: 'boolean',
   backend: 'string',
+  dtype: 'string',
+  'group-size': 'integer',
   json: 'boolean',
   help: 'boolean',
 } as const;
@@ -45,6 +48,7 @@ const PREFIX = 'dcformer generate';
 
 export async function runGenerate(argv: readonly string[], io: Io): Promise<number> {
   const flags = parseArgs(argv, FLAGS);
+  const loadDtype = dtypeOptions(flags);
   if (flags.help) {
     io.stdout.write(commandUsage('generate'));
     return EXIT_OK;
@@ -86,7 +90,10 @@ export async function runGenerate(argv: readonly string[], io: Io): Promise<numb
   const backend = await startBackend(request, { weightBytes: await weightFileBytes(modelDir) });
   if (note !== null) io.stderr.write(`${PREFIX}: ${note}\n`);
   const { loadModel } = await import('@dcformer/model/node');
-  const model = await loadModel(modelDir, { onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`) });
+  const model = await loadModel(modelDir, {
+    ...loadDtype,
+    onWarning: (m) => io.stderr.write(`${PREFIX}: warning: ${oneLine(m)}\n`),
+  });
   try {
     for (const p of prompts) checkIdsFit([p], model.config, flags.input ?? '--prompt');
     io.stderr.write(`dcformer: backend ${backend.label}\n`);

@@ -155,3 +155,21 @@ function readConfig(name: string): Record<string, unknown> {
     readFileSync(new URL(`../../../fixtures/oracle-mudd/${name}/config.json`, import.meta.url), 'utf8'),
   );
 }
+
+describe('MUDD init', () => {
+  it('starts as the JAX trainer inits MUDD: dense_bs one-hot on the newest layer, w2 zero, w1 N(0, 1/D)', async () => {
+    await import('@tensorflow/tfjs-backend-cpu');
+    const { initModel } = await import('../src/init.js');
+    const { modelWeights } = await import('../src/checkpoint.js');
+    const config = resolveConfig({ family: 'muddformer', dim: 128, nHead: 4, nLayer: 3, vocabSize: 64, blockSize: 16 });
+    const model = initModel(config, 2);
+    const w = modelWeights(model);
+    model.dispose();
+    expect([...w.get('dense_bs.0')!.data]).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
+    expect([...w.get('dense_bs.2')!.data]).toEqual([0, 0, 0, 1]);
+    expect(w.get('dynamic_dense.1.w2.weight')!.data.every((v) => v === 0)).toBe(true);
+    const w1 = w.get('dynamic_dense.1.w1.weight')!.data;
+    const sd = Math.sqrt(w1.reduce((s, v) => s + v * v, 0) / w1.length);
+    expect(Math.abs(sd - 1 / Math.sqrt(128)) / (1 / Math.sqrt(128))).toBeLessThan(0.06);
+  });
+});

@@ -13,6 +13,8 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   train: async () => (await import('./suites/train.js')).trainSuite,
   decode: async () => (await import('./suites/decode.js')).decodeSuite,
   'decode-compact': async () => (await import('./suites/decode-compact.js')).decodeCompactSuite,
+  memory: async () => (await import('./suites/memory.js')).memorySuite,
+  attention: async () => (await import('./suites/attention.js')).attentionSuite,
 };
 
 export const BENCH_BACKENDS = ['cpu', 'cpu-native', 'wasm'] as const;

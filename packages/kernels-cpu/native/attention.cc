@@ -152,12 +152,13 @@ struct Scratch {
 template <int NR>
 struct Block {
   int64_t b, t0, rows, ks, keys, keysPad;
-  int64_t lo[NR], hi[NR];  // visible keys per lane, block-relative; lo ≥ hi when none
+  int32_t lo[NR], hi[NR];  // visible keys per lane, block-relative; lo ≥ hi when none (int32: one mask lane per float lane)
   // lanes of key s (block-relative) that see it: [from, to)
   void lanes(int64_t s, int& from, int& to) const {
     from = NR, to = 0;
+    const int32_t s32 = static_cast<int32_t>(s);
     for (int c = 0; c < NR; c++)
-      if (s >= lo[c] && s < hi[c]) {
+      if (s32 >= lo[c] && s32 < hi[c]) {
         from = std::min(from, c);
         to = c + 1;
       }
@@ -177,8 +178,8 @@ bool makeBlock(const Geometry& g, int MR, int64_t b, int64_t t0, Block<NR>& blk)
       first = std::min(first, lo);
       last = std::max(last, hi);
     }
-    blk.lo[c] = lo;
-    blk.hi[c] = hi;
+    blk.lo[c] = static_cast<int32_t>(lo);
+    blk.hi[c] = static_cast<int32_t>(hi);
   }
   if (first >= last) return false;
   blk.ks = first / MR * MR;
@@ -186,8 +187,8 @@ bool makeBlock(const Geometry& g, int MR, int64_t b, int64_t t0, Block<NR>& blk)
   blk.keysPad = (blk.keys + MR - 1) / MR * MR;
   for (int c = 0; c < NR; c++) {
     if (blk.lo[c] < blk.hi[c]) {
-      blk.lo[c] -= blk.ks;
-      blk.hi[c] -= blk.ks;
+      blk.lo[c] -= static_cast<int32_t>(blk.ks);
+      blk.hi[c] -= static_cast<int32_t>(blk.ks);
     } else {
       blk.lo[c] = blk.hi[c] = 0;
     }
@@ -392,26 +393,30 @@ void composeBlockBackward(const Geometry& g, const Block<NR>& blk, const float* 
 template <int NR>
 void softmaxBlock(const Block<NR>& blk, const float* in, float* out, float* mOut, float* invOut) {
   float m[NR], sum[NR];
-  int64_t lo[NR], hi[NR];
   for (int c = 0; c < NR; c++) {
     m[c] = -INFINITY;
     sum[c] = 0;
-    lo[c] = blk.lo[c];
-    hi[c] = blk.hi[c];
   }
   for (int64_t s = 0; s < blk.keys; s++) {
     const float* x = in + s * NR;
+    const int32_t s32 = static_cast<int32_t>(s);
 #pragma omp simd
-    for (int c = 0; c < NR; c++) m[c] = (s >= lo[c] && s < hi[c] && x[c] > m[c]) ? x[c] : m[c];
+    for (int c = 0; c < NR; c++) {
+      const bool seen = s32 >= blk.lo[c] && s32 < blk.hi[c];
+      m[c] = seen && x[c] > m[c] ? x[c] : m[c];
+    }
   }
   for (int c = 0; c < NR; c++)
     if (m[c] == -INFINITY) m[c] = 0;
   for (int64_t s = 0; s < blk.keysPad; s++) {
     const float* x = in + s * NR;
     float* y = out + s * NR;
+    const int32_t s32 = static_cast<int32_t>(s);
 #pragma omp simd
     for (int c = 0; c < NR; c++) {
-      const float e = (s >= lo[c] && s < hi[c]) ? vexpFlush(x[c] - m[c]) : 0.0f;
+      // exp everywhere (branch-free, so it vectorises), then keep only what the lane sees
+      const float e0 = vexpFlush(x[c] - m[c]);
+      const float e = s32 >= blk.lo[c] && s32 < blk.hi[c] ? e0 : 0.0f;
       y[c] = e;
       sum[c] += e;
     }
@@ -435,9 +440,25 @@ void probsFromStats(const Block<NR>& blk, const float* in, float* out, const flo
   for (int64_t s = 0; s < blk.keysPad; s++) {
     const float* x = in + s * NR;
     float* y = out + s * NR;
+    const int32_t s32 = static_cast<int32_t>(s);
 #pragma omp simd
-    for (int c = 0; c < NR; c++)
-      y[c] = (s >= blk.lo[c] && s < blk.hi[c]) ? vexpFlush(x[c] - m[c]) * inv[c] : 0.0f;
+    for (int c = 0; c < NR; c++) {
+      const float e = vexpFlush(x[c] - m[c]) * inv[c];
+      y[c] = s32 >= blk.lo[c] && s32 < blk.hi[c] ? e : 0.0f;
+    }
+  }
+}
+
+// keys a lane does not see set to 0 in every head (post-Compose wrote values there)
+template <int NR>
+void zeroUnseen(const Block<NR>& blk, float* buf, int64_t N, int64_t hs) {
+  for (int64_t s = 0; s < blk.keysPad; s++) {
+    const int32_t s32 = static_cast<int32_t>(s);
+    for (int64_t n = 0; n < N; n++) {
+      float* y = buf + n * hs + s * NR;
+#pragma omp simd
+      for (int c = 0; c < NR; c++) y[c] = s32 >= blk.lo[c] && s32 < blk.hi[c] ? y[c] : 0.0f;
+    }
   }
 }
 
@@ -547,14 +568,7 @@ void forwardImpl(const Geometry& g, const float* q, const float* k, const float*
         }
       }
       // post-Compose wrote every key a lane sees; keys a lane does not see must be 0 before ·v
-      if (g.composed) {
-        for (int64_t s = 0; s < blk.keysPad; s++)
-          for (int64_t n = 0; n < N; n++) {
-            float* y = X + n * hs + s * NR;
-            for (int c = 0; c < NR; c++)
-              if (!(s >= blk.lo[c] && s < blk.hi[c])) y[c] = 0.0f;
-          }
-      }
+      if (g.composed) zeroUnseen(blk, X, N, hs);
       for (int64_t n = 0; n < N; n++) {
         dimsTimesLanes(path, vCols.data() + (b * N + n) * colsStride, S, E, X + n * hs, blk.ks, blk.keys, O);
         float* o = out + ((b * N + n) * T + t0) * E;
@@ -665,12 +679,7 @@ void backwardImpl(const Geometry& g, const float* q, const float* k, const float
         }
         if (g.composed) {
           composeBlock(g, blk, P, PP, hs, qT[1], kw(1, 3), kw(1, 4), kw(1, 5));
-          for (int64_t s = 0; s < blk.keysPad; s++)
-            for (int64_t n = 0; n < N; n++) {
-              float* y = PP + n * hs + s * NR;
-              for (int c = 0; c < NR; c++)
-                if (!(s >= blk.lo[c] && s < blk.hi[c])) y[c] = 0.0f;
-            }
+          zeroUnseen(blk, PP, N, hs);
         }
         // dP' = dO·vᵀ and dv += P'ᵀ·dO
         for (int64_t n = 0; n < N; n++) {

@@ -21,7 +21,11 @@ inline float pow2i(int32_t n) {  // 2ⁿ for −126 ≤ n ≤ 127
 template <bool kFlushDenormals>
 inline float vexpImpl(float x) {
   const float low = kFlushDenormals ? -87.33f : -104.0f;
-  const float c = __builtin_fminf(__builtin_fmaxf(x, low), 89.0f);
+  // clamp with selects, not fminf/fmaxf: gcc vectorises those only under -ffinite-math-only (NaN
+  // rules), and then the whole loop around an exp stays scalar. A NaN x passes through here and is
+  // returned as x below.
+  const float lowered = x < low ? low : x;
+  const float c = lowered > 89.0f ? 89.0f : lowered;
   // round to nearest via the 1.5·2²³ trick: exact for |c·log2e| < 2²²
   const float shifter = 12582912.0f;
   const float n = (c * 1.44269504088896341f + shifter) - shifter;

@@ -9,6 +9,29 @@ if (process.env.FAST) {
   await import(process.env.FAST);
 }
 const stats = new Map();
+// FAMILY=1: one line per op family (the tables of docs/benchmarks.md) instead of per kernel and shape
+const FAMILIES = [
+  ['GEMM', /^BatchMatMul$|^_FusedMatMul$/],
+  ['fused attention', /^DcmhaAttention/],
+  ['Compose', /^DcmhaCompose/],
+  ['softmax', /^Softmax$/],
+  ['cross-entropy', /^DcSoftmaxCrossEntropy/],
+  ['RMSNorm, RoPE, GELU', /^Dc(RmsNorm|Rope|Gelu)/],
+  ['AdamW', /^DcAdamW/],
+  [
+    'element-wise',
+    /^(Multiply|Add|AddN|Sub|RealDiv|Sigmoid|Exp|Tanh|Neg|Sqrt|Rsqrt|Square|Maximum|Minimum|Mul|Pow|Erf|Log|Abs|Relu|Step|Cast|OnesLike|ZerosLike|Fill)$/,
+  ],
+  ['reductions', /^(Sum|Max|Min|Mean|Prod|ArgMax)$/],
+  [
+    'copies and layout',
+    /^(Transpose|Slice|SplitV|Concat|PadV2|Pack|Unpack|Reshape|GatherV2|Tile|Identity|UnsortedSegmentSum|StridedSlice|Reverse)$/,
+  ],
+];
+function family(name) {
+  for (const [label, re] of FAMILIES) if (re.test(name)) return label;
+  return `other (${name})`;
+}
 let depth = 0;
 for (const k of tf.getKernelsForBackend('cpu')) {
   const f = k.kernelFunc;
@@ -38,6 +61,7 @@ for (const k of tf.getKernelsForBackend('cpu')) {
             Object.values(args.inputs)
               .map((t) => `${t.dtype}[${t.shape}]`)
               .join(' , ');
+        if (process.env.FAMILY) key = family(k.kernelName);
         if (depth === 0) {
           const e = stats.get(key) ?? { ms: 0, n: 0 };
           e.ms += dt;
@@ -58,7 +82,9 @@ const ids = tf.randomUniform([B, T], 0, cfg.vocabSize, 'int32');
 function report(label, wall) {
   let tot = 0;
   for (const e of stats.values()) tot += e.ms;
-  console.log(`== ${label}: wall ${wall.toFixed(0)} ms, in kernels ${tot.toFixed(0)} ms`);
+  let calls = 0;
+  for (const e of stats.values()) calls += e.n;
+  console.log(`== ${label}: wall ${wall.toFixed(0)} ms, in kernels ${tot.toFixed(0)} ms, ${calls} kernel calls`);
   for (const [k, e] of [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, +(process.env.TOP ?? 25)))
     console.log(e.ms.toFixed(0).padStart(7), String(e.n).padStart(5), k);
   stats.clear();

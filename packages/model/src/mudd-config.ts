@@ -47,7 +47,12 @@ export function muddDefaults(family: MuddFamily) {
 }
 
 function shown(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = 'a deeply nested value'; // hostile config.json: JSON.stringify overflows its stack
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -110,6 +110,7 @@ describe('MUDD config.json', () => {
       [{ mgate: true }, 'mgate'],
       [{ rotary_pct: 0.5 }, 'rotary_pct'],
       [{ expand_last: 'yes' }, 'expand_last'],
+      [{ dense_type: JSON.parse(`${'['.repeat(20000)}${']'.repeat(20000)}`) }, 'dense_type'],
     ];
     for (const [patch, key] of refused) {
       let err: unknown;
@@ -118,7 +119,7 @@ describe('MUDD config.json', () => {
       } catch (e) {
         err = e;
       }
-      expect(err, JSON.stringify(patch)).toBeInstanceOf(ConfigError);
+      expect(err, key).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toContain(`'${key}'`);
       expect((err as Error).message).not.toContain('\n');
     }

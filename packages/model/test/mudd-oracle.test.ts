@@ -94,6 +94,11 @@ describe.each(MUDD_CASES)('%s cached path vs the official code', (name) => {
       const batched = generate(model, [prompts[0], short[0]], { maxNewTokens: n });
       expect(batched.ids[0]).toEqual(ids[0]);
       expect(batched.ids[1]).toEqual(generate(model, short, { maxNewTokens: n }).ids[0]);
+      // sampling: the same seed gives the same tokens, in range
+      const sampling = { maxNewTokens: 6, temperature: 0.9, topK: 20, seed: 3 };
+      const a = generate(model, prompts, sampling).newIds;
+      expect(generate(model, prompts, sampling).newIds).toEqual(a);
+      expect(a.flat().every((id) => Number.isInteger(id) && id >= 0 && id < model.config.vocabSize)).toBe(true);
     } finally {
       model.dispose();
     }

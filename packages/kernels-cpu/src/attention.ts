@@ -13,7 +13,7 @@ import {
   attentionInputNames,
   type FusedAttentionAttrs,
 } from '@dcformer/kernels';
-import { f32, output, uninitializedF32 } from './backend-data.js';
+import { f32, inputList, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 
 type MaybeF32 = Float32Array | null;
@@ -48,9 +48,9 @@ interface AttentionAddon {
 
 /** The addon's attention entry points, or null when this build predates them. */
 export function attentionAddon(addon: NativeAddon): AttentionAddon | null {
-  const a = addon as unknown as Partial<AttentionAddon>;
-  return typeof a.attentionForward === 'function' && typeof a.attentionBackward === 'function'
-    ? (a as AttentionAddon)
+  return typeof Reflect.get(addon, 'attentionForward') === 'function' &&
+    typeof Reflect.get(addon, 'attentionBackward') === 'function'
+    ? (addon as NativeAddon & AttentionAddon)
     : null;
 }
 
@@ -98,7 +98,7 @@ export function fusedAttentionKernel(native: AttentionAddon, backendName = 'cpu'
     kernelName: DcmhaAttention,
     backendName,
     kernelFunc: (args) => {
-      const list = args.inputs as unknown as TensorInfo[];
+      const list = inputList(args);
       const attrs = attentionAttrsOf(args.attrs);
       const u = unpack(args.backend, list, attrs, DcmhaAttention);
       const out = uninitializedF32(u.B * u.N * u.T * u.E);
@@ -115,7 +115,7 @@ export function fusedAttentionBackwardKernel(native: AttentionAddon, backendName
     kernelName: DcmhaAttentionBackward,
     backendName,
     kernelFunc: (args) => {
-      const list = args.inputs as unknown as TensorInfo[];
+      const list = inputList(args);
       const attrs = attentionAttrsOf(args.attrs);
       const n = attentionInputNames(attrs).length;
       const u = unpack(args.backend, list.slice(0, n), attrs, DcmhaAttentionBackward);

@@ -4,24 +4,20 @@
  * outputs the gradients in the same order. Shapes are validated by `dcmhaCompose` before the
  * kernel runs; anything not float32 in backend memory falls back to the reference.
  */
-import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   DcmhaCompose,
   DcmhaComposeBackward,
   composeAttrsOf,
   composeInputNames,
+  composeInputsFromList,
   composeReferenceGrad,
   referenceComposeKernel,
   type ComposeAttrs,
   type ComposeGrads,
-  type ComposeInputs,
 } from '@dcformer/kernels';
-import { f32, output, uninitializedF32 } from './backend-data.js';
+import { f32, inputList, output, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
-
-function attrsOf(map: NamedAttrMap | undefined): ComposeAttrs {
-  return composeAttrsOf(map);
-}
 
 /** The band hint as the addon's three numbers: window −1 = no hint, 0 = causal only. */
 function bandArgs(attrs: ComposeAttrs): [number, number, number] {
@@ -57,8 +53,8 @@ export function fusedComposeKernel(addon: NativeAddon, backendName = 'cpu'): Ker
     kernelName: DcmhaCompose,
     backendName,
     kernelFunc: (args) => {
-      const list = args.inputs as unknown as TensorInfo[];
-      const attrs = attrsOf(args.attrs);
+      const list = inputList(args);
+      const attrs = composeAttrsOf(args.attrs);
       const u = unpack(args.backend, list, attrs);
       if (u === null || (u.q === null && u.k === null)) return reference.kernelFunc(args);
       const out = uninitializedF32(u.x.length);
@@ -72,10 +68,9 @@ function referenceBackward(list: TensorInfo[], attrs: ComposeAttrs): TensorInfo[
   // runKernel hands kernels the Tensor objects themselves: run the reference ops on them (as
   // referenceComposeKernel does) and return their outputs.
   const names = composeInputNames(attrs);
-  const inputs: Record<string, Tensor> = {};
-  names.forEach((n, i) => (inputs[n] = list[i] as Tensor));
+  const inputs = composeInputsFromList(list as Tensor[], attrs);
   const dy = list[names.length] as Tensor;
-  const grads = composeReferenceGrad(inputs as unknown as ComposeInputs, dy, attrs);
+  const grads = composeReferenceGrad(inputs, dy, attrs);
   return names.map((n) => grads[n as keyof ComposeGrads] as Tensor);
 }
 
@@ -84,8 +79,8 @@ export function fusedComposeBackwardKernel(addon: NativeAddon, backendName = 'cp
     kernelName: DcmhaComposeBackward,
     backendName,
     kernelFunc: (args) => {
-      const list = args.inputs as unknown as TensorInfo[];
-      const attrs = attrsOf(args.attrs);
+      const list = inputList(args);
+      const attrs = composeAttrsOf(args.attrs);
       const u = unpack(args.backend, list, attrs);
       const dy = f32(args.backend, list[list.length - 1]);
       if (u === null || dy === null) return referenceBackward(list, attrs);

@@ -6,7 +6,7 @@
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { output, sizeOf, uninitialized } from './backend-data.js';
+import { inputList, output, sizeOf, uninitialized } from './backend-data.js';
 import type { FastKernelFunc } from './override.js';
 
 type Numeric = Float32Array | Int32Array | Uint8Array;
@@ -211,7 +211,8 @@ export const unpackKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
 
 /** Concat along any axis as block copies (also what Pack, tf.stack, runs on the cpu backend). */
 export const concatKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
-  const list = inputs as unknown as TensorInfo[];
+  // Concat is run with an array: its values are the inputs in order
+  const list = Object.values(inputs) as TensorInfo[];
   const { axis } = attrs as NamedAttrMap as { axis: number };
   if (list.length === 0 || list.some((t) => t.dtype !== list[0].dtype || t.shape.length !== list[0].shape.length))
     return null;
@@ -261,13 +262,14 @@ export const gatherKernel: FastKernelFunc = ({ inputs, backend, attrs }) => {
 
 /** Pack (tf.stack, the gradient of tf.unstack): Concat along a new axis, as block copies. */
 export const packKernel: FastKernelFunc = (args, fallback) => {
-  const list = args.inputs as unknown as TensorInfo[];
+  const list = inputList(args);
   const { axis } = args.attrs as NamedAttrMap as { axis: number };
   if (list.length === 0) return null;
   const rank = list[0].shape.length + 1;
   const ax = axis < 0 ? axis + rank : axis;
   const expanded = list.map((t) => ({ ...t, shape: [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)] }));
-  return concatKernel({ ...args, inputs: expanded as unknown as typeof args.inputs, attrs: { axis: ax } }, fallback);
+  const inputs = Object.fromEntries(expanded.map((t, i) => [i, t]));
+  return concatKernel({ ...args, inputs, attrs: { axis: ax } }, fallback);
 };
 
 export const copyKernels: [string, FastKernelFunc][] = [

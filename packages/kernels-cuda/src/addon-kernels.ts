@@ -5,10 +5,12 @@
  * arithmetic; with the device build it runs the GPU kernels from host tensors (one copy each way per
  * call) until the `cuda` backend keeps tensors in device memory.
  *
- * Inputs not held as float32/int32 arrays fall back to the reference ops, as on kernels-cpu.
+ * Inputs not held as float32/int32 arrays fall back to the reference ops, as on kernels-cpu. The
+ * element-wise kernels are @dcformer/kernels' host adapters (the same code kernels-cpu registers);
+ * only Compose is adapted here (the addon's Compose takes the band hint and both sides at once).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   DcAdamWUpdate,
   DcGelu,
@@ -21,41 +23,20 @@ import {
   DcmhaCompose,
   DcmhaComposeBackward,
   InputError,
-  adamWAttrsOf,
   composeAttrsOf,
   composeInputNames,
+  composeInputsFromList,
   composeReferenceGrad,
-  crossEntropyReferenceGrad,
-  geluReferenceGrad,
-  referenceAdamWKernel,
+  hostElementwiseKernels,
+  hostF32 as f32,
+  hostOutput as output,
+  inputList,
+  isHostBackend,
   referenceComposeKernel,
-  referenceCrossEntropyKernel,
-  referenceGeluKernel,
-  referenceRmsNormKernel,
-  referenceRopeKernel,
-  rmsNormReferenceGrad,
   type ComposeAttrs,
   type ComposeGrads,
-  type ComposeInputs,
 } from '@dcformer/kernels';
 import type { CudaAddon } from './native.js';
-
-interface HostBackend {
-  data: { get(id: TensorInfo['dataId']): { values?: unknown } | undefined };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-}
-
-function values<T>(backend: unknown, t: TensorInfo | undefined, ctor: new (...a: never[]) => T): T | null {
-  if (t === undefined) return null;
-  const v = (backend as HostBackend).data?.get(t.dataId)?.values;
-  return v instanceof ctor ? (v as T) : null;
-}
-const f32 = (backend: unknown, t: TensorInfo | undefined) =>
-  t?.dtype === 'float32' ? values(backend, t, Float32Array) : null;
-const i32 = (backend: unknown, t: TensorInfo | undefined) =>
-  t?.dtype === 'int32' ? values(backend, t, Int32Array) : null;
-const output = (backend: unknown, shape: number[], v: Float32Array) =>
-  (backend as HostBackend).makeTensorInfo(shape, 'float32', v);
 
 /** The band hint as the addon's three numbers: window −1 = no hint, 0 = causal only. */
 function bandArgs(attrs: ComposeAttrs): [number, number, number] {
@@ -81,7 +62,7 @@ function composeKernel(addon: CudaAddon, backendName: string): KernelConfig {
     kernelName: DcmhaCompose,
     backendName,
     kernelFunc: (args) => {
-      const list = args.inputs as unknown as TensorInfo[];
+      const list = inputList(args);
       const attrs = composeAttrsOf(args.attrs);
       const u = composeArrays(args.backend, list, attrs);
       if (u === null || (!attrs.queryWise && !attrs.keyWise)) return reference.kernelFunc(args);
@@ -97,14 +78,14 @@ function composeBackwardKernel(addon: CudaAddon, backendName: string): KernelCon
     kernelName: DcmhaComposeBackward,
     backendName,
     kernelFunc: (args) => {
-      const list = args.inputs as unknown as TensorInfo[];
+      const list = inputList(args);
       const attrs = composeAttrsOf(args.attrs);
       const u = composeArrays(args.backend, list, attrs);
       const dy = f32(args.backend, list[list.length - 1]);
       if (u === null || dy === null) {
         // runKernel hands kernels the Tensor objects themselves: the reference ops can run on them
         const names = composeInputNames(attrs);
-        const inputs = Object.fromEntries(names.map((n, i) => [n, list[i] as Tensor])) as unknown as ComposeInputs;
+        const inputs = composeInputsFromList(list as Tensor[], attrs);
         const grads = composeReferenceGrad(inputs, list[names.length] as Tensor, attrs);
         return names.map((n) => grads[n as keyof ComposeGrads] as Tensor);
       }
@@ -135,182 +116,12 @@ function composeBackwardKernel(addon: CudaAddon, backendName: string): KernelCon
   };
 }
 
-function rmsNormKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  const reference = referenceRmsNormKernel(backendName);
-  return {
-    kernelName: DcRmsNorm,
-    backendName,
-    kernelFunc: (args) => {
-      const { x, weight } = args.inputs as { x: TensorInfo; weight: TensorInfo };
-      const [xv, wv] = [f32(args.backend, x), f32(args.backend, weight)];
-      if (xv === null || wv === null) return reference.kernelFunc(args);
-      const D = wv.length;
-      const y = new Float32Array(xv.length);
-      if (y.length > 0) addon.rmsNormForward(xv, wv, y, xv.length / D, D, (args.attrs as NamedAttrMap).eps as number);
-      return output(args.backend, x.shape, y);
-    },
-  };
-}
-
-function rmsNormBackwardKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  return {
-    kernelName: DcRmsNormBackward,
-    backendName,
-    kernelFunc: (args) => {
-      const { x, weight, dy } = args.inputs as { x: TensorInfo; weight: TensorInfo; dy: TensorInfo };
-      const eps = (args.attrs as NamedAttrMap).eps as number;
-      const [xv, wv, dyv] = [x, weight, dy].map((t) => f32(args.backend, t));
-      if (xv === null || wv === null || dyv === null)
-        return rmsNormReferenceGrad(x as Tensor, weight as Tensor, dy as Tensor, eps);
-      const D = wv.length;
-      const dx = new Float32Array(xv.length);
-      const dw = new Float32Array(D);
-      if (dx.length > 0) addon.rmsNormBackward(xv, wv, dyv, dx, dw, xv.length / D, D, eps);
-      return [output(args.backend, x.shape, dx), output(args.backend, weight.shape, dw)];
-    },
-  };
-}
-
-function ropeKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  const reference = referenceRopeKernel(backendName);
-  return {
-    kernelName: DcRope,
-    backendName,
-    kernelFunc: (args) => {
-      const { x, cos, sin } = args.inputs as { x: TensorInfo; cos: TensorInfo; sin: TensorInfo };
-      const [xv, cv, sv] = [x, cos, sin].map((t) => f32(args.backend, t));
-      if (xv === null || cv === null || sv === null) return reference.kernelFunc(args);
-      const [B, T, N, E] = x.shape;
-      const out = new Float32Array(xv.length);
-      if (out.length > 0) addon.rope(xv, cv, sv, out, B, T, N, E, cos.shape[3], cos.shape[0]);
-      return output(args.backend, x.shape, out);
-    },
-  };
-}
-
-function geluKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  const reference = referenceGeluKernel(backendName);
-  return {
-    kernelName: DcGelu,
-    backendName,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: TensorInfo };
-      const xv = f32(args.backend, x);
-      if (xv === null) return reference.kernelFunc(args);
-      const y = new Float32Array(xv.length);
-      addon.geluForward(xv, y, xv.length);
-      return output(args.backend, x.shape, y);
-    },
-  };
-}
-
-function geluBackwardKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  return {
-    kernelName: DcGeluBackward,
-    backendName,
-    kernelFunc: (args) => {
-      const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-      const [xv, dyv] = [f32(args.backend, x), f32(args.backend, dy)];
-      if (xv === null || dyv === null || xv.length !== dyv.length) return geluReferenceGrad(x as Tensor, dy as Tensor);
-      const dx = new Float32Array(xv.length);
-      addon.geluBackward(xv, dyv, dx, xv.length);
-      return output(args.backend, x.shape, dx);
-    },
-  };
-}
-
-function crossEntropyKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  const reference = referenceCrossEntropyKernel(backendName);
-  return {
-    kernelName: DcSoftmaxCrossEntropy,
-    backendName,
-    kernelFunc: (args) => {
-      const { logits, labels } = args.inputs as { logits: TensorInfo; labels: TensorInfo };
-      const [x, l] = [f32(args.backend, logits), i32(args.backend, labels)];
-      if (x === null || l === null) return reference.kernelFunc(args);
-      const [R, V] = logits.shape;
-      const loss = new Float32Array(R);
-      const lse = new Float32Array(R);
-      if (R > 0 && V > 0) addon.crossEntropyForward(x, l, loss, lse, R, V);
-      return [output(args.backend, [R], loss), output(args.backend, [R], lse)];
-    },
-  };
-}
-
-function crossEntropyBackwardKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  return {
-    kernelName: DcSoftmaxCrossEntropyBackward,
-    backendName,
-    kernelFunc: (args) => {
-      const { logits, labels, lse, dy } = args.inputs as Record<string, TensorInfo>;
-      const [x, l, s, d] = [
-        f32(args.backend, logits),
-        i32(args.backend, labels),
-        f32(args.backend, lse),
-        f32(args.backend, dy),
-      ];
-      if (x === null || l === null || s === null || d === null) {
-        return crossEntropyReferenceGrad(logits as Tensor, labels as Tensor, lse as Tensor, dy as Tensor);
-      }
-      const [R, V] = logits.shape;
-      const dx = new Float32Array(R * V);
-      if (dx.length > 0) addon.crossEntropyBackward(x, l, s, d, dx, R, V);
-      return output(args.backend, [R, V], dx);
-    },
-  };
-}
-
-function adamWKernel(addon: CudaAddon, backendName: string): KernelConfig {
-  const reference = referenceAdamWKernel(backendName);
-  return {
-    kernelName: DcAdamWUpdate,
-    backendName,
-    kernelFunc: (args) => {
-      const { param, grad, m, v } = args.inputs as unknown as Record<string, TensorInfo>;
-      const [pv, gv, mv, vv] = [param, grad, m, v].map((t) => f32(args.backend, t));
-      if (pv === null || gv === null || mv === null || vv === null) return reference.kernelFunc(args);
-      const a = adamWAttrsOf(args.attrs ?? {});
-      const n = pv.length;
-      const [pOut, mOut, vOut] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-      addon.adamW(
-        pv,
-        gv,
-        mv,
-        vv,
-        pOut,
-        mOut,
-        vOut,
-        n,
-        a.gradScale,
-        a.decay,
-        a.beta1,
-        a.beta2,
-        a.eps,
-        a.stepSize,
-        a.bc2Sqrt,
-      );
-      return [
-        output(args.backend, param.shape, pOut),
-        output(args.backend, param.shape, mOut),
-        output(args.backend, param.shape, vOut),
-      ];
-    },
-  };
-}
-
 /** The kernel configs for `backendName`, each computed by `addon`. */
 export function addonKernels(addon: CudaAddon, backendName = 'cpu'): KernelConfig[] {
   return [
     composeKernel(addon, backendName),
     composeBackwardKernel(addon, backendName),
-    rmsNormKernel(addon, backendName),
-    rmsNormBackwardKernel(addon, backendName),
-    ropeKernel(addon, backendName),
-    geluKernel(addon, backendName),
-    geluBackwardKernel(addon, backendName),
-    crossEntropyKernel(addon, backendName),
-    crossEntropyBackwardKernel(addon, backendName),
-    adamWKernel(addon, backendName),
+    ...hostElementwiseKernels(addon, backendName),
   ];
 }
 
@@ -319,8 +130,7 @@ export function addonKernels(addon: CudaAddon, backendName = 'cpu'): KernelConfi
  * registered under those names) and returns their names. Refuses a backend that does not.
  */
 export function registerAddonKernels(addon: CudaAddon, backendName = 'cpu'): string[] {
-  const backend = tf.findBackend(backendName) as unknown as Partial<HostBackend> | null;
-  if (backend === null || typeof backend.makeTensorInfo !== 'function' || typeof backend.data?.get !== 'function') {
+  if (!isHostBackend(tf.findBackend(backendName))) {
     throw new InputError(
       `registerAddonKernels: 'backendName' must name a registered backend that keeps tensors in host arrays (like 'cpu'); got '${backendName}'`,
     );

@@ -75,3 +75,14 @@ export {
   type CompactWeight,
   type CompactMatMulAttrs,
 } from './compact-matmul/compact-matmul-op.js';
+export {
+  hostF32,
+  hostI32,
+  hostOutput,
+  isHostBackend,
+  inputList,
+  hostKernelConfig,
+  type KernelArgs,
+  type KernelResult,
+} from './host-kernel.js';
+export * from './host-kernels-fused.js';

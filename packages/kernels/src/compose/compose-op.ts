@@ -6,6 +6,7 @@ import {
   DcmhaCompose,
   DcmhaComposeBackward,
   composeAttrsOf,
+  composeInputsFromList,
   composeInputNames,
   composeKernelAttrs,
   validateComposeInputs,
@@ -15,15 +16,9 @@ import {
 
 // Inputs travel as an array in composeInputNames order: the set of inputs depends on the switches,
 // and tfjs saves a variable set of inputs only for array-shaped inputs (saveAllInputs).
-function inputsFromArray(list: ArrayLike<Tensor>, attrs: ComposeAttrs): ComposeInputs {
-  const named: Record<string, Tensor> = {};
-  composeInputNames(attrs).forEach((name, i) => (named[name] = list[i]));
-  return named as unknown as ComposeInputs;
-}
-
-function attrsOf(map: NamedAttrMap): ComposeAttrs {
-  return composeAttrsOf(map);
-}
+const inputsFromArray = (list: ArrayLike<Tensor>, attrs: ComposeAttrs): ComposeInputs =>
+  composeInputsFromList(list, attrs);
+const attrsOf = composeAttrsOf;
 
 /** The gradient of DcmhaCompose, written in ops; keyed by kernel name, so it serves every backend. */
 export const composeGradConfig: GradConfig = {
@@ -50,7 +45,7 @@ export function referenceComposeKernel(backendName: string): KernelConfig {
     // Runs tfjs ops inside a kernel: the engine does not record them (kernelDepth > 0) and uses the
     // returned Tensor as the kernel output; tidy frees the intermediates.
     kernelFunc: ({ inputs, attrs }) =>
-      composeReference(inputsFromArray(inputs as unknown as Tensor[], attrsOf(attrs ?? {})), attrsOf(attrs ?? {})),
+      composeReference(inputsFromArray(Object.values(inputs) as Tensor[], attrsOf(attrs ?? {})), attrsOf(attrs ?? {})),
   };
 }
 

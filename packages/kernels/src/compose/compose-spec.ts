@@ -107,6 +107,15 @@ export function composeInputNames(attrs: ComposeAttrs): (keyof ComposeInputs)[] 
   return ['x', ...(attrs.queryWise ? QUERY_INPUTS : []), ...(attrs.keyWise ? KEY_INPUTS : [])];
 }
 
+/** The inputs of a call made with an array (in composeInputNames order), by name. */
+export function composeInputsFromList<T>(list: ArrayLike<T>, attrs: ComposeAttrs): ComposeInputs<T> {
+  const inputs: ComposeInputs<T> = { x: list[0] };
+  composeInputNames(attrs).forEach((name, i) => {
+    inputs[name] = list[i];
+  });
+  return inputs;
+}
+
 /**
  * Checks every input against the shape table, deriving B,N,T,S from `x` and I from `qw1`/`kw1`.
  * Throws ShapeError naming the caller, the argument, the expected shape in letters and numbers

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import {
+  MASKED_LOGIT,
   ShapeError,
   composeInputNames,
   dcmhaAttentionFused,
@@ -122,13 +123,8 @@ function sliceSides(w: ComposeWeights, r: ChunkRange): ComposeWeights {
   return out;
 }
 
-/**
- * The reference fills masked logits with float32 min. Adding −1e30 instead gives the same softmax:
- * a masked entry's exp underflows to exactly 0, and in a row with no visible key every entry rounds
- * to −1e30 (|logit| ≪ ulp(1e30) ≈ 8e22), so the row is uniform, as with the fill. Float32 min itself
- * would overflow to −∞ when added to a negative logit.
- */
-const MASKED = -1e30;
+/** Added to a masked logit: @dcformer/kernels' MASKED_LOGIT (why −1e30 and not float32 min: there). */
+const MASKED = MASKED_LOGIT;
 
 /** What the backward of one chunk needs from its forward. */
 interface ChunkForward {

@@ -86,3 +86,4 @@ export {
   type KernelResult,
 } from './host-kernel.js';
 export * from './host-kernels-fused.js';
+export { MASKED_LOGIT } from './masking.js';

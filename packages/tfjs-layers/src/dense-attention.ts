@@ -7,11 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { AttentionWeights } from '@dcformer/compose';
-import { dcmhaCompose, type ComposeAttrs } from '@dcformer/kernels';
+import { MASKED_LOGIT, dcmhaCompose, type ComposeAttrs } from '@dcformer/kernels';
 
-// float32's lowest value, what the reference fills masked logits with (a finite value: a row with
-// every key masked still gets a defined softmax instead of NaN).
-const NEG_FILL = -3.4028234663852886e38;
+// What a masked logit becomes (finite: a row with every key masked still gets a defined softmax).
+const NEG_FILL = MASKED_LOGIT;
 
 /**
  * [B|1,1,T,T] bool, true where query t may see key s: the causal / window band, and, with a padding

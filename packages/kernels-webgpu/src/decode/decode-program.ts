@@ -1,11 +1,11 @@
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import type { ComposeAttrs } from '@dcformer/kernels';
+import { MASKED_LOGIT, type ComposeAttrs } from '@dcformer/kernels';
 
 /** Invocations per workgroup; one workgroup per batch row. */
 export const DECODE_WORKGROUP = 64;
 
-/** What the reference fills masked logits with (float32 min), so masked probabilities are exactly 0. */
-const NEG_FILL = '-3.4028234663852886e38';
+/** What masked logits become (@dcformer/kernels' MASKED_LOGIT, as WGSL "-1e+30"), so masked probabilities are exactly 0. */
+const NEG_FILL = MASKED_LOGIT.toExponential();
 
 /**
  * Attention of one query per batch row (decode) in one dispatch: scores q·kᵀ/√E, pre-Compose,

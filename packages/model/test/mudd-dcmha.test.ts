@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compareClose, flattenNested } from '@dcformer/kernels/testing';
 import { modelFromWeights, modelWeights, type NamedArray } from '../src/checkpoint.js';
 import { parseConfig, resolveConfig, type ModelConfig } from '../src/config.js';
-import { cachedLogits } from '../src/generate.js';
+import { cachedLogits, generate } from '../src/generate.js';
 import { initModel, seededNormal } from '../src/init.js';
 import { readCheckpointWeights } from '../src/node.js';
 import { weightSpecs } from '../src/weights.js';
@@ -172,6 +172,12 @@ describe('MUDD×DCMHA', () => {
     try {
       const full = logitsOf(m, ids);
       const cached = await cachedLogits(m, ids, 7);
+      // left-padded batches: a row's greedy tokens do not depend on its neighbour
+      const long = ids[0].slice(0, 9);
+      const short = ids[1].slice(0, 3);
+      const batched = generate(m, [long, short], { maxNewTokens: 5 }).ids;
+      expect(batched[0]).toEqual(generate(m, [long], { maxNewTokens: 5 }).ids[0]);
+      expect(batched[1]).toEqual(generate(m, [short], { maxNewTokens: 5 }).ids[0]);
       const rep = compareClose(cached, full, [2, ids[0].length, MUDD.vocabSize], {
         atol: 1e-4,
         label: 'cached vs full',

@@ -511,14 +511,18 @@ void forwardImpl(const Geometry& g, const float* q, const float* k, const float*
   const int64_t rowsStride = (S + MR - 1) / MR * MR * E;
   const int64_t colsStride = (E + MR - 1) / MR * MR * S;
   std::vector<float> kRows(B * N * rowsStride), vCols(B * N * colsStride);
-#pragma omp parallel for schedule(static)
+  // a parallel region costs a wake-up of the pool (0.3–0.5 ms with the passive wait policy): not
+  // worth it for a decode step's few keys
+#pragma omp parallel for schedule(static) if (B * N * S * E >= (1 << 18))
   for (int64_t bn = 0; bn < B * N; bn++) {
     packKeyRows(k + bn * S * E, S, E, MR, kRows.data() + bn * rowsStride);
     packKeyCols(v + bn * S * E, S, E, MR, vCols.data() + bn * colsStride);
   }
   const int64_t blocks = (T + NR - 1) / NR;
   const int64_t EP = (E + MR - 1) / MR * MR;
-#pragma omp parallel
+  // one block of a decode step: no pool wake-up
+  const bool parallel = B * blocks > 1 && B * N * T * S * E >= (1 << 18);
+#pragma omp parallel if (parallel)
   {
     Scratch sc;
 #pragma omp for schedule(dynamic)
@@ -598,14 +602,15 @@ void backwardImpl(const Geometry& g, const float* q, const float* k, const float
   const int64_t accSize = 2 * kvSize + kwSize;
   std::vector<float> acc(static_cast<size_t>(threads) * accSize);
   std::vector<float> kRows(N * rowsStride), kCols(N * colsStride), vRows(N * rowsStride);
+  const bool parallel = N * S * E >= (1 << 16);
   for (int64_t b = 0; b < B; b++) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t n = 0; n < N; n++) {
       packKeyRows(k + (b * N + n) * S * E, S, E, MR, kRows.data() + n * rowsStride);
       packKeyCols(k + (b * N + n) * S * E, S, E, MR, kCols.data() + n * colsStride);
       packKeyRows(v + (b * N + n) * S * E, S, E, MR, vRows.data() + n * rowsStride);
     }
-#pragma omp parallel
+#pragma omp parallel if (parallel && blocks > 1)
     {
       const int tid = omp_get_thread_num();
       float* myAcc = acc.data() + tid * accSize;

@@ -140,6 +140,25 @@ describe('a MUDDPythia folder in the released layout with the GPT-NeoX tokenizer
   });
 });
 
+describe('convert on a MUDD folder', () => {
+  it('writes official keys and names that load back to the same logits', async () => {
+    const modelDir = join(MUDD_DIR, 'case_m1_muddformer');
+    const g = JSON.parse(await readFile(join(modelDir, 'golden.json'), 'utf8')) as MuddGolden;
+    const dir = await tempDir();
+    const out = join(dir, 'converted');
+    const r = await run(['convert', '--model', modelDir, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ model_type: 'muddformer', dense: true, dense_type: 'qkvr', expand_last: true });
+    const logits = join(dir, 'logits.json');
+    const ids = await writeIds(dir, g.input_ids);
+    const l = await run(['logits', '--model', out, '--input', ids, '--out', logits]);
+    expect(l.code, l.stderr).toBe(0);
+    const ours = (JSON.parse(await readFile(logits, 'utf8')) as { logits: number[][][] }).logits;
+    expect(maxAbsDiff(ours.flat(2), g.train.logits.flat(2))).toBeLessThanOrEqual(1e-4);
+  });
+});
+
 describe('eval on a MUDD model', () => {
   it('--task loglikelihood on prefixes of the oracle input: logprob and is_greedy from the official logits', async () => {
     const modelDir = join(MUDD_DIR, 'case_m2_muddpythia');

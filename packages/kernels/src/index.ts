@@ -87,3 +87,4 @@ export {
 } from './host-kernel.js';
 export * from './host-kernels-fused.js';
 export { MASKED_LOGIT } from './masking.js';
+export { applyRope, ropeTable } from './rope/rope-table.js';

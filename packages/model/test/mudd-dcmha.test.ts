@@ -97,6 +97,8 @@ function dcformerWeights(): Map<string, NamedArray> {
   const init = initModel(DC, 11);
   const w = modelWeights(init);
   init.dispose();
+  // the merged compatibility copies would disagree with the edited dw1/qkw/dd
+  for (const name of [...w.keys()]) if (/\.(dw_m|qkw_m)$/.test(name)) w.delete(name);
   const normal = seededNormal(5);
   for (const [name, a] of w) {
     if (/dyn_w_proj\.(qkw|dd)$/.test(name)) for (let i = 0; i < a.data.length; i++) a.data[i] = 0.3 * normal();

@@ -4,8 +4,10 @@
  * tfjs kernels. DCFORMER_NATIVE=0 in the environment forces the fallback (benchmarks, tests).
  */
 import { createRequire } from 'node:module';
+import type { HostKernelAddon } from '@dcformer/kernels';
 
-export interface NativeAddon {
+// Compose and the element-wise kernels: @dcformer/kernels' HostKernelAddon (the tfjs side is shared too).
+export interface NativeAddon extends HostKernelAddon {
   /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
   gemm(
     a: Float32Array,
@@ -39,108 +41,6 @@ export interface NativeAddon {
   gemmPaths(): string[];
   /** Switches the GEMM path (tests, benchmarks); throws naming the paths that can run here. */
   setGemmPath(name: string): void;
-  composeForward(
-    x: Float32Array,
-    qw1: Float32Array | null,
-    qw2: Float32Array | null,
-    qdd: Float32Array | null,
-    kw1: Float32Array | null,
-    kw2: Float32Array | null,
-    kdd: Float32Array | null,
-    out: Float32Array,
-    B: number,
-    N: number,
-    T: number,
-    S: number,
-    I: number,
-    bandQ: number,
-    bandK: number,
-    bandW: number,
-  ): void;
-  composeBackward(
-    x: Float32Array,
-    qw1: Float32Array | null,
-    qw2: Float32Array | null,
-    qdd: Float32Array | null,
-    kw1: Float32Array | null,
-    kw2: Float32Array | null,
-    kdd: Float32Array | null,
-    dy: Float32Array,
-    dx: Float32Array,
-    dqw1: Float32Array | null,
-    dqw2: Float32Array | null,
-    dqdd: Float32Array | null,
-    dkw1: Float32Array | null,
-    dkw2: Float32Array | null,
-    dkdd: Float32Array | null,
-    B: number,
-    N: number,
-    T: number,
-    S: number,
-    I: number,
-    bandQ: number,
-    bandK: number,
-    bandW: number,
-  ): void;
-  rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rows: number, D: number, eps: number): void;
-  rmsNormBackward(
-    x: Float32Array,
-    weight: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array,
-    dweight: Float32Array,
-    rows: number,
-    D: number,
-    eps: number,
-  ): void;
-  geluForward(x: Float32Array, y: Float32Array, n: number): void;
-  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
-  rope(
-    x: Float32Array,
-    cos: Float32Array,
-    sin: Float32Array,
-    out: Float32Array,
-    B: number,
-    T: number,
-    N: number,
-    E: number,
-    H: number,
-    tableRows: number,
-  ): void;
-  adamW(
-    param: Float32Array,
-    grad: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    pOut: Float32Array,
-    mOut: Float32Array,
-    vOut: Float32Array,
-    n: number,
-    gradScale: number,
-    decay: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    stepSize: number,
-    bc2Sqrt: number,
-  ): void;
-  crossEntropyForward(
-    logits: Float32Array,
-    labels: Int32Array,
-    loss: Float32Array,
-    lse: Float32Array,
-    R: number,
-    V: number,
-  ): void;
-  crossEntropyBackward(
-    logits: Float32Array,
-    labels: Int32Array,
-    lse: Float32Array,
-    dy: Float32Array,
-    dlogits: Float32Array,
-    R: number,
-    V: number,
-  ): void;
 }
 
 let loaded: { addon: NativeAddon | null; reason: string } | undefined;

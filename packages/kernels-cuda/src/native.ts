@@ -5,7 +5,7 @@
  * written against `CudaAddon` runs on either; the host build is how CI checks the kernels' arithmetic.
  */
 import { createRequire } from 'node:module';
-import { InputError, KernelError, ShapeError } from '@dcformer/kernels';
+import { InputError, KernelError, ShapeError, type HostKernelAddon } from '@dcformer/kernels';
 
 export type AddonVariant = 'device' | 'host';
 
@@ -25,7 +25,8 @@ export interface AddonStatus {
  * runs the kernel, copies outputs back, and throws (TypeError / RangeError / Error naming the
  * function and argument) on a wrong argument or a CUDA error.
  */
-export interface CudaAddon {
+// Compose and the element-wise kernels: @dcformer/kernels' HostKernelAddon (the tfjs side is shared too).
+export interface CudaAddon extends HostKernelAddon {
   status(): AddonStatus;
   /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
   gemm(
@@ -40,108 +41,6 @@ export interface CudaAddon {
     transB: boolean,
     strideA: number,
     strideB: number,
-  ): void;
-  composeForward(
-    x: Float32Array,
-    qw1: Float32Array | null,
-    qw2: Float32Array | null,
-    qdd: Float32Array | null,
-    kw1: Float32Array | null,
-    kw2: Float32Array | null,
-    kdd: Float32Array | null,
-    out: Float32Array,
-    B: number,
-    N: number,
-    T: number,
-    S: number,
-    I: number,
-    bandQ: number,
-    bandK: number,
-    bandW: number,
-  ): void;
-  composeBackward(
-    x: Float32Array,
-    qw1: Float32Array | null,
-    qw2: Float32Array | null,
-    qdd: Float32Array | null,
-    kw1: Float32Array | null,
-    kw2: Float32Array | null,
-    kdd: Float32Array | null,
-    dy: Float32Array,
-    dx: Float32Array,
-    dqw1: Float32Array | null,
-    dqw2: Float32Array | null,
-    dqdd: Float32Array | null,
-    dkw1: Float32Array | null,
-    dkw2: Float32Array | null,
-    dkdd: Float32Array | null,
-    B: number,
-    N: number,
-    T: number,
-    S: number,
-    I: number,
-    bandQ: number,
-    bandK: number,
-    bandW: number,
-  ): void;
-  rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rows: number, D: number, eps: number): void;
-  rmsNormBackward(
-    x: Float32Array,
-    weight: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array,
-    dweight: Float32Array,
-    rows: number,
-    D: number,
-    eps: number,
-  ): void;
-  geluForward(x: Float32Array, y: Float32Array, n: number): void;
-  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
-  rope(
-    x: Float32Array,
-    cos: Float32Array,
-    sin: Float32Array,
-    out: Float32Array,
-    B: number,
-    T: number,
-    N: number,
-    E: number,
-    H: number,
-    tableRows: number,
-  ): void;
-  adamW(
-    param: Float32Array,
-    grad: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    pOut: Float32Array,
-    mOut: Float32Array,
-    vOut: Float32Array,
-    n: number,
-    gradScale: number,
-    decay: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    stepSize: number,
-    bc2Sqrt: number,
-  ): void;
-  crossEntropyForward(
-    logits: Float32Array,
-    labels: Int32Array,
-    loss: Float32Array,
-    lse: Float32Array,
-    R: number,
-    V: number,
-  ): void;
-  crossEntropyBackward(
-    logits: Float32Array,
-    labels: Int32Array,
-    lse: Float32Array,
-    dy: Float32Array,
-    dlogits: Float32Array,
-    R: number,
-    V: number,
   ): void;
   /**
    * DCMHA's dynamic weight projection, forward (G = 1): x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], dd [D,4N]

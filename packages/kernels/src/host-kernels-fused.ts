@@ -1,11 +1,20 @@
 /**
- * The tfjs side of the fused element-wise kernels on a host-array backend, written once for every
- * addon that implements them with the same signatures (kernels-cpu's C++ addon, kernels-cuda's host
- * and device builds): RMSNorm, RoPE, GELU (forward and backward), softmax cross-entropy (forward and
- * backward) and the AdamW step. Inputs not held as host float32/int32 arrays fall back to the
+ * The tfjs side of the fused kernels on a host-array backend, written once for every addon that
+ * implements them with the same signatures (kernels-cpu's C++ addon, kernels-cuda's host and device
+ * builds): Compose, RMSNorm, RoPE, GELU (each forward and backward), softmax cross-entropy (forward
+ * and backward) and the AdamW step. Inputs not held as host float32/int32 arrays fall back to the
  * reference kernel, or for a backward kernel to the reference ops on the inputs.
  */
-import type { KernelConfig, Tensor } from '@tensorflow/tfjs-core';
+import type { KernelConfig, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import { composeReferenceGrad } from './compose/compose-reference.js';
+import {
+  DcmhaCompose,
+  DcmhaComposeBackward,
+  composeAttrsOf,
+  composeInputNames,
+  composeInputsFromList,
+  type ComposeAttrs,
+} from './compose/compose-spec.js';
 import { DcGelu, DcGeluBackward, geluReferenceGrad, referenceGeluKernel } from './activation/gelu-op.js';
 import {
   DcSoftmaxCrossEntropy,
@@ -13,12 +22,65 @@ import {
   crossEntropyReferenceGrad,
   referenceCrossEntropyKernel,
 } from './cross-entropy/cross-entropy-op.js';
-import { hostI32, hostKernelConfig, hostOutput } from './host-kernel.js';
+import { hostF32, hostI32, hostKernelConfig, hostOutput, inputList } from './host-kernel.js';
 import { DcRmsNorm, DcRmsNormBackward, referenceRmsNormKernel, rmsNormReferenceGrad } from './norm/rms-norm-op.js';
 import { DcAdamWUpdate, adamWAttrsOf, referenceAdamWKernel } from './optimizer/adamw-op.js';
+import { referenceComposeKernel } from './compose/compose-op.js';
 import { DcRope, referenceRopeKernel } from './rope/rope-op.js';
 
 type F32 = Float32Array;
+type F32OrNull = Float32Array | null;
+
+/**
+ * Compose's entry points: x [B,N,T,S]; each side's weights (null for a side that is off), the
+ * query side's qw1/qw2 [B,T,I,N] and qdd [B,T,N], the key side's [B,S,I,N] and [B,S,N]; and the band
+ * hint (queryOffset, keyOffset, window; window −1 = no hint, 0 = causal only).
+ */
+export interface HostComposeAddon {
+  composeForward(
+    x: F32,
+    qw1: F32OrNull,
+    qw2: F32OrNull,
+    qdd: F32OrNull,
+    kw1: F32OrNull,
+    kw2: F32OrNull,
+    kdd: F32OrNull,
+    out: F32,
+    B: number,
+    N: number,
+    T: number,
+    S: number,
+    I: number,
+    bandQ: number,
+    bandK: number,
+    bandW: number,
+  ): void;
+  composeBackward(
+    x: F32,
+    qw1: F32OrNull,
+    qw2: F32OrNull,
+    qdd: F32OrNull,
+    kw1: F32OrNull,
+    kw2: F32OrNull,
+    kdd: F32OrNull,
+    dy: F32,
+    dx: F32,
+    dqw1: F32OrNull,
+    dqw2: F32OrNull,
+    dqdd: F32OrNull,
+    dkw1: F32OrNull,
+    dkw2: F32OrNull,
+    dkdd: F32OrNull,
+    B: number,
+    N: number,
+    T: number,
+    S: number,
+    I: number,
+    bandQ: number,
+    bandK: number,
+    bandW: number,
+  ): void;
+}
 
 /** The entry points an addon provides for the fused element-wise kernels (rows × D for RMSNorm, R × V for cross-entropy). */
 export interface HostElementwiseAddon {
@@ -49,9 +111,94 @@ export interface HostElementwiseAddon {
   crossEntropyBackward(logits: F32, labels: Int32Array, lse: F32, dy: F32, dlogits: F32, R: number, V: number): void;
 }
 
+/** Every fused kernel's entry points. */
+export type HostKernelAddon = HostComposeAddon & HostElementwiseAddon;
+
 /** Allocates an output array the kernel writes in full (kernels-cpu passes one that skips zeroing). */
 export type AllocF32 = (n: number) => Float32Array;
 const zeroed: AllocF32 = (n) => new Float32Array(n);
+
+/** The band hint as the addon's three numbers: window −1 = no hint, 0 = causal only. */
+function bandArgs(attrs: ComposeAttrs): [number, number, number] {
+  const band = attrs.band;
+  return band === undefined ? [0, 0, -1] : [band.queryOffset, band.keyOffset, band.window ?? 0];
+}
+
+const WEIGHT_NAMES = ['qw1', 'qw2', 'qdd', 'kw1', 'kw2', 'kdd'] as const;
+
+/** Compose's inputs as host arrays by name (null for a side that is off), with the sizes; null when one is not there. */
+function composeArrays(backend: unknown, list: TensorInfo[], attrs: ComposeAttrs) {
+  const names = composeInputNames(attrs);
+  const v: Record<string, F32OrNull> = {};
+  for (const [i, n] of names.entries()) {
+    v[n] = hostF32(backend, list[i]);
+    if (v[n] === null) return null;
+  }
+  const [B, N, T, S] = list[0].shape;
+  const I = names.length > 1 ? list[1].shape[2] : 0;
+  const w = WEIGHT_NAMES.map((n) => v[n] ?? null) as [F32OrNull, F32OrNull, F32OrNull, F32OrNull, F32OrNull, F32OrNull];
+  return { names, x: v.x as F32, w, B, N, T, S, I };
+}
+
+export function hostComposeKernel(addon: HostComposeAddon, backendName: string, alloc = zeroed): KernelConfig {
+  const reference = referenceComposeKernel(backendName);
+  return {
+    kernelName: DcmhaCompose,
+    backendName,
+    kernelFunc: (args) => {
+      const list = inputList(args);
+      const attrs = composeAttrsOf(args.attrs);
+      const u = composeArrays(args.backend, list, attrs);
+      if (u === null || (!attrs.queryWise && !attrs.keyWise)) return reference.kernelFunc(args);
+      const out = alloc(u.x.length);
+      addon.composeForward(u.x, ...u.w, out, u.B, u.N, u.T, u.S, u.I, ...bandArgs(attrs));
+      return hostOutput(args.backend, list[0].shape, out);
+    },
+  };
+}
+
+/** DcmhaComposeBackward: inputs [...composeInputNames(attrs), dy], outputs the gradients in the same order. */
+export function hostComposeBackwardKernel(addon: HostComposeAddon, backendName: string, alloc = zeroed): KernelConfig {
+  return {
+    kernelName: DcmhaComposeBackward,
+    backendName,
+    kernelFunc: (args) => {
+      const list = inputList(args);
+      const attrs = composeAttrsOf(args.attrs);
+      const u = composeArrays(args.backend, list, attrs);
+      const dy = hostF32(args.backend, list[list.length - 1]);
+      if (u === null || dy === null) {
+        // runKernel hands kernels the Tensor objects themselves: the reference ops can run on them
+        const names = composeInputNames(attrs);
+        const inputs = composeInputsFromList(list as Tensor[], attrs);
+        const grads = composeReferenceGrad(inputs, list[names.length] as Tensor, attrs);
+        return names.map((n) => grads[n] as Tensor);
+      }
+      const grads: Record<string, F32> = { x: alloc(u.x.length) };
+      for (let i = 1; i < u.names.length; i++) grads[u.names[i]] = alloc(list[i].shape.reduce((a, b) => a * b, 1));
+      const g = (n: string) => grads[n] ?? null;
+      addon.composeBackward(
+        u.x,
+        ...u.w,
+        dy,
+        grads.x,
+        g('qw1'),
+        g('qw2'),
+        g('qdd'),
+        g('kw1'),
+        g('kw2'),
+        g('kdd'),
+        u.B,
+        u.N,
+        u.T,
+        u.S,
+        u.I,
+        ...bandArgs(attrs),
+      );
+      return u.names.map((n, i) => hostOutput(args.backend, list[i].shape, grads[n]));
+    },
+  };
+}
 
 export function hostRmsNormKernel(addon: HostElementwiseAddon, backendName: string, alloc = zeroed): KernelConfig {
   const reference = referenceRmsNormKernel(backendName);
@@ -216,7 +363,20 @@ export function hostAdamWKernel(addon: HostElementwiseAddon, backendName: string
   );
 }
 
-/** All eight, for registering on `backendName`. */
+/** All ten (Compose and the element-wise eight), for registering on `backendName`. */
+export function hostFusedKernels(
+  addon: HostKernelAddon,
+  backendName: string,
+  alloc: AllocF32 = zeroed,
+): KernelConfig[] {
+  return [
+    hostComposeKernel(addon, backendName, alloc),
+    hostComposeBackwardKernel(addon, backendName, alloc),
+    ...hostElementwiseKernels(addon, backendName, alloc),
+  ];
+}
+
+/** The element-wise eight, for registering on `backendName`. */
 export function hostElementwiseKernels(
   addon: HostElementwiseAddon,
   backendName: string,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatLettered, formatShape, gelu, rmsNorm, type ComposeWeights } from '@dcformer/kernels';
 
-/** Slot order of dw1's C axis, qkw's C axis and dd's four N-blocks (DCMHA.md). */
+/** Slot order of dw1's C axis, qkw's C axis and dd's four N-blocks (docs/dcmha.md). */
 export const SLOTS = ['preQuery', 'preKey', 'postQuery', 'postKey'] as const;
 
 /** Parameters of DynamicWeightProjection, stored as in the official checkpoints (G = 1). */

@@ -216,7 +216,7 @@ void queryWeightsT(const Geometry& g, const float* w1, const float* w2, const fl
     for (int c = 0; c < NR; c++) ddT[n * NR + c] = c < blk.rows ? dd[(blk.b * g.T + blk.t0 + c) * N + n] : 0.0f;
 }
 
-// Compose (DCMHA.md) of one block, in → out (may alias), [n][key][lane] with head stride hs, over keys
+// Compose (docs/dcmha.md) of one block, in → out (may alias), [n][key][lane] with head stride hs, over keys
 // whose lanes see something. qT: queryWeightsT's layout or null; kw1/kw2/kdd: the key-side weights of
 // batch row b at key ks (rows [s][i][n] and [s][n]) or null.
 template <int NR>

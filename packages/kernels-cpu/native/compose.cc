@@ -1,4 +1,4 @@
-// Fused DcmhaCompose forward and backward (DCMHA.md "Compose"), one (b, t) row at a time. The
+// Fused DcmhaCompose forward and backward (docs/dcmha.md "Compose"), one (b, t) row at a time. The
 // key-side weights are first transposed to [B,I,N,S] so that s is the unit-stride axis everywhere;
 // the per-(t,s) N×N matrix is never built (O(T·S·N·I)). Each row kernel is one loop over s that the
 // compiler vectorises (omp simd), with the head loop inside it and the per-lane sums over heads in

@@ -1,4 +1,4 @@
-// DcmhaCompose (DCMHA.md "Compose") and its backward, never building the per-(t,s) N×N matrix.
+// DcmhaCompose (docs/dcmha.md "Compose") and its backward, never building the per-(t,s) N×N matrix.
 // Layouts: x, dy, out [B,N,T,S]; qw1, qw2 [B,T,I,N]; qdd [B,T,N]; kw1, kw2 [B,S,I,N]; kdd [B,S,N].
 //
 // Forward, one thread per (b,t,s):  h_i = Σ_n w1[i,n]·x_n (per side), then

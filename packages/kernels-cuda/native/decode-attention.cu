@@ -1,4 +1,4 @@
-// One decode step of DCMHA attention (DCMHA.md; @dcformer/compose `dcmhaAttention` with T = 1):
+// One decode step of DCMHA attention (docs/dcmha.md; @dcformer/compose `dcmhaAttention` with T = 1):
 //   scores[n,s] = q_n·k_{n,s} / √E  →  pre-Compose over heads  →  mask  →  softmax over s
 //   →  post-Compose over heads  →  out_n = Σ_s p[n,s]·v_{n,s}
 // q [B,N,E]; k, v [B,N,S,E] (the cache, oldest key first); the Compose weights as in compose.cu with

@@ -1,4 +1,4 @@
-// The dynamic weight projection of DCMHA (DCMHA.md; @dcformer/compose `dynamicWeights`, G = 1),
+// The dynamic weight projection of DCMHA (docs/dcmha.md; @dcformer/compose `dynamicWeights`, G = 1),
 // forward only, fused: from one position's attention-normed input x [D], for each of the C = 4
 // Compose slots (pre-query, pre-key, post-query, post-key)
 //   hidden[k] = GELU(Σ_d x[d]·dw1[d,c,k])                   k < K

@@ -1,6 +1,6 @@
 /**
  * The fused WebGPU decode attention (one query per row, Compose pre/post inside) against a float64
- * loop written here from DCMHA.md, not against dcmhaAttention on webgpu: that would run this
+ * loop written here from docs/dcmha.md, not against dcmhaAttention on webgpu: that would run this
  * package's WGSL Compose, the code under test, on both sides of the comparison.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -85,7 +85,7 @@ function weightsFor(c: Case): { pre: ComposeWeights; post: ComposeWeights } {
 type Side = Partial<Record<keyof ComposeWeights, Float32Array>>;
 
 /**
- * One Compose call for one query over all S keys (DCMHA.md "Compose"), in float64:
+ * One Compose call for one query over all S keys (docs/dcmha.md "Compose"), in float64:
  * A'[m,s] = A[m,s] + Σ_i (Σ_n A[n,s]·qw1[i,n])·qw2[i,m] + Σ_i (Σ_n A[n,s]·kw1[s,i,n])·kw2[s,i,m]
  *         + A[m,s]·qdd[m] + A[m,s]·kdd[s,m], each side only when its weights are given.
  * A is [N][S] for batch row b; q-side weights are [B,1,I,N] / [B,1,N], k-side [B,S,I,N] / [B,S,N].
@@ -111,7 +111,7 @@ function compose64(A: Float64Array[], w: Side, b: number, N: number, S: number, 
 }
 
 /**
- * Decode attention in float64 (DCMHA.md "Where Compose sits"): scores q·kᵀ/√E, Compose pre, mask
+ * Decode attention in float64 (docs/dcmha.md "Where Compose sits"): scores q·kᵀ/√E, Compose pre, mask
  * (causal from query position keyOffset + S − 1, the window, keyStart padding), softmax, Compose post,
  * times v. Returns [B,N,1,E].
  */

@@ -1,5 +1,5 @@
 /**
- * KV + KW caches for prefill and decode (DCMHA.md "Decode with a cache").
+ * KV + KW caches for prefill and decode (docs/dcmha.md "Decode with a cache").
  *
  * Per layer we keep K and V [B,N,S,E] and the key-side dynamic weights of both Compose calls in
  * factored form (kw1, kw2 [B,S,I,N], kdd [B,S,N]): 2·(2·I·N + N) floats per position, smaller than

@@ -4,7 +4,7 @@
  * in, a fully resolved camelCase `ModelConfig` out, and back. No tensors here.
  *
  * Defaults are the official classes' defaults, so a config.json that omits a key means what it means
- * to the official code. Two deliberate differences (DESIGN.md "Config", DCMHA.md):
+ * to the official code. Two deliberate differences (DESIGN.md "Config", docs/dcmha.md):
  * `head_dim` is always dim / n_head, and windowed layers use `window_size`, never the reference's
  * hard-coded 256 in its window_type table.
  *
@@ -163,7 +163,7 @@ const ALLOWED: Record<Kind, string> = {
 };
 
 const WINDOW_PATTERN: Record<'LG' | 'LGLL' | 'LGL6', readonly boolean[]> = {
-  // true = local. DCMHA.md "Windows"; window_type null behaves as "LG".
+  // true = local. docs/dcmha.md "Windows"; window_type null behaves as "LG".
   LG: [true, false],
   LGLL: [true, false, true, true],
   LGL6: [true, false, true, true, true, true, true, true],

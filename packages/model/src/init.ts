@@ -1,5 +1,5 @@
 /**
- * Official initialisation for new models (DCMHA.md "Official init"), seeded and backend-independent:
+ * Official initialisation for new models (docs/dcmha.md "Official init"), seeded and backend-independent:
  * numbers are drawn in JS, so the same seed gives the same weights on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';

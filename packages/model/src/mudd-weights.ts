@@ -3,7 +3,7 @@
  * (modeling_muddformer.py / modeling_muddpythia.py @ fc067b2), in state_dict order, with the
  * initialiser a new model trains from.
  *
- * Init: the linears, embeddings and norms as for DCFormer (DCMHA.md "Official init"); the MUDD
+ * Init: the linears, embeddings and norms as for DCFormer (docs/dcmha.md "Official init"); the MUDD
  * weights as the official JAX trainer inits them (jax/MaxText/layers/llama2.py): `dense_bs` one-hot on
  * the newest layer, `dynamic_dense.w1` N(0, 1/D), `w2` zero, so a new model starts as a plain residual
  * Transformer. (The PyTorch constructors draw dense_bs from randn; that code is for inference only.)

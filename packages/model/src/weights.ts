@@ -80,7 +80,7 @@ export function dcmhaSpecs(
   const { N, K, I } = dynamicSizes(config);
   const o = `layers.${i}`;
   const p = `${o}.attention.dyn_w_proj`;
-  // DCMHA.md "Official init"; DCPythia's zero init can never train, so it uses these too.
+  // docs/dcmha.md "Official init"; DCPythia's zero init can never train, so it uses these too.
   add(`${p}.dw1`, `${o}.attention.dw1`, [D, 1, 4, K], { kind: 'normal', std: Math.sqrt(2 / (D + K)) });
   add(`${p}.qkw`, `${o}.attention.qkw`, [1, 4, K, 2 * I, N], {
     kind: 'normal',
@@ -98,7 +98,7 @@ export interface ExtraSpec {
 }
 
 /**
- * `dyn_w_proj.{pre,post}_proj.w` (identity buffers: "no static matrix", DCMHA.md) and the merged
+ * `dyn_w_proj.{pre,post}_proj.w` (identity buffers: "no static matrix", docs/dcmha.md) and the merged
  * copies `dw_m` = [dw1 as (D,4K) | dd as (D,4N)], `qkw_m` = qkw as (4,K,2I·N). In `use_dcmha: false`
  * checkpoints the official module still writes dyn_w_proj.*: accepted and ignored.
  */

@@ -40,7 +40,7 @@ describe('official init', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
-  it('draws each tensor from the official distribution (DCMHA.md "Official init")', () => {
+  it('draws each tensor from the official distribution (docs/dcmha.md "Official init")', () => {
     const m = initModel(config, 1);
     const w = modelWeights(m);
     const D = 128,

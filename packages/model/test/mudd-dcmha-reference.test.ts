@@ -1,6 +1,6 @@
 /**
  * MUDD×DCMHA against an independent float64 reference written here from the equations
- * (fixtures/oracle-mudd/ORACLE_README.md "Semantics as implemented" and DCMHA.md "Compose" / "Dynamic
+ * (fixtures/oracle-mudd/ORACLE_README.md "Semantics as implemented" and docs/dcmha.md "Compose" / "Dynamic
  * weights"), on a small model whose q, k and v streams differ: query-wise Compose weights come from the
  * normed query stream at t, key-wise from the normed key stream at s. A reference that swaps the two
  * streams must disagree, so the test can tell them apart.

@@ -1,6 +1,6 @@
 /**
  * DCMHA as a tfjs-layers Layer: self-attention over [batch, time, features] whose heads are
- * dynamically composed (DCMHA.md), a drop-in for a Layers API attention layer. The causal path runs
+ * dynamically composed (docs/dcmha.md), a drop-in for a Layers API attention layer. The causal path runs
  * @dcformer/compose's chunked `dcmhaAttention` (custom gradient that recomputes per chunk); a padding
  * mask or non-causal attention takes the dense path (dense-attention.ts). Both are tfjs ops end to end,
  * so `model.fit` (optimizer.minimize → variableGrads) differentiates through them.

@@ -1,5 +1,5 @@
 /**
- * Initializers for the attention weights: the official DCFormer formulas as defaults (DCMHA.md
+ * Initializers for the attention weights: the official DCFormer formulas as defaults (docs/dcmha.md
  * "Official init"), user-chosen tfjs initializers for the projections, and their (de)serialization in
  * a layer config.
  */

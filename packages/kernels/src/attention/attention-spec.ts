@@ -8,7 +8,7 @@ import {
 } from '../compose/compose-spec.js';
 
 /**
- * DcmhaAttention: the whole DCMHA attention core in one kernel (DCMHA.md "Where Compose sits"):
+ * DcmhaAttention: the whole DCMHA attention core in one kernel (docs/dcmha.md "Where Compose sits"):
  *
  *   logits = Compose_pre(q·kᵀ/√E);  probs = softmax(mask(logits));  out = Compose_post(probs)·v
  *

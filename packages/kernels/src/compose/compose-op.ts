@@ -57,7 +57,7 @@ export function isReferenceCompose(backendName: string): boolean {
 }
 
 /**
- * Compose attention scores or probabilities across heads (DCMHA.md). Validates the inputs, then runs
+ * Compose attention scores or probabilities across heads (docs/dcmha.md). Validates the inputs, then runs
  * the `DcmhaCompose` kernel of the active backend — a fused one if a backend package registered it,
  * otherwise the reference from plain tfjs ops. Differentiable with respect to every input.
  *

@@ -2,7 +2,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatLettered, formatShape } from '../errors.js';
 
 /**
- * DcmhaCompose: cross-head composition of attention scores or probabilities (DCMHA.md "Compose").
+ * DcmhaCompose: cross-head composition of attention scores or probabilities (docs/dcmha.md "Compose").
  * Mirrors modeling_dcformer.py::_cross_head_proj (sw = None, the only live path).
  *
  *   out[b,m,t,s] = x[b,m,t,s]
@@ -87,7 +87,7 @@ export function composeAttrsOf(map: Record<string, unknown> | undefined): Compos
   return attrs;
 }
 
-/** Shape table in the letters of DCMHA.md; the kernel contract every backend implements. */
+/** Shape table in the letters of docs/dcmha.md; the kernel contract every backend implements. */
 export const COMPOSE_SHAPES = {
   x: 'BNTS',
   qw1: 'BTIN',

@@ -4,7 +4,7 @@ import { ShapeError, formatShape } from '../errors.js';
 import { referenceRegistry } from '../reference-registry.js';
 
 /**
- * DcRope: rotary embedding in "half" layout over the first R = 2·H dims of each head (DCMHA.md
+ * DcRope: rotary embedding in "half" layout over the first R = 2·H dims of each head (docs/dcmha.md
  * "RoPE"); dims past R pass through. With x1 = x[..., :H], x2 = x[..., H:2H]:
  *
  *   y[..., :H] = x1·cos − x2·sin,   y[..., H:2H] = x2·cos + x1·sin

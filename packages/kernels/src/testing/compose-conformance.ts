@@ -7,7 +7,7 @@ import { runSuite, runSuiteAsync, signedXorshift, type ConformanceResult, type C
 
 /**
  * Conformance of the active backend's DcmhaCompose (forward and gradient) against plain loops over
- * Float32Arrays that follow DCMHA.md literally through the per-(t,s) N×N matrix
+ * Float32Arrays that follow docs/dcmha.md literally through the per-(t,s) N×N matrix
  * M = I + qw1ᵀqw2 + diag(qdd) + kw1ᵀkw2 + diag(kdd). This is deliberately a different route from
  * the reference kernel (which never builds M), so the two check each other.
  */

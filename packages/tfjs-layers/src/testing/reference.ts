@@ -13,7 +13,7 @@ export function weightsByName(layer: DCMultiHeadAttention): Record<string, Tenso
   return out;
 }
 
-/** Official RoPE (DCMHA.md): pairs j, j+R/2, output interleaved out[2j], out[2j+1]; x [B,T,N,E]. */
+/** Official RoPE (docs/dcmha.md): pairs j, j+R/2, output interleaved out[2j], out[2j+1]; x [B,T,N,E]. */
 export function officialRope(x_BTNE: Tensor, R: number, base: number): Tensor {
   const [B, T, N, E] = x_BTNE.shape as number[];
   const x = x_BTNE.arraySync() as number[][][][];

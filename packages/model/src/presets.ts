@@ -34,7 +34,8 @@ const DEFINITIONS: Record<string, Parameters<typeof resolveConfig>[0]> = {
     useQkNorm: true,
     mgate: false,
   },
-  // tiny as MUDDFormer (global attention as the official code; FFN widths 256/512/512/768 around tiny's 512)
+  // tiny as MUDDFormer, = muddCounterpart(tiny), the model `--compare mudd` trains: global attention as
+  // the official code, FFN widths 256/384/640/768 around tiny's 512, tiny's norm eps
   'tiny-mudd': {
     family: 'muddformer',
     vocabSize: 257,
@@ -42,6 +43,7 @@ const DEFINITIONS: Record<string, Parameters<typeof resolveConfig>[0]> = {
     nHead: 4,
     nLayer: 4,
     blockSize: 128,
+    normEps: 1e-5,
     useQkNorm: true,
     expandLast: true,
     round64: true,

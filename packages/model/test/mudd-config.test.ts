@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@dcformer/kernels';
-import { configToJson, parseConfig, resolveConfig, rotaryDims } from '../src/config.js';
-import { ffnWidths, muddSizes } from '../src/mudd-config.js';
+import { configToJson, parseConfig, resolveConfig, rotaryDims, type ModelConfig } from '../src/config.js';
+import { ffnWidths, muddCounterpart, muddSizes } from '../src/mudd-config.js';
+import { presetConfig } from '../src/presets.js';
 import { weightSpecs } from '../src/weights.js';
 import { muddGolden } from './mudd-oracle.js';
 
@@ -156,6 +157,15 @@ function readConfig(name: string): Record<string, unknown> {
     readFileSync(new URL(`../../../fixtures/oracle-mudd/${name}/config.json`, import.meta.url), 'utf8'),
   );
 }
+
+describe('tiny-mudd', () => {
+  it('is the MUDD counterpart of tiny, the model --compare mudd trains', () => {
+    expect(presetConfig('tiny-mudd')).toEqual(
+      resolveConfig(muddCounterpart(presetConfig('tiny')) as Partial<ModelConfig>),
+    );
+    expect(ffnWidths(presetConfig('tiny-mudd'))).toEqual([256, 384, 640, 768]);
+  });
+});
 
 describe('MUDD init', () => {
   it('starts as the JAX trainer inits MUDD: dense_bs one-hot on the newest layer, w2 zero, w1 N(0, 1/D)', async () => {

@@ -3,7 +3,7 @@
 // a shared a, crosswise broadcast, wasm's own loop for small entries, K = 1, empty), and
 // UnsortedSegmentSum with an out-of-range id.
 import { describe, expect, it } from 'vitest';
-import { startBackend } from './backend.js';
+import { startBackend } from '../src/backend.js';
 
 const tf = await import('@tensorflow/tfjs');
 await startBackend('wasm');

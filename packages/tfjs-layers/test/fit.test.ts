@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DCMultiHeadAttention, RMSNorm, dcformerBlock } from './index.js';
+import { DCMultiHeadAttention, RMSNorm, dcformerBlock } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

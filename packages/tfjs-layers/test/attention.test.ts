@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
 import { dcmhaAttention, dynamicWeights, selectSides } from '@dcformer/compose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DCMultiHeadAttention, type DCMultiHeadAttentionArgs } from './index.js';
-import { maxAbsDiff, outputProjection, plainAttention, projectQkv, randn, weightsByName } from './testing/reference.js';
+import { DCMultiHeadAttention, type DCMultiHeadAttentionArgs } from '../src/index.js';
+import { maxAbsDiff, outputProjection, plainAttention, projectQkv, randn, weightsByName } from './reference.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

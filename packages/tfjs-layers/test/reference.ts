@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
-import type { DCMultiHeadAttention } from '../dc-multi-head-attention.js';
+import type { DCMultiHeadAttention } from '../src/dc-multi-head-attention.js';
 
 /** The layer's weights by their short names (wqkv, wo, dw1, …). */
 export function weightsByName(layer: DCMultiHeadAttention): Record<string, Tensor> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestName, parseArgs, required, UsageError } from './args.js';
+import { closestName, parseArgs, required, UsageError } from '../src/args.js';
 
 const SPECS = {
   model: 'string',

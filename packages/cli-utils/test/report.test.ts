@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '@dcformer/kernels';
-import { UsageError } from './args.js';
-import { CliError, EXIT_FAILURE, EXIT_USAGE, reportError, type Io } from './report.js';
+import { UsageError } from '../src/args.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, reportError, type Io } from '../src/report.js';
 
 function capture(): { io: Io; err: () => string } {
   let err = '';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DCMultiHeadAttention, RMSNorm, dcformerBlock } from './index.js';
-import { maxAbsDiff } from './testing/reference.js';
+import { DCMultiHeadAttention, RMSNorm, dcformerBlock } from '../src/index.js';
+import { maxAbsDiff } from './reference.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { DcformerError } from '@dcformer/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DCMultiHeadAttention, RMSNorm, ValueError, dcformerBlock, type DCMultiHeadAttentionArgs } from './index.js';
+import {
+  DCMultiHeadAttention,
+  RMSNorm,
+  ValueError,
+  dcformerBlock,
+  type DCMultiHeadAttentionArgs,
+} from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

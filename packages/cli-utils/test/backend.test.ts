@@ -2,7 +2,7 @@
 // read when @dcformer/kernels-cpu first loads it): wasm, named in one label with the reason and the
 // way to the native kernels.
 import { describe, expect, it } from 'vitest';
-import { resolveBackend, startBackend, WASM_WEIGHT_LIMIT } from './backend.js';
+import { resolveBackend, startBackend, WASM_WEIGHT_LIMIT } from '../src/backend.js';
 
 process.env.DCFORMER_NATIVE = '0';
 

@@ -32,13 +32,15 @@ struct V512 {
     for (int i = 0; i < 2; i++)
       o[i] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i))));
   }
+  // Nibble → float by a 16-entry table lookup (vpermps on the zero-extended nibbles): the −8 offset
+  // and the int→float conversion in one instruction instead of three (decode is bound by these).
   static void i4(const uint8_t* p, R* o) {
+    const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i mask = _mm_set1_epi8(15);
-    const __m512i eight = _mm512_set1_epi32(8);
     const __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
-    o[0] = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepu8_epi32(lo), eight));
-    o[1] = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepu8_epi32(hi), eight));
+    o[0] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(lo), lut);
+    o[1] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(hi), lut);
   }
 };
 

@@ -1,6 +1,7 @@
 // Compact matmul driver: path choice at load time (DCFORMER_QGEMM=avx512|avx2|neon|portable forces
 // one) and the split of N over OpenMP's threads. No Node here: test/qgemm-check.cc links it alone.
 #include <omp.h>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -52,14 +53,19 @@ void run(const Problem& p) {
   const bool tiled = p.M > kFusedRows;
   // Below ~32k weights the threads' start-up costs more than the product.
   const int threads = p.N * p.K >= (1 << 15) ? omp_get_max_threads() : 1;
-  // Contiguous ranges of whole tiles: each thread streams its own part of W once.
-  const int64_t chunk = ((p.N + threads - 1) / threads + kTileRows - 1) / kTileRows * kTileRows;
+  // Chunks of whole tiles, ~8 per thread, handed out dynamically: each chunk is still a contiguous
+  // stream of W, and a thread the OS preempts (other processes on the cores) does not hold up the
+  // rest — with one static range per thread, the call took as long as its slowest thread (2× slower
+  // than one thread on a busy 2-core machine).
+  const int64_t chunk = std::max<int64_t>(
+      kTileRows, ((p.N + 8 * threads - 1) / (8 * threads) + kTileRows - 1) / kTileRows * kTileRows);
+  const int64_t chunks = (p.N + chunk - 1) / chunk;
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    const int t = omp_get_thread_num();
-    const int64_t n0 = t * chunk, n1 = n0 + chunk < p.N ? n0 + chunk : p.N;
-    if (n0 < n1) {
-      std::vector<float> scratch(tiled ? static_cast<size_t>(kTileRows * p.K) : 0);
+    std::vector<float> scratch(tiled ? static_cast<size_t>(kTileRows * p.K) : 0);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < chunks; c++) {
+      const int64_t n0 = c * chunk, n1 = std::min(n0 + chunk, p.N);
       path.rows(p, n0, n1, scratch.data());
     }
   }

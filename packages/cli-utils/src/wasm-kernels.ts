@@ -23,13 +23,16 @@ interface WasmHeap {
   disposeData(dataId: unknown): boolean;
 }
 
+/** The wasm backend as the members above (what a kernel gets is typed as the generic KernelBackend). */
+const heapOf = (backend: unknown): WasmHeap => backend as WasmHeap;
+
 const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const { numSegments } = attrs as NamedAttrMap as { numSegments: number };
   // tfjs's op checks that segmentIds' shape is a prefix of x's; each id owns an inner block.
   const lead = segmentIds.shape.length;
   const inner = x.shape.slice(lead).reduce((p, d) => p * d, 1);
-  const heap = backend as unknown as WasmHeap;
+  const heap = heapOf(backend);
   const xv = heap.readSync(x.dataId);
   const ids = heap.readSync(segmentIds.dataId);
   const out = heap.makeOutput([numSegments, ...x.shape.slice(lead)], x.dtype);
@@ -57,8 +60,8 @@ function batchMatMulVia(wasmBatchMatMul: KernelFunc): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     let { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = attrs as NamedAttrMap as { transposeA: boolean; transposeB: boolean };
-    const heap = backend as unknown as WasmHeap;
-    const plain = { transposeA: false, transposeB: false } as unknown as NamedAttrMap;
+    const heap = heapOf(backend);
+    const plain: NamedAttrMap = { transposeA: false, transposeB: false };
     const aOuter = a.shape.slice(0, -2);
     const bOuter = b.shape.slice(0, -2);
     const M = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
@@ -78,7 +81,7 @@ function batchMatMulVia(wasmBatchMatMul: KernelFunc): KernelFunc {
       [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
       const t = tf
         .getKernel('Transpose', 'wasm')!
-        .kernelFunc({ inputs: { x }, backend, attrs: { perm } as unknown as NamedAttrMap }) as TensorInfo;
+        .kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
       temps.push(t);
       return t;
     };

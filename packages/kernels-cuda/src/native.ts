@@ -129,6 +129,7 @@ function withTypedErrors(raw: Record<string, unknown>): CudaAddon {
             }
           };
   }
+  // A native module's exports are untyped: here they get their declared type (the conformance tests check it).
   return out as unknown as CudaAddon;
 }
 

@@ -31,9 +31,9 @@ export function toInitializer(spec: InitializerLike, fail: (reason: string) => n
   if (isInitializer(spec)) return spec;
   if (typeof spec === 'string') {
     const key = spec.charAt(0).toLowerCase() + spec.slice(1);
-    const factory = (initializers as unknown as Record<string, InitializerFactory | undefined>)[key];
+    const factory: unknown = Reflect.get(initializers, key);
     if (typeof factory !== 'function') fail(`unknown initializer '${spec}'`);
-    return factory({});
+    return (factory as InitializerFactory)({});
   }
   if (typeof spec === 'object' && spec !== null && typeof spec.className === 'string') {
     const entry = serialization.SerializationMap.getMap().classNameMap[spec.className];

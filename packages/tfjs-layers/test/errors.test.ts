@@ -35,14 +35,16 @@ describe('bad options → ValueError naming the layer', () => {
   const bad: [Partial<DCMultiHeadAttentionArgs>, string][] = [
     [{ numHeads: 0 }, 'numHeads must be a positive integer'],
     [{ numHeads: 2.5 }, 'numHeads must be a positive integer'],
-    [{ numHeads: '4' as unknown as number }, "but got '4'"],
+    // @ts-expect-error a string where a number belongs: the layer must name it
+    [{ numHeads: '4' }, "but got '4'"],
     [{ numHeads: 1 }, 'at least 2 with useDcmha'],
     [{ numHeads: 4, window: 0 }, 'window must be a positive integer or null'],
     [{ numHeads: 4, keyDim: -8 }, 'keyDim must be a positive integer or null'],
     [{ numHeads: 4, chunkSize: 0 }, 'chunkSize must be a positive integer'],
     [{ numHeads: 4, ropeBase: Number.NaN }, 'ropeBase must be a finite number > 1'],
     [{ numHeads: 4, rotaryDims: 3 }, 'rotaryDims must be even'],
-    [{ numHeads: 4, causal: 'yes' as unknown as boolean }, 'causal must be true or false'],
+    // @ts-expect-error a string where a boolean belongs
+    [{ numHeads: 4, causal: 'yes' }, 'causal must be true or false'],
     [{ numHeads: 4, queryWise: false, keyWise: false }, 'nothing to compose'],
     [{ numHeads: 4, kernelInitializer: 'noSuchInit' }, "unknown initializer 'noSuchInit'"],
     [{ numHeads: 4, seed: 0.5 }, 'seed must be an integer'],
@@ -100,11 +102,7 @@ describe('bad inputs → ValueError naming the layer', () => {
 
   it('unknown feature size', () => {
     const layer = new DCMultiHeadAttention({ numHeads: 4, name: 'unknown' });
-    expectValueError(
-      () => layer.apply(tf.input({ shape: [4, null] as unknown as number[] })),
-      'unknown',
-      'must be known',
-    );
+    expectValueError(() => layer.apply(tf.input({ shape: [4, null] })), 'unknown', 'must be known');
   });
 
   it('padding masks of the wrong shape, and too many inputs', () => {

@@ -103,7 +103,7 @@ function readString(b: Uint8Array, start: number, end: number): string {
       throw new Malformed();
     }
   }
-  return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
+  return Reflect.apply(String.fromCharCode, null, units.subarray(0, n));
 }
 
 /** Positions of the keys of the object starting at b[i] === '{': calls visit(key, valueStart) and expects it to return the value's end. */

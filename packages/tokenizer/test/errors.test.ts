@@ -120,6 +120,7 @@ describe('lone surrogates', () => {
   });
 
   it('a non-string text is a TokenizerError', () => {
-    expect(() => neox().encode(42 as unknown as string)).toThrow(TokenizerError);
+    // @ts-expect-error a number where text belongs
+    expect(() => neox().encode(42)).toThrow(TokenizerError);
   });
 });

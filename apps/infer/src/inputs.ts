@@ -5,15 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { CliError } from '@dcformer/cli-utils';
-
-function fsReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return (e as Error).message;
-}
+import { CliError, fsReason } from '@dcformer/cli-utils';
 
 /**
  * Reads `{"input_ids": [[int, ...], ...]}` and checks it is a non-empty rectangle of integers.

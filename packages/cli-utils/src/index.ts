@@ -52,3 +52,4 @@ export {
   type Io,
   type ReportOptions,
 } from './report.js';
+export { fsReason } from './fs-reason.js';

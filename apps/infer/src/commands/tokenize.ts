@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { SpecialsMode, Tokenizer } from '@dcformer/tokenizer';
-import { CliError, EXIT_OK, parseArgs, required, UsageError, type Io } from '@dcformer/cli-utils';
+import { CliError, EXIT_OK, fsReason, parseArgs, required, UsageError, type Io } from '@dcformer/cli-utils';
 import { commandUsage } from '../usage.js';
 
 const FLAGS = {
@@ -22,14 +22,6 @@ const FLAGS = {
 } as const;
 
 const PREFIX = 'dcformer tokenize';
-
-function fsReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return (e as Error).message;
-}
 
 async function checkReadable(flag: string, path: string): Promise<void> {
   try {

@@ -34,7 +34,7 @@ describe('dcformer-bench', () => {
     ],
     [
       ['--suite', 'gemm,nope'],
-      /^dcformer-bench: unknown suite nope; --suite takes gemm, compose, train, decode, memory, attention or all\n$/,
+      /^dcformer-bench: unknown suite nope; --suite takes gemm, compose, train, decode, decode-compact, memory, attention or all\n$/,
     ],
     [['--runs', '0'], /^dcformer-bench: --runs must be at least 1; got 0\n$/],
     [['--warmup', 'x'], /^dcformer-bench: --warmup must be an integer; got 'x'\n$/],

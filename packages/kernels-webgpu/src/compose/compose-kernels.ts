@@ -1,6 +1,12 @@
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { DcmhaCompose, composeInputNames, type ComposeAttrs, type ComposeInputs } from '@dcformer/kernels';
+import {
+  DcmhaCompose,
+  composeAttrsOf,
+  composeInputNames,
+  composeInputsFromList,
+  type ComposeAttrs,
+} from '@dcformer/kernels';
 import {
   ComposeGateGradProgram,
   ComposeProgram,
@@ -15,18 +21,10 @@ import {
  */
 export const DcmhaComposeBackward = 'DcmhaComposeBackward';
 
-type Named = Partial<Record<keyof ComposeInputs, TensorInfo>> & { x: TensorInfo };
-
-function attrsOf(map: NamedAttrMap | undefined): ComposeAttrs {
-  return { queryWise: Boolean(map?.queryWise), keyWise: Boolean(map?.keyWise) };
-}
-
+type Named = ReturnType<typeof composeInputsFromList<TensorInfo>>;
+const attrsOf = composeAttrsOf;
 // Inputs arrive as an array (the op passes them so, because their number depends on the switches).
-function named(list: ArrayLike<TensorInfo>, attrs: ComposeAttrs): Named {
-  const out: Record<string, TensorInfo> = {};
-  composeInputNames(attrs).forEach((name, i) => (out[name] = list[i]));
-  return out as Named;
-}
+const named = (list: ArrayLike<TensorInfo>, attrs: ComposeAttrs): Named => composeInputsFromList(list, attrs);
 
 function rankOf(inputs: Named): number {
   const w = inputs.qw1 ?? inputs.kw1;
@@ -44,7 +42,7 @@ function checkBackend(backend: unknown, kernel: string): WebGPUBackend {
 export const composeWebGPU: KernelFunc = ({ inputs, backend, attrs }) => {
   const webgpu = checkBackend(backend, DcmhaCompose);
   const a = attrsOf(attrs);
-  const list = inputs as unknown as TensorInfo[];
+  const list = Object.values(inputs) as TensorInfo[];
   const x = named(list, a).x;
   return webgpu.runWebGPUProgram(new ComposeProgram(x.shape, rankOf(named(list, a)), a), list, 'float32');
 };
@@ -56,7 +54,7 @@ export const composeWebGPU: KernelFunc = ({ inputs, backend, attrs }) => {
 export const composeBackwardWebGPU: KernelFunc = ({ inputs, backend, attrs }) => {
   const webgpu = checkBackend(backend, DcmhaComposeBackward);
   const a = attrsOf(attrs);
-  const list = inputs as unknown as TensorInfo[];
+  const list = Object.values(inputs) as TensorInfo[];
   const f = named(list, a);
   const dy = list[list.length - 1];
   const I = rankOf(f);

@@ -199,7 +199,7 @@ describe('commands and help', () => {
     const r = await run(['logit']);
     expect(r.code).toBe(2);
     expect(r.errLines).toEqual([
-      "dcformer: unknown command 'logit'; did you mean logits? (one of: logits, grads, generate, eval, tokenize, convert, download)",
+      "dcformer: unknown command 'logit'; did you mean logits? (one of: logits, grads, generate, eval, tokenize, convert, quantize, download)",
     ]);
   });
 

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '@dcformer/kernels';
 import type { KVCache } from './cache.js';
 import type { DcformerModel } from './model.js';
+import { readAsync, readSync, type Reads } from './reads.js';
 import { tokenChooser, validateSampling, type SamplingOptions } from './sampling.js';
 
 export interface Prefilled {
@@ -42,14 +43,20 @@ function prefillLast(model: DcformerModel, rows: number[][], T: number, cache: K
   });
 }
 
-/** Runs the prompts through the model, filling a new cache. Prompts may differ in length (≥ 1). */
-export function prefill(model: DcformerModel, prompts: number[][]): Prefilled {
+/** Reads a tensor made for this read, then frees it (also when the read fails). */
+function* readOnce(t: tf.Tensor): Reads<Float32Array> {
+  try {
+    return (yield t) as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+function* prefillSteps(model: DcformerModel, prompts: number[][]): Reads<Prefilled> {
   const { rows, pads, T } = padPrompts(prompts);
   const cache = model.createCache(prompts.length, pads);
   try {
-    const last_BV = prefillLast(model, rows, T, cache);
-    const flat = last_BV.dataSync() as Float32Array;
-    last_BV.dispose();
+    const flat = yield* readOnce(prefillLast(model, rows, T, cache));
     return { cache, lastLogits: splitRows(flat, prompts.length, model.config.vocabSize) };
   } catch (e) {
     cache.dispose();
@@ -57,42 +64,33 @@ export function prefill(model: DcformerModel, prompts: number[][]): Prefilled {
   }
 }
 
-/** `prefill` reading results with `await data()`: required on GPU backends (no synchronous read-back). */
-export async function prefillAsync(model: DcformerModel, prompts: number[][]): Promise<Prefilled> {
-  const { rows, pads, T } = padPrompts(prompts);
-  const cache = model.createCache(prompts.length, pads);
-  try {
-    const last_BV = prefillLast(model, rows, T, cache);
-    const flat = (await last_BV.data()) as Float32Array;
-    last_BV.dispose();
-    return { cache, lastLogits: splitRows(flat, prompts.length, model.config.vocabSize) };
-  } catch (e) {
-    cache.dispose();
-    throw e;
-  }
-}
-
-function decodeLogits(model: DcformerModel, cache: KVCache, tokens: number[]): tf.Tensor {
-  return model.forwardCached(
+function* decodeSteps(model: DcformerModel, cache: KVCache, tokens: number[]): Reads<Float32Array[]> {
+  const logits = model.forwardCached(
     tokens.map((t) => [t]),
     cache,
   );
+  const flat = yield* readOnce(logits);
+  return splitRows(flat, tokens.length, model.config.vocabSize);
 }
 
-/** Feeds one token per row; returns each row's next-token logits [B][V]. */
+/** Runs the prompts through the model, filling a new cache. Prompts may differ in length (≥ 1). Reads with dataSync(). */
+export function prefill(model: DcformerModel, prompts: number[][]): Prefilled {
+  return readSync(prefillSteps(model, prompts));
+}
+
+/** `prefill` reading results with `await data()`: required on GPU backends (no synchronous read-back). */
+export function prefillAsync(model: DcformerModel, prompts: number[][]): Promise<Prefilled> {
+  return readAsync(prefillSteps(model, prompts));
+}
+
+/** Feeds one token per row; returns each row's next-token logits [B][V]. Reads with dataSync(). */
 export function decodeOne(model: DcformerModel, cache: KVCache, tokens: number[]): Float32Array[] {
-  const logits = decodeLogits(model, cache, tokens);
-  const flat = logits.dataSync() as Float32Array;
-  logits.dispose();
-  return splitRows(flat, tokens.length, model.config.vocabSize);
+  return readSync(decodeSteps(model, cache, tokens));
 }
 
 /** `decodeOne` reading results with `await data()` (GPU backends). */
-export async function decodeOneAsync(model: DcformerModel, cache: KVCache, tokens: number[]): Promise<Float32Array[]> {
-  const logits = decodeLogits(model, cache, tokens);
-  const flat = (await logits.data()) as Float32Array;
-  logits.dispose();
-  return splitRows(flat, tokens.length, model.config.vocabSize);
+export function decodeOneAsync(model: DcformerModel, cache: KVCache, tokens: number[]): Promise<Float32Array[]> {
+  return readAsync(decodeSteps(model, cache, tokens));
 }
 
 /**
@@ -221,15 +219,16 @@ function result(prompts: number[][], loop: Loop, prefillMs: number, decodeMs: nu
 }
 
 /**
- * Greedy by default; sampling when temperature (> 0), topK or topP is set. The first new token comes
- * from the prefill logits, each later one from one decode step (as the official generate()). When the
- * cache holds block_size positions, every row keeps its last ⌊block_size/2⌋ tokens, which are
- * prefilled afresh (positions from 0) into a new cache, and decoding goes on (`onCrop` is told).
+ * The generation loop, written once: both `generate` (dataSync) and `generateAsync` (await data())
+ * drive it. The first new token comes from the prefill logits, each later one from one decode step
+ * (as the official generate()). When the cache holds block_size positions, every row keeps its
+ * last ⌊block_size/2⌋ tokens, which are prefilled afresh (positions from 0) into a new cache, and
+ * decoding goes on (`onCrop` is told).
  */
-export function generate(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): GenerateResult {
+function* generateSteps(model: DcformerModel, prompts: number[][], options: GenerateOptions): Reads<GenerateResult> {
   const loop = startLoop(model, prompts, options);
   const t0 = performance.now();
-  let { cache, lastLogits } = prefill(model, prompts);
+  let { cache, lastLogits } = yield* prefillSteps(model, prompts);
   const prefillMs = performance.now() - t0;
   let decodeMs = 0;
   let decoded = 0;
@@ -240,12 +239,12 @@ export function generate(model: DcformerModel, prompts: number[][], options: Gen
       if (loop.done.every(Boolean)) break;
       const s = performance.now();
       if (loop.cached < model.config.blockSize) {
-        logits = decodeOne(model, cache, next);
+        logits = yield* decodeSteps(model, cache, next);
         loop.cached++;
       } else {
         const contexts = croppedContexts(model, prompts, loop);
         cache.dispose();
-        ({ cache, lastLogits: logits } = prefill(model, contexts));
+        ({ cache, lastLogits: logits } = yield* prefillSteps(model, contexts));
         loop.cached = Math.max(...contexts.map((c) => c.length));
         options.onCrop?.(loop.cached);
       }
@@ -258,39 +257,19 @@ export function generate(model: DcformerModel, prompts: number[][], options: Gen
   return result(prompts, loop, prefillMs, decodeMs, decoded);
 }
 
+/**
+ * Greedy by default; sampling when temperature (> 0), topK or topP is set; goes past block_size by
+ * re-prefilling the last half block (see generateSteps). Reads logits with dataSync(): cpu/wasm.
+ */
+export function generate(model: DcformerModel, prompts: number[][], options: GenerateOptions = {}): GenerateResult {
+  return readSync(generateSteps(model, prompts, options));
+}
+
 /** `generate` reading logits with `await data()`: the form that runs on GPU backends too. */
-export async function generateAsync(
+export function generateAsync(
   model: DcformerModel,
   prompts: number[][],
   options: GenerateOptions = {},
 ): Promise<GenerateResult> {
-  const loop = startLoop(model, prompts, options);
-  const t0 = performance.now();
-  let { cache, lastLogits } = await prefillAsync(model, prompts);
-  const prefillMs = performance.now() - t0;
-  let decodeMs = 0;
-  let decoded = 0;
-  try {
-    let logits = lastLogits;
-    for (let step = 0; step < loop.maxNew; step++) {
-      const next = chooseNext(loop, prompts, logits, options);
-      if (loop.done.every(Boolean)) break;
-      const s = performance.now();
-      if (loop.cached < model.config.blockSize) {
-        logits = await decodeOneAsync(model, cache, next);
-        loop.cached++;
-      } else {
-        const contexts = croppedContexts(model, prompts, loop);
-        cache.dispose();
-        ({ cache, lastLogits: logits } = await prefillAsync(model, contexts));
-        loop.cached = Math.max(...contexts.map((c) => c.length));
-        options.onCrop?.(loop.cached);
-      }
-      decodeMs += performance.now() - s;
-      decoded += loop.done.filter((d) => !d).length;
-    }
-  } finally {
-    cache.dispose();
-  }
-  return result(prompts, loop, prefillMs, decodeMs, decoded);
+  return readAsync(generateSteps(model, prompts, options));
 }

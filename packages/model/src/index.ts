@@ -44,6 +44,7 @@ export {
   type TensorToWrite,
 } from '@dcformer/checkpoint';
 export { KVCache, type LayerCache } from './cache.js';
+export { readAsync, readSync, type HostData, type Reads } from './reads.js';
 export {
   prefill,
   prefillAsync,

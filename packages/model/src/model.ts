@@ -17,6 +17,7 @@ import { KVCache, appendKeys, trimKeys } from './cache.js';
 import { applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
 import { embed, linear, releaseCompact } from './compact.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
+import { readAsync, readSync, type Reads } from './reads.js';
 
 export interface AttentionParams {
   /** DCFormer / DCPythia: q, k, v from one input. */
@@ -198,24 +199,41 @@ export class DcformerModel {
     }
   }
 
-  /** Loss and d(loss)/d(parameter) for every trainable parameter, keyed by official name. */
+  /** Loss and d(loss)/d(parameter) for every trainable parameter, keyed by official name. Reads with dataSync(). */
   lossAndGrads(ids: Tensor | number[][]): { loss: number; grads: Map<string, Tensor> } {
-    const { value, grads } = this.gradients(ids);
-    const loss = value.dataSync()[0];
-    value.dispose();
-    return { loss, grads };
+    return readSync(this.lossAndGradsSteps(ids));
   }
 
   /** `lossAndGrads` reading the loss with `await data()` (GPU backends cannot read synchronously). */
-  async lossAndGradsAsync(ids: Tensor | number[][]): Promise<{ loss: number; grads: Map<string, Tensor> }> {
-    const { value, grads } = this.gradients(ids);
-    const loss = (await value.data())[0];
-    value.dispose();
-    return { loss, grads };
+  lossAndGradsAsync(ids: Tensor | number[][]): Promise<{ loss: number; grads: Map<string, Tensor> }> {
+    return readAsync(this.lossAndGradsSteps(ids));
   }
 
-  private gradients(ids: Tensor | number[][]): { value: Tensor; grads: Map<string, Tensor> } {
-    const ids_BT = validateIds(ids, this.config, 'DcformerModel.lossAndGrads', 2);
+  /** lossAndGrads written once; readSync / readAsync choose how the loss is read. */
+  private *lossAndGradsSteps(ids: Tensor | number[][]): Reads<{ loss: number; grads: Map<string, Tensor> }> {
+    const { value, grads } = this.gradients(ids, 'DcformerModel.lossAndGrads');
+    try {
+      const loss = (yield value)[0];
+      return { loss, grads };
+    } catch (e) {
+      for (const g of grads.values()) g.dispose();
+      throw e;
+    } finally {
+      value.dispose();
+    }
+  }
+
+  /**
+   * The loss (a scalar still on the device) and its gradient for every trainable parameter, keyed
+   * by official name, in state_dict order. The caller disposes all of them. `caller` names the
+   * public entry point in error messages.
+   */
+  gradients(
+    ids: Tensor | number[][],
+    caller = 'DcformerModel.gradients',
+  ): { value: tf.Scalar; grads: Map<string, Tensor> } {
+    this.checkAlive();
+    const ids_BT = validateIds(ids, this.config, caller, 2);
     try {
       const { value, grads } = tf.variableGrads(() => this.loss(ids_BT) as tf.Scalar, [...this.variables.values()]);
       const byName = new Map<string, Tensor>();

@@ -5,8 +5,8 @@
  * tensors, so it runs on any backend and in the browser.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
-import type { DcformerModel } from '@dcformer/model';
+import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
+import { readAsync, readSync, type DcformerModel, type Reads } from '@dcformer/model';
 import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 import { learningRate, validateSchedule, type Schedule } from './schedule.js';
 
@@ -63,8 +63,6 @@ export class Trainer {
   step = 0;
   skippedSteps = 0;
   consecutiveSkips = 0;
-  private readonly vars: Variable[];
-  private readonly names: string[];
 
   constructor(model: DcformerModel, options: TrainerOptions) {
     validateSchedule(options.schedule, 'Trainer');
@@ -72,8 +70,6 @@ export class Trainer {
     this.schedule = { ...options.schedule };
     this.clip = options.clip ?? 1.0;
     this.maxConsecutiveSkips = options.maxConsecutiveSkips ?? 5;
-    this.names = [...model.variables.keys()];
-    this.vars = this.names.map((n) => model.variables.get(n) as Variable);
     this.optimizer = new AdamW(model.variables, options.adamw);
   }
 
@@ -84,42 +80,32 @@ export class Trainer {
 
   /**
    * Mean loss and mean gradients (keyed by official name) over micro-batches of equal shape; the
-   * caller disposes the returned tensors. With one micro-batch this is exactly model.lossAndGrads.
+   * caller disposes the returned tensors. With one micro-batch this is exactly model.gradients.
    */
   gradients(micro: readonly Tensor[]): { loss: Scalar; grads: Map<string, Tensor> } {
     if (micro.length === 0) throw new RangeError('Trainer.gradients: no micro-batches');
-    const vars = this.vars;
-    const sums = new Array<Tensor | null>(vars.length).fill(null);
+    let sums: Map<string, Tensor> | null = null;
     let lossSum: Tensor | null = null;
     for (const ids of micro) {
-      const { value, grads } = tf.variableGrads(() => this.model.loss(ids) as Scalar, vars);
+      const { value, grads } = this.model.gradients(ids, 'Trainer.gradients');
       // Running sums with the old partials freed at once: peak memory is two copies of the grads.
-      vars.forEach((v, i) => {
-        const g = grads[v.name];
-        const old = sums[i];
-        sums[i] = old === null ? g : tf.tidy(() => tf.add(old, g));
-        if (old !== null) {
-          old.dispose();
-          g.dispose();
-        }
-      });
-      const oldLoss: Tensor | null = lossSum;
-      lossSum = oldLoss === null ? value : tf.tidy(() => tf.add(oldLoss, value));
-      if (oldLoss !== null) {
-        oldLoss.dispose();
-        value.dispose();
-      }
+      sums = sums === null ? grads : addEach(sums, grads);
+      lossSum = lossSum === null ? value : addFreeing(lossSum, value);
     }
     const n = micro.length;
-    const grads = new Map<string, Tensor>();
-    this.names.forEach((name, i) => {
-      const s = sums[i] as Tensor;
-      grads.set(name, n === 1 ? s : tf.tidy(() => tf.div(s, n)));
-      if (n !== 1) s.dispose();
-    });
     const total = lossSum as Tensor;
-    const loss = (n === 1 ? total : tf.tidy(() => tf.div(total, n))) as Scalar;
-    if (n !== 1) total.dispose();
+    const summed = sums as Map<string, Tensor>;
+    if (n === 1) return { loss: total as Scalar, grads: summed };
+    const grads = new Map<string, Tensor>();
+    for (const [name, s] of summed) {
+      grads.set(
+        name,
+        tf.tidy(() => tf.div(s, n)),
+      );
+      s.dispose();
+    }
+    const loss = tf.tidy(() => tf.div(total, n)) as Scalar;
+    total.dispose();
     return { loss, grads };
   }
 
@@ -130,23 +116,22 @@ export class Trainer {
    * (tfjs-backend-webgpu throws in Node, and returns zeros in headless Chromium); use trainStepAsync.
    */
   trainStep(micro: readonly Tensor[]): StepResult {
-    const pending = this.beginStep(micro);
-    try {
-      const [lossValue, gradNorm] = pending.stats.dataSync() as Float32Array;
-      return this.finishStep(pending, lossValue, gradNorm);
-    } finally {
-      pending.dispose();
-    }
+    return readSync(this.stepReads(micro));
   }
 
   /**
    * trainStep with the loss and gradient norm read by `await data()`: the form that runs on every
    * backend (webgpu in Node and the browser included), with the same numbers and rules.
    */
-  async trainStepAsync(micro: readonly Tensor[]): Promise<StepResult> {
+  trainStepAsync(micro: readonly Tensor[]): Promise<StepResult> {
+    return readAsync(this.stepReads(micro));
+  }
+
+  /** The step written once; readSync / readAsync choose how [loss, grad norm] is read. */
+  private *stepReads(micro: readonly Tensor[]): Reads<StepResult> {
     const pending = this.beginStep(micro);
     try {
-      const [lossValue, gradNorm] = (await pending.stats.data()) as Float32Array;
+      const [lossValue, gradNorm] = yield pending.stats;
       return this.finishStep(pending, lossValue, gradNorm);
     } finally {
       pending.dispose();
@@ -195,22 +180,20 @@ export class Trainer {
 
   /** Mean loss over evaluation batches of equal shape (forward only). Synchronous: cpu/wasm only (see trainStep). */
   evaluate(batches: readonly Tensor[]): number {
-    let total = 0;
-    for (const ids of batches) {
-      const loss = this.model.loss(ids);
-      total += loss.dataSync()[0];
-      loss.dispose();
-    }
-    return total / batches.length;
+    return readSync(this.evaluateReads(batches));
   }
 
   /** evaluate reading each loss by `await data()` (every backend); the same sum in the same order. */
-  async evaluateAsync(batches: readonly Tensor[]): Promise<number> {
+  evaluateAsync(batches: readonly Tensor[]): Promise<number> {
+    return readAsync(this.evaluateReads(batches));
+  }
+
+  private *evaluateReads(batches: readonly Tensor[]): Reads<number> {
     let total = 0;
     for (const ids of batches) {
       const loss = this.model.loss(ids);
       try {
-        total += (await loss.data())[0];
+        total += (yield loss)[0];
       } finally {
         loss.dispose();
       }
@@ -237,6 +220,21 @@ export class Trainer {
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+/** sums + grads name by name, freeing both as it goes (never more than one extra copy alive). */
+function addEach(sums: Map<string, Tensor>, grads: Map<string, Tensor>): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, s] of sums) out.set(name, addFreeing(s, grads.get(name) as Tensor));
+  return out;
+}
+
+/** a + b, freeing a and b. */
+function addFreeing(a: Tensor, b: Tensor): Tensor {
+  const sum = tf.tidy(() => tf.add(a, b));
+  a.dispose();
+  b.dispose();
+  return sum;
 }
 
 /**

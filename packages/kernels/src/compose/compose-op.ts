@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { referenceRegistry } from '../reference-registry.js';
 import { composeReference, composeReferenceGrad, type ComposeGrads } from './compose-reference.js';
 import {

@@ -9,6 +9,14 @@ if (process.env.FAST) {
   await import(process.env.FAST);
 }
 const stats = new Map();
+// CPU=1: CPU time of the process (all threads) per kernel instead of wall time — steadier when other
+// processes share the cores
+const now = process.env.CPU
+  ? () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    }
+  : () => performance.now();
 // FAMILY=1: one line per op family (the tables of docs/benchmarks.md) instead of per kernel and shape
 const FAMILIES = [
   ['GEMM', /^BatchMatMul$|^_FusedMatMul$/],
@@ -40,12 +48,12 @@ for (const k of tf.getKernelsForBackend('cpu')) {
     ...k,
     kernelFunc: (args) => {
       depth++;
-      const t0 = performance.now();
+      const t0 = now();
       try {
         return f(args);
       } finally {
         depth--;
-        const dt = performance.now() - t0;
+        const dt = now() - t0;
         let key = k.kernelName;
         if (key.includes('MatMul'))
           key +=

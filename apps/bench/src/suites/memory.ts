@@ -26,7 +26,9 @@ async function stepPeak(
   T: number,
 ): Promise<{ peakMb: number; modelMb: number }> {
   await useBackend(backend as SuiteOptions['backend']);
-  const cfg = presetConfig(config);
+  // long enough for T (bench-small's block_size is 1024); the parameters do not depend on it
+  const preset = presetConfig(config);
+  const cfg = { ...preset, blockSize: Math.max(preset.blockSize, T) };
   const model = initModel(cfg, 0);
   const vars = [...model.variables.values()];
   const optimizer = new AdamW(model.variables);

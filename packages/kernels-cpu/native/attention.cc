@@ -219,10 +219,12 @@ void queryWeightsT(const Geometry& g, const float* w1, const float* w2, const fl
 // Compose (docs/dcmha.md) of one block, in → out (may alias), [n][key][lane] with head stride hs, over keys
 // whose lanes see something. qT: queryWeightsT's layout or null; kw1/kw2/kdd: the key-side weights of
 // batch row b at key ks (rows [s][i][n] and [s][n]) or null.
-template <int NR>
-void composeBlock(const Geometry& g, const Block<NR>& blk, const float* in, float* out, int64_t hs, const float* qT,
-                  const float* kw1, const float* kw2, const float* kdd) {
-  const int64_t N = g.N, I = g.I;
+// KI: I as a compile-time constant (2 in every released model: the per-lane sums stay in registers), or 0
+template <int NR, int KI>
+void composeBlockI(const Geometry& g, const Block<NR>& blk, const float* in, float* out, int64_t hs, const float* qT,
+                   const float* kw1, const float* kw2, const float* kdd) {
+  const int64_t N = g.N, I = KI > 0 ? KI : g.I;
+  constexpr int HI = KI > 0 ? KI : kMaxI;
   const float* qw1T = qT;
   const float* qw2T = qT ? qT + I * N * NR : nullptr;
   const float* qddT = qT ? qT + 2 * I * N * NR : nullptr;
@@ -230,7 +232,7 @@ void composeBlock(const Geometry& g, const Block<NR>& blk, const float* in, floa
     int from, to;
     blk.lanes(s, from, to);
     if (from >= to) continue;
-    float hq[kMaxI][NR] = {}, hk[kMaxI][NR] = {};
+    float hq[HI][NR] = {}, hk[HI][NR] = {};
     const float* k1 = kw1 ? kw1 + s * I * N : nullptr;
     const float* k2 = kw2 ? kw2 + s * I * N : nullptr;
     for (int64_t n = 0; n < N; n++) {
@@ -283,11 +285,12 @@ void composeBlock(const Geometry& g, const Block<NR>& blk, const float* in, floa
 // accumulate into qG ([i][n][lane] ×2 and [n][lane], as qT); key-side ones into kG1/kG2 ([s][i][n])
 // and kGdd ([s][n]) at the block's keys. Lanes and keys that see nothing contribute 0 because
 // there x (post) or dy (pre) is 0.
-template <int NR>
-void composeBlockBackward(const Geometry& g, const Block<NR>& blk, const float* xIn, float* dy, int64_t hs,
-                          const float* qT, const float* kw1, const float* kw2, const float* kdd, float* qG, float* kG1,
-                          float* kG2, float* kGdd) {
-  const int64_t N = g.N, I = g.I;
+template <int NR, int KI>
+void composeBlockBackwardI(const Geometry& g, const Block<NR>& blk, const float* xIn, float* dy, int64_t hs,
+                           const float* qT, const float* kw1, const float* kw2, const float* kdd, float* qG, float* kG1,
+                           float* kG2, float* kGdd) {
+  const int64_t N = g.N, I = KI > 0 ? KI : g.I;
+  constexpr int HI = KI > 0 ? KI : kMaxI;
   const float* qw1T = qT;
   const float* qw2T = qT ? qT + I * N * NR : nullptr;
   const float* qddT = qT ? qT + 2 * I * N * NR : nullptr;
@@ -298,7 +301,7 @@ void composeBlockBackward(const Geometry& g, const Block<NR>& blk, const float* 
     int from, to;
     blk.lanes(s, from, to);
     if (from >= to) continue;
-    float hq[kMaxI][NR] = {}, hk[kMaxI][NR] = {}, gq[kMaxI][NR] = {}, gk[kMaxI][NR] = {};
+    float hq[HI][NR] = {}, hk[HI][NR] = {}, gq[HI][NR] = {}, gk[HI][NR] = {};
     const float* k1 = kw1 ? kw1 + s * I * N : nullptr;
     const float* k2 = kw2 ? kw2 + s * I * N : nullptr;
     for (int64_t n = 0; n < N; n++) {
@@ -386,6 +389,21 @@ void composeBlockBackward(const Geometry& g, const Block<NR>& blk, const float* 
       for (int c = 0; c < NR; c++) d[c] = acc[c];
     }
   }
+}
+
+template <int NR>
+void composeBlock(const Geometry& g, const Block<NR>& blk, const float* in, float* out, int64_t hs, const float* qT,
+                  const float* kw1, const float* kw2, const float* kdd) {
+  if (g.I == 2) composeBlockI<NR, 2>(g, blk, in, out, hs, qT, kw1, kw2, kdd);
+  else composeBlockI<NR, 0>(g, blk, in, out, hs, qT, kw1, kw2, kdd);
+}
+
+template <int NR>
+void composeBlockBackward(const Geometry& g, const Block<NR>& blk, const float* xIn, float* dy, int64_t hs,
+                          const float* qT, const float* kw1, const float* kw2, const float* kdd, float* qG, float* kG1,
+                          float* kG2, float* kGdd) {
+  if (g.I == 2) composeBlockBackwardI<NR, 2>(g, blk, xIn, dy, hs, qT, kw1, kw2, kdd, qG, kG1, kG2, kGdd);
+  else composeBlockBackwardI<NR, 0>(g, blk, xIn, dy, hs, qT, kw1, kw2, kdd, qG, kG1, kG2, kGdd);
 }
 
 // Softmax over keys for every lane of one head: scores in, probabilities out (may alias); 0 where not

@@ -9,6 +9,7 @@ import { CheckpointError, formatShape } from '@dcformer/kernels';
 import type { ModelConfig } from './config.js';
 import { DcformerModel } from './model.js';
 import { dynamicSizes, extraSpecs, identityMatrix, mergeDw, weightSpecs } from './weights.js';
+import { readAsync, readSync, type Reads } from './reads.js';
 
 export interface NamedArray {
   shape: number[];
@@ -132,17 +133,19 @@ function checkExtras(
  * the identity pre/post_proj.w buffers and the merged dw_m/qkw_m copies (written for compatibility).
  */
 export function modelWeights(model: DcformerModel): Map<string, NamedArray> {
-  const out = new Map<string, NamedArray>();
-  for (const [name, v] of model.variables)
-    out.set(name, { shape: v.shape as number[], data: v.dataSync() as Float32Array });
-  return withCompatibilityCopies(model.config, out);
+  return readSync(weightReads(model));
 }
 
 /** `modelWeights` reading with `await data()`: GPU backends cannot read synchronously. */
-export async function modelWeightsAsync(model: DcformerModel): Promise<Map<string, NamedArray>> {
+export function modelWeightsAsync(model: DcformerModel): Promise<Map<string, NamedArray>> {
+  return readAsync(weightReads(model));
+}
+
+/** modelWeights written once; the variables stay the model's (read, never disposed). */
+function* weightReads(model: DcformerModel): Reads<Map<string, NamedArray>> {
   const out = new Map<string, NamedArray>();
   for (const [name, v] of model.variables)
-    out.set(name, { shape: v.shape as number[], data: (await v.data()) as Float32Array });
+    out.set(name, { shape: v.shape as number[], data: (yield v) as Float32Array });
   return withCompatibilityCopies(model.config, out);
 }
 

@@ -93,7 +93,8 @@ export interface RunResult {
   finished: boolean;
 }
 
-interface SavedState {
+/** The run's own part of a checkpoint (a type, not an interface, so it is a plain JSON record). */
+type SavedState = {
   format: string;
   step: number;
   skippedSteps: number;
@@ -104,7 +105,7 @@ interface SavedState {
   elapsedS: number;
   settings: RunSettings;
   model: Record<string, unknown>;
-}
+};
 
 /** Keys whose values differ between two configs, in official spelling ('dim: 128 vs 64'). */
 export function configDifferences(a: ModelConfig, b: ModelConfig): string[] {
@@ -134,12 +135,44 @@ export function countParameters(model: DcformerModel): number {
   return n;
 }
 
+/** Where a run starts: its model (owned by the run from here on) and, on resume, the saved state. */
+interface Start {
+  model: DcformerModel;
+  saved: SavedState | null;
+  trainerState: TrainerState | null;
+}
+
+/** A run in progress: everything the step loop, the log and the checkpoint writer share. */
+interface Session {
+  o: RunOptions;
+  model: DcformerModel;
+  saved: SavedState | null;
+  trainer: Trainer;
+  rng: Rng;
+  split: { train: TokenArray; val: TokenArray };
+  evalSet: Tensor[];
+  extraFiles: ExtraFile[];
+  ckptRoot: string;
+  metricsPath: string;
+  history: LogRecord[];
+  lastStep: number;
+  perStep: number;
+  t0: number;
+  trainTime: number;
+  batchesDrawn: number;
+  tokensSeen: number;
+  elapsedBefore: number;
+  checkpoint: string;
+  lastTrainLoss: number | null;
+  lastVal: number | null;
+  /** Losses of the steps since the last log line (skipped steps left out). */
+  window: number[];
+}
+
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const s = o.settings;
-  const hooks = o.hooks ?? {};
   const ckptRoot = join(o.outDir, CHECKPOINTS_DIR);
   const split = splitTokens(o.tokens, s.valFraction, s.seqLen, 'the training data');
-
   // One level at a time: a recursive mkdir under /proc never returns.
   await ensureDirectory(o.outDir, (m) => new InputError(`--out ${o.outDir}: ${m}`));
   // Read the tokenizer files now: a resumed run's come from a checkpoint that --keep may delete.
@@ -151,58 +184,62 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     );
   }
   if (o.resume && !latest) throw new InputError(`--resume: no checkpoint under ${ckptRoot}`);
+  const start = latest && o.resume ? await resumeFrom(o, latest.dir) : newStart(o);
+  // The one disposal path of the model: every failure from here on frees it; success hands it over.
+  try {
+    return await trainFrom(o, start, { split, extraFiles, ckptRoot, checkpoint: latest?.dir ?? '' });
+  } catch (e) {
+    start.model.dispose();
+    throw e;
+  }
+}
 
-  let model: DcformerModel;
-  let saved: SavedState | null = null;
-  let trainerState: TrainerState | null = null;
-  if (o.resume && latest) {
-    const ck = await loadCheckpoint(latest.dir);
-    saved = ck.state as unknown as SavedState;
-    if (saved.format !== STATE_FORMAT) {
-      ck.model.dispose();
-      throw new InputError(
-        `${latest.dir}: trainer state format ${JSON.stringify(saved.format)} is not ${STATE_FORMAT}`,
-      );
-    }
+function newStart(o: RunOptions): Start {
+  if (!o.config && !o.initialModel) throw new ConfigError('runTraining: a new run needs a model config');
+  const model = o.initialModel ?? initModel(o.config as ModelConfig, o.settings.seed);
+  return { model, saved: null, trainerState: null };
+}
+
+/** The latest checkpoint's model and state, checked against this run's config and data. */
+async function resumeFrom(o: RunOptions, dir: string): Promise<Start> {
+  const ck = await loadCheckpoint(dir);
+  try {
+    const saved = ck.state as SavedState;
+    if (saved.format !== STATE_FORMAT)
+      throw new InputError(`${dir}: trainer state format ${JSON.stringify(saved.format)} is not ${STATE_FORMAT}`);
     const diffs = o.config ? configDifferences(o.config, ck.model.config) : [];
-    if (diffs.length > 0) {
-      ck.model.dispose();
+    if (diffs.length > 0)
       throw new ConfigError(`--resume: the model config differs from the checkpoint's (${diffs.join('; ')})`);
-    }
     if (saved.data.hash !== o.dataHash) {
-      ck.model.dispose();
       throw new InputError(
         `--resume: the data differ from the run's (content hash ${o.dataHash.slice(0, 12)} vs ${saved.data.hash.slice(0, 12)} in the checkpoint)`,
       );
     }
-    model = ck.model;
-    trainerState = {
+    const trainerState: TrainerState = {
       step: saved.step,
       skippedSteps: saved.skippedSteps,
       consecutiveSkips: saved.consecutiveSkips,
       optimizer: ck.optimizer,
     };
-  } else {
-    if (!o.config && !o.initialModel) throw new ConfigError('runTraining: a new run needs a model config');
-    model = o.initialModel ?? initModel(o.config as ModelConfig, s.seed);
-  }
-  if (s.seqLen > model.config.blockSize) {
-    model.dispose();
-    throw new InputError(`--seq-len ${s.seqLen} exceeds the model's block_size ${model.config.blockSize}`);
-  }
-
-  // Probe writability before any work, so a bad --out fails at once and overwrites nothing.
-  const metricsPath = join(o.outDir, METRICS_FILE);
-  const history = saved ? (await readMetrics(o.outDir)).filter((r) => r.step <= (saved as SavedState).step) : [];
-  try {
-    await writeFile(metricsPath, history.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    await mkdir(ckptRoot, { recursive: true });
+    return { model: ck.model, saved, trainerState };
   } catch (e) {
-    model.dispose();
-    throw new InputError(`--out ${o.outDir}: not writable (${(e as NodeJS.ErrnoException).code ?? e})`);
+    ck.model.dispose();
+    throw e;
   }
-  await removeStaleTemporaries(ckptRoot);
+}
 
+/** Checks the model against the settings, opens the log and runs the steps; throws leave the model to the caller. */
+async function trainFrom(
+  o: RunOptions,
+  { model, saved, trainerState }: Start,
+  files: { split: Session['split']; extraFiles: ExtraFile[]; ckptRoot: string; checkpoint: string },
+): Promise<RunResult> {
+  const s = o.settings;
+  if (s.seqLen > model.config.blockSize)
+    throw new InputError(`--seq-len ${s.seqLen} exceeds the model's block_size ${model.config.blockSize}`);
+  const metricsPath = join(o.outDir, METRICS_FILE);
+  const history = await openMetrics(o.outDir, metricsPath, files.ckptRoot, saved);
+  await removeStaleTemporaries(files.ckptRoot);
   const trainer = new Trainer(model, {
     schedule: scheduleOf(s),
     clip: s.clip,
@@ -210,131 +247,182 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     maxConsecutiveSkips: s.maxSkips,
   });
   const rng = new Rng(deriveSeed(s.seed, 'data'));
-  let batchesDrawn = 0;
-  let tokensSeen = 0;
-  let elapsedBefore = 0;
   if (trainerState && saved) {
     trainer.importState(trainerState);
     rng.state = saved.rng.data;
-    batchesDrawn = saved.data.batchesDrawn;
-    tokensSeen = saved.tokensSeen;
-    elapsedBefore = saved.elapsedS;
   }
-  const evalSet = evalBatches(
-    split.val,
-    s.batchSize,
-    s.seqLen,
-    evalBatchCount(split.val.length, s.batchSize, s.seqLen, s.evalBatches),
-  );
-  const lastStep = Math.min(s.steps, o.stopAfter ?? Infinity);
-  const perStep = tokensPerStep(s);
-  const t0 = performance.now();
-  let trainTime = 0;
-  let checkpoint = latest?.dir ?? '';
-  let lastTrainLoss: number | null = null;
-  let lastVal: number | null = null;
-  let window: number[] = [];
-
-  const writeCheckpoint = async () => {
-    const optimizer = await trainer.optimizer.exportState();
-    const state: SavedState = {
-      format: STATE_FORMAT,
-      step: trainer.step,
-      skippedSteps: trainer.skippedSteps,
-      consecutiveSkips: trainer.consecutiveSkips,
-      rng: { data: rng.state },
-      data: { hash: o.dataHash, trainTokens: split.train.length, valTokens: split.val.length, batchesDrawn },
-      tokensSeen,
-      elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
-      settings: s,
-      model: configToJson(model.config),
-    };
-    const step = trainer.step;
-    checkpoint = await saveCheckpoint(
-      ckptRoot,
-      step,
-      { model, optimizer, state: state as unknown as Record<string, unknown> },
-      {
-        extraFiles,
-        keep: s.keep,
-        onStage: hooks.onCheckpointStage ? (stage) => hooks.onCheckpointStage?.(stage, step) : undefined,
-      },
-    );
-    hooks.onCheckpoint?.(checkpoint, step);
-  };
-
+  const { split } = files;
+  const evalSet: Tensor[] = [];
   try {
-    let stopped = false;
-    while (trainer.step < lastStep) {
-      const ts = performance.now();
-      const micro: Tensor[] = [];
-      for (let a = 0; a < s.accumulate; a++) micro.push(sampleBatch(split.train, s.batchSize, s.seqLen, rng));
-      batchesDrawn += s.accumulate;
-      let result: StepResult;
-      try {
-        result = await trainer.trainStepAsync(micro);
-      } finally {
-        for (const m of micro) m.dispose();
-      }
-      trainTime += performance.now() - ts;
-      tokensSeen += perStep;
-      const done = trainer.step;
-      const sessionSteps = done - (saved?.step ?? 0);
-      const tokensPerS = (sessionSteps * perStep) / (trainTime / 1000);
-      hooks.onStep?.({
-        step: done,
-        total: s.steps,
-        result,
-        tokensPerS,
-        etaS: ((lastStep - done) * trainTime) / sessionSteps / 1000,
-      });
-      if (!result.skipped) window.push(result.loss);
-
-      const isLast = done === lastStep;
-      const evalNow = isLast || (s.evalEvery > 0 && done % s.evalEvery === 0);
-      if (evalNow || done % s.logEvery === 0) {
-        const record: LogRecord = {
-          step: done,
-          train_loss: window.length > 0 ? window.reduce((a, b) => a + b, 0) / window.length : NaN,
-          lr: result.lr,
-          tokens_per_s: tokensPerS,
-          grad_norm: result.gradNorm,
-          skipped_steps: trainer.skippedSteps,
-          elapsed_s: elapsedBefore + (performance.now() - t0) / 1000,
-        };
-        lastTrainLoss = window.length > 0 ? record.train_loss : lastTrainLoss;
-        window = [];
-        if (evalNow) {
-          lastVal = await trainer.evaluateAsync(evalSet);
-          record.val_loss = lastVal;
-          record.val_ppl = Math.exp(lastVal);
-        }
-        history.push(record);
-        await appendFile(metricsPath, `${JSON.stringify(record)}\n`);
-        hooks.onLog?.(record);
-      }
-      stopped = hooks.shouldStop?.() ?? false;
-      if (isLast || stopped || (s.checkpointEvery > 0 && done % s.checkpointEvery === 0)) await writeCheckpoint();
-      if (stopped) break;
-    }
-    if (checkpoint === '') await writeCheckpoint(); // resumed at or past the end: still name a directory
-    const sessionSteps = trainer.step - (saved?.step ?? 0);
-    return {
-      step: trainer.step,
-      trainLoss: lastTrainLoss,
-      valLoss: lastVal ?? [...history].reverse().find((r) => r.val_loss !== undefined)?.val_loss ?? null,
-      tokensPerS: sessionSteps > 0 ? (sessionSteps * perStep) / (trainTime / 1000) : 0,
-      checkpoint,
+    evalSet.push(
+      ...evalBatches(
+        split.val,
+        s.batchSize,
+        s.seqLen,
+        evalBatchCount(split.val.length, s.batchSize, s.seqLen, s.evalBatches),
+      ),
+    );
+    const session: Session = {
+      ...files,
+      o,
       model,
-      parameters: countParameters(model),
+      saved,
+      trainer,
+      rng,
+      evalSet,
+      metricsPath,
       history,
-      finished: trainer.step >= s.steps,
+      lastStep: Math.min(s.steps, o.stopAfter ?? Infinity),
+      perStep: tokensPerStep(s),
+      t0: performance.now(),
+      trainTime: 0,
+      batchesDrawn: saved?.data.batchesDrawn ?? 0,
+      tokensSeen: saved?.tokensSeen ?? 0,
+      elapsedBefore: saved?.elapsedS ?? 0,
+      lastTrainLoss: null,
+      lastVal: null,
+      window: [],
     };
-  } catch (e) {
-    model.dispose();
-    throw e;
+    await stepLoop(session);
+    return summary(session);
   } finally {
     trainer.dispose();
     for (const b of evalSet) b.dispose();
   }
+}
+
+/**
+ * The log so far (a resumed run's lines up to its checkpoint), rewritten; this also probes that
+ * --out is writable before any work, so a bad --out fails at once and overwrites nothing.
+ */
+async function openMetrics(
+  outDir: string,
+  metricsPath: string,
+  ckptRoot: string,
+  saved: SavedState | null,
+): Promise<LogRecord[]> {
+  const history = saved ? (await readMetrics(outDir)).filter((r) => r.step <= saved.step) : [];
+  try {
+    await writeFile(metricsPath, history.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await mkdir(ckptRoot, { recursive: true });
+  } catch (e) {
+    throw new InputError(`--out ${outDir}: not writable (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  return history;
+}
+
+async function stepLoop(r: Session): Promise<void> {
+  const { settings: s, hooks = {} } = r.o;
+  while (r.trainer.step < r.lastStep) {
+    const result = await trainOneStep(r);
+    const done = r.trainer.step;
+    const sessionSteps = done - (r.saved?.step ?? 0);
+    const tokensPerS = (sessionSteps * r.perStep) / (r.trainTime / 1000);
+    hooks.onStep?.({
+      step: done,
+      total: s.steps,
+      result,
+      tokensPerS,
+      etaS: ((r.lastStep - done) * r.trainTime) / sessionSteps / 1000,
+    });
+    if (!result.skipped) r.window.push(result.loss);
+    const isLast = done === r.lastStep;
+    const evalNow = isLast || (s.evalEvery > 0 && done % s.evalEvery === 0);
+    if (evalNow || done % s.logEvery === 0) await logStep(r, result, tokensPerS, evalNow);
+    const stopped = hooks.shouldStop?.() ?? false;
+    if (isLast || stopped || (s.checkpointEvery > 0 && done % s.checkpointEvery === 0)) await writeCheckpoint(r);
+    if (stopped) break;
+  }
+  if (r.checkpoint === '') await writeCheckpoint(r); // resumed at or past the end: still name a directory
+}
+
+/** Draws the step's micro-batches (advancing the data generator) and takes the step. */
+async function trainOneStep(r: Session): Promise<StepResult> {
+  const s = r.o.settings;
+  const ts = performance.now();
+  const micro: Tensor[] = [];
+  for (let a = 0; a < s.accumulate; a++) micro.push(sampleBatch(r.split.train, s.batchSize, s.seqLen, r.rng));
+  r.batchesDrawn += s.accumulate;
+  try {
+    return await r.trainer.trainStepAsync(micro);
+  } finally {
+    for (const m of micro) m.dispose();
+    r.trainTime += performance.now() - ts;
+    r.tokensSeen += r.perStep;
+  }
+}
+
+/** One metrics line: the mean loss since the last line, and the validation loss when due. */
+async function logStep(r: Session, result: StepResult, tokensPerS: number, evalNow: boolean): Promise<void> {
+  const record: LogRecord = {
+    step: r.trainer.step,
+    train_loss: r.window.length > 0 ? r.window.reduce((a, b) => a + b, 0) / r.window.length : NaN,
+    lr: result.lr,
+    tokens_per_s: tokensPerS,
+    grad_norm: result.gradNorm,
+    skipped_steps: r.trainer.skippedSteps,
+    elapsed_s: r.elapsedBefore + (performance.now() - r.t0) / 1000,
+  };
+  r.lastTrainLoss = r.window.length > 0 ? record.train_loss : r.lastTrainLoss;
+  r.window = [];
+  if (evalNow) {
+    r.lastVal = await r.trainer.evaluateAsync(r.evalSet);
+    record.val_loss = r.lastVal;
+    record.val_ppl = Math.exp(r.lastVal);
+  }
+  r.history.push(record);
+  await appendFile(r.metricsPath, `${JSON.stringify(record)}\n`);
+  r.o.hooks?.onLog?.(record);
+}
+
+async function writeCheckpoint(r: Session): Promise<void> {
+  const { o, trainer } = r;
+  const s = o.settings;
+  const hooks = o.hooks ?? {};
+  const optimizer = await trainer.optimizer.exportState();
+  const state: SavedState = {
+    format: STATE_FORMAT,
+    step: trainer.step,
+    skippedSteps: trainer.skippedSteps,
+    consecutiveSkips: trainer.consecutiveSkips,
+    rng: { data: r.rng.state },
+    data: {
+      hash: o.dataHash,
+      trainTokens: r.split.train.length,
+      valTokens: r.split.val.length,
+      batchesDrawn: r.batchesDrawn,
+    },
+    tokensSeen: r.tokensSeen,
+    elapsedS: r.elapsedBefore + (performance.now() - r.t0) / 1000,
+    settings: s,
+    model: configToJson(r.model.config),
+  };
+  const step = trainer.step;
+  r.checkpoint = await saveCheckpoint(
+    r.ckptRoot,
+    step,
+    { model: r.model, optimizer, state },
+    {
+      extraFiles: r.extraFiles,
+      keep: s.keep,
+      onStage: hooks.onCheckpointStage ? (stage) => hooks.onCheckpointStage?.(stage, step) : undefined,
+    },
+  );
+  hooks.onCheckpoint?.(r.checkpoint, step);
+}
+
+function summary(r: Session): RunResult {
+  const step = r.trainer.step;
+  const sessionSteps = step - (r.saved?.step ?? 0);
+  return {
+    step,
+    trainLoss: r.lastTrainLoss,
+    valLoss: r.lastVal ?? [...r.history].reverse().find((x) => x.val_loss !== undefined)?.val_loss ?? null,
+    tokensPerS: sessionSteps > 0 ? (sessionSteps * r.perStep) / (r.trainTime / 1000) : 0,
+    checkpoint: r.checkpoint,
+    model: r.model,
+    parameters: countParameters(r.model),
+    history: r.history,
+    finished: step >= r.o.settings.steps,
+  };
 }

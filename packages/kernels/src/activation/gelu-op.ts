@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { referenceRegistry } from '../reference-registry.js';
 
@@ -37,7 +37,7 @@ export const geluGradConfig: GradConfig = {
       x: () =>
         tf.getKernel(DcGeluBackward, tf.getBackend()) === undefined
           ? geluReferenceGrad(x, dy as Tensor)
-          : (tf.engine().runKernel(DcGeluBackward, { x, dy } as unknown as NamedTensorMap) as Tensor),
+          : (tf.engine().runKernel(DcGeluBackward, { x, dy: dy as Tensor }) as Tensor),
     };
   },
 };
@@ -52,5 +52,5 @@ const geluRegistry = referenceRegistry(DcGelu, referenceGeluKernel, geluGradConf
 export function gelu(x: Tensor): Tensor {
   if (x.dtype !== 'float32') throw new ShapeError(`gelu: 'x' must be float32; got ${x.dtype}`);
   geluRegistry.ensure();
-  return tf.engine().runKernel(DcGelu, { x } as unknown as NamedTensorMap) as Tensor;
+  return tf.engine().runKernel(DcGelu, { x }) as Tensor;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import { NotImplementedError } from '../errors.js';
+import { runKernelWithList } from '../run-kernel.js';
 import {
   DcmhaAttention,
   DcmhaAttentionBackward,
@@ -21,9 +22,7 @@ export const attentionGradConfig: GradConfig = {
   outputsToSave: [false, true],
   gradFunc: (dy, saved, attrs) => {
     const dOut = Array.isArray(dy) ? dy[0] : dy;
-    const grads = tf
-      .engine()
-      .runKernel(DcmhaAttentionBackward, [...saved, dOut] as unknown as NamedTensorMap, attrs) as unknown as Tensor[];
+    const grads = runKernelWithList(DcmhaAttentionBackward, [...saved, dOut], attrs) as Tensor[];
     const out: Record<string, () => Tensor> = {};
     grads.forEach((g, i) => (out[i] = () => g));
     return out;
@@ -58,9 +57,7 @@ export function dcmhaAttentionFused(inputs: FusedAttentionInputs, attrs: FusedAt
   }
   if (tf.getGradient(DcmhaAttention) === undefined) tf.registerGradient(attentionGradConfig);
   const list = attentionInputList(inputs, attrs);
-  const [out, stats] = tf
-    .engine()
-    .runKernel(DcmhaAttention, list as unknown as NamedTensorMap, attentionKernelAttrs(attrs)) as unknown as Tensor[];
+  const [out, stats] = runKernelWithList(DcmhaAttention, list, attentionKernelAttrs(attrs)) as Tensor[];
   stats.dispose(); // the tape keeps its own reference when it records a gradient
   return out;
 }

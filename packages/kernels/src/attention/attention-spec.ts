@@ -141,7 +141,8 @@ export function validateAttentionInputs(caller: string, inputs: FusedAttentionIn
     if (bad !== undefined) throw new ShapeError(`${caller}: 'keyStart' entries must be integers; got ${bad}`);
   }
   if (attrs.compose === null) return;
-  // Compose weights of a side as they would meet a [B,N,T,S] x: query side over T, key side over S
+  // Compose weights of a side as they would meet a [B,N,T,S] x: query side over T, key side over S.
+  // The check reads only rank, shape and dtype, so a stand-in with those three is enough (no tensor made).
   const x = { rank: 4, shape: [B, N, T, S], dtype: 'float32' } as unknown as Tensor;
   for (const side of ['pre', 'post'] as const) {
     const w = inputs[side];

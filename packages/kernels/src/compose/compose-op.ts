@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, Tensor } from '@tensorflow/tfjs-core';
 import { referenceRegistry } from '../reference-registry.js';
+import { runKernelWithList } from '../run-kernel.js';
 import { composeReference, composeReferenceGrad, type ComposeGrads } from './compose-reference.js';
 import {
   DcmhaCompose,
@@ -69,7 +70,7 @@ export function dcmhaCompose(inputs: ComposeInputs, attrs: ComposeAttrs = { quer
   validateComposeInputs('dcmhaCompose', inputs, attrs);
   registry.ensure();
   const list = composeInputNames(attrs).map((name) => inputs[name] as Tensor);
-  return tf.engine().runKernel(DcmhaCompose, list as unknown as NamedTensorMap, composeKernelAttrs(attrs)) as Tensor;
+  return runKernelWithList(DcmhaCompose, list, composeKernelAttrs(attrs)) as Tensor;
 }
 
 /**
@@ -80,14 +81,7 @@ export function dcmhaComposeBackward(inputs: ComposeInputs, dy: Tensor, attrs: C
   const names = composeInputNames(attrs);
   if (tf.getKernel(DcmhaComposeBackward, tf.getBackend()) === undefined) return composeReferenceGrad(inputs, dy, attrs);
   const list = [...names.map((name) => inputs[name] as Tensor), dy];
-  const outs = tf
-    .engine()
-    .runKernel(
-      DcmhaComposeBackward,
-      list as unknown as NamedTensorMap,
-      composeKernelAttrs(attrs),
-    ) as unknown as Tensor[];
-  const grads: Record<string, Tensor> = {};
-  names.forEach((name, i) => (grads[name] = outs[i]));
-  return grads as unknown as ComposeGrads;
+  const outs = runKernelWithList(DcmhaComposeBackward, list, composeKernelAttrs(attrs)) as Tensor[];
+  // the same names as the inputs: the gradient of each input it was given
+  return composeInputsFromList(outs, attrs);
 }

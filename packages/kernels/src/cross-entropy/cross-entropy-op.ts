@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
 import { referenceRegistry } from '../reference-registry.js';
 
@@ -115,7 +115,7 @@ export function softmaxCrossEntropy(logits_RV: Tensor, labels_R: Tensor): Tensor
   const [loss_R, lse_R] = tf.engine().runKernel(DcSoftmaxCrossEntropy, {
     logits: logits_RV,
     labels: labels_R,
-  } as unknown as NamedTensorMap) as unknown as Tensor[];
+  }) as Tensor[];
   // lse stays alive while the tape saved it for the backward; the caller sees only the loss
   lse_R.dispose();
   return loss_R;
@@ -142,5 +142,5 @@ export function softmaxCrossEntropyBackward(logits_RV: Tensor, labels_R: Tensor,
     labels: labels_R,
     lse: lse_R,
     dy: dy_R,
-  } as unknown as NamedTensorMap) as Tensor;
+  }) as Tensor;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
 import { referenceRegistry } from '../reference-registry.js';
 
@@ -53,13 +53,7 @@ export function rmsNormReferenceGrad(x: Tensor, weight: Tensor, dy: Tensor, eps:
 /** d(Σ y·dy)/d(x, weight) without a tape: the backward kernel where registered, else the reference. */
 export function rmsNormBackward(x: Tensor, weight: Tensor, dy: Tensor, eps: number): [Tensor, Tensor] {
   if (tf.getKernel(DcRmsNormBackward, tf.getBackend()) === undefined) return rmsNormReferenceGrad(x, weight, dy, eps);
-  return tf
-    .engine()
-    .runKernel(
-      DcRmsNormBackward,
-      { x, weight, dy } as unknown as NamedTensorMap,
-      { eps } as unknown as NamedAttrMap,
-    ) as unknown as [Tensor, Tensor];
+  return tf.engine().runKernel(DcRmsNormBackward, { x, weight, dy }, { eps }) as [Tensor, Tensor];
 }
 
 export const rmsNormGradConfig: GradConfig = {
@@ -98,7 +92,5 @@ export function isReferenceRmsNorm(backendName: string): boolean {
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   validate('rmsNorm', x, weight, eps);
   registry.ensure();
-  return tf
-    .engine()
-    .runKernel(DcRmsNorm, { x, weight } as unknown as NamedTensorMap, { eps } as unknown as NamedAttrMap) as Tensor;
+  return tf.engine().runKernel(DcRmsNorm, { x, weight }, { eps }) as Tensor;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
 import { referenceRegistry } from '../reference-registry.js';
 
@@ -53,7 +53,7 @@ export function referenceAdamWKernel(backendName: string): KernelConfig {
     kernelName: DcAdamWUpdate,
     backendName,
     kernelFunc: ({ inputs, attrs }) => {
-      const { param, grad, m, v } = inputs as unknown as Record<string, Tensor>;
+      const { param, grad, m, v } = inputs as Record<string, Tensor>;
       return adamWReference(param, grad, m, v, adamWAttrsOf(attrs ?? {}));
     },
   };
@@ -93,11 +93,5 @@ export function adamWUpdate(
     if (t.dtype !== 'float32') throw new ShapeError(`adamWUpdate: '${name}' must be float32; got ${t.dtype}`);
   }
   adamWRegistry.ensure();
-  return tf
-    .engine()
-    .runKernel(
-      DcAdamWUpdate,
-      { param, grad, m, v } as unknown as NamedTensorMap,
-      { ...attrs } as unknown as NamedAttrMap,
-    ) as unknown as [Tensor, Tensor, Tensor];
+  return tf.engine().runKernel(DcAdamWUpdate, { param, grad, m, v }, { ...attrs }) as [Tensor, Tensor, Tensor];
 }

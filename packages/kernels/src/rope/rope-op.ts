@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, Tensor } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
 import { referenceRegistry } from '../reference-registry.js';
 
@@ -78,7 +78,7 @@ const ropeRegistry = referenceRegistry(DcRope, (backendName) => referenceRopeKer
 
 function runRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   ropeRegistry.ensure();
-  return tf.engine().runKernel(DcRope, { x, cos, sin } as unknown as NamedTensorMap, {} as NamedAttrMap) as Tensor;
+  return tf.engine().runKernel(DcRope, { x, cos, sin }) as Tensor;
 }
 
 /**

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { dcmhaCompose } from '../compose/compose-op.js';
-import { composeInputNames, type ComposeAttrs, type ComposeBand, type ComposeInputs } from '../compose/compose-spec.js';
+import {
+  composeInputNames,
+  composeInputsFromList,
+  type ComposeAttrs,
+  type ComposeBand,
+  type ComposeInputs,
+} from '../compose/compose-spec.js';
 import { compareClose } from './expect-close.js';
 import { runSuite, runSuiteAsync, signedXorshift, type ConformanceResult, type ConformanceSuite } from './run-cases.js';
 
@@ -141,9 +147,7 @@ function composeOutputs(c: ComposeCase, d: ComposeData): tf.Tensor[] {
     const tensors = d.names.map((n) => tf.tensor(d.arrays[n], shapes[n]));
     const rT = tf.tensor(d.r, shapes.x);
     const call = (xs: Tensor[]) => {
-      const inputs: Record<string, Tensor> = {};
-      d.names.forEach((n, i) => (inputs[n] = xs[i]));
-      return dcmhaCompose(inputs as unknown as ComposeInputs, d.attrs);
+      return dcmhaCompose(composeInputsFromList(xs, d.attrs), d.attrs);
     };
     return [call(tensors), ...tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(call(xs), rT)))(tensors)];
   });

@@ -98,7 +98,7 @@ export function installCompact(model: DcformerModel, spec: WeightSpec, w: Compac
     throw new Error(`installCompact: internal: '${spec.official}' is not a float32 variable of the model`);
   v.dispose();
   model.variables.delete(spec.official);
-  setParam(model.params, spec.path, w as unknown as Tensor);
+  setParam(model.params, spec.path, w); // linear() and embed() take a compact weight where a tensor was
   let map = compactByModel.get(model);
   if (map === undefined) compactByModel.set(model, (map = new Map()));
   map.set(spec.official, w);

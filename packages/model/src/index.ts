@@ -1,13 +1,14 @@
 export * from './config.js';
 export { PRESETS, presetConfig } from './presets.js';
+export { DcformerModel } from './model.js';
 export {
-  DcformerModel,
+  paramTree,
   type ModelParams,
   type LayerParams,
   type AttentionParams,
   type FeedForwardParams,
   type NormParams,
-} from './model.js';
+} from './params.js';
 export { idsTensor, validateIds } from './ids.js';
 export { ffnWidths, muddCounterpart, muddSizes } from './mudd-config.js';
 export { muddLayers, muddMix, type MuddParams, type Streams } from './mudd.js';

@@ -12,59 +12,20 @@ import { dcmhaAttention, dynamicWeights, geluExact, selectSides, type AttentionW
 import { InputError, type ComposeWeights } from '@dcformer/kernels';
 import { isMudd, isPythiaLike, layerWindows, rotaryDims, type ModelConfig } from './config.js';
 import { muddLayers, type MuddParams, type Streams } from './mudd.js';
+import {
+  paramTree,
+  type AttentionParams,
+  type FeedForwardParams,
+  type LayerParams,
+  type ModelParams,
+  type NormParams,
+} from './params.js';
 import { validateIds } from './ids.js';
 import { KVCache, appendKeys, trimKeys } from './cache.js';
 import { applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
 import { embed, linear, releaseCompact } from './compact.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
 import { readAsync, readSync, type Reads } from './reads.js';
-
-export interface AttentionParams {
-  /** DCFormer / DCPythia: q, k, v from one input. */
-  wqkv?: Tensor;
-  wqkvBias?: Tensor;
-  /** MUDD: q, k, v from their own input streams. */
-  wq?: Tensor;
-  wqBias?: Tensor;
-  wk?: Tensor;
-  wkBias?: Tensor;
-  wv?: Tensor;
-  wvBias?: Tensor;
-  wo: Tensor;
-  woBias?: Tensor;
-  dw1?: Tensor;
-  qkw?: Tensor;
-  dd?: Tensor;
-  qNormScale?: Tensor;
-  kNormScale?: Tensor;
-}
-export interface FeedForwardParams {
-  w1: Tensor;
-  w1Bias?: Tensor;
-  w2: Tensor;
-  w2Bias?: Tensor;
-  w3?: Tensor;
-  mg?: Tensor;
-}
-export interface NormParams {
-  weight: Tensor;
-  bias?: Tensor;
-}
-export interface LayerParams {
-  attention: AttentionParams;
-  feedForward: FeedForwardParams;
-  /** Absent on MUDD layers after the first, which norm their q, k and v streams separately. */
-  attentionNorm?: NormParams;
-  /** MUDD layers ≥ 1: norms of the q, k and v streams. */
-  attentionNorms?: NormParams[];
-  ffnNorm: NormParams;
-}
-export interface ModelParams extends Partial<MuddParams> {
-  tokEmbeddings: Tensor;
-  layers: LayerParams[];
-  norm: NormParams;
-  output: Tensor;
-}
 
 const QK_NORM_EPS = 1e-6;
 
@@ -75,22 +36,13 @@ interface StepContext {
 }
 let modelCounter = 0;
 
-function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = root;
-  for (let i = 0; i < keys.length - 1; i++) {
-    const key = keys[i];
-    const nextIsIndex = /^\d+$/.test(keys[i + 1]);
-    node[key] ??= nextIsIndex ? [] : {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1]] = value;
-}
-
 export class DcformerModel {
   readonly config: ModelConfig;
+  /** The weight table of `config` (official name, tree path, shape, init), built once. */
+  readonly specs: readonly WeightSpec[];
+  /** The parameters as one typed tree (what the forward reads). */
   readonly params: ModelParams;
-  /** Official name → variable, in official state_dict order. */
+  /** The same tensors by official name, in official state_dict order (checkpoints, optimizer, gradients). */
   readonly variables: Map<string, Variable>;
   private readonly windows: (number | null)[];
   private disposed = false;
@@ -102,22 +54,16 @@ export class DcformerModel {
   constructor(config: ModelConfig, tensors: Map<string, Tensor>) {
     this.config = config;
     this.windows = layerWindows(config);
+    this.specs = weightSpecs(config);
     const id = modelCounter++;
     this.variables = new Map();
-    const root: Record<string, unknown> = {};
-    for (const spec of weightSpecs(config)) {
+    for (const spec of this.specs) {
       const t = tensors.get(spec.official);
       if (t === undefined) throw new Error(`DcformerModel: internal: no tensor for '${spec.official}'`);
-      const v = tf.variable(t, true, `dcformer${id}/${spec.official}`);
+      this.variables.set(spec.official, tf.variable(t, true, `dcformer${id}/${spec.official}`));
       t.dispose();
-      this.variables.set(spec.official, v);
-      setPath(root, spec.path, v);
     }
-    this.params = root as unknown as ModelParams;
-  }
-
-  get specs(): WeightSpec[] {
-    return weightSpecs(this.config);
+    this.params = paramTree(config, this.specs, (spec) => this.variables.get(spec.official) as Variable);
   }
 
   /** Logits [B,T,V] for token ids [B,T] (int32 tensor or rectangular rows); one full forward. */

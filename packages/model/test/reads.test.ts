@@ -12,7 +12,7 @@ function* sumOfReads(values: number[][]): Reads<number> {
   for (const v of values) {
     const t = tf.tensor1d(v);
     try {
-      total += (yield t).reduce((a, b) => a + b, 0);
+      total += Array.from(yield t).reduce((a, b) => a + b, 0);
     } finally {
       t.dispose();
     }

@@ -8,13 +8,13 @@ import {
   adamWReference,
   adamWUpdate,
   composeInputNames,
+  composeInputsFromList,
   dcmhaCompose,
   rope,
   ropeReference,
   composeReferenceGrad,
   dcmhaComposeBackward,
   type ComposeAttrs,
-  type ComposeInputs,
 } from '@dcformer/kernels';
 import {
   compareClose,
@@ -177,11 +177,14 @@ describe('DcmhaComposeBackward vs the reference gradient', () => {
             kw2: [B, S, I, N],
             kdd: [B, S, N],
           };
-          const inputs: Record<string, tf.Tensor> = {};
-          composeInputNames(attrs).forEach((n, i) => (inputs[n] = rand(shapeOf[n], i + 1)));
+          const names = composeInputNames(attrs);
+          const inputs = composeInputsFromList(
+            names.map((n, i) => rand(shapeOf[n], i + 1)),
+            attrs,
+          );
           const dy = rand([B, N, T, S], 99);
-          const fused = dcmhaComposeBackward(inputs as unknown as ComposeInputs, dy, attrs);
-          const ref = composeReferenceGrad(inputs as unknown as ComposeInputs, dy, attrs);
+          const fused = dcmhaComposeBackward(inputs, dy, attrs);
+          const ref = composeReferenceGrad(inputs, dy, attrs);
           for (const n of composeInputNames(attrs)) {
             const a = (fused as Record<string, tf.Tensor>)[n];
             const e = (ref as Record<string, tf.Tensor>)[n];

@@ -1,9 +1,9 @@
 /**
- * Streaming generation for the page. DcformerModel's generate() reads logits with dataSync(); in a
- * browser that works on WebGPU only through a blocking canvas round trip, so this loop reads with
- * `await data()` instead: the page repaints between tokens and the text streams.
+ * Streaming generation for the page: the model's prefillAsync / decodeOneAsync steps (reads by
+ * `await data()`, so the page repaints between tokens and the text streams), one token yielded at a
+ * time with its top-1/top-2 margin.
  */
-import { tokenChooser, type DcformerModel, type SamplingOptions } from '@dcformer/model';
+import { decodeOneAsync, prefillAsync, tokenChooser, type DcformerModel, type SamplingOptions } from '@dcformer/model';
 
 export interface StreamOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -52,16 +52,13 @@ export async function* streamTokens(
 ): AsyncGenerator<StreamStep> {
   if (prompt.length === 0)
     throw new Error('the prompt is empty: type something (the byte-level tokenizer needs at least one character)');
-  const V = model.config.vocabSize;
   const choose = tokenChooser(o);
   const stops = new Set(o.stopTokens ?? []);
   const seen = [...prompt];
-  const cache = model.createCache(1);
+  let t0 = performance.now();
+  const { cache, lastLogits } = await prefillAsync(model, [prompt]);
   try {
-    let t0 = performance.now();
-    const first = model.forwardCached([prompt], cache);
-    let row: Float32Array = ((await first.data()) as Float32Array).slice((prompt.length - 1) * V);
-    first.dispose();
+    let row = lastLogits[0];
     stats.prefillMs = performance.now() - t0;
     for (let step = 0; step < o.maxNewTokens; step++) {
       const id = choose(row, seen);
@@ -69,9 +66,7 @@ export async function* streamTokens(
       yield { id, margin: margin(row) };
       if (stops.has(id) || step === o.maxNewTokens - 1 || o.shouldStop?.()) break;
       t0 = performance.now();
-      const next = model.forwardCached([[id]], cache);
-      row = (await next.data()) as Float32Array;
-      next.dispose();
+      [row] = await decodeOneAsync(model, cache, [id]);
       stats.decodeMs += performance.now() - t0;
       stats.decodedTokens += 1;
     }

@@ -152,7 +152,7 @@ export async function readQuantizedWeights(
 
 /** Puts packed weights into a model built with placeholders for them. */
 export function installPacked(model: DcformerModel, packed: Map<string, PackedWeight>): void {
-  const specs = new Map(weightSpecs(model.config).map((s) => [s.official, s]));
+  const specs = new Map(model.specs.map((s) => [s.official, s]));
   for (const [name, p] of packed) {
     installCompact(model, specs.get(name) as WeightSpec, compactWeight(p));
     packed.delete(name);
@@ -173,7 +173,7 @@ export async function saveQuantized(model: DcformerModel, dir: string): Promise<
       'dtype',
     );
   const tensors = new Map<string, RawTensorToWrite>();
-  for (const spec of weightSpecs(model.config)) {
+  for (const spec of model.specs) {
     const w = compact.get(spec.official);
     if (w === undefined) {
       const v = model.variables.get(spec.official) as Variable;

@@ -1,4 +1,5 @@
 import { AddN, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { inputList, listAsInputs } from '@dcformer/kernels';
 
 /**
  * AddN for 'webgpu' that stays within the device's storage-buffer limit. tfjs-backend-webgpu 4.22
@@ -10,7 +11,7 @@ import { AddN, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } 
  */
 export function safeAddNConfig(original: KernelFunc): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
-    const inputs = args.inputs as unknown as TensorInfo[];
+    const inputs = inputList(args);
     const backend = args.backend as { device: GPUDevice; disposeData: (id: object) => void };
     const group = Math.max(2, backend.device.limits.maxStorageBuffersPerShaderStage - 1);
     if (inputs.length <= group) return original(args);
@@ -23,14 +24,14 @@ export function safeAddNConfig(original: KernelFunc): KernelConfig {
         if (part.length === 1) {
           next.push(part[0]);
         } else {
-          const sum = original({ ...args, inputs: part as unknown as typeof args.inputs }) as TensorInfo;
+          const sum = original({ ...args, inputs: listAsInputs(part) }) as TensorInfo;
           temporaries.push(sum);
           next.push(sum);
         }
       }
       level = next;
     }
-    const out = original({ ...args, inputs: level as unknown as typeof args.inputs }) as TensorInfo;
+    const out = original({ ...args, inputs: listAsInputs(level) }) as TensorInfo;
     for (const t of temporaries) backend.disposeData(t.dataId);
     return out;
   };

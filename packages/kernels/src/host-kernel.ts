@@ -6,7 +6,7 @@
  * back to the reference when one is not there — written once, like tfjs-backend-cpu's
  * `unaryKernelFuncFromImpl`.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 /** What a kernel function receives (inputs, backend, attrs). */
 export type KernelArgs = Parameters<KernelFunc>[0];
@@ -51,6 +51,16 @@ export function isHostBackend(backend: unknown): boolean {
  */
 export function inputList(args: KernelArgs): TensorInfo[] {
   return Object.values(args.inputs) as TensorInfo[];
+}
+
+/**
+ * An input array as what tfjs's types call kernel inputs. Kernels whose number of inputs depends on
+ * their attrs (Compose, attention, AddN) take an array, and tfjs passes an array through unchanged
+ * (and saves it whole for the gradient); only its types say a name map. The inverse of `inputList`.
+ */
+export function listAsInputs<T extends TensorInfo>(list: readonly T[]): NamedTensorInfoMap & Record<string, T> {
+  // The one place an array passes for tfjs's map type (see above).
+  return list as unknown as NamedTensorInfoMap & Record<string, T>;
 }
 
 /**

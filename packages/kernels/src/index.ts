@@ -81,6 +81,7 @@ export {
   hostOutput,
   isHostBackend,
   inputList,
+  listAsInputs,
   hostKernelConfig,
   type KernelArgs,
   type KernelResult,
@@ -88,3 +89,4 @@ export {
 export * from './host-kernels-fused.js';
 export { MASKED_LOGIT } from './masking.js';
 export { applyRope, ropeTable } from './rope/rope-table.js';
+export { runKernelWithList } from './run-kernel.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { ShapeError, formatShape, type ComposeAttrs, type ComposeWeights } from '@dcformer/kernels';
+import { ShapeError, formatShape, runKernelWithList, type ComposeAttrs, type ComposeWeights } from '@dcformer/kernels';
 import { DecodeAttentionProgram } from './decode-program.js';
 
 /**
@@ -31,17 +31,16 @@ function flag(attrs: NamedAttrMap | undefined, key: string): boolean {
 }
 
 export const decodeAttentionWebGPU: KernelFunc = ({ inputs, backend, attrs }) => {
-  const webgpu = backend as unknown as WebGPUBackend;
-  const [q, k] = inputs as unknown as TensorInfo[];
+  const webgpu = backend as WebGPUBackend;
+  const list = Object.values(inputs) as TensorInfo[];
+  const [q, k] = list;
   const [B, N, S, E] = k.shape;
   const sides = flag(attrs, 'composed')
     ? { queryWise: flag(attrs, 'queryWise'), keyWise: flag(attrs, 'keyWise') }
     : null;
   const program = new DecodeAttentionProgram(B, N, S, E, Number(attrs?.rank ?? 0), sides);
   if (q.shape[0] !== B) throw new Error(`${DcmhaDecodeAttention}: q has ${q.shape[0]} rows, k ${B}`);
-  return webgpu.runWebGPUProgram(program, inputs as unknown as TensorInfo[], 'float32', [
-    { type: 'float32', data: [Number(attrs?.scale)] },
-  ]);
+  return webgpu.runWebGPUProgram(program, list, 'float32', [{ type: 'float32', data: [Number(attrs?.scale)] }]);
 };
 
 export const decodeAttentionWebGPUConfig: KernelConfig = {
@@ -117,7 +116,7 @@ export function dcmhaDecodeAttention(
       rank,
       scale: 1 / Math.sqrt(E),
     };
-    const out = tf.engine().runKernel(DcmhaDecodeAttention, list as unknown as NamedTensorMap, attrs) as Tensor;
+    const out = runKernelWithList(DcmhaDecodeAttention, list, attrs) as Tensor;
     return tf.reshape(tf.slice(out, [0, 0, S], [B, N, E]), [B, N, 1, E]);
   });
 }

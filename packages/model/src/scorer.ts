@@ -108,6 +108,146 @@ function mergePrefixes(sequences: Sequence[]): { runs: Sequence[]; owners: numbe
   return { runs, owners };
 }
 
+/** How many sequences and logits one forward may take. */
+interface BatchLimits {
+  batchSize: number;
+  maxBatchLogits: number;
+}
+
+/** Runs the sequences, longest first in batches of similar length; log-probabilities and argmax flags by slot. */
+async function scoreSequences(
+  model: DcformerModel,
+  sequences: Sequence[],
+  slots: number,
+  limits: BatchLimits,
+  onDone?: (owners: number, reads: number) => void,
+): Promise<{ logprobs: Float64Array; greedy: Uint8Array }> {
+  const V = model.config.vocabSize;
+  const logprobs = new Float64Array(slots);
+  const greedy = new Uint8Array(slots);
+  const { runs, owners } = mergePrefixes(sequences);
+  const byLength = runs.map((_, i) => i).sort((i, j) => runs[j].input.length - runs[i].input.length);
+  for (let start = 0; start < byLength.length; ) {
+    const T = runs[byLength[start]].input.length;
+    const rows = Math.max(1, Math.min(limits.batchSize, Math.floor(limits.maxBatchLogits / (T * V))));
+    // "Similar length": a row joins only if it is at least 3/4 of the batch's longest, so padding
+    // stays under a quarter of a batch. Where cost grows with B·T (the cpu backend) padding is pure
+    // loss; on a large sample sorted rows are dense and batches still fill up.
+    let end = start + 1;
+    while (end < byLength.length && end - start < rows && 4 * runs[byLength[end]].input.length >= 3 * T) end++;
+    const batch = byLength.slice(start, end);
+    start = end;
+    await scoreBatch(
+      model,
+      batch.map((i) => runs[i]),
+      T,
+      logprobs,
+      greedy,
+    );
+    onDone?.(
+      batch.reduce((n, i) => n + owners[i].length, 0),
+      batch.reduce((n, i) => n + runs[i].reads.length, 0),
+    );
+  }
+  return { logprobs, greedy };
+}
+
+/** One right-padded forward of `batch` [B,T]; writes each read's log-probability and argmax flag to its slot. */
+async function scoreBatch(
+  model: DcformerModel,
+  batch: Sequence[],
+  T: number,
+  logprobs: Float64Array,
+  greedy: Uint8Array,
+): Promise<void> {
+  const B = batch.length;
+  const V = model.config.vocabSize;
+  const flatPositions: number[] = [];
+  const targets: number[] = [];
+  const slotOf: number[] = [];
+  batch.forEach((s, b) => {
+    for (const r of s.reads) {
+      flatPositions.push(b * T + r.position);
+      targets.push(r.target);
+      slotOf.push(r.slot);
+    }
+  });
+  const [logprob_K, argmax_K] = tf.tidy(() => {
+    const ids = batch.map((s) =>
+      s.input.length === T ? s.input : [...s.input, ...new Array(T - s.input.length).fill(0)],
+    );
+    const logits_BTV = model.forward(ids);
+    const picked_KV = tf.gather(tf.reshape(logits_BTV, [B * T, V]), tf.tensor1d(flatPositions, 'int32'));
+    const logSoftmax_KV = tf.logSoftmax(tf.cast(picked_KV, 'float32'));
+    const index_K2 = tf.tensor2d(
+      targets.flatMap((t, k) => [k, t]),
+      [targets.length, 2],
+      'int32',
+    );
+    return [tf.gatherND(logSoftmax_KV, index_K2), tf.argMax(picked_KV, 1)];
+  });
+  try {
+    const [lp, am] = await Promise.all([logprob_K.data(), argmax_K.data()]);
+    for (let k = 0; k < slotOf.length; k++) {
+      logprobs[slotOf[k]] = lp[k];
+      greedy[slotOf[k]] = am[k] === targets[k] ? 1 : 0;
+    }
+  } finally {
+    logprob_K.dispose();
+    argmax_K.dispose();
+  }
+}
+
+/** Loglikelihood requests as sequences (left-truncated to maxLength), checked; request i's reads start at firstSlot[i]. */
+function loglikelihoodSequences(
+  requests: readonly LoglikelihoodRequest[],
+  maxLength: number,
+  checkIds: (ids: readonly number[], what: string) => void,
+): { sequences: Sequence[]; firstSlot: number[]; slots: number } {
+  const sequences: Sequence[] = [];
+  const firstSlot: number[] = [];
+  let slots = 0;
+  requests.forEach((r, i) => {
+    if (!Array.isArray(r?.context) || !Array.isArray(r?.continuation))
+      throw new InputError(
+        `modelScorer.loglikelihood: request ${i} must be {context: number[], continuation: number[]}`,
+      );
+    if (r.context.length === 0)
+      throw new InputError(
+        `modelScorer.loglikelihood: request ${i} has an empty context; prepend a BOS or end-of-text id`,
+      );
+    const k = r.continuation.length;
+    if (k === 0 || k > maxLength)
+      throw new InputError(
+        `modelScorer.loglikelihood: request ${i} has ${k} continuation tokens; 1 to maxLength = ${maxLength} can be scored`,
+      );
+    checkIds(r.context, `request ${i}'s context`);
+    checkIds(r.continuation, `request ${i}'s continuation`);
+    const full = [...r.context, ...r.continuation];
+    const input = full.slice(Math.max(0, full.length - 1 - maxLength), full.length - 1);
+    const reads = r.continuation.map((target, j) => ({ position: input.length - k + j, target, slot: slots + j }));
+    firstSlot.push(slots);
+    slots += k;
+    sequences.push({ input, reads, owner: i });
+  });
+  return { sequences, firstSlot, slots };
+}
+
+/** The windows of @dcformer/eval's rollingWindows as sequences: token 0 unscored, every other token once. */
+function rollingSequences(ids: readonly number[], L: number, stride: number): { sequences: Sequence[]; slots: number } {
+  const sequences: Sequence[] = [];
+  let slots = 0;
+  for (let last = 0; last < ids.length - 1; ) {
+    const end = sequences.length === 0 ? Math.min(L, ids.length - 1) : Math.min(last + stride, ids.length - 1);
+    const begin = Math.max(0, end - L);
+    const reads = [];
+    for (let t = last + 1; t <= end; t++) reads.push({ position: t - 1 - begin, target: ids[t], slot: slots++ });
+    sequences.push({ input: ids.slice(begin, end), reads, owner: sequences.length });
+    last = end;
+  }
+  return { sequences, slots };
+}
+
 /**
  * A Scorer (see @dcformer/eval) for `model`.
  *
@@ -118,15 +258,17 @@ function mergePrefixes(sequences: Sequence[]): { runs: Sequence[]; owners: numbe
 export function modelScorer(model: DcformerModel, options: ModelScorerOptions = {}): ModelScorer {
   const { blockSize, vocabSize } = model.config;
   const maxLength = options.maxLength ?? blockSize;
-  const batchSize = options.batchSize ?? (SERIAL_BACKENDS.has(tf.getBackend()) ? 1 : 16);
-  const maxBatchLogits = options.maxBatchLogits ?? 2 ** 26;
+  const limits: BatchLimits = {
+    batchSize: options.batchSize ?? (SERIAL_BACKENDS.has(tf.getBackend()) ? 1 : 16),
+    maxBatchLogits: options.maxBatchLogits ?? 2 ** 26,
+  };
   const positiveInt = (v: number, name: string, max = Infinity) => {
     if (!Number.isInteger(v) || v < 1 || v > max)
       throw new InputError(`modelScorer: '${name}' must be an integer in [1, ${max}]; got ${v}`);
   };
   positiveInt(maxLength, 'maxLength', blockSize);
-  positiveInt(batchSize, 'batchSize');
-  positiveInt(maxBatchLogits, 'maxBatchLogits');
+  positiveInt(limits.batchSize, 'batchSize');
+  positiveInt(limits.maxBatchLogits, 'maxBatchLogits');
 
   const checkIds = (ids: readonly number[], what: string) => {
     for (const id of ids) {
@@ -135,106 +277,13 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
     }
   };
 
-  /** Runs the sequences; returns log-probabilities and argmax flags by slot. */
-  async function run(sequences: Sequence[], slots: number, onDone?: (owners: number, reads: number) => void) {
-    const logprobs = new Float64Array(slots);
-    const greedy = new Uint8Array(slots);
-    const { runs, owners } = mergePrefixes(sequences);
-    const byLength = runs.map((_, i) => i).sort((i, j) => runs[j].input.length - runs[i].input.length);
-    for (let start = 0; start < byLength.length; ) {
-      const T = runs[byLength[start]].input.length;
-      const rows = Math.max(1, Math.min(batchSize, Math.floor(maxBatchLogits / (T * vocabSize))));
-      // "Similar length": a row joins only if it is at least 3/4 of the batch's longest, so padding
-      // stays under a quarter of a batch. Where cost grows with B·T (the cpu backend) padding is pure
-      // loss; on a large sample sorted rows are dense and batches still fill up.
-      let end = start + 1;
-      while (end < byLength.length && end - start < rows && 4 * runs[byLength[end]].input.length >= 3 * T) end++;
-      const batch = byLength.slice(start, end);
-      start = end;
-      await runBatch(
-        batch.map((i) => runs[i]),
-        T,
-        logprobs,
-        greedy,
-      );
-      onDone?.(
-        batch.reduce((n, i) => n + owners[i].length, 0),
-        batch.reduce((n, i) => n + runs[i].reads.length, 0),
-      );
-    }
-    return { logprobs, greedy };
-  }
-
-  async function runBatch(batch: Sequence[], T: number, logprobs: Float64Array, greedy: Uint8Array): Promise<void> {
-    const B = batch.length;
-    const flatPositions: number[] = [];
-    const targets: number[] = [];
-    const slotOf: number[] = [];
-    batch.forEach((s, b) => {
-      for (const r of s.reads) {
-        flatPositions.push(b * T + r.position);
-        targets.push(r.target);
-        slotOf.push(r.slot);
-      }
-    });
-    const [logprob_K, argmax_K] = tf.tidy(() => {
-      const ids = batch.map((s) =>
-        s.input.length === T ? s.input : [...s.input, ...new Array(T - s.input.length).fill(0)],
-      );
-      const logits_BTV = model.forward(ids);
-      const picked_KV = tf.gather(tf.reshape(logits_BTV, [B * T, vocabSize]), tf.tensor1d(flatPositions, 'int32'));
-      const logSoftmax_KV = tf.logSoftmax(tf.cast(picked_KV, 'float32'));
-      const index_K2 = tf.tensor2d(
-        targets.flatMap((t, k) => [k, t]),
-        [targets.length, 2],
-        'int32',
-      );
-      return [tf.gatherND(logSoftmax_KV, index_K2), tf.argMax(picked_KV, 1)];
-    });
-    try {
-      const [lp, am] = await Promise.all([logprob_K.data(), argmax_K.data()]);
-      for (let k = 0; k < slotOf.length; k++) {
-        logprobs[slotOf[k]] = lp[k];
-        greedy[slotOf[k]] = am[k] === targets[k] ? 1 : 0;
-      }
-    } finally {
-      logprob_K.dispose();
-      argmax_K.dispose();
-    }
-  }
-
   return {
     maxLength,
 
     async loglikelihood(requests, scoreOptions = {}) {
-      const sequences: Sequence[] = [];
-      const firstSlot: number[] = [];
-      let slots = 0;
-      requests.forEach((r, i) => {
-        if (!Array.isArray(r?.context) || !Array.isArray(r?.continuation))
-          throw new InputError(
-            `modelScorer.loglikelihood: request ${i} must be {context: number[], continuation: number[]}`,
-          );
-        if (r.context.length === 0)
-          throw new InputError(
-            `modelScorer.loglikelihood: request ${i} has an empty context; prepend a BOS or end-of-text id`,
-          );
-        const k = r.continuation.length;
-        if (k === 0 || k > maxLength)
-          throw new InputError(
-            `modelScorer.loglikelihood: request ${i} has ${k} continuation tokens; 1 to maxLength = ${maxLength} can be scored`,
-          );
-        checkIds(r.context, `request ${i}'s context`);
-        checkIds(r.continuation, `request ${i}'s continuation`);
-        const full = [...r.context, ...r.continuation];
-        const input = full.slice(Math.max(0, full.length - 1 - maxLength), full.length - 1);
-        const reads = r.continuation.map((target, j) => ({ position: input.length - k + j, target, slot: slots + j }));
-        firstSlot.push(slots);
-        slots += k;
-        sequences.push({ input, reads, owner: i });
-      });
+      const { sequences, firstSlot, slots } = loglikelihoodSequences(requests, maxLength, checkIds);
       let done = 0;
-      const { logprobs, greedy } = await run(sequences, slots, (n) =>
+      const { logprobs, greedy } = await scoreSequences(model, sequences, slots, limits, (n) =>
         scoreOptions.onProgress?.((done += n), requests.length),
       );
       return requests.map((r, i) => {
@@ -254,19 +303,9 @@ export function modelScorer(model: DcformerModel, options: ModelScorerOptions = 
       positiveInt(L, 'rolling maxLength', blockSize);
       positiveInt(stride, 'rolling stride', L);
       checkIds(ids, 'rolling ids');
-      // The windows of @dcformer/eval's rollingWindows: token 0 unscored, every other token once.
-      const sequences: Sequence[] = [];
-      let slots = 0;
-      for (let last = 0; last < ids.length - 1; ) {
-        const end = sequences.length === 0 ? Math.min(L, ids.length - 1) : Math.min(last + stride, ids.length - 1);
-        const begin = Math.max(0, end - L);
-        const reads = [];
-        for (let t = last + 1; t <= end; t++) reads.push({ position: t - 1 - begin, target: ids[t], slot: slots++ });
-        sequences.push({ input: ids.slice(begin, end), reads, owner: sequences.length });
-        last = end;
-      }
+      const { sequences, slots } = rollingSequences(ids, L, stride);
       let scored = 0;
-      const { logprobs } = await run(sequences, slots, (_, reads) =>
+      const { logprobs } = await scoreSequences(model, sequences, slots, limits, (_, reads) =>
         rollingOptions.onProgress?.((scored += reads), slots),
       );
       let logprob = 0;

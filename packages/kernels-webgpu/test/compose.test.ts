@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DcmhaCompose, composeGradConfig, composeInputNames, dcmhaCompose, type ComposeAttrs } from '@dcformer/kernels';
+import {
+  DcmhaCompose,
+  composeGradConfig,
+  composeInputNames,
+  dcmhaCompose,
+  runKernelWithList,
+  type ComposeAttrs,
+} from '@dcformer/kernels';
 import {
   assertClose,
   composeByLoops,
@@ -40,9 +47,7 @@ const fusedGradConfig = {
   saveAllInputs: true,
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrMap: tf.NamedAttrMap) => {
     const attrs = { queryWise: Boolean(attrMap.queryWise), keyWise: Boolean(attrMap.keyWise) };
-    const grads = tf
-      .engine()
-      .runKernel(DcmhaComposeBackward, [...saved, dy as Tensor] as unknown as NamedTensorMap, { ...attrs }) as Tensor[];
+    const grads = runKernelWithList(DcmhaComposeBackward, [...saved, dy as Tensor], { ...attrs }) as Tensor[];
     const out: Record<string, () => Tensor> = {};
     composeInputNames(attrs).forEach((_, i) => (out[i] = () => grads[i]));
     return out;
@@ -155,7 +160,7 @@ describe.skipIf(!gpu.ok)('DcmhaCompose on webgpu', () => {
     const names = composeInputNames(c.attrs);
     const outs = tf.tidy(() => {
       const list = [...names.map((n) => tf.tensor(arrays[n], shapes[n])), tf.tensor(r, shapes.x)];
-      return tf.engine().runKernel(DcmhaComposeBackward, list as unknown as NamedTensorMap, {
+      return runKernelWithList(DcmhaComposeBackward, list, {
         queryWise: c.attrs.queryWise,
         keyWise: c.attrs.keyWise,
       }) as Tensor[];

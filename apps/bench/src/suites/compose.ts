@@ -5,10 +5,10 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   composeInputNames,
+  composeInputsFromList,
   composeReferenceGrad,
   dcmhaCompose,
   dcmhaComposeBackward,
-  type ComposeInputs,
 } from '@dcformer/kernels';
 import { readTidy, record, stats, timeRuns, useBackend, type Suite } from './common.js';
 
@@ -25,10 +25,11 @@ export const composeSuite: Suite = async (o) => {
     kw2: [B, S, I, N],
     kdd: [B, S, N],
   };
-  const inputs: Record<string, tf.Tensor> = {};
-  for (const n of composeInputNames(attrs)) inputs[n] = tf.randomUniform(shape[n], -1, 1);
+  const ci = composeInputsFromList(
+    composeInputNames(attrs).map((n) => tf.randomUniform(shape[n], -1, 1)),
+    attrs,
+  );
   const dy = tf.randomUniform(shape.x, -1, 1);
-  const ci = inputs as unknown as ComposeInputs;
   for (const backend of o.smoke ? [o.backend] : (['cpu', 'cpu-native'] as const)) {
     const name = await useBackend(backend);
     const kind = name === 'cpu-native' ? 'fused' : 'reference'; // cpu-js and wasm run the reference too
@@ -55,5 +56,5 @@ export const composeSuite: Suite = async (o) => {
       ),
     );
   }
-  tf.dispose([...Object.values(inputs), dy]);
+  tf.dispose([...Object.values(ci), dy]);
 };

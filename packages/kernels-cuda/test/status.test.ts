@@ -65,9 +65,7 @@ describe('the host addon refuses bad arguments with errors that name them', () =
     const f = new Float32Array(3);
     expect(() => host!.geluForward(f, f, 5)).toThrow(/geluForward: 'x' must hold 5 elements; got 3/);
     // @ts-expect-error a Float64Array where the addon takes a Float32Array: it must say so
-    expect(() => host!.geluForward(new Float64Array(3), f, 3)).toThrow(
-      /'x' must be a Float32Array/,
-    );
+    expect(() => host!.geluForward(new Float64Array(3), f, 3)).toThrow(/'x' must be a Float32Array/);
     expect(() => host!.rmsNormForward(f, f, f, -1, 3, 1e-6)).toThrow(/'rows' must be ≥ 0/);
     expect(() => host!.composeForward(f, null, null, null, null, null, null, f, 1, 65, 1, 1, 1, 0, 0, -1)).toThrow(
       /N ≤ 64/,

@@ -173,7 +173,8 @@ function resumeInfo(saved: SavedTrainerState, settings: RunSettings, f: Flags): 
   return { step, scheduledSteps, dataHash: saved.data?.hash ?? null, extension };
 }
 
-export async function makePlan(f: Flags): Promise<Plan> {
+/** The flag combinations that make no sense, refused before anything is read; returns the --compare list. */
+function checkFlags(f: Flags): { out: string; data: string[]; compared: string[] } {
   if (f.out === undefined) throw new UsageError('missing --out DIR');
   if (f.data === undefined || f.data.length === 0) throw new UsageError('missing --data PATH');
   if (f.preset !== undefined && f.config !== undefined) throw new UsageError('give --preset or --config, not both');
@@ -190,10 +191,15 @@ export async function makePlan(f: Flags): Promise<Plan> {
   if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) {
     throw new UsageError(`--progress must be bar, lines or none; got '${f.progress}'`);
   }
-  const backend = resolveBackend(f.backend);
-  const outDir = resolve(f.out);
-  const compare = compared.length > 0;
+  return { out: f.out, data: f.data, compared };
+}
 
+type InitFrom = Awaited<ReturnType<typeof resolveModelDir>>;
+
+/** The preset, the model config (--preset, --config or --init-from's) and the --init-from folder. */
+async function modelSource(
+  f: Flags,
+): Promise<{ preset: TrainPreset | null; config: ModelConfig | undefined; initFrom: InitFrom | null }> {
   if (f.preset !== undefined && !Object.hasOwn(TRAIN_PRESETS, f.preset)) {
     // a mistyped name is a usage mistake (exit 2), with the nearest preset suggested
     const names = Object.keys(TRAIN_PRESETS);
@@ -219,7 +225,20 @@ export async function makePlan(f: Flags): Promise<Plan> {
     const json = await readJson(join(initFrom.dir, 'config.json'), '--init-from');
     config = parseConfig(json, { onWarning: () => {} });
   }
+  return { preset, config, initFrom };
+}
 
+/**
+ * One target per trained model (one, or DCFormer++ and each --compare entry), each checked against
+ * what its folder holds; `saved` is the first resumed checkpoint's trainer state.
+ */
+async function runTargets(
+  f: Flags,
+  outDir: string,
+  config: ModelConfig | undefined,
+  compared: string[],
+): Promise<{ targets: RunTarget[]; saved: SavedTrainerState | null }> {
+  const compare = compared.length > 0;
   if (compare && config !== undefined && isMudd(config)) {
     throw new UsageError(
       `--compare trains DCFormer++ against the listed models: give a DCFormer / DCPythia --preset or --config, not ${config.family}`,
@@ -261,6 +280,24 @@ export async function makePlan(f: Flags): Promise<Plan> {
       replace: latest !== null && f.overwrite === true,
     });
   }
+  return { targets, saved };
+}
+
+/** --tokenizer, else the resumed checkpoint's, the --init-from folder's or the preset's. */
+function tokenizerFor(f: Flags, first: RunTarget, initFrom: InitFrom | null, preset: TrainPreset | null): string {
+  if (f.tokenizer !== undefined) return f.tokenizer;
+  if (first.resumeFrom) return first.resumeFrom;
+  if (initFrom !== null) return initFrom.dir;
+  if (preset) return defaultTokenizerPath(preset.tokenizer, f.preset as string);
+  throw new UsageError('--config needs --tokenizer PATH (presets bring their own)');
+}
+
+export async function makePlan(f: Flags): Promise<Plan> {
+  const { out, data, compared } = checkFlags(f);
+  const backend = resolveBackend(f.backend);
+  const outDir = resolve(out);
+  const { preset, config, initFrom } = await modelSource(f);
+  const { targets, saved } = await runTargets(f, outDir, config, compared);
   if (config === undefined && !f.resume) throw new UsageError('missing --preset NAME or --config FILE');
 
   // Settings: the checkpoint's when resuming (the same run), else the preset's; flags override both.
@@ -282,13 +319,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
   if (block !== undefined && settings.seqLen > block)
     throw new UsageError(`--seq-len ${settings.seqLen} exceeds the model's block_size ${block}`);
 
-  let tokenizerPath = f.tokenizer;
-  if (tokenizerPath === undefined) {
-    if (targets[0].resumeFrom) tokenizerPath = targets[0].resumeFrom;
-    else if (initFrom !== null) tokenizerPath = initFrom.dir;
-    else if (preset) tokenizerPath = defaultTokenizerPath(preset.tokenizer, f.preset as string);
-    else throw new UsageError('--config needs --tokenizer PATH (presets bring their own)');
-  }
+  const tokenizerPath = tokenizerFor(f, targets[0], initFrom, preset);
   const sampleDefaults = preset?.sample ?? { prompt: '\n', tokens: 64, temperature: 0.8, topK: 40 };
   if (f['sample-tokens'] !== undefined && f['sample-tokens'] < 0)
     throw new UsageError(`--sample-tokens must be >= 0; got ${f['sample-tokens']}`);
@@ -296,7 +327,7 @@ export async function makePlan(f: Flags): Promise<Plan> {
     throw new UsageError(`--temperature must be > 0; got ${f.temperature}`);
   return {
     outDir,
-    data: f.data,
+    data,
     backend,
     json: f.json === true,
     presetName: f.preset ?? null,

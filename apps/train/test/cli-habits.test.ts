@@ -37,7 +37,7 @@ it.each([
   [['--preset', 'tiny', '--steps', 'many'], /^dcformer-train: --steps must be an integer; got 'many'$/],
   [
     ['--preset', 'tinny', '--data', 'x.txt', '--out', 'o'],
-    /^dcformer-train: unknown preset 'tinny'; did you mean tiny\? \(one of: tiny, bench-small, /,
+    /^dcformer-train: unknown preset 'tinny'; did you mean tiny\? \(one of: tiny, tiny-mudd, bench-small, /,
   ],
 ])('%j: one line, exit 2', (args, message) => {
   const r = train(args);

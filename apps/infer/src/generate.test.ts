@@ -4,17 +4,26 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GOLDEN_CASES, ORACLE_DIR, readGolden, removeTempDirs, run, tempDir, writeIds } from './test-support.js';
+import {
+  GOLDEN_CASES,
+  type Golden,
+  ORACLE_DIR,
+  readGolden,
+  removeTempDirs,
+  run,
+  tempDir,
+  writeIds,
+} from './test-support.js';
 
 afterAll(removeTempDirs);
 
 describe.each(GOLDEN_CASES)('generate %s', (caseName) => {
   const modelDir = join(ORACLE_DIR, caseName);
-  let golden: { generate: { ids: number[][]; prompt_len: number; n_gen: number } };
+  let golden: Golden;
   let idsPath: string;
 
   beforeAll(async () => {
-    golden = (await readGolden(caseName)) as unknown as typeof golden;
+    golden = await readGolden(caseName);
     const prompts = golden.generate.ids.map((row) => row.slice(0, golden.generate.prompt_len));
     idsPath = await writeIds(await tempDir(), prompts);
   });

@@ -54,6 +54,7 @@ export interface Golden {
   input_ids: number[][];
   train_as_infer: { loss: number; logits: number[][][]; grad_names: string[] };
   infer: { prefill_len: number; logits: number[][][] };
+  generate: { ids: number[][]; prompt_len: number; n_gen: number };
 }
 
 export async function readGolden(caseName: string): Promise<Golden> {

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // tfjs-backend-webgpu registers its backend at import time, only if navigator.gpu exists.
 import '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import '@dcformer/kernels-webgpu/register';
 import { tuneForAdapter, webgpuAdapter } from '@dcformer/kernels-webgpu';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -55,10 +56,7 @@ async function whyNoWebGPU(): Promise<string> {
  * are still on the CPU (fresh uploads, results already read) keep working.
  */
 function forbidSyncGpuReads(): void {
-  const b = tf.backend() as unknown as {
-    readSync: (id: object) => unknown;
-    tensorMap: { get(id: object): { values?: unknown; dtype: string } | undefined };
-  };
+  const b = tf.backend() as WebGPUBackend;
   const original = b.readSync.bind(b);
   b.readSync = (dataId) => {
     const d = b.tensorMap.get(dataId);
@@ -74,7 +72,7 @@ function forbidSyncGpuReads(): void {
  * zeros. Report them loudly (console.error, and the page shows them) instead of showing wrong text.
  */
 function reportGpuErrors(): void {
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const device = (tf.backend() as WebGPUBackend).device;
   device.addEventListener('uncapturederror', (e) => {
     const message = `WebGPU error (results after this point are unreliable): ${(e as GPUUncapturedErrorEvent).error.message}`;
     console.error(message);
@@ -91,7 +89,7 @@ function describe(name: BackendName): BackendChoice {
     forbidSyncGpuReads();
     reportGpuErrors();
     const adapter = webgpuAdapter();
-    const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
+    const limits = (tf.backend() as WebGPUBackend).device.limits;
     const software = tuneForAdapter();
     return {
       name,

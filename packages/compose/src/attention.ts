@@ -26,7 +26,9 @@ export interface AttentionOptions {
   queryOffset?: number;
   /**
    * Per batch row, the absolute position of its first real key; earlier keys are padding and
-   * masked out (left-padded batches of different lengths). Default: no padding.
+   * masked out (left-padded batches of different lengths). Default: no padding. A query that sees
+   * no key at all (a padding position) gets output 0 from the fused kernel and an average of its
+   * chunk's values from the chunked path; nothing reads either.
    */
   keyStart?: readonly number[];
   /** Which sides of both Compose calls are on; ignored when no dynamic weights are given. */

@@ -274,18 +274,52 @@ export function layerWindows(config: ModelConfig): (number | null)[] {
   return Array.from({ length: config.nLayer }, (_, i) => (w !== null && pattern[i % pattern.length] ? w : null));
 }
 
+/** The FIELDS-table fields of a config, as read (intermediateSize null = derive it). */
+type Fields = Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & {
+  intermediateSize: number | null;
+};
+type KeyName = (ts: string) => string;
+
 /**
  * Shared validation. `raw` holds camelCase fields (undefined = absent); `name` maps a field to the
- * key the caller wrote, so messages quote the user's own spelling.
+ * key the caller wrote, so messages quote the user's own spelling. The checks run in a fixed order
+ * (fields, heads, family rules, RoPE, MUDD), so a config with several mistakes always names the same one.
  */
-function build(
-  family: ModelFamily,
-  raw: Record<string, unknown>,
-  name: (ts: string) => string,
-  who: string,
-  warn: Warn,
-): ModelConfig {
+function build(family: ModelFamily, raw: Record<string, unknown>, name: KeyName, who: string, warn: Warn): ModelConfig {
   const d = familyDefaults(family);
+  const c = readFields(raw, name, who, d);
+  const keyWise = raw.keyWise === undefined ? d.keyWise : checkKind(who, name('keyWise'), 'bool', raw.keyWise);
+  if (raw.queryWise !== undefined && raw.queryWise !== true) {
+    fail(who, name('queryWise'), 'true (the official config has no key that turns the query side off)', raw.queryWise);
+  }
+  const headDim = checkHeads(c, raw, name, who, warn);
+  const { intermediateSize, mgateDim } = familySizes(family, c, name, who, d.mgateDim);
+  checkRope(family, headDim, c, name, who);
+  if (c.windowType !== null && c.windowSize === null) {
+    warn(
+      `${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`,
+    );
+  }
+  const config: ModelConfig = {
+    family,
+    ...c,
+    headDim,
+    intermediateSize,
+    queryWise: true,
+    keyWise: keyWise as boolean,
+    mgateDim,
+  };
+  muddSettings(config, raw, name, who);
+  return config;
+}
+
+/** Every FIELDS entry: the given value checked against its kind and limits, or the family default. */
+function readFields(
+  raw: Record<string, unknown>,
+  name: KeyName,
+  who: string,
+  d: ReturnType<typeof familyDefaults>,
+): Fields {
   const v: Record<string, unknown> = {};
   for (const f of FIELDS) {
     const given = raw[f.ts];
@@ -298,13 +332,11 @@ function build(
       v[f.ts] = checkKind(who, name(f.ts), f.kind, given, CONFIG_LIMITS[f.ts]);
     }
   }
-  const keyWise = raw.keyWise === undefined ? d.keyWise : checkKind(who, name('keyWise'), 'bool', raw.keyWise);
-  if (raw.queryWise !== undefined && raw.queryWise !== true) {
-    fail(who, name('queryWise'), 'true (the official config has no key that turns the query side off)', raw.queryWise);
-  }
-  const c = v as Omit<ModelConfig, 'family' | 'headDim' | 'queryWise' | 'keyWise' | 'intermediateSize'> & {
-    intermediateSize: number | null;
-  };
+  return v as Fields;
+}
+
+/** head_dim = dim / n_head (a given head_dim is ignored with a warning); DCMHA needs n_head ≥ 2. */
+function checkHeads(c: Fields, raw: Record<string, unknown>, name: KeyName, who: string, warn: Warn): number {
   const [dim, nHead] = [c.dim, c.nHead];
   if (dim % nHead !== 0) fail(who, name('dim'), `divisible by '${name('nHead')}' (${nHead})`, dim);
   const headDim = dim / nHead;
@@ -321,15 +353,27 @@ function build(
       nHead,
     );
   }
+  return headDim;
+}
+
+/** The FFN width and mgate width of the family, with the settings only one family may change refused elsewhere. */
+function familySizes(
+  family: ModelFamily,
+  c: Fields,
+  name: KeyName,
+  who: string,
+  defaultMgateDim: number,
+): { intermediateSize: number; mgateDim: number } {
   // configuration_dcformer.py L71-74 / configuration_dcpythia.py L65-66
   const pythia = family === 'dcpythia' || family === 'muddpythia';
   const mudd = family === 'muddformer' || family === 'muddpythia';
+  const dim = c.dim;
   const intermediateSize = c.intermediateSize ?? (pythia ? 4 * dim : findMultiple(Math.trunc((2 * 4 * dim) / 3), 256));
   let mgateDim = c.mgateDim;
   if (pythia || mudd) {
     if (c.mgate)
       fail(who, name('mgate'), `false for ${family} (${pythia ? 'its MLP has no gate' : 'not implemented'})`, true);
-    mgateDim = d.mgateDim; // meaningless without a gate; one canonical value keeps round trips exact
+    mgateDim = defaultMgateDim; // meaningless without a gate; one canonical value keeps round trips exact
   }
   if (!pythia) {
     for (const [key, fixed] of [
@@ -348,29 +392,25 @@ function build(
       );
     }
   }
+  return { intermediateSize, mgateDim };
+}
+
+/** The RoPE width per head must be even and ≥ 2. */
+function checkRope(family: ModelFamily, headDim: number, c: Fields, name: KeyName, who: string): void {
+  const pythia = family === 'dcpythia' || family === 'muddpythia';
   const rotary = ropeWidth(family, headDim, c.rotaryPct);
   if (rotary % 2 !== 0 || rotary < 2) {
     const which = !pythia
-      ? `dim / n_head = ${dim} / ${nHead} = ${headDim}`
+      ? `dim / n_head = ${c.dim} / ${c.nHead} = ${headDim}`
       : `int(${headDim} * ${c.rotaryPct}) = ${rotary}`;
     const key = !pythia ? name('dim') : name('rotaryPct');
     throw new ConfigError(`${who}: '${key}' must give an even RoPE width >= 2; got ${which}`, key);
   }
-  if (c.windowType !== null && c.windowSize === null) {
-    warn(
-      `${who}: '${name('windowType')}' ${JSON.stringify(c.windowType)} has no effect: '${name('windowSize')}' is null, so every layer is global`,
-    );
-  }
-  const config: ModelConfig = {
-    family,
-    ...c,
-    headDim,
-    intermediateSize,
-    queryWise: true,
-    keyWise: keyWise as boolean,
-    mgateDim,
-  };
-  if (mudd) {
+}
+
+/** MUDD's own switches (expandLast, round64) and checks; refused on the other families. */
+function muddSettings(config: ModelConfig, raw: Record<string, unknown>, name: KeyName, who: string): void {
+  if (isMudd(config)) {
     config.expandLast =
       raw.expandLast === undefined ? false : (checkKind(who, name('expandLast'), 'bool', raw.expandLast) as boolean);
     config.round64 =
@@ -378,10 +418,9 @@ function build(
     checkMudd(config, who, name);
   } else {
     for (const key of ['expandLast', 'round64'] as const) {
-      if (raw[key] !== undefined) fail(who, name(key), `absent for ${family} (a MUDD-only setting)`, raw[key]);
+      if (raw[key] !== undefined) fail(who, name(key), `absent for ${config.family} (a MUDD-only setting)`, raw[key]);
     }
   }
-  return config;
 }
 
 function familyOf(json: Record<string, unknown>): ModelFamily {

@@ -226,6 +226,55 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
     io.stdout.write(commandUsage('eval'));
     return EXIT_OK;
   }
+  const names = taskNames(flags);
+  const modes = names.filter(isRequestMode);
+  if (modes.length > 0) {
+    if (names.length > 1)
+      throw new UsageError(`--task ${modes[0]} reads token ids and runs alone; give it without other tasks`);
+    return runRequests(modes[0], flags, io);
+  }
+
+  const modelFlag = required(flags.model, 'model');
+  const dataPath = required(flags.data, 'data');
+  const isDir = (await stat(dataPath).catch(() => null))?.isDirectory() ?? false;
+  if (names.length > 1 && !isDir)
+    throw new UsageError(
+      'several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file',
+    );
+  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
+  // Parse everything first: a malformed row fails in a second, not after the model has loaded.
+  const tasks: TaskData[] = [];
+  for (const name of names) {
+    const task = getTask(name);
+    tasks.push({ task, data: await readTaskData(task, dataPath) });
+  }
+  const tokenizer = await findTokenizer(modelDir);
+  if (tokenizer === null) {
+    throw new CliError(
+      `text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`,
+    );
+  }
+  const { model, announce } = await openModel(modelDir, note, flags.backend, io, dtypeOptions(flags));
+  let results: TimedResult[];
+  try {
+    results = await runTasks(model, tasks, tokenizer, flags, announce, io);
+  } finally {
+    model.dispose();
+  }
+  if (flags.json) {
+    const out = results.map((r) => ({ ...resultJson(r), seconds: Math.round(r.seconds * 100) / 100 }));
+    io.stdout.write(`${JSON.stringify({ model: modelDir, results: out })}\n`);
+  } else {
+    io.stdout.write(markdownTable(results));
+  }
+  return EXIT_OK;
+}
+
+type TaskData = { task: TaskDefinition; data: Dataset<unknown> };
+type TimedResult = TaskResult & { seconds: number };
+
+/** --task's names, each known, and the numeric flags, checked before anything is read. */
+function taskNames(flags: Flags): string[] {
   const names = required(flags.task, 'task')
     .split(',')
     .map((n) => n.trim());
@@ -245,87 +294,61 @@ export async function runEval(argv: readonly string[], io: Io): Promise<number> 
     throw new UsageError(`--stride ${flags.stride} must be at most --max-length ${flags['max-length']}`);
   }
   resolveBackend(flags.backend);
-  const modes = names.filter(isRequestMode);
-  if (modes.length > 0) {
-    if (names.length > 1)
-      throw new UsageError(`--task ${modes[0]} reads token ids and runs alone; give it without other tasks`);
-    return runRequests(modes[0], flags, io);
-  }
+  return names;
+}
 
-  const modelFlag = required(flags.model, 'model');
-  const dataPath = required(flags.data, 'data');
-  const isDir = (await stat(dataPath).catch(() => null))?.isDirectory() ?? false;
-  if (names.length > 1 && !isDir)
-    throw new UsageError(
-      'several tasks need --data to be the eval-data folder (laid out like shared/data/eval), not one file',
-    );
-  const { dir: modelDir, note } = await resolveModelDir(modelFlag, '--model', stderrProgress(io, PREFIX));
-  // Parse everything first: a malformed row fails in a second, not after the model has loaded.
-  const tasks: { task: TaskDefinition; data: Dataset<unknown> }[] = [];
-  for (const name of names) {
-    const task = getTask(name);
-    tasks.push({ task, data: await readTaskData(task, dataPath) });
-  }
-  const tokenizer = await findTokenizer(modelDir);
-  if (tokenizer === null) {
-    throw new CliError(
-      `text tasks need tokenizer files in ${modelDir} (tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe); --task loglikelihood and rolling take token ids`,
-    );
-  }
-  const { model, announce } = await openModel(modelDir, note, flags.backend, io, dtypeOptions(flags));
-  const results: (TaskResult & { seconds: number })[] = [];
-  try {
-    const { modelScorer } = await import('@dcformer/model');
-    const maxLength = flags['max-length'] ?? model.config.blockSize;
-    if (maxLength > model.config.blockSize)
-      throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
-    const stride = flags.stride ?? maxLength;
-    if (stride > maxLength) throw new UsageError(`--stride ${stride} must be at most --max-length ${maxLength}`);
-    const scorer = modelScorer(model, { maxLength, batchSize: flags['batch-size'] });
-    const progress = progressLine(io);
-    // lm-eval's prefix token: BOS when the tokenizer has one, else end-of-text.
-    const prefixToken = tokenizer.bosId ?? tokenizer.eosId;
-    for (const { task, data } of tasks) {
-      const start = performance.now();
-      progress.start(task.name);
-      const result = await runTask(
-        task,
-        data,
-        {
-          scorer,
-          encoder: tokenizer,
-          prefixToken,
-          maxLength,
-          stride,
-          onProgress: (d, t, unit) => {
-            announce();
-            progress.update(task.name, d, t, unit);
-          },
+/** Runs each task on the model with a progress line; says how long each took and what it skipped. */
+async function runTasks(
+  model: DcformerModel,
+  tasks: TaskData[],
+  tokenizer: NonNullable<Awaited<ReturnType<typeof findTokenizer>>>,
+  flags: Flags,
+  announce: () => void,
+  io: Io,
+): Promise<TimedResult[]> {
+  const { modelScorer } = await import('@dcformer/model');
+  const maxLength = flags['max-length'] ?? model.config.blockSize;
+  if (maxLength > model.config.blockSize)
+    throw new CliError(`--max-length ${maxLength} exceeds the model's block_size ${model.config.blockSize}`);
+  const stride = flags.stride ?? maxLength;
+  if (stride > maxLength) throw new UsageError(`--stride ${stride} must be at most --max-length ${maxLength}`);
+  const scorer = modelScorer(model, { maxLength, batchSize: flags['batch-size'] });
+  const progress = progressLine(io);
+  // lm-eval's prefix token: BOS when the tokenizer has one, else end-of-text.
+  const prefixToken = tokenizer.bosId ?? tokenizer.eosId;
+  const results: TimedResult[] = [];
+  for (const { task, data } of tasks) {
+    const start = performance.now();
+    progress.start(task.name);
+    const result = await runTask(
+      task,
+      data,
+      {
+        scorer,
+        encoder: tokenizer,
+        prefixToken,
+        maxLength,
+        stride,
+        onProgress: (d, t, unit) => {
+          announce();
+          progress.update(task.name, d, t, unit);
         },
-        { limit: flags.limit },
-      );
-      progress.clear();
-      announce();
-      const seconds = (performance.now() - start) / 1000;
-      results.push({ ...result, seconds });
+      },
+      { limit: flags.limit },
+    );
+    progress.clear();
+    announce();
+    const seconds = (performance.now() - start) / 1000;
+    results.push({ ...result, seconds });
+    io.stderr.write(
+      `${PREFIX}: ${task.name}: ${result.n} items in ${seconds.toFixed(1)} s (${(result.n / seconds).toFixed(2)} items/s)\n`,
+    );
+    if (result.skipped > 0) {
+      // Said here as well as in the results' notes: whoever watches the run should not miss it.
       io.stderr.write(
-        `${PREFIX}: ${task.name}: ${result.n} items in ${seconds.toFixed(1)} s (${(result.n / seconds).toFixed(2)} items/s)\n`,
+        `${PREFIX}: ${task.name}: ${result.skipped} items could not be scored within --max-length ${maxLength} and are left out (see the notes)\n`,
       );
-      if (result.skipped > 0) {
-        // Said here as well as in the results' notes: whoever watches the run should not miss it.
-        io.stderr.write(
-          `${PREFIX}: ${task.name}: ${result.skipped} items could not be scored within --max-length ${maxLength} and are left out (see the notes)\n`,
-        );
-      }
     }
-  } finally {
-    model.dispose();
   }
-  if (flags.json) {
-    const out = results.map((r) => ({ ...resultJson(r), seconds: Math.round(r.seconds * 100) / 100 }));
-    io.stdout.write(`${JSON.stringify({ model: modelDir, results: out })}\n`);
-  } else {
-    io.stdout.write(markdownTable(results));
-  }
-  return EXIT_OK;
+  return results;
 }

@@ -6,6 +6,7 @@
  * pass with WebGPU silently untested.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { installNodeWebGPU } from '../src/node.js';
 import { tuneForAdapter } from '../src/adapter.js';
 import { skipUnlessCI } from '../../../tools/test-env.mjs';
@@ -32,7 +33,7 @@ async function setup(): Promise<GpuEnv> {
     return { ok: false, reason: 'tf.setBackend("webgpu") failed to initialise the backend' };
   await tf.ready();
   tuneForAdapter();
-  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const device = (tf.backend() as WebGPUBackend).device;
   device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
   return { ok: true, adapter: gpu.adapter, software: gpu.software };
 }

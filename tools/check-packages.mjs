@@ -37,6 +37,7 @@ function sourceFiles(dir) {
 }
 
 const problems = [];
+const names = new Set();
 for (const group of ['packages', 'apps']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
@@ -44,6 +45,7 @@ for (const group of ['packages', 'apps']) {
     const file = join(dir, name, 'package.json');
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, 'utf8'));
+    names.add(pkg.name);
     const where = `${group}/${name}/package.json (${pkg.name})`;
     const internal = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) =>
       d.startsWith('@dcformer/'),
@@ -88,8 +90,25 @@ for (const group of ['packages', 'apps']) {
     }
   }
 }
+// A changeset whose front matter a formatter reflowed (a blank line after `---`, a heading) is not
+// read as one; `changeset version` would then drop the release note silently.
+const changesets = join(root, '.changeset');
+for (const name of existsSync(changesets) ? readdirSync(changesets) : []) {
+  if (!name.endsWith('.md') || name === 'README.md') continue;
+  const lines = readFileSync(join(changesets, name), 'utf8').split('\n');
+  const end = lines.indexOf('---', 1);
+  const bumps = lines.slice(1, end);
+  const bad = bumps.find((l) => {
+    const m = /^(['"])(@dcformer\/[\w-]+)\1: (major|minor|patch)$/.exec(l);
+    return m === null || !names.has(m[2]);
+  });
+  if (lines[0] !== '---' || end < 2 || bad !== undefined)
+    problems.push(
+      `.changeset/${name}: front matter must be '---', lines "'@dcformer/<package>': major|minor|patch", '---'${bad === undefined ? '' : ` (got ${JSON.stringify(bad)})`}`,
+    );
+}
 if (problems.length > 0) {
   console.error(`check-packages: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log('check-packages: dependency arrows, peers, exports and sideEffects OK');
+console.log('check-packages: dependency arrows, peers, exports, sideEffects and changeset front matter OK');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { learningRate } from './schedule.js';
-import { clipCoefficient } from './trainer.js';
+import { learningRate } from '../src/schedule.js';
+import { clipCoefficient } from '../src/trainer.js';
 
 describe('learningRate', () => {
   const s = { lr: 1e-3, warmupSteps: 10, totalSteps: 110, finalFraction: 0.1 };

@@ -10,8 +10,8 @@ import {
   resolveConfig,
   rotaryDims,
   type ModelConfig,
-} from './config.js';
-import { PRESETS, presetConfig } from './presets.js';
+} from '../src/config.js';
+import { PRESETS, presetConfig } from '../src/presets.js';
 
 // The repository's copy of the golden fixtures (DESIGN.md "Golden data"), resolved from this file. They are
 // committed, so a missing file fails the tests below rather than skipping them.

@@ -160,11 +160,11 @@ export function reduceKernel(addon: NativeAddon, name: string): FastKernelFunc {
       reductionIndices,
       keepDims,
     } = attrs as NamedAttrMap as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
-    const axis = a ?? reductionIndices;
-    if (axis === undefined) return null;
     let xv = f32(backend, x);
     if (xv === null || x.shape.length === 0) return null;
     const rank = x.shape.length;
+    // tfjs ops pass null for "every axis" (tf.max(x)); Max carries it in reductionIndices, the others in axis
+    const axis = a ?? reductionIndices ?? x.shape.map((_, d) => d);
     const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort(
       (p, q) => p - q,
     );

@@ -141,6 +141,9 @@ describe('element-wise kernels vs tfjs-backend-cpu', () => {
         () => tf[name](r(shape, 6), axis, keep),
         1e-5,
       );
+    // no axis (tfjs passes null): every axis, the form `tf.max(tf.abs(d))` in tests relies on
+    check(`${name} [3, 4, 5] no axis`, () => tf[name](r([3, 4, 5], 6)), 1e-5);
+    check(`${name} [1000] no axis, keep`, () => tf[name](r([1000], 12), undefined, true), 1e-5);
   }
   check('int32 add falls back to tfjs', () =>
     tf.cast(tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4], [1], 'int32')), 'float32'),

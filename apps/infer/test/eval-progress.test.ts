@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initModel, resolveConfig } from '@dcformer/model';
 import { saveModel } from '@dcformer/model/node';
 import { byteLevelTokenizerJson } from '@dcformer/tokenizer';
-import { formatDuration } from './commands/eval.js';
-import { main } from './main.js';
+import { formatDuration } from '../src/commands/eval.js';
+import { main } from '../src/main.js';
 import { removeTempDirs, tempDir } from './test-support.js';
 
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));

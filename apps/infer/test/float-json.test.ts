@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { float32ToJson, logitsJson } from './float-json.js';
+import { float32ToJson, logitsJson } from '../src/float-json.js';
 
 describe('float32ToJson', () => {
   it('writes the shortest decimal that parses back to the same float32', () => {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { float32ToJson } from './float-json.js';
+import { float32ToJson } from '../src/float-json.js';
 import {
   expectedGrads,
   GOLDEN_CASES,

@@ -1,6 +1,6 @@
 /** --stop's text filter: what is released while streaming, across pieces, and the final text. */
 import { describe, expect, it } from 'vitest';
-import { StopText } from './commands/stop-text.js';
+import { StopText } from '../src/commands/stop-text.js';
 
 function feed(stops: string[], pieces: string[]): { released: string[]; value: string; stopped: boolean } {
   const t = new StopText(stops);

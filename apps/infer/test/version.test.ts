@@ -1,7 +1,7 @@
 // `dcformer --version`: the package version on stdout, exit 0, before any command is looked up.
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { main } from './main.js';
+import { main } from '../src/main.js';
 
 it('dcformer --version prints the package version', async () => {
   let stdout = '';

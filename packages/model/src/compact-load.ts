@@ -79,7 +79,14 @@ export async function readQuantization(dir: string, config: ModelConfig): Promis
   for (const spec of weightSpecs(config))
     if ((b.modules as string[]).includes(spec.official))
       checkGroup(`${who} (${spec.official})`, b.format, spec.shape[1], G);
-  return b as unknown as QuantizationBlock;
+  return {
+    ...b,
+    format: b.format,
+    group_size: G,
+    modules: b.modules as string[],
+    scales_dtype: b.scales_dtype,
+    layout: b.layout as string,
+  };
 }
 
 /**

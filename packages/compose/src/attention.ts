@@ -151,6 +151,7 @@ function forwardChunk(
   return { scores_BNTS, probs_BNTS, mixed_BNTS };
 }
 
+/** The argument checks, in the order callers have always seen them. */
 function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): void {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
     throw new ShapeError(
@@ -175,6 +176,11 @@ function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions)
   }
   if (options.window !== null && (!Number.isInteger(options.window) || options.window < 1)) {
     throw new ShapeError(`dcmhaAttention: 'window' must be a positive integer or null; got ${options.window}`);
+  }
+  if (options.keyStart !== undefined && options.keyStart.length !== B) {
+    throw new ShapeError(
+      `dcmhaAttention: 'keyStart' must have one entry per batch row (B = ${B}); got ${options.keyStart.length}`,
+    );
   }
 }
 
@@ -214,6 +220,235 @@ function useFused(options: AttentionOptions): boolean {
   return env !== '0' && hasFusedAttention(tf.getBackend());
 }
 
+/** What the chunked path fixes once per call; every step below reads it. */
+interface ChunkPlan {
+  ranges: ChunkRange[];
+  positions: Positions;
+  attrs: ComposeAttrs;
+  /** The Compose weights switched on, in the order each side's tensors follow q, k, v in the inputs. */
+  names: (keyof ComposeWeights)[];
+  composed: boolean;
+  scale: number;
+  /** Keep each chunk's intermediates for the backward (they fit the budget) instead of recomputing them. */
+  keep: boolean;
+  /** Intermediates kept per chunk: scores, probs and mixed with dynamic weights, probs alone without. */
+  perChunk: number;
+}
+
+/** A chunk's slices of q, k, v and of the dynamic weights. */
+interface ChunkInputs {
+  qc: Tensor;
+  kc: Tensor;
+  vc: Tensor;
+  preC: ComposeWeights | null;
+  postC: ComposeWeights | null;
+}
+
+/** The custom gradient's inputs by name. */
+interface Unpacked {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  pre: ComposeWeights | null;
+  post: ComposeWeights | null;
+}
+
+function chunkPlan(
+  q_BNTE: Tensor,
+  S: number,
+  composed: boolean,
+  options: AttentionOptions,
+  positions: Positions,
+  attrs: ComposeAttrs,
+): ChunkPlan {
+  const [B, N, T, E] = q_BNTE.shape as number[];
+  const ranges = chunkRanges(T, S, positions.queryOffset, options.window, options.chunkSize, positions.keyOffset);
+  // Keep each chunk's intermediates for the backward when they fit the budget (no recompute):
+  // with dynamic weights scores, probs and mixed, without them probs alone; plus the chunk's slices
+  // of q, k, v and of the weights, which the backward would otherwise cut again.
+  const perChunk = composed ? 3 : 1;
+  const keptBytes = ranges.reduce((sum, r) => sum + B * N * (r.t1 - r.t0) * (r.ke - r.ks) * 4 * perChunk, 0);
+  return {
+    ranges,
+    positions,
+    attrs,
+    names: composeInputNames(attrs).filter((n) => n !== 'x') as (keyof ComposeWeights)[],
+    composed,
+    scale: 1 / Math.sqrt(E),
+    keep: keptBytes <= (options.saveBudgetBytes ?? DEFAULT_SAVE_BUDGET_BYTES),
+    perChunk,
+  };
+}
+
+/** The custom gradient's flat input list: q, k, v, then the pre and post weights in `names` order. */
+function packInputs(plan: ChunkPlan, q: Tensor, k: Tensor, v: Tensor, weights: AttentionWeights | null): Tensor[] {
+  const inputs = [q, k, v];
+  if (weights !== null)
+    for (const side of [weights.pre, weights.post]) for (const n of plan.names) inputs.push(side[n] as Tensor);
+  return inputs;
+}
+
+function unpack(plan: ChunkPlan, xs: Tensor[]): Unpacked {
+  const [q, k, v, ...rest] = xs;
+  if (!plan.composed) return { q, k, v, pre: null, post: null };
+  const pre: ComposeWeights = {};
+  const post: ComposeWeights = {};
+  plan.names.forEach((n, i) => {
+    pre[n] = rest[i];
+    post[n] = rest[plan.names.length + i];
+  });
+  return { q, k, v, pre, post };
+}
+
+// Compose may skip a chunk's positions outside the causal band (ComposeBand): there the scores'
+// Compose output is masked and the probabilities are 0. Padding (keyStart) is not part of the band.
+function bandAttrs(plan: ChunkPlan, r: ChunkRange): ComposeAttrs {
+  const { queryOffset, keyOffset, window } = plan.positions;
+  return { ...plan.attrs, band: { queryOffset: queryOffset + r.t0, keyOffset: keyOffset + r.ks, window } };
+}
+
+function sliceChunk(x: Unpacked, r: ChunkRange): ChunkInputs {
+  const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
+  return {
+    qc: tf.slice(x.q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]),
+    kc: kv(x.k),
+    vc: kv(x.v),
+    preC: x.pre && sliceSides(x.pre, r),
+    postC: x.post && sliceSides(x.post, r),
+  };
+}
+
+function forwardOf(plan: ChunkPlan, c: ChunkInputs, r: ChunkRange): ChunkForward {
+  return forwardChunk(c.qc, c.kc, chunkMask(r, plan.positions), plan.scale, c.preC, c.postC, bandAttrs(plan, r));
+}
+
+/** Tensors one chunk keeps: [intermediates…, qc, kc, vc, pre weights…, post weights…]. */
+function chunkStride(plan: ChunkPlan): number {
+  return plan.perChunk + 3 + (plan.composed ? 2 * plan.names.length : 0);
+}
+
+function flatten(plan: ChunkPlan, f: ChunkForward, c: ChunkInputs): Tensor[] {
+  const { composed, names } = plan;
+  return [
+    ...(composed ? [f.scores_BNTS, f.probs_BNTS, f.mixed_BNTS] : [f.probs_BNTS]),
+    c.qc,
+    c.kc,
+    c.vc,
+    ...(composed ? names.map((n) => c.preC?.[n] as Tensor) : []),
+    ...(composed ? names.map((n) => c.postC?.[n] as Tensor) : []),
+  ];
+}
+
+function unflatten(plan: ChunkPlan, list: Tensor[]): { f: ChunkForward; c: ChunkInputs } {
+  const { composed, names, perChunk } = plan;
+  const f = composed
+    ? { scores_BNTS: list[0], probs_BNTS: list[1], mixed_BNTS: list[2] }
+    : { scores_BNTS: list[0], probs_BNTS: list[0], mixed_BNTS: list[0] };
+  const [qc, kc, vc] = list.slice(perChunk, perChunk + 3);
+  const side = (offset: number): ComposeWeights | null => {
+    if (!composed) return null;
+    const w: ComposeWeights = {};
+    names.forEach((n, i) => (w[n] = list[offset + i]));
+    return w;
+  };
+  return { f, c: { qc, kc, vc, preC: side(perChunk + 3), postC: side(perChunk + 3 + names.length) } };
+}
+
+/** The chunked forward: each chunk's output, concatenated over T; saves what the backward reads. */
+function chunkedForward(plan: ChunkPlan, xs: Tensor[], save: (ts: Tensor[]) => void): Tensor {
+  const x = unpack(plan, xs);
+  const kept: Tensor[] = [];
+  const outs = plan.ranges.map((r) =>
+    tf.tidy(() => {
+      const c = sliceChunk(x, r);
+      const f = forwardOf(plan, c, r);
+      if (plan.keep) kept.push(...flatten(plan, f, c).map((t) => tf.keep(t)));
+      return tf.matMul(f.mixed_BNTS, c.vc);
+    }),
+  );
+  const value = outs.length === 1 ? outs[0] : tf.concat(outs, 2);
+  if (outs.length > 1) tf.dispose(outs);
+  // kept chunks hold everything the backward reads; otherwise it recomputes from the inputs
+  save(plan.keep ? kept : xs);
+  tf.dispose(kept); // save() keeps its own references
+  return value;
+}
+
+/** One chunk's gradients, by input name ('q', 'k', 'v', 'pre.qw1', …), from the output gradient dy. */
+function chunkGradients(
+  plan: ChunkPlan,
+  f: ChunkForward,
+  c: ChunkInputs,
+  dy: Tensor,
+  r: ChunkRange,
+): Record<string, Tensor> {
+  const dOut_BNTE = tf.slice(dy, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
+  const out: Record<string, Tensor> = {};
+  out.v = tf.matMul(f.mixed_BNTS, dOut_BNTE, true, false);
+  let dProbs_BNTS = tf.matMul(dOut_BNTE, c.vc, false, true);
+  if (c.postC) {
+    const g = dcmhaComposeBackward({ x: f.probs_BNTS, ...c.postC } as ComposeInputs, dProbs_BNTS, bandAttrs(plan, r));
+    for (const n of plan.names) out[`post.${n}`] = g[n] as Tensor;
+    dProbs_BNTS = g.x;
+  }
+  // softmax backward; masked entries have probability 0, hence gradient 0
+  const dLogits_BNTS = tf.mul(f.probs_BNTS, tf.sub(dProbs_BNTS, tf.sum(tf.mul(dProbs_BNTS, f.probs_BNTS), -1, true)));
+  let dScores_BNTS = dLogits_BNTS;
+  if (c.preC) {
+    const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...c.preC } as ComposeInputs, dLogits_BNTS, bandAttrs(plan, r));
+    for (const n of plan.names) out[`pre.${n}`] = g[n] as Tensor;
+    dScores_BNTS = g.x;
+  }
+  out.q = tf.mul(tf.matMul(dScores_BNTS, c.kc), plan.scale);
+  out.k = tf.mul(tf.matMul(dScores_BNTS, c.qc, true, false), plan.scale);
+  return out;
+}
+
+/** The custom gradient: per chunk, kept or recomputed intermediates → gradient pieces, combined per input. */
+function chunkedBackward(plan: ChunkPlan, inputs: Tensor[], dy: Tensor, saved: Tensor[]): Tensor[] {
+  const { names, ranges } = plan;
+  const x = plan.keep ? null : unpack(plan, saved);
+  const stride = chunkStride(plan);
+  // each input's gradient arrives in per-chunk pieces along one axis, combined at the end
+  const pieces: { part: Tensor; lo: number }[][] = inputs.map(() => []);
+  const weightIndex = (side: 0 | 1, n: keyof ComposeWeights) => 3 + side * names.length + names.indexOf(n);
+  ranges.forEach((r, chunk) => {
+    const parts = tf.tidy(() => {
+      let f: ChunkForward;
+      let c: ChunkInputs;
+      if (x !== null) {
+        c = sliceChunk(x, r);
+        f = forwardOf(plan, c, r);
+      } else {
+        ({ f, c } = unflatten(plan, saved.slice(stride * chunk, stride * (chunk + 1))));
+      }
+      return chunkGradients(plan, f, c, dy, r);
+    });
+    pieces[0].push({ part: parts.q, lo: r.t0 });
+    pieces[1].push({ part: parts.k, lo: r.ks });
+    pieces[2].push({ part: parts.v, lo: r.ks });
+    if (plan.composed) {
+      ([0, 1] as const).forEach((side) => {
+        for (const n of names) {
+          pieces[weightIndex(side, n)].push({
+            part: parts[`${side === 0 ? 'pre' : 'post'}.${n}`],
+            lo: n.startsWith('q') ? r.t0 : r.ks,
+          });
+        }
+      });
+    }
+  });
+  return inputs.map((input, i) => {
+    const axis = i < 3 ? 2 : 1;
+    const g =
+      pieces[i].length === 0
+        ? tf.zeros(input.shape, input.dtype)
+        : combinePieces(pieces[i], axis, input.shape[axis] as number);
+    tf.dispose(pieces[i].map((p) => p.part).filter((t) => t !== g));
+    return g;
+  });
+}
+
 /**
  * Attention with DCMHA: scores q·kᵀ/√E, pre-Compose, mask, float32 softmax, post-Compose, ·v.
  * Runs the backend's fused kernel (DcmhaAttention) where there is one; otherwise
@@ -231,16 +466,11 @@ export function dcmhaAttention(
   options: AttentionOptions,
 ): Tensor {
   checkInputs(q_BNTE, k_BNSE, v_BNSE, options);
-  const [, , T, E] = q_BNTE.shape as number[];
+  const T = q_BNTE.shape[2] as number;
   const S = k_BNSE.shape[2] as number;
   const keyOffset = options.keyOffset ?? 0;
   const queryOffset = options.queryOffset ?? keyOffset + S - T;
   const positions: Positions = { queryOffset, keyOffset, window: options.window, keyStart: options.keyStart };
-  if (options.keyStart !== undefined && options.keyStart.length !== (q_BNTE.shape[0] as number)) {
-    throw new ShapeError(
-      `dcmhaAttention: 'keyStart' must have one entry per batch row (B = ${q_BNTE.shape[0]}); got ${options.keyStart.length}`,
-    );
-  }
   const attrs: ComposeAttrs = options.compose ?? { queryWise: true, keyWise: true };
   if (useFused(options)) {
     return dcmhaAttentionFused(
@@ -254,174 +484,14 @@ export function dcmhaAttention(
       },
     );
   }
-  const names = composeInputNames(attrs).filter((n) => n !== 'x') as (keyof ComposeWeights)[];
-  const scale = 1 / Math.sqrt(E);
-  const ranges = chunkRanges(T, S, queryOffset, options.window, options.chunkSize, keyOffset);
-  const composed = weights !== null;
-  const inputs = [q_BNTE, k_BNSE, v_BNSE];
-  if (composed) for (const side of [weights.pre, weights.post]) for (const n of names) inputs.push(side[n] as Tensor);
-
-  const unpack = (xs: Tensor[]) => {
-    const [q, k, v, ...rest] = xs;
-    if (!composed) return { q, k, v, pre: null, post: null };
-    const pre: ComposeWeights = {};
-    const post: ComposeWeights = {};
-    names.forEach((n, i) => {
-      pre[n] = rest[i];
-      post[n] = rest[names.length + i];
-    });
-    return { q, k, v, pre, post };
-  };
-
-  // Compose may skip a chunk's positions outside the causal band (ComposeBand): there the scores'
-  // Compose output is masked and the probabilities are 0. Padding (keyStart) is not part of the band.
-  const bandAttrs = (r: ChunkRange): ComposeAttrs => ({
-    ...attrs,
-    band: { queryOffset: queryOffset + r.t0, keyOffset: keyOffset + r.ks, window: options.window },
-  });
-
-  // Keep each chunk's intermediates for the backward when they fit the budget (no recompute):
-  // with dynamic weights scores, probs and mixed, without them probs alone; plus the chunk's slices
-  // of q, k, v and of the weights, which the backward would otherwise cut again.
-  const [B, N] = q_BNTE.shape as number[];
-  const perChunk = composed ? 3 : 1;
-  const keptBytes = ranges.reduce((sum, r) => sum + B * N * (r.t1 - r.t0) * (r.ke - r.ks) * 4 * perChunk, 0);
-  const keep = keptBytes <= (options.saveBudgetBytes ?? DEFAULT_SAVE_BUDGET_BYTES);
-
-  interface ChunkInputs {
-    qc: Tensor;
-    kc: Tensor;
-    vc: Tensor;
-    preC: ComposeWeights | null;
-    postC: ComposeWeights | null;
-  }
-  const sliceChunk = (
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    pre: ComposeWeights | null,
-    post: ComposeWeights | null,
-    r: ChunkRange,
-  ): ChunkInputs => {
-    const kv = (t: Tensor) => tf.slice(t, [0, 0, r.ks, 0], [-1, -1, r.ke - r.ks, -1]);
-    return {
-      qc: tf.slice(q, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]),
-      kc: kv(k),
-      vc: kv(v),
-      preC: pre && sliceSides(pre, r),
-      postC: post && sliceSides(post, r),
-    };
-  };
-  // a chunk's kept tensors, flat: [intermediates…, qc, kc, vc, pre weights…, post weights…]
-  const stride = perChunk + 3 + (composed ? 2 * names.length : 0);
-  const flatten = (f: ChunkForward, c: ChunkInputs): Tensor[] => [
-    ...(composed ? [f.scores_BNTS, f.probs_BNTS, f.mixed_BNTS] : [f.probs_BNTS]),
-    c.qc,
-    c.kc,
-    c.vc,
-    ...(composed ? names.map((n) => c.preC?.[n] as Tensor) : []),
-    ...(composed ? names.map((n) => c.postC?.[n] as Tensor) : []),
-  ];
-  const unflatten = (list: Tensor[]): { f: ChunkForward; c: ChunkInputs } => {
-    const f = composed
-      ? { scores_BNTS: list[0], probs_BNTS: list[1], mixed_BNTS: list[2] }
-      : { scores_BNTS: list[0], probs_BNTS: list[0], mixed_BNTS: list[0] };
-    const [qc, kc, vc] = list.slice(perChunk, perChunk + 3);
-    const side = (offset: number): ComposeWeights | null => {
-      if (!composed) return null;
-      const w: ComposeWeights = {};
-      names.forEach((n, i) => (w[n] = list[offset + i]));
-      return w;
-    };
-    return { f, c: { qc, kc, vc, preC: side(perChunk + 3), postC: side(perChunk + 3 + names.length) } };
-  };
-
+  const plan = chunkPlan(q_BNTE, S, weights !== null, options, positions, attrs);
+  const inputs = packInputs(plan, q_BNTE, k_BNSE, v_BNSE, weights);
   const run = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as (ts: Tensor[]) => void;
-    const xs = args as Tensor[];
-    const { q, k, v, pre, post } = unpack(xs);
-    const kept: Tensor[] = [];
-    const outs = ranges.map((r) =>
-      tf.tidy(() => {
-        const c = sliceChunk(q, k, v, pre, post, r);
-        const f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, bandAttrs(r));
-        if (keep) kept.push(...flatten(f, c).map((t) => tf.keep(t)));
-        return tf.matMul(f.mixed_BNTS, c.vc);
-      }),
-    );
-    const value = outs.length === 1 ? outs[0] : tf.concat(outs, 2);
-    if (outs.length > 1) tf.dispose(outs);
-    // kept chunks hold everything the backward reads; otherwise it recomputes from the inputs
-    save(keep ? kept : xs);
-    tf.dispose(kept); // save() keeps its own references
     return {
-      value,
-      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => backward(dy as Tensor, saved),
+      value: chunkedForward(plan, args as Tensor[], save),
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => chunkedBackward(plan, inputs, dy as Tensor, saved),
     };
   });
-
-  const backward = (dy: Tensor, savedAll: Tensor[]): Tensor[] => {
-    const kept = keep ? savedAll : [];
-    const { q, k, v, pre, post } = keep ? { q: null, k: null, v: null, pre: null, post: null } : unpack(savedAll);
-    // each input's gradient arrives in per-chunk pieces along one axis, combined at the end
-    const pieces: { part: Tensor; lo: number }[][] = inputs.map(() => []);
-    const weightIndex = (side: 0 | 1, n: keyof ComposeWeights) => 3 + side * names.length + names.indexOf(n);
-    ranges.forEach((r, chunk) => {
-      const parts = tf.tidy(() => {
-        let f: ChunkForward;
-        let c: ChunkInputs;
-        if (kept.length === 0) {
-          c = sliceChunk(q as Tensor, k as Tensor, v as Tensor, pre, post, r);
-          f = forwardChunk(c.qc, c.kc, chunkMask(r, positions), scale, c.preC, c.postC, bandAttrs(r));
-        } else {
-          ({ f, c } = unflatten(kept.slice(stride * chunk, stride * (chunk + 1))));
-        }
-        const dOut_BNTE = tf.slice(dy, [0, 0, r.t0, 0], [-1, -1, r.t1 - r.t0, -1]);
-        const out: Record<string, Tensor> = {};
-        out.v = tf.matMul(f.mixed_BNTS, dOut_BNTE, true, false);
-        let dProbs_BNTS = tf.matMul(dOut_BNTE, c.vc, false, true);
-        if (c.postC) {
-          const g = dcmhaComposeBackward({ x: f.probs_BNTS, ...c.postC } as ComposeInputs, dProbs_BNTS, bandAttrs(r));
-          for (const n of names) out[`post.${n}`] = g[n] as Tensor;
-          dProbs_BNTS = g.x;
-        }
-        // softmax backward; masked entries have probability 0, hence gradient 0
-        const dLogits_BNTS = tf.mul(
-          f.probs_BNTS,
-          tf.sub(dProbs_BNTS, tf.sum(tf.mul(dProbs_BNTS, f.probs_BNTS), -1, true)),
-        );
-        let dScores_BNTS = dLogits_BNTS;
-        if (c.preC) {
-          const g = dcmhaComposeBackward({ x: f.scores_BNTS, ...c.preC } as ComposeInputs, dLogits_BNTS, bandAttrs(r));
-          for (const n of names) out[`pre.${n}`] = g[n] as Tensor;
-          dScores_BNTS = g.x;
-        }
-        out.q = tf.mul(tf.matMul(dScores_BNTS, c.kc), scale);
-        out.k = tf.mul(tf.matMul(dScores_BNTS, c.qc, true, false), scale);
-        return out;
-      });
-      pieces[0].push({ part: parts.q, lo: r.t0 });
-      pieces[1].push({ part: parts.k, lo: r.ks });
-      pieces[2].push({ part: parts.v, lo: r.ks });
-      if (composed) {
-        ([0, 1] as const).forEach((side) => {
-          for (const n of names) {
-            pieces[weightIndex(side, n)].push({
-              part: parts[`${side === 0 ? 'pre' : 'post'}.${n}`],
-              lo: n.startsWith('q') ? r.t0 : r.ks,
-            });
-          }
-        });
-      }
-    });
-    return inputs.map((x, i) => {
-      const axis = i < 3 ? 2 : 1;
-      const g =
-        pieces[i].length === 0 ? tf.zeros(x.shape, x.dtype) : combinePieces(pieces[i], axis, x.shape[axis] as number);
-      tf.dispose(pieces[i].map((p) => p.part).filter((t) => t !== g));
-      return g;
-    });
-  };
-
   return run(...inputs);
 }

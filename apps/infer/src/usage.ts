@@ -2,6 +2,8 @@
  * Usage texts. The contracts are DESIGN.md's "Command-line contracts"; keep the two in step.
  */
 
+import { parseArgs, type FlagSpecs, type Io, type ParsedFlags } from '@dcformer/cli-utils';
+
 export const COMMANDS = ['logits', 'grads', 'generate', 'eval', 'tokenize', 'convert', 'quantize', 'download'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -157,6 +159,23 @@ refuses anything but tensors (no code runs). DIR2 appears only when complete.
 
 export function commandUsage(name: CommandName): string {
   return `${USAGE[name]}\n`;
+}
+
+/**
+ * A command's opening: its flags parsed, or null after printing its usage for --help / -h (the
+ * command then returns EXIT_OK). Unknown or malformed flags throw UsageError before help is read,
+ * as parseArgs always has.
+ */
+export function commandFlags<S extends FlagSpecs>(
+  name: CommandName,
+  argv: readonly string[],
+  specs: S,
+  io: Io,
+): ParsedFlags<S> | null {
+  const flags = parseArgs(argv, specs);
+  if (!flags.help) return flags;
+  io.stdout.write(commandUsage(name));
+  return null;
 }
 
 export function mainUsage(): string {

@@ -14,7 +14,6 @@ import {
   CliError,
   EXIT_OK,
   oneLine,
-  parseArgs,
   required,
   resolveBackend,
   resolveModelDir,
@@ -23,7 +22,7 @@ import {
   UsageError,
   type Io,
 } from '@dcformer/cli-utils';
-import { commandUsage } from '../usage.js';
+import { commandFlags } from '../usage.js';
 import { seconds } from './session.js';
 
 const FLAGS = {
@@ -88,11 +87,8 @@ async function moveIntoPlace(temporary: string, out: string, replacing: boolean)
 }
 
 export async function runConvert(argv: readonly string[], io: Io): Promise<number> {
-  const flags = parseArgs(argv, FLAGS);
-  if (flags.help) {
-    io.stdout.write(commandUsage('convert'));
-    return EXIT_OK;
-  }
+  const flags = commandFlags('convert', argv, FLAGS, io);
+  if (flags === null) return EXIT_OK;
   const out = required(flags.out, 'out');
   if (resolve(required(flags.model, 'model')) === resolve(out)) throw new UsageError('--out must differ from --model');
   const dtypeFlag = flags.dtype ?? 'f32';

@@ -27,7 +27,6 @@ import {
   closestName,
   EXIT_OK,
   oneLine,
-  parseArgs,
   required,
   resolveBackend,
   resolveModelDir,
@@ -38,7 +37,7 @@ import {
   type ParsedFlags,
 } from '@dcformer/cli-utils';
 import { weightFileBytes } from '../inputs.js';
-import { commandUsage } from '../usage.js';
+import { commandFlags } from '../usage.js';
 import { dtypeOptions } from '../quantize.js';
 import { findTokenizer } from './tokenizer-files.js';
 
@@ -221,11 +220,8 @@ async function runRequests(mode: 'loglikelihood' | 'rolling', flags: Flags, io: 
 }
 
 export async function runEval(argv: readonly string[], io: Io): Promise<number> {
-  const flags = parseArgs(argv, FLAGS);
-  if (flags.help) {
-    io.stdout.write(commandUsage('eval'));
-    return EXIT_OK;
-  }
+  const flags = commandFlags('eval', argv, FLAGS, io);
+  if (flags === null) return EXIT_OK;
   const names = taskNames(flags);
   const modes = names.filter(isRequestMode);
   if (modes.length > 0) {

@@ -6,8 +6,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { idsTensor, serializeSafetensors } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
-import { CliError, EXIT_OK, parseArgs, required, type Io } from '@dcformer/cli-utils';
-import { commandUsage } from '../usage.js';
+import { CliError, EXIT_OK, required, type Io } from '@dcformer/cli-utils';
+import { commandFlags } from '../usage.js';
 import { openSession, seconds } from './session.js';
 
 const FLAGS = {
@@ -41,11 +41,8 @@ async function download(grads: Map<string, tf.Tensor>): Promise<Map<string, Host
 }
 
 export async function runGrads(argv: readonly string[], io: Io): Promise<number> {
-  const flags = parseArgs(argv, FLAGS);
-  if (flags.help) {
-    io.stdout.write(commandUsage('grads'));
-    return EXIT_OK;
-  }
+  const flags = commandFlags('grads', argv, FLAGS, io);
+  if (flags === null) return EXIT_OK;
   const out = required(flags.out, 'out');
   // T >= 2: the loss averages over the B*(T-1) next-token predictions, so one token predicts nothing.
   const session = await openSession(

@@ -4,9 +4,9 @@
  */
 import { cachedLogits, idsTensor } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
-import { EXIT_OK, parseArgs, required, UsageError, type Io } from '@dcformer/cli-utils';
+import { EXIT_OK, required, UsageError, type Io } from '@dcformer/cli-utils';
 import { logitsJson } from '../float-json.js';
-import { commandUsage } from '../usage.js';
+import { commandFlags } from '../usage.js';
 import { openSession, seconds } from './session.js';
 
 const FLAGS = {
@@ -22,11 +22,8 @@ const FLAGS = {
 const PREFIX = 'dcformer logits';
 
 export async function runLogits(argv: readonly string[], io: Io): Promise<number> {
-  const flags = parseArgs(argv, FLAGS);
-  if (flags.help) {
-    io.stdout.write(commandUsage('logits'));
-    return EXIT_OK;
-  }
+  const flags = commandFlags('logits', argv, FLAGS, io);
+  if (flags === null) return EXIT_OK;
   const out = required(flags.out, 'out');
   const session = await openSession(
     { model: required(flags.model, 'model'), input: required(flags.input, 'input'), out, backend: flags.backend },

@@ -7,8 +7,8 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { SpecialsMode, Tokenizer } from '@dcformer/tokenizer';
-import { CliError, EXIT_OK, fsReason, parseArgs, required, UsageError, type Io } from '@dcformer/cli-utils';
-import { commandUsage } from '../usage.js';
+import { CliError, EXIT_OK, fsReason, required, UsageError, type Io } from '@dcformer/cli-utils';
+import { commandFlags } from '../usage.js';
 
 const FLAGS = {
   tokenizer: 'string',
@@ -161,11 +161,8 @@ async function tokenizeJsonl(tokenizer: Tokenizer, path: string, specials: Speci
 }
 
 export async function runTokenize(argv: readonly string[], io: Io): Promise<number> {
-  const flags = parseArgs(argv, FLAGS);
-  if (flags.help) {
-    io.stdout.write(commandUsage('tokenize'));
-    return EXIT_OK;
-  }
+  const flags = commandFlags('tokenize', argv, FLAGS, io);
+  if (flags === null) return EXIT_OK;
   const path = required(flags.tokenizer, 'tokenizer');
   const sources = (['text', 'file', 'jsonl'] as const).filter((k) => flags[k] !== undefined);
   if (sources.length !== 1) {

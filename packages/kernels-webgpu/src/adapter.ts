@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 /** MatMulProgramType.MatMulPackedProgram in tfjs-backend-webgpu 4.22 (webgpu_util.ts). */
 const MATMUL_PACKED = 3;
@@ -6,8 +7,13 @@ const MATMUL_PACKED = 3;
 /** The active webgpu backend's adapter vendor and architecture, or null on another backend. */
 export function webgpuAdapter(): { vendor: string; architecture: string } | null {
   if (tf.getBackend() !== 'webgpu') return null;
-  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-  return { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '' };
+  const info: object | undefined = (tf.backend() as WebGPUBackend).adapterInfo;
+  // AdapterInfo declares vendor and architecture private (tfjs-backend-webgpu 4.22): read them by name.
+  const field = (name: string): string => {
+    const value: unknown = info === undefined ? undefined : Reflect.get(info, name);
+    return typeof value === 'string' ? value : '';
+  };
+  return { vendor: field('vendor'), architecture: field('architecture') };
 }
 
 /** True on SwiftShader (a CPU implementation of Vulkan that Dawn and Chromium use without a GPU). */

@@ -53,9 +53,9 @@ async function install(options: InstallOptions): Promise<NodeWebGPUResult> {
   }
   // SwiftShader's WSI probes XDG_RUNTIME_DIR and prints an error per device when it is unset.
   process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  let dawn: { create: (options: string[]) => GPU; globals: Record<string, unknown> };
+  let dawn: typeof import('webgpu');
   try {
-    dawn = (await import('webgpu')) as unknown as typeof dawn;
+    dawn = await import('webgpu');
   } catch (e) {
     return {
       ok: false,
@@ -77,7 +77,8 @@ async function install(options: InstallOptions): Promise<NodeWebGPUResult> {
   for (const [name, value] of Object.entries(dawn.globals)) {
     if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
   }
-  const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
+  // @types/node declares navigator, but Node < 21 has none.
+  const nav: Navigator | undefined = globalThis.navigator;
   if (nav === undefined) {
     (globalThis as Record<string, unknown>).navigator = { gpu };
   } else if (nav.gpu === undefined) {

@@ -4,24 +4,10 @@
  * tfjs kernels. DCFORMER_NATIVE=0 in the environment forces the fallback (benchmarks, tests).
  */
 import { createRequire } from 'node:module';
-import type { HostKernelAddon } from '@dcformer/kernels';
+import type { HostGemmAddon, HostKernelAddon } from '@dcformer/kernels';
 
-// Compose and the element-wise kernels: @dcformer/kernels' HostKernelAddon (the tfjs side is shared too).
-export interface NativeAddon extends HostKernelAddon {
-  /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
-  gemm(
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    batch: number,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    strideA: number,
-    strideB: number,
-  ): void;
+// Compose, the element-wise kernels and the GEMM: @dcformer/kernels' HostKernelAddon and HostGemmAddon (the tfjs side is shared too).
+export interface NativeAddon extends HostKernelAddon, HostGemmAddon {
   binary(
     op: number,
     a: Float32Array,

@@ -5,7 +5,7 @@
  * written against `CudaAddon` runs on either; the host build is how CI checks the kernels' arithmetic.
  */
 import { createRequire } from 'node:module';
-import { InputError, KernelError, ShapeError, type HostKernelAddon } from '@dcformer/kernels';
+import { InputError, KernelError, ShapeError, type HostGemmAddon, type HostKernelAddon } from '@dcformer/kernels';
 
 export type AddonVariant = 'device' | 'host';
 
@@ -25,23 +25,9 @@ export interface AddonStatus {
  * runs the kernel, copies outputs back, and throws (TypeError / RangeError / Error naming the
  * function and argument) on a wrong argument or a CUDA error.
  */
-// Compose and the element-wise kernels: @dcformer/kernels' HostKernelAddon (the tfjs side is shared too).
-export interface CudaAddon extends HostKernelAddon {
+// Compose, the element-wise kernels and the GEMM: @dcformer/kernels' HostKernelAddon and HostGemmAddon (the tfjs side is shared too).
+export interface CudaAddon extends HostKernelAddon, HostGemmAddon {
   status(): AddonStatus;
-  /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
-  gemm(
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    batch: number,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    strideA: number,
-    strideB: number,
-  ): void;
   /**
    * DCMHA's dynamic weight projection, forward (G = 1): x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], dd [D,4N]
    * → w1, w2 [4,X,I,N] (w1 RMS-normalised over N, eps 1e-6), ddOut [X,4,N] (tanh). K ≤ 256, N ≤ 64.

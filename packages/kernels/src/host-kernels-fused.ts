@@ -114,6 +114,24 @@ export interface HostElementwiseAddon {
 /** Every fused kernel's entry points. */
 export type HostKernelAddon = HostComposeAddon & HostElementwiseAddon;
 
+/** The batched GEMM both native addons export (kernels-cpu's MatMul path, kernels-cuda's gemm). */
+export interface HostGemmAddon {
+  /** c[i] = op(a[i·strideA])·op(b[i·strideB]), c [batch,M,N]; stride 0 broadcasts. */
+  gemm(
+    a: F32,
+    b: F32,
+    c: F32,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+  ): void;
+}
+
 /** Allocates an output array the kernel writes in full (kernels-cpu passes one that skips zeroing). */
 export type AllocF32 = (n: number) => Float32Array;
 const zeroed: AllocF32 = (n) => new Float32Array(n);

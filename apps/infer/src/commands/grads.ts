@@ -6,7 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { idsTensor, serializeSafetensors } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
-import { CliError, EXIT_OK, required, type Io } from '@dcformer/cli-utils';
+import { CliError, EXIT_OK, type Io } from '@dcformer/cli-utils';
 import { commandFlags } from '../usage.js';
 import { openSession, seconds } from './session.js';
 
@@ -43,14 +43,9 @@ async function download(grads: Map<string, tf.Tensor>): Promise<Map<string, Host
 export async function runGrads(argv: readonly string[], io: Io): Promise<number> {
   const flags = commandFlags('grads', argv, FLAGS, io);
   if (flags === null) return EXIT_OK;
-  const out = required(flags.out, 'out');
   // T >= 2: the loss averages over the B*(T-1) next-token predictions, so one token predicts nothing.
-  const session = await openSession(
-    { model: required(flags.model, 'model'), input: required(flags.input, 'input'), out, backend: flags.backend },
-    PREFIX,
-    io,
-    2,
-  );
+  const session = await openSession(flags, PREFIX, io, 2);
+  const { out } = session;
   const started = performance.now();
   let loss: number;
   let host: Map<string, HostTensor>;

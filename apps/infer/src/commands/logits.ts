@@ -4,7 +4,7 @@
  */
 import { cachedLogits, idsTensor } from '@dcformer/model';
 import { writeFileAtomic } from '@dcformer/model/node';
-import { EXIT_OK, required, UsageError, type Io } from '@dcformer/cli-utils';
+import { EXIT_OK, UsageError, type Io } from '@dcformer/cli-utils';
 import { logitsJson } from '../float-json.js';
 import { commandFlags } from '../usage.js';
 import { openSession, seconds } from './session.js';
@@ -24,19 +24,13 @@ const PREFIX = 'dcformer logits';
 export async function runLogits(argv: readonly string[], io: Io): Promise<number> {
   const flags = commandFlags('logits', argv, FLAGS, io);
   if (flags === null) return EXIT_OK;
-  const out = required(flags.out, 'out');
-  const session = await openSession(
-    { model: required(flags.model, 'model'), input: required(flags.input, 'input'), out, backend: flags.backend },
-    PREFIX,
-    io,
-    1,
-    (ids) => {
-      const T = ids[0].length;
-      if (flags.prefill !== undefined && (flags.prefill < 1 || flags.prefill > T)) {
-        throw new UsageError(`--prefill must be in [1, T] = [1, ${T}]; got ${flags.prefill}`);
-      }
-    },
-  );
+  const session = await openSession(flags, PREFIX, io, 1, (ids) => {
+    const T = ids[0].length;
+    if (flags.prefill !== undefined && (flags.prefill < 1 || flags.prefill > T)) {
+      throw new UsageError(`--prefill must be in [1, T] = [1, ${T}]; got ${flags.prefill}`);
+    }
+  });
+  const { out } = session;
   const started = performance.now();
   const B = session.ids.length;
   const T = session.ids[0].length;

@@ -7,6 +7,7 @@
 import type { DcformerModel } from '@dcformer/model';
 import {
   oneLine,
+  required,
   resolveBackend,
   resolveModelDir,
   startBackend,
@@ -16,15 +17,18 @@ import {
 } from '@dcformer/cli-utils';
 import { checkIdsFit, checkOutPath, readIdsFile, weightFileBytes } from '../inputs.js';
 
+/** The flags `logits` and `grads` share, as parsed: --out, --model and --input are required. */
 export interface SessionFlags {
-  model: string;
-  input: string;
-  out: string;
+  model?: string;
+  input?: string;
+  out?: string;
   backend?: string;
 }
 
 export interface Session {
   model: DcformerModel;
+  /** --out, checked writable. */
+  out: string;
   ids: number[][];
   backend: BackendName;
 }
@@ -37,11 +41,14 @@ export async function openSession(
   minLength = 1,
   checkIds?: (ids: number[][]) => void,
 ): Promise<Session> {
+  const out = required(flags.out, 'out');
+  const modelDir = required(flags.model, 'model');
+  const input = required(flags.input, 'input');
   const request = resolveBackend(flags.backend);
-  const ids = await readIdsFile(flags.input);
+  const ids = await readIdsFile(input);
   checkIds?.(ids);
-  const { dir, note } = await resolveModelDir(flags.model, '--model', stderrProgress(io, prefix));
-  await checkOutPath(flags.out);
+  const { dir, note } = await resolveModelDir(modelDir, '--model', stderrProgress(io, prefix));
+  await checkOutPath(out);
   const backend = await startBackend(request, { weightBytes: await weightFileBytes(dir) });
   // Imported here, after the backend is chosen: the model package pulls in tfjs-core.
   const { loadModel } = await import('@dcformer/model/node');
@@ -49,7 +56,7 @@ export async function openSession(
     onWarning: (message) => io.stderr.write(`${prefix}: warning: ${oneLine(message)}\n`),
   });
   try {
-    checkIdsFit(ids, model.config, flags.input, minLength);
+    checkIdsFit(ids, model.config, input, minLength);
   } catch (e) {
     model.dispose();
     throw e;
@@ -57,7 +64,7 @@ export async function openSession(
   // Named once, after every check has passed (see the file comment).
   io.stderr.write(`dcformer: backend ${backend.label}\n`);
   if (note !== null) io.stderr.write(`${prefix}: ${note}\n`);
-  return { model, ids, backend: backend.name };
+  return { model, out, ids, backend: backend.name };
 }
 
 export function seconds(since: number): number {

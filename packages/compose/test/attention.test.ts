@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { composeReference, type ComposeAttrs, type ComposeWeights } from '@dcformer/kernels';
 import { compareClose } from '@dcformer/kernels/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chunkRanges, dcmhaAttention } from './attention.js';
+import { chunkRanges, dcmhaAttention } from '../src/attention.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

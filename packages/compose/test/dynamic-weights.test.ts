@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { assertClose, flattenNested } from '@dcformer/kernels/testing';
 import { ShapeError } from '@dcformer/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dynamicWeights } from './dynamic-weights.js';
+import { dynamicWeights } from '../src/dynamic-weights.js';
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../../fixtures/oracle/compose.json', import.meta.url), 'utf8'),

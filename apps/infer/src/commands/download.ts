@@ -7,28 +7,26 @@ import {
   CliError,
   EXIT_OK,
   hubCacheDir,
-  parseArgs,
   parseHubId,
   resolveHubModel,
   stderrProgress,
   UsageError,
   type Io,
 } from '@dcformer/cli-utils';
-import { commandUsage } from '../usage.js';
+import { commandFlags } from '../usage.js';
 
 const FLAGS = { json: 'boolean', help: 'boolean' } as const;
 const PREFIX = 'dcformer download';
 
 export async function runDownload(argv: readonly string[], io: Io): Promise<number> {
   const positional = argv.filter((a) => !a.startsWith('-'));
-  const flags = parseArgs(
+  const flags = commandFlags(
+    'download',
     argv.filter((a) => a.startsWith('-')),
     FLAGS,
+    io,
   );
-  if (flags.help) {
-    io.stdout.write(commandUsage('download'));
-    return EXIT_OK;
-  }
+  if (flags === null) return EXIT_OK;
   if (positional.length !== 1)
     throw new UsageError(
       positional.length === 0

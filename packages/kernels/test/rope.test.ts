@@ -2,9 +2,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../errors.js';
-import { runRopeConformance } from '../testing/rope-conformance.js';
-import { rope } from './rope-op.js';
+import { ShapeError } from '../src/errors.js';
+import { runRopeConformance } from '../src/testing/rope-conformance.js';
+import { rope } from '../src/rope/rope-op.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -4,15 +4,15 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NotImplementedError, ShapeError } from '../errors.js';
-import { dcmhaAttentionFused, hasFusedAttention } from './attention-op.js';
+import { NotImplementedError, ShapeError } from '../src/errors.js';
+import { dcmhaAttentionFused, hasFusedAttention } from '../src/attention/attention-op.js';
 import {
   attentionAttrsOf,
   attentionInputNames,
   attentionKernelAttrs,
   validateAttentionInputs,
   type FusedAttentionAttrs,
-} from './attention-spec.js';
+} from '../src/attention/attention-spec.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

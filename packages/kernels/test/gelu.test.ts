@@ -2,8 +2,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runGeluConformance } from '../testing/gelu-conformance.js';
-import { gelu } from './gelu-op.js';
+import { runGeluConformance } from '../src/testing/gelu-conformance.js';
+import { gelu } from '../src/activation/gelu-op.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

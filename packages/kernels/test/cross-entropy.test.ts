@@ -2,9 +2,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../errors.js';
-import { runCrossEntropyConformance } from '../testing/cross-entropy-conformance.js';
-import { isReferenceCrossEntropy, softmaxCrossEntropy } from './cross-entropy-op.js';
+import { ShapeError } from '../src/errors.js';
+import { runCrossEntropyConformance } from '../src/testing/cross-entropy-conformance.js';
+import { isReferenceCrossEntropy, softmaxCrossEntropy } from '../src/cross-entropy/cross-entropy-op.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -12,7 +12,7 @@ import {
   runGeluConformance,
   runRmsNormConformance,
   runRopeConformance,
-} from './testing/index.js';
+} from '../src/testing/index.js';
 
 const ready = await tf.setBackend('wasm');
 

@@ -3,15 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../errors.js';
-import { assertClose, flattenNested } from '../testing/expect-close.js';
-import { runComposeBandConformance, runComposeConformance } from '../testing/compose-conformance.js';
-import { dcmhaCompose } from './compose-op.js';
-import type { ComposeInputs } from './compose-spec.js';
+import { ShapeError } from '../src/errors.js';
+import { assertClose, flattenNested } from '../src/testing/expect-close.js';
+import { runComposeBandConformance, runComposeConformance } from '../src/testing/compose-conformance.js';
+import { dcmhaCompose } from '../src/compose/compose-op.js';
+import type { ComposeInputs } from '../src/compose/compose-spec.js';
 
-const composeJson = JSON.parse(
-  readFileSync(new URL('../../../../fixtures/oracle/compose.json', import.meta.url), 'utf8'),
-);
+const composeJson = JSON.parse(readFileSync(new URL('../../../fixtures/oracle/compose.json', import.meta.url), 'utf8'));
 
 function t(value: unknown): tf.Tensor {
   const { data, shape } = flattenNested(value);

@@ -2,9 +2,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../errors.js';
-import { runRmsNormConformance } from '../testing/rms-norm-conformance.js';
-import { isReferenceRmsNorm, rmsNorm } from './rms-norm-op.js';
+import { ShapeError } from '../src/errors.js';
+import { runRmsNormConformance } from '../src/testing/rms-norm-conformance.js';
+import { isReferenceRmsNorm, rmsNorm } from '../src/norm/rms-norm-op.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

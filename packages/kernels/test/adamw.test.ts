@@ -1,9 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../errors.js';
-import { adamWUpdate } from './adamw-op.js';
-import { runAdamWConformance } from '../testing/adamw-conformance.js';
+import { ShapeError } from '../src/errors.js';
+import { adamWUpdate } from '../src/optimizer/adamw-op.js';
+import { runAdamWConformance } from '../src/testing/adamw-conformance.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

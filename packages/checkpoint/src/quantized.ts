@@ -12,10 +12,9 @@
  * Every other tensor keeps its official name and float dtype.
  */
 import { join } from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
 import { CheckpointError } from './errors.js';
 import { writeFileAtomic } from './files.js';
-import { ensureDirectory, openRegularFile } from './open-file.js';
+import { ensureDirectory, openRegularFile, readRange } from './open-file.js';
 import {
   DTYPE_SIZES,
   type SafetensorsDtype,
@@ -77,20 +76,6 @@ export async function writeRawSafetensors(
   );
 }
 
-async function readExactly(handle: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(out, done, length - done, position + done);
-    if (bytesRead === 0)
-      throw new CheckpointError(`${path}: file ended at byte ${position + done}; expected ${position + length}`, {
-        file: path,
-      });
-    done += bytesRead;
-  }
-  return out;
-}
-
 /**
  * The raw bytes of the named tensors of one safetensors file, each checked against `want` (dtype and
  * shape) before its buffer is allocated; the header is validated as every reader here does.
@@ -101,10 +86,10 @@ export async function readRawTensors(
 ): Promise<Map<string, Uint8Array>> {
   const { handle, size } = await openRegularFile(path);
   try {
-    const first8 = await readExactly(handle, 0, Math.min(8, size), path);
+    const first8 = await readRange(handle, 0, Math.min(8, size), path);
     const prefixLength = safetensorsPrefixLength(first8, size, path);
     if (prefixLength > MAX_HEADER_BYTES + 8) throw new CheckpointError(`${path}: header too large`, { file: path });
-    const header = parseSafetensorsHeader(await readExactly(handle, 0, prefixLength, path), size, path);
+    const header = parseSafetensorsHeader(await readRange(handle, 0, prefixLength, path), size, path);
     const out = new Map<string, Uint8Array>();
     for (const [name, w] of want) {
       const entry = header.entries.get(name);
@@ -119,7 +104,7 @@ export async function readRawTensors(
           `${path}: tensor '${name}' must be ${w.dtype} [${w.shape}]; found ${entry.dtype} [${entry.shape}]`,
           { file: path, tensorName: name },
         );
-      out.set(name, await readExactly(handle, header.dataStart + entry.begin, entry.end - entry.begin, path));
+      out.set(name, await readRange(handle, header.dataStart + entry.begin, entry.end - entry.begin, path));
     }
     return out;
   } finally {

@@ -3,11 +3,11 @@
  * whose packed int32 words the addon reads as bytes, dequantising in registers — no float32 copy of
  * the weight. Sizes are checked here (the addon trusts them).
  */
-import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  type CompactMatMulAttrs,
   DcCompactMatMul,
   FORMAT_CODE,
+  compactMatMulAttrsOf,
   isQuantized,
   referenceCompactMatMulKernel,
   wordsPerRow,
@@ -39,8 +39,10 @@ export interface CompactAddon {
 
 /** The addon's compact functions, or null for an addon built before them. */
 export function compactAddon(addon: NativeAddon | null): CompactAddon | null {
-  const a = addon as unknown as Partial<CompactAddon> | null;
-  return a && typeof a.compactMatmul === 'function' ? (a as CompactAddon) : null;
+  // An addon built before the compact kernels lacks these members, so they are looked up, not assumed.
+  return addon !== null && typeof Reflect.get(addon, 'compactMatmul') === 'function'
+    ? (addon as NativeAddon & CompactAddon)
+    : null;
 }
 
 export function compactMatMulKernel(addon: CompactAddon, backendName = 'cpu'): KernelConfig {
@@ -50,7 +52,7 @@ export function compactMatMulKernel(addon: CompactAddon, backendName = 'cpu'): K
     backendName,
     kernelFunc: (args) => {
       const { x, data, scales } = args.inputs as { x: TensorInfo; data: TensorInfo; scales?: TensorInfo };
-      const attrs = args.attrs as unknown as CompactMatMulAttrs & NamedAttrMap;
+      const attrs = compactMatMulAttrsOf(args.attrs);
       const xv = f32(args.backend, x);
       const wv = i32(args.backend, data);
       const sv = scales === undefined ? null : f32(args.backend, scales);

@@ -65,6 +65,7 @@ export {
   DcCompactMatMul,
   compactMatMul,
   compactMatMulReference,
+  compactMatMulAttrsOf,
   referenceCompactMatMulKernel,
   isReferenceCompactMatMul,
   isCompactWeight,

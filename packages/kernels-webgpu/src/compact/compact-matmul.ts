@@ -1,6 +1,12 @@
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { type CompactFormat, type CompactMatMulAttrs, DcCompactMatMul, wordsPerRow } from '@dcformer/kernels';
+import {
+  type CompactFormat,
+  type CompactMatMulAttrs,
+  DcCompactMatMul,
+  compactMatMulAttrsOf,
+  wordsPerRow,
+} from '@dcformer/kernels';
 import { flatDispatch } from '../program-util.js';
 
 const WG = 64;
@@ -95,11 +101,11 @@ export class CompactMatMulProgram implements WebGPUProgram {
 }
 
 export const compactMatMulWebGPU: KernelFunc = ({ inputs, backend, attrs }) => {
-  const webgpu = backend as unknown as WebGPUBackend;
+  const webgpu = backend as WebGPUBackend;
   if (typeof webgpu.runWebGPUProgram !== 'function')
     throw new Error(`${DcCompactMatMul}: registered for 'webgpu' but run by another backend`);
-  const { x, data, scales } = inputs as unknown as { x: TensorInfo; data: TensorInfo; scales?: TensorInfo };
-  const a = attrs as unknown as CompactMatMulAttrs & NamedAttrMap;
+  const { x, data, scales } = inputs as { x: TensorInfo; data: TensorInfo; scales?: TensorInfo };
+  const a = compactMatMulAttrsOf(attrs);
   const program = new CompactMatMulProgram(x.shape[0], a);
   return webgpu.runWebGPUProgram(program, scales === undefined ? [x, data] : [x, data, scales], 'float32');
 };

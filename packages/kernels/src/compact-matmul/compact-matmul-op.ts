@@ -115,6 +115,21 @@ export interface CompactMatMulAttrs {
   groupSize: number;
 }
 
+/** The attrs as the kernel call passes them (a plain attr map, so tfjs's types take it as it is). */
+export function compactMatMulKernelAttrs(a: CompactMatMulAttrs): NamedAttrMap {
+  return { format: a.format, N: a.N, K: a.K, groupSize: a.groupSize };
+}
+
+/** The inverse of compactMatMulKernelAttrs, for kernels reading their attrs (tfjs types them as a map). */
+export function compactMatMulAttrsOf(map: NamedAttrMap | undefined): CompactMatMulAttrs {
+  return {
+    format: String(map?.format) as CompactFormat,
+    N: Number(map?.N),
+    K: Number(map?.K),
+    groupSize: Number(map?.groupSize),
+  };
+}
+
 /** The reference: W unpacked to float32 (plain JS over the synchronously read words), then tf.matMul. */
 export function compactMatMulReference(
   x: Tensor,
@@ -142,7 +157,7 @@ export function referenceCompactMatMulKernel(backendName: string): KernelConfig 
         inputs.x as Tensor,
         inputs.data as Tensor,
         (inputs.scales as Tensor | undefined) ?? null,
-        attrs as unknown as CompactMatMulAttrs,
+        compactMatMulAttrsOf(attrs),
       ),
   };
 }
@@ -164,12 +179,9 @@ export function compactMatMul(x: Tensor, w: CompactWeight): Tensor {
   return tf.tidy(() => {
     const lead = x.shape.slice(0, -1) as number[];
     const x2d = x.rank === 2 ? x : tf.reshape(x, [-1, w.K]);
-    const inputs: Record<string, Tensor> = { x: x2d, data: w.data };
+    const inputs: NamedTensorMap = { x: x2d, data: w.data };
     if (w.scales !== null) inputs.scales = w.scales;
-    const attrs = { format: w.format, N: w.N, K: w.K, groupSize: w.groupSize };
-    const y = tf
-      .engine()
-      .runKernel(DcCompactMatMul, inputs as unknown as NamedTensorMap, attrs as unknown as NamedAttrMap) as Tensor;
+    const y = tf.engine().runKernel(DcCompactMatMul, inputs, compactMatMulKernelAttrs(w)) as Tensor;
     return x.rank === 2 ? y : tf.reshape(y, [...lead, w.N]);
   });
 }

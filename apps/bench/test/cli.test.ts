@@ -2,7 +2,7 @@
 // train and decode running on wasm (gradients there included) at smoke sizes. No timing is asserted.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from './main.js';
+import { main } from '../src/main.js';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

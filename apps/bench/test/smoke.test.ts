@@ -1,7 +1,7 @@
 // Keeps the bench from rotting: every suite runs at tiny sizes and prints well-formed records with
 // the stable names of issue 7. No timing is asserted.
 import { describe, expect, it } from 'vitest';
-import { parseArgs, runBench, summaryTable } from '../bench.js';
+import { parseArgs, runBench, summaryTable } from '../src/bench.js';
 
 process.env.DCFORMER_QUIET = '1';
 

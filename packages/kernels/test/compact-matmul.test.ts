@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ShapeError } from '../errors.js';
-import { runCompactMatMulConformance } from '../testing/compact-matmul-conformance.js';
+import { ConfigError, ShapeError } from '../src/errors.js';
+import { runCompactMatMulConformance } from '../src/testing/compact-matmul-conformance.js';
 import {
   bf16BitsToFloat,
   checkGroup,
@@ -12,8 +12,13 @@ import {
   toBf16Bits,
   toF16Bits,
   unpackRows,
-} from './compact-format.js';
-import { compactMatMul, compactWeight, disposeCompactWeight, isReferenceCompactMatMul } from './compact-matmul-op.js';
+} from '../src/compact-matmul/compact-format.js';
+import {
+  compactMatMul,
+  compactWeight,
+  disposeCompactWeight,
+  isReferenceCompactMatMul,
+} from '../src/compact-matmul/compact-matmul-op.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

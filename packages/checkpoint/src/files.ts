@@ -22,6 +22,7 @@ import {
   FLOAT_DTYPES,
   parseSafetensorsHeader,
   readAsFloat32,
+  readFloat32Slices,
   safetensorsPrefixLength,
   serializeSafetensors,
   type SafetensorsDtype,
@@ -79,6 +80,32 @@ export interface ReadWeightsOptions {
    * tensor packed to 8 bits with an empty `data`, so the float32 buffer is freed before the next read).
    */
   transform?: (name: string, tensor: LoadedTensor) => LoadedTensor;
+  /**
+   * Called for every float tensor after `expect`; when it returns a sink, the tensor is never held as
+   * a whole float32 buffer: the sink receives its values in slices of whole rows (SINK_SLICE_BYTES of
+   * float32, or one row if a row is larger), and the map keeps what `finish` returns. For loads that
+   * pack weights to 16 or 8 bits: the transient float32 memory is one slice, not the largest tensor,
+   * and the allocator is never handed hundreds of MB to free and (with the cpu addon's malloc
+   * tuning) keep. `transform` does not apply to a tensor a sink took.
+   */
+  sink?: (name: string, shape: readonly number[], dtype: SafetensorsDtype, file: string) => TensorSink | undefined;
+}
+
+/** Receives one tensor's float32 values slice by slice (ReadWeightsOptions.sink). */
+export interface TensorSink {
+  /** Values [offset, offset + slice.length) in row-major order, whole rows; `slice` is reused after the call. */
+  write(offset: number, slice: Float32Array): void;
+  /** After the last slice (also for an empty tensor): what the map keeps for this tensor. */
+  finish(): LoadedTensor;
+}
+
+/** Float32 bytes of one slice handed to a TensorSink (16 MiB: 4 Mi values). */
+export const SINK_SLICE_BYTES = 1 << 24;
+
+/** Values per sink slice for `shape`: as many whole rows as fit in SINK_SLICE_BYTES, at least one. */
+export function sinkSliceValues(shape: readonly number[]): number {
+  const row = shape.length === 0 ? 1 : Math.max(1, shape[shape.length - 1]);
+  return row * Math.max(1, Math.floor(SINK_SLICE_BYTES / 4 / row));
 }
 
 /** State shared by the shards of one load: names already seen (for duplicates) and what was skipped. */
@@ -89,6 +116,7 @@ interface ShardContext {
   check?: (name: string) => void;
   expect?: ReadWeightsOptions['expect'];
   transform?: ReadWeightsOptions['transform'];
+  sink?: ReadWeightsOptions['sink'];
   budget: AllocationBudget;
   /** When given, non-float tensors are recorded here instead of being an error. */
   skipped?: SkippedTensor[];
@@ -101,11 +129,19 @@ type ShardReader = (path: string, ctx: ShardContext) => Promise<unknown>;
  * readers see either the old file or the complete new one, never a partial write.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await writeFileAtomicWith(path, (handle) => handle.writeFile(data));
+}
+
+/**
+ * writeFileAtomic for content produced piece by piece: `fill` writes the temporary file through its
+ * handle (e.g. a multi-GB checkpoint tensor by tensor, never whole in memory); then fsync and rename.
+ */
+export async function writeFileAtomicWith(path: string, fill: (handle: FileHandle) => Promise<void>): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, 'wx');
-    await handle.writeFile(data);
+    await fill(handle);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -168,6 +204,7 @@ function newContext(dir: string, options: ReadWeightsOptions, skipped?: SkippedT
     skipped,
     expect: options.expect,
     transform: options.transform,
+    sink: options.sink,
     budget: new AllocationBudget(dir, options.maxBytes),
   };
 }
@@ -350,6 +387,20 @@ async function readShard(path: string, ctx: ShardContext): Promise<Record<string
       if (!claim(ctx, name, entry.dtype, entry.shape, path)) continue;
       const count = admit(ctx, name, entry.shape, path);
       const start = header.dataStart + entry.begin;
+      const sink = ctx.sink?.(name, entry.shape, entry.dtype, path);
+      if (sink !== undefined) {
+        await readFloat32Slices(
+          (offset, length) => readRange(handle, start + offset, length, path),
+          entry.dtype,
+          count,
+          sinkSliceValues(entry.shape),
+          (offset, slice) => sink.write(offset, slice),
+          name,
+          path,
+        );
+        ctx.out.set(name, sink.finish());
+        continue;
+      }
       const data = await readAsFloat32(
         (offset, length) => readRange(handle, start + offset, length, path),
         entry.dtype,
@@ -374,6 +425,14 @@ async function readTorchShard(path: string, ctx: ShardContext): Promise<void> {
     for (const [name, info] of checkpoint.tensors) {
       if (!claim(ctx, name, info.dtype, info.shape, path)) continue;
       admit(ctx, name, info.shape, path);
+      const sink = ctx.sink?.(name, info.shape, info.dtype, path);
+      if (sink !== undefined) {
+        await checkpoint.readFloat32Slices(name, sinkSliceValues(info.shape), (offset, slice) =>
+          sink.write(offset, slice),
+        );
+        ctx.out.set(name, sink.finish());
+        continue;
+      }
       const data = await checkpoint.readFloat32(name);
       const t: LoadedTensor = { shape: [...info.shape], data, dtype: info.dtype, file: path };
       ctx.out.set(name, ctx.transform ? ctx.transform(name, t) : t);

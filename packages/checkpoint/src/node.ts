@@ -14,12 +14,16 @@ export {
   readCheckpointWeights,
   readSafetensorsFile,
   readSafetensorsWeights,
+  SINK_SLICE_BYTES,
+  sinkSliceValues,
   writeFileAtomic,
+  writeFileAtomicWith,
   writeSafetensorsWeights,
   type CheckpointWeights,
   type LoadedTensor,
   type ReadWeightsOptions,
   type SkippedTensor,
+  type TensorSink,
 } from './files.js';
 export {
   MAX_PICKLE_BYTES,
@@ -50,6 +54,8 @@ export {
 export {
   serializeRawSafetensors,
   writeRawSafetensors,
+  writeRawSafetensorsStreaming,
   readRawTensors,
+  type RawTensorSpec,
   type RawTensorToWrite,
 } from './quantized.js';

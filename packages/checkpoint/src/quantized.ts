@@ -13,8 +13,8 @@
  */
 import { join } from 'node:path';
 import { CheckpointError } from './errors.js';
-import { writeFileAtomic } from './files.js';
-import { ensureDirectory, openRegularFile, readRange } from './open-file.js';
+import { writeFileAtomic, writeFileAtomicWith } from './files.js';
+import { MAX_READ_SLICE, ensureDirectory, openRegularFile, readInto, readRange } from './open-file.js';
 import {
   DTYPE_SIZES,
   type SafetensorsDtype,
@@ -30,35 +30,64 @@ export interface RawTensorToWrite {
   bytes: Uint8Array;
 }
 
+/** A tensor's dtype and shape, declared before its bytes exist (the streaming writer). */
+export interface RawTensorSpec {
+  dtype: SafetensorsDtype;
+  shape: readonly number[];
+}
+
+function byteLengthOf(name: string, t: RawTensorSpec): number {
+  const size = DTYPE_SIZES[t.dtype];
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (size === undefined || !Number.isSafeInteger(count) || count < 0)
+    throw new CheckpointError(
+      `raw safetensors: tensor '${name}' has dtype ${t.dtype} [${t.shape}]; expected a safetensors dtype and a shape of non-negative integers`,
+      { tensorName: name },
+    );
+  return count * size;
+}
+
+/** The header of a raw safetensors file: 8-byte length + JSON padded to 8 bytes, names sorted. */
+function rawHeader(
+  specs: Map<string, RawTensorSpec>,
+  metadata: Record<string, string>,
+): { prefix: Uint8Array; order: Array<[string, number]>; dataBytes: number } {
+  const order = [...specs]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, t]): [string, number] => [name, byteLengthOf(name, t)]);
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, bytes] of order) {
+    const t = specs.get(name) as RawTensorSpec;
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const prefix = new Uint8Array(8 + headerLength).fill(0x20);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(headerLength), true);
+  prefix.set(json, 8);
+  return { prefix, order, dataBytes: offset };
+}
+
 /** Serialises raw tensors (names sorted, header padded to 8 bytes) as safetensors. */
 export function serializeRawSafetensors(
   tensors: Map<string, RawTensorToWrite>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const all = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const [name, t] of all) {
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    const size = DTYPE_SIZES[t.dtype];
-    if (size === undefined || t.bytes.length !== count * size)
+  const { prefix, order, dataBytes } = rawHeader(tensors, metadata);
+  const out = new Uint8Array(prefix.length + dataBytes);
+  out.set(prefix, 0);
+  let at = prefix.length;
+  for (const [name, bytes] of order) {
+    const t = tensors.get(name) as RawTensorToWrite;
+    if (t.bytes.length !== bytes)
       throw new CheckpointError(
-        `serializeRawSafetensors: tensor '${name}' (${t.dtype} [${t.shape}]) must have ${count * (size ?? 0)} bytes; got ${t.bytes.length}`,
+        `serializeRawSafetensors: tensor '${name}' (${t.dtype} [${t.shape}]) must have ${bytes} bytes; got ${t.bytes.length}`,
         { tensorName: name },
       );
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
-    offset += t.bytes.length;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerLength = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLength);
-  let at = 8 + headerLength;
-  for (const [, t] of all) {
     out.set(t.bytes, at);
-    at += t.bytes.length;
+    at += bytes;
   }
   return out;
 }
@@ -77,12 +106,65 @@ export async function writeRawSafetensors(
 }
 
 /**
+ * Writes `dir/model.safetensors` atomically without ever holding the file: the header comes from
+ * `specs`, then `produce(name)` is asked for each tensor in file order (names sorted) and yields its
+ * little-endian bytes in any number of pieces, which are written as they come. A tensor whose pieces
+ * do not add up to its declared size is an error (and no file appears).
+ */
+export async function writeRawSafetensorsStreaming(
+  dir: string,
+  specs: Map<string, RawTensorSpec>,
+  produce: (name: string) => AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const { prefix, order } = rawHeader(specs, { format: 'pt', ...metadata });
+  await ensureDirectory(dir);
+  await writeFileAtomicWith(join(dir, 'model.safetensors'), async (handle) => {
+    let position = 0;
+    const put = async (bytes: Uint8Array): Promise<void> => {
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await handle.write(
+          bytes,
+          done,
+          Math.min(MAX_READ_SLICE, bytes.length - done),
+          position,
+        );
+        done += bytesWritten;
+        position += bytesWritten;
+      }
+    };
+    await put(prefix);
+    for (const [name, expected] of order) {
+      let got = 0;
+      for await (const piece of produce(name)) {
+        got += piece.length;
+        if (got > expected) break;
+        await put(piece);
+      }
+      if (got !== expected) {
+        const t = specs.get(name) as RawTensorSpec;
+        throw new CheckpointError(
+          `writeRawSafetensorsStreaming: tensor '${name}' (${t.dtype} [${t.shape}]) must have ${expected} bytes; got ${got > expected ? `more than ${expected}` : got}`,
+          { tensorName: name },
+        );
+      }
+    }
+  });
+}
+
+/**
  * The raw bytes of the named tensors of one safetensors file, each checked against `want` (dtype and
  * shape) before its buffer is allocated; the header is validated as every reader here does.
  */
 export async function readRawTensors(
   path: string,
   want: Map<string, { dtype: SafetensorsDtype; shape: readonly number[] }>,
+  /**
+   * Where each tensor's bytes go (e.g. a view of the Int32Array the kernels will read, so no copy is
+   * made); default: a fresh Uint8Array. Called after the tensor's dtype and shape were checked.
+   */
+  alloc?: (name: string, byteLength: number) => Uint8Array,
 ): Promise<Map<string, Uint8Array>> {
   const { handle, size } = await openRegularFile(path);
   try {
@@ -104,7 +186,27 @@ export async function readRawTensors(
           `${path}: tensor '${name}' must be ${w.dtype} [${w.shape}]; found ${entry.dtype} [${entry.shape}]`,
           { file: path, tensorName: name },
         );
-      out.set(name, await readRange(handle, header.dataStart + entry.begin, entry.end - entry.begin, path));
+      const position = header.dataStart + entry.begin;
+      const length = entry.end - entry.begin;
+      if (alloc === undefined) {
+        out.set(name, await readRange(handle, position, length, path));
+        continue;
+      }
+      let target: Uint8Array;
+      try {
+        target = alloc(name, length);
+      } catch (e) {
+        throw new CheckpointError(
+          `${path}: cannot allocate ${length} bytes for tensor '${name}' (${(e as Error).message})`,
+          { file: path, tensorName: name },
+        );
+      }
+      if (target.length !== length)
+        throw new Error(
+          `readRawTensors: internal: alloc gave ${target.length} bytes for '${name}'; expected ${length}`,
+        );
+      await readInto(handle, target, position, path);
+      out.set(name, target);
     }
     return out;
   } finally {

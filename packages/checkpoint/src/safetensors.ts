@@ -318,6 +318,40 @@ export async function readAsFloat32(
   return out;
 }
 
+/**
+ * Like readAsFloat32, but never holds the whole tensor: hands `visit` consecutive slices of at most
+ * `perSlice` values (offset = index of the slice's first value) in one reused float32 buffer, so a
+ * caller that packs each slice (to 16 or 8 bits) never allocates the tensor's float32 form.
+ */
+export async function readFloat32Slices(
+  read: (offset: number, length: number) => Promise<Uint8Array>,
+  dtype: SafetensorsDtype,
+  count: number,
+  perSlice: number,
+  visit: (offset: number, slice: Float32Array) => void,
+  name: string,
+  fileLabel = DEFAULT_LABEL,
+): Promise<void> {
+  checkFloatDtype(dtype, name, fileLabel);
+  const size = DTYPE_SIZES[dtype];
+  const buffer = sliceBuffer(Math.min(perSlice, count), name, fileLabel);
+  for (let at = 0; at < count; at += perSlice) {
+    const n = Math.min(perSlice, count - at);
+    const slice = buffer.subarray(0, n);
+    decodeIntoFloat32(await read(at * size, n * size), dtype, slice, 0);
+    visit(at, slice);
+  }
+}
+
+/** The reused float32 buffer of a sliced read; an allocation failure is a typed one-line error. */
+export function sliceBuffer(values: number, name: string, fileLabel = DEFAULT_LABEL): Float32Array {
+  try {
+    return new Float32Array(values);
+  } catch (e) {
+    fail(fileLabel, `cannot allocate ${4 * values} bytes for a float32 slice (${(e as Error).message})`, name);
+  }
+}
+
 function checkTensorToWrite(name: string, t: TensorToWrite): void {
   const file = '<serialize>';
   if (name === '' || name === '__metadata__') fail(file, `tensor name ${preview(name)} is reserved or empty`, name);

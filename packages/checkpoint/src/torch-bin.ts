@@ -17,6 +17,7 @@ import {
   DTYPE_SIZES,
   checkFloatDtype,
   decodeIntoFloat32,
+  sliceBuffer,
   toFloat32,
   type RawTensor,
   type SafetensorsDtype,
@@ -52,6 +53,15 @@ export interface TorchCheckpoint {
    * several GiB never exists twice in memory). The caller charges its allocation budget first.
    */
   readFloat32(name: string): Promise<Float32Array>;
+  /**
+   * A float tensor as float32 in consecutive slices of at most `perSlice` values, one reused buffer
+   * (`visit` must copy what it keeps); a strided view is converted whole first, then sliced.
+   */
+  readFloat32Slices(
+    name: string,
+    perSlice: number,
+    visit: (offset: number, slice: Float32Array) => void,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -192,6 +202,7 @@ async function openArchive(source: RandomAccessSource, options: ZipReadOptions):
     tensors,
     read: (name) => readTensor(zip, prefix, tensors, name, label),
     readFloat32: (name) => readTensorFloat32(zip, prefix, tensors, name, label),
+    readFloat32Slices: (name, perSlice, visit) => readTensorSlices(zip, prefix, tensors, name, label, perSlice, visit),
     close: () => zip.close(),
   };
 }
@@ -283,6 +294,43 @@ async function readTensorFloat32(
     (chunk, at) => decodeIntoFloat32(chunk, dtype, out, at / size),
   );
   return out;
+}
+
+async function readTensorSlices(
+  zip: ZipArchive,
+  prefix: string,
+  tensors: ReadonlyMap<string, TorchTensorInfo>,
+  name: string,
+  label: string,
+  perSlice: number,
+  visit: (offset: number, slice: Float32Array) => void,
+): Promise<void> {
+  const info = tensors.get(name);
+  if (info === undefined) fail(label, 'no such tensor in the checkpoint', name);
+  const { dtype, shape, stride, storageOffset } = info;
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(perSlice) || perSlice <= 0)
+    throw new CheckpointError(`readFloat32Slices: perSlice must be a positive integer; got ${perSlice}`);
+  if (!isContiguous(shape, stride)) {
+    // Strided views are rare (a transposed tensor saved as is); they are small in real checkpoints.
+    const whole = toFloat32(await readTensor(zip, prefix, tensors, name, label), name, label);
+    for (let at = 0; at < numel; at += perSlice) visit(at, whole.subarray(at, Math.min(numel, at + perSlice)));
+    return;
+  }
+  checkFloatDtype(dtype, name, label);
+  const size = DTYPE_SIZES[dtype];
+  const buffer = sliceBuffer(Math.min(perSlice, numel), name, label);
+  await zip.readChunks(
+    `${prefix}data/${info.storageKey}`,
+    storageOffset * size,
+    numel * size,
+    perSlice * size,
+    (chunk, at) => {
+      const slice = buffer.subarray(0, chunk.length / size);
+      decodeIntoFloat32(chunk, dtype, slice, 0);
+      visit(at / size, slice);
+    },
+  );
 }
 
 /** Copies a strided view (element 0 at range[0]) into row-major order, innermost runs at once. */

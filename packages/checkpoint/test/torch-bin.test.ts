@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../src/errors.js';
-import { readCheckpointWeights, readSafetensorsWeights } from '../src/files.js';
+import { SINK_SLICE_BYTES, readCheckpointWeights, readSafetensorsWeights } from '../src/files.js';
 import { serializeSafetensors, toFloat32, type RawTensor } from '../src/safetensors.js';
 import { openTorchCheckpoint, readTorchStateDict } from '../src/torch-bin.js';
 import { buildStoredZip } from '../src/zip.js';
@@ -291,6 +291,53 @@ describe('readCheckpointWeights with PyTorch files', () => {
       { name: 'step', dtype: 'I64', shape: [], file: join(dir, 'pytorch_model.bin') },
       { name: 'mask', dtype: 'BOOL', shape: [3], file: join(dir, 'pytorch_model.bin') },
     ]);
+  });
+
+  it('a sink gets every float tensor in slices of whole rows, strided views included, equal to the float32 read', async () => {
+    const dir = await tempDir();
+    // 2049 rows of 2048 bf16: more than one sink slice (SINK_SLICE_BYTES / 4 / 2048 = 2048 rows)
+    const [R, C] = [2049, 2048];
+    const bits = new Uint16Array(R * C);
+    for (let i = 0; i < bits.length; i++) bits[i] = 0x3c00 + ((i * 2654435761) >>> 20); // positive normals
+    const expectedBig = new Float32Array(new Uint32Array(Array.from(bits, (b) => b << 16)).buffer);
+    const specs = { ...SPECS, big: { cls: 'BFloat16Storage', key: '5', numel: R * C, shape: [R, C] } };
+    await writeFile(
+      join(dir, 'pytorch_model.bin'),
+      torchZip(statePickle(specs), { ...STORAGES, '5': new Uint8Array(bits.buffer) }),
+    );
+    const got = new Map<string, { offsets: number[]; lengths: number[]; values: number[] }>();
+    let bigValues: Float32Array | null = null;
+    const weights = await readCheckpointWeights(dir, {
+      sink: (name, shape, dtype, file) => {
+        const seen = { offsets: [] as number[], lengths: [] as number[], values: [] as number[] };
+        got.set(name, seen);
+        const whole = name === 'big' ? new Float32Array(R * C) : null;
+        return {
+          write(offset, slice) {
+            seen.offsets.push(offset);
+            seen.lengths.push(slice.length);
+            if (whole !== null) whole.set(slice, offset);
+            else seen.values.push(...slice);
+          },
+          finish: () => {
+            if (whole !== null) bigValues = whole;
+            return { shape: [...shape], data: new Float32Array(0), dtype, file };
+          },
+        };
+      },
+      transform: () => {
+        throw new Error('transform must not see a tensor a sink took');
+      },
+    });
+    for (const [name, values] of Object.entries(EXPECTED)) {
+      expect(got.get(name)?.values, name).toEqual(values);
+      expect(weights.get(name)?.data.length, name).toBe(0);
+    }
+    const big = got.get('big')!;
+    expect(big.offsets).toEqual([0, SINK_SLICE_BYTES / 4]);
+    expect(big.lengths).toEqual([SINK_SLICE_BYTES / 4, C]);
+    expect(bigValues!.every((v, i) => v === expectedBig[i])).toBe(true);
+    expect(weights.get('big')).toMatchObject({ dtype: 'BF16', shape: [R, C] });
   });
 
   it('prefers safetensors when both formats are present, and lists all four names when neither is', async () => {

@@ -17,12 +17,14 @@ import {
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import {
   type LoadedTensor,
-  type RawTensorToWrite,
+  type RawTensorSpec,
+  type SafetensorsDtype,
+  type TensorSink,
   parseJsonBounded,
   readRawTensors,
   readRegularTextFile,
   writeFileAtomic,
-  writeRawSafetensors,
+  writeRawSafetensorsStreaming,
 } from '@dcformer/checkpoint/node';
 import { configToJson, type ModelConfig } from './config.js';
 import { compactSpecs, compactWeightsOf, installCompact, packSpec } from './compact.js';
@@ -90,23 +92,60 @@ export async function readQuantization(dir: string, config: ModelConfig): Promis
 }
 
 /**
- * A `transform` for readCheckpointWeights that packs every compact weight of `config` into `dtype`
- * the moment it is read and keeps only an empty float32 in the map; `packed` collects the results.
+ * A `sink` for readCheckpointWeights that packs every compact weight of `config` into `dtype` slice
+ * by slice as it is read (rows are packed independently, so packing slices of whole rows and
+ * concatenating them is packing the whole matrix): no float32 buffer of a whole weight ever exists,
+ * only the reader's one reused slice. The map keeps an empty float32 placeholder; `packed` collects
+ * the packed weights.
  */
-export function packingTransform(
+export function packingSink(
   config: ModelConfig,
   dtype: Exclude<WeightDtype, 'f32'>,
   groupSize: number | undefined,
-): { transform: (name: string, t: LoadedTensor) => LoadedTensor; packed: Map<string, PackedWeight> } {
+): {
+  sink: (name: string, shape: readonly number[], stored: SafetensorsDtype, file: string) => TensorSink | undefined;
+  packed: Map<string, PackedWeight>;
+} {
   const specs = new Map(compactSpecs(config, true).map((s) => [s.official, s]));
   const packed = new Map<string, PackedWeight>();
-  const transform = (name: string, t: LoadedTensor): LoadedTensor => {
+  const sink = (
+    name: string,
+    shape: readonly number[],
+    stored: SafetensorsDtype,
+    file: string,
+  ): TensorSink | undefined => {
     const spec = specs.get(name);
-    if (spec === undefined) return t;
-    packed.set(name, packSpec(spec, t.data, dtype, groupSize));
-    return { ...t, data: new Float32Array(0) };
+    if (spec === undefined) return undefined;
+    const [N, K] = spec.shape;
+    let data: Int32Array | null = null;
+    let scales: Float32Array | null = null;
+    let groupSizeUsed = 0;
+    return {
+      write(offset: number, slice: Float32Array): void {
+        const rows = slice.length / K;
+        const part = packSpec({ ...spec, shape: [rows, K] }, slice, dtype, groupSize);
+        if (data === null) {
+          // sized from the first slice's packing, which has checked K and the group size
+          data = new Int32Array(N * (part.data.length / rows));
+          scales = part.scales === null ? null : new Float32Array(N * (part.scales.length / rows));
+          groupSizeUsed = part.groupSize;
+        }
+        const n0 = offset / K;
+        data.set(part.data, n0 * (part.data.length / rows));
+        if (scales !== null && part.scales !== null) scales.set(part.scales, n0 * (part.scales.length / rows));
+      },
+      finish(): LoadedTensor {
+        packed.set(
+          name,
+          data === null
+            ? packSpec(spec, new Float32Array(N * K), dtype, groupSize) // no rows were read (N·K = 0)
+            : { format: dtype, N, K, groupSize: groupSizeUsed, data, scales },
+        );
+        return { shape: [...shape], data: new Float32Array(0), dtype: stored, file };
+      },
+    };
   };
-  return { transform, packed };
+  return { sink, packed };
 }
 
 /** Names of the float tensors a quantised checkpoint holds besides the parameters (the scales). */
@@ -134,7 +173,13 @@ export async function readQuantizedWeights(
       q.format === 'int8' ? { dtype: 'I8', shape: [N, K] } : { dtype: 'U8', shape: [N, K / 2] },
     );
   }
-  const raw = await readRawTensors(join(dir, 'model.safetensors'), want);
+  // Each tensor's bytes land in the Int32Array the kernels read (no second copy; 4-byte aligned).
+  const words = new Map<string, Int32Array>();
+  await readRawTensors(join(dir, 'model.safetensors'), want, (name, byteLength) => {
+    const w = new Int32Array(Math.ceil(byteLength / 4));
+    words.set(name, w);
+    return new Uint8Array(w.buffer, 0, byteLength);
+  });
   const out = new Map<string, PackedWeight>();
   for (const m of q.modules) {
     const spec = specs.get(m) as { shape: number[] };
@@ -148,9 +193,8 @@ export async function readQuantizedWeights(
         { tensorName: `${p}.scales` },
       );
     floats.delete(`${p}.scales`);
-    const bytes = raw.get(`${p}.qweight`) as Uint8Array;
-    const data = new Int32Array(bytes.length / 4);
-    new Uint8Array(data.buffer).set(bytes);
+    const data = words.get(`${p}.qweight`) as Int32Array;
+    words.delete(`${p}.qweight`);
     out.set(m, { format: q.format, N, K, groupSize: G, data, scales: scales.data });
     floats.set(m, { shape: [N, K], data: new Float32Array(0), dtype: 'F32', file: scales.file });
   }
@@ -169,7 +213,8 @@ export function installPacked(model: DcformerModel, packed: Map<string, PackedWe
 /**
  * Writes a compact (int8 / int4) model as a quantised checkpoint in `dir`: model.safetensors with
  * `P.qweight` (I8 / U8) + `P.scales` (F32) for each compact weight and F32 official tensors for the
- * rest, and config.json with the official keys plus the `quantization` block. Files are atomic.
+ * rest, and config.json with the official keys plus the `quantization` block. Files are atomic; the
+ * safetensors file is written tensor by tensor (never held whole in memory: a 6.9B model's would be 7 GB).
  */
 export async function saveQuantized(model: DcformerModel, dir: string): Promise<QuantizationBlock> {
   const compact = compactWeightsOf(model);
@@ -179,17 +224,15 @@ export async function saveQuantized(model: DcformerModel, dir: string): Promise<
       'saveQuantized: the model holds no int8/int4 weights; quantise it first (compactModel)',
       'dtype',
     );
-  const tensors = new Map<string, RawTensorToWrite>();
+  const specs = new Map<string, RawTensorSpec>();
+  const bytesOf = new Map<string, () => Promise<Uint8Array>>();
+  const view = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   for (const spec of model.specs) {
     const w = compact.get(spec.official);
     if (w === undefined) {
       const v = model.variables.get(spec.official) as Variable;
-      const data = (await v.data()) as Float32Array;
-      tensors.set(spec.official, {
-        dtype: 'F32',
-        shape: spec.shape,
-        bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      });
+      specs.set(spec.official, { dtype: 'F32', shape: spec.shape });
+      bytesOf.set(spec.official, async () => view((await v.data()) as Float32Array));
       continue;
     }
     if (w.format !== first.format || w.groupSize !== first.groupSize)
@@ -197,19 +240,14 @@ export async function saveQuantized(model: DcformerModel, dir: string): Promise<
         `saveQuantized: '${spec.official}' is ${w.format} G${w.groupSize}; every weight must be ${first.format} G${first.groupSize}`,
         'dtype',
       );
-    const data = (await w.data.data()) as Int32Array;
-    const scales = (await (w.scales as Tensor).data()) as Float32Array;
     const p = prefixOf(spec.official);
-    tensors.set(`${p}.qweight`, {
+    specs.set(`${p}.qweight`, {
       dtype: w.format === 'int8' ? 'I8' : 'U8',
       shape: w.format === 'int8' ? [w.N, w.K] : [w.N, w.K / 2],
-      bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
-    tensors.set(`${p}.scales`, {
-      dtype: 'F32',
-      shape: [w.N, w.K / w.groupSize],
-      bytes: new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength),
-    });
+    bytesOf.set(`${p}.qweight`, async () => view((await w.data.data()) as Int32Array));
+    specs.set(`${p}.scales`, { dtype: 'F32', shape: [w.N, w.K / w.groupSize] });
+    bytesOf.set(`${p}.scales`, async () => view((await (w.scales as Tensor).data()) as Float32Array));
   }
   const block: QuantizationBlock = {
     format: first.format as 'int8' | 'int4',
@@ -218,7 +256,14 @@ export async function saveQuantized(model: DcformerModel, dir: string): Promise<
     scales_dtype: 'F32',
     layout: first.format === 'int8' ? INT8_LAYOUT : INT4_LAYOUT,
   };
-  await writeRawSafetensors(dir, tensors, { producer: 'dcformer-ts quantize' });
+  await writeRawSafetensorsStreaming(
+    dir,
+    specs,
+    async function* (name) {
+      yield await (bytesOf.get(name) as () => Promise<Uint8Array>)();
+    },
+    { producer: 'dcformer-ts quantize' },
+  );
   const config = { ...configToJson(model.config), torch_dtype: 'float32', quantization: block };
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return block;

@@ -20,7 +20,7 @@ import {
 import { extraSpecs, weightSpecs } from './weights.js';
 import { type WeightDtype, WEIGHT_DTYPES } from '@dcformer/kernels';
 import { weightBytesOf } from './compact.js';
-import { installPacked, packingTransform, readQuantization, readQuantizedWeights, scaleNames } from './compact-load.js';
+import { installPacked, packingSink, readQuantization, readQuantizedWeights, scaleNames } from './compact-load.js';
 import type { ModelConfig } from './config.js';
 
 // The file formats live in @dcformer/checkpoint (no tfjs); re-exported here for the users of
@@ -113,7 +113,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     );
   }
   const scales = quantization === null ? new Set<string>() : scaleNames(quantization);
-  const packing = quantization === null && dtype !== 'f32' ? packingTransform(config, dtype, groupSize) : null;
+  const packing = quantization === null && dtype !== 'f32' ? packingSink(config, dtype, groupSize) : null;
   // Names and shapes are checked against the config before any tensor is allocated or read.
   // Extras the model ignores (dyn_w_proj.* of a use_dcmha: false checkpoint) may have any shape.
   const expected = new Map<string, number[] | null>([
@@ -136,12 +136,12 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       );
     }
   };
-  // Compact loads charge no float32 ceiling: the float32 buffers are dropped one by one (the files' own bound holds).
+  // Compact loads charge no float32 ceiling: their weights never exist in float32 (the files' own bound holds).
   const compact = dtype !== 'f32';
   const weights = await readCheckpointWeights(dir, {
     expect,
     maxBytes: compact ? undefined : limit,
-    transform: packing?.transform,
+    sink: packing?.sink,
   });
   if (weights.size === 0) throw new CheckpointError(`${dir}: the checkpoint holds no tensors`);
   const packed =

@@ -7,12 +7,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, ConfigError, packedOf, unpackRows } from '@dcformer/kernels';
+import { CheckpointError, ConfigError, packedOf, packWeight, unpackRows } from '@dcformer/kernels';
 import { resolveConfig } from '../src/config.js';
 import { initModel } from '../src/init.js';
 import { compactModel, compactWeightsOf, weightBytesOf } from '../src/compact.js';
 import type { DcformerModel } from '../src/model.js';
 import { loadModel, saveModel, saveQuantized } from '../src/node.js';
+import { packingSink } from '../src/compact-load.js';
+import { weightSpecs } from '../src/weights.js';
 
 const work = await mkdtemp(join(tmpdir(), 'dcf-compact-load-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -133,4 +135,35 @@ describe('quantize → save → loadModel round trip', () => {
       /scales' must have shape \[\d+,2\] \(group size 32\); found \[\d+,1\]/,
     );
   });
+});
+
+describe('packingSink', () => {
+  // Rows are packed independently, so slices of whole rows packed one by one must give exactly the
+  // words and scales of the whole matrix packed at once (packWeight, tested against its own references).
+  const name = 'layers.0.feed_forward.w1.weight';
+  const spec = weightSpecs(config).find((s) => s.official === name)!;
+  const [N, K] = spec.shape;
+  const w = Float32Array.from({ length: N * K }, (_, i) => Math.sin(i * 0.37) * 0.05);
+  for (const [dtype, groupSize] of [
+    ['bf16', undefined],
+    ['f16', undefined],
+    ['int8', 32],
+    ['int4', undefined],
+  ] as const) {
+    it(`${dtype}: uneven slices of rows equal packing the whole matrix`, () => {
+      const { sink, packed } = packingSink(config, dtype, groupSize);
+      expect(sink('norm.weight', [config.dim], 'F32', 'f')).toBeUndefined();
+      const s = sink(name, spec.shape, 'BF16', 'f')!;
+      const cuts = [0, 1, 5, N - 3, N];
+      for (let i = 0; i + 1 < cuts.length; i++) s.write(cuts[i] * K, w.subarray(cuts[i] * K, cuts[i + 1] * K));
+      expect(s.finish()).toEqual({ shape: spec.shape, data: new Float32Array(0), dtype: 'BF16', file: 'f' });
+      const whole = packWeight(w, N, K, dtype, groupSize ?? (dtype === 'int4' ? 64 : undefined));
+      const got = packed.get(name)!;
+      expect({ ...got, data: [...got.data], scales: got.scales && [...got.scales] }).toEqual({
+        ...whole,
+        data: [...whole.data],
+        scales: whole.scales && [...whole.scales],
+      });
+    });
+  }
 });

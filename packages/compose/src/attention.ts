@@ -3,6 +3,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import {
   MASKED_LOGIT,
   ShapeError,
+  composeCallWeights,
   composeInputNames,
   dcmhaAttentionFused,
   dcmhaCompose,
@@ -10,6 +11,7 @@ import {
   formatLettered,
   formatShape,
   hasFusedAttention,
+  type AttentionWeights,
   type ComposeAttrs,
   type ComposeInputs,
   type ComposeWeights,
@@ -31,7 +33,10 @@ export interface AttentionOptions {
    * chunk's values from the chunked path; nothing reads either.
    */
   keyStart?: readonly number[];
-  /** Which sides of both Compose calls are on; ignored when no dynamic weights are given. */
+  /**
+   * Which sides of both Compose calls are on; ignored when no dynamic weights are given. Default:
+   * the sides `weights` holds. A side that is off is not read even when given.
+   */
   compose?: ComposeAttrs;
   /**
    * Bytes of per-chunk intermediates (scores, probabilities, post-Compose output) the forward may
@@ -50,11 +55,7 @@ export interface AttentionOptions {
 
 export const DEFAULT_SAVE_BUDGET_BYTES = 256 * 2 ** 20;
 
-/** Dynamic weights for the two Compose calls, with q-side tensors over T and k-side tensors over S. */
-export interface AttentionWeights {
-  pre: ComposeWeights;
-  post: ComposeWeights;
-}
+export type { AttentionWeights };
 
 interface ChunkRange {
   t0: number;
@@ -151,8 +152,15 @@ function forwardChunk(
   return { scores_BNTS, probs_BNTS, mixed_BNTS };
 }
 
-/** The argument checks, in the order callers have always seen them. */
-function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): void {
+/** The argument checks, in the order callers have always seen them, then the dynamic weights' sides. */
+function checkInputs(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  weights: AttentionWeights | null,
+  attrs: ComposeAttrs,
+  options: AttentionOptions,
+): void {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
     throw new ShapeError(
       `dcmhaAttention: q, k, v must be rank 4 [B,N,T,E], [B,N,S,E], [B,N,S,E]; got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`,
@@ -182,6 +190,10 @@ function checkInputs(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions)
       `dcmhaAttention: 'keyStart' must have one entry per batch row (B = ${B}); got ${options.keyStart.length}`,
     );
   }
+  if (weights === null) return;
+  for (const side of ['query', 'key'] as const)
+    if (attrs[`${side}Wise`] && weights[side] === null)
+      throw new ShapeError(`dcmhaAttention: '${side}' weights are required when ${side}Wise is on`);
 }
 
 /**
@@ -280,11 +292,17 @@ function chunkPlan(
   };
 }
 
-/** The custom gradient's flat input list: q, k, v, then the pre and post weights in `names` order. */
+/**
+ * The custom gradient's flat input list: q, k, v, then the pre and post weights in `names` order
+ * (each Compose call's query and key sides, as the Compose kernel takes them).
+ */
 function packInputs(plan: ChunkPlan, q: Tensor, k: Tensor, v: Tensor, weights: AttentionWeights | null): Tensor[] {
   const inputs = [q, k, v];
   if (weights !== null)
-    for (const side of [weights.pre, weights.post]) for (const n of plan.names) inputs.push(side[n] as Tensor);
+    for (const call of ['pre', 'post'] as const) {
+      const w = composeCallWeights(weights, call, plan.attrs);
+      for (const n of plan.names) inputs.push(w[n] as Tensor);
+    }
   return inputs;
 }
 
@@ -456,7 +474,9 @@ function chunkedBackward(plan: ChunkPlan, inputs: Tensor[], dy: Tensor, saved: T
  * intermediates while they fit `saveBudgetBytes` and recomputes them otherwise, so attention
  * memory in training stays bounded (O(T·(chunk + W)) for a local layer). `weights` null: plain MHA.
  *
- * q [B,N,T,E], k and v [B,N,S,E] → [B,N,T,E]. Gradients flow to q, k, v and every dynamic weight.
+ * q [B,N,T,E], k and v [B,N,S,E] → [B,N,T,E]. `weights` by side (dynamicWeights' query side of the
+ * query input over T, key side of the key input over S, or the key side a cache kept), each with
+ * its pre- and post-Compose weights. Gradients flow to q, k, v and every dynamic weight.
  */
 export function dcmhaAttention(
   q_BNTE: Tensor,
@@ -465,16 +485,19 @@ export function dcmhaAttention(
   weights: AttentionWeights | null,
   options: AttentionOptions,
 ): Tensor {
-  checkInputs(q_BNTE, k_BNSE, v_BNSE, options);
+  const attrs: ComposeAttrs = options.compose ?? {
+    queryWise: weights !== null && weights.query !== null,
+    keyWise: weights !== null && weights.key !== null,
+  };
+  checkInputs(q_BNTE, k_BNSE, v_BNSE, weights, attrs, options);
   const T = q_BNTE.shape[2] as number;
   const S = k_BNSE.shape[2] as number;
   const keyOffset = options.keyOffset ?? 0;
   const queryOffset = options.queryOffset ?? keyOffset + S - T;
   const positions: Positions = { queryOffset, keyOffset, window: options.window, keyStart: options.keyStart };
-  const attrs: ComposeAttrs = options.compose ?? { queryWise: true, keyWise: true };
   if (useFused(options)) {
     return dcmhaAttentionFused(
-      { q: q_BNTE, k: k_BNSE, v: v_BNSE, pre: weights?.pre, post: weights?.post },
+      { q: q_BNTE, k: k_BNSE, v: v_BNSE, weights },
       {
         window: options.window,
         queryOffset,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { ShapeError, formatLettered, formatShape, gelu, rmsNorm, type ComposeWeights } from '@dcformer/kernels';
+import { ShapeError, formatLettered, formatShape, gelu, rmsNorm, type DynamicSide } from '@dcformer/kernels';
 
 /** Slot order of dw1's C axis, qkw's C axis and dd's four N-blocks (docs/dcmha.md). */
 export const SLOTS = ['preQuery', 'preKey', 'postQuery', 'postKey'] as const;
@@ -12,10 +12,14 @@ export interface DynamicWeightParams {
   dd: Tensor; // [D,1,4N]
 }
 
-/** The dynamic weights of both Compose calls, per position of the projected input. */
+/**
+ * The dynamic weights of both Compose calls per position of the projected input, by side, as
+ * attention takes them (AttentionWeights of @dcformer/kernels): the query side of the query input,
+ * the key side of the key input (the one a decode cache keeps). w1, w2 [B,T,I,N]; dd [B,T,N].
+ */
 export interface DynamicWeights {
-  pre: Required<ComposeWeights>; // qw1,qw2,kw1,kw2 [B,T,I,N]; qdd,kdd [B,T,N]
-  post: Required<ComposeWeights>;
+  query: DynamicSide;
+  key: DynamicSide;
 }
 
 export const RMS_NORM_NO_SCALE_EPS = 1e-6;
@@ -82,17 +86,10 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
     const w1s = tf.unstack(tf.reshape(w1_CXIN, [4, B, T, I, N]), 0);
     const w2s = tf.unstack(tf.reshape(w2_CXIN, [4, B, T, I, N]), 0);
     const dds = tf.unstack(tf.reshape(dd_XCN, [B, T, 4, N]), 2);
+    const slot = (c: number) => ({ w1: w1s[c], w2: w2s[c], dd: dds[c] }); // c: index in SLOTS
     return {
-      pre: { qw1: w1s[0], qw2: w2s[0], qdd: dds[0], kw1: w1s[1], kw2: w2s[1], kdd: dds[1] },
-      post: { qw1: w1s[2], qw2: w2s[2], qdd: dds[2], kw1: w1s[3], kw2: w2s[3], kdd: dds[3] },
+      query: { pre: slot(0), post: slot(2) },
+      key: { pre: slot(1), post: slot(3) },
     };
   });
-}
-
-/** Keeps only the sides of a Compose call that are switched on. */
-export function selectSides(w: Required<ComposeWeights>, queryWise: boolean, keyWise: boolean): ComposeWeights {
-  const out: ComposeWeights = {};
-  if (queryWise) Object.assign(out, { qw1: w.qw1, qw2: w.qw2, qdd: w.qdd });
-  if (keyWise) Object.assign(out, { kw1: w.kw1, kw2: w.kw2, kdd: w.kdd });
-  return out;
 }

@@ -1,7 +1,6 @@
 export {
   dynamicWeights,
   geluExact,
-  selectSides,
   SLOTS,
   RMS_NORM_NO_SCALE_EPS,
   type DynamicWeightParams,
@@ -14,3 +13,4 @@ export {
   type AttentionOptions,
   type AttentionWeights,
 } from './attention.js';
+export type { ComposeSideWeights, DynamicSide } from '@dcformer/kernels';

@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { composeReference, type ComposeAttrs, type ComposeWeights } from '@dcformer/kernels';
-import { compareClose } from '@dcformer/kernels/testing';
+import { attentionWeightsOf, compareClose } from '@dcformer/kernels/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chunkRanges, dcmhaAttention } from '../src/attention.js';
 
@@ -108,7 +108,7 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
           const { p, o } = split(ys);
           return tf.sum(
             tf.mul(
-              dcmhaAttention(ys[0], ys[1], ys[2], pre ? { pre: p, post: o } : null, {
+              dcmhaAttention(ys[0], ys[1], ys[2], pre ? attentionWeightsOf(p, o) : null, {
                 window: c.window,
                 chunkSize: c.chunk,
                 compose: attrs,
@@ -141,6 +141,20 @@ describe('dcmhaAttention (chunked, recomputing backward) vs unchunked autodiff',
     });
   }
 
+  it('names a side that is switched on but not given', () => {
+    tf.tidy(() => {
+      const [B, N, T, E, I] = [1, 2, 3, 4, 2];
+      const x = tf.zeros([B, N, T, E]);
+      const call = () => ({ w1: tf.zeros([B, T, I, N]), w2: tf.zeros([B, T, I, N]), dd: tf.zeros([B, T, N]) });
+      const keyOnly = { query: null, key: { pre: call(), post: call() } };
+      const run = () =>
+        dcmhaAttention(x, x, x, keyOnly, { window: null, chunkSize: 2, compose: { queryWise: true, keyWise: true } });
+      expect(run).toThrow(/dcmhaAttention: 'query' weights are required when queryWise is on/);
+      // without `compose`, the sides given are the sides on
+      expect(dcmhaAttention(x, x, x, keyOnly, { window: null, chunkSize: 2 }).shape).toEqual([B, N, T, E]);
+    });
+  });
+
   it('chunk key ranges: local chunks see W − 1 earlier keys at most', () => {
     expect(chunkRanges(10, 10, 0, 4, 4)).toEqual([
       { t0: 0, t1: 4, ks: 0, ke: 4 },
@@ -168,7 +182,7 @@ describe('training memory', () => {
         kw2: tf.randomNormal([B, T, I, N]),
         kdd: tf.randomNormal([B, T, N]),
       });
-      const weights = { pre: side(), post: side() };
+      const weights = attentionWeightsOf(side(), side());
       const before = tf.memory().numBytes;
       tf.grads((qq: tf.Tensor) => {
         const out = dcmhaAttention(qq, k, v, weights, { window, chunkSize: 16, saveBudgetBytes });
@@ -202,23 +216,22 @@ describe('training memory', () => {
           kw2: r([B, T, I, N], o + 5),
           kdd: r([B, T, N], o + 6),
         });
-        const weights = { pre: side(10), post: side(20) };
+        const pre = side(10);
+        const post = side(20);
         const [q, k, v] = [r([B, N, T, E], 1), r([B, N, T, E], 2), r([B, N, T, E], 3)];
         const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, w: tf.Tensor) =>
           tf.sum(
             tf.mul(
-              dcmhaAttention(
-                qq,
-                kk,
-                vv,
-                { ...weights, pre: { ...weights.pre, kw1: w } },
-                { window: 16, chunkSize: 8, saveBudgetBytes },
-              ),
+              dcmhaAttention(qq, kk, vv, attentionWeightsOf({ ...pre, kw1: w }, post), {
+                window: 16,
+                chunkSize: 8,
+                saveBudgetBytes,
+              }),
               r([B, N, T, E], 4),
             ),
           );
         return tf
-          .grads(f)([q, k, v, weights.pre.kw1 as tf.Tensor])
+          .grads(f)([q, k, v, pre.kw1 as tf.Tensor])
           .map((g) => Array.from(g.dataSync()));
       });
     const recomputed = grads(0);

@@ -29,7 +29,9 @@ describe('dynamicWeights vs the official DynamicWeightProjection.forward (compos
         const expected = flattenNested(fixture.outputs[`${side}_${name}`]);
         const got = tf.tidy(() => {
           const w = dynamicWeights(t(fixture.x), { dw1: t(fixture.dw1), qkw: t(fixture.qkw), dd: t(fixture.dd) });
-          return w[side][name].dataSync();
+          // the fixture's qw1 is the query side's w1, kdd the key side's dd, …
+          const fromSide = name.startsWith('q') ? w.query : w.key;
+          return fromSide[side][name.slice(1) as 'w1' | 'w2' | 'dd'].dataSync();
         });
         assertClose(got, expected.data, expected.shape, { atol: 1e-5, label: `${side}_${name}` });
       });
@@ -51,7 +53,7 @@ describe('dynamicWeights vs the official DynamicWeightProjection.forward (compos
     const params = { dw1: t(fixture.dw1), qkw: t(fixture.qkw), dd: t(fixture.dd) };
     const g = tf.grads((xx: tf.Tensor) => {
       const w = dynamicWeights(xx, params);
-      return tf.add(tf.sum(w.pre.qw1), tf.sum(w.post.kdd));
+      return tf.add(tf.sum(w.query.pre.w1), tf.sum(w.key.post.dd));
     })([x]);
     tf.dispose([g, x, params.dw1, params.qkw, params.dd]);
     expect(tf.memory().numTensors).toBe(before);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { dcmhaAttention, type AttentionWeights } from '@dcformer/compose';
 import { hasFusedAttention, type ComposeAttrs, type ComposeWeights } from '@dcformer/kernels';
+import { attentionWeightsOf } from '@dcformer/kernels/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerCpuKernels } from '../src/register-all.js';
 
@@ -67,6 +68,19 @@ function weightsFor(c: Case, attrs: ComposeAttrs, seed: number): ComposeWeights 
   return w;
 }
 
+/** The weights' tensors in one order (query then key side, pre then post, w1 w2 dd) … */
+function flatWeights(w: AttentionWeights): tf.Tensor[] {
+  return [w.query, w.key].flatMap((s) => (s === null ? [] : [s.pre, s.post])).flatMap((x) => [x.w1, x.w2, x.dd]);
+}
+
+/** … and the same structure as `like` around tensors in that order (the differentiated copies). */
+function fromFlat(like: AttentionWeights, ws: tf.Tensor[]): AttentionWeights {
+  let i = 0;
+  const call = () => ({ w1: ws[i++], w2: ws[i++], dd: ws[i++] });
+  const side = (s: AttentionWeights['query']) => (s === null ? null : { pre: call(), post: call() });
+  return { query: side(like.query), key: side(like.key) }; // evaluated in this order
+}
+
 /** max |a − b| over max(1, max |b|): absolute for O(1) values, relative for large gradients */
 function scaledError(a: tf.Tensor, b: tf.Tensor): number {
   const x = a.dataSync();
@@ -102,24 +116,13 @@ describe('DcmhaAttention (fused, native) vs the chunked reference of @dcformer/c
                   mask.fill(0, ((b * c.N + n) * c.T + t) * c.E, ((b * c.N + n) * c.T + t + 1) * c.E);
         const r = tf.mul(randn([c.B, c.N, c.T, c.E], 4), tf.tensor(mask, [c.B, c.N, c.T, c.E]));
         const weights: AttentionWeights | null = c.attrs
-          ? { pre: weightsFor(c, c.attrs, 10), post: weightsFor(c, c.attrs, 20) }
+          ? attentionWeightsOf(weightsFor(c, c.attrs, 10), weightsFor(c, c.attrs, 20))
           : null;
-        const flat: tf.Tensor[] = [q, k, v];
-        if (weights) for (const side of [weights.pre, weights.post]) flat.push(...(Object.values(side) as tf.Tensor[]));
+        const flat: tf.Tensor[] = [q, k, v, ...(weights ? flatWeights(weights) : [])];
         const run = (fused: boolean) =>
           tf.grads((...xs: tf.Tensor[]) => {
             const [qq, kk, vv, ...ws] = xs;
-            let wts: AttentionWeights | null = null;
-            if (weights) {
-              const names = Object.keys(weights.pre) as (keyof ComposeWeights)[];
-              const pre: ComposeWeights = {};
-              const post: ComposeWeights = {};
-              names.forEach((n, i) => {
-                pre[n] = ws[i];
-                post[n] = ws[names.length + i];
-              });
-              wts = { pre, post };
-            }
+            const wts = weights && fromFlat(weights, ws);
             const out = dcmhaAttention(qq, kk, vv, wts, {
               window: c.window,
               chunkSize: c.chunk,

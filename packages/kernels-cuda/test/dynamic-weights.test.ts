@@ -35,9 +35,11 @@ describe.skipIf(addon === null)('dynamicWeights (dynamic-weights.cu, host build)
         ];
         const v = (t: tf.Tensor) => t.dataSync() as Float32Array;
         addon!.dynamicWeights(v(x), v(params.dw1), v(params.qkw), v(params.dd), w1, w2, dd, X, D, K, I, N);
-        const slots = [want.pre.qw1, want.pre.kw1, want.post.qw1, want.post.kw1];
-        const slots2 = [want.pre.qw2, want.pre.kw2, want.post.qw2, want.post.kw2];
-        const dds = [want.pre.qdd, want.pre.kdd, want.post.qdd, want.post.kdd];
+        // the addon's slot order (SLOTS): pre query, pre key, post query, post key
+        const calls = [want.query.pre, want.key.pre, want.query.post, want.key.post];
+        const slots = calls.map((w) => w.w1);
+        const slots2 = calls.map((w) => w.w2);
+        const dds = calls.map((w) => w.dd);
         for (let c = 0; c < 4; c++) {
           const n = X * I * N;
           for (const [label, got, exp] of [

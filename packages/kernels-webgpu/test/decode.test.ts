@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ComposeAttrs, ComposeWeights } from '@dcformer/kernels';
-import { compareClose } from '@dcformer/kernels/testing';
+import { attentionWeightsOf, compareClose } from '@dcformer/kernels/testing';
 import { dcmhaDecodeAttention, type DecodeAttentionOptions } from '../src/decode/decode-attention.js';
 import { gpuErrors, useWebGPU } from './webgpu-env.js';
 
@@ -174,7 +174,10 @@ describe.skipIf(!gpu.ok)('fused decode attention on webgpu vs a float64 loop', (
     const k = tf.randomNormal([c.B, c.N, c.S, c.E], 0, 1, 'float32', c.seed + 10);
     const v = tf.randomNormal([c.B, c.N, c.S, c.E], 0, 1, 'float32', c.seed + 20);
     const w = c.composed ? weightsFor(c) : null;
-    const fused = dcmhaDecodeAttention(q, k, v, w, { ...c.options, compose: c.sides });
+    const fused = dcmhaDecodeAttention(q, k, v, w && attentionWeightsOf(w.pre, w.post), {
+      ...c.options,
+      compose: c.sides,
+    });
     const got = (await fused.data()) as Float32Array;
     const want = decodeAttention64(
       c,

@@ -56,6 +56,10 @@ export {
   attentionKernelAttrs,
   attentionAttrsOf,
   validateAttentionInputs,
+  composeCallWeights,
+  type AttentionWeights,
+  type ComposeSideWeights,
+  type DynamicSide,
   type FusedAttentionAttrs,
   type FusedAttentionInputs,
 } from './attention/attention-spec.js';

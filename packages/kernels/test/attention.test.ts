@@ -8,6 +8,7 @@ import { NotImplementedError, ShapeError } from '../src/errors.js';
 import { dcmhaAttentionFused, hasFusedAttention } from '../src/attention/attention-op.js';
 import {
   attentionAttrsOf,
+  attentionInputList,
   attentionInputNames,
   attentionKernelAttrs,
   validateAttentionInputs,
@@ -27,8 +28,10 @@ const attrs: FusedAttentionAttrs = {
 };
 
 function inputs(B = 2, N = 3, T = 5, S = 7, E = 4, I = 2) {
-  const side = () => ({ qw1: tf.zeros([B, T, I, N]), qw2: tf.zeros([B, T, I, N]), qdd: tf.zeros([B, T, N]) });
-  return { q: tf.zeros([B, N, T, E]), k: tf.zeros([B, N, S, E]), v: tf.zeros([B, N, S, E]), pre: side(), post: side() };
+  // query side only, as attrs switch on (key side over S would be [B,S,…])
+  const call = () => ({ w1: tf.zeros([B, T, I, N]), w2: tf.zeros([B, T, I, N]), dd: tf.zeros([B, T, N]) });
+  const weights = { query: { pre: call(), post: call() }, key: null };
+  return { q: tf.zeros([B, N, T, E]), k: tf.zeros([B, N, S, E]), v: tf.zeros([B, N, S, E]), weights };
 }
 
 describe('DcmhaAttention declaration', () => {
@@ -45,6 +48,20 @@ describe('DcmhaAttention declaration', () => {
       'post.qdd',
     ]);
     expect(attentionInputNames({ ...attrs, compose: null })).toEqual(['q', 'k', 'v']);
+  });
+
+  it('lays out the per-side weights in that order (each tensor itself, no copy)', () => {
+    tf.tidy(() => {
+      const x = inputs();
+      const { pre, post } = x.weights.query;
+      const want = [x.q, x.k, x.v, pre.w1, pre.w2, pre.dd, post.w1, post.w2, post.dd];
+      const got = attentionInputList(x, attrs);
+      expect(got.length).toBe(want.length);
+      got.forEach((t, i) => expect(t).toBe(want[i]));
+      // a side that is off is not passed even when given
+      const keyOff = { ...x, weights: { ...x.weights, key: x.weights.query } };
+      expect(attentionInputList(keyOff, attrs).length).toBe(want.length);
+    });
   });
 
   it('round-trips its attrs through flat kernel attrs', () => {
@@ -64,8 +81,16 @@ describe('DcmhaAttention declaration', () => {
   it('checks the Compose weights against q and k, and keyStart against B', () => {
     tf.tidy(() => {
       const x = inputs();
-      const bad = { ...x, pre: { ...x.pre, qw1: tf.zeros([2, 5, 3, 2]) } };
+      const query = x.weights.query;
+      const bad = {
+        ...x,
+        weights: { query: { ...query, pre: { ...query.pre, w1: tf.zeros([2, 5, 3, 2]) } }, key: null },
+      };
       expect(() => validateAttentionInputs('test', bad, attrs)).toThrow(/test \(pre\): 'qw1' must be \[B,T,I,N\]/);
+      const noQuery = { ...x, weights: { query: null, key: null } };
+      expect(() => validateAttentionInputs('test', noQuery, attrs)).toThrow(
+        /test: 'query' weights are required when queryWise is on/,
+      );
       expect(() => validateAttentionInputs('test', x, { ...attrs, keyStart: [0] })).toThrow(
         /'keyStart' must have one entry per batch row \(B = 2\); got 1/,
       );

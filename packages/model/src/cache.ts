@@ -11,15 +11,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { ComposeWeights } from '@dcformer/kernels';
+import type { ComposeSideWeights, DynamicSide } from '@dcformer/kernels';
 import { InputError } from '@dcformer/kernels';
 
 export interface LayerCache {
   k_BNSE: Tensor;
   v_BNSE: Tensor;
-  /** Key-side Compose weights of the cached positions; absent for Transformer++ or keyWise off. */
-  preKey: ComposeWeights | null;
-  postKey: ComposeWeights | null;
+  /** Key-side weights of both Compose calls for the cached positions; null for Transformer++ or keyWise off. */
+  key: DynamicSide | null;
   /** Index of the first cached key. */
   start: number;
 }
@@ -68,8 +67,24 @@ export class KVCache {
   }
 }
 
+function sideTensors(w: ComposeSideWeights): Tensor[] {
+  return [w.w1, w.w2, w.dd];
+}
+
 function tensorsOf(l: LayerCache): Tensor[] {
-  return [l.k_BNSE, l.v_BNSE, ...Object.values(l.preKey ?? {}), ...Object.values(l.postKey ?? {})] as Tensor[];
+  return l.key === null
+    ? [l.k_BNSE, l.v_BNSE]
+    : [l.k_BNSE, l.v_BNSE, ...sideTensors(l.key.pre), ...sideTensors(l.key.post)];
+}
+
+/** `f` on each of a side's six tensors (both calls' w1, w2, dd; positions on axis 1) and the same slot of `b`. */
+function zipSide(a: DynamicSide, b: DynamicSide, f: (x: Tensor, y: Tensor) => Tensor): DynamicSide {
+  const call = (c: 'pre' | 'post'): ComposeSideWeights => ({
+    w1: f(a[c].w1, b[c].w1),
+    w2: f(a[c].w2, b[c].w2),
+    dd: f(a[c].dd, b[c].dd),
+  });
+  return { pre: call('pre'), post: call('post') };
 }
 
 /** Concatenates cached and new key-side tensors along their position axis. */
@@ -77,23 +92,15 @@ export function appendKeys(
   cached: LayerCache | null,
   k_BNSE: Tensor,
   v_BNSE: Tensor,
-  preKey: ComposeWeights | null,
-  postKey: ComposeWeights | null,
+  key: DynamicSide | null,
   start: number,
 ): LayerCache {
-  if (cached === null) return { k_BNSE, v_BNSE, preKey, postKey, start };
-  const cat = (a: ComposeWeights | null, b: ComposeWeights | null): ComposeWeights | null => {
-    if (a === null || b === null) return null;
-    const out: ComposeWeights = {};
-    for (const name of Object.keys(b) as (keyof ComposeWeights)[])
-      out[name] = tf.concat([a[name] as Tensor, b[name] as Tensor], 1);
-    return out;
-  };
+  if (cached === null) return { k_BNSE, v_BNSE, key, start };
   return {
     k_BNSE: tf.concat([cached.k_BNSE, k_BNSE], 2),
     v_BNSE: tf.concat([cached.v_BNSE, v_BNSE], 2),
-    preKey: cat(cached.preKey, preKey),
-    postKey: cat(cached.postKey, postKey),
+    key:
+      cached.key === null || key === null ? null : zipSide(cached.key, key, (old, added) => tf.concat([old, added], 1)),
     start: cached.start,
   };
 }
@@ -104,18 +111,10 @@ export function trimKeys(l: LayerCache, first: number): LayerCache {
   if (drop <= 0) return l;
   const S = l.k_BNSE.shape[2] as number;
   const keep = S - drop;
-  const cut = (w: ComposeWeights | null): ComposeWeights | null => {
-    if (w === null) return null;
-    const out: ComposeWeights = {};
-    for (const [name, t] of Object.entries(w) as [keyof ComposeWeights, Tensor][])
-      out[name] = tf.slice(t, [0, drop], [-1, keep]);
-    return out;
-  };
   return {
     k_BNSE: tf.slice(l.k_BNSE, [0, 0, drop, 0], [-1, -1, keep, -1]),
     v_BNSE: tf.slice(l.v_BNSE, [0, 0, drop, 0], [-1, -1, keep, -1]),
-    preKey: cut(l.preKey),
-    postKey: cut(l.postKey),
+    key: l.key === null ? null : zipSide(l.key, l.key, (t) => tf.slice(t, [0, drop], [-1, keep])),
     start: first,
   };
 }

@@ -8,8 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { dcmhaAttention, dynamicWeights, geluExact, selectSides, type AttentionWeights } from '@dcformer/compose';
-import { InputError, type ComposeWeights } from '@dcformer/kernels';
+import { dcmhaAttention, dynamicWeights, geluExact, type AttentionWeights } from '@dcformer/compose';
+import { InputError } from '@dcformer/kernels';
 import { isMudd, isPythiaLike, layerWindows, rotaryDims, type ModelConfig } from './config.js';
 import { muddLayers, type MuddParams, type Streams } from './mudd.js';
 import {
@@ -257,31 +257,28 @@ export class DcformerModel {
     k_BTNE = applyRope(k_BTNE, R, ropeBase, ropeStart);
     const toHeads = (t: Tensor) => tf.transpose(t, [0, 2, 1, 3]);
     const { queryWise, keyWise } = this.config;
-    let query: { pre: ComposeWeights; post: ComposeWeights } | null = null;
-    let keys: { pre: ComposeWeights; post: ComposeWeights } | null = null;
+    let weights: AttentionWeights | null = null;
     if (this.config.useDcmha) {
-      // Query-wise weights from the query input, key-wise from the key input (the same tensor
-      // outside MUDD blocks ≥ 1).
+      // The query side from the query input, the key side from the key input (the same tensor
+      // outside MUDD blocks ≥ 1); a side that is off is not kept (nor cached).
       const proj = { dw1: p.dw1 as Tensor, qkw: p.qkw as Tensor, dd: p.dd as Tensor };
       const wq = dynamicWeights(x.q, proj);
       const wk = x.k === x.q ? wq : dynamicWeights(x.k, proj);
-      query = { pre: selectSides(wq.pre, queryWise, false), post: selectSides(wq.post, queryWise, false) };
-      keys = { pre: selectSides(wk.pre, false, keyWise), post: selectSides(wk.post, false, keyWise) };
+      weights = { query: queryWise ? wq.query : null, key: keyWise ? wk.key : null };
     }
     const window = this.windows[index];
     let k_BNSE = toHeads(k_BTNE);
     let v_BNSE = toHeads(v);
     let keyOffset = ctx.start;
     if (cache !== null) {
-      const all = appendKeys(cache.layers[index], k_BNSE, v_BNSE, keys?.pre ?? null, keys?.post ?? null, ctx.start);
+      const all = appendKeys(cache.layers[index], k_BNSE, v_BNSE, weights?.key ?? null, ctx.start);
       ({ k_BNSE, v_BNSE } = all);
-      keys = all.preKey && all.postKey ? { pre: all.preKey, post: all.postKey } : keys;
+      // the key side of every cached position, this step's included
+      if (weights !== null) weights = { query: weights.query, key: all.key };
       keyOffset = all.start;
       // the next query (position start + T) sees W − 1 earlier keys at most
       cache.setLayer(index, window === null ? all : trimKeys(all, Math.max(all.start, ctx.start + T - window + 1)));
     }
-    const weights: AttentionWeights | null =
-      query && keys ? { pre: { ...query.pre, ...keys.pre }, post: { ...query.post, ...keys.post } } : null;
     const y_BNTE = dcmhaAttention(toHeads(q_BTNE), k_BNSE, v_BNSE, weights, {
       window,
       chunkSize: this.config.qChunkSize,

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
-import { dcmhaAttention, dynamicWeights, selectSides, type AttentionWeights } from '@dcformer/compose';
+import { dcmhaAttention, dynamicWeights, type AttentionWeights } from '@dcformer/compose';
 import { ValueError, formatLayerShape, layerLabel } from './errors.js';
 import { defaultInitializers, serializeInitializer } from './initializers.js';
 import { denseAttention, visibility } from './dense-attention.js';
@@ -202,10 +202,7 @@ export class DCMultiHeadAttention extends layers.Layer {
     if (w.dw1 && w.qkw && w.dd) {
       // From the layer input (the attention-normed block input in a DCFormer block), not from q or k.
       const dyn = dynamicWeights(x_BTD, { dw1: w.dw1.read(), qkw: w.qkw.read(), dd: w.dd.read() });
-      weights = {
-        pre: selectSides(dyn.pre, o.queryWise, o.keyWise),
-        post: selectSides(dyn.post, o.queryWise, o.keyWise),
-      };
+      weights = { query: o.queryWise ? dyn.query : null, key: o.keyWise ? dyn.key : null };
     }
     const attrs = { queryWise: o.queryWise, keyWise: o.keyWise };
     const [q, k, v] = [q_BTNE, k_BTNE, v_BTNE].map(toHeads);

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { AttentionWeights } from '@dcformer/compose';
-import { MASKED_LOGIT, dcmhaCompose, type ComposeAttrs } from '@dcformer/kernels';
+import { MASKED_LOGIT, composeCallWeights, dcmhaCompose, type ComposeAttrs } from '@dcformer/kernels';
 
 // What a masked logit becomes (finite: a row with every key masked still gets a defined softmax).
 const NEG_FILL = MASKED_LOGIT;
@@ -58,13 +58,15 @@ export function denseAttention(
   return tf.tidy(() => {
     const E = q_BNTE.shape[3] as number;
     const scores_BNTS = tf.mul(tf.matMul(q_BNTE, k_BNTE, false, true), 1 / Math.sqrt(E));
-    let logits_BNTS = weights === null ? scores_BNTS : dcmhaCompose({ x: scores_BNTS, ...weights.pre }, attrs);
+    const pre = weights && composeCallWeights(weights, 'pre', attrs);
+    const post = weights && composeCallWeights(weights, 'post', attrs);
+    let logits_BNTS = pre === null ? scores_BNTS : dcmhaCompose({ x: scores_BNTS, ...pre }, attrs);
     if (visible !== null) logits_BNTS = tf.where(visible, logits_BNTS, tf.scalar(NEG_FILL));
     let probs_BNTS = tf.softmax(logits_BNTS);
     // A fully masked row softmaxes to uniform over every key, padding and future ones included;
     // zero it so padded positions carry nothing.
     if (visible !== null) probs_BNTS = tf.mul(probs_BNTS, tf.cast(tf.any(visible, -1, true), 'float32'));
-    const mixed_BNTS = weights === null ? probs_BNTS : dcmhaCompose({ x: probs_BNTS, ...weights.post }, attrs);
+    const mixed_BNTS = post === null ? probs_BNTS : dcmhaCompose({ x: probs_BNTS, ...post }, attrs);
     return tf.matMul(mixed_BNTS, v_BNTE);
   });
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
-import { dcmhaAttention, dynamicWeights, selectSides } from '@dcformer/compose';
+import { dcmhaAttention, dynamicWeights } from '@dcformer/compose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DCMultiHeadAttention, type DCMultiHeadAttentionArgs } from '../src/index.js';
 import { maxAbsDiff, outputProjection, plainAttention, projectQkv, randn, weightsByName } from './reference.js';
@@ -65,7 +65,7 @@ describe('DCMultiHeadAttention equals @dcformer/compose with the same weights', 
         });
         const dyn = dynamicWeights(x, { dw1: w.dw1, qkw: w.qkw, dd: w.dd });
         const [qw, kw] = [args.queryWise ?? true, args.keyWise ?? true];
-        const weights = { pre: selectSides(dyn.pre, qw, kw), post: selectSides(dyn.post, qw, kw) };
+        const weights = { query: qw ? dyn.query : null, key: kw ? dyn.key : null };
         const compose = { queryWise: qw, keyWise: kw };
         const ref = outputProjection(
           dcmhaAttention(p.q_BNTE, p.k_BNTE, p.v_BNTE, weights, { window: args.window ?? null, chunkSize: T, compose }),

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { ShapeError, formatShape, runKernelWithList, type ComposeAttrs, type ComposeWeights } from '@dcformer/kernels';
+import {
+  ShapeError,
+  formatShape,
+  runKernelWithList,
+  type AttentionWeights,
+  type ComposeAttrs,
+  type ComposeSideWeights,
+  type DynamicSide,
+} from '@dcformer/kernels';
 import { DecodeAttentionProgram } from './decode-program.js';
 
 /**
@@ -22,7 +30,7 @@ export interface DecodeAttentionOptions {
   queryOffset?: number;
   /** Per row, the absolute position of its first real key (left padding before it is masked). */
   keyStart?: readonly number[];
-  /** Sides of both Compose calls; ignored without weights. Default both on. */
+  /** Sides of both Compose calls; ignored without weights. Default: the sides the weights hold. */
   compose?: ComposeAttrs;
 }
 
@@ -65,22 +73,26 @@ export function decodeVisibility(B: number, S: number, o: DecodeAttentionOptions
 }
 
 /** One Compose call's weights of one side as rows [w1 (I), w2 (I), dd (1)]: [B,R,2I+1,N]. */
-function pack(w: ComposeWeights, p: 'q' | 'k'): Tensor {
-  const [w1, w2, dd] = (p === 'q' ? [w.qw1, w.qw2, w.qdd] : [w.kw1, w.kw2, w.kdd]) as Tensor[];
+function pack({ w1, w2, dd }: ComposeSideWeights): Tensor {
   const [B, R, N] = dd.shape as number[];
   return tf.concat([w1, w2, tf.reshape(dd, [B, R, 1, N])], 2);
 }
 
+/** Both Compose calls' weights of a side in one buffer: a shader may bind only 8 storage buffers. */
+function packSide(side: DynamicSide): Tensor {
+  return tf.concat([pack(side.pre), pack(side.post)], 2);
+}
+
 /**
  * dcmhaAttention (@dcformer/compose) for T = 1 in one WebGPU dispatch (plus packing the dynamic
- * weights): q [B,N,1,E], k and v [B,N,S,E], weights as dcmhaAttention takes them (q-side tensors
- * over the one query, k-side over S) or null → [B,N,1,E]. The 'webgpu' backend only; no gradient.
+ * weights): q [B,N,1,E], k and v [B,N,S,E], weights as dcmhaAttention takes them (the query side
+ * over the one query, the key side over S) or null → [B,N,1,E]. The 'webgpu' backend only; no gradient.
  */
 export function dcmhaDecodeAttention(
   q_BN1E: Tensor,
   k_BNSE: Tensor,
   v_BNSE: Tensor,
-  weights: { pre: ComposeWeights; post: ComposeWeights } | null,
+  weights: AttentionWeights | null,
   options: DecodeAttentionOptions,
 ): Tensor {
   const [B, N, T, E] = q_BN1E.shape as number[];
@@ -98,16 +110,22 @@ export function dcmhaDecodeAttention(
       );
     }
   }
-  const sides = options.compose ?? { queryWise: true, keyWise: true };
+  const sides = options.compose ?? { queryWise: weights?.query != null, keyWise: weights?.key != null };
+  const query = sides.queryWise ? (weights?.query ?? null) : null;
+  const key = sides.keyWise ? (weights?.key ?? null) : null;
+  if (weights !== null)
+    for (const [name, on, w] of [
+      ['query', sides.queryWise, query],
+      ['key', sides.keyWise, key],
+    ] as const)
+      if (on && w === null)
+        throw new ShapeError(`dcmhaDecodeAttention: '${name}' weights are required when ${name}Wise is on`);
   const composed = weights !== null && (sides.queryWise || sides.keyWise);
-  const w1 = weights?.pre[sides.queryWise ? 'qw1' : 'kw1'];
-  const rank = composed && w1 !== undefined ? (w1.shape[2] as number) : 0;
+  const rank = (query ?? key)?.pre.w1.shape[2] ?? 0;
   return tf.tidy(() => {
     const list: Tensor[] = [tf.reshape(q_BN1E, [B, N, E]), k_BNSE, v_BNSE];
-    // Both Compose calls' weights of a side in one buffer: a shader may bind only 8 storage buffers.
-    const both = (p: 'q' | 'k') => tf.concat([pack(weights!.pre, p), pack(weights!.post, p)], 2);
-    if (composed && sides.queryWise) list.push(tf.reshape(both('q'), [B, -1, N]));
-    if (composed && sides.keyWise) list.push(both('k'));
+    if (query !== null) list.push(tf.reshape(packSide(query), [B, -1, N]));
+    if (key !== null) list.push(packSide(key));
     list.push(tf.tensor(decodeVisibility(B, S, options), [B, S]));
     const attrs = {
       composed,

@@ -44,7 +44,8 @@ export function hasFusedAttention(backendName: string = tf.getBackend()): boolea
  * reference elsewhere.
  *
  * ```js
- * const out_BNTE = dcmhaAttentionFused({ q, k, v, pre, post }, { window: 64, queryOffset: 0, keyOffset: 0, compose: { queryWise: true, keyWise: true } });
+ * const w = dynamicWeights(x, params); // @dcformer/compose: { query, key }, each with pre and post
+ * const out_BNTE = dcmhaAttentionFused({ q, k, v, weights: w }, { window: 64, queryOffset: 0, keyOffset: 0, compose: { queryWise: true, keyWise: true } });
  * ```
  */
 export function dcmhaAttentionFused(inputs: FusedAttentionInputs, attrs: FusedAttentionAttrs): Tensor {

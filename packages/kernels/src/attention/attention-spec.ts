@@ -17,7 +17,8 @@ import {
  *
  * Inputs, as an array in `attentionInputNames(attrs)` order: q [B,N,T,E], k [B,N,S,E], v [B,N,S,E],
  * then the present weights of pre-Compose and of post-Compose (ComposeWeights shapes: query side
- * over T, key side over S). Outputs: out [B,N,T,E] and stats [B,N,T,2] — per query row and head the
+ * over T, key side over S). The JS entry `dcmhaAttentionFused` takes them per side instead
+ * (AttentionWeights: query and key, each with its pre and post weights) and lays them out in this order. Outputs: out [B,N,T,E] and stats [B,N,T,2] — per query row and head the
  * softmax maximum and 1/Σexp, all the backward needs to recompute the probabilities block by block.
  *
  * The reference is the chunked path of @dcformer/compose (`dcmhaAttention` runs it wherever a
@@ -44,12 +45,50 @@ export interface FusedAttentionAttrs {
   compose: ComposeAttrs | null;
 }
 
+/**
+ * One side's dynamic weights for one Compose call: w1, w2 [B,L,I,N] and dd [B,L,N], where L is T on
+ * the query side and S on the key side (docs/dcmha.md "Compose").
+ */
+export interface ComposeSideWeights {
+  w1: Tensor;
+  w2: Tensor;
+  dd: Tensor;
+}
+
+/** One side's weights for both Compose calls: pre (on the scores) and post (on the probabilities). */
+export interface DynamicSide {
+  pre: ComposeSideWeights;
+  post: ComposeSideWeights;
+}
+
+/**
+ * DCMHA's dynamic weights as attention takes them: the query side (over T, from the query input) and
+ * the key side (over S, from the key input; what a decode cache keeps). null: that side is off.
+ */
+export interface AttentionWeights {
+  query: DynamicSide | null;
+  key: DynamicSide | null;
+}
+
 export interface FusedAttentionInputs {
   q: Tensor;
   k: Tensor;
   v: Tensor;
-  pre?: ComposeWeights;
-  post?: ComposeWeights;
+  /** Required when compose is on (the sides it switches on must be there). */
+  weights?: AttentionWeights | null;
+}
+
+/**
+ * The weights of one Compose call (pre or post) in the Compose kernel's names, for the sides `attrs`
+ * switches on; a side that is on but absent is left out (the Compose checks then name it).
+ */
+export function composeCallWeights(w: AttentionWeights, call: 'pre' | 'post', attrs: ComposeAttrs): ComposeWeights {
+  const out: ComposeWeights = {};
+  const q = w.query?.[call];
+  const k = w.key?.[call];
+  if (attrs.queryWise && q !== undefined) Object.assign(out, { qw1: q.w1, qw2: q.w2, qdd: q.dd });
+  if (attrs.keyWise && k !== undefined) Object.assign(out, { kw1: k.w1, kw2: k.w2, kdd: k.dd });
+  return out;
 }
 
 /** Names of the tensor inputs for these attrs, in kernel order: q, k, v, pre.<w>…, post.<w>…. */
@@ -61,10 +100,18 @@ export function attentionInputNames(attrs: FusedAttentionAttrs): string[] {
 
 /** The inputs as the kernel's array, in attentionInputNames order. */
 export function attentionInputList(inputs: FusedAttentionInputs, attrs: FusedAttentionAttrs): Tensor[] {
+  const { weights } = inputs;
+  const calls =
+    attrs.compose === null || weights == null
+      ? null
+      : {
+          pre: composeCallWeights(weights, 'pre', attrs.compose),
+          post: composeCallWeights(weights, 'post', attrs.compose),
+        };
   return attentionInputNames(attrs).map((name) => {
     if (name === 'q' || name === 'k' || name === 'v') return inputs[name];
-    const [side, w] = name.split('.') as ['pre' | 'post', keyof ComposeWeights];
-    return inputs[side]?.[w] as Tensor;
+    const [call, w] = name.split('.') as ['pre' | 'post', keyof ComposeWeights];
+    return calls?.[call][w] as Tensor;
   });
 }
 
@@ -144,9 +191,18 @@ export function validateAttentionInputs(caller: string, inputs: FusedAttentionIn
   // Compose weights of a side as they would meet a [B,N,T,S] x: query side over T, key side over S.
   // The check reads only rank, shape and dtype, so a stand-in with those three is enough (no tensor made).
   const x = { rank: 4, shape: [B, N, T, S], dtype: 'float32' } as unknown as Tensor;
-  for (const side of ['pre', 'post'] as const) {
-    const w = inputs[side];
-    if (w === undefined) throw new ShapeError(`${caller}: '${side}' weights are required when compose is on`);
-    validateComposeInputs(`${caller} (${side})`, { x, ...w }, attrs.compose);
-  }
+  const { weights } = inputs;
+  const sides = [
+    ['query', attrs.compose.queryWise],
+    ['key', attrs.compose.keyWise],
+  ] as const;
+  for (const [side, on] of sides)
+    if (on && weights?.[side] == null)
+      throw new ShapeError(`${caller}: '${side}' weights are required when ${side}Wise is on`);
+  for (const call of ['pre', 'post'] as const)
+    validateComposeInputs(
+      `${caller} (${call})`,
+      { x, ...composeCallWeights(weights as AttentionWeights, call, attrs.compose) },
+      attrs.compose,
+    );
 }

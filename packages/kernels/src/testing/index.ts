@@ -7,3 +7,4 @@ export * from './gelu-conformance.js';
 export * from './run-cases.js';
 export * from './adamw-conformance.js';
 export * from './compact-matmul-conformance.js';
+export * from './attention-weights.js';

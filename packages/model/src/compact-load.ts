@@ -20,6 +20,7 @@ import {
   type RawTensorSpec,
   type SafetensorsDtype,
   type TensorSink,
+  SINK_SLICE_BYTES,
   parseJsonBounded,
   readRawTensors,
   readRegularTextFile,
@@ -266,5 +267,93 @@ export async function saveQuantized(model: DcformerModel, dir: string): Promise<
   );
   const config = { ...configToJson(model.config), torch_dtype: 'float32', quantization: block };
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return block;
+}
+
+/**
+ * Rows [n0, n1) of the official tensor `name` as float32, row-major, the tensor seen as
+ * [shape[0], product of the rest] (a 1-D tensor is one row): the source of writeQuantizedFrom.
+ */
+export type RowSource = (name: string, shape: readonly number[], n0: number, n1: number) => Float32Array;
+
+/** [rows, row length] of a tensor as RowSource sees it. */
+export function rowsOf(shape: readonly number[]): [number, number] {
+  if (shape.length <= 1) return [1, shape[0] ?? 1];
+  return [shape[0], shape.slice(1).reduce((a, b) => a * b, 1)];
+}
+
+/**
+ * Writes a quantised checkpoint of `config` in `dir` (the files `dcformer quantize` writes) from
+ * float32 rows asked for on demand, quantising each slice of rows as it comes: no weight ever exists
+ * whole in float32, and the file is written tensor by tensor. For models made up on the spot (the
+ * 6.9B-shaped measurement of issue 18, tests); `dcformer quantize` converts a real checkpoint.
+ */
+export async function writeQuantizedFrom(
+  dir: string,
+  config: ModelConfig,
+  format: 'int8' | 'int4',
+  rows: RowSource,
+  groupSize = 64,
+): Promise<QuantizationBlock> {
+  const modules = new Map(compactSpecs(config, true).map((s) => [s.official, s]));
+  for (const s of modules.values()) checkGroup(`writeQuantizedFrom (${s.official})`, format, s.shape[1], groupSize);
+  const specs = new Map<string, RawTensorSpec>();
+  const sources = new Map<string, () => Iterable<Uint8Array>>();
+  const pendingScales = new Map<string, Float32Array>();
+  const bytes = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const rowsPerSlice = (K: number) => Math.max(1, Math.floor(SINK_SLICE_BYTES / 4 / K));
+  for (const spec of weightSpecs(config)) {
+    const module = modules.get(spec.official);
+    const [N, K] = rowsOf(spec.shape);
+    if (module === undefined) {
+      specs.set(spec.official, { dtype: 'F32', shape: spec.shape });
+      sources.set(spec.official, function* () {
+        for (let n0 = 0; n0 < N; n0 += rowsPerSlice(K))
+          yield bytes(rows(spec.official, spec.shape, n0, Math.min(N, n0 + rowsPerSlice(K))));
+      });
+      continue;
+    }
+    const p = prefixOf(spec.official);
+    specs.set(`${p}.qweight`, {
+      dtype: format === 'int8' ? 'I8' : 'U8',
+      shape: format === 'int8' ? [N, K] : [N, K / 2],
+    });
+    specs.set(`${p}.scales`, { dtype: 'F32', shape: [N, K / groupSize] });
+    // P.qweight sorts before P.scales, so the scales gathered while packing are ready when asked for
+    sources.set(`${p}.qweight`, function* () {
+      const scales = new Float32Array((N * K) / groupSize);
+      for (let n0 = 0; n0 < N; n0 += rowsPerSlice(K)) {
+        const n1 = Math.min(N, n0 + rowsPerSlice(K));
+        const part = packSpec(
+          { ...spec, shape: [n1 - n0, K] },
+          rows(spec.official, spec.shape, n0, n1),
+          format,
+          groupSize,
+        );
+        scales.set(part.scales as Float32Array, (n0 * K) / groupSize);
+        yield bytes(part.data);
+      }
+      pendingScales.set(p, scales);
+    });
+    sources.set(`${p}.scales`, function* () {
+      const scales = pendingScales.get(p);
+      if (scales === undefined)
+        throw new Error(`writeQuantizedFrom: internal: '${p}.scales' asked before '${p}.qweight'`);
+      pendingScales.delete(p);
+      yield bytes(scales);
+    });
+  }
+  const block: QuantizationBlock = {
+    format,
+    group_size: groupSize,
+    modules: [...modules.keys()],
+    scales_dtype: 'F32',
+    layout: format === 'int8' ? INT8_LAYOUT : INT4_LAYOUT,
+  };
+  await writeRawSafetensorsStreaming(dir, specs, (name) => (sources.get(name) as () => Iterable<Uint8Array>)(), {
+    producer: 'dcformer-ts writeQuantizedFrom',
+  });
+  const json = { ...configToJson(config), torch_dtype: 'float32', quantization: block };
+  await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
   return block;
 }

@@ -178,4 +178,10 @@ export async function saveModel(model: DcformerModel, dir: string, options: Save
   const config = { ...configToJson(model.config), torch_dtype: TORCH_DTYPE[dtype] };
   await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
-export { saveQuantized, readQuantization, type QuantizationBlock } from './compact-load.js';
+export {
+  saveQuantized,
+  readQuantization,
+  writeQuantizedFrom,
+  type QuantizationBlock,
+  type RowSource,
+} from './compact-load.js';

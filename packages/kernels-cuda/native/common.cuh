@@ -45,10 +45,10 @@ void forEachIndex(const F& f, int64_t n) {
 }
 
 /** How one reduction pass combines lane partials. */
-enum class Combine { Sum, Max };
+enum class Combine { Sum, Max, Min, Prod };
 
 __host__ __device__ inline float combine(Combine op, float a, float b) {
-  return op == Combine::Max ? fmaxf(a, b) : a + b;
+  return op == Combine::Max ? fmaxf(a, b) : op == Combine::Min ? fminf(a, b) : op == Combine::Prod ? a * b : a + b;
 }
 
 /**

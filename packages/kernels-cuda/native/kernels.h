@@ -63,4 +63,43 @@ void dynamicWeights(const float* x, const float* dw1, const float* qkw, const fl
 void gemmTiled(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
                int64_t strideA, int64_t strideB);
 
+
+
+// ---- the generic kernels of the `cuda` tfjs backend (src/kernels/): one family per file ----
+
+// At most this many dimensions in a strided kernel; the backend folds or refuses higher ranks.
+constexpr int kMaxRank = 8;
+// An index space (shape) and, per operand, the element strides that walk it; stride 0 broadcasts.
+struct Strides {
+  int rank;
+  int64_t shape[kMaxRank];
+  int64_t a[kMaxRank], b[kMaxRank], c[kMaxRank];
+};
+
+// elementwise.cu — y = op(x) over n float32s; the codes are UnaryOp of src/kernels/codes.ts
+void unaryF32(int op, const float* x, float* y, int64_t n, float alpha, float beta);
+// out[i] = op(a[·], b[·]) over the index space of s (s.a, s.b walk a and b; out is dense). dtype 0 float32, 1 int32;
+// comparison codes write uint8 (bool) outputs.
+void binary(int op, int dtype, const void* a, const void* b, void* out, const Strides& s);
+// out[i] = cond[·] ? a[·] : b[·] (cond uint8; s.c walks cond, s.a a, s.b b); 4-byte elements
+void select(const uint8_t* cond, const void* a, const void* b, void* out, const Strides& s);
+// dtype codes 0 float32, 1 int32, 2 bool (uint8)
+void cast(const void* x, int from, void* y, int to, int64_t n);
+// y[i] = start + i·step in dtype (0 float32, 1 int32, 2 bool)
+void fill(void* y, int dtype, int64_t n, double start, double step);
+
+// layout.cu — dst[dstOffset + Σ i_d·s.c[d]] = src[srcOffset + Σ (i_d mod mod_d)·s.a[d]] over s.shape; mod_d = 0: no modulo.
+// elemBytes 4 or 1. Transpose, slice, concat, pack/unpack, split, pad, tile are this one copy.
+void stridedCopy(int elemBytes, const void* src, int64_t srcOffset, void* dst, int64_t dstOffset, const Strides& s, const int64_t* mod);
+
+// reduce.cu — per row of `cols` float32s: op 0 sum, 1 mean, 2 max, 3 min, 4 prod → y [rows];
+// 5 argmax, 6 argmin → int32 y (the first index of the extreme, as tfjs).
+void reduceRows(int op, const float* x, void* y, int64_t rows, int64_t cols);
+// softmax.cu — rows of `cols`: softmax (logSoftmax false) or log-softmax
+void softmaxRows(const float* x, float* y, int64_t rows, int64_t cols, bool logSoftmax);
+
+// gather.cu — out[o, j, k] = x[o, idx[j], k] (x [outer, N, inner]); an index outside [0, N) gives zeros
+void gather(int elemBytes, const void* x, const int32_t* idx, void* out, int64_t outer, int64_t N, int64_t nIdx, int64_t inner);
+// out[s, k] = Σ_{i : ids[i] = s} x[i, k] (x [n, inner], out [segments, inner]); ids outside [0, segments) are dropped
+void unsortedSegmentSum(const float* x, const int32_t* ids, float* out, int64_t n, int64_t inner, int64_t segments);
 }  // namespace dcf

@@ -57,6 +57,10 @@ std::string deviceMemset0(void* ptr, size_t bytes) {
   const cudaError_t e = bytes > 0 ? cudaMemset(ptr, 0, bytes) : cudaSuccess;
   return e == cudaSuccess ? "" : cudaWhy("cudaMemset", e);
 }
+std::string copyOnDevice(void* dst, const void* src, size_t bytes) {
+  const cudaError_t e = bytes > 0 ? cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice) : cudaSuccess;
+  return e == cudaSuccess ? "" : cudaWhy("cudaMemcpy (on device)", e);
+}
 std::string deviceSync(const char* what) {
   // a bad launch (shape, resources) shows here first; an execution error at the synchronisation
   cudaError_t e = cudaGetLastError();

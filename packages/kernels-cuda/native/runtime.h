@@ -21,6 +21,7 @@ void deviceFree(void* ptr);
 std::string copyToDevice(void* dst, const void* src, size_t bytes);
 std::string copyToHost(void* dst, const void* src, size_t bytes);
 std::string deviceMemset0(void* ptr, size_t bytes);
+std::string copyOnDevice(void* dst, const void* src, size_t bytes);
 /** Waits for queued kernels; reports a launch or execution error of any of them. */
 std::string deviceSync(const char* what);
 

@@ -1,52 +1,75 @@
 /**
- * SKELETON of the tfjs backend `cuda` (issue 20, step 4). State, plainly:
+ * The tfjs backend `cuda`: tensors live in device buffers of the addon (native/buffers.h), kernels
+ * take and return buffer handles, and nothing crosses to the host between kernels. Reads
+ * (`dataSync`, `data`) and writes (`tf.tensor`) are the only copies, plus one counted copy each way
+ * for a kernel the backend has no device implementation of (src/fallback.ts): it runs the cpu
+ * backend's kernel on downloaded inputs, logs one line per kernel name and counts every call
+ * (`fallbacks()`).
  *
- * - Implemented: tensor storage with byte accounting — held in HOST memory for now (the addon has no
- *   persistent device buffers yet, so each kernel copies its inputs to the device and its outputs
- *   back); the ten kernels of `addonKernels` (Compose ± backward, RMSNorm ± backward, RoPE, GELU ±
- *   backward, softmax cross-entropy ± backward, AdamW) and `BatchMatMul` (cuBLAS or the tiled kernel).
- * - Not implemented: every other tfjs kernel (Add, Reshape, Softmax, … — tfjs's engine throws
- *   "Kernel 'X' not registered for backend 'cuda'"), tensors resident in device memory, the per-kernel
- *   host fallback with counted copies, timing (`time()`), GPU data interop (`readToGPU`,
- *   `createTensorFromGPUData`): these throw NotImplementedError. So a model cannot run on it yet.
- *
- * The same class over the host build (`registerCudaBackend({ addon: hostAddon, name: … })`) is how
- * the tests exercise it without a GPU.
+ * Over the host build of the addon (`registerCudaBackend({ addon: hostAddon, name })`) the same
+ * class runs on host memory behind the same entry points: that is how CI tests it without a GPU.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DataStorage, KernelBackend } from '@tensorflow/tfjs-core';
-import type {
-  BackendTimingInfo,
-  BackendValues,
-  DataId,
-  DataType,
-  KernelConfig,
-  TensorInfo,
-} from '@tensorflow/tfjs-core';
-import { NotImplementedError } from '@dcformer/kernels';
-import { addonKernels } from './addon-kernels.js';
-import { loadAddon, type CudaAddon } from './native.js';
+import type { BackendTimingInfo, BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { InputError, NotImplementedError } from '@dcformer/kernels';
+import { fallbackKernels } from './fallback.js';
+import { deviceKernels } from './kernels/index.js';
+import { loadAddon, type CudaAddon, type DeviceBuffer } from './native.js';
 
 interface Entry {
-  values: BackendValues;
-  dtype: DataType;
-  shape: number[];
-  refCount: number;
+  handle: DeviceBuffer;
   bytes: number;
+  dtype: DataType;
+  /** Elements; a reshape shares the entry (same dataId) under another shape of the same size. */
+  size: number;
+  refCount: number;
 }
 
-function byteLength(values: BackendValues): number {
-  if (ArrayBuffer.isView(values)) return values.byteLength;
-  return (values as Uint8Array[]).reduce((n, v) => n + v.length, 0);
+/** Bytes per element on the device: bool is one byte (as the cpu backend's Uint8Array), the rest four. */
+export function elementBytes(dtype: DataType): number {
+  if (dtype === 'bool') return 1;
+  if (dtype === 'float32' || dtype === 'int32') return 4;
+  throw new NotImplementedError(`the 'cuda' backend's tensors of dtype '${dtype}' (float32, int32 and bool only)`);
+}
+
+function hostArray(dtype: DataType, size: number): Float32Array | Int32Array | Uint8Array {
+  if (dtype === 'float32') return new Float32Array(size);
+  if (dtype === 'int32') return new Int32Array(size);
+  return new Uint8Array(size);
+}
+
+export interface CudaBackendOptions {
+  /** Where the one line per fallen-back kernel name goes (default console.warn). */
+  log?: (line: string) => void;
 }
 
 export class CudaBackend extends KernelBackend {
   readonly data: DataStorage<Entry>;
-  private hostBytes = 0;
+  private deviceBytes = 0;
+  // the live handles, for dispose(): DataStorage keeps its entries in a WeakMap that cannot be walked
+  private readonly live = new Set<DeviceBuffer>();
+  private readonly counts = new Map<string, number>();
+  private readonly log: (line: string) => void;
 
-  constructor(readonly addon: CudaAddon) {
+  constructor(
+    readonly addon: CudaAddon,
+    options: CudaBackendOptions = {},
+  ) {
     super();
     this.data = new DataStorage<Entry>(this, tf.engine());
+    this.log = options.log ?? ((line) => console.warn(line));
+  }
+
+  /** A new device buffer for `size` elements of `dtype`, registered under a new dataId (refCount 1). */
+  private allocEntry(dataId: DataId, size: number, dtype: DataType, refCount: number): Entry {
+    const bytes = size * elementBytes(dtype);
+    const handle = this.addon.bufferAlloc(bytes);
+    const entry = { handle, bytes, dtype, size, refCount };
+    this.data.set(dataId, entry);
+    this.live.add(handle);
+    this.deviceBytes += bytes;
+    return entry;
   }
 
   write(values: BackendValues, shape: number[], dtype: DataType): DataId {
@@ -55,15 +78,38 @@ export class CudaBackend extends KernelBackend {
     return dataId;
   }
 
-  /** What kernels return: a new tensor over `values` (taken, not copied). */
-  makeTensorInfo(shape: number[], dtype: DataType, values: BackendValues): TensorInfo {
-    return { dataId: this.write(values, shape, dtype), shape, dtype };
+  move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const entry = this.allocEntry(dataId, size, dtype, refCount);
+    if (values === null || values === undefined) return; // tfjs writes empty tensors this way; kernels fill them
+    if (!ArrayBuffer.isView(values) || values.byteLength !== entry.bytes)
+      throw new InputError(
+        `CudaBackend.write: 'values' must be a typed array of ${entry.bytes} bytes for ${dtype} [${shape}]; got ${ArrayBuffer.isView(values) ? `${values.byteLength} bytes` : typeof values}`,
+      );
+    this.addon.bufferUpload(entry.handle, values);
   }
 
-  move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
-    const bytes = byteLength(values);
-    this.hostBytes += bytes;
-    this.data.set(dataId, { values, dtype, shape, refCount, bytes });
+  /** An output of `shape` and `dtype` in a new device buffer, for kernels to fill. */
+  makeOutput(shape: number[], dtype: DataType): TensorInfo {
+    const dataId = {};
+    this.allocEntry(
+      dataId,
+      shape.reduce((a, b) => a * b, 1),
+      dtype,
+      1,
+    );
+    return { dataId, shape, dtype };
+  }
+
+  /** A tensor of `shape` over the same buffer as `t` (Reshape, Identity, ExpandDims): no copy. */
+  shareAs(t: TensorInfo, shape: number[]): TensorInfo {
+    this.incRef(t.dataId);
+    return { dataId: t.dataId, shape, dtype: t.dtype };
+  }
+
+  /** The device buffer holding `t`. */
+  handle(t: TensorInfo): DeviceBuffer {
+    return this.data.get(t.dataId).handle;
   }
 
   refCount(dataId: DataId): number {
@@ -79,13 +125,19 @@ export class CudaBackend extends KernelBackend {
     const entry = this.data.get(dataId);
     entry.refCount--;
     if (!force && entry.refCount > 0) return false;
-    this.hostBytes -= entry.bytes;
+    this.addon.bufferFree(entry.handle);
+    this.live.delete(entry.handle);
+    this.deviceBytes -= entry.bytes;
     this.data.delete(dataId);
     return true;
   }
 
+  /** Downloads the tensor's values (after the queued kernels finish). */
   readSync(dataId: DataId): BackendValues {
-    return this.data.get(dataId).values;
+    const entry = this.data.get(dataId);
+    const out = hostArray(entry.dtype, entry.size);
+    if (entry.bytes > 0) this.addon.bufferDownload(entry.handle, out);
+    return out;
   }
 
   async read(dataId: DataId): Promise<BackendValues> {
@@ -96,9 +148,24 @@ export class CudaBackend extends KernelBackend {
     return this.data.numDataIds();
   }
 
-  /** Bytes held: all on the host until device-resident tensors exist (numBytesInDevice stays 0). */
-  memory(): { unreliable: boolean; reasons?: string[]; numBytesInHost: number; numBytesInDevice: number } {
-    return { unreliable: false, numBytesInHost: this.hostBytes, numBytesInDevice: 0 };
+  /** Bytes of this backend's tensors, all in device memory (host memory holds none of them). */
+  memory(): { unreliable: boolean; numBytesInHost: number; numBytesInDevice: number } {
+    return { unreliable: false, numBytesInHost: 0, numBytesInDevice: this.deviceBytes };
+  }
+
+  /** Calls of each kernel that ran on the cpu backend for want of a device kernel, by kernel name. */
+  fallbacks(): Map<string, number> {
+    return new Map(this.counts);
+  }
+
+  /** Counts one fallback call; the first of each kernel name is logged. */
+  noteFallback(kernelName: string): void {
+    const n = this.counts.get(kernelName) ?? 0;
+    if (n === 0)
+      this.log(
+        `dcformer cuda: kernel '${kernelName}' has no device implementation; it runs on the cpu backend with its inputs downloaded and outputs uploaded (counted in backend.fallbacks())`,
+      );
+    this.counts.set(kernelName, n + 1);
   }
 
   floatPrecision(): 16 | 32 {
@@ -110,11 +177,14 @@ export class CudaBackend extends KernelBackend {
   }
 
   timerAvailable(): boolean {
-    return false;
+    return true;
   }
 
-  time(): Promise<BackendTimingInfo> {
-    throw new NotImplementedError("the 'cuda' backend's time() (kernel timing)");
+  /** Wall time of f on the host: every launch waits for the device (native/call.h), so it includes the kernels. */
+  async time(f: () => void): Promise<BackendTimingInfo> {
+    const t0 = performance.now();
+    f();
+    return { kernelMs: performance.now() - t0 };
   }
 
   readToGPU(): never {
@@ -125,60 +195,21 @@ export class CudaBackend extends KernelBackend {
     throw new NotImplementedError("the 'cuda' backend's createTensorFromGPUData()");
   }
 
-  dispose(): void {}
-}
-
-/** BatchMatMul through the addon's GEMM: float32, batch dims equal or one side's batch of 1 (stride 0). */
-function batchMatMulKernel(backendName: string): KernelConfig {
-  return {
-    kernelName: 'BatchMatMul',
-    backendName,
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const be = backend as CudaBackend;
-      const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-      const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-      if (a.dtype !== 'float32' || b.dtype !== 'float32')
-        throw new NotImplementedError(`BatchMatMul on '${backendName}' for ${a.dtype} × ${b.dtype} (float32 only)`);
-      const outer = (s: number[]) => s.slice(0, -2).reduce((p, q) => p * q, 1);
-      const [batchA, batchB] = [outer(a.shape), outer(b.shape)];
-      if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
-        throw new NotImplementedError(
-          `BatchMatMul on '${backendName}' with batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] (only equal batches or a batch of 1)`,
-        );
-      }
-      const [ra, ca] = a.shape.slice(-2);
-      const [rb, cb] = b.shape.slice(-2);
-      const [M, K] = transposeA ? [ca, ra] : [ra, ca];
-      const N = transposeB ? rb : cb;
-      const batch = Math.max(batchA, batchB);
-      const c = new Float32Array(batch * M * N);
-      const av = be.readSync(a.dataId) as Float32Array;
-      const bv = be.readSync(b.dataId) as Float32Array;
-      be.addon.gemm(
-        av,
-        bv,
-        c,
-        batch,
-        M,
-        N,
-        K,
-        transposeA,
-        transposeB,
-        batchA === 1 ? 0 : M * K,
-        batchB === 1 ? 0 : K * N,
-      );
-      const batchShape = (batchA >= batchB ? a : b).shape.slice(0, -2);
-      return be.makeTensorInfo([...batchShape, M, N], 'float32', c);
-    },
-  };
+  /** Frees every buffer this backend still holds (tf.removeBackend calls this). */
+  dispose(): void {
+    for (const handle of this.live) this.addon.bufferFree(handle);
+    this.live.clear();
+    this.deviceBytes = 0;
+  }
 }
 
 /**
- * Registers the backend (default name 'cuda', default addon the device build) and its kernels.
- * Does nothing, and says why, when the addon is missing or no device answers. Priority 0: tfjs
- * never picks it on its own; `tf.setBackend('cuda')` does.
+ * Registers the backend (default name 'cuda', default addon the device build), its device kernels
+ * and, when the `cpu` backend is registered, a counted fallback for every other kernel the cpu
+ * backend has. Does nothing, and says why, when the addon is missing or no device answers.
+ * Priority 0: tfjs never picks it on its own; `tf.setBackend('cuda')` does.
  */
-export function registerCudaBackend(options: { addon?: CudaAddon; name?: string } = {}): {
+export function registerCudaBackend(options: { addon?: CudaAddon; name?: string } & CudaBackendOptions = {}): {
   registered: boolean;
   reason: string;
 } {
@@ -188,7 +219,10 @@ export function registerCudaBackend(options: { addon?: CudaAddon; name?: string 
   const status = addon.status();
   if (!status.available) return { registered: false, reason: status.reason };
   if (tf.findBackend(name) !== null) return { registered: true, reason: `'${name}' was already registered` };
-  tf.registerBackend(name, () => new CudaBackend(addon), 0);
-  for (const config of [...addonKernels(addon, name), batchMatMulKernel(name)]) tf.registerKernel(config);
-  return { registered: true, reason: `${status.variant} addon on ${status.device}` };
+  tf.registerBackend(name, () => new CudaBackend(addon, { log: options.log }), 0);
+  const own = deviceKernels(name);
+  for (const config of own) tf.registerKernel(config);
+  const fallback = fallbackKernels(name, new Set(own.map((k) => k.kernelName)));
+  for (const config of fallback.kernels) tf.registerKernel(config);
+  return { registered: true, reason: `${status.variant} addon on ${status.device}${fallback.note}` };
 }

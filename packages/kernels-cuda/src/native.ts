@@ -21,13 +21,17 @@ export interface AddonStatus {
 }
 
 /**
- * The entry points. Every array is a host typed array: the addon copies inputs to device memory,
- * runs the kernel, copies outputs back, and throws (TypeError / RangeError / Error naming the
+ * The entry points. Every array is a host typed array (the addon copies inputs to device memory,
+ * runs the kernel, copies outputs back) or a device buffer handle (used in place); it throws (TypeError / RangeError / Error naming the
  * function and argument) on a wrong argument or a CUDA error.
  */
 // Compose, the element-wise kernels and the GEMM: @dcformer/kernels' HostKernelAddon and HostGemmAddon (the tfjs side is shared too).
-export interface CudaAddon extends HostKernelAddon, HostGemmAddon {
+// Every array argument of them also takes a device buffer handle (native/call.h): the `cuda`
+// backend calls the same entry points on the buffers its tensors live in (src/kernels/fused.ts).
+export interface CudaAddon extends HostKernelAddon, HostGemmAddon, DeviceOps {
   status(): AddonStatus;
+  /** The same entry points typed for device buffer handles in place of arrays (the same functions). */
+  onDevice: DeviceKernelEntries;
   /**
    * DCMHA's dynamic weight projection, forward (G = 1): x [X,D], dw1 [D,4,K], qkw [4,K,2I,N], dd [D,4N]
    * → w1, w2 [4,X,I,N] (w1 RMS-normalised over N, eps 1e-6), ddOut [X,4,N] (tanh). K ≤ 256, N ≤ 64.
@@ -78,6 +82,91 @@ export interface CudaAddon extends HostKernelAddon, HostGemmAddon {
   ): void;
 }
 
+/** A device buffer: a handle into the addon's table (native/buffers.h), never a raw pointer. */
+export type DeviceBuffer = number;
+
+/** An entry point with a device buffer handle in place of each typed array (null stays allowed where it was). */
+type OnDevice<F> = F extends (...args: infer A) => infer R
+  ? (
+      ...args: {
+        [K in keyof A]: A[K] extends Float32Array | Int32Array
+          ? DeviceBuffer
+          : A[K] extends Float32Array | null
+            ? DeviceBuffer | null
+            : A[K];
+      }
+    ) => R
+  : never;
+
+type FusedEntries = HostKernelAddon & HostGemmAddon;
+/** The fused kernels' and the GEMM's entry points called on device buffers (native/call.h takes either). */
+export type DeviceKernelEntries = { [K in keyof FusedEntries]: OnDevice<FusedEntries[K]> };
+
+/**
+ * The device-buffer API and the generic kernels of the `cuda` backend (native/addon-ops.cc). In the
+ * host build the "device" is host memory behind the same calls, so the backend runs unchanged in
+ * CI. Operands are buffer handles; shapes and strides are arrays of at most 8 integers. Op and dtype
+ * codes: src/kernels/codes.ts.
+ */
+export interface DeviceOps {
+  bufferAlloc(bytes: number): DeviceBuffer;
+  bufferFree(handle: DeviceBuffer): void;
+  /** The array's bytes to the start of the buffer. */
+  bufferUpload(handle: DeviceBuffer, values: ArrayBufferView): void;
+  /** The buffer's first bytes into the array (after the queued kernels finish). */
+  bufferDownload(handle: DeviceBuffer, out: ArrayBufferView): void;
+  bufferCopy(dst: DeviceBuffer, src: DeviceBuffer, bytes: number): void;
+  /** Live buffers in this process (every backend instance together). */
+  bufferStats(): { bytes: number; count: number };
+  unary(op: number, x: DeviceBuffer, y: DeviceBuffer, n: number, alpha: number, beta: number): void;
+  binary(
+    op: number,
+    dtype: number,
+    a: DeviceBuffer,
+    b: DeviceBuffer,
+    out: DeviceBuffer,
+    shape: number[],
+    stridesA: number[],
+    stridesB: number[],
+  ): void;
+  select(
+    cond: DeviceBuffer,
+    a: DeviceBuffer,
+    b: DeviceBuffer,
+    out: DeviceBuffer,
+    shape: number[],
+    stridesA: number[],
+    stridesB: number[],
+    stridesCond: number[],
+  ): void;
+  cast(x: DeviceBuffer, from: number, y: DeviceBuffer, to: number, n: number): void;
+  fill(y: DeviceBuffer, dtype: number, n: number, start: number, step: number): void;
+  stridedCopy(
+    elemBytes: number,
+    src: DeviceBuffer,
+    srcOffset: number,
+    dst: DeviceBuffer,
+    dstOffset: number,
+    shape: number[],
+    srcStrides: number[],
+    dstStrides: number[],
+    mod: number[] | null,
+  ): void;
+  reduceRows(op: number, x: DeviceBuffer, y: DeviceBuffer, rows: number, cols: number): void;
+  softmaxRows(x: DeviceBuffer, y: DeviceBuffer, rows: number, cols: number, logSoftmax: boolean): void;
+  gather(
+    elemBytes: number,
+    x: DeviceBuffer,
+    idx: DeviceBuffer,
+    out: DeviceBuffer,
+    outer: number,
+    N: number,
+    nIdx: number,
+    inner: number,
+  ): void;
+  segmentSum(x: DeviceBuffer, ids: DeviceBuffer, out: DeviceBuffer, n: number, inner: number, segments: number): void;
+}
+
 const FILES: Record<AddonVariant, string> = {
   device: '../build/dcformer_cuda.node',
   host: '../build/host/dcformer_cuda_host.node',
@@ -115,6 +204,8 @@ function withTypedErrors(raw: Record<string, unknown>): CudaAddon {
             }
           };
   }
+  // every entry point takes a handle where it takes an array: the device-typed view is the same object
+  out.onDevice = out;
   // A native module's exports are untyped: here they get their declared type (the conformance tests check it).
   return out as unknown as CudaAddon;
 }

@@ -20,7 +20,8 @@ const ALLOWED = {
   // The tokenizer reads files through @dcformer/checkpoint's bounded readers (tfjs-free, so it stays tfjs-free).
   '@dcformer/tokenizer': ['@dcformer/checkpoint'],
   '@dcformer/train': ['@dcformer/kernels', '@dcformer/model'],
-  '@dcformer/eval': [],
+  // eval quotes bad JSON-lines values the way the other JSON readers do (describeValue; tfjs-free).
+  '@dcformer/eval': ['@dcformer/checkpoint'],
   // Private plumbing of the CLI apps (flags, backend start-up, error lines): apps depend on it,
   // no library does (none lists it), and it depends on no app.
   '@dcformer/cli-utils': ['@dcformer/kernels', '@dcformer/kernels-cpu', '@dcformer/kernels-webgpu'],

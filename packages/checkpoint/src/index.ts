@@ -5,6 +5,7 @@
  */
 export { CheckpointError, formatShape, type CheckpointErrorOptions } from './errors.js';
 export { MAX_JSON_DEPTH, jsonDepthViolation, parseJsonBounded, valueTooDeep } from './json.js';
+export { describeValue } from './describe.js';
 export { AllocationBudget, BUDGET_SLACK_BYTES, FILE_EXPANSION } from './budget.js';
 export {
   CONVERT_CHUNK_BYTES,

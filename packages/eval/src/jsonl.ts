@@ -2,6 +2,7 @@
  * Reading data files row by row, so that a malformed row is reported with its file and 1-based line
  * ("piqa.jsonl:17: 'gold' must be an integer in [0, 1]; got 2") instead of a crash far away.
  */
+import { describeValue } from '@dcformer/checkpoint';
 import { DataError } from './errors.js';
 
 export interface JsonRow {
@@ -26,18 +27,6 @@ export function parseJsonl(text: string, source: string): JsonRow[] {
   return rows;
 }
 
-function describe(value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    // 20k levels of [[[…]]] overflow JSON.stringify's recursion; the message must still be one line.
-    return Array.isArray(value) ? 'a deeply nested array' : 'a deeply nested value';
-  }
-  if (text === undefined) return String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
 /** Typed access to one JSON object row; every failure names the key, what was expected and what was there. */
 export class Fields {
   private readonly object: Record<string, unknown>;
@@ -49,7 +38,7 @@ export class Fields {
     readonly expected: string,
   ) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new DataError(source, line, `expected an object ${expected}; got ${describe(value)}`);
+      throw new DataError(source, line, `expected an object ${expected}; got ${describeValue(value)}`);
     }
     this.object = value as Record<string, unknown>;
   }
@@ -69,14 +58,14 @@ export class Fields {
 
   string(key: string): string {
     const v = this.get(key);
-    if (typeof v !== 'string') this.fail(`'${key}' must be a string; got ${describe(v)}`);
+    if (typeof v !== 'string') this.fail(`'${key}' must be a string; got ${describeValue(v)}`);
     return v;
   }
 
   strings(key: string, minLength = 1): string[] {
     const v = this.get(key);
     if (!Array.isArray(v) || v.length < minLength || !v.every((s) => typeof s === 'string')) {
-      this.fail(`'${key}' must be an array of at least ${minLength} strings; got ${describe(v)}`);
+      this.fail(`'${key}' must be an array of at least ${minLength} strings; got ${describeValue(v)}`);
     }
     return v as string[];
   }
@@ -87,7 +76,7 @@ export class Fields {
     const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
       const range = Number.isFinite(max) ? ` in [${min}, ${max}]` : Number.isFinite(min) ? ` ≥ ${min}` : '';
-      this.fail(`'${key}' must be an integer${range}; got ${describe(v)}`);
+      this.fail(`'${key}' must be an integer${range}; got ${describeValue(v)}`);
     }
     return n;
   }
@@ -100,7 +89,7 @@ export class Fields {
       !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)
     ) {
       this.fail(
-        `'${key}' must be an array of ${minLength > 0 ? `at least ${minLength} ` : ''}token ids (integers ≥ 0); got ${describe(v)}`,
+        `'${key}' must be an array of ${minLength > 0 ? `at least ${minLength} ` : ''}token ids (integers ≥ 0); got ${describeValue(v)}`,
       );
     }
     return v as number[];
@@ -108,7 +97,7 @@ export class Fields {
 
   boolean(key: string): boolean {
     const v = this.get(key);
-    if (typeof v !== 'boolean') this.fail(`'${key}' must be true or false; got ${describe(v)}`);
+    if (typeof v !== 'boolean') this.fail(`'${key}' must be true or false; got ${describeValue(v)}`);
     return v;
   }
 }

@@ -13,6 +13,7 @@
  * (`dense`, `dynamic_dense`, `dense_type`, `sepln`, `stack_hidden`, `expand_last`, `round64`) are
  * read in mudd.ts. There `use_dcmha`, `window_size` and friends are this project's extensions.
  */
+import { describeValue } from '@dcformer/checkpoint';
 import { ConfigError } from '@dcformer/kernels';
 import {
   MUDD_ARCHITECTURE,
@@ -198,22 +199,8 @@ function familyDefaults(family: ModelFamily) {
   };
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  const type = Array.isArray(value) ? 'array' : typeof value;
-  let text: string;
-  try {
-    text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = 'a deeply nested value'; // JSON.stringify recursion overflows on 20k levels
-  }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `${text} (${type})`;
-}
-
 function fail(who: string, key: string, allowed: string, got: unknown): never {
-  throw new ConfigError(`${who}: '${key}' must be ${allowed}; got ${describe(got)}`, key);
+  throw new ConfigError(`${who}: '${key}' must be ${allowed}; got ${describeValue(got)}`, key);
 }
 
 function checkKind(who: string, key: string, kind: Kind, v: unknown, max = Number.POSITIVE_INFINITY): unknown {
@@ -342,7 +329,7 @@ function checkHeads(c: Fields, raw: Record<string, unknown>, name: KeyName, who:
   const headDim = dim / nHead;
   if (raw.headDim !== undefined && raw.headDim !== headDim) {
     warn(
-      `${who}: '${name('headDim')}' is ignored; head_dim is always dim / n_head = ${headDim}; got ${describe(raw.headDim)}`,
+      `${who}: '${name('headDim')}' is ignored; head_dim is always dim / n_head = ${headDim}; got ${describeValue(raw.headDim)}`,
     );
   }
   if (c.useDcmha && nHead < 2) {

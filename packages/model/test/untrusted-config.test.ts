@@ -49,7 +49,7 @@ describe('class 2: deep JSON is a typed error, not a stack overflow', () => {
     ).toThrow(ConfigError);
     expect(() =>
       parseConfig({ model_type: 'dcformer', dim: value, n_head: 4, n_layer: 2, vocab_size: 256, block_size: 64 }),
-    ).toThrow(/'dim' must be a positive integer; got a deeply nested value/);
+    ).toThrow(/'dim' must be a positive integer; got a deeply nested array/);
   });
 });
 

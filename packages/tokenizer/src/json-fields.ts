@@ -2,21 +2,14 @@
  * Typed access to parsed JSON with errors that name the field (`pre_tokenizer.pretokenizers[1].type`),
  * so a malformed tokenizer.json says where, not just "undefined is not a function".
  */
+import { describeValue } from '@dcformer/checkpoint';
 import { TokenizerError } from './errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
-
 export function bad(field: string, expected: string, got: unknown): never {
-  throw new TokenizerError(`tokenizer.json: '${field}' must be ${expected}; got ${describe(got)}`, { field });
+  throw new TokenizerError(`tokenizer.json: '${field}' must be ${expected}; got ${describeValue(got)}`, { field });
 }
 
 export function asObject(value: unknown, field: string): JsonObject {

@@ -24,7 +24,12 @@ const ALLOWED = {
   '@dcformer/eval': ['@dcformer/checkpoint'],
   // Private plumbing of the CLI apps (flags, backend start-up, error lines): apps depend on it,
   // no library does (none lists it), and it depends on no app.
-  '@dcformer/cli-utils': ['@dcformer/kernels', '@dcformer/kernels-cpu', '@dcformer/kernels-webgpu'],
+  '@dcformer/cli-utils': [
+    '@dcformer/kernels',
+    '@dcformer/kernels-cpu',
+    '@dcformer/kernels-cuda',
+    '@dcformer/kernels-webgpu',
+  ],
 };
 
 /** Every .ts file under `dir` (tests included: a tfjs-free package's tests must not need tfjs either). */

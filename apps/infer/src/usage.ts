@@ -21,7 +21,7 @@ export const IMPLEMENTED: readonly CommandName[] = [
 
 const BACKEND = `  --backend B     cpu | wasm | webgpu | cuda (default: cpu with @dcformer/kernels-cpu's native kernels,
                   else wasm, or cpu for weights over 768 MiB; webgpu needs a Vulkan-capable GPU or
-                  SwiftShader)`;
+                  SwiftShader; cuda an NVIDIA GPU and @dcformer/kernels-cuda's device addon)`;
 
 const DTYPE = `  --dtype D       weights in memory: f32 (default), bf16, f16, int8 or int4 (linear weights and
                   embedding; compute stays float32); a quantised checkpoint loads in its own format

@@ -162,9 +162,9 @@ const CASES: BadCase[] = [
     code: 2,
   },
   {
-    what: 'unavailable backend',
+    what: 'cuda without a GPU',
     argv: (out) => [...base('logits', () => goodIds)(out), '--backend', 'cuda'],
-    message: /^dcformer logits: backend 'cuda' is not available in this build \(available: cpu, wasm, webgpu\)$/,
+    message: /^dcformer logits: backend 'cuda' has no usable device here: .+$/,
     code: 2,
   },
   {

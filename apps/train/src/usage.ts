@@ -94,9 +94,10 @@ usage: dcformer-train (--preset NAME | --config FILE) --data PATH [--data PATH .
   --compare-mha        the same as --compare mha
   --init-from DIR      start from a model directory's weights (fine-tuning)
   --seed S             model init, data order and sampling (default 0)
-  --backend B          cpu | wasm | webgpu (default: cpu with @dcformer/kernels-cpu's native
+  --backend B          cpu | wasm | webgpu | cuda (default: cpu with @dcformer/kernels-cpu's native
                        kernels, or wasm when they are not built; webgpu: a GPU through Dawn, or
-                       SwiftShader without one, which is correct but slow)
+                       SwiftShader without one, which is correct but slow; cuda: an NVIDIA GPU
+                       through @dcformer/kernels-cuda's device addon)
   --json               one JSON object per log line on stdout, then a summary
   --version            print the version and exit
 

@@ -12,9 +12,10 @@ export type BackendName = (typeof KNOWN_BACKENDS)[number];
 /**
  * webgpu works in Node through Dawn (npm `webgpu`) when a Vulkan driver is found — a GPU, or
  * SwiftShader for tests — but is never the default: on a machine without a GPU it is far slower
- * than cpu. cuda joins when its @dcformer/kernels-* package exists.
+ * than cpu. cuda (@dcformer/kernels-cuda) needs its device addon and an NVIDIA GPU: where either
+ * is missing, starting it fails with one line saying which.
  */
-export const AVAILABLE: readonly BackendName[] = ['cpu', 'wasm', 'webgpu'];
+export const AVAILABLE: readonly BackendName[] = ['cpu', 'wasm', 'webgpu', 'cuda'];
 
 /**
  * No `--backend`: startBackend picks cpu when @dcformer/kernels-cpu's native addon loads, wasm
@@ -155,6 +156,12 @@ async function startNamed(name: BackendName, options: StartOptions): Promise<voi
   if (name === 'webgpu') {
     await import('@tensorflow/tfjs-backend-webgpu');
     await import('@dcformer/kernels-webgpu/register');
+  }
+  if (name === 'cuda') {
+    // after @tensorflow/tfjs: the cpu backend it registers is the cuda backend's per-kernel fallback
+    const cuda = await import('@dcformer/kernels-cuda');
+    const registered = cuda.registerCudaBackend();
+    if (!registered.registered) throw new UsageError(`backend 'cuda' has no usable device here: ${registered.reason}`);
   }
   if (!debugEnabled()) {
     // enableProdMode() is tfjs's documented switch for its console output; in 4.22 the PROD flag

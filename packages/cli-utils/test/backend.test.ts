@@ -7,14 +7,18 @@ import { resolveBackend, startBackend, WASM_WEIGHT_LIMIT } from '../src/backend.
 process.env.DCFORMER_NATIVE = '0';
 
 describe('resolveBackend', () => {
-  it('leaves the default to startBackend, knows wasm and webgpu, and tells unknown from unavailable', () => {
+  it('leaves the default to startBackend, knows wasm, webgpu and cuda, and refuses an unknown name', () => {
     expect(resolveBackend(undefined)).toBe('default');
     expect(resolveBackend('wasm')).toBe('wasm');
     expect(resolveBackend('webgpu')).toBe('webgpu');
-    expect(() => resolveBackend('cuda')).toThrow(
-      /^backend 'cuda' is not available in this build \(available: cpu, wasm, webgpu\)$/,
-    );
+    expect(resolveBackend('cuda')).toBe('cuda');
     expect(() => resolveBackend('gpu')).toThrow(/^--backend must be one of cpu, wasm, webgpu, cuda; got 'gpu'$/);
+  });
+
+  it('starting cuda without a usable device (here: DCFORMER_NATIVE=0) fails in one line naming why', async () => {
+    await expect(startBackend('cuda')).rejects.toThrow(
+      /^backend 'cuda' has no usable device here: disabled by DCFORMER_NATIVE=0$/,
+    );
   });
 });
 

@@ -204,7 +204,8 @@ export class CudaBackend extends KernelBackend {
 }
 
 /**
- * Registers the backend (default name 'cuda', default addon the device build), its device kernels
+ * Registers the backend (default name 'cuda', default addon the device build, or the host build
+ * with DCF_CUDA_VARIANT=host), its device kernels
  * and, when the `cpu` backend is registered, a counted fallback for every other kernel the cpu
  * backend has. Does nothing, and says why, when the addon is missing or no device answers.
  * Priority 0: tfjs never picks it on its own; `tf.setBackend('cuda')` does.
@@ -214,8 +215,10 @@ export function registerCudaBackend(options: { addon?: CudaAddon; name?: string 
   reason: string;
 } {
   const name = options.name ?? 'cuda';
-  const addon = options.addon ?? loadAddon('device').addon;
-  if (!addon) return { registered: false, reason: loadAddon('device').reason };
+  // DCF_CUDA_VARIANT=host: the host build stands in for the device (tests, gpu-check.sh's dry run)
+  const variant = process.env.DCF_CUDA_VARIANT === 'host' ? 'host' : 'device';
+  const addon = options.addon ?? loadAddon(variant).addon;
+  if (!addon) return { registered: false, reason: loadAddon(variant).reason };
   const status = addon.status();
   if (!status.available) return { registered: false, reason: status.reason };
   if (tf.findBackend(name) !== null) return { registered: true, reason: `'${name}' was already registered` };

@@ -301,15 +301,11 @@ for (const [ta, tb] of [
     qkw: tf.tensor(qkw, [1, 4, K, 2 * I, N]),
     dd: tf.tensor3d(dd, [D, 1, 4 * N]),
   });
-  const slots = [
-    w.pre,
-    { qw1: w.pre.kw1, qw2: w.pre.kw2, qdd: w.pre.kdd },
-    w.post,
-    { qw1: w.post.kw1, qw2: w.post.kw2, qdd: w.post.kdd },
-  ];
+  // the addon's slot order (SLOTS of @dcformer/compose): pre query, pre key, post query, post key
+  const slots = [w.query.pre, w.key.pre, w.query.post, w.key.post];
   const cat = (key) => Float32Array.from(slots.flatMap((s) => Array.from(data(s[key]))));
   const ddOut = new Float32Array(X * 4 * N);
-  slots.forEach((s, c) => data(s.qdd).forEach((v, j) => (ddOut[(Math.floor(j / N) * 4 + c) * N + (j % N)] = v)));
+  slots.forEach((s, c) => data(s.dd).forEach((v, j) => (ddOut[(Math.floor(j / N) * 4 + c) * N + (j % N)] = v)));
   write(
     'dynamic_weights',
     'dynamic_weights',
@@ -317,7 +313,7 @@ for (const [ta, tb] of [
     1e-4,
     { X, D, K, I, N, notile: 1 },
     { x: [x, 'c'], dw1: [dw1, 'c'], qkw: [qkw, 'c'], dd: [dd, 'c'] },
-    { w1: [cat('qw1'), 'c'], w2: [cat('qw2'), 'c'], ddOut: [ddOut, 'c'] },
+    { w1: [cat('w1'), 'c'], w2: [cat('w2'), 'c'], ddOut: [ddOut, 'c'] },
   );
 }
 

@@ -11,7 +11,8 @@ import { lossCurveSvg } from '@dcformer/train';
 import { chooseBackend, type BackendChoice } from './backend.js';
 import { FINETUNE_MAX_PARAMETERS, finetune } from './finetune.js';
 import { fitPrompt, streamTokens, type StreamStats } from './generate.js';
-import { loadFromFiles, loadFromUrl, type LoadedModel } from './model-source.js';
+import { loadFromFiles, loadFromUrl, type FormatPlan, type LoadedModel, type LoadOptions } from './model-source.js';
+import type { WeightDtype } from '@dcformer/kernels';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -36,6 +37,7 @@ function refreshButtons(): void {
   const idle = busy === null && backend !== null;
   $<HTMLButtonElement>('load-url').disabled = !idle;
   $<HTMLInputElement>('model-files').disabled = !idle;
+  $<HTMLSelectElement>('model-dtype').disabled = !idle;
   $<HTMLButtonElement>('gen-start').disabled = !idle || loaded === null;
   $<HTMLButtonElement>('gen-stop').disabled = busy !== 'generate';
   $<HTMLButtonElement>('train-start').disabled = !idle || loaded === null;
@@ -58,8 +60,19 @@ function showLimits(b: BackendChoice): void {
   const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
   const millions = Math.floor(b.maxWeightBytes / 4 / 1e6);
   $('limits').textContent =
-    `On ${b.name} this page loads models up to ~${millions}M parameters (float32), with no single tensor above ${mib(b.maxTensorBytes)}: ` +
-    'the tiny and tiny-mudd presets and bench-small fit; DCFormer-2.8B (11 GB in float32), MUDDPythia-2.8B and DCPythia-6.9B do not.';
+    `On ${b.name} this page holds up to ${(b.maxWeightBytes / 2 ** 30).toFixed(1)} GiB of weights (~${millions}M parameters in float32, ~${2 * millions}M in bf16/f16, ~${Math.floor(3.5 * millions)}M in int8, ~${Math.floor(6.4 * millions)}M in int4), with no single tensor above ${mib(b.maxTensorBytes)}: ` +
+    'the tiny and tiny-mudd presets and bench-small fit in float32; DCFormer-2.8B fits only in int4 (1.7 GB; 11 GB in float32), DCPythia-6.9B not at all.';
+}
+
+/** The dtype picked in the page and where the memory per format is shown (before the weights are read). */
+function loadOptions(): LoadOptions {
+  const picked = $<HTMLSelectElement>('model-dtype').value;
+  return {
+    dtype: picked === 'auto' ? null : (picked as WeightDtype),
+    onPlan: (plan: FormatPlan) => {
+      $('model-formats').textContent = plan.summary;
+    },
+  };
 }
 
 async function loadModel(from: () => Promise<LoadedModel>, label: string): Promise<void> {
@@ -73,7 +86,7 @@ async function loadModel(from: () => Promise<LoadedModel>, label: string): Promi
       status(
         'model-status',
         'done',
-        `Loaded ${next.source}: ${c.family}, ${c.nLayer} layers, dim ${c.dim}, ${c.nHead} heads, ${(next.parameters / 1e6).toFixed(2)}M parameters, ` +
+        `Loaded ${next.source}: ${c.family}, ${c.nLayer} layers, dim ${c.dim}, ${c.nHead} heads, ${(next.parameters / 1e6).toFixed(2)}M parameters as ${next.dtype} (${(next.weightBytes / 2 ** 20).toFixed(1)} MiB of weights), ` +
           `vocabulary ${next.tokenizer.vocabSize} (${next.tokenizer.kind}), block size ${c.blockSize}.`,
       );
     } catch (e) {
@@ -147,6 +160,15 @@ async function generate(): Promise<void> {
 async function train(): Promise<void> {
   const current = loaded;
   if (current === null) return;
+  if (current.dtype !== 'f32') {
+    // compact weights are not variables: they would take no gradient and stay as they are
+    status(
+      'train-status',
+      'error',
+      `Fine-tuning needs float32 weights; this model is held as ${current.dtype}. Load it with "weights as" f32.`,
+    );
+    return;
+  }
   if (current.parameters > FINETUNE_MAX_PARAMETERS) {
     status(
       'train-status',
@@ -213,11 +235,12 @@ async function main(): Promise<void> {
   const chosen = backend;
   $('load-url').addEventListener('click', () => {
     const url = $<HTMLInputElement>('model-url').value.trim();
-    void loadModel(() => loadFromUrl(url, chosen), url);
+    void loadModel(() => loadFromUrl(url, chosen, loadOptions()), url);
   });
   $<HTMLInputElement>('model-files').addEventListener('change', (ev) => {
     const files = (ev.target as HTMLInputElement).files;
-    if (files && files.length > 0) void loadModel(() => loadFromFiles(files, chosen), 'the picked folder');
+    if (files && files.length > 0)
+      void loadModel(() => loadFromFiles(files, chosen, loadOptions()), 'the picked folder');
   });
   $('gen-start').addEventListener('click', () => void generate());
   $('train-start').addEventListener('click', () => void train());
@@ -225,7 +248,7 @@ async function main(): Promise<void> {
   const initial = params.get('model');
   if (initial !== null) {
     $<HTMLInputElement>('model-url').value = initial;
-    await loadModel(() => loadFromUrl(initial, chosen), initial);
+    await loadModel(() => loadFromUrl(initial, chosen, loadOptions()), initial);
   }
   document.body.dataset.ready = 'true';
 }

@@ -28,30 +28,21 @@ import {
   writeRawSafetensorsStreaming,
 } from '@dcformer/checkpoint/node';
 import { configToJson, type ModelConfig } from './config.js';
-import { compactSpecs, compactWeightsOf, installCompact, packSpec } from './compact.js';
+import {
+  INT4_LAYOUT,
+  INT8_LAYOUT,
+  type QuantizationBlock,
+  compactSpecs,
+  compactWeightsOf,
+  installCompact,
+  packSpec,
+  parseQuantization,
+  prefixOf,
+} from './compact.js';
+
+export { INT4_LAYOUT, INT8_LAYOUT, type QuantizationBlock, parseQuantization, prefixOf };
 import type { DcformerModel } from './model.js';
 import { type WeightSpec, weightSpecs } from './weights.js';
-
-/** config.json's `quantization` block as `dcformer quantize` writes it. */
-export interface QuantizationBlock {
-  /** 'int8' | 'int4'. */
-  format: 'int8' | 'int4';
-  group_size: number;
-  /** Official names of the weights stored as `<prefix>.qweight` + `<prefix>.scales` (prefix = name less `.weight`). */
-  modules: string[];
-  scales_dtype: 'F32';
-  /** One line naming the byte layout (documentation for readers of the file). */
-  layout: string;
-}
-
-export const INT4_LAYOUT =
-  'int4: U8 [N, K/2], blocks of 32 weights in 16 bytes, weight j < 16 = low nibble of byte j, weight 16+j = high nibble; w = (nibble - 8) * scale[n, k / group_size]';
-export const INT8_LAYOUT = 'int8: I8 [N, K]; w = q * scale[n, k / group_size]';
-
-/** `P.weight` → `P` (the stored tensors are `P.qweight`, `P.scales`). */
-export function prefixOf(official: string): string {
-  return official.endsWith('.weight') ? official.slice(0, -'.weight'.length) : official;
-}
 
 /** The `quantization` block of `dir/config.json`, validated against the config; null when absent. */
 export async function readQuantization(dir: string, config: ModelConfig): Promise<QuantizationBlock | null> {
@@ -59,37 +50,8 @@ export async function readQuantization(dir: string, config: ModelConfig): Promis
   const text = await readRegularTextFile(path, 1 << 20, (m) => new ConfigError(`cannot read the model config: ${m}`));
   const json = parseJsonBounded(text, (m) => {
     throw new ConfigError(`${path} ${m}`);
-  }) as Record<string, unknown>;
-  const q = json.quantization;
-  if (q === undefined) return null;
-  const who = `${path}: quantization`;
-  if (typeof q !== 'object' || q === null)
-    throw new ConfigError(`${who} must be an object; got ${JSON.stringify(q)}`, 'quantization');
-  const b = q as Record<string, unknown>;
-  if (b.format !== 'int8' && b.format !== 'int4')
-    throw new ConfigError(`${who}.format: unknown dtype '${String(b.format)}'; expected int8 or int4`, 'quantization');
-  if (b.scales_dtype !== 'F32')
-    throw new ConfigError(`${who}.scales_dtype must be 'F32'; got ${JSON.stringify(b.scales_dtype)}`, 'quantization');
-  const allowed = new Set(compactSpecs(config, true).map((s) => s.official));
-  if (!Array.isArray(b.modules) || b.modules.some((m) => typeof m !== 'string' || !allowed.has(m)))
-    throw new ConfigError(
-      `${who}.modules must list weight matrices of this model; got ${JSON.stringify(b.modules)?.slice(0, 120)}`,
-      'quantization',
-    );
-  const G = b.group_size;
-  if (typeof G !== 'number')
-    throw new ConfigError(`${who}.group_size must be a number; got ${JSON.stringify(G)}`, 'quantization');
-  for (const spec of weightSpecs(config))
-    if ((b.modules as string[]).includes(spec.official))
-      checkGroup(`${who} (${spec.official})`, b.format, spec.shape[1], G);
-  return {
-    ...b,
-    format: b.format,
-    group_size: G,
-    modules: b.modules as string[],
-    scales_dtype: b.scales_dtype,
-    layout: b.layout as string,
-  };
+  });
+  return parseQuantization(json, config, path);
 }
 
 /**

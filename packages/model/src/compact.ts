@@ -15,6 +15,7 @@ import {
   NotImplementedError,
   type PackedWeight,
   type WeightDtype,
+  checkGroup,
   compactMatMul,
   compactWeight,
   compactWeightBytes,
@@ -167,4 +168,63 @@ export function weightBytesOf(config: ModelConfig, dtype: WeightDtype, groupSize
     else bytes += (n * bits) / 8 + (bits <= 8 ? (4 * n) / Math.min(groupSize, s.shape[1]) : 0);
   }
   return bytes;
+}
+
+/** config.json's `quantization` block as `dcformer quantize` writes it. */
+export interface QuantizationBlock {
+  /** 'int8' | 'int4'. */
+  format: 'int8' | 'int4';
+  group_size: number;
+  /** Official names of the weights stored as `<prefix>.qweight` + `<prefix>.scales` (prefix = name less `.weight`). */
+  modules: string[];
+  scales_dtype: 'F32';
+  /** One line naming the byte layout (documentation for readers of the file). */
+  layout: string;
+}
+
+export const INT4_LAYOUT =
+  'int4: U8 [N, K/2], blocks of 32 weights in 16 bytes, weight j < 16 = low nibble of byte j, weight 16+j = high nibble; w = (nibble - 8) * scale[n, k / group_size]';
+export const INT8_LAYOUT = 'int8: I8 [N, K]; w = q * scale[n, k / group_size]';
+
+/** `P.weight` → `P` (the stored tensors are `P.qweight`, `P.scales`). */
+export function prefixOf(official: string): string {
+  return official.endsWith('.weight') ? official.slice(0, -'.weight'.length) : official;
+}
+
+/**
+ * config.json's `quantization` block (the parsed JSON of the whole config) validated against
+ * `config`: format, scales dtype, modules (weight matrices of this model), group size for each
+ * module's input dimension; null when the config has none. `who` names the file in errors.
+ */
+export function parseQuantization(json: unknown, config: ModelConfig, who0: string): QuantizationBlock | null {
+  const q = (json as Record<string, unknown> | null)?.quantization;
+  if (q === undefined) return null;
+  const who = `${who0}: quantization`;
+  if (typeof q !== 'object' || q === null)
+    throw new ConfigError(`${who} must be an object; got ${JSON.stringify(q)}`, 'quantization');
+  const b = q as Record<string, unknown>;
+  if (b.format !== 'int8' && b.format !== 'int4')
+    throw new ConfigError(`${who}.format: unknown dtype '${String(b.format)}'; expected int8 or int4`, 'quantization');
+  if (b.scales_dtype !== 'F32')
+    throw new ConfigError(`${who}.scales_dtype must be 'F32'; got ${JSON.stringify(b.scales_dtype)}`, 'quantization');
+  const allowed = new Set(compactSpecs(config, true).map((s) => s.official));
+  if (!Array.isArray(b.modules) || b.modules.some((m) => typeof m !== 'string' || !allowed.has(m)))
+    throw new ConfigError(
+      `${who}.modules must list weight matrices of this model; got ${JSON.stringify(b.modules)?.slice(0, 120)}`,
+      'quantization',
+    );
+  const G = b.group_size;
+  if (typeof G !== 'number')
+    throw new ConfigError(`${who}.group_size must be a number; got ${JSON.stringify(G)}`, 'quantization');
+  for (const spec of weightSpecs(config))
+    if ((b.modules as string[]).includes(spec.official))
+      checkGroup(`${who} (${spec.official})`, b.format, spec.shape[1], G);
+  return {
+    ...b,
+    format: b.format,
+    group_size: G,
+    modules: b.modules as string[],
+    scales_dtype: b.scales_dtype,
+    layout: b.layout as string,
+  };
 }

@@ -77,6 +77,11 @@ export {
   weightBytes,
   weightBytesOf,
   embed,
+  parseQuantization,
+  prefixOf,
+  INT4_LAYOUT,
+  INT8_LAYOUT,
+  type QuantizationBlock,
   type CompactOptions,
   type LinearWeight,
 } from './compact.js';

@@ -79,6 +79,9 @@ describe.skipIf(noHost)('scripts/gpu-check.sh, dry run on the host build', () =>
     expect(r.stdout).toMatch(/== machine/);
     expect(r.stdout).toMatch(/17 of 17 cases within tolerance/);
     expect(r.stdout).toMatch(/== Vulkan/);
+    // the model check on the host build: a tiny DCFormer trains and decodes on 'cuda' without a fallback
+    expect(r.stdout).toMatch(/train step 2 \(tiny, 1 × 16\)/);
+    expect(r.stdout).toMatch(/fallbacks to the cpu backend: 0 call\(s\)/);
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });

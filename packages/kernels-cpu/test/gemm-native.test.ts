@@ -4,36 +4,14 @@
 // qemu-user, installed by .ci/run); and the x86-64 build under qemu-user's older CPU models (dispatch).
 // Under CI a missing tool fails the file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { gemmFlags } from '../scripts/native-flags.mjs';
+import { describe, expect, it } from 'vitest';
 import { skipUnlessCI } from '../../../tools/test-env.mjs';
+import { checkBuilder, crossCxx, cxx, has, native, skipNeonUnderQemu, skipQemuX64 } from './native-check.js';
 
-const native = fileURLToPath(new URL('../native/', import.meta.url));
 const gemmSources = ['gemm-avx512.cc', 'gemm-avx2.cc', 'gemm-neon.cc', 'gemm-portable.cc', 'gemm-driver.cc'];
-const work = mkdtempSync(join(tmpdir(), 'dcf-gemm-check-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const has = (cmd: string) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
-const common = ['-O2', '-fopenmp', '-std=c++17'];
-
-function build(cxx: string, arch: string, out: string, extra: string[] = []): void {
-  const objects = gemmSources.map((f) => {
-    const obj = join(work, `${arch}-${f}.o`);
-    const r = spawnSync(cxx, [...common, ...(gemmFlags(f, arch) ?? []), '-c', join(native, f), '-o', obj], {
-      encoding: 'utf8',
-    });
-    expect(r.status, `${cxx} ${f}: ${r.stderr}`).toBe(0);
-    return obj;
-  });
-  const r = spawnSync(cxx, [...common, join(native, 'test', 'gemm-check.cc'), ...objects, '-o', out, ...extra], {
-    encoding: 'utf8',
-  });
-  expect(r.status, `${cxx} link: ${r.stderr}`).toBe(0);
-}
+const { work, build } = checkBuilder('dcf-gemm-check-', gemmSources, 'gemm-check.cc');
 
 function expectClean(r: ReturnType<typeof spawnSync>, paths: string[]): void {
   const out = String(r.stdout);
@@ -41,7 +19,6 @@ function expectClean(r: ReturnType<typeof spawnSync>, paths: string[]): void {
   for (const p of paths) expect(out).toMatch(new RegExp(`^${p}: \\d+ cases, 0 mismatches`, 'm'));
 }
 
-const cxx = process.env.CXX ?? 'g++';
 describe.skipIf(skipUnlessCI('the stand-alone GEMM check', has(cxx) ? null : `no C++ compiler '${cxx}'`))(
   `gemm-check on this ${process.arch} CPU`,
   () => {
@@ -61,37 +38,22 @@ describe.skipIf(skipUnlessCI('the stand-alone GEMM check', has(cxx) ? null : `no
 
 // The same x86-64 binary under qemu-user's emulated CPUs without AVX-512 (and without AVX): the run
 // time dispatch must offer only what the CPU has, and those paths must still be exact.
-const missingQemuX64 =
-  process.arch !== 'x64' ? null : !has('qemu-x86_64') ? 'no qemu-x86_64 (apt-get install qemu-user)' : null;
-describe.skipIf(process.arch !== 'x64' || skipUnlessCI('the dispatch check under qemu-user', missingQemuX64))(
-  'run time dispatch on older x86-64 CPUs (qemu-user)',
-  () => {
-    for (const [cpu, want] of [
-      ['Haswell', ['avx2', 'portable']],
-      ['Nehalem', ['portable']],
-    ] as const) {
-      it(`-cpu ${cpu}: paths ${want.join(', ')}`, () => {
-        const exe = join(work, 'gemm-check-qemu');
-        if (!existsSync(exe)) build(cxx, 'x64', exe);
-        const r = spawnSync('qemu-x86_64', ['-cpu', cpu, exe, '--quick'], { encoding: 'utf8', timeout: 120_000 });
-        expectClean(r, [...want]);
-        expect([...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1])).toEqual(want);
-      }, 150_000);
-    }
-  },
-);
+describe.skipIf(skipQemuX64())('run time dispatch on older x86-64 CPUs (qemu-user)', () => {
+  for (const [cpu, want] of [
+    ['Haswell', ['avx2', 'portable']],
+    ['Nehalem', ['portable']],
+  ] as const) {
+    it(`-cpu ${cpu}: paths ${want.join(', ')}`, () => {
+      const exe = join(work, 'gemm-check-qemu');
+      if (!existsSync(exe)) build(cxx, 'x64', exe);
+      const r = spawnSync('qemu-x86_64', ['-cpu', cpu, exe, '--quick'], { encoding: 'utf8', timeout: 120_000 });
+      expectClean(r, [...want]);
+      expect([...String(r.stdout).matchAll(/^(\w+): /gm)].map((m) => m[1])).toEqual(want);
+    }, 150_000);
+  }
+});
 
-const crossCxx = 'aarch64-linux-gnu-g++';
-const missingCross =
-  process.arch === 'arm64'
-    ? 'this host is arm64 (the check above ran NEON natively)'
-    : !has(crossCxx)
-      ? `no ${crossCxx} (apt-get install g++-aarch64-linux-gnu)`
-      : !has('qemu-aarch64')
-        ? 'no qemu-aarch64 (apt-get install qemu-user)'
-        : null;
-const skipCross = process.arch === 'arm64' || skipUnlessCI('the NEON check under qemu-user', missingCross);
-describe.skipIf(skipCross)('gemm-check built for arm64, run under qemu-user (the NEON path)', () => {
+describe.skipIf(skipNeonUnderQemu())('gemm-check built for arm64, run under qemu-user (the NEON path)', () => {
   it('neon and portable bit for bit', () => {
     const exe = join(work, 'gemm-check-arm64');
     build(crossCxx, 'arm64', exe, ['-static']);

@@ -3,36 +3,14 @@
 // the documented layout; the same binary under qemu-user's Haswell (AVX2 + F16C, no AVX-512) for the
 // run time dispatch; and the arm64 build under qemu-user (the NEON path). Under CI a missing tool fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { gemmFlags } from '../scripts/native-flags.mjs';
+import { describe, expect, it } from 'vitest';
 import { skipUnlessCI } from '../../../tools/test-env.mjs';
+import { checkBuilder, crossCxx, cxx, has, skipNeonUnderQemu, skipQemuX64 } from './native-check.js';
 
-const native = fileURLToPath(new URL('../native/', import.meta.url));
 const sources = ['qgemm-avx512.cc', 'qgemm-avx2.cc', 'qgemm-neon.cc', 'qgemm-portable.cc', 'qgemm-driver.cc'];
-const work = mkdtempSync(join(tmpdir(), 'dcf-qgemm-check-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const has = (cmd: string) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
-const common = ['-O2', '-fopenmp', '-std=c++17'];
-
-function build(cxx: string, arch: string, out: string, extra: string[] = []): void {
-  const objects = sources.map((f) => {
-    const obj = join(work, `${arch}-${f}.o`);
-    const r = spawnSync(cxx, [...common, ...(gemmFlags(f, arch) ?? []), '-c', join(native, f), '-o', obj], {
-      encoding: 'utf8',
-    });
-    expect(r.status, `${cxx} ${f}: ${r.stderr}`).toBe(0);
-    return obj;
-  });
-  const r = spawnSync(cxx, [...common, join(native, 'test', 'qgemm-check.cc'), ...objects, '-o', out, ...extra], {
-    encoding: 'utf8',
-  });
-  expect(r.status, `${cxx} link: ${r.stderr}`).toBe(0);
-}
+const { work, build } = checkBuilder('dcf-qgemm-check-', sources, 'qgemm-check.cc');
 
 function paths(r: ReturnType<typeof spawnSync>): string[] {
   const out = String(r.stdout);
@@ -41,7 +19,6 @@ function paths(r: ReturnType<typeof spawnSync>): string[] {
   return [...out.matchAll(/^(\w+): \d+ cases, 0 mismatches/gm)].map((m) => m[1]);
 }
 
-const cxx = process.env.CXX ?? 'g++';
 const exe = join(work, 'qgemm-check');
 describe.skipIf(skipUnlessCI('the stand-alone compact matmul check', has(cxx) ? null : `no C++ compiler '${cxx}'`))(
   `qgemm-check on this ${process.arch} CPU`,
@@ -57,30 +34,15 @@ describe.skipIf(skipUnlessCI('the stand-alone compact matmul check', has(cxx) ? 
   },
 );
 
-const missingQemuX64 =
-  process.arch !== 'x64' ? null : !has('qemu-x86_64') ? 'no qemu-x86_64 (apt-get install qemu-user)' : null;
-describe.skipIf(process.arch !== 'x64' || skipUnlessCI('the dispatch check under qemu-user', missingQemuX64))(
-  'run time dispatch on an AVX2-only x86-64 CPU (qemu-user)',
-  () => {
-    it('-cpu Haswell: avx2 and portable only', () => {
-      if (!existsSync(exe)) build(cxx, 'x64', exe);
-      const r = spawnSync('qemu-x86_64', ['-cpu', 'Haswell', exe], { encoding: 'utf8', timeout: 120_000 });
-      expect(paths(r)).toEqual(['avx2', 'portable']);
-    }, 150_000);
-  },
-);
+describe.skipIf(skipQemuX64())('run time dispatch on an AVX2-only x86-64 CPU (qemu-user)', () => {
+  it('-cpu Haswell: avx2 and portable only', () => {
+    if (!existsSync(exe)) build(cxx, 'x64', exe);
+    const r = spawnSync('qemu-x86_64', ['-cpu', 'Haswell', exe], { encoding: 'utf8', timeout: 120_000 });
+    expect(paths(r)).toEqual(['avx2', 'portable']);
+  }, 150_000);
+});
 
-const crossCxx = 'aarch64-linux-gnu-g++';
-const missingCross =
-  process.arch === 'arm64'
-    ? 'this host is arm64 (the check above ran NEON natively)'
-    : !has(crossCxx)
-      ? `no ${crossCxx} (apt-get install g++-aarch64-linux-gnu)`
-      : !has('qemu-aarch64')
-        ? 'no qemu-aarch64 (apt-get install qemu-user)'
-        : null;
-const skipCross = process.arch === 'arm64' || skipUnlessCI('the NEON check under qemu-user', missingCross);
-describe.skipIf(skipCross)('qgemm-check built for arm64, run under qemu-user (the NEON path)', () => {
+describe.skipIf(skipNeonUnderQemu())('qgemm-check built for arm64, run under qemu-user (the NEON path)', () => {
   it('neon and portable', () => {
     const arm = join(work, 'qgemm-check-arm64');
     build(crossCxx, 'arm64', arm, ['-static']);

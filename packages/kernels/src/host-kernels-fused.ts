@@ -32,53 +32,42 @@ type F32 = Float32Array;
 type F32OrNull = Float32Array | null;
 
 /**
- * Compose's entry points: x [B,N,T,S]; each side's weights (null for a side that is off), the
- * query side's qw1/qw2 [B,T,I,N] and qdd [B,T,N], the key side's [B,S,I,N] and [B,S,N]; and the band
- * hint (queryOffset, keyOffset, window; window −1 = no hint, 0 = causal only).
+ * Six Compose weight arrays in the addon's order (null for a side that is off): the query side's
+ * qw1/qw2 [B,T,I,N] and qdd [B,T,N], the key side's kw1/kw2 [B,S,I,N] and kdd [B,S,N]; their
+ * gradients in the backward, in the same order.
  */
+type ComposeWeightArgs = [
+  qw1: F32OrNull,
+  qw2: F32OrNull,
+  qdd: F32OrNull,
+  kw1: F32OrNull,
+  kw2: F32OrNull,
+  kdd: F32OrNull,
+];
+/** The sizes, then the band hint (queryOffset, keyOffset, window; window −1 = no hint, 0 = causal only). */
+type ComposeSizeArgs = [
+  B: number,
+  N: number,
+  T: number,
+  S: number,
+  I: number,
+  bandQ: number,
+  bandK: number,
+  bandW: number,
+];
+
+/** Compose's entry points: x [B,N,T,S], the weights, the outputs, the sizes (the C++ signatures, in order). */
 export interface HostComposeAddon {
-  composeForward(
-    x: F32,
-    qw1: F32OrNull,
-    qw2: F32OrNull,
-    qdd: F32OrNull,
-    kw1: F32OrNull,
-    kw2: F32OrNull,
-    kdd: F32OrNull,
-    out: F32,
-    B: number,
-    N: number,
-    T: number,
-    S: number,
-    I: number,
-    bandQ: number,
-    bandK: number,
-    bandW: number,
-  ): void;
+  composeForward(x: F32, ...rest: [...weights: ComposeWeightArgs, out: F32, ...sizes: ComposeSizeArgs]): void;
   composeBackward(
     x: F32,
-    qw1: F32OrNull,
-    qw2: F32OrNull,
-    qdd: F32OrNull,
-    kw1: F32OrNull,
-    kw2: F32OrNull,
-    kdd: F32OrNull,
-    dy: F32,
-    dx: F32,
-    dqw1: F32OrNull,
-    dqw2: F32OrNull,
-    dqdd: F32OrNull,
-    dkw1: F32OrNull,
-    dkw2: F32OrNull,
-    dkdd: F32OrNull,
-    B: number,
-    N: number,
-    T: number,
-    S: number,
-    I: number,
-    bandQ: number,
-    bandK: number,
-    bandW: number,
+    ...rest: [
+      ...weights: ComposeWeightArgs,
+      dy: F32,
+      dx: F32,
+      ...dweights: ComposeWeightArgs,
+      ...sizes: ComposeSizeArgs,
+    ]
   ): void;
 }
 
@@ -136,10 +125,12 @@ export interface HostGemmAddon {
 export type AllocF32 = (n: number) => Float32Array;
 const zeroed: AllocF32 = (n) => new Float32Array(n);
 
-/** The band hint as the addon's three numbers: window −1 = no hint, 0 = causal only. */
-function bandArgs(attrs: ComposeAttrs): [number, number, number] {
+/** The sizes and the band hint as the addon's numbers: window −1 = no hint, 0 = causal only. */
+function sizeArgs(u: { B: number; N: number; T: number; S: number; I: number }, attrs: ComposeAttrs): ComposeSizeArgs {
   const band = attrs.band;
-  return band === undefined ? [0, 0, -1] : [band.queryOffset, band.keyOffset, band.window ?? 0];
+  const hint: [number, number, number] =
+    band === undefined ? [0, 0, -1] : [band.queryOffset, band.keyOffset, band.window ?? 0];
+  return [u.B, u.N, u.T, u.S, u.I, ...hint];
 }
 
 const WEIGHT_NAMES = ['qw1', 'qw2', 'qdd', 'kw1', 'kw2', 'kdd'] as const;
@@ -154,7 +145,7 @@ function composeArrays(backend: unknown, list: TensorInfo[], attrs: ComposeAttrs
   }
   const [B, N, T, S] = list[0].shape;
   const I = names.length > 1 ? list[1].shape[2] : 0;
-  const w = WEIGHT_NAMES.map((n) => v[n] ?? null) as [F32OrNull, F32OrNull, F32OrNull, F32OrNull, F32OrNull, F32OrNull];
+  const w = WEIGHT_NAMES.map((n) => v[n] ?? null) as ComposeWeightArgs;
   return { names, x: v.x as F32, w, B, N, T, S, I };
 }
 
@@ -169,7 +160,7 @@ export function hostComposeKernel(addon: HostComposeAddon, backendName: string, 
       const u = composeArrays(args.backend, list, attrs);
       if (u === null || (!attrs.queryWise && !attrs.keyWise)) return reference.kernelFunc(args);
       const out = alloc(u.x.length);
-      addon.composeForward(u.x, ...u.w, out, u.B, u.N, u.T, u.S, u.I, ...bandArgs(attrs));
+      addon.composeForward(u.x, ...u.w, out, ...sizeArgs(u, attrs));
       return hostOutput(args.backend, list[0].shape, out);
     },
   };
@@ -194,25 +185,8 @@ export function hostComposeBackwardKernel(addon: HostComposeAddon, backendName: 
       }
       const grads: Record<string, F32> = { x: alloc(u.x.length) };
       for (let i = 1; i < u.names.length; i++) grads[u.names[i]] = alloc(list[i].shape.reduce((a, b) => a * b, 1));
-      const g = (n: string) => grads[n] ?? null;
-      addon.composeBackward(
-        u.x,
-        ...u.w,
-        dy,
-        grads.x,
-        g('qw1'),
-        g('qw2'),
-        g('qdd'),
-        g('kw1'),
-        g('kw2'),
-        g('kdd'),
-        u.B,
-        u.N,
-        u.T,
-        u.S,
-        u.I,
-        ...bandArgs(attrs),
-      );
+      const dw = WEIGHT_NAMES.map((n) => grads[n] ?? null) as ComposeWeightArgs;
+      addon.composeBackward(u.x, ...u.w, dy, grads.x, ...dw, ...sizeArgs(u, attrs));
       return u.names.map((n, i) => hostOutput(args.backend, list[i].shape, grads[n]));
     },
   };

@@ -216,6 +216,51 @@ void queryWeightsT(const Geometry& g, const float* w1, const float* w2, const fl
     for (int c = 0; c < NR; c++) ddT[n * NR + c] = c < blk.rows ? dd[(blk.b * g.T + blk.t0 + c) * N + n] : 0.0f;
 }
 
+// The three parts of queryWeightsT's layout — w1, w2 [i][n][lane], dd [n][lane] — or nulls without it
+// (also the layout of their gradients in the backward).
+template <int NR, typename F>
+struct QueryParts {
+  F* w1;
+  F* w2;
+  F* dd;
+  QueryParts(F* base, int64_t I, int64_t N)
+      : w1(base), w2(base ? base + I * N * NR : nullptr), dd(base ? base + 2 * I * N * NR : nullptr) {}
+};
+
+// One output row m of a Compose at key s, the part the forward and the backward's dx share:
+// out = v·(1 + qdd + kdd) + Σ_i lq[i]·qw[i][m] + lk[i]·kw[i][m], over the lanes. v: the row's input
+// (x forward, dy backward; out may alias it); qddRow: qdd's lanes for m or null; kg: kdd[s][m] (0 without
+// key side); lq/lk: the rank-I sums of each side; qw: [i][n][lane] weights or null; kw: key s's [i][n] or
+// null. Always inlined: lq/lk must stay in registers, as they did when this was written out twice.
+template <int NR, int HI>
+__attribute__((always_inline)) inline void composeRow(const float* v, const float* qddRow, float kg,
+                                                      const float (&lq)[HI][NR], const float (&lk)[HI][NR],
+                                                      const float* qw, const float* kw, int64_t I, int64_t N,
+                                                      int64_t m, float* out) {
+  float acc[NR];
+  if (qddRow) {
+#pragma omp simd
+    for (int c = 0; c < NR; c++) acc[c] = v[c] * (1.0f + qddRow[c] + kg);
+  } else {
+#pragma omp simd
+    for (int c = 0; c < NR; c++) acc[c] = v[c] * (1.0f + kg);
+  }
+  for (int64_t i = 0; i < I; i++) {
+    if (qw) {
+      const float* w = qw + (i * N + m) * NR;
+#pragma omp simd
+      for (int c = 0; c < NR; c++) acc[c] += lq[i][c] * w[c];
+    }
+    if (kw) {
+      const float a = kw[i * N + m];
+#pragma omp simd
+      for (int c = 0; c < NR; c++) acc[c] += lk[i][c] * a;
+    }
+  }
+#pragma omp simd
+  for (int c = 0; c < NR; c++) out[c] = acc[c];
+}
+
 // Compose (docs/dcmha.md) of one block, in → out (may alias), [n][key][lane] with head stride hs, over keys
 // whose lanes see something. qT: queryWeightsT's layout or null; kw1/kw2/kdd: the key-side weights of
 // batch row b at key ks (rows [s][i][n] and [s][n]) or null.
@@ -225,9 +270,7 @@ void composeBlockI(const Geometry& g, const Block<NR>& blk, const float* in, flo
                    const float* kw1, const float* kw2, const float* kdd) {
   const int64_t N = g.N, I = KI > 0 ? KI : g.I;
   constexpr int HI = KI > 0 ? KI : kMaxI;
-  const float* qw1T = qT;
-  const float* qw2T = qT ? qT + I * N * NR : nullptr;
-  const float* qddT = qT ? qT + 2 * I * N * NR : nullptr;
+  const QueryParts<NR, const float> q(qT, I, N);
   for (int64_t s = 0; s < blk.keys; s++) {
     int from, to;
     blk.lanes(s, from, to);
@@ -238,8 +281,8 @@ void composeBlockI(const Geometry& g, const Block<NR>& blk, const float* in, flo
     for (int64_t n = 0; n < N; n++) {
       const float* x = in + n * hs + s * NR;
       for (int64_t i = 0; i < I; i++) {
-        if (qw1T) {
-          const float* w = qw1T + (i * N + n) * NR;
+        if (q.w1) {
+          const float* w = q.w1 + (i * N + n) * NR;
 #pragma omp simd
           for (int c = 0; c < NR; c++) hq[i][c] += x[c] * w[c];
         }
@@ -250,34 +293,9 @@ void composeBlockI(const Geometry& g, const Block<NR>& blk, const float* in, flo
         }
       }
     }
-    for (int64_t m = 0; m < N; m++) {
-      const float* x = in + m * hs + s * NR;
-      float* y = out + m * hs + s * NR;
-      const float kg = kdd ? kdd[s * N + m] : 0.0f;
-      float acc[NR];
-      if (qddT) {
-        const float* d = qddT + m * NR;
-#pragma omp simd
-        for (int c = 0; c < NR; c++) acc[c] = x[c] * (1.0f + d[c] + kg);
-      } else {
-#pragma omp simd
-        for (int c = 0; c < NR; c++) acc[c] = x[c] * (1.0f + kg);
-      }
-      for (int64_t i = 0; i < I; i++) {
-        if (qw2T) {
-          const float* w = qw2T + (i * N + m) * NR;
-#pragma omp simd
-          for (int c = 0; c < NR; c++) acc[c] += hq[i][c] * w[c];
-        }
-        if (k2) {
-          const float a = k2[i * N + m];
-#pragma omp simd
-          for (int c = 0; c < NR; c++) acc[c] += hk[i][c] * a;
-        }
-      }
-#pragma omp simd
-      for (int c = 0; c < NR; c++) y[c] = acc[c];
-    }
+    for (int64_t m = 0; m < N; m++)
+      composeRow<NR, HI>(in + m * hs + s * NR, q.dd ? q.dd + m * NR : nullptr, kdd ? kdd[s * N + m] : 0.0f, hq, hk,
+                         q.w2, k2, I, N, m, out + m * hs + s * NR);
   }
 }
 
@@ -291,12 +309,8 @@ void composeBlockBackwardI(const Geometry& g, const Block<NR>& blk, const float*
                            float* kG2, float* kGdd) {
   const int64_t N = g.N, I = KI > 0 ? KI : g.I;
   constexpr int HI = KI > 0 ? KI : kMaxI;
-  const float* qw1T = qT;
-  const float* qw2T = qT ? qT + I * N * NR : nullptr;
-  const float* qddT = qT ? qT + 2 * I * N * NR : nullptr;
-  float* gq1 = qG;
-  float* gq2 = qG ? qG + I * N * NR : nullptr;
-  float* gqdd = qG ? qG + 2 * I * N * NR : nullptr;
+  const QueryParts<NR, const float> q(qT, I, N);
+  const QueryParts<NR, float> gQ(qG, I, N);
   for (int64_t s = 0; s < blk.keys; s++) {
     int from, to;
     blk.lanes(s, from, to);
@@ -309,8 +323,8 @@ void composeBlockBackwardI(const Geometry& g, const Block<NR>& blk, const float*
       const float* d = dy + n * hs + s * NR;
       for (int64_t i = 0; i < I; i++) {
         if (qT) {
-          const float* w1 = qw1T + (i * N + n) * NR;
-          const float* w2 = qw2T + (i * N + n) * NR;
+          const float* w1 = q.w1 + (i * N + n) * NR;
+          const float* w2 = q.w2 + (i * N + n) * NR;
 #pragma omp simd
           for (int c = 0; c < NR; c++) {
             hq[i][c] += x[c] * w1[c];
@@ -332,15 +346,15 @@ void composeBlockBackwardI(const Geometry& g, const Block<NR>& blk, const float*
       float* d = dy + n * hs + s * NR;
       if (qT) {
         for (int64_t i = 0; i < I; i++) {
-          float* a1 = gq1 + (i * N + n) * NR;
-          float* a2 = gq2 + (i * N + n) * NR;
+          float* a1 = gQ.w1 + (i * N + n) * NR;
+          float* a2 = gQ.w2 + (i * N + n) * NR;
 #pragma omp simd
           for (int c = 0; c < NR; c++) {
             a1[c] += gq[i][c] * x[c];
             a2[c] += hq[i][c] * d[c];
           }
         }
-        float* add = gqdd + n * NR;
+        float* add = gQ.dd + n * NR;
 #pragma omp simd
         for (int c = 0; c < NR; c++) add[c] += x[c] * d[c];
       }
@@ -361,32 +375,10 @@ void composeBlockBackwardI(const Geometry& g, const Block<NR>& blk, const float*
         kGdd[s * N + n] += sd;
       }
     }
+    // dx: Compose's transpose, the same row shape with w1 in place of w2 and the gradient sums
     for (int64_t n = 0; n < N; n++) {
       float* d = dy + n * hs + s * NR;
-      const float kg = kdd ? kdd[s * N + n] : 0.0f;
-      float acc[NR];
-      if (qddT) {
-        const float* dd = qddT + n * NR;
-#pragma omp simd
-        for (int c = 0; c < NR; c++) acc[c] = d[c] * (1.0f + dd[c] + kg);
-      } else {
-#pragma omp simd
-        for (int c = 0; c < NR; c++) acc[c] = d[c] * (1.0f + kg);
-      }
-      for (int64_t i = 0; i < I; i++) {
-        if (qT) {
-          const float* w1 = qw1T + (i * N + n) * NR;
-#pragma omp simd
-          for (int c = 0; c < NR; c++) acc[c] += w1[c] * gq[i][c];
-        }
-        if (k1) {
-          const float a1 = k1[i * N + n];
-#pragma omp simd
-          for (int c = 0; c < NR; c++) acc[c] += a1 * gk[i][c];
-        }
-      }
-#pragma omp simd
-      for (int c = 0; c < NR; c++) d[c] = acc[c];
+      composeRow<NR, HI>(d, q.dd ? q.dd + n * NR : nullptr, kdd ? kdd[s * N + n] : 0.0f, gq, gk, q.w1, k1, I, N, n, d);
     }
   }
 }
@@ -853,6 +845,32 @@ napi_value argAt(napi_env env, napi_callback_info info, size_t at) {
   return argv[at];
 }
 
+// What both entry points read first: the geometry (params Int32Array at paramsAt) and keyStart right
+// after it. False after throwing (a JS error naming the problem) or when an argument already threw.
+bool readCall(napi_env env, napi_callback_info info, Args& args, size_t paramsAt, Geometry& g) {
+  std::string why;
+  if (args.failed() || !readGeometry(args, paramsAt, g, why)) {
+    if (!why.empty()) napi_throw_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
+    return false;
+  }
+  g.keyStart = keyStartArg(env, info, paramsAt + 1);
+  return true;
+}
+
+// The 12-array weight list at argument `at` as [pre, post][qw1, qw2, qdd, kw1, kw2, kdd] (weights or
+// their gradients); false after throwing a TypeError naming the problem.
+template <typename P>
+bool readWeightSlots(napi_env env, napi_callback_info info, size_t at, P (&slots)[2][6]) {
+  float* list[12];
+  std::string why;
+  if (!readWeights(env, argAt(env, info, at), list, why)) {
+    napi_throw_type_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
+    return false;
+  }
+  for (int i = 0; i < 12; i++) slots[i / 6][i % 6] = list[i];
+  return true;
+}
+
 template <typename F>
 void dispatchNR(int nr, F&& f) {
   switch (nr) {
@@ -874,19 +892,8 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   float* out = args.f32(4);
   float* stats = args.f32(5);
   Geometry g{};
-  std::string why;
-  if (args.failed() || !readGeometry(args, 6, g, why)) {
-    if (!why.empty()) napi_throw_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
-    return nullptr;
-  }
-  g.keyStart = keyStartArg(env, info, 7);
-  float* wl[12];
-  if (!readWeights(env, argAt(env, info, 3), wl, why)) {
-    napi_throw_type_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
-    return nullptr;
-  }
   Weights w;
-  for (int i = 0; i < 12; i++) w.w[i / 6][i % 6] = wl[i];
+  if (!readCall(env, info, args, 6, g) || !readWeightSlots(env, info, 3, w.w)) return nullptr;
   dispatchNR(attentionPath().nr, [&](auto nr) { forwardImpl<decltype(nr)::value>(g, q, k, v, w, out, stats); });
   return nullptr;
 }
@@ -903,24 +910,11 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   float* dk = args.f32(7);
   float* dv = args.f32(8);
   Geometry g{};
-  std::string why;
-  if (args.failed() || !readGeometry(args, 10, g, why)) {
-    if (!why.empty()) napi_throw_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
-    return nullptr;
-  }
-  g.keyStart = keyStartArg(env, info, 11);
-  float* wl[12];
-  float* gl[12];
-  if (!readWeights(env, argAt(env, info, 3), wl, why) || !readWeights(env, argAt(env, info, 9), gl, why)) {
-    napi_throw_type_error(env, nullptr, ("dcformer_cpu: " + why).c_str());
-    return nullptr;
-  }
   Weights w;
   WeightGrads gw;
-  for (int i = 0; i < 12; i++) {
-    w.w[i / 6][i % 6] = wl[i];
-    gw.w[i / 6][i % 6] = gl[i];
-  }
+  if (!readCall(env, info, args, 10, g) || !readWeightSlots(env, info, 3, w.w) ||
+      !readWeightSlots(env, info, 9, gw.w))
+    return nullptr;
   dispatchNR(attentionPath().nr,
              [&](auto nr) { backwardImpl<decltype(nr)::value>(g, q, k, v, w, stats, dout, dq, dk, dv, gw); });
   return nullptr;

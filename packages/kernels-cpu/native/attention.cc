@@ -78,21 +78,24 @@ struct WeightGrads {
   float* w[2][6] = {};
 };
 
-// k (or v) of one (b, n) packed for the micro-kernel as A with rows = keys: panels of MR keys,
-// [panel][e][r]; rows past S are zero.
-void packKeyRows(const float* x, int64_t S, int64_t E, int MR, float* out) {
-  const int64_t panels = (S + MR - 1) / MR;
+// A [rows × cols] row-major matrix times alpha, packed for the micro-kernel as A: panels of MR rows,
+// [panel][col][r]; rows past `rows` are zero. k (or v) of one (b, n) with rows = keys and alpha 1
+// (packKeyRows), and the [key][lane] buffers that dk and dv need transposed (packLanesAsK).
+void packRowPanels(const float* x, int64_t rows, int64_t cols, int MR, float alpha, float* out) {
+  const int64_t panels = (rows + MR - 1) / MR;
   for (int64_t p = 0; p < panels; p++) {
-    float* dst = out + p * E * MR;
+    float* dst = out + p * cols * MR;
     for (int r = 0; r < MR; r++) {
       const int64_t s = p * MR + r;
-      if (s < S)
-        for (int64_t e = 0; e < E; e++) dst[e * MR + r] = x[s * E + e];
+      if (s < rows)
+        for (int64_t c = 0; c < cols; c++) dst[c * MR + r] = alpha * x[s * cols + c];
       else
-        for (int64_t e = 0; e < E; e++) dst[e * MR + r] = 0.0f;
+        for (int64_t c = 0; c < cols; c++) dst[c * MR + r] = 0.0f;
     }
   }
 }
+
+void packKeyRows(const float* x, int64_t S, int64_t E, int MR, float* out) { packRowPanels(x, S, E, MR, 1.0f, out); }
 
 // k (or v) of one (b, n) packed as A with rows = head dims, k = keys: panels of MR dims,
 // [panel][s][r]; dims past E are zero. A block reads keys [ks, ke) at offset ks·MR of a panel.
@@ -116,17 +119,7 @@ void packRowsT(const float* x, int64_t t0, int64_t rows, int64_t E, int NR, floa
 
 // A [MR×kc] packed from a [key][lane] buffer, rows = keys, k = lanes: the transposes that dk and dv need
 void packLanesAsK(const float* buf, int64_t keys, int NR, int MR, float alpha, float* out) {
-  const int64_t panels = (keys + MR - 1) / MR;
-  for (int64_t p = 0; p < panels; p++) {
-    float* dst = out + p * NR * MR;
-    for (int r = 0; r < MR; r++) {
-      const int64_t s = p * MR + r;
-      if (s < keys)
-        for (int c = 0; c < NR; c++) dst[c * MR + r] = alpha * buf[s * NR + c];
-      else
-        for (int c = 0; c < NR; c++) dst[c * MR + r] = 0.0f;
-    }
-  }
+  packRowPanels(buf, keys, NR, MR, alpha, out);
 }
 
 // B [kc = lanes][E padded to NR] from rows [t0, t0 + rows) of a [T, E] matrix (dv's and dk's B)

@@ -8,8 +8,9 @@
 #      `node scripts/make-driver-cases.mjs`) scaled up to ≥ 256 MiB each: error vs the CPU reference,
 #      time, GB/s (inputs + outputs once) or TFLOP/s, with cuBLAS; then the GEMM cases again on the
 #      tiled fallback (DCF_CUBLAS=0)
-#   4. if Node is present: builds the device addon, prints its status, and (with node_modules and the
-#      built dist/ of kernels-cuda, model and train) runs scripts/model-check.mjs: a bench-small
+#   4. if Node is present: builds the device addon, prints its status, and runs the model check
+#      (bundle/model-check.mjs, made beforehand by scripts/bundle-model-check.mjs; or, with the
+#      workspace's node_modules and built dist/ folders, scripts/model-check.mjs): a bench-small
 #      training step and decode on the `cuda` backend, the count of kernel calls that fell back to
 #      the cpu backend (must be 0), and the loss and logits against the cpu backend
 #   5. reports whether a Vulkan adapter is visible (for the webgpu backend through Dawn)
@@ -85,18 +86,23 @@ if [ -n "${DCF_CUBLAS:-}" ] && [ "${DCF_CUBLAS}" != 0 ]; then
 fi
 
 step "Node: the device addon and a DCFormer on --backend cuda"
-# what the model check imports: the installed workspace and the built dist/ of three packages
+# the model check: bundle/model-check.mjs (scripts/bundle-model-check.mjs: needs only Node), else the
+# script itself, which imports the installed workspace and the built dist/ of three packages
+check="$pkg/bundle/model-check.mjs"
 missing=""
-for d in "$pkg/../../node_modules/@tensorflow/tfjs" "$pkg/dist" "$pkg/../model/dist" "$pkg/../train/dist"; do
-  [ -e "$d" ] || missing="$missing ${d#"$pkg/"}"
-done
+if [ ! -f "$check" ]; then
+  check="$pkg/scripts/model-check.mjs"
+  for d in "$pkg/../../node_modules/@tensorflow/tfjs" "$pkg/dist" "$pkg/../model/dist" "$pkg/../train/dist"; do
+    [ -e "$d" ] || missing="$missing ${d#"$pkg/"}"
+  done
+fi
 if ! command -v node >/dev/null; then
   echo "node: absent (the driver above is the whole check)"
 elif [ "$variant" != device ]; then
   node --version
   echo "(dry run: the host build stands in for the device, on a tiny model)"
   if [ -n "$missing" ]; then echo "model check skipped: missing$missing (npm ci && npm run build first)"
-  else DCF_CUDA_VARIANT=host timeout 300 node "$pkg/scripts/model-check.mjs" --preset tiny --batch 1 --seq 16 --decode 2 || status=1
+  else DCF_CUDA_VARIANT=host timeout 300 node "$check" --preset tiny --batch 1 --seq 16 --decode 2 || status=1
   fi
 else
   node --version
@@ -104,8 +110,8 @@ else
   # into build/, where registerCudaBackend() loads it from
   if timeout 300 node "$pkg/scripts/build-native.mjs" --force $archs; then
     node -e "const a = require('$pkg/build/dcformer_cuda.node'); console.log(JSON.stringify(a.status()))"
-    if [ -n "$missing" ]; then echo "model check skipped: missing$missing (carry node_modules and the built dist/ folders)"
-    else timeout 300 node "$pkg/scripts/model-check.mjs" --preset bench-small --batch 4 --seq 128 --decode 32 --compare || status=1
+    if [ -n "$missing" ]; then echo "model check skipped: no bundle/model-check.mjs (node scripts/bundle-model-check.mjs before sending) and missing$missing"
+    else timeout 300 node "$check" --preset bench-small --batch 4 --seq 128 --decode 32 --compare || status=1
     fi
   else
     status=1

@@ -2,12 +2,15 @@
 // reason (CI has no CUDA toolkit); with nvcc and no driver (this kind of machine) the addon must
 // load, report CUDA error 35 as a reason, and refuse kernel calls with an error instead of crashing.
 // GPU-only checks skip with the reason wherever no GPU answers (everywhere, so far).
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cudaStatus } from '../src/status.js';
 import { InputError, KernelError, ShapeError } from '@dcformer/kernels';
+import { registerCudaBackend } from '../src/backend.js';
 import { loadAddon, type CudaAddon } from '../src/native.js';
 import { hostAddon, packageRoot } from './host-build.js';
 
@@ -42,6 +45,11 @@ describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
     expect(() => loadAddon('device').addon!.geluForward(new Float32Array(4), new Float32Array(4), 4)).toThrow(
       KernelError,
     );
+    // the device buffers and the backend: refused with the reason, no crash
+    expect(() => device!.bufferAlloc(16)).toThrow(/no usable CUDA device/);
+    const registered = registerCudaBackend({ addon: loadAddon('device').addon!, name: 'cuda-no-gpu-test' });
+    expect(registered.registered).toBe(false);
+    expect(registered.reason).toMatch(/CUDA error \d+/);
   });
 
   it('on a GPU: GELU and a GEMM equal the host build (skips without a GPU)', () => {
@@ -56,6 +64,31 @@ describe.skipIf(noNvcc !== null)('the device build (nvcc)', () => {
     device!.geluForward(x, a, x.length);
     host.geluForward(x, b, x.length);
     for (let i = 0; i < x.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-6);
+  });
+
+  it('on a GPU: the cuda backend holds tensors in device buffers and its kernels equal the cpu backend (skips without a GPU)', async () => {
+    const s = device!.status();
+    if (!s.available) {
+      console.warn(`[the GPU backend test] skipping: ${s.reason}`);
+      return;
+    }
+    const name = 'cuda-gpu-test';
+    expect(registerCudaBackend({ addon: loadAddon('device').addon!, name })).toMatchObject({ registered: true });
+    const f = () =>
+      tf.tidy(() => {
+        const x = tf.tensor2d(
+          Array.from({ length: 96 }, (_, i) => Math.sin(i)),
+          [8, 12],
+        );
+        return tf.concat([tf.softmax(tf.matMul(x, x, false, true)), tf.sum(tf.transpose(x), 1, true)], 1).dataSync();
+      });
+    await tf.setBackend('cpu');
+    const want = f();
+    await tf.setBackend(name);
+    const got = f();
+    await tf.setBackend('cpu');
+    tf.removeBackend(name);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4);
   });
 });
 

@@ -12,7 +12,6 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import {
   type CompactWeight,
   ConfigError,
-  NotImplementedError,
   type PackedWeight,
   type WeightDtype,
   checkGroup,
@@ -26,7 +25,7 @@ import {
   packedOf,
   unpackRows,
 } from '@dcformer/kernels';
-import { isMudd, type ModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
 import { linear as floatLinear } from './layers.js';
 import type { DcformerModel } from './model.js';
 import { type WeightSpec, weightSpecs } from './weights.js';
@@ -105,10 +104,6 @@ export function installCompact(model: DcformerModel, spec: WeightSpec, w: Compac
   map.set(spec.official, w);
 }
 
-function checkSupported(config: ModelConfig, who: string): void {
-  if (isMudd(config)) throw new NotImplementedError(`${who}: compact weights for MUDD models`);
-}
-
 /** Packs one float32 weight of `spec` into `dtype`; a bad group size is a ConfigError naming the tensor. */
 export function packSpec(
   spec: WeightSpec,
@@ -131,7 +126,6 @@ export function packSpec(
  */
 export function compactModel(model: DcformerModel, dtype: WeightDtype, options: CompactOptions = {}): DcformerModel {
   if (dtype === 'f32') return model;
-  checkSupported(model.config, 'compactModel');
   for (const spec of compactSpecs(model.config, options.embeddings ?? true)) {
     const v = model.variables.get(spec.official);
     if (v === undefined) continue; // already compact

@@ -167,3 +167,20 @@ describe('packingSink', () => {
     });
   }
 });
+
+describe('MUDD models', () => {
+  it('MUDDFormer: float32 → int8 while loading, and quantize → save → loadModel, logits ≈ the dequantised forward', async () => {
+    const mudd = resolveConfig({ family: 'muddformer', dim: 64, nHead: 2, nLayer: 3, vocabSize: 96, blockSize: 32 });
+    const src = join(work, 'mudd-f32');
+    await saveModel(initModel(mudd, 9), src);
+    const packedOnLoad = await loadModel(src, { dtype: 'int8', groupSize: 32 });
+    const dir = join(work, 'mudd-int8');
+    await saveQuantized(packedOnLoad, dir);
+    const loaded = await loadModel(dir);
+    expect(compactWeightsOf(loaded).size).toBe(compactWeightsOf(packedOnLoad).size);
+    expect(maxDiff(logits(loaded), logits(packedOnLoad))).toBe(0);
+    const twin = await dequantisedTwin(src, loaded);
+    expect(maxDiff(logits(loaded), logits(twin))).toBeLessThanOrEqual(1e-4);
+    for (const m of [packedOnLoad, loaded, twin]) m.dispose();
+  });
+});

@@ -77,3 +77,41 @@ describe('compactModel', () => {
     model.dispose();
   });
 });
+
+describe('MUDD models', () => {
+  // MUDDFormer: separate wq/wk/wv, per-layer FFN widths, and the dynamic-dense network (kept float32:
+  // its proj1/proj2 are not block linears). Same contract as the DCFormer model above.
+  const mudd = resolveConfig({ family: 'muddformer', dim: 64, nHead: 2, nLayer: 3, vocabSize: 96, blockSize: 32 });
+  for (const [dtype, groupSize] of [
+    ['bf16', undefined],
+    ['int8', 32],
+    ['int4', 32],
+  ] as const) {
+    it(`${dtype}: logits and cached decode = the dequantised float32 model's (≤ 1e-4); the dense network stays float32`, () => {
+      const before = tf.memory().numTensors;
+      const model = compactModel(initModel(mudd, 4), dtype, { groupSize });
+      const twin = initModel(mudd, 4);
+      const names = [...compactWeightsOf(model).keys()];
+      expect(names).toContain('layers.0.attention.wq.weight');
+      expect(names.some((n) => n.startsWith('dynamic_dense'))).toBe(false);
+      expect(model.variables.has('dynamic_dense.0.w1.weight')).toBe(true);
+      for (const [name, w] of compactWeightsOf(model)) {
+        const v = twin.variables.get(name) as tf.Variable;
+        tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+      }
+      const a = model.forward(ids);
+      const b = twin.forward(ids);
+      expect(maxDiff(a.dataSync() as Float32Array, b.dataSync() as Float32Array)).toBeLessThanOrEqual(1e-4);
+      const cache = model.createCache(1);
+      tf.dispose(model.forwardCached([ids[0].slice(0, 7)], cache));
+      const last = model.forwardCached([ids[0].slice(7)], cache);
+      const full = tf.slice(a, [0, 7, 0], [1, 1, mudd.vocabSize]);
+      expect(maxDiff(last.dataSync() as Float32Array, full.dataSync() as Float32Array)).toBeLessThanOrEqual(1e-4);
+      tf.dispose([a, b, last, full]);
+      cache.dispose();
+      model.dispose();
+      twin.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});

@@ -586,6 +586,198 @@ void forwardImpl(const Geometry& g, const float* q, const float* k, const float*
   }
 }
 
+// Rows of a block that see no key: no gradient reaches q or the query-side weights from them.
+void zeroRowsWithoutKeys(const Geometry& g, const WeightGrads& gw, float* dq, int64_t b, int64_t t0, int64_t rows) {
+  const int64_t N = g.N, T = g.T, E = g.E, I = g.I;
+  for (int64_t n = 0; n < N; n++) std::memset(dq + ((b * N + n) * T + t0) * E, 0, rows * E * sizeof(float));
+  if (g.composed && g.qSide)
+    for (int side = 0; side < 2; side++) {
+      std::memset(gw.w[side][0] + (b * T + t0) * I * N, 0, rows * I * N * sizeof(float));
+      std::memset(gw.w[side][1] + (b * T + t0) * I * N, 0, rows * I * N * sizeof(float));
+      std::memset(gw.w[side][2] + (b * T + t0) * N, 0, rows * N * sizeof(float));
+    }
+}
+
+// The block's forward once more, from the saved statistics: scores X, pre-Compose into P,
+// probabilities (in P), post-Compose into PP (= P without Compose). kw(side, j): key-side weights.
+template <int NR, typename KW>
+void recomputeForward(const gemm::Path& path, const Geometry& g, const Block<NR>& blk, const float* q,
+                      const float* kRows, int64_t rowsStride, const float* stats, int64_t b, int64_t t0, int64_t rows,
+                      float* const qT[2], KW&& kw, float* X, float* P, float* PP, float* packB) {
+  const int64_t N = g.N, T = g.T, E = g.E, hs = blk.keysPad * NR;
+  for (int64_t n = 0; n < N; n++) {
+    packRowsT(q + (b * N + n) * T * E, t0, rows, E, NR, g.scale, packB);
+    keysTimesLanes(path, kRows + n * rowsStride, E, packB, blk.ks, blk.keysPad, X + n * hs);
+  }
+  if (g.composed) composeBlock(g, blk, X, P, hs, qT[0], kw(0, 3), kw(0, 4), kw(0, 5));
+  for (int64_t n = 0; n < N; n++) {
+    float m[NR], inv[NR];
+    for (int c = 0; c < NR; c++) {
+      const bool in = c < rows;
+      m[c] = in ? stats[((b * N + n) * T + t0 + c) * 2] : 0.0f;
+      inv[c] = in ? stats[((b * N + n) * T + t0 + c) * 2 + 1] : 0.0f;
+    }
+    probsFromStats(blk, g.composed ? P + n * hs : X + n * hs, P + n * hs, m, inv);
+  }
+  if (g.composed) {
+    composeBlock(g, blk, P, PP, hs, qT[1], kw(1, 3), kw(1, 4), kw(1, 5));
+    zeroUnseen(blk, PP, N, hs);
+  }
+}
+
+// acc [keys][E] += alpha · lanesᵀ · rows for one block and head: dv (P'ᵀ·dO) and dk (scale·dSᵀ·q).
+// lanes: a [key][lane] buffer; src: the [T, E] matrix whose rows [t0, t0 + rows) the lanes are.
+template <int NR>
+__attribute__((always_inline)) inline void addKeyGrad(const gemm::Path& path, const Block<NR>& blk,
+                                                      const float* lanes, float alpha, const float* src, int64_t t0,
+                                                      int64_t rows, int64_t E, int64_t EPn, float* packA,
+                                                      float* packB, float* tile, float* acc) {
+  const int MR = path.mr;
+  packLanesAsK(lanes, blk.keys, NR, MR, alpha, packA);
+  packRowsAsB(src, t0, rows, E, NR, packB, EPn / NR);
+  for (int64_t r = 0; r < blk.keysPad; r += MR)
+    for (int64_t p = 0; p < EPn / NR; p++)
+      path.micro(NR, packA + r * NR, packB + p * NR * NR, tile + r * EPn + p * NR, EPn, false);
+  for (int64_t s = 0; s < blk.keys; s++)
+    for (int64_t e = 0; e < E; e++) acc[s * E + e] += tile[s * EPn + e];
+}
+
+// The query-side weight gradients of a block's rows, from qG's [j][lane] layout to [b,t][i][n], [b,t][n].
+template <int NR>
+void storeQueryGrads(const Geometry& g, const WeightGrads& gw, float* const qG[2], int64_t b, int64_t t0,
+                     int64_t rows) {
+  const int64_t N = g.N, T = g.T, I = g.I;
+  for (int side = 0; side < 2; side++) {
+    const float* G = qG[side];
+    float* g1 = gw.w[side][0] + (b * T + t0) * I * N;
+    float* g2 = gw.w[side][1] + (b * T + t0) * I * N;
+    float* gd = gw.w[side][2] + (b * T + t0) * N;
+    for (int64_t c = 0; c < rows; c++) {
+      for (int64_t j = 0; j < I * N; j++) {
+        g1[c * I * N + j] = G[j * NR + c];
+        g2[c * I * N + j] = G[(I * N + j) * NR + c];
+      }
+      for (int64_t n = 0; n < N; n++) gd[c * N + n] = G[(2 * I * N + n) * NR + c];
+    }
+  }
+}
+
+// Inside the parallel region, after every block of batch row b: the threads' key-side gradients
+// (acc: per thread [dk | dv | per side kw1, kw2, kdd]) summed into b's outputs, shared among the
+// region's threads (an orphaned omp for).
+void reduceKeyGrads(const Geometry& g, const float* acc, int64_t accSize, int64_t kvSize, int64_t kwSide, int64_t b,
+                    float* dk, float* dv, const WeightGrads& gw) {
+  const int64_t S = g.S, I = g.I, N = g.N;
+  const int nt = omp_get_num_threads();
+#pragma omp for schedule(static)
+  for (int64_t j = 0; j < accSize; j++) {
+    float sum = 0;
+    for (int t = 0; t < nt; t++) sum += acc[t * accSize + j];
+    if (j < kvSize) {
+      dk[b * kvSize + j] = sum;
+    } else if (j < 2 * kvSize) {
+      dv[b * kvSize + j - kvSize] = sum;
+    } else {
+      const int64_t r = j - 2 * kvSize;
+      const int side = static_cast<int>(r / kwSide);
+      const int64_t o = r % kwSide;
+      if (o < S * I * N) gw.w[side][3][b * S * I * N + o] = sum;
+      else if (o < 2 * S * I * N) gw.w[side][4][b * S * I * N + o - S * I * N] = sum;
+      else gw.w[side][5][b * S * N + o - 2 * S * I * N] = sum;
+    }
+  }
+}
+
+// What every block of one batch row's backward reads: the arguments, the row's packed k and v, the sizes.
+struct BackwardRow {
+  const gemm::Path& path;
+  const Geometry& g;
+  const Weights& w;
+  const WeightGrads& gw;
+  const float* q;
+  const float* stats;
+  const float* dout;
+  float* dq;
+  const float* kRows;  // k as A with rows = keys (packKeyRows), per head rowsStride apart
+  const float* kCols;  // k as A with rows = dims (packKeyCols), per head colsStride apart
+  const float* vRows;  // v as kRows
+  int64_t rowsStride, colsStride, EP, EPn;
+  int64_t kwSide;  // one side's key-weight gradients in a thread's accumulator: kw1, kw2 [S][I][N], kdd [S][N]
+  int64_t b;
+};
+
+// One block's backward: recompute the forward, then dO → dP' (and dv), back through post-Compose,
+// softmax and pre-Compose to dS, then dq (stored) and dk; key-side gradients add into this thread's
+// accK / accV / accW, the query side's are stored for the block's rows.
+template <int NR>
+void backwardBlock(const BackwardRow& r, const Block<NR>& blk, int64_t t0, int64_t rows, Scratch& sc, float* accK,
+                   float* accV, float* accW) {
+  const gemm::Path& path = r.path;
+  const Geometry& g = r.g;
+  const Weights& w = r.w;
+  const int64_t N = g.N, T = g.T, S = g.S, E = g.E, I = g.I, b = r.b;
+  const int64_t EP = r.EP, EPn = r.EPn, kwSide = r.kwSide, rowsStride = r.rowsStride, colsStride = r.colsStride;
+  const float *q = r.q, *stats = r.stats, *dout = r.dout;
+  float* dq = r.dq;
+    const int64_t hs = blk.keysPad * NR;
+    float* X = Scratch::grow(sc.X, N * hs);   // scores (pre-Compose input)
+    float* P = Scratch::grow(sc.P, N * hs);   // probabilities (post-Compose input)
+    float* PP = g.composed ? Scratch::grow(sc.Q, N * hs) : P;  // post-Compose output
+    float* D = Scratch::grow(sc.D, N * hs);   // gradients, in place through the chain
+    float* packB = Scratch::grow(sc.packB, std::max(E, EPn) * NR);
+    float* packA = Scratch::grow(sc.packA, blk.keysPad * NR);
+    float* tile = Scratch::grow(sc.tile, std::max(EP * NR, blk.keysPad * EPn));
+    float* qT[2] = {nullptr, nullptr};
+    float* qG[2] = {nullptr, nullptr};
+    if (g.composed && g.qSide) {
+      const int64_t qs = (2 * I + 1) * N * NR;
+      float* base = Scratch::grow(sc.qT, 2 * qs);
+      float* gbase = Scratch::grow(sc.qG, 2 * qs);
+      std::memset(gbase, 0, 2 * qs * sizeof(float));
+      for (int side = 0; side < 2; side++) {
+        qT[side] = base + side * qs;
+        qG[side] = gbase + side * qs;
+        queryWeightsT(g, w.w[side][0], w.w[side][1], w.w[side][2], blk, qT[side]);
+      }
+    }
+    const int64_t kb = b * S + blk.ks;
+    auto kw = [&](int side, int j) -> const float* {
+      if (!(g.composed && g.kSide)) return nullptr;
+      return w.w[side][j] + kb * (j == 5 ? N : I * N);
+    };
+    auto kwG = [&](int side, int j) -> float* {
+      if (!(g.composed && g.kSide)) return nullptr;
+      const int64_t off = j == 0 ? 0 : j == 1 ? S * I * N : 2 * S * I * N;
+      return accW + side * kwSide + off + blk.ks * (j == 2 ? N : I * N);
+    };
+    recomputeForward(path, g, blk, q, r.kRows, rowsStride, stats, b, t0, rows, qT, kw, X, P, PP, packB);
+    // dP' = dO·vᵀ and dv += P'ᵀ·dO
+    for (int64_t n = 0; n < N; n++) {
+      const float* dO = dout + (b * N + n) * T * E;
+      packRowsT(dO, t0, rows, E, NR, 1.0f, packB);
+      keysTimesLanes(path, r.vRows + n * rowsStride, E, packB, blk.ks, blk.keysPad, D + n * hs);
+      addKeyGrad(path, blk, PP + n * hs, 1.0f, dO, t0, rows, E, EPn, packA, packB, tile,
+                 accV + (n * S + blk.ks) * E);
+    }
+    if (g.composed)
+      composeBlockBackward(g, blk, P, D, hs, qT[1], kw(1, 3), kw(1, 4), kw(1, 5), qG[1], kwG(1, 0), kwG(1, 1),
+                           kwG(1, 2));
+    for (int64_t n = 0; n < N; n++) softmaxBackwardBlock(blk, P + n * hs, D + n * hs);
+    if (g.composed)
+      composeBlockBackward(g, blk, X, D, hs, qT[0], kw(0, 3), kw(0, 4), kw(0, 5), qG[0], kwG(0, 0), kwG(0, 1),
+                           kwG(0, 2));
+    // dq = scale·dS·k and dk += scale·dSᵀ·q
+    for (int64_t n = 0; n < N; n++) {
+      dimsTimesLanes(path, r.kCols + n * colsStride, S, E, D + n * hs, blk.ks, blk.keys, tile);
+      float* o = dq + ((b * N + n) * T + t0) * E;
+      for (int64_t c = 0; c < rows; c++)
+        for (int64_t e = 0; e < E; e++) o[c * E + e] = g.scale * tile[e * NR + c];
+      addKeyGrad(path, blk, D + n * hs, g.scale, q + (b * N + n) * T * E, t0, rows, E, EPn, packA, packB, tile,
+                 accK + (n * S + blk.ks) * E);
+    }
+    if (g.composed && g.qSide) storeQueryGrads<NR>(g, r.gw, qG, b, t0, rows);
+}
+
 template <int NR>
 void backwardImpl(const Geometry& g, const float* q, const float* k, const float* v, const Weights& w,
                   const float* stats, const float* dout, float* dq, float* dk, float* dv, const WeightGrads& gw) {
@@ -622,6 +814,8 @@ void backwardImpl(const Geometry& g, const float* q, const float* k, const float
       float* accV = myAcc + kvSize;
       float* accW = myAcc + 2 * kvSize;  // [side][kw1 | kw2 | kdd]
       const int64_t kwSide = 2 * S * I * N + S * N;
+      const BackwardRow r{path, g, w, gw, q, stats, dout, dq, kRows.data(), kCols.data(),
+                          vRows.data(), rowsStride, colsStride, EP, EPn, kwSide, b};
       Scratch sc;
 #pragma omp for schedule(static, 1)
       for (int64_t blockIndex = 0; blockIndex < blocks; blockIndex++) {
@@ -629,138 +823,14 @@ void backwardImpl(const Geometry& g, const float* q, const float* k, const float
         Block<NR> blk;
         const int64_t rows = std::min<int64_t>(NR, T - t0);
         if (!makeBlock(g, MR, b, t0, blk)) {
-          // nothing visible: no gradient reaches q or the query-side weights from these rows
-          for (int64_t n = 0; n < N; n++) std::memset(dq + ((b * N + n) * T + t0) * E, 0, rows * E * sizeof(float));
-          if (g.composed && g.qSide)
-            for (int side = 0; side < 2; side++) {
-              std::memset(gw.w[side][0] + (b * T + t0) * I * N, 0, rows * I * N * sizeof(float));
-              std::memset(gw.w[side][1] + (b * T + t0) * I * N, 0, rows * I * N * sizeof(float));
-              std::memset(gw.w[side][2] + (b * T + t0) * N, 0, rows * N * sizeof(float));
-            }
+          zeroRowsWithoutKeys(g, gw, dq, b, t0, rows);
           continue;
         }
-        const int64_t hs = blk.keysPad * NR;
-        float* X = Scratch::grow(sc.X, N * hs);   // scores (pre-Compose input)
-        float* P = Scratch::grow(sc.P, N * hs);   // probabilities (post-Compose input)
-        float* PP = g.composed ? Scratch::grow(sc.Q, N * hs) : P;  // post-Compose output
-        float* D = Scratch::grow(sc.D, N * hs);   // gradients, in place through the chain
-        float* packB = Scratch::grow(sc.packB, std::max(E, EPn) * NR);
-        float* packA = Scratch::grow(sc.packA, blk.keysPad * NR);
-        float* tile = Scratch::grow(sc.tile, std::max(EP * NR, blk.keysPad * EPn));
-        float* qT[2] = {nullptr, nullptr};
-        float* qG[2] = {nullptr, nullptr};
-        if (g.composed && g.qSide) {
-          const int64_t qs = (2 * I + 1) * N * NR;
-          float* base = Scratch::grow(sc.qT, 2 * qs);
-          float* gbase = Scratch::grow(sc.qG, 2 * qs);
-          std::memset(gbase, 0, 2 * qs * sizeof(float));
-          for (int side = 0; side < 2; side++) {
-            qT[side] = base + side * qs;
-            qG[side] = gbase + side * qs;
-            queryWeightsT(g, w.w[side][0], w.w[side][1], w.w[side][2], blk, qT[side]);
-          }
-        }
-        const int64_t kb = b * S + blk.ks;
-        auto kw = [&](int side, int j) -> const float* {
-          if (!(g.composed && g.kSide)) return nullptr;
-          return w.w[side][j] + kb * (j == 5 ? N : I * N);
-        };
-        auto kwG = [&](int side, int j) -> float* {
-          if (!(g.composed && g.kSide)) return nullptr;
-          const int64_t off = j == 0 ? 0 : j == 1 ? S * I * N : 2 * S * I * N;
-          return accW + side * kwSide + off + blk.ks * (j == 2 ? N : I * N);
-        };
-        // forward recompute: scores, pre-Compose, probabilities from the saved statistics, post-Compose
-        for (int64_t n = 0; n < N; n++) {
-          packRowsT(q + (b * N + n) * T * E, t0, rows, E, NR, g.scale, packB);
-          keysTimesLanes(path, kRows.data() + n * rowsStride, E, packB, blk.ks, blk.keysPad, X + n * hs);
-        }
-        if (g.composed) composeBlock(g, blk, X, P, hs, qT[0], kw(0, 3), kw(0, 4), kw(0, 5));
-        for (int64_t n = 0; n < N; n++) {
-          float m[NR], inv[NR];
-          for (int c = 0; c < NR; c++) {
-            const bool in = c < rows;
-            m[c] = in ? stats[((b * N + n) * T + t0 + c) * 2] : 0.0f;
-            inv[c] = in ? stats[((b * N + n) * T + t0 + c) * 2 + 1] : 0.0f;
-          }
-          probsFromStats(blk, g.composed ? P + n * hs : X + n * hs, P + n * hs, m, inv);
-        }
-        if (g.composed) {
-          composeBlock(g, blk, P, PP, hs, qT[1], kw(1, 3), kw(1, 4), kw(1, 5));
-          zeroUnseen(blk, PP, N, hs);
-        }
-        // dP' = dO·vᵀ and dv += P'ᵀ·dO
-        for (int64_t n = 0; n < N; n++) {
-          const float* dO = dout + (b * N + n) * T * E;
-          packRowsT(dO, t0, rows, E, NR, 1.0f, packB);
-          keysTimesLanes(path, vRows.data() + n * rowsStride, E, packB, blk.ks, blk.keysPad, D + n * hs);
-          packLanesAsK(PP + n * hs, blk.keys, NR, MR, 1.0f, packA);
-          packRowsAsB(dO, t0, rows, E, NR, packB, EPn / NR);
-          for (int64_t r = 0; r < blk.keysPad; r += MR)
-            for (int64_t p = 0; p < EPn / NR; p++)
-              path.micro(NR, packA + r * NR, packB + p * NR * NR, tile + r * EPn + p * NR, EPn, false);
-          float* av = accV + (n * S + blk.ks) * E;
-          for (int64_t s = 0; s < blk.keys; s++)
-            for (int64_t e = 0; e < E; e++) av[s * E + e] += tile[s * EPn + e];
-        }
-        if (g.composed)
-          composeBlockBackward(g, blk, P, D, hs, qT[1], kw(1, 3), kw(1, 4), kw(1, 5), qG[1], kwG(1, 0), kwG(1, 1),
-                               kwG(1, 2));
-        for (int64_t n = 0; n < N; n++) softmaxBackwardBlock(blk, P + n * hs, D + n * hs);
-        if (g.composed)
-          composeBlockBackward(g, blk, X, D, hs, qT[0], kw(0, 3), kw(0, 4), kw(0, 5), qG[0], kwG(0, 0), kwG(0, 1),
-                               kwG(0, 2));
-        // dq = scale·dS·k and dk += scale·dSᵀ·q
-        for (int64_t n = 0; n < N; n++) {
-          dimsTimesLanes(path, kCols.data() + n * colsStride, S, E, D + n * hs, blk.ks, blk.keys, tile);
-          float* o = dq + ((b * N + n) * T + t0) * E;
-          for (int64_t c = 0; c < rows; c++)
-            for (int64_t e = 0; e < E; e++) o[c * E + e] = g.scale * tile[e * NR + c];
-          packLanesAsK(D + n * hs, blk.keys, NR, MR, g.scale, packA);
-          packRowsAsB(q + (b * N + n) * T * E, t0, rows, E, NR, packB, EPn / NR);
-          for (int64_t r = 0; r < blk.keysPad; r += MR)
-            for (int64_t p = 0; p < EPn / NR; p++)
-              path.micro(NR, packA + r * NR, packB + p * NR * NR, tile + r * EPn + p * NR, EPn, false);
-          float* ak = accK + (n * S + blk.ks) * E;
-          for (int64_t s = 0; s < blk.keys; s++)
-            for (int64_t e = 0; e < E; e++) ak[s * E + e] += tile[s * EPn + e];
-        }
-        if (g.composed && g.qSide) {
-          for (int side = 0; side < 2; side++) {
-            const float* G = qG[side];
-            float* g1 = gw.w[side][0] + (b * T + t0) * I * N;
-            float* g2 = gw.w[side][1] + (b * T + t0) * I * N;
-            float* gd = gw.w[side][2] + (b * T + t0) * N;
-            for (int64_t c = 0; c < rows; c++) {
-              for (int64_t j = 0; j < I * N; j++) {
-                g1[c * I * N + j] = G[j * NR + c];
-                g2[c * I * N + j] = G[(I * N + j) * NR + c];
-              }
-              for (int64_t n = 0; n < N; n++) gd[c * N + n] = G[(2 * I * N + n) * NR + c];
-            }
-          }
-        }
+        backwardBlock(r, blk, t0, rows, sc, accK, accV, accW);
       }
       // implicit barrier; then sum the threads' key-side gradients into this batch row's outputs
 #pragma omp barrier
-      const int nt = omp_get_num_threads();
-#pragma omp for schedule(static)
-      for (int64_t j = 0; j < accSize; j++) {
-        float sum = 0;
-        for (int t = 0; t < nt; t++) sum += acc[t * accSize + j];
-        if (j < kvSize) {
-          dk[b * kvSize + j] = sum;
-        } else if (j < 2 * kvSize) {
-          dv[b * kvSize + j - kvSize] = sum;
-        } else {
-          const int64_t r = j - 2 * kvSize;
-          const int side = static_cast<int>(r / kwSide);
-          const int64_t o = r % kwSide;
-          if (o < S * I * N) gw.w[side][3][b * S * I * N + o] = sum;
-          else if (o < 2 * S * I * N) gw.w[side][4][b * S * I * N + o - S * I * N] = sum;
-          else gw.w[side][5][b * S * N + o - 2 * S * I * N] = sum;
-        }
-      }
+      reduceKeyGrads(g, acc.data(), accSize, kvSize, kwSide, b, dk, dv, gw);
     }
   }
 }

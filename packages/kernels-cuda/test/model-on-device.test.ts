@@ -183,3 +183,59 @@ describe.skipIf(addon === null)('DCFormer training and decode on the cuda backen
     ).toEqual([]);
   });
 });
+
+// The other families and options of @dcformer/model, one training step and a decode step each: the
+// same kernels must cover them (LayerNorm, partial rotary and parallel residual of DCPythia, MUDD's
+// dense connections, the key-wise Compose side, plain multi-head attention).
+const OTHERS: Record<string, Parameters<typeof resolveConfig>[0]> = {
+  dcpythia: {
+    family: 'dcpythia',
+    windowSize: 4,
+    windowType: null,
+    rotaryPct: 0.25,
+    useParallelResidual: true,
+    useLinearBias: true,
+  },
+  'key-wise': { family: 'dcformer', windowSize: 4, queryWise: true, keyWise: true },
+  'transformer++': { family: 'dcformer', useDcmha: false, useQkNorm: true },
+  muddformer: { family: 'muddformer', useQkNorm: true },
+};
+
+describe.skipIf(addon === null)('other model families on the cuda backend (host build)', () => {
+  const name = 'cuda-families-test';
+  beforeAll(() => {
+    expect(registerCudaBackend({ addon: addon!, name, log: () => {} })).toMatchObject({ registered: true });
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+    tf.removeBackend(name);
+  });
+
+  it.each(Object.keys(OTHERS))(
+    '%s: a training step and a decode step, no fallback, same loss and logits',
+    async (family) => {
+      const config = resolveConfig({ vocabSize: 64, dim: 32, nHead: 4, nLayer: 2, blockSize: 32, ...OTHERS[family] });
+      const once = async (backend: string) => {
+        await tf.setBackend(backend);
+        const model = initModel(config, 2);
+        const trainer = new Trainer(model, {
+          schedule: { lr: 1e-2, warmupSteps: 1, totalSteps: 5, finalFraction: 0.1 },
+        });
+        const ids = tf.tensor2d(IDS, undefined, 'int32');
+        const { loss } = await trainer.trainStepAsync([ids]);
+        const { cache } = await prefillAsync(model, PROMPTS);
+        const [logits] = await decodeOneAsync(model, cache, [9, 10]);
+        tf.dispose(ids);
+        cache.dispose();
+        trainer.dispose();
+        model.dispose();
+        return { loss, logits };
+      };
+      const want = await once('cpu');
+      const got = await once(name);
+      expect([...(tf.findBackend(name) as CudaBackend).fallbacks()]).toEqual([]);
+      expect(Math.abs(got.loss - want.loss)).toBeLessThanOrEqual(1e-5);
+      expect(maxDiff(got.logits, want.logits)).toBeLessThanOrEqual(1e-4);
+    },
+  );
+});

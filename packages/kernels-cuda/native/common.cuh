@@ -48,7 +48,10 @@ void forEachIndex(const F& f, int64_t n) {
 enum class Combine { Sum, Max, Min, Prod };
 
 __host__ __device__ inline float combine(Combine op, float a, float b) {
-  return op == Combine::Max ? fmaxf(a, b) : op == Combine::Min ? fminf(a, b) : op == Combine::Prod ? a * b : a + b;
+  // Max and Min let a NaN through, as the cpu backend's reductions do (fmaxf would drop it)
+  if (op == Combine::Max) return a > b || a != a ? a : b;
+  if (op == Combine::Min) return a < b || a != a ? a : b;
+  return op == Combine::Prod ? a * b : a + b;
 }
 
 /**

@@ -220,6 +220,10 @@ describe.skipIf(addon === null)('the cuda backend device kernels against the cpu
       ['prod', () => tf.prod(x(), 2)],
       ['argMax', () => tf.argMax(x(), 1)],
       ['argMin', () => tf.argMin(x(), 0)],
+      [
+        'max and min let NaN through',
+        () => [tf.max(tf.tensor2d([1, NaN, 3, 4, 5, 6], [2, 3]), 1), tf.min(tf.tensor1d([2, NaN, -1]))],
+      ],
       ['softmax', () => tf.softmax(tf.mul(x(), 5))],
       ['logSoftmax', () => tf.logSoftmax(x())],
       ['softmax long rows', () => tf.softmax(r([2, 700], 32))],

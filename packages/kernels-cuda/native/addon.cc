@@ -1,6 +1,7 @@
 // The N-API entry points, the same for the device build (dcformer_cuda.node) and the host build
-// (dcformer_cuda_host.node): each takes host typed arrays, checks their lengths against the
-// dimensions, copies inputs to device memory, runs the kernel, and copies outputs back. In the host
+// (dcformer_cuda_host.node): each takes host typed arrays — checks their lengths against the
+// dimensions, copies inputs to device memory, runs the kernel, and copies outputs back — or, in
+// place of any array, a device buffer handle used without a copy (call.h). In the host
 // build "device memory" is malloc'd (runtime-host.cc), so this file runs the same way in CI.
 // Errors throw JS errors that name the function and argument, with `code` 'shape' (an array's type or
 // length, a size beyond a kernel's limits), 'input' (a value out of range) or 'kernel' (no device, a

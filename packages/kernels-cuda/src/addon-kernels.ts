@@ -3,7 +3,7 @@
  * Float32Arrays (the `cpu` backend), computed by either build of the addon. With the host build this
  * is how the tests run the conformance suites of @dcformer/kernels/testing against the CUDA sources'
  * arithmetic; with the device build it runs the GPU kernels from host tensors (one copy each way per
- * call) until the `cuda` backend keeps tensors in device memory.
+ * call); the `cuda` backend (backend.ts) keeps tensors in device memory instead.
  *
  * The tfjs side (inputs, fallback to the reference ops for anything not held as float32/int32 host
  * arrays, outputs) is @dcformer/kernels' host adapter, the same code kernels-cpu registers.

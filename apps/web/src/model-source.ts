@@ -16,7 +16,9 @@ import {
   parseConfig,
   parseQuantization,
   parseSafetensors,
+  parseSafetensorsHeader,
   prefixOf,
+  safetensorsPrefixLength,
   toFloat32,
   weightBytesOf,
   weightSpecs,
@@ -43,6 +45,16 @@ export interface LoadedModel {
 /** Reads one file of the folder, or null when it is not there. */
 export type Reader = (name: string) => Promise<Uint8Array | null>;
 
+/** A file read by byte ranges (a picked File: `slice`), so a multi-GB checkpoint is never held whole. */
+export interface RangeFile {
+  size: number;
+  /** Bytes [start, end). */
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+/** Opens one file of the folder for range reads, or null when it is not there. */
+export type RangeOpener = (name: string) => Promise<RangeFile | null>;
+
 function urlReader(base: string): Reader {
   const root = base.endsWith('/') ? base : `${base}/`;
   return async (name) => {
@@ -60,6 +72,26 @@ function fileReader(files: FileList | File[]): Reader {
     const f = byName.get(name);
     return f ? new Uint8Array(await f.arrayBuffer()) : null;
   };
+}
+
+function fileOpener(files: FileList | File[]): RangeOpener {
+  const byName = new Map(Array.from(files).map((f) => [f.name, f]));
+  return async (name) => {
+    const f = byName.get(name);
+    if (f === undefined) return null;
+    return { size: f.size, read: async (start, end) => new Uint8Array(await f.slice(start, end).arrayBuffer()) };
+  };
+}
+
+/** The tensors of one safetensors file, read tensor by tensor through `file`'s ranges (header checked first). */
+async function* rangedTensors(file: RangeFile, label: string): AsyncGenerator<[string, RawTensor]> {
+  const prefixLength = safetensorsPrefixLength(await file.read(0, Math.min(8, file.size)), file.size, label);
+  const header = parseSafetensorsHeader(await file.read(0, prefixLength), file.size, label);
+  for (const [name, e] of header.entries)
+    yield [
+      name,
+      { dtype: e.dtype, shape: e.shape, bytes: await file.read(header.dataStart + e.begin, header.dataStart + e.end) },
+    ];
 }
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -150,10 +182,13 @@ async function readWeights(
   quantization: QuantizationBlock | null,
   backend: BackendChoice,
   sliceValues: number,
+  open: RangeOpener | undefined,
 ): Promise<{ weights: Map<string, NamedArray>; packed: Map<string, PackedWeight> }> {
-  const single = await read('model.safetensors');
+  // With range reads only the header is read up front; without, the single file is read whole.
+  const singleRanged = open === undefined ? null : await open('model.safetensors');
+  const single = open === undefined ? await read('model.safetensors') : null;
   const files: string[] = [];
-  if (single !== null) {
+  if (single !== null || singleRanged !== null) {
     files.push('model.safetensors');
   } else {
     const index = await read('model.safetensors.index.json');
@@ -176,9 +211,18 @@ async function readWeights(
         `${where}: tensor '${name}' needs ${(bytes / 2 ** 20).toFixed(0)} MiB as ${dtype}, more than ${backend.name} allows per buffer (${(backend.maxTensorBytes / 2 ** 20).toFixed(0)} MiB)`,
       );
   };
-  for (const file of files) {
+  const tensorsOf = async function* (file: string): AsyncGenerator<[string, RawTensor]> {
+    if (open !== undefined) {
+      const ranged = file === 'model.safetensors' ? singleRanged : await open(file);
+      if (ranged === null) throw new Error(`${where}: no ${file}`);
+      yield* rangedTensors(ranged, `${where}/${file}`);
+      return;
+    }
     const bytes = single !== null && file === 'model.safetensors' ? single : await need(read, file, where);
-    for (const [name, raw] of parseSafetensors(bytes, file).tensors) {
+    yield* parseSafetensors(bytes, file).tensors;
+  };
+  for (const file of files) {
+    for await (const [name, raw] of tensorsOf(file)) {
       const spec = compact.get(name);
       if (quantization !== null && name.endsWith('.qweight')) {
         const s = byPrefix.get(name.slice(0, -'.qweight'.length));
@@ -262,6 +306,8 @@ export interface LoadOptions {
   onPlan?: (plan: FormatPlan) => void;
   /** Float32 values converted (and packed) at a time for a compact weight; default 4 Mi (16 MiB). */
   sliceValues?: number;
+  /** Range reads of the safetensors files (picked files): tensor by tensor instead of whole files. */
+  open?: RangeOpener;
 }
 
 export async function loadFolder(
@@ -285,6 +331,7 @@ export async function loadFolder(
     quantization,
     backend,
     options.sliceValues ?? 1 << 22,
+    options.open,
   );
   const model = modelFromWeights(config, weights, {
     source: where,
@@ -308,6 +355,14 @@ export function memoryReader(files: ReadonlyMap<string, Uint8Array>): Reader {
   return async (name) => files.get(name) ?? null;
 }
 
+/** Range reads over the same map (tests of the picked-file path). */
+export function memoryOpener(files: ReadonlyMap<string, Uint8Array>): RangeOpener {
+  return async (name) => {
+    const bytes = files.get(name);
+    return bytes === undefined ? null : { size: bytes.length, read: async (a, b) => bytes.slice(a, b) };
+  };
+}
+
 export function loadFromUrl(base: string, backend: BackendChoice, options: LoadOptions = {}): Promise<LoadedModel> {
   return loadFolder(urlReader(base), base, backend, options);
 }
@@ -319,5 +374,5 @@ export function loadFromFiles(
 ): Promise<LoadedModel> {
   const first = Array.from(files)[0] as (File & { webkitRelativePath?: string }) | undefined;
   const folder = first?.webkitRelativePath?.split('/')[0] || 'picked files';
-  return loadFolder(fileReader(files), folder, backend, options);
+  return loadFolder(fileReader(files), folder, backend, { open: fileOpener(files), ...options });
 }

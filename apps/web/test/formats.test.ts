@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactWeightsOf, presetConfig, weightSpecs, type DcformerModel } from '@dcformer/model';
 import { loadModel, saveQuantized } from '@dcformer/model/node';
 import type { BackendChoice } from '../src/backend.js';
-import { loadFolder, memoryReader, planFormats, type FormatPlan } from '../src/model-source.js';
+import { loadFolder, memoryOpener, memoryReader, planFormats, type FormatPlan } from '../src/model-source.js';
 
 const MODEL = fileURLToPath(new URL('../public/models/tiny', import.meta.url));
 const GiB = 2 ** 30;
@@ -125,5 +125,40 @@ describe('loadFolder', () => {
     await expect(loadFolder(memoryReader(files), 'int4', cpu, { dtype: 'bf16' })).rejects.toThrow(
       /quantised to int4; it loads only as int4/,
     );
+  });
+
+  it('picked files are read by ranges, tensor by tensor, never as a whole safetensors file', async () => {
+    const files = await folder(MODEL);
+    const whole = memoryReader(files);
+    const ranges: Array<[number, number]> = [];
+    const opener = memoryOpener(files);
+    const loaded = await loadFolder(
+      async (name) => {
+        if (name.endsWith('.safetensors')) throw new Error(`read ${name} whole`);
+        return whole(name);
+      },
+      'tiny',
+      cpu,
+      {
+        dtype: 'int4',
+        open: async (name) => {
+          const f = await opener(name);
+          if (f === null) return null;
+          return {
+            size: f.size,
+            read: (a, b) => {
+              ranges.push([a, b]);
+              return f.read(a, b);
+            },
+          };
+        },
+      },
+    );
+    const size = (files.get('model.safetensors') as Uint8Array).length;
+    expect(Math.max(...ranges.map(([a, b]) => b - a))).toBeLessThan(size / 4);
+    const reference = await loadModel(MODEL, { dtype: 'int4' });
+    expect(logits(loaded.model)).toEqual(logits(reference));
+    loaded.model.dispose();
+    reference.dispose();
   });
 });

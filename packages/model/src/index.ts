@@ -33,12 +33,15 @@ export {
 export { applyRope, layerNorm, linear, nextTokenLoss, rmsNorm, ropeTable } from './layers.js';
 export {
   parseSafetensors,
+  parseSafetensorsHeader,
+  safetensorsPrefixLength,
   serializeSafetensors,
   numberToF16Bits,
   numberToBf16Bits,
   toFloat32,
   type ParsedSafetensors,
   type RawTensor,
+  type SafetensorsHeader,
   type SafetensorsDtype,
   type SerializeOptions,
   type WriteDtype,

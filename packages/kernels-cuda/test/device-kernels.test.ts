@@ -206,6 +206,18 @@ describe.skipIf(addon === null)('the cuda backend device kernels against the cpu
         'reshape, expandDims, squeeze',
         () => [tf.reshape(x(), [4, -1]), tf.expandDims(x(), -1), tf.squeeze(r([1, 3, 1], 29))],
       ],
+      ['stridedSlice new axis and ellipsis', () => tf.stridedSlice(x(), [0, 1], [0, 3], [1, 1], 0, 0, 1, 2, 0)],
+      [
+        'stack negative axis, tile int32, pad bool',
+        () => [
+          tf.stack([x(), x()], -1),
+          tf.tile(ints([2, 3], 30), [3, 2]),
+          tf.pad(tf.greater(r([2, 2], 31), 0), [
+            [1, 1],
+            [0, 1],
+          ]),
+        ],
+      ],
     ]);
   });
 
@@ -233,6 +245,11 @@ describe.skipIf(addon === null)('the cuda backend device kernels against the cpu
       ['matMul batched', () => tf.matMul(r([2, 5, 7], 36), r([2, 7, 3], 37))],
       ['matMul transposed', () => tf.matMul(r([2, 7, 5], 38), r([2, 3, 7], 39), true, true)],
       ['matMul broadcast b', () => tf.matMul(r([3, 4, 6], 40), r([6, 2], 41))],
+      ['matMul with K = 0', () => tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3]))],
+      [
+        'softmax of a vector, sum of a cast mask',
+        () => [tf.softmax(r([9], 42)), tf.sum(tf.cast(tf.greater(x(), 0), 'float32'), 1)],
+      ],
     ]);
   });
 
@@ -245,8 +262,20 @@ describe.skipIf(addon === null)('the cuda backend device kernels against the cpu
     await expectSame('gather with batchDims', () =>
       tf.gather(r([2, 3, 2], 55), tf.tensor2d([2, 0, 1, 1], [2, 2], 'int32'), 1, 1),
     );
+    // the Select kernel itself (tf.where broadcasts first): the cpu kernel's own rank-1 condition rule
+    await expectSame(
+      'select with a rank-1 condition',
+      () =>
+        tf
+          .engine()
+          .runKernel('Select', {
+            condition: tf.tensor1d([true, false], 'bool'),
+            t: r([2, 3], 56),
+            e: r([2, 3], 57),
+          }) as tf.Tensor,
+    );
     const after = be.fallbacks();
-    for (const name of ['Neg', 'Sum', 'FloorDiv', 'GatherV2'])
+    for (const name of ['Neg', 'Sum', 'FloorDiv', 'GatherV2', 'Select'])
       expect(after.get(name), name).toBe((before.get(name) ?? 0) + 1);
   });
 });

@@ -100,18 +100,20 @@ function castKernel(backendName: string): KernelConfig {
   });
 }
 
-/** Select(condition, t, e): condition of t's shape, or of rank 1 choosing whole rows (as the cpu kernel). */
+/**
+ * Select(condition, t, e) with a condition of t's shape (what tf.where passes: it broadcasts first).
+ * Other condition shapes fall back: the cpu kernel's rank-1 case repeats t[i] / e[i] over row i
+ * rather than choosing rows, and the device should give the cpu backend's answer.
+ */
 function selectKernel(backendName: string): KernelConfig {
   return deviceKernel('Select', backendName, ({ inputs }, be) => {
     const { condition: c, t, e } = inputs as Record<'condition' | 't' | 'e', TensorInfo>;
     if (t.dtype !== e.dtype || t.dtype === 'bool' || dtypeCode(t.dtype) === null || c.dtype !== 'bool') return null;
     if (t.shape.join() !== e.shape.join() || t.shape.length > MAX_RANK || t.shape.length === 0) return null;
-    const rowWise = c.shape.length === 1 && t.shape.length > 1;
-    if (!rowWise && c.shape.join() !== t.shape.join()) return null;
+    if (c.shape.join() !== t.shape.join()) return null;
     const out = be.makeOutput(t.shape, t.dtype);
     const dense = stridesOf(t.shape);
-    const condStrides = rowWise ? t.shape.map((_, d) => (d === 0 ? 1 : 0)) : dense;
-    be.addon.select(be.handle(c), be.handle(t), be.handle(e), be.handle(out), t.shape, dense, dense, condStrides);
+    be.addon.select(be.handle(c), be.handle(t), be.handle(e), be.handle(out), t.shape, dense, dense, dense);
     return out;
   });
 }

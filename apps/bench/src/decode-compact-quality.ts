@@ -14,6 +14,8 @@
  * RMS over the vocabulary, and the change of the top-2 difference), and the same for a float32
  * model holding the compact weights' dequantised values (the float32 kernels): if that twin's logits
  * match the compact model's to float noise, nothing but the weight rounding differs between formats.
+ * With `--keep-head` it instead reports the greedy ids of a model whose output head and embedding
+ * stay float32 and whose other compact weights take their compact values (the option not built).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernels } from '@dcformer/kernels-cpu';
@@ -93,6 +95,30 @@ async function runDiagnosis(dtype: 'bf16' | 'f16' | 'int8' | 'int4'): Promise<vo
   for (const [name, w] of compactWeightsOf(compact)) {
     const v = twin.variables.get(name) as tf.Variable;
     tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+  }
+  if (process.argv.includes('--keep-head')) {
+    // What keeping the output head and the embedding in float32 would do, before building it: a
+    // float32 model with only the other compact weights at their compact values (the twin above
+    // matches the compact model to float noise, so this is that option's model).
+    const partial = await loadModel(dir);
+    for (const [name, w] of compactWeightsOf(compact)) {
+      if (name === 'output.weight' || name === 'tok_embeddings.weight') continue;
+      const v = partial.variables.get(name) as tf.Variable;
+      tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+    }
+    let equal = 0;
+    const firstDifference: number[] = [];
+    for (const p of prompts) {
+      const ref = generate(f32, [p], { maxNewTokens: 64, greedy: true }).newIds[0];
+      const got = generate(partial, [p], { maxNewTokens: 64, greedy: true }).newIds[0];
+      const d = got.findIndex((id, j) => id !== ref[j]);
+      if (d < 0) equal++;
+      firstDifference.push(d);
+    }
+    console.log(
+      JSON.stringify({ keep_head_f32: dtype, greedy_equal_prompts: equal, greedy_first_difference: firstDifference }),
+    );
+    return;
   }
   const margins: number[] = [];
   for (const [i, p] of prompts.entries()) {

@@ -44,10 +44,125 @@ struct V512 {
   }
 };
 
+// int4 decode from whole 64-byte loads (issue 18: int4 decode was bound by its instructions, not by
+// memory). The block decoder above widens 16 bytes at a time (vpmovzxbd) and masks each half before
+// the lookup; here one load holds 4 blocks (128 weights), and register q (0..7) takes nibble q of
+// every dword by one shift and one vpermps (which reads only an index's low 4 bits): 15 instructions
+// per 128 weights instead of 28. Register q, lane D then holds weight
+//   32·(D/4) + 16·(q%2) + 4·(D%4) + q/2     (nibble q of dword D%4 of block D/4),
+// so x is rearranged once per call (arrange) into that order. Lanes 4b..4b+3 hold block b only, so
+// groups of 32 or 64 get their scales lane by lane. A K tail shorter than 128 keeps the block decoder
+// (x stays in order there); group sizes that neither divide 128 nor are multiples of it do too.
+struct Nibbles {
+  static constexpr int64_t kWeights = 128;
+  static int64_t weightAt(int q, int D) { return 32 * (D / 4) + 16 * (q % 2) + 4 * (D % 4) + q / 2; }
+  static bool fits(int64_t G) { return G % kWeights == 0 || kWeights % G == 0; }
+
+  static inline void decode(const uint8_t* p, __m512* o) {
+    const __m512i z = _mm512_loadu_si512(p);
+    const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) o[q] = _mm512_permutexvar_ps(q == 0 ? z : _mm512_srli_epi32(z, 4 * q), lut);
+  }
+
+  // x rows m0..m0+MB against chunks [c0, c1) of row w, summed unscaled into acc: four chains per x
+  // row, two FMAs deep per chunk
+  template <int MB>
+  static inline void chunks(const uint8_t* w, const float* x, int64_t K, int64_t c0, int64_t c1,
+                            __m512 (&acc)[MB][4]) {
+    for (int m = 0; m < MB; m++) acc[m][0] = acc[m][1] = acc[m][2] = acc[m][3] = _mm512_setzero_ps();
+    for (int64_t c = c0; c < c1; c += kWeights) {
+      __m512 wv[8];
+      decode(w + c / 2, wv);
+#pragma GCC unroll 4
+      for (int m = 0; m < MB; m++)
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++)
+          acc[m][q % 4] = _mm512_fmadd_ps(_mm512_load_ps(x + m * K + c + 16 * q), wv[q], acc[m][q % 4]);
+    }
+  }
+
+  static inline __m512 sum(const __m512 (&a)[4]) {
+    return _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
+  }
+
+  template <int MB>
+  static void row(const Problem& p, int64_t n, int64_t m0) {
+    const int64_t K = p.K, G = p.G, KC = K / kWeights * kWeights;
+    const uint8_t* w = p.w + n * rowBytes(kInt4, K);
+    const float* s = p.scales + n * (K / G);
+    const float* x = p.xp + m0 * K;
+    __m512 tot[MB], acc[MB][4];
+    for (int m = 0; m < MB; m++) tot[m] = _mm512_setzero_ps();
+    if (G % kWeights == 0) {
+      // a group is whole chunks: summed unscaled, then one FMA by its scale
+      for (int64_t g0 = 0; g0 < KC; g0 += G) {
+        chunks<MB>(w, x, K, g0, g0 + G, acc);
+        const __m512 sv = _mm512_set1_ps(*s++);
+        for (int m = 0; m < MB; m++) tot[m] = _mm512_fmadd_ps(sum(acc[m]), sv, tot[m]);
+      }
+    } else {
+      // 128 / G groups per chunk: lane D takes the scale of group (D/4)·32/G of the chunk
+      const int64_t per = kWeights / G;
+      const __m512i lanes = _mm512_srli_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                              static_cast<unsigned>(__builtin_ctzll(G / 32)));
+      const __mmask16 count = static_cast<__mmask16>((1u << per) - 1);
+      for (int64_t c = 0; c < KC; c += kWeights, s += per) {
+        chunks<MB>(w, x, K, c, c + kWeights, acc);
+        const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, s));
+        for (int m = 0; m < MB; m++) tot[m] = _mm512_fmadd_ps(sum(acc[m]), sv, tot[m]);
+      }
+    }
+    s = p.scales + n * (K / G);
+    for (int m = 0; m < MB; m++) {
+      float t = _mm512_reduce_add_ps(tot[m]);
+      for (int64_t k = KC; k < K; k += 32) {  // K tail: whole 32-weight blocks, x in order
+        __m512 b[2];
+        V512::i4(w + k / 2, b);
+        const __m512 part = _mm512_fmadd_ps(_mm512_loadu_ps(x + m * K + k + 16), b[1],
+                                            _mm512_mul_ps(_mm512_loadu_ps(x + m * K + k), b[0]));
+        t += _mm512_reduce_add_ps(part) * s[k / G];
+      }
+      p.y[(m0 + m) * p.N + n] = t;
+    }
+  }
+
+  static void rows(const Problem& p, int64_t n0, int64_t n1) {
+    int64_t m = 0;
+    for (; m + 4 <= p.M; m += 4)
+      for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
+    for (; m + 2 <= p.M; m += 2)
+      for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
+    for (; m < p.M; m++)
+      for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
+  }
+
+  static bool arrange(const Problem& p, float* xp) {
+    if (p.format != kInt4 || !fits(p.G)) return false;
+    const int64_t K = p.K, KC = K / kWeights * kWeights;
+    int32_t at[kWeights];
+    for (int q = 0; q < 8; q++)
+      for (int D = 0; D < 16; D++) at[16 * q + D] = static_cast<int32_t>(weightAt(q, D));
+    for (int64_t m = 0; m < p.M; m++) {
+      const float* x = p.x + m * K;
+      float* o = xp + m * K;
+      for (int64_t c = 0; c < KC; c += kWeights)
+        for (int j = 0; j < kWeights; j++) o[c + j] = x[c + at[j]];
+      for (int64_t k = KC; k < K; k++) o[k] = x[k];
+    }
+    return true;
+  }
+};
+
+void rows512(const Problem& p, int64_t n0, int64_t n1, float* scratch) {
+  if (p.xp != nullptr && p.M <= kFusedRows && p.format == kInt4) return Nibbles::rows(p, n0, n1);
+  Kernels<V512>::rows(p, n0, n1, scratch);
+}
+
 }  // namespace
 
 const Path* avx512Path() {
-  static const Path path{"avx512", Kernels<V512>::rows};
+  static const Path path{"avx512", rows512, Nibbles::arrange};
   return __builtin_cpu_supports("avx512f") ? &path : nullptr;
 }
 

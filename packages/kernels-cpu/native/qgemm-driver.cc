@@ -2,6 +2,7 @@
 // one) and the split of N over OpenMP's threads. No Node here: test/qgemm-check.cc links it alone.
 #include <omp.h>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -48,8 +49,16 @@ bool setPath(const char* name) {
   return false;
 }
 
-void run(const Problem& p) {
+void run(const Problem& given) {
   const Path& path = currentPath();
+  Problem p = given;
+  // decode of int8/int4: x once in the order the path's decoder reads weights (64-byte aligned)
+  std::vector<float> arranged;
+  if (path.arrange != nullptr && p.M <= kFusedRows && p.format >= kInt8) {
+    arranged.resize(static_cast<size_t>(p.M * p.K + 16));
+    float* xp = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(arranged.data()) + 63) & ~uintptr_t(63));
+    if (path.arrange(p, xp)) p.xp = xp;
+  }
   const bool tiled = p.M > kFusedRows;
   // Below ~32k weights the threads' start-up costs more than the product.
   const int threads = p.N * p.K >= (1 << 15) ? omp_get_max_threads() : 1;

@@ -41,7 +41,7 @@ struct Kernels {
     const float* x = p.x + m0 * K;
     R tot[MB];
     for (int m = 0; m < MB; m++) tot[m] = V::zero();
-    for (int64_t g0 = 0; g0 < K32; g0 += G) {
+    for (int64_t g0 = 0; g0 < K32; g0 += G, s += F >= kInt8 ? 1 : 0) {
       const int64_t g1 = std::min(g0 + G, K32);
       R acc[MB][2];
       for (int m = 0; m < MB; m++) acc[m][0] = acc[m][1] = V::zero();
@@ -54,7 +54,7 @@ struct Kernels {
           for (int m = 0; m < MB; m++) acc[m][v & 1] = V::fma(V::load(x + m * K + k + v * W), wv[v], acc[m][v & 1]);
       }
       if constexpr (F >= kInt8) {
-        const R sv = V::set1(s[g0 / G]);
+        const R sv = V::set1(*s);  // s walks the row's scales (no division per group)
         for (int m = 0; m < MB; m++) tot[m] = V::fma(V::add(acc[m][0], acc[m][1]), sv, tot[m]);
       } else {
         for (int m = 0; m < MB; m++) tot[m] = V::add(tot[m], V::add(acc[m][0], acc[m][1]));

@@ -28,6 +28,8 @@ struct Problem {
   const float* scales;   // [N, K/G] for int8/int4, else unused
   float* y;              // [M,N]
   int64_t M, N, K, G;
+  // x rearranged by the path's `arrange` (decode of int8/int4 on paths that have one), else nullptr
+  const float* xp = nullptr;
 };
 
 // Rows of tile scratch each thread needs when M > kFusedRows: kTileRows · K floats.
@@ -37,9 +39,15 @@ constexpr int64_t kTileRows = 8;
 // y[:, n0:n1] of the problem; scratch holds kTileRows·K floats (used only when M > kFusedRows).
 using RowsFn = void (*)(const Problem& p, int64_t n0, int64_t n1, float* scratch);
 
+// Writes x in the order the path's int8/int4 decode reads weights out of a vector register (the
+// order of bytes and nibbles in memory), M·K floats into xp; false when the path has no such order
+// for this problem (then xp stays unused). Run once per call, before the threads split N.
+using ArrangeFn = bool (*)(const Problem& p, float* xp);
+
 struct Path {
   const char* name;
   RowsFn rows;
+  ArrangeFn arrange = nullptr;
 };
 
 inline int64_t rowBytes(int format, int64_t K) { return format <= kF16 ? 2 * K : format == kInt8 ? K : K / 2; }

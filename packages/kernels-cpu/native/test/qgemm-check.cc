@@ -82,7 +82,12 @@ int main(int argc, char** argv) {
   };
   // decode (fused) and prefill (tiled), tails of N per thread, 16-bit tails of K, per-channel int8
   const Shape shapes[] = {{1, 33, 64, 32},  {3, 17, 96, 32},    {5, 9, 128, 64},  {8, 40, 256, 128},
-                          {9, 19, 64, 64},  {13, 70, 192, 64},  {2, 300, 512, 512}, {1, 1024, 128, 32}};
+                          {9, 19, 64, 64},  {13, 70, 192, 64},  {2, 300, 512, 512}, {1, 1024, 128, 32},
+                          // decode from whole 64-byte loads (avx512 int8/int4): groups smaller than,
+                          // equal to and larger than a chunk, a K tail after the chunks, a group size
+                          // that fits no chunk (the block decoder then), the 2.8B model's row
+                          {1, 37, 192, 64}, {3, 21, 320, 32}, {7, 11, 384, 96}, {6, 15, 768, 256},
+                          {4, 5, 2560, 64}, {1, 50, 2560, 128}};
   const Path* all[4];
   const int n = runnablePaths(all, 4);
   int total = 0;

@@ -14,6 +14,7 @@ import { DataStorage, KernelBackend } from '@tensorflow/tfjs-core';
 import type { BackendTimingInfo, BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { InputError, NotImplementedError } from '@dcformer/kernels';
 import { fallbackKernels } from './fallback.js';
+import { dtypeCode } from './kernels/codes.js';
 import { deviceKernels } from './kernels/index.js';
 import { loadAddon, type CudaAddon, type DeviceBuffer } from './native.js';
 
@@ -80,13 +81,16 @@ export class CudaBackend extends KernelBackend {
 
   move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
     const size = shape.reduce((a, b) => a * b, 1);
-    const entry = this.allocEntry(dataId, size, dtype, refCount);
-    if (values === null || values === undefined) return; // tfjs writes empty tensors this way; kernels fill them
-    if (!ArrayBuffer.isView(values) || values.byteLength !== entry.bytes)
+    const bytes = size * elementBytes(dtype);
+    // checked before allocating: a refused write leaves nothing behind
+    if (values !== null && values !== undefined && (!ArrayBuffer.isView(values) || values.byteLength !== bytes))
       throw new InputError(
-        `CudaBackend.write: 'values' must be a typed array of ${entry.bytes} bytes for ${dtype} [${shape}]; got ${ArrayBuffer.isView(values) ? `${values.byteLength} bytes` : typeof values}`,
+        `CudaBackend.write: 'values' must be a typed array of ${bytes} bytes for ${dtype} [${shape}]; got ${ArrayBuffer.isView(values) ? `${values.byteLength} bytes` : typeof values}`,
       );
-    this.addon.bufferUpload(entry.handle, values);
+    const entry = this.allocEntry(dataId, size, dtype, refCount);
+    // no values: zeros, rather than whatever the allocation held
+    if (values === null || values === undefined) this.addon.fill(entry.handle, dtypeCode(dtype) ?? 0, size, 0, 0);
+    else this.addon.bufferUpload(entry.handle, values);
   }
 
   /** An output of `shape` and `dtype` in a new device buffer, for kernels to fill. */

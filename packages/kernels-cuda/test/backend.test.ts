@@ -42,6 +42,18 @@ describe.skipIf(addon === null)('the cuda backend over the host build: storage a
     expect(addon!.bufferStats()).toEqual(buffers);
   });
 
+  it('refuses values of the wrong size without keeping a buffer, and zero-fills a write without values', () => {
+    const be = backend();
+    const before = addon!.bufferStats();
+    expect(() => be.write(new Float32Array(3), [2, 2], 'float32')).toThrow(InputError);
+    expect(addon!.bufferStats()).toEqual(before);
+    // @ts-expect-error: tfjs's types have no null values, but a write without values must still be safe
+    const id = be.write(null, [3], 'int32');
+    expect(Array.from(be.readSync(id) as Int32Array)).toEqual([0, 0, 0]);
+    be.disposeData(id);
+    expect(addon!.bufferStats()).toEqual(before);
+  });
+
   it('reshapes without a copy: the new tensor shares the buffer until both are gone', () => {
     const x = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
     const bytes = backend().memory().numBytesInDevice;

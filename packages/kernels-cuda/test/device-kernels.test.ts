@@ -266,13 +266,11 @@ describe.skipIf(addon === null)('the cuda backend device kernels against the cpu
     await expectSame(
       'select with a rank-1 condition',
       () =>
-        tf
-          .engine()
-          .runKernel('Select', {
-            condition: tf.tensor1d([true, false], 'bool'),
-            t: r([2, 3], 56),
-            e: r([2, 3], 57),
-          }) as tf.Tensor,
+        tf.engine().runKernel('Select', {
+          condition: tf.tensor1d([true, false], 'bool'),
+          t: r([2, 3], 56),
+          e: r([2, 3], 57),
+        }) as tf.Tensor,
     );
     const after = be.fallbacks();
     for (const name of ['Neg', 'Sum', 'FloorDiv', 'GatherV2', 'Select'])

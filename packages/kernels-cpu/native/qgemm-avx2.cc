@@ -35,16 +35,18 @@ struct V256 {
     for (int i = 0; i < 4; i++)
       o[i] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * i))));
   }
-  static R nib(__m128i bytes8) {
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes8), _mm256_set1_epi32(8)));
-  }
+  static R nib(__m256i u) { return _mm256_cvtepi32_ps(_mm256_sub_epi32(u, _mm256_set1_epi32(8))); }
+  // Bytes widened to dwords straight from memory (8 at a time); each dword's low nibble by a mask,
+  // its high nibble by a shift alone (the byte is zero-extended): 14 instructions per 32 weights
+  // instead of 17 (masking and splitting the 16 bytes first).
   static void i4(const uint8_t* p, R* o) {
-    const __m128i b = load128(p), mask = _mm_set1_epi8(15);
-    const __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
-    o[0] = nib(lo);
-    o[1] = nib(_mm_srli_si128(lo, 8));
-    o[2] = nib(hi);
-    o[3] = nib(_mm_srli_si128(hi, 8));
+    const __m256i b0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    const __m256i b1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8)));
+    const __m256i mask = _mm256_set1_epi32(15);
+    o[0] = nib(_mm256_and_si256(b0, mask));
+    o[1] = nib(_mm256_and_si256(b1, mask));
+    o[2] = nib(_mm256_srli_epi32(b0, 4));
+    o[3] = nib(_mm256_srli_epi32(b1, 4));
   }
 };
 

@@ -21,6 +21,7 @@ describe('bench --smoke', () => {
       'decode/decode_tokens_per_s_b1',
       'decode/decode_tokens_per_s_b4',
       'decode/prefill_ms_8',
+      'decode/decode_cpu_ms_per_token',
     ]) {
       expect(metrics.has(m), m).toBe(true);
     }

@@ -6,6 +6,8 @@
  * format directly (never as float32 first; nothing is written to disk). Per config:
  *
  *   decode_tokens_per_s_b1   median of the runs: 4-token prompt, then NEW greedy steps
+ *   decode_cpu_ms_per_token  process CPU time (all threads) per decode step, median: the work done,
+ *                            steadier than wall time when other processes share the cores
  *   weight_bytes_per_token   bytes of weights one decode step reads (every weight once; one embedding row)
  *   achieved_gb_per_s        weight_bytes_per_token × tokens/s
  *   bandwidth_fraction       achieved / read_gb_per_s
@@ -89,6 +91,12 @@ export function randomModel(config: ModelConfig, dtype: WeightDtype, seed = 1): 
   return model;
 }
 
+/** User + system CPU time of this process (all threads), ms. */
+function cpuNowMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /** Read bandwidth in GB/s (1e9 bytes), median of `runs` sums over a 1 GiB buffer; null without the addon. */
 export function readBandwidth(runs: number, smoke: boolean): { gbs: number[] } | null {
   const addon = compactAddon(loadNative().addon);
@@ -115,14 +123,20 @@ async function measure(
   const V = model.config.vocabSize;
   const prompt = [Array.from({ length: 4 }, (_, i) => (i * 131 + 7) % V)];
   const rates: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < o.warmup + o.runs; i++) {
-    const r = generate(model, prompt, { maxNewTokens: steps });
-    if (i >= o.warmup) rates.push(r.decodeTokensPerS);
+    // process CPU time from the first new token (the prefill's) to the end: the decode steps only
+    let first: number | null = null;
+    const r = generate(model, prompt, { maxNewTokens: steps, onToken: () => (first ??= cpuNowMs()) });
+    if (i < o.warmup) continue;
+    rates.push(r.decodeTokensPerS);
+    if (first !== null && steps > 1) cpuMs.push((cpuNowMs() - first) / (steps - 1));
   }
   const bytes = weightBytes(model).perToken;
   const base = { bench: 'decode', backend, config: name };
   const s = stats(rates);
   o.emit(record({ ...base, metric: 'decode_tokens_per_s_b1', unit: 'tokens/s' }, s));
+  if (cpuMs.length > 0) o.emit(record({ ...base, metric: 'decode_cpu_ms_per_token', unit: 'ms' }, stats(cpuMs)));
   o.emit(record({ ...base, metric: 'weight_bytes_per_token', unit: 'bytes' }, stats([bytes])));
   const achieved = stats(rates.map((r) => (r * bytes) / 1e9));
   o.emit(record({ ...base, metric: 'achieved_gb_per_s', unit: 'GB/s' }, achieved));

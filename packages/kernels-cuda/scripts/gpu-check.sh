@@ -102,7 +102,10 @@ elif [ "$variant" != device ]; then
   node --version
   echo "(dry run: the host build stands in for the device, on a tiny model)"
   if [ -n "$missing" ]; then echo "model check skipped: missing$missing (npm ci && npm run build first)"
-  else DCF_CUDA_VARIANT=host timeout 300 node "$check" --preset tiny --batch 1 --seq 16 --decode 2 || status=1
+  elif timeout 300 node "$pkg/scripts/build-native.mjs" --host; then
+    DCF_CUDA_VARIANT=host OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} timeout 300 node "$check" --preset tiny --batch 1 --seq 16 --decode 2 || status=1
+  else
+    status=1
   fi
 else
   node --version

@@ -67,10 +67,13 @@ export class AdamW {
     this.params = params;
     const decays = options.decays ?? decaysMatrices;
     this.decayed = new Set([...params].filter(([name, p]) => decays(name, p.shape)).map(([name]) => name));
-    for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
-    }
+    // tidy: a variable keeps the data of its initial value, not the tensor itself, which would leak.
+    tf.tidy(() => {
+      for (const [name, p] of params) {
+        this.m.set(name, tf.variable(tf.zerosLike(p), false));
+        this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      }
+    });
   }
 
   /** Names of the parameters that receive weight decay. */

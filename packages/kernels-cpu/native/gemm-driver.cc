@@ -163,7 +163,33 @@ void streamRows(const Path& path, const Problem& p) {
   }
 }
 
+// Decode-shaped products against B stored [K,N]: threads split N into column blocks and each block
+// streams its part of every row of B once, 1 KiB per row (packing B for one row of A cost more than
+// the read itself; a narrower block reads B in strided 64-byte pieces).
+void streamColumns(const Path& path, const Problem& p) {
+  constexpr int64_t block = 256;
+  const int64_t blocks = (p.N + block - 1) / block;
+#pragma omp parallel for schedule(static) if (p.N * p.K >= (1 << 20))
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const int64_t j0 = blk * block, n = std::min(block, p.N - j0);
+    path.axpyRows(p.a, p.b + j0, p.c + j0, p.M, n, p.K, p.N, p.N);
+  }
+}
+
 }  // namespace
+
+void axpyRowsScalar(const float* a, const float* b, float* c, int64_t M, int64_t n, int64_t K, int64_t ldb,
+                    int64_t ldc) {
+  for (int64_t m = 0; m < M; m++) {
+    float* cm = c + m * ldc;
+    for (int64_t j = 0; j < n; j++) cm[j] = 0.0f;
+    for (int64_t k = 0; k < K; k++) {
+      const float x = a[m * K + k];
+      const float* bk = b + k * ldb;
+      for (int64_t j = 0; j < n; j++) cm[j] = __builtin_fmaf(x, bk[j], cm[j]);
+    }
+  }
+}
 
 void run(const Path& path, const Problem& p) {
   const int64_t M = p.M, N = p.N, K = p.K;
@@ -173,6 +199,7 @@ void run(const Path& path, const Problem& p) {
     return;
   }
   if (skinny(p)) return streamRows(path, p);
+  if (skinnyColumns(p)) return streamColumns(path, p);
   const View a0{p.a, p.ta ? 1 : K, p.ta ? M : 1};
   const View b0{p.b, p.tb ? 1 : N, p.tb ? K : 1};
   // The task grid: column panels of at most NC, then halve the longer side until every thread has

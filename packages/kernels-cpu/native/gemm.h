@@ -7,6 +7,8 @@
 // the result is the same for any thread count, any block size and any of the FMA paths (AVX-512,
 // AVX2, NEON and the portable one, which calls fmaf). The skinny dot-product path (decode) keeps
 // 16 fixed partial sums per element with a fixed reduction tree, so it is the same on every path too.
+// The skinny column path (decode against a weight stored [K,N], not transposed) streams B's rows
+// and keeps the one FMA chain per element, so it equals the packed path bit for bit.
 #pragma once
 #include <cstdint>
 
@@ -17,11 +19,20 @@ using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float
 // c[n] = Σ_k a[k]·b[n·K + k] for n < N, as 16 lane sums (lane = k mod 16) folded 8,4,2,1
 using DotRows = void (*)(const float* a, const float* b, float* c, int64_t N, int64_t K);
 
+// c[m·ldc + j] = Σ_k a[m·K + k]·b[k·ldb + j] for m < M (≤ 8), j < n: one FMA chain per element over
+// k = 0..K-1 from 0, as the micro-kernels compute it; B is read row by row, once
+using AxpyRows = void (*)(const float* a, const float* b, float* c, int64_t M, int64_t n, int64_t K, int64_t ldb,
+                          int64_t ldc);
+
+void axpyRowsScalar(const float* a, const float* b, float* c, int64_t M, int64_t n, int64_t K, int64_t ldb,
+                    int64_t ldc);
+
 struct Path {
   const char* name;
   int mr, nr;
   MicroKernel micro;
   DotRows dotRows;
+  AxpyRows axpyRows = axpyRowsScalar;  // NEON and portable keep the scalar one
 };
 
 // c[i] = op(a[i·strideA]) · op(b[i·strideB]) for i < batch; c is [batch, M, N] row-major, a is
@@ -41,6 +52,10 @@ void run(const Path& path, const Problem& p);
 // Decode-shaped products (a few rows against a transposed weight), which run() streams through
 // Path::dotRows instead of packing.
 inline bool skinny(const Problem& p) { return p.batch == 1 && !p.ta && p.tb && p.M <= 8 && p.N * p.K >= (1 << 16); }
+// The same shapes against B stored [K,N] (DCMHA's dynamic-weight projections): Path::axpyRows, no packing.
+inline bool skinnyColumns(const Problem& p) {
+  return p.batch == 1 && !p.ta && !p.tb && p.M <= 8 && p.N * p.K >= (1 << 16);
+}
 
 // nullptr when this build or this CPU cannot run the path
 const Path* avx512Path();

@@ -83,6 +83,11 @@ int main(int argc, char** argv) {
   cases.push_back({64, 128, 192, 32, false, true, 0});  // attention heads
   cases.push_back({1, 3, 1000, 300, false, true, 0});   // decode: the skinny path
   cases.push_back({1, 1, 4099, 17, false, true, 0});
+  // decode against B stored [K,N]: the column path (one chain, like the packed path), column tails
+  cases.push_back({1, 3, 1000, 300, false, false, 0});
+  cases.push_back({1, 1, 4099, 17, false, false, 0});
+  cases.push_back({1, 8, 530, 200, false, false, 0});
+  cases.push_back({1, 7, 77, 1000, false, false, 0});
   cases.push_back({2, 0, 5, 3, false, false, 0});  // empty
   cases.push_back({2, 4, 5, 0, false, false, 0});  // K = 0: zeros
   if (quick) {

@@ -58,8 +58,20 @@ struct Nibbles {
   static int64_t weightAt(int q, int D) { return 32 * (D / 4) + 16 * (q % 2) + 4 * (D % 4) + q / 2; }
   static bool fits(int64_t G) { return G % kWeights == 0 || kWeights % G == 0; }
 
+  // The 64 bytes of a chunk: one load where they fill one cache line, else four 16-byte loads put
+  // together (a 64-byte load across two lines cost ~15% of a thread's streaming rate; the weights'
+  // buffers are usually 16-byte aligned only).
+  template <bool Aligned>
+  static inline __m512i load(const uint8_t* p) {
+    if constexpr (Aligned) return _mm512_load_si512(p);
+    const auto q = [&](int i) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)); };
+    const __m512i lo = _mm512_inserti32x4(_mm512_castsi128_si512(q(0)), q(1), 1);
+    return _mm512_inserti32x4(_mm512_inserti32x4(lo, q(2), 2), q(3), 3);
+  }
+
+  template <bool Aligned>
   static inline void decode(const uint8_t* p, __m512* o) {
-    const __m512i z = _mm512_loadu_si512(p);
+    const __m512i z = load<Aligned>(p);
     const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
 #pragma GCC unroll 8
     for (int q = 0; q < 8; q++) o[q] = _mm512_permutexvar_ps(q == 0 ? z : _mm512_srli_epi32(z, 4 * q), lut);
@@ -67,13 +79,13 @@ struct Nibbles {
 
   // x rows m0..m0+MB against chunks [c0, c1) of row w, summed unscaled into acc: four chains per x
   // row, two FMAs deep per chunk
-  template <int MB>
+  template <int MB, bool Aligned>
   static inline void chunks(const uint8_t* w, const float* x, int64_t K, int64_t c0, int64_t c1,
                             __m512 (&acc)[MB][4]) {
     for (int m = 0; m < MB; m++) acc[m][0] = acc[m][1] = acc[m][2] = acc[m][3] = _mm512_setzero_ps();
     for (int64_t c = c0; c < c1; c += kWeights) {
       __m512 wv[8];
-      decode(w + c / 2, wv);
+      decode<Aligned>(w + c / 2, wv);
 #pragma GCC unroll 4
       for (int m = 0; m < MB; m++)
 #pragma GCC unroll 8
@@ -86,7 +98,7 @@ struct Nibbles {
     return _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
   }
 
-  template <int MB>
+  template <int MB, bool Aligned>
   static void row(const Problem& p, int64_t n, int64_t m0) {
     const int64_t K = p.K, G = p.G, KC = K / kWeights * kWeights;
     const uint8_t* w = p.w + n * rowBytes(kInt4, K);
@@ -97,7 +109,7 @@ struct Nibbles {
     if (G % kWeights == 0) {
       // a group is whole chunks: summed unscaled, then one FMA by its scale
       for (int64_t g0 = 0; g0 < KC; g0 += G) {
-        chunks<MB>(w, x, K, g0, g0 + G, acc);
+        chunks<MB, Aligned>(w, x, K, g0, g0 + G, acc);
         const __m512 sv = _mm512_set1_ps(*s++);
         for (int m = 0; m < MB; m++) tot[m] = _mm512_fmadd_ps(sum(acc[m]), sv, tot[m]);
       }
@@ -108,7 +120,7 @@ struct Nibbles {
                                               static_cast<unsigned>(__builtin_ctzll(G / 32)));
       const __mmask16 count = static_cast<__mmask16>((1u << per) - 1);
       for (int64_t c = 0; c < KC; c += kWeights, s += per) {
-        chunks<MB>(w, x, K, c, c + kWeights, acc);
+        chunks<MB, Aligned>(w, x, K, c, c + kWeights, acc);
         const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, s));
         for (int m = 0; m < MB; m++) tot[m] = _mm512_fmadd_ps(sum(acc[m]), sv, tot[m]);
       }
@@ -127,14 +139,22 @@ struct Nibbles {
     }
   }
 
-  static void rows(const Problem& p, int64_t n0, int64_t n1) {
+  template <bool Aligned>
+  static void rowsOf(const Problem& p, int64_t n0, int64_t n1) {
     int64_t m = 0;
     for (; m + 4 <= p.M; m += 4)
-      for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
+      for (int64_t n = n0; n < n1; n++) row<4, Aligned>(p, n, m);
     for (; m + 2 <= p.M; m += 2)
-      for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
+      for (int64_t n = n0; n < n1; n++) row<2, Aligned>(p, n, m);
     for (; m < p.M; m++)
-      for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
+      for (int64_t n = n0; n < n1; n++) row<1, Aligned>(p, n, m);
+  }
+
+  static void rows(const Problem& p, int64_t n0, int64_t n1) {
+    // every row starts on a line when W does: a row is K/2 bytes and K/2 % 64 == 0 wherever K % 128 == 0
+    const bool aligned = reinterpret_cast<uintptr_t>(p.w) % 64 == 0 && p.K % kWeights == 0;
+    if (aligned) rowsOf<true>(p, n0, n1);
+    else rowsOf<false>(p, n0, n1);
   }
 
   static bool arrange(const Problem& p, float* xp) {

@@ -5,6 +5,7 @@
 // Usage: qgemm-check [--threads N] → one line per path, exit 1 on any mismatch.
 #include <omp.h>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,9 +18,9 @@ using namespace dcf::qgemm;
 namespace {
 
 // Decoding written out again from the layout, in double (not the library's rawWeight).
-double weightOf(int fmt, const std::vector<uint8_t>& w, const std::vector<float>& s, int64_t n, int64_t k, int64_t K,
+double weightOf(int fmt, const uint8_t* w, const std::vector<float>& s, int64_t n, int64_t k, int64_t K,
                 int64_t G) {
-  const uint8_t* row = w.data() + n * rowBytes(fmt, K);
+  const uint8_t* row = w + n * rowBytes(fmt, K);
   if (fmt == kBf16 || fmt == kF16) {
     const unsigned h = row[2 * k] | (row[2 * k + 1] << 8);
     if (fmt == kBf16) {
@@ -40,19 +41,22 @@ double weightOf(int fmt, const std::vector<uint8_t>& w, const std::vector<float>
   return ((j < 16 ? b & 15 : b >> 4) - 8) * scale;
 }
 
-int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G, std::mt19937& rng) {
+int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G, int64_t offset, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::uniform_int_distribution<int> byte(0, 255);
   std::vector<float> x(M * K), y(M * N, NAN), s(fmt >= kInt8 ? N * (K / G) : 0);
-  std::vector<uint8_t> w(N * rowBytes(fmt, K));
+  // W at a 64-byte boundary or 16 bytes past one (paths may load whole cache lines where aligned)
+  const size_t bytes = N * rowBytes(fmt, K);
+  std::vector<uint8_t> buf(bytes + 80);
+  uint8_t* w = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63)) + offset;
   for (float& v : x) v = u(rng);
   for (float& v : s) v = u(rng) * 0.1f;
-  for (size_t i = 0; i < w.size(); i++) {
+  for (size_t i = 0; i < bytes; i++) {
     w[i] = static_cast<uint8_t>(byte(rng));
     // 16-bit formats: keep exponents moderate (no inf/NaN, some subnormal halves)
     if ((fmt == kBf16 || fmt == kF16) && (i % 2 == 1)) w[i] = static_cast<uint8_t>((w[i] & 0x80) | (0x30 + (w[i] & 0x0f)));
   }
-  run({fmt, x.data(), w.data(), s.data(), y.data(), M, N, K, G});
+  run({fmt, x.data(), w, s.data(), y.data(), M, N, K, G});
   int bad = 0;
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
@@ -97,8 +101,8 @@ int main(int argc, char** argv) {
     int cases = 0, bad = 0;
     for (int fmt = kBf16; fmt <= kInt4; fmt++)
       for (const Shape& sh : shapes) {
-        bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, rng), cases++;
-        if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, rng), cases++;  // K tail
+        for (int64_t offset : {0, 16}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
+        if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, 16, rng), cases++;  // K tail
       }
     std::printf("%s: %d cases, %d mismatches\n", all[i]->name, cases, bad);
     total += bad;

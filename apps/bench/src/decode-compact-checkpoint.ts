@@ -23,6 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configToJson, presetConfig, weightSpecs } from '@dcformer/model';
 import { writeQuantizedFrom } from '@dcformer/model/node';
+import { writeRawSafetensorsStreaming } from '@dcformer/checkpoint/node';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,36 +95,27 @@ if (format !== 'safetensors' && format !== 'bin')
   throw new Error(`--format must be safetensors (default) or bin; got '${format}'`);
 
 if (format === 'safetensors') {
-  const header: Record<string, unknown> = {
-    __metadata__: { format: 'pt', producer: 'decode-compact-checkpoint (random)' },
-  };
-  let offset = 0;
-  for (const s of specs) {
-    const bytes = 2 * s.shape.reduce((a, b) => a * b, 1);
-    header[s.official] = { dtype: 'BF16', shape: s.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerLength = Math.ceil(json.length / 8) * 8;
-  const prefix = new Uint8Array(8 + headerLength).fill(0x20);
-  new DataView(prefix.buffer).setBigUint64(0, BigInt(headerLength), true);
-  prefix.set(json, 8);
-  const file = await open(join(out, 'model.safetensors'), 'w');
-  await file.write(prefix);
+  const raw = new Map(specs.map((s) => [s.official, { dtype: 'BF16' as const, shape: s.shape }]));
+  const norms = new Set(specs.filter((s) => s.shape.length === 1).map((s) => s.official));
   const chunk = new Uint32Array(1 << 22); // 16 MiB of random bf16 pairs at a time
-  for (const s of specs) {
-    let left = 2 * s.shape.reduce((a, b) => a * b, 1);
-    const norm = s.shape.length === 1;
-    while (left > 0) {
-      const n = Math.min(left, chunk.byteLength);
-      fill(chunk, n, norm);
-      await file.write(new Uint8Array(chunk.buffer, 0, n));
-      left -= n;
-    }
-  }
-  await file.close();
+  let bytes = 0;
+  await writeRawSafetensorsStreaming(
+    out,
+    raw,
+    function* (name) {
+      const shape = (raw.get(name) as { shape: readonly number[] }).shape;
+      for (let left = 2 * shape.reduce((a, b) => a * b, 1); left > 0; ) {
+        const n = Math.min(left, chunk.byteLength);
+        fill(chunk, n, norms.has(name));
+        bytes += n;
+        yield new Uint8Array(chunk.buffer, 0, n);
+        left -= n;
+      }
+    },
+    { producer: 'decode-compact-checkpoint (random)' },
+  );
   console.log(
-    `wrote ${out}: ${specs.length} tensors, ${(offset / 1e9).toFixed(2)} GB of BF16 weights, ${layers} layers`,
+    `wrote ${out}: ${specs.length} tensors, ${(bytes / 1e9).toFixed(2)} GB of BF16 weights, ${layers} layers`,
   );
 }
 

@@ -135,7 +135,8 @@ wins). HF_ENDPOINT sets the server; HF_HUB_OFFLINE=1 uses the cache only.
 
 Weight-only quantisation: writes DIR2 with model.safetensors (for each weight matrix and the token
 embedding, P.qweight — I8 [N,K] or U8 [N,K/2], two 4-bit weights per byte — and P.scales, F32
-[N,K/G]; every other tensor F32 under its official name), config.json with a "quantization" block
+[N,K/G]; DCMHA's dyn_w_proj.dw1 / .dd as their transposes [4K,D] / [4N,D]; every other tensor F32
+under its official name), config.json with a "quantization" block
 (format, group_size, modules, layout) and the tokenizer files. Every command loads DIR2 in its format.
   --dtype D       int8 or int4 (16-bit storage: dcformer convert --dtype f16|bf16)
   --group-size G  weights per scale along the input dimension: a multiple of 32 that divides it

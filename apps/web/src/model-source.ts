@@ -197,7 +197,7 @@ async function readWeights(
     files.push(...new Set(Object.values(map)));
   }
   const compact = new Map(
-    (dtype === 'f32' ? [] : compactSpecs(config, true))
+    (dtype === 'f32' ? [] : compactSpecs(config, true, true))
       .filter((s) => quantization === null || quantization.modules.includes(s.official))
       .map((s) => [s.official, s]),
   );
@@ -242,24 +242,27 @@ async function readWeights(
         weights.set(name, { shape: raw.shape, data: toFloat32(raw, name, file) });
         continue;
       }
-      // a float weight held compactly: pack slices of rows as they are converted
+      // a float weight held compactly: pack slices of rows as they are converted (DCMHA's dw1 / dd,
+      // stored input-major, whole: packSpec transposes them; one layer's is a few MB)
       const [N, K] = spec.shape;
       const rows = Math.max(1, Math.floor(sliceValues / K));
       const parts: PackedWeight[] = [];
-      for (let n0 = 0; n0 < N; n0 += rows) {
-        const n1 = Math.min(N, n0 + rows);
-        parts.push(
-          packSpec(
-            { ...spec, shape: [n1 - n0, K] },
-            rowsAsFloat32(raw, K, n0, n1, name, file),
-            dtype as Exclude<WeightDtype, 'f32'>,
-          ),
-        );
-      }
+      if (spec.transposed) parts.push(packSpec(spec, toFloat32(raw, name, file), dtype as Exclude<WeightDtype, 'f32'>));
+      else
+        for (let n0 = 0; n0 < N; n0 += rows) {
+          const n1 = Math.min(N, n0 + rows);
+          parts.push(
+            packSpec(
+              { ...spec, shape: [n1 - n0, K] },
+              rowsAsFloat32(raw, K, n0, n1, name, file),
+              dtype as Exclude<WeightDtype, 'f32'>,
+            ),
+          );
+        }
       const p = joinRows(parts, N, K, dtype as Exclude<WeightDtype, 'f32'>);
       checkBuffer(name, p.data.byteLength);
       packed.set(name, p);
-      weights.set(name, { shape: spec.shape, data: new Float32Array(0) });
+      weights.set(name, { shape: spec.officialShape, data: new Float32Array(0) });
     }
   }
   if (quantization !== null) {
@@ -274,7 +277,7 @@ async function readWeights(
         );
       weights.delete(`${prefixOf(name)}.scales`);
       packed.set(name, { format: quantization.format, N, K, groupSize: G, data, scales: scales.data });
-      weights.set(name, { shape: spec.shape, data: new Float32Array(0) });
+      weights.set(name, { shape: spec.officialShape, data: new Float32Array(0) });
     }
   }
   return { weights, packed };

@@ -9,6 +9,9 @@
  *   P.qweight  int8: I8 [N, K]; int4: U8 [N, K/2] (blocks of 32 weights in 16 bytes, weight j < 16 the
  *              low nibble of byte j, weight 16 + j its high nibble; value (nibble − 8) · scale)
  *   P.scales   F32 [N, K / group_size]
+ * DCMHA's `layers.i.attention.dyn_w_proj.dw1` [D,1,4,K] and `.dd` [D,1,4N] (P = the name itself)
+ * are stored as their transposes, N = 4K or 4N rows of K = D inputs (@dcformer/model compact.ts);
+ * checkpoints written before they were quantised keep them F32 (config's `modules` lists what is).
  * Every other tensor keeps its official name and float dtype.
  */
 import { join } from 'node:path';

@@ -1,15 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { ShapeError, formatLettered, formatShape, gelu, rmsNorm, type DynamicSide } from '@dcformer/kernels';
+import {
+  type CompactWeight,
+  ShapeError,
+  compactMatMul,
+  formatLettered,
+  formatShape,
+  gelu,
+  isCompactWeight,
+  rmsNorm,
+  type DynamicSide,
+} from '@dcformer/kernels';
 
 /** Slot order of dw1's C axis, qkw's C axis and dd's four N-blocks (docs/dcmha.md). */
 export const SLOTS = ['preQuery', 'preKey', 'postQuery', 'postKey'] as const;
 
-/** Parameters of DynamicWeightProjection, stored as in the official checkpoints (G = 1). */
+/**
+ * Parameters of DynamicWeightProjection, stored as in the official checkpoints (G = 1). A model with
+ * compact weights (issue 18) may hold dw1 and dd as compact weights of their transposes, [4K, D] and
+ * [4N, D] (output rows, like nn.Linear's), read by DcCompactMatMul; qkw stays float32.
+ */
 export interface DynamicWeightParams {
-  dw1: Tensor; // [D,1,4,K]
+  dw1: Tensor | CompactWeight; // [D,1,4,K]; compact: [4K, D]
   qkw: Tensor; // [1,4,K,2I,N]
-  dd: Tensor; // [D,1,4N]
+  dd: Tensor | CompactWeight; // [D,1,4N]; compact: [4N, D]
 }
 
 /**
@@ -46,16 +60,25 @@ function checkParams(
   }
   const [, , K, I2, N] = qkw;
   const expect = (name: 'dw1' | 'dd', letters: string, shape: number[]) => {
-    const got = p[name].shape as number[];
-    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+    const w = p[name];
+    // a compact weight holds the transpose [M, D] of the [D, …] the reference multiplies by
+    const compact = isCompactWeight(w);
+    const want = compact ? [shape.slice(1).reduce((a, b) => a * b, 1), D] : shape;
+    const got = compact ? [w.N, w.K] : (w.shape as number[]);
+    if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
       throw new ShapeError(
-        `${caller}: '${name}' must be ${formatLettered(letters, shape)} for x ${formatLettered('BTD', [B, T, D])} and qkw ${formatShape(qkw)}; got ${formatShape(got)}`,
+        `${caller}: '${name}' must be ${compact ? `compact ${formatLettered('MD', want)}` : formatLettered(letters, want)} for x ${formatLettered('BTD', [B, T, D])} and qkw ${formatShape(qkw)}; got ${formatShape(got)}`,
       );
     }
   };
   expect('dw1', 'DGCK', [D, 1, 4, K]);
   expect('dd', 'DGM', [D, 1, 4 * N]);
   return { D, K, I2, N };
+}
+
+/** x [X,D] · W for W = dw1 or dd ([D,…,M] float32, or its compact transpose [M, D]) → [X, M]. */
+function project(x_XD: Tensor, w: Tensor | CompactWeight, D: number, M: number): Tensor {
+  return isCompactWeight(w) ? compactMatMul(x_XD, w) : tf.matMul(x_XD, tf.reshape(w, [D, M]));
 }
 
 /**
@@ -73,14 +96,14 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
   return tf.tidy(() => {
     const [B, T] = x_BTD.shape as number[];
     const x_XD = tf.reshape(x_BTD, [B * T, D]);
-    const hidden_XCK = geluExact(tf.reshape(tf.matMul(x_XD, tf.reshape(params.dw1, [D, 4 * K])), [B * T, 4, K]));
+    const hidden_XCK = geluExact(tf.reshape(project(x_XD, params.dw1, D, 4 * K), [B * T, 4, K]));
     const hidden_CXK = tf.transpose(hidden_XCK, [1, 0, 2]);
     const w_CXJ = tf.matMul(hidden_CXK, tf.reshape(params.qkw, [4, K, I2 * N])); // J = 2I·N
     const w_CXIN = tf.reshape(w_CXJ, [4, B * T, I2, N]);
     const [w1raw_CXIN, w2_CXIN] = tf.split(w_CXIN, 2, 2);
     // RMSNormNoScale: the RMSNorm kernel with a unit weight (×1 is exact, so the result is the same)
     const w1_CXIN = rmsNorm(w1raw_CXIN, tf.ones([N]), RMS_NORM_NO_SCALE_EPS);
-    const dd_XCN = tf.tanh(tf.reshape(tf.matMul(x_XD, tf.reshape(params.dd, [D, 4 * N])), [B * T, 4, N]));
+    const dd_XCN = tf.tanh(tf.reshape(project(x_XD, params.dd, D, 4 * N), [B * T, 4, N]));
 
     // reshape once, then unstack: the pieces come out in their final shapes
     const w1s = tf.unstack(tf.reshape(w1_CXIN, [4, B, T, I, N]), 0);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { readFileSync } from 'node:fs';
 import { assertClose, flattenNested } from '@dcformer/kernels/testing';
-import { ShapeError } from '@dcformer/kernels';
+import { ShapeError, compactWeight, disposeCompactWeight, packWeight, unpackRows } from '@dcformer/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamicWeights } from '../src/dynamic-weights.js';
 
@@ -46,6 +46,56 @@ describe('dynamicWeights vs the official DynamicWeightProjection.forward (compos
       expect(call).toThrow(/'dd' must be \[D,G,M\] = \[32,1,16\].*got \[32,1,12\]/);
     });
   });
+
+  // A compact model holds dw1 [D,1,4,K] and dd [D,1,4N] as compact weights of their transposes
+  // [M, D]: the projections must equal the float32 ones computed with the dequantised values.
+  for (const format of ['bf16', 'int8', 'int4'] as const) {
+    it(`compact dw1/dd (${format}, transposed [M, D]) = float32 with the dequantised weights (≤ 1e-5)`, () => {
+      const before = tf.memory().numTensors;
+      const transposed = (v: unknown) => {
+        const { data, shape } = flattenNested(v);
+        const D = shape[0];
+        const M = data.length / D;
+        const out = new Float32Array(M * D);
+        for (let d = 0; d < D; d++) for (let m = 0; m < M; m++) out[m * D + d] = data[d * M + m];
+        return { data: out, M, D, shape };
+      };
+      const pack = (v: unknown) => {
+        const w = transposed(v);
+        const packed = packWeight(w.data, w.M, w.D, format, format === 'bf16' ? undefined : 32);
+        // the float32 twin: dequantised rows, back to the official [D, …] layout
+        const deq = unpackRows(packed);
+        const back = new Float32Array(w.M * w.D);
+        for (let d = 0; d < w.D; d++) for (let m = 0; m < w.M; m++) back[d * w.M + m] = deq[m * w.D + d];
+        return { compact: compactWeight(packed), float: tf.tensor(back, w.shape) };
+      };
+      const dw1 = pack(fixture.dw1);
+      const dd = pack(fixture.dd);
+      const x = t(fixture.x);
+      const qkw = t(fixture.qkw);
+      const a = dynamicWeights(x, { dw1: dw1.compact, qkw, dd: dd.compact });
+      const b = dynamicWeights(x, { dw1: dw1.float, qkw, dd: dd.float });
+      for (const side of ['query', 'key'] as const)
+        for (const call of ['pre', 'post'] as const)
+          for (const n of ['w1', 'w2', 'dd'] as const) {
+            const want = b[side][call][n];
+            assertClose(a[side][call][n].dataSync(), want.dataSync(), want.shape, {
+              atol: 1e-5,
+              label: `${side}.${call}.${n}`,
+            });
+          }
+      expect(() => dynamicWeights(x, { dw1: dd.compact, qkw, dd: dd.compact })).toThrow(
+        /'dw1' must be compact \[M,D\] = \[\d+,32\].*got \[16,32\]/,
+      );
+      for (const w of [a, b])
+        for (const side of [w.query, w.key])
+          tf.dispose([side.pre.w1, side.pre.w2, side.pre.dd, side.post.w1, side.post.w2, side.post.dd]);
+      disposeCompactWeight(dw1.compact);
+      disposeCompactWeight(dd.compact);
+      tf.dispose([dw1.float, dd.float, x, qkw]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 
   it('leaves no tensors behind', () => {
     const before = tf.memory().numTensors;

@@ -29,6 +29,7 @@ import {
 } from '@dcformer/checkpoint/node';
 import { configToJson, type ModelConfig } from './config.js';
 import {
+  type CompactSpec,
   INT4_LAYOUT,
   INT8_LAYOUT,
   type QuantizationBlock,
@@ -69,7 +70,7 @@ export function packingSink(
   sink: (name: string, shape: readonly number[], stored: SafetensorsDtype, file: string) => TensorSink | undefined;
   packed: Map<string, PackedWeight>;
 } {
-  const specs = new Map(compactSpecs(config, true).map((s) => [s.official, s]));
+  const specs = new Map(compactSpecs(config, true, true).map((s) => [s.official, s]));
   const packed = new Map<string, PackedWeight>();
   const sink = (
     name: string,
@@ -79,6 +80,7 @@ export function packingSink(
   ): TensorSink | undefined => {
     const spec = specs.get(name);
     if (spec === undefined) return undefined;
+    if (spec.transposed) return transposedSink(spec, shape, stored, file, dtype, groupSize, packed);
     const [N, K] = spec.shape;
     let data: Int32Array | null = null;
     let scales: Float32Array | null = null;
@@ -111,6 +113,33 @@ export function packingSink(
   return { sink, packed };
 }
 
+/**
+ * The sink of an input-major weight (dw1, dd: rows of the file are columns of the packed matrix):
+ * the whole float32 tensor is gathered (one layer's dw1 is D·4K floats, 5 MB at the 2.8B shape),
+ * then transposed and packed.
+ */
+function transposedSink(
+  spec: CompactSpec,
+  shape: readonly number[],
+  stored: SafetensorsDtype,
+  file: string,
+  dtype: Exclude<WeightDtype, 'f32'>,
+  groupSize: number | undefined,
+  packed: Map<string, PackedWeight>,
+): TensorSink {
+  const [N, K] = spec.shape;
+  const whole = new Float32Array(N * K);
+  return {
+    write(offset: number, slice: Float32Array): void {
+      whole.set(slice, offset);
+    },
+    finish(): LoadedTensor {
+      packed.set(spec.official, packSpec(spec, whole, dtype, groupSize));
+      return { shape: [...shape], data: new Float32Array(0), dtype: stored, file };
+    },
+  };
+}
+
 /** Names of the float tensors a quantised checkpoint holds besides the parameters (the scales). */
 export function scaleNames(q: QuantizationBlock): Set<string> {
   return new Set(q.modules.map((m) => `${prefixOf(m)}.scales`));
@@ -127,7 +156,7 @@ export async function readQuantizedWeights(
   q: QuantizationBlock,
   floats: Map<string, LoadedTensor>,
 ): Promise<Map<string, PackedWeight>> {
-  const specs = new Map(weightSpecs(config).map((s) => [s.official, s]));
+  const specs = new Map(compactSpecs(config, true, true).map((s) => [s.official, s]));
   const want = new Map<string, { dtype: 'I8' | 'U8'; shape: number[] }>();
   for (const m of q.modules) {
     const [N, K] = (specs.get(m) as { shape: number[] }).shape;
@@ -145,7 +174,7 @@ export async function readQuantizedWeights(
   });
   const out = new Map<string, PackedWeight>();
   for (const m of q.modules) {
-    const spec = specs.get(m) as { shape: number[] };
+    const spec = specs.get(m) as CompactSpec;
     const [N, K] = spec.shape;
     const p = prefixOf(m);
     const scales = floats.get(`${p}.scales`);
@@ -159,7 +188,7 @@ export async function readQuantizedWeights(
     const data = words.get(`${p}.qweight`) as Int32Array;
     words.delete(`${p}.qweight`);
     out.set(m, { format: q.format, N, K, groupSize: G, data, scales: scales.data });
-    floats.set(m, { shape: [N, K], data: new Float32Array(0), dtype: 'F32', file: scales.file });
+    floats.set(m, { shape: spec.officialShape, data: new Float32Array(0), dtype: 'F32', file: scales.file });
   }
   return out;
 }
@@ -257,7 +286,7 @@ export async function writeQuantizedFrom(
   rows: RowSource,
   groupSize = 64,
 ): Promise<QuantizationBlock> {
-  const modules = new Map(compactSpecs(config, true).map((s) => [s.official, s]));
+  const modules = new Map(compactSpecs(config, true, true).map((s) => [s.official, s]));
   for (const s of modules.values()) checkGroup(`writeQuantizedFrom (${s.official})`, format, s.shape[1], groupSize);
   const specs = new Map<string, RawTensorSpec>();
   const sources = new Map<string, () => Iterable<Uint8Array>>();
@@ -276,27 +305,42 @@ export async function writeQuantizedFrom(
       continue;
     }
     const p = prefixOf(spec.official);
-    specs.set(`${p}.qweight`, {
-      dtype: format === 'int8' ? 'I8' : 'U8',
-      shape: format === 'int8' ? [N, K] : [N, K / 2],
-    });
-    specs.set(`${p}.scales`, { dtype: 'F32', shape: [N, K / groupSize] });
-    // P.qweight sorts before P.scales, so the scales gathered while packing are ready when asked for
-    sources.set(`${p}.qweight`, function* () {
-      const scales = new Float32Array((N * K) / groupSize);
-      for (let n0 = 0; n0 < N; n0 += rowsPerSlice(K)) {
-        const n1 = Math.min(N, n0 + rowsPerSlice(K));
-        const part = packSpec(
-          { ...spec, shape: [n1 - n0, K] },
-          rows(spec.official, spec.shape, n0, n1),
-          format,
-          groupSize,
-        );
-        scales.set(part.scales as Float32Array, (n0 * K) / groupSize);
+    if (module.transposed) {
+      // an input-major weight (dw1, dd): its file rows are packed columns; packed whole (one layer's)
+      const [Np, Kp] = module.shape;
+      specs.set(`${p}.qweight`, {
+        dtype: format === 'int8' ? 'I8' : 'U8',
+        shape: format === 'int8' ? [Np, Kp] : [Np, Kp / 2],
+      });
+      specs.set(`${p}.scales`, { dtype: 'F32', shape: [Np, Kp / groupSize] });
+      sources.set(`${p}.qweight`, function* () {
+        const part = packSpec(module, rows(spec.official, spec.shape, 0, N), format, groupSize);
+        pendingScales.set(p, part.scales as Float32Array);
         yield bytes(part.data);
-      }
-      pendingScales.set(p, scales);
-    });
+      });
+    } else {
+      specs.set(`${p}.qweight`, {
+        dtype: format === 'int8' ? 'I8' : 'U8',
+        shape: format === 'int8' ? [N, K] : [N, K / 2],
+      });
+      specs.set(`${p}.scales`, { dtype: 'F32', shape: [N, K / groupSize] });
+      // P.qweight sorts before P.scales, so the scales gathered while packing are ready when asked for
+      sources.set(`${p}.qweight`, function* () {
+        const scales = new Float32Array((N * K) / groupSize);
+        for (let n0 = 0; n0 < N; n0 += rowsPerSlice(K)) {
+          const n1 = Math.min(N, n0 + rowsPerSlice(K));
+          const part = packSpec(
+            { ...spec, shape: [n1 - n0, K] },
+            rows(spec.official, spec.shape, n0, n1),
+            format,
+            groupSize,
+          );
+          scales.set(part.scales as Float32Array, (n0 * K) / groupSize);
+          yield bytes(part.data);
+        }
+        pendingScales.set(p, scales);
+      });
+    }
     sources.set(`${p}.scales`, function* () {
       const scales = pendingScales.get(p);
       if (scales === undefined)

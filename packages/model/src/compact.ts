@@ -1,11 +1,18 @@
 /**
  * Compact weights in a model (issue 18): the weight matrices of the linear layers — wqkv (or MUDD's
- * wq/wk/wv), wo, w1, w2, w3, the output projection — and optionally the token embedding held as
- * bf16 / f16 / int8 / int4 (@dcformer/kernels' compact formats) instead of float32 variables. Their
- * products run through DcCompactMatMul, which reads the packed words directly; embedding rows are
- * dequantised as they are gathered. Everything else (norms, DCMHA's dynamic projections, biases,
- * activations, accumulation) stays float32. A compact model is for inference: its compact weights
- * are not variables, so they take no gradient and are not saved by saveModel.
+ * wq/wk/wv), wo, w1, w2, w3, the output projection —, DCMHA's two large dynamic projections dw1 and
+ * dd, and optionally the token embedding held as bf16 / f16 / int8 / int4 (@dcformer/kernels'
+ * compact formats) instead of float32 variables. Their products run through DcCompactMatMul, which
+ * reads the packed words directly; embedding rows are dequantised as they are gathered. Everything
+ * else (norms, qkw, biases, activations, accumulation) stays float32. A compact model is for
+ * inference: its compact weights are not variables, so they take no gradient and are not saved by
+ * saveModel.
+ *
+ * dw1 [D,1,4,K] and dd [D,1,4N] multiply as x·W with W stored input-major ([D, M]), the transpose of
+ * nn.Linear's (out, in): they are packed as Wᵀ [M, D] (M = 4K or 4N), so that every compact weight
+ * is [N, K] with groups along the input. Decode reads them every step (6.6 MB of float32 per layer
+ * at the 2.8B shape, 13% of the int4 model's bytes when they stayed float32). qkw (4·K·2I·N) is
+ * small and stays float32.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
@@ -54,14 +61,47 @@ export function embed(table: LinearWeight, ids_BT: Tensor): Tensor {
 }
 
 const LINEAR_PATH = /\.(wqkv|wq|wk|wv|wo|w1|w2|w3)$/;
+/** DCMHA's dw1 and dd: stored input-major, held compactly as their transposes. */
+const INPUT_MAJOR_PATH = /\.attention\.(dw1|dd)$/;
 
-/** The specs whose weights a compact model holds compactly (embedding only when asked). */
-export function compactSpecs(config: ModelConfig, embeddings: boolean): WeightSpec[] {
-  return weightSpecs(config).filter(
-    (s) =>
+/**
+ * A weight a compact model holds compactly. `shape` is the packed matrix [N, K] (output rows, groups
+ * along the input K); `transposed`: the official tensor is its transpose, [K, N] (dw1 as [D, 4K],
+ * dd as [D, 4N]), and `officialShape` is the checkpoint's shape.
+ */
+export interface CompactSpec extends WeightSpec {
+  transposed: boolean;
+  officialShape: number[];
+}
+
+/**
+ * The specs whose weights a compact model holds compactly (embedding only when asked; DCMHA's dw1 and
+ * dd only when `dynamic`: the float-packing readers that do not transpose them leave it off).
+ */
+export function compactSpecs(config: ModelConfig, embeddings: boolean, dynamic = false): CompactSpec[] {
+  const out: CompactSpec[] = [];
+  for (const s of weightSpecs(config)) {
+    const linear =
       s.shape.length === 2 &&
-      (LINEAR_PATH.test(s.path) || s.path === 'output' || (embeddings && s.path === 'tokEmbeddings')),
-  );
+      (LINEAR_PATH.test(s.path) || s.path === 'output' || (embeddings && s.path === 'tokEmbeddings'));
+    if (linear) out.push({ ...s, transposed: false, officialShape: s.shape });
+    else if (dynamic && INPUT_MAJOR_PATH.test(s.path)) {
+      const [D, ...rest] = s.shape;
+      const M = rest.reduce((a, b) => a * b, 1);
+      out.push({ ...s, shape: [M, D], transposed: true, officialShape: s.shape });
+    }
+  }
+  return out;
+}
+
+/** The [K, N] row-major matrix `data` (an input-major weight) as [N, K]. */
+export function transposeRows(data: Float32Array, K: number, N: number): Float32Array {
+  const out = new Float32Array(N * K);
+  for (let k = 0; k < K; k++) {
+    const row = data.subarray(k * N, (k + 1) * N);
+    for (let n = 0; n < N; n++) out[n * K + k] = row[n];
+  }
+  return out;
 }
 
 export interface CompactOptions {
@@ -104,16 +144,20 @@ export function installCompact(model: DcformerModel, spec: WeightSpec, w: Compac
   map.set(spec.official, w);
 }
 
-/** Packs one float32 weight of `spec` into `dtype`; a bad group size is a ConfigError naming the tensor. */
+/**
+ * Packs one float32 weight of `spec` into `dtype`; a bad group size is a ConfigError naming the tensor.
+ * `data` is in the official layout: a transposed spec's is [K, N] (turned here).
+ */
 export function packSpec(
-  spec: WeightSpec,
+  spec: WeightSpec | CompactSpec,
   data: Float32Array,
   dtype: Exclude<WeightDtype, 'f32'>,
   groupSize?: number,
 ): PackedWeight {
   const [N, K] = spec.shape;
+  const rows = 'transposed' in spec && spec.transposed ? transposeRows(data, K, N) : data;
   try {
-    return packWeight(data, N, K, dtype, isQuantized(dtype) ? (groupSize ?? Math.min(64, K)) : undefined);
+    return packWeight(rows, N, K, dtype, isQuantized(dtype) ? (groupSize ?? Math.min(64, K)) : undefined);
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(`${spec.official}: ${e.message}`, 'group_size');
     throw e;
@@ -126,7 +170,7 @@ export function packSpec(
  */
 export function compactModel(model: DcformerModel, dtype: WeightDtype, options: CompactOptions = {}): DcformerModel {
   if (dtype === 'f32') return model;
-  for (const spec of compactSpecs(model.config, options.embeddings ?? true)) {
+  for (const spec of compactSpecs(model.config, options.embeddings ?? true, true)) {
     const v = model.variables.get(spec.official);
     if (v === undefined) continue; // already compact
     const packed = packSpec(spec, v.dataSync() as Float32Array, dtype, options.groupSize);
@@ -153,13 +197,16 @@ export function weightBytes(model: DcformerModel): { total: number; perToken: nu
 
 /** Bytes the weights of `config` take in `dtype` (linear weights and embedding compact, the rest float32). */
 export function weightBytesOf(config: ModelConfig, dtype: WeightDtype, groupSize = 64): number {
-  const compact = dtype === 'f32' ? new Set<string>() : new Set(compactSpecs(config, true).map((s) => s.official));
+  const compact = new Map(
+    dtype === 'f32' ? [] : compactSpecs(config, true, true).map((s): [string, CompactSpec] => [s.official, s]),
+  );
   const bits = dtype === 'int8' ? 8 : dtype === 'int4' ? 4 : dtype === 'f32' ? 32 : 16;
   let bytes = 0;
   for (const s of weightSpecs(config)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
-    if (!compact.has(s.official)) bytes += 4 * n;
-    else bytes += (n * bits) / 8 + (bits <= 8 ? (4 * n) / Math.min(groupSize, s.shape[1]) : 0);
+    const c = compact.get(s.official);
+    if (c === undefined) bytes += 4 * n;
+    else bytes += (n * bits) / 8 + (bits <= 8 ? (4 * n) / Math.min(groupSize, c.shape[1]) : 0);
   }
   return bytes;
 }
@@ -169,16 +216,21 @@ export interface QuantizationBlock {
   /** 'int8' | 'int4'. */
   format: 'int8' | 'int4';
   group_size: number;
-  /** Official names of the weights stored as `<prefix>.qweight` + `<prefix>.scales` (prefix = name less `.weight`). */
+  /**
+   * Official names of the weights stored as `<prefix>.qweight` + `<prefix>.scales` (prefix = name less
+   * `.weight`). DCMHA's `layers.i.attention.dyn_w_proj.dw1` / `.dd` may be among them: their qweight
+   * and scales are those of the transpose, [4K, D] and [4N, D] (see compactSpecs); checkpoints
+   * written before they were quantised (not listed) keep them float32 under their official names.
+   */
   modules: string[];
   scales_dtype: 'F32';
   /** One line naming the byte layout (documentation for readers of the file). */
   layout: string;
 }
 
-export const INT4_LAYOUT =
-  'int4: U8 [N, K/2], blocks of 32 weights in 16 bytes, weight j < 16 = low nibble of byte j, weight 16+j = high nibble; w = (nibble - 8) * scale[n, k / group_size]';
-export const INT8_LAYOUT = 'int8: I8 [N, K]; w = q * scale[n, k / group_size]';
+const TRANSPOSED_NOTE = '; dyn_w_proj.dw1 / .dd: [N, K] is the transpose of the official [D, 1, ...] (K = D)';
+export const INT4_LAYOUT = `int4: U8 [N, K/2], blocks of 32 weights in 16 bytes, weight j < 16 = low nibble of byte j, weight 16+j = high nibble; w = (nibble - 8) * scale[n, k / group_size]${TRANSPOSED_NOTE}`;
+export const INT8_LAYOUT = `int8: I8 [N, K]; w = q * scale[n, k / group_size]${TRANSPOSED_NOTE}`;
 
 /** `P.weight` → `P` (the stored tensors are `P.qweight`, `P.scales`). */
 export function prefixOf(official: string): string {
@@ -201,8 +253,8 @@ export function parseQuantization(json: unknown, config: ModelConfig, who0: stri
     throw new ConfigError(`${who}.format: unknown dtype '${String(b.format)}'; expected int8 or int4`, 'quantization');
   if (b.scales_dtype !== 'F32')
     throw new ConfigError(`${who}.scales_dtype must be 'F32'; got ${JSON.stringify(b.scales_dtype)}`, 'quantization');
-  const allowed = new Set(compactSpecs(config, true).map((s) => s.official));
-  if (!Array.isArray(b.modules) || b.modules.some((m) => typeof m !== 'string' || !allowed.has(m)))
+  const compactable = new Map(compactSpecs(config, true, true).map((s) => [s.official, s]));
+  if (!Array.isArray(b.modules) || b.modules.some((m) => typeof m !== 'string' || !compactable.has(m)))
     throw new ConfigError(
       `${who}.modules must list weight matrices of this model; got ${JSON.stringify(b.modules)?.slice(0, 120)}`,
       'quantization',
@@ -210,9 +262,8 @@ export function parseQuantization(json: unknown, config: ModelConfig, who0: stri
   const G = b.group_size;
   if (typeof G !== 'number')
     throw new ConfigError(`${who}.group_size must be a number; got ${JSON.stringify(G)}`, 'quantization');
-  for (const spec of weightSpecs(config))
-    if ((b.modules as string[]).includes(spec.official))
-      checkGroup(`${who} (${spec.official})`, b.format, spec.shape[1], G);
+  for (const m of b.modules as string[])
+    checkGroup(`${who} (${m})`, b.format, (compactable.get(m) as CompactSpec).shape[1], G);
   return {
     ...b,
     format: b.format,

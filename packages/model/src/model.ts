@@ -23,7 +23,7 @@ import {
 import { validateIds } from './ids.js';
 import { KVCache, appendKeys, trimKeys } from './cache.js';
 import { applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
-import { embed, linear, releaseCompact } from './compact.js';
+import { type LinearWeight, embed, linear, releaseCompact } from './compact.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
 import { readAsync, readSync, type Reads } from './reads.js';
 
@@ -261,7 +261,8 @@ export class DcformerModel {
     if (this.config.useDcmha) {
       // The query side from the query input, the key side from the key input (the same tensor
       // outside MUDD blocks ≥ 1); a side that is off is not kept (nor cached).
-      const proj = { dw1: p.dw1 as Tensor, qkw: p.qkw as Tensor, dd: p.dd as Tensor };
+      // dw1 / dd are compact weights (their transposes) in a compact model: compact.ts
+      const proj = { dw1: p.dw1 as LinearWeight, qkw: p.qkw as Tensor, dd: p.dd as LinearWeight };
       const wq = dynamicWeights(x.q, proj);
       const wk = x.k === x.q ? wq : dynamicWeights(x.k, proj);
       weights = { query: queryWise ? wq.query : null, key: keyWise ? wk.key : null };

@@ -7,14 +7,22 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, ConfigError, packedOf, packWeight, unpackRows } from '@dcformer/kernels';
+import { CheckpointError, ConfigError, compactWeight, packWeight } from '@dcformer/kernels';
 import { resolveConfig } from '../src/config.js';
 import { initModel } from '../src/init.js';
-import { compactModel, compactWeightsOf, weightBytesOf } from '../src/compact.js';
+import {
+  compactModel,
+  compactSpecs,
+  compactWeightsOf,
+  installCompact,
+  packSpec,
+  weightBytesOf,
+} from '../src/compact.js';
 import type { DcformerModel } from '../src/model.js';
 import { loadModel, saveModel, saveQuantized } from '../src/node.js';
 import { packingSink } from '../src/compact-load.js';
 import { weightSpecs } from '../src/weights.js';
+import { assignDequantised } from './dequantised.js';
 
 const work = await mkdtemp(join(tmpdir(), 'dcf-compact-load-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -41,6 +49,13 @@ function logits(model: DcformerModel): Float32Array {
   return out;
 }
 
+/** The JSON header of a safetensors file (8-byte little-endian length, then the header). */
+async function safetensorsHeader(path: string): Promise<Record<string, { dtype: string; shape: number[] }>> {
+  const bytes = await readFile(path);
+  const n = Number(bytes.readBigUInt64LE(0));
+  return JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+}
+
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
@@ -52,7 +67,7 @@ async function dequantisedTwin(dir: string, compact: DcformerModel): Promise<Dcf
   const twin = await loadModel(dir);
   for (const [name, w] of compactWeightsOf(compact)) {
     const v = twin.variables.get(name) as tf.Variable;
-    tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+    assignDequantised(v, name, w);
   }
   return twin;
 }
@@ -67,8 +82,11 @@ beforeAll(async () => {
 describe('loadModel --dtype', () => {
   for (const dtype of ['bf16', 'int8', 'int4'] as const) {
     it(`${dtype}: packed while reading; logits = dequantised float32 forward (≤ 1e-4)`, async () => {
-      const model = await loadModel(f32Dir, { dtype, groupSize: 32 });
-      expect(compactWeightsOf(model).size).toBe(12);
+      const warnings: string[] = [];
+      const model = await loadModel(f32Dir, { dtype, groupSize: 32, onWarning: (m) => warnings.push(m) });
+      expect(compactWeightsOf(model).size).toBe(16); // wqkv, wo, w1, w3, w2, dw1, dd per layer; output, embedding
+      // the merged dw_m copy in the file is not compared with dw1/dd packed while reading
+      expect(warnings).toEqual([]);
       const twin = await dequantisedTwin(f32Dir, model);
       expect(maxDiff(logits(model), logits(twin))).toBeLessThanOrEqual(1e-4);
       model.dispose();
@@ -98,6 +116,12 @@ describe('quantize → save → loadModel round trip', () => {
       expect(maxDiff(logits(loaded), logits(twin))).toBeLessThanOrEqual(1e-4);
       const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
       expect(json.quantization.modules).toContain('layers.0.attention.wqkv.weight');
+      // DCMHA's dw1 [D,1,4,K] is stored as its transpose [4K, D] (K = 16 here: 4K = 64, D = 64) … and dd [D,1,4N] as [4N, D]
+      expect(json.quantization.modules).toContain('layers.1.attention.dyn_w_proj.dd');
+      const header = await safetensorsHeader(join(dir, 'model.safetensors'));
+      expect(header['layers.1.attention.dyn_w_proj.dd.qweight'].shape).toEqual(dtype === 'int8' ? [16, 64] : [16, 32]);
+      expect(header['layers.1.attention.dyn_w_proj.dd.scales'].shape).toEqual([16, 64 / groupSize]);
+      expect(header['layers.1.attention.dyn_w_proj.dd']).toBeUndefined();
       const before = tf.memory().numTensors;
       loaded.dispose();
       expect(tf.memory().numTensors).toBeLessThan(before);
@@ -105,6 +129,27 @@ describe('quantize → save → loadModel round trip', () => {
       twin.dispose();
     });
   }
+
+  it('a checkpoint quantised before dw1/dd were (modules without them, float32 dw1/dd) still loads', async () => {
+    // what `dcformer quantize` wrote until now: the linear weights and the embedding packed, the rest F32
+    const dir = join(work, 'int4-old-layout');
+    const source = await loadModel(f32Dir);
+    const specs = compactSpecs(config, true);
+    expect(specs.some((s) => s.official.includes('dyn_w_proj'))).toBe(false);
+    for (const spec of specs) {
+      const v = source.variables.get(spec.official) as tf.Variable;
+      installCompact(source, spec, compactWeight(packSpec(spec, v.dataSync() as Float32Array, 'int4', 32)));
+    }
+    const block = await saveQuantized(source, dir);
+    expect(block.modules).not.toContain('layers.0.attention.dyn_w_proj.dw1');
+    const loaded = await loadModel(dir);
+    expect(loaded.variables.has('layers.0.attention.dyn_w_proj.dw1')).toBe(true); // float32, as stored
+    expect(compactWeightsOf(loaded).size).toBe(12);
+    expect(maxDiff(logits(loaded), logits(source))).toBe(0);
+    const twin = await dequantisedTwin(f32Dir, loaded);
+    expect(maxDiff(logits(loaded), logits(twin))).toBeLessThanOrEqual(1e-4);
+    for (const m of [source, loaded, twin]) m.dispose();
+  });
 
   it('typed errors: another --dtype, a bad group size, an unknown format, mismatched scale shapes', async () => {
     const dir = join(work, 'int8-64');

@@ -4,10 +4,11 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, packedOf, unpackRows } from '@dcformer/kernels';
+import { ConfigError } from '@dcformer/kernels';
 import { resolveConfig } from '../src/config.js';
 import { initModel } from '../src/init.js';
 import { compactModel, compactWeightsOf, weightBytes, weightBytesOf } from '../src/compact.js';
+import { assignDequantised } from './dequantised.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -44,10 +45,10 @@ describe('compactModel', () => {
       const before = tf.memory().numTensors;
       const model = compactModel(initModel(config, 3), dtype, { groupSize });
       const twin = initModel(config, 3);
-      expect(compactWeightsOf(model).size).toBe(2 * 5 + 2); // wqkv, wo, w1, w3, w2 per layer; output, embedding
+      expect(compactWeightsOf(model).size).toBe(2 * 7 + 2); // wqkv, wo, w1, w3, w2, dw1, dd per layer; output, embedding
       for (const [name, w] of compactWeightsOf(model)) {
         const v = twin.variables.get(name) as tf.Variable;
-        tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+        assignDequantised(v, name, w);
       }
       const a = model.forward(ids);
       const b = twin.forward(ids);
@@ -97,7 +98,7 @@ describe('MUDD models', () => {
       expect(model.variables.has('dynamic_dense.0.w1.weight')).toBe(true);
       for (const [name, w] of compactWeightsOf(model)) {
         const v = twin.variables.get(name) as tf.Variable;
-        tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+        assignDequantised(v, name, w);
       }
       const a = model.forward(ids);
       const b = twin.forward(ids);

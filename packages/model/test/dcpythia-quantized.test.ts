@@ -13,7 +13,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { packedOf, unpackRows } from '@dcformer/kernels';
 import { configToJson, resolveConfig } from '../src/config.js';
 import { compactWeightsOf, weightBytes, weightBytesOf } from '../src/compact.js';
 import { generate } from '../src/generate.js';
@@ -22,6 +21,7 @@ import { loadModel, writeFileAtomic, writeQuantizedFrom, writeSafetensorsWeights
 import { presetConfig } from '../src/presets.js';
 import { rowsOf } from '../src/compact-load.js';
 import { weightSpecs } from '../src/weights.js';
+import { assignDequantised } from './dequantised.js';
 
 const work = await mkdtemp(join(tmpdir(), 'dcf-dcpythia-q-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -119,7 +119,7 @@ it('writeQuantizedFrom → loadModel → decode: int8 weights, logits = loading 
   const twin = await loadModel(fDir);
   for (const [name, w] of compactWeightsOf(model)) {
     const v = twin.variables.get(name) as tf.Variable;
-    tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+    assignDequantised(v, name, w);
   }
   expect(maxDiff(logits(model, ids), logits(twin, ids))).toBeLessThanOrEqual(1e-4);
 

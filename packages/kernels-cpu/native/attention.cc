@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 #include "attention.h"
+#include "attention-decode.h"
 #include "common.h"
 #include "gemm.h"
 #include "vexp.h"
@@ -957,6 +958,13 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   Geometry g{};
   Weights w;
   if (!readCall(env, info, args, 6, g) || !readWeightSlots(env, info, 3, w.w)) return nullptr;
+  if (decodeRowsSuit(g.T)) {  // a decode step: row by row (attention-decode.cc)
+    DecodeCall c{g.B, g.N, g.T, g.S, g.E, g.I, g.window, g.qOff, g.kOff, g.keyStart, g.qSide, g.kSide, g.composed,
+                 g.scale, {}};
+    for (int i = 0; i < 12; i++) c.w[i / 6][i % 6] = w.w[i / 6][i % 6];
+    attentionDecodeForward(c, q, k, v, out, stats);
+    return nullptr;
+  }
   dispatchNR(attentionPath().nr, [&](auto nr) { forwardImpl<decltype(nr)::value>(g, q, k, v, w, out, stats); });
   return nullptr;
 }

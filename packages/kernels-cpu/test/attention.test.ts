@@ -41,6 +41,13 @@ const cases: Case[] = [
   { B: 1, N: 4, T: 19, S: 19, E: 8, window: 64, chunk: 8, attrs: both }, // T < W
   { B: 2, N: 4, T: 1, S: 50, E: 8, window: 20, chunk: 128, attrs: both }, // decode: T = 1
   { B: 2, N: 4, T: 6, S: 40, E: 8, window: null, chunk: 4, attrs: both }, // last T keys
+  // T ≤ 4 runs row by row (attention-decode.cc): every side combination, windows, padding, one key
+  { B: 1, N: 32, T: 1, S: 37, E: 16, window: null, chunk: 128, attrs: both },
+  { B: 2, N: 4, T: 3, S: 30, E: 8, window: 7, chunk: 128, attrs: { queryWise: true, keyWise: false } },
+  { B: 2, N: 4, T: 2, S: 30, E: 8, window: null, chunk: 128, attrs: { queryWise: false, keyWise: true } },
+  { B: 1, N: 4, T: 4, S: 9, E: 12, window: null, chunk: 2, attrs: null },
+  { B: 1, N: 4, T: 1, S: 1, E: 8, window: 4, chunk: 128, attrs: both },
+  { B: 3, N: 4, T: 2, S: 20, E: 8, window: 6, chunk: 128, attrs: both, keyStart: [0, 19, 25] },
   // left-padded rows: keys before keyStart[b] are padding (queries there see nothing)
   { B: 3, N: 4, T: 29, S: 29, E: 8, window: null, chunk: 8, attrs: both, keyStart: [0, 5, 11] },
   { B: 2, N: 4, T: 29, S: 29, E: 8, window: 6, chunk: 16, attrs: both, keyStart: [3, 0] },

@@ -97,7 +97,8 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
     const [B, T] = x_BTD.shape as number[];
     const x_XD = tf.reshape(x_BTD, [B * T, D]);
     const hidden_XCK = geluExact(tf.reshape(project(x_XD, params.dw1, D, 4 * K), [B * T, 4, K]));
-    const hidden_CXK = tf.transpose(hidden_XCK, [1, 0, 2]);
+    // one position (a decode step): the same order either way, so a reshape instead of a Transpose
+    const hidden_CXK = B * T === 1 ? tf.reshape(hidden_XCK, [4, 1, K]) : tf.transpose(hidden_XCK, [1, 0, 2]);
     const w_CXJ = tf.matMul(hidden_CXK, tf.reshape(params.qkw, [4, K, I2 * N])); // J = 2I·N
     const w_CXIN = tf.reshape(w_CXJ, [4, B * T, I2, N]);
     const [w1raw_CXIN, w2_CXIN] = tf.split(w_CXIN, 2, 2);

@@ -29,6 +29,15 @@ import { readAsync, readSync, type Reads } from './reads.js';
 
 const QK_NORM_EPS = 1e-6;
 
+/**
+ * [B,T,N,E] ↔ [B,N,T,E]. With one position (a decode step) or one head both layouts hold the values
+ * in the same order: a reshape, which copies nothing and runs no kernel, instead of a Transpose.
+ */
+function swapAxes12(t: Tensor): Tensor {
+  const [a, b, c, d] = t.shape as number[];
+  return b === 1 || c === 1 ? tf.reshape(t, [a, c, b, d]) : tf.transpose(t, [0, 2, 1, 3]);
+}
+
 /** Where a forward call sits in its sequence: index of its first token, and the cache if any. */
 interface StepContext {
   start: number;
@@ -255,7 +264,7 @@ export class DcformerModel {
     const ropeStart = cache?.padded ? cache.pads.map((pad) => ctx.start - pad) : ctx.start;
     q_BTNE = applyRope(q_BTNE, R, ropeBase, ropeStart);
     k_BTNE = applyRope(k_BTNE, R, ropeBase, ropeStart);
-    const toHeads = (t: Tensor) => tf.transpose(t, [0, 2, 1, 3]);
+    const toHeads = swapAxes12;
     const { queryWise, keyWise } = this.config;
     let weights: AttentionWeights | null = null;
     if (this.config.useDcmha) {
@@ -288,7 +297,7 @@ export class DcformerModel {
       queryOffset: ctx.start,
       keyStart: cache?.padded ? cache.pads : undefined,
     });
-    const y_BTD = tf.reshape(tf.transpose(y_BNTE, [0, 2, 1, 3]), [B, T, D]);
+    const y_BTD = tf.reshape(swapAxes12(y_BNTE), [B, T, D]);
     return linear(y_BTD, p.wo, p.woBias);
   }
 

@@ -47,8 +47,8 @@ struct V512 {
 // int4 decode from whole 64-byte loads (issue 18: int4 decode was bound by its instructions, not by
 // memory). The block decoder above widens 16 bytes at a time (vpmovzxbd) and masks each half before
 // the lookup; here one load holds 4 blocks (128 weights), and register q (0..7) takes nibble q of
-// every dword by one shift and one vpermps (which reads only an index's low 4 bits): 15 instructions
-// per 128 weights instead of 28. Register q, lane D then holds weight
+// every dword (decode below): ~20 instructions per 128 weights instead of 28. Register q, lane D
+// then holds weight
 //   32·(D/4) + 16·(q%2) + 4·(D%4) + q/2     (nibble q of dword D%4 of block D/4),
 // so x is rearranged once per call (arrange) into that order. Lanes 4b..4b+3 hold block b only, so
 // groups of 32 or 64 get their scales lane by lane. A K tail shorter than 128 keeps the block decoder
@@ -58,34 +58,38 @@ struct Nibbles {
   static int64_t weightAt(int q, int D) { return 32 * (D / 4) + 16 * (q % 2) + 4 * (D % 4) + q / 2; }
   static bool fits(int64_t G) { return G % kWeights == 0 || kWeights % G == 0; }
 
-  // The 64 bytes of a chunk: one load where they fill one cache line, else four 16-byte loads put
-  // together (a 64-byte load across two lines cost ~15% of a thread's streaming rate; the weights'
-  // buffers are usually 16-byte aligned only).
-  template <bool Aligned>
-  static inline __m512i load(const uint8_t* p) {
-    if constexpr (Aligned) return _mm512_load_si512(p);
-    const auto q = [&](int i) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)); };
-    const __m512i lo = _mm512_inserti32x4(_mm512_castsi128_si512(q(0)), q(1), 1);
-    return _mm512_inserti32x4(_mm512_inserti32x4(lo, q(2), 2), q(3), 3);
-  }
-
-  template <bool Aligned>
+  // Register q of a chunk. Even q: the nibble's 16-entry lookup (vpermps reads an index's low 4
+  // bits, so one shift selects the nibble). Odd q: no shuffle — the nibble moved to the top of the
+  // dword, its top bit flipped beforehand (zs = z ^ 0x8888…, so nibble − 8 is the signed 4-bit
+  // value), arithmetic shift down and convert. Half and half balances the shuffle unit against the
+  // integer and convert units: all-lookup decoding (one shuffle per 16 weights) was bound by the
+  // shuffle unit. The chunk is one 64-byte load wherever it lies: the weights' buffers are usually
+  // 16-byte aligned only, and this ran within 5% of aligned data, while putting four 16-byte loads
+  // together (three more shuffles) cost a thread ~15–25% of its streaming rate (Zen 5, measured).
   static inline void decode(const uint8_t* p, __m512* o) {
-    const __m512i z = load<Aligned>(p);
+    const __m512i z = _mm512_loadu_si512(p);
+    const __m512i zs = _mm512_xor_si512(z, _mm512_set1_epi32(static_cast<int>(0x88888888u)));
     const __m512 lut = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
 #pragma GCC unroll 8
-    for (int q = 0; q < 8; q++) o[q] = _mm512_permutexvar_ps(q == 0 ? z : _mm512_srli_epi32(z, 4 * q), lut);
+    for (int q = 0; q < 8; q++) {
+      if (q % 2 == 0) {
+        o[q] = _mm512_permutexvar_ps(q == 0 ? z : _mm512_srli_epi32(z, 4 * q), lut);
+      } else {
+        const __m512i t = q == 7 ? zs : _mm512_slli_epi32(zs, 28 - 4 * q);
+        o[q] = _mm512_cvtepi32_ps(_mm512_srai_epi32(t, 28));
+      }
+    }
   }
 
   // x rows m0..m0+MB against chunks [c0, c1) of row w, summed unscaled into acc: four chains per x
   // row, two FMAs deep per chunk
-  template <int MB, bool Aligned>
+  template <int MB>
   static inline void chunks(const uint8_t* w, const float* x, int64_t K, int64_t c0, int64_t c1,
                             __m512 (&acc)[MB][4]) {
     for (int m = 0; m < MB; m++) acc[m][0] = acc[m][1] = acc[m][2] = acc[m][3] = _mm512_setzero_ps();
     for (int64_t c = c0; c < c1; c += kWeights) {
       __m512 wv[8];
-      decode<Aligned>(w + c / 2, wv);
+      decode(w + c / 2, wv);
 #pragma GCC unroll 4
       for (int m = 0; m < MB; m++)
 #pragma GCC unroll 8
@@ -98,7 +102,7 @@ struct Nibbles {
     return _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
   }
 
-  template <int MB, bool Aligned>
+  template <int MB>
   static void row(const Problem& p, int64_t n, int64_t m0) {
     const int64_t K = p.K, G = p.G, KC = K / kWeights * kWeights;
     const uint8_t* w = p.w + n * rowBytes(kInt4, K);
@@ -109,7 +113,7 @@ struct Nibbles {
     if (G % kWeights == 0) {
       // a group is whole chunks: summed unscaled, then one FMA by its scale
       for (int64_t g0 = 0; g0 < KC; g0 += G) {
-        chunks<MB, Aligned>(w, x, K, g0, g0 + G, acc);
+        chunks<MB>(w, x, K, g0, g0 + G, acc);
         const __m512 sv = _mm512_set1_ps(*s++);
         for (int m = 0; m < MB; m++) tot[m] = _mm512_fmadd_ps(sum(acc[m]), sv, tot[m]);
       }
@@ -120,7 +124,7 @@ struct Nibbles {
                                               static_cast<unsigned>(__builtin_ctzll(G / 32)));
       const __mmask16 count = static_cast<__mmask16>((1u << per) - 1);
       for (int64_t c = 0; c < KC; c += kWeights, s += per) {
-        chunks<MB, Aligned>(w, x, K, c, c + kWeights, acc);
+        chunks<MB>(w, x, K, c, c + kWeights, acc);
         const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, s));
         for (int m = 0; m < MB; m++) tot[m] = _mm512_fmadd_ps(sum(acc[m]), sv, tot[m]);
       }
@@ -139,22 +143,14 @@ struct Nibbles {
     }
   }
 
-  template <bool Aligned>
-  static void rowsOf(const Problem& p, int64_t n0, int64_t n1) {
+  static void rows(const Problem& p, int64_t n0, int64_t n1) {
     int64_t m = 0;
     for (; m + 4 <= p.M; m += 4)
-      for (int64_t n = n0; n < n1; n++) row<4, Aligned>(p, n, m);
+      for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
     for (; m + 2 <= p.M; m += 2)
-      for (int64_t n = n0; n < n1; n++) row<2, Aligned>(p, n, m);
+      for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
     for (; m < p.M; m++)
-      for (int64_t n = n0; n < n1; n++) row<1, Aligned>(p, n, m);
-  }
-
-  static void rows(const Problem& p, int64_t n0, int64_t n1) {
-    // every row starts on a line when W does: a row is K/2 bytes and K/2 % 64 == 0 wherever K % 128 == 0
-    const bool aligned = reinterpret_cast<uintptr_t>(p.w) % 64 == 0 && p.K % kWeights == 0;
-    if (aligned) rowsOf<true>(p, n0, n1);
-    else rowsOf<false>(p, n0, n1);
+      for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
   }
 
   static bool arrange(const Problem& p, float* xp) {

@@ -28,11 +28,28 @@ struct Kernels {
     if constexpr (F == kInt4) V::i4(p, out);
   }
 
-  // Decode: rows m0..m0+MB of x against row n, dequantised in registers. Two accumulators per x row
-  // (even/odd register of a block) hide the FMA latency; int formats fold each group's sum times
-  // its scale into the total.
-  template <int F, int MB>
+  // One 32-weight block at k of row w against MB rows of x, into chains O, O+1, … (mod C) of acc.
+  template <int F, int MB, int C, int O>
+  static inline void block(const uint8_t* w, const float* x, int64_t K, int64_t k, R (&acc)[MB][C]) {
+    R wv[NV];
+    decode<F>(w + (k / 32) * blockBytes<F>(), wv);
+#pragma GCC unroll 32
+    for (int v = 0; v < NV; v++)
+#pragma GCC unroll 8
+      for (int m = 0; m < MB; m++) acc[m][(O + v) % C] = V::fma(V::load(x + m * K + k + v * W), wv[v], acc[m][(O + v) % C]);
+  }
+
+  // Decode: rows m0..m0+MB of x against row n, dequantised in registers, into C accumulators per x
+  // row (chains), summed per group. Long groups with one x row take 4 chains (two blocks per step
+  // where a block fills fewer registers): with 2, one row's dot product was bound by the FMA latency
+  // (~8 weights per cycle); short groups (int8/int4, G < 256) keep 2, as each group restarts its
+  // chains and 4 only added reduction work (int8 in L2: 25 vs 35 G weights/s). One weight row at a
+  // time on purpose: interleaving 2 or 4 rows (each x load shared) was faster in L2 but cut a
+  // thread's streaming rate from memory by 35–50% (measured, Zen 5). Int formats fold each group's
+  // sum times its scale into the total.
+  template <int F, int MB, int C>
   static void fused(const Problem& p, int64_t n, int64_t m0) {
+    constexpr bool two = C > NV;  // two blocks per step
     const int64_t K = p.K;
     const int64_t K32 = K / 32 * 32;
     const int64_t G = F >= kInt8 ? p.G : (K32 > 0 ? K32 : 32);
@@ -43,21 +60,24 @@ struct Kernels {
     for (int m = 0; m < MB; m++) tot[m] = V::zero();
     for (int64_t g0 = 0; g0 < K32; g0 += G, s += F >= kInt8 ? 1 : 0) {
       const int64_t g1 = std::min(g0 + G, K32);
-      R acc[MB][2];
-      for (int m = 0; m < MB; m++) acc[m][0] = acc[m][1] = V::zero();
-      for (int64_t k = g0; k < g1; k += 32) {
-        R wv[NV];
-        decode<F>(w + (k / 32) * blockBytes<F>(), wv);
-#pragma GCC unroll 32
-        for (int v = 0; v < NV; v++)
-#pragma GCC unroll 8
-          for (int m = 0; m < MB; m++) acc[m][v & 1] = V::fma(V::load(x + m * K + k + v * W), wv[v], acc[m][v & 1]);
-      }
-      if constexpr (F >= kInt8) {
-        const R sv = V::set1(*s);  // s walks the row's scales (no division per group)
-        for (int m = 0; m < MB; m++) tot[m] = V::fma(V::add(acc[m][0], acc[m][1]), sv, tot[m]);
-      } else {
-        for (int m = 0; m < MB; m++) tot[m] = V::add(tot[m], V::add(acc[m][0], acc[m][1]));
+      R acc[MB][C];
+      for (int m = 0; m < MB; m++)
+        for (int c = 0; c < C; c++) acc[m][c] = V::zero();
+      int64_t k = g0;
+      if constexpr (two)
+        for (; k + 64 <= g1; k += 64) {
+          block<F, MB, C, 0>(w, x, K, k, acc);
+          block<F, MB, C, NV>(w, x, K, k + 32, acc);
+        }
+      for (; k < g1; k += 32) block<F, MB, C, 0>(w, x, K, k, acc);
+      for (int m = 0; m < MB; m++) {
+        R a = acc[m][0];
+        for (int c = 1; c < C; c++) a = V::add(a, acc[m][c]);
+        if constexpr (F >= kInt8) {
+          tot[m] = V::fma(a, V::set1(*s), tot[m]);  // s walks the row's scales (no division per group)
+        } else {
+          tot[m] = V::add(tot[m], a);
+        }
       }
     }
     for (int m = 0; m < MB; m++) {
@@ -110,13 +130,14 @@ struct Kernels {
   template <int F>
   static void rowsOf(const Problem& p, int64_t n0, int64_t n1, float* scratch) {
     if (p.M <= kFusedRows) {
+      const bool longGroups = F <= kF16 || p.G >= 256;
       for (int64_t n = n0; n < n1; n++) {
         int64_t m = 0;
-        for (; m + 4 <= p.M; m += 4) fused<F, 4>(p, n, m);
+        for (; m + 4 <= p.M; m += 4) fused<F, 4, 2>(p, n, m);
         switch (p.M - m) {
-          case 3: fused<F, 3>(p, n, m); break;
-          case 2: fused<F, 2>(p, n, m); break;
-          case 1: fused<F, 1>(p, n, m); break;
+          case 3: fused<F, 3, 2>(p, n, m); break;
+          case 2: fused<F, 2, 2>(p, n, m); break;
+          case 1: longGroups ? fused<F, 1, 4>(p, n, m) : fused<F, 1, 2>(p, n, m); break;
           default: break;
         }
       }

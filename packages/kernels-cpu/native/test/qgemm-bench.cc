@@ -3,7 +3,7 @@
 // and the same kernel on a set that stays in L2 on one thread, timed in thread CPU time, which shows the
 // instruction cost per weight without memory (and is steadier when other processes share the cores).
 // A plain float32 read of the big set is timed in the same minute for comparison.
-// Usage: qgemm-bench [--path NAME] [--runs R] [--m M] [--mib MIB] [--xoff FLOATS] [--small-kib KIB]  (dev tool; not run by the tests)
+// Usage: qgemm-bench [--path NAME] [--runs R] [--m M] [--mib MIB] [--xoff FLOATS] [--woff BYTES] [--small-kib KIB]  (dev tool; not run by the tests)
 #include <omp.h>
 #include <time.h>
 #include <algorithm>
@@ -26,16 +26,21 @@ double threadCpuNow() {
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+int64_t woff = 16;  // W at a 64-byte boundary plus --woff bytes (malloc gives 16)
+
 struct Set {
   int fmt;
   int64_t N, K, G, mats;
   std::vector<uint8_t> w;
   std::vector<float> s;
-  int64_t bytes() const { return static_cast<int64_t>(w.size() + s.size() * 4); }
+  int64_t bytes() const { return static_cast<int64_t>(w.size() - 128 + s.size() * 4); }
+  const uint8_t* base() const {
+    return reinterpret_cast<const uint8_t*>((reinterpret_cast<uintptr_t>(w.data()) + 63) & ~uintptr_t(63)) + woff;
+  }
 };
 
 Set makeSet(int fmt, int64_t N, int64_t K, int64_t G, int64_t mats) {
-  Set set{fmt, N, K, G, mats, std::vector<uint8_t>(mats * N * rowBytes(fmt, K)),
+  Set set{fmt, N, K, G, mats, std::vector<uint8_t>(mats * N * rowBytes(fmt, K) + 128),
           std::vector<float>(fmt >= kInt8 ? mats * N * (K / G) : 0, 1e-3f)};
   uint32_t r = 12345;
   for (auto& b : set.w) {
@@ -56,7 +61,7 @@ double pass(const Set& set, const float* x, std::vector<float>& y, int64_t M, in
     const double t0 = cpuTime ? threadCpuNow() : wallNow();
     for (int rep = 0; rep < reps; rep++)
       for (int64_t i = 0; i < set.mats; i++) {
-        const Problem p{set.fmt, x, set.w.data() + i * wm, set.s.empty() ? nullptr : set.s.data() + i * sm,
+        const Problem p{set.fmt, x, set.base() + i * wm, set.s.empty() ? nullptr : set.s.data() + i * sm,
                         y.data(), M, set.N, set.K, set.G};
         if (arranged == nullptr) {
           run(p);
@@ -84,6 +89,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--small-kib")) smallKib = std::max<int64_t>(8, std::atoll(argv[i + 1]));
     if (!std::strcmp(argv[i], "--xoff")) xoff = std::atoll(argv[i + 1]) & 15;
     if (!std::strcmp(argv[i], "--path")) path = argv[i + 1];
+    if (!std::strcmp(argv[i], "--woff")) woff = std::atoll(argv[i + 1]) & 63;
   }
   if (path != nullptr && !setPath(path)) {
     std::fprintf(stderr, "qgemm-bench: path '%s' cannot run here\n", path);

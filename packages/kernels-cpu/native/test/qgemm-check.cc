@@ -45,9 +45,9 @@ int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G,
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::uniform_int_distribution<int> byte(0, 255);
   std::vector<float> x(M * K), y(M * N, NAN), s(fmt >= kInt8 ? N * (K / G) : 0);
-  // W at a 64-byte boundary or 16 bytes past one (paths may load whole cache lines where aligned)
+  // W at a 64-byte boundary or `offset` bytes past one (paths load whole 64-byte chunks wherever they lie)
   const size_t bytes = N * rowBytes(fmt, K);
-  std::vector<uint8_t> buf(bytes + 80);
+  std::vector<uint8_t> buf(bytes + 128);
   uint8_t* w = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63)) + offset;
   for (float& v : x) v = u(rng);
   for (float& v : s) v = u(rng) * 0.1f;
@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
                           // equal to and larger than a chunk, a K tail after the chunks, a group size
                           // that fits no chunk (the block decoder then), the 2.8B model's row
                           {1, 37, 192, 64}, {3, 21, 320, 32}, {7, 11, 384, 96}, {6, 15, 768, 256},
-                          {4, 5, 2560, 64}, {1, 50, 2560, 128}};
+                          {4, 5, 2560, 64}, {1, 50, 2560, 128},
+                          // one x row: 4 chains for long groups (16-bit formats, G ≥ 256), two blocks
+                          // per step with an odd block left over (K = 96, 352), per-channel int8/int4
+                          {1, 13, 96, 32}, {1, 9, 352, 32}, {1, 11, 1024, 256}, {1, 7, 768, 768}, {2, 6, 768, 768}};
   const Path* all[4];
   const int n = runnablePaths(all, 4);
   int total = 0;
@@ -101,7 +104,8 @@ int main(int argc, char** argv) {
     int cases = 0, bad = 0;
     for (int fmt = kBf16; fmt <= kInt4; fmt++)
       for (const Shape& sh : shapes) {
-        for (int64_t offset : {0, 16}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
+        // Int32Array data is 4-byte aligned at least; large buffers are usually 16 bytes past a line
+        for (int64_t offset : {0, 4, 16, 48}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
         if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, 16, rng), cases++;  // K tail
       }
     std::printf("%s: %d cases, %d mismatches\n", all[i]->name, cases, bad);

@@ -24,6 +24,8 @@ export interface DynamicWeightParams {
   dw1: Tensor | CompactWeight; // [D,1,4,K]; compact: [4K, D]
   qkw: Tensor; // [1,4,K,2I,N]
   dd: Tensor | CompactWeight; // [D,1,4N]; compact: [4N, D]
+  /** Optional: compact dw1 and dd stacked, [4K + 4N, D]: both projections from one DcCompactMatMul. */
+  dwdd?: CompactWeight;
 }
 
 /**
@@ -73,6 +75,11 @@ function checkParams(
   };
   expect('dw1', 'DGCK', [D, 1, 4, K]);
   expect('dd', 'DGM', [D, 1, 4 * N]);
+  const f = p.dwdd;
+  if (f !== undefined && (f.N !== 4 * K + 4 * N || f.K !== D))
+    throw new ShapeError(
+      `${caller}: 'dwdd' must be compact [4K+4N, D] = [${4 * K + 4 * N},${D}]; got ${formatShape([f.N, f.K])}`,
+    );
   return { D, K, I2, N };
 }
 
@@ -96,7 +103,10 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
   return tf.tidy(() => {
     const [B, T] = x_BTD.shape as number[];
     const x_XD = tf.reshape(x_BTD, [B * T, D]);
-    const hidden_XCK = geluExact(tf.reshape(project(x_XD, params.dw1, D, 4 * K), [B * T, 4, K]));
+    const [dw1_XM, dd_XM] = params.dwdd
+      ? tf.split(compactMatMul(x_XD, params.dwdd), [4 * K, 4 * N], 1)
+      : [project(x_XD, params.dw1, D, 4 * K), project(x_XD, params.dd, D, 4 * N)];
+    const hidden_XCK = geluExact(tf.reshape(dw1_XM, [B * T, 4, K]));
     // one position (a decode step): the same order either way, so a reshape instead of a Transpose
     const hidden_CXK = B * T === 1 ? tf.reshape(hidden_XCK, [4, 1, K]) : tf.transpose(hidden_XCK, [1, 0, 2]);
     const w_CXJ = tf.matMul(hidden_CXK, tf.reshape(params.qkw, [4, K, I2 * N])); // J = 2I·N
@@ -104,7 +114,7 @@ export function dynamicWeights(x_BTD: Tensor, params: DynamicWeightParams): Dyna
     const [w1raw_CXIN, w2_CXIN] = tf.split(w_CXIN, 2, 2);
     // RMSNormNoScale: the RMSNorm kernel with a unit weight (×1 is exact, so the result is the same)
     const w1_CXIN = rmsNorm(w1raw_CXIN, tf.ones([N]), RMS_NORM_NO_SCALE_EPS);
-    const dd_XCN = tf.tanh(tf.reshape(project(x_XD, params.dd, D, 4 * N), [B * T, 4, N]));
+    const dd_XCN = tf.tanh(tf.reshape(dd_XM, [B * T, 4, N]));
 
     // reshape once, then unstack: the pieces come out in their final shapes
     const w1s = tf.unstack(tf.reshape(w1_CXIN, [4, B, T, I, N]), 0);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { readFileSync } from 'node:fs';
 import { assertClose, flattenNested } from '@dcformer/kernels/testing';
-import { ShapeError, compactWeight, disposeCompactWeight, packWeight, unpackRows } from '@dcformer/kernels';
+import { ShapeError, compactWeight, disposeCompactWeight, packWeight, packedOf, unpackRows } from '@dcformer/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamicWeights } from '../src/dynamic-weights.js';
 
@@ -73,7 +73,24 @@ describe('dynamicWeights vs the official DynamicWeightProjection.forward (compos
       const dd = pack(fixture.dd);
       const x = t(fixture.x);
       const qkw = t(fixture.qkw);
-      const a = dynamicWeights(x, { dw1: dw1.compact, qkw, dd: dd.compact });
+      // the same two compact weights stacked, [4K + 4N, D]: one matmul, the same values
+      const stacked = (() => {
+        const [p1, p2] = [packedOf(dw1.compact), packedOf(dd.compact)];
+        const cat = <T extends Int32Array | Float32Array>(u: T, v: T, make: (n: number) => T) => {
+          const out = make(u.length + v.length);
+          out.set(u);
+          out.set(v, u.length);
+          return out;
+        };
+        return compactWeight({
+          ...p1,
+          N: p1.N + p2.N,
+          data: cat(p1.data, p2.data, (n) => new Int32Array(n)),
+          scales: p1.scales && p2.scales && cat(p1.scales, p2.scales, (n) => new Float32Array(n)),
+        });
+      })();
+      const a = dynamicWeights(x, { dw1: dw1.compact, qkw, dd: dd.compact, dwdd: stacked });
+      const a1 = dynamicWeights(x, { dw1: dw1.compact, qkw, dd: dd.compact });
       const b = dynamicWeights(x, { dw1: dw1.float, qkw, dd: dd.float });
       for (const side of ['query', 'key'] as const)
         for (const call of ['pre', 'post'] as const)
@@ -83,11 +100,19 @@ describe('dynamicWeights vs the official DynamicWeightProjection.forward (compos
               atol: 1e-5,
               label: `${side}.${call}.${n}`,
             });
+            assertClose(a1[side][call][n].dataSync(), want.dataSync(), want.shape, {
+              atol: 1e-5,
+              label: `${side}.${call}.${n} (separate)`,
+            });
           }
       expect(() => dynamicWeights(x, { dw1: dd.compact, qkw, dd: dd.compact })).toThrow(
         /'dw1' must be compact \[M,D\] = \[\d+,32\].*got \[16,32\]/,
       );
-      for (const w of [a, b])
+      expect(() => dynamicWeights(x, { dw1: dw1.compact, qkw, dd: dd.compact, dwdd: dw1.compact })).toThrow(
+        /'dwdd' must be compact \[4K\+4N, D\] = \[\d+,32\]/,
+      );
+      disposeCompactWeight(stacked);
+      for (const w of [a, a1, b])
         for (const side of [w.query, w.key])
           tf.dispose([side.pre.w1, side.pre.w2, side.pre.dd, side.post.w1, side.post.w2, side.post.dd]);
       disposeCompactWeight(dw1.compact);

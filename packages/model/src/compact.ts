@@ -27,6 +27,7 @@ import {
   compactWeightBytes,
   disposeCompactWeight,
   isCompactWeight,
+  isHostBackend,
   isQuantized,
   packWeight,
   packedOf,
@@ -112,6 +113,8 @@ export interface CompactOptions {
 }
 
 const compactByModel = new WeakMap<DcformerModel, Map<string, CompactWeight>>();
+/** Fused pairs (see fusePair) by model: disposed with it. */
+const fusedByModel = new WeakMap<DcformerModel, CompactWeight[]>();
 
 /** The compact weights of `model` by official name (empty for a float32 model). */
 export function compactWeightsOf(model: DcformerModel): ReadonlyMap<string, CompactWeight> {
@@ -121,7 +124,68 @@ export function compactWeightsOf(model: DcformerModel): ReadonlyMap<string, Comp
 /** Disposes the compact weights of `model` (DcformerModel.dispose calls it). */
 export function releaseCompact(model: DcformerModel): void {
   for (const w of compactByModel.get(model)?.values() ?? []) disposeCompactWeight(w);
+  for (const w of fusedByModel.get(model) ?? []) disposeCompactWeight(w);
   compactByModel.delete(model);
+  fusedByModel.delete(model);
+}
+
+/**
+ * Weights read by the same input whose products one DcCompactMatMul computes when both are compact
+ * alike: SwiGLU's w1 and w3 ([w1; w3] → feedForward.w13) and DCMHA's dw1 and dd ([dw1ᵀ; ddᵀ] →
+ * attention.dwdd). One call instead of two per layer and decode step: each call wakes the thread
+ * pool and splits its rows over the threads, which small N (dd: 4N = 128 rows) does badly.
+ */
+function fusionOf(path: string): { first: string; second: string; fused: string } | null {
+  const ffn = /^(layers\.\d+\.feedForward)\.(w1|w3)$/.exec(path);
+  if (ffn) return { first: `${ffn[1]}.w1`, second: `${ffn[1]}.w3`, fused: `${ffn[1]}.w13` };
+  const dyn = /^(layers\.\d+\.attention)\.(dw1|dd)$/.exec(path);
+  if (dyn) return { first: `${dyn[1]}.dw1`, second: `${dyn[1]}.dd`, fused: `${dyn[1]}.dwdd` };
+  return null;
+}
+
+function concatArrays<T extends Int32Array | Float32Array>(a: T, b: T): T {
+  const out = new (a.constructor as new (n: number) => T)(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * When `spec`'s fusion partner is compact too (same format, group size and input size) on a host
+ * backend: one compact weight of both row blocks, and the two weights re-made as views of its arrays
+ * (tfjs's cpu backend keeps a typed array it is given, so the bytes exist once; GPU backends would
+ * upload three copies, so they are left unfused).
+ */
+function fusePair(model: DcformerModel, spec: WeightSpec, map: Map<string, CompactWeight>): void {
+  const f = fusionOf(spec.path);
+  if (f === null || !isHostBackend(tf.backend())) return;
+  const specs = [f.first, f.second].map((path) => model.specs.find((s) => s.path === path));
+  if (specs.some((s) => s === undefined)) return;
+  const [sa, sb] = specs as WeightSpec[];
+  const [A, B] = [map.get(sa.official), map.get(sb.official)];
+  if (A === undefined || B === undefined) return;
+  if (A.format !== B.format || A.groupSize !== B.groupSize || A.K !== B.K) return;
+  const [a, b] = [packedOf(A), packedOf(B)];
+  const data = concatArrays(a.data, b.data);
+  const scales = a.scales !== null && b.scales !== null ? concatArrays(a.scales, b.scales) : null;
+  const fused = compactWeight({ ...a, N: a.N + b.N, data, scales });
+  const view = (p: PackedWeight, at: number, atScale: number): CompactWeight =>
+    compactWeight({
+      ...p,
+      data: data.subarray(at, at + p.data.length),
+      scales: scales === null ? null : scales.subarray(atScale, atScale + (p.scales as Float32Array).length),
+    });
+  const [A2, B2] = [view(a, 0, 0), view(b, a.data.length, a.scales?.length ?? 0)];
+  disposeCompactWeight(A);
+  disposeCompactWeight(B);
+  map.set(sa.official, A2);
+  map.set(sb.official, B2);
+  setParam(model.params, sa.path, A2);
+  setParam(model.params, sb.path, B2);
+  setParam(model.params, f.fused, fused);
+  let list = fusedByModel.get(model);
+  if (list === undefined) fusedByModel.set(model, (list = []));
+  list.push(fused);
 }
 
 function setParam(root: unknown, path: string, value: unknown): void {
@@ -142,6 +206,7 @@ export function installCompact(model: DcformerModel, spec: WeightSpec, w: Compac
   let map = compactByModel.get(model);
   if (map === undefined) compactByModel.set(model, (map = new Map()));
   map.set(spec.official, w);
+  fusePair(model, spec, map);
 }
 
 /**

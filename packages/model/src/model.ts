@@ -271,7 +271,7 @@ export class DcformerModel {
       // The query side from the query input, the key side from the key input (the same tensor
       // outside MUDD blocks ≥ 1); a side that is off is not kept (nor cached).
       // dw1 / dd are compact weights (their transposes) in a compact model: compact.ts
-      const proj = { dw1: p.dw1 as LinearWeight, qkw: p.qkw as Tensor, dd: p.dd as LinearWeight };
+      const proj = { dw1: p.dw1 as LinearWeight, qkw: p.qkw as Tensor, dd: p.dd as LinearWeight, dwdd: p.dwdd };
       const wq = dynamicWeights(x.q, proj);
       const wk = x.k === x.q ? wq : dynamicWeights(x.k, proj);
       weights = { query: queryWise ? wq.query : null, key: keyWise ? wk.key : null };
@@ -306,7 +306,11 @@ export class DcformerModel {
     if (isPythiaLike(this.config)) {
       return linear(geluExact(linear(x_BTD, p.w1, p.w1Bias)), p.w2, p.w2Bias);
     }
-    let act_BTF = tf.mul(silu(linear(x_BTD, p.w1)), linear(x_BTD, p.w3 as Tensor));
+    // w13 (a compact model): both products from one matmul, w1's half first
+    const [gate_BTF, up_BTF] = p.w13
+      ? tf.split(linear(x_BTD, p.w13), 2, -1)
+      : [linear(x_BTD, p.w1), linear(x_BTD, p.w3 as Tensor)];
+    let act_BTF = tf.mul(silu(gate_BTF), up_BTF);
     if (this.config.mgate) {
       const [B, T, F] = act_BTF.shape as number[];
       const G = this.config.mgateDim;

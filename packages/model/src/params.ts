@@ -5,6 +5,7 @@
  * indexed by official name (checkpoints, the optimizer, gradients); nothing else holds a copy.
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
+import type { CompactWeight } from '@dcformer/kernels';
 import { isMudd, type ModelConfig } from './config.js';
 import type { MuddParams } from './mudd.js';
 import type { WeightSpec } from './weights.js';
@@ -25,6 +26,8 @@ export interface AttentionParams {
   dw1?: Tensor;
   qkw?: Tensor;
   dd?: Tensor;
+  /** A compact model on a host backend: dw1ᵀ and ddᵀ as one compact weight [4K + 4N, D] (compact.ts). */
+  dwdd?: CompactWeight;
   qNormScale?: Tensor;
   kNormScale?: Tensor;
 }
@@ -34,6 +37,8 @@ export interface FeedForwardParams {
   w2: Tensor;
   w2Bias?: Tensor;
   w3?: Tensor;
+  /** A compact model on a host backend: w1 and w3 as one compact weight [2F, D] (compact.ts). */
+  w13?: CompactWeight;
   mg?: Tensor;
   /** In the table of a DCPythia config with biases and mgate; the GELU MLP never reads mg. */
   mgBias?: Tensor;

@@ -4,7 +4,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '@dcformer/kernels';
+import { type CompactWeight, ConfigError, packedOf } from '@dcformer/kernels';
 import { resolveConfig } from '../src/config.js';
 import { initModel } from '../src/init.js';
 import { compactModel, compactWeightsOf, weightBytes, weightBytesOf } from '../src/compact.js';
@@ -69,6 +69,27 @@ describe('compactModel', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+  it('w1|w3 and dw1|dd are fused into one compact weight each; the parts are views of its arrays', () => {
+    const before = tf.memory().numTensors;
+    const model = compactModel(initModel(config, 3), 'int4', { groupSize: 32 });
+    const ffn = model.params.layers[1].feedForward;
+    const att = model.params.layers[1].attention;
+    const parts = (w: unknown) => packedOf(w as CompactWeight);
+    const w13 = parts(ffn.w13);
+    const [w1, w3] = [parts(ffn.w1), parts(ffn.w3)];
+    expect(w13.N).toBe(w1.N + w3.N);
+    expect([...w13.data]).toEqual([...w1.data, ...w3.data]);
+    expect([...(w13.scales as Float32Array)]).toEqual([...(w1.scales as Float32Array), ...(w3.scales as Float32Array)]);
+    // one copy of the bytes: w1 and w3 read the fused arrays
+    expect(w1.data.buffer).toBe(w13.data.buffer);
+    expect(w3.scales?.buffer).toBe(w13.scales?.buffer);
+    const dwdd = parts(att.dwdd);
+    expect(dwdd.N).toBe(parts(att.dw1).N + parts(att.dd).N);
+    expect(parts(att.dd).data.buffer).toBe(dwdd.data.buffer);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('a group size that does not divide the input dimension is a ConfigError naming the tensor', () => {
     const model = initModel(config, 1);
     expect(() => compactModel(model, 'int4', { groupSize: 96 })).toThrow(ConfigError);

@@ -3,7 +3,7 @@
 // and the same kernel on a set that stays in L2 on one thread, timed in thread CPU time, which shows the
 // instruction cost per weight without memory (and is steadier when other processes share the cores).
 // A plain float32 read of the big set is timed in the same minute for comparison.
-// Usage: qgemm-bench [--path NAME] [--runs R] [--m M] [--mib MIB] [--xoff FLOATS] [--woff BYTES] [--small-kib KIB]  (dev tool; not run by the tests)
+// Usage: qgemm-bench [--path NAME] [--runs R] [--m M] [--mib MIB] [--xoff FLOATS] [--woff BYTES] [--n N] [--k K] [--small-kib KIB]  (dev tool; not run by the tests)
 #include <omp.h>
 #include <time.h>
 #include <algorithm>
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   int runs = 5;
   int64_t M = 1, mib = 1024, xoff = 0, smallKib = 600;
   const char* path = nullptr;
+  int64_t shapeN = 6912, shapeK = 2560;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--m")) M = std::atoll(argv[i + 1]);
@@ -89,13 +90,15 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--small-kib")) smallKib = std::max<int64_t>(8, std::atoll(argv[i + 1]));
     if (!std::strcmp(argv[i], "--xoff")) xoff = std::atoll(argv[i + 1]) & 15;
     if (!std::strcmp(argv[i], "--path")) path = argv[i + 1];
+    if (!std::strcmp(argv[i], "--n")) shapeN = std::max<int64_t>(1, std::atoll(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--k")) shapeK = std::max<int64_t>(128, std::atoll(argv[i + 1]) / 128 * 128);
     if (!std::strcmp(argv[i], "--woff")) woff = std::atoll(argv[i + 1]) & 63;
   }
   if (path != nullptr && !setPath(path)) {
     std::fprintf(stderr, "qgemm-bench: path '%s' cannot run here\n", path);
     return 2;
   }
-  const int64_t N = 6912, K = 2560, G = 64;
+  const int64_t N = shapeN, K = shapeK, G = 64;
   // x at a 64-byte boundary plus --xoff floats (tfjs buffers are only 8- or 16-byte aligned)
   std::vector<float> xbuf(M * K + 32), y(M * N);
   float* x = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(xbuf.data()) + 63) & ~uintptr_t(63)) + xoff;

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 #include "../qgemm.h"
 
@@ -109,6 +110,40 @@ int main(int argc, char** argv) {
         if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, 16, rng), cases++;  // K tail
       }
     std::printf("%s: %d cases, %d mismatches\n", all[i]->name, cases, bad);
+    total += bad;
+  }
+  // The decode pool (qgemm-driver.cc): many calls in a row (helpers claiming chunks of one job while
+  // the next is published), and four threads calling at once (one runs on the pool, the others alone);
+  // every result must equal the first call's, bit for bit (chunks are rows: no order-dependent sums).
+  {
+    setPath(all[0]->name);
+    const int64_t M = 1, N = 700, K = 256, G = 64;
+    std::vector<float> x(M * K), s(N * (K / G));
+    std::vector<uint8_t> w(N * rowBytes(kInt4, K));
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (float& v : x) v = u(rng);
+    for (float& v : s) v = u(rng);
+    for (size_t i = 0; i < w.size(); i++) w[i] = static_cast<uint8_t>(rng());
+    std::vector<float> want(M * N);
+    run({kInt4, x.data(), w.data(), s.data(), want.data(), M, N, K, G});
+    int bad = 0;
+    const auto calls = [&](int reps) {
+      std::vector<float> y(M * N);
+      int wrong = 0;
+      for (int r = 0; r < reps; r++) {
+        std::fill(y.begin(), y.end(), NAN);
+        run({kInt4, x.data(), w.data(), s.data(), y.data(), M, N, K, G});
+        wrong += std::memcmp(y.data(), want.data(), y.size() * 4) != 0;
+      }
+      return wrong;
+    };
+    bad += calls(2000);
+    std::vector<std::thread> callers;
+    std::vector<int> wrong(4);
+    for (int t = 0; t < 4; t++) callers.emplace_back([&, t] { wrong[t] = calls(300); });
+    for (auto& t : callers) t.join();
+    for (int v : wrong) bad += v;
+    std::printf("pool: %d repeated and concurrent calls wrong\n", bad);
     total += bad;
   }
   return total == 0 ? 0 : 1;

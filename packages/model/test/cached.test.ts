@@ -69,6 +69,36 @@ describe('cached path vs our full forward beyond what the reference can do', () 
     }
   });
 
+  // One row on the cpu backend: the key-side weights grow in place (cache.ts appendRows), views of
+  // one buffer; local layers drop rows from the front of the view.
+  it.each([1, 20])(
+    'one row: prefill %i then decode to T = 90 agrees within 1e-4; earlier cache tensors keep their values',
+    async (P) => {
+      const model = initModel(config, 5);
+      try {
+        const one = [ids[1]];
+        const full = tf.tidy(() => model.forward(one).dataSync());
+        const got = await cachedLogits(model, one, P);
+        const rep = compareClose(got, full, [1, 90, 50], { atol: 1e-4, label: `P=${P}` });
+        expect(rep.ok, rep.message).toBe(true);
+        // a tensor the cache held at some step is not written by later steps (global layer 1 of LGLL);
+        // tf.clone shares its data, which is a view of a larger buffer (the in-place path ran)
+        const { cache } = prefill(model, [one[0].slice(0, P)]);
+        decodeOne(model, cache, [one[0][P]]);
+        const held = tf.clone(cache.layers[1]!.key!.pre.w1);
+        const values = held.dataSync() as Float32Array;
+        expect(values.buffer.byteLength).toBeGreaterThan(values.byteLength);
+        const snapshot = [...values];
+        for (let t = P + 1; t < P + 30; t++) decodeOne(model, cache, [one[0][t]]);
+        expect([...held.dataSync()]).toEqual(snapshot);
+        held.dispose();
+        cache.dispose();
+      } finally {
+        model.dispose();
+      }
+    },
+  );
+
   it('a batch of prompts of different lengths generates what each prompt generates alone', () => {
     const model = initModel(
       resolveConfig({ ...config, family: 'dcpythia', rotaryPct: 0.5, mgate: false, windowType: null }),

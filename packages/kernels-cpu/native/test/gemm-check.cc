@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
   cases.push_back({1, 1, 4099, 17, false, false, 0});
   cases.push_back({1, 8, 530, 200, false, false, 0});
   cases.push_back({1, 7, 77, 1000, false, false, 0});
+  // decode shapes big enough to be split over the helper pool (N·K ≥ 2^20), both layouts of B
+  cases.push_back({1, 1, 2100, 520, false, true, 0});
+  cases.push_back({1, 3, 2100, 520, false, false, 0});
   cases.push_back({2, 0, 5, 3, false, false, 0});  // empty
   cases.push_back({2, 4, 5, 0, false, false, 0});  // K = 0: zeros
   if (quick) {

@@ -95,7 +95,9 @@ int main(int argc, char** argv) {
                           {4, 5, 2560, 64}, {1, 50, 2560, 128},
                           // one x row: 4 chains for long groups (16-bit formats, G ≥ 256), two blocks
                           // per step with an odd block left over (K = 96, 352), per-channel int8/int4
-                          {1, 13, 96, 32}, {1, 9, 352, 32}, {1, 11, 1024, 256}, {1, 7, 768, 768}, {2, 6, 768, 768}};
+                          {1, 13, 96, 32}, {1, 9, 352, 32}, {1, 11, 1024, 256}, {1, 7, 768, 768}, {2, 6, 768, 768},
+                          // one x row, 16-bit rows longer than a K slice (4096): two and three slices
+                          {1, 19, 4352, 64}, {1, 9, 8256, 64}};
   const Path* all[4];
   const int n = runnablePaths(all, 4);
   int total = 0;

@@ -70,7 +70,8 @@ function randomPacked(format: CompactFormat, N: number, K: number, groupSize: nu
 
 /** A model of `config` with random weights, the compact ones generated in their format directly. */
 export function randomModel(config: ModelConfig, dtype: WeightDtype, seed = 1): DcformerModel {
-  const compact = dtype === 'f32' ? new Set<string>() : new Set(compactSpecs(config, true).map((s) => s.official));
+  const compact =
+    dtype === 'f32' ? new Set<string>() : new Set(compactSpecs(config, true, true).map((s) => s.official));
   const tensors = new Map<string, tf.Tensor>();
   let i = 0;
   for (const s of weightSpecs(config)) {
@@ -83,7 +84,7 @@ export function randomModel(config: ModelConfig, dtype: WeightDtype, seed = 1): 
   }
   const model = new DcformerModel(config, tensors);
   i = 0;
-  for (const s of compactSpecs(config, true)) {
+  for (const s of compactSpecs(config, true, true)) {
     if (!compact.has(s.official)) continue;
     const [N, K] = s.shape;
     installCompact(model, s, compactWeight(randomPacked(dtype as CompactFormat, N, K, 64, seed * 104729 + i++)));

@@ -19,8 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernels } from '@dcformer/kernels-cpu';
-import { packedOf, unpackRows } from '@dcformer/kernels';
-import { compactWeightsOf, generate } from '@dcformer/model';
+import { compactWeightsOf, dequantisedOfficial, generate } from '@dcformer/model';
 import { loadModel } from '@dcformer/model/node';
 import { loadTokenizer } from '@dcformer/tokenizer/node';
 import { readFileSync } from 'node:fs';
@@ -94,7 +93,7 @@ async function runDiagnosis(dtype: 'bf16' | 'f16' | 'int8' | 'int4'): Promise<vo
   const twin = await loadModel(dir);
   for (const [name, w] of compactWeightsOf(compact)) {
     const v = twin.variables.get(name) as tf.Variable;
-    tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+    tf.tidy(() => v.assign(tf.tensor(dequantisedOfficial(name, w), v.shape)));
   }
   if (process.argv.includes('--keep-head')) {
     // What keeping the output head and the embedding in float32 would do, before building it: a
@@ -104,7 +103,7 @@ async function runDiagnosis(dtype: 'bf16' | 'f16' | 'int8' | 'int4'): Promise<vo
     for (const [name, w] of compactWeightsOf(compact)) {
       if (name === 'output.weight' || name === 'tok_embeddings.weight') continue;
       const v = partial.variables.get(name) as tf.Variable;
-      tf.tidy(() => v.assign(tf.tensor(unpackRows(packedOf(w)), v.shape)));
+      tf.tidy(() => v.assign(tf.tensor(dequantisedOfficial(name, w), v.shape)));
     }
     let equal = 0;
     const firstDifference: number[] = [];

@@ -95,6 +95,16 @@ export function compactSpecs(config: ModelConfig, embeddings: boolean, dynamic =
   return out;
 }
 
+/**
+ * The dequantised values of `w`, the compact form of the official tensor `name`, in that tensor's
+ * own layout (dw1 / dd turned back from their packed transposes): what a float32 twin of a compact
+ * model assigns to its variable.
+ */
+export function dequantisedOfficial(name: string, w: CompactWeight): Float32Array {
+  const rows = unpackRows(packedOf(w));
+  return /\.dyn_w_proj\.(dw1|dd)$/.test(name) ? transposeRows(rows, w.N, w.K) : rows;
+}
+
 /** The [K, N] row-major matrix `data` (an input-major weight) as [N, K]. */
 export function transposeRows(data: Float32Array, K: number, N: number): Float32Array {
   const out = new Float32Array(N * K);

@@ -75,7 +75,9 @@ export {
   compactModel,
   compactSpecs,
   compactWeightsOf,
+  dequantisedOfficial,
   installCompact,
+  transposeRows,
   packSpec,
   weightBytes,
   weightBytesOf,
@@ -87,4 +89,5 @@ export {
   type QuantizationBlock,
   type CompactOptions,
   type LinearWeight,
+  type CompactSpec,
 } from './compact.js';

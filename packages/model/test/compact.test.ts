@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type CompactWeight, ConfigError, packedOf } from '@dcformer/kernels';
 import { resolveConfig } from '../src/config.js';
 import { initModel } from '../src/init.js';
-import { compactModel, compactWeightsOf, weightBytes, weightBytesOf } from '../src/compact.js';
+import { compactModel, compactWeightsOf, dequantisedOfficial, weightBytes, weightBytesOf } from '../src/compact.js';
 import { assignDequantised } from './dequantised.js';
 
 beforeAll(async () => {
@@ -86,6 +86,14 @@ describe('compactModel', () => {
     const dwdd = parts(att.dwdd);
     expect(dwdd.N).toBe(parts(att.dw1).N + parts(att.dd).N);
     expect(parts(att.dd).data.buffer).toBe(dwdd.data.buffer);
+    // dequantisedOfficial: dw1's values back in its official [D,1,4,K] layout (as the twins above)
+    const name = 'layers.1.attention.dyn_w_proj.dw1';
+    const zeros = tf.zeros(model.specs.find((s) => s.official === name)!.shape);
+    const v = tf.variable(zeros);
+    zeros.dispose();
+    assignDequantised(v, name, compactWeightsOf(model).get(name)!);
+    expect([...dequantisedOfficial(name, compactWeightsOf(model).get(name)!)]).toEqual([...v.dataSync()]);
+    v.dispose();
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -162,6 +162,14 @@ void streamRows(const Path& path, const Problem& p) {
     const Problem* p;
   } ctx{&path, &p};
   // on the caller-runs pool (gemm-pool.h), blocks claimed one at a time: same blocks, same sums
+  if (!Pool::enabled()) {
+#pragma omp parallel for schedule(static) if (p.N * p.K >= (1 << 20))
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      const int64_t n0 = blk * block, n = std::min(block, p.N - n0);
+      for (int64_t m = 0; m < p.M; m++) path.dotRows(p.a + m * p.K, p.b + n0 * p.K, p.c + m * p.N + n0, n, p.K);
+    }
+    return;
+  }
   Pool::get().run(
       [](const void* c, int64_t blk) {
         const Ctx& x = *static_cast<const Ctx*>(c);
@@ -182,6 +190,14 @@ void streamColumns(const Path& path, const Problem& p) {
     const Path* path;
     const Problem* p;
   } ctx{&path, &p};
+  if (!Pool::enabled()) {
+#pragma omp parallel for schedule(static) if (p.N * p.K >= (1 << 20))
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      const int64_t j0 = blk * block, n = std::min(block, p.N - j0);
+      path.axpyRows(p.a, p.b + j0, p.c + j0, p.M, n, p.K, p.N, p.N);
+    }
+    return;
+  }
   Pool::get().run(
       [](const void* c, int64_t blk) {
         const Ctx& x = *static_cast<const Ctx*>(c);

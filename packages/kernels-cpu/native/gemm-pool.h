@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -24,6 +25,16 @@ namespace dcf {
 class Pool {
  public:
   using Fn = void (*)(const void* ctx, int64_t chunk);
+
+  // DCFORMER_DECODE_POOL=0 runs the decode products on OpenMP teams as before (for comparing the
+  // two on a given machine; the pool is the default)
+  static bool enabled() {
+    static const bool on = [] {
+      const char* v = std::getenv("DCFORMER_DECODE_POOL");
+      return v == nullptr || std::strcmp(v, "0") != 0;
+    }();
+    return on;
+  }
 
   static inline Pool& get() {
     static Pool* pool = new Pool;  // never destroyed: its detached helpers outlive static destructors

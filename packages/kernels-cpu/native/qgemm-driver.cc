@@ -70,13 +70,13 @@ void run(const Problem& given) {
   const int64_t chunk = std::max<int64_t>(
       kTileRows, ((p.N + 8 * threads - 1) / (8 * threads) + kTileRows - 1) / kTileRows * kTileRows);
   const int64_t chunks = (p.N + chunk - 1) / chunk;
-  if (!tiled) {  // decode: the caller-runs pool (no scratch)
+  if (!tiled && Pool::enabled()) {  // decode: the caller-runs pool (no scratch)
     struct Ctx {
       const Path* path;
       const Problem* p;
       int64_t chunk;
     } ctx{&path, &p, chunk};
-    dcf::Pool::get().run(
+    Pool::get().run(
         [](const void* c, int64_t i) {
           const Ctx& x = *static_cast<const Ctx*>(c);
           const int64_t n0 = i * x.chunk, n1 = std::min(n0 + x.chunk, x.p->N);
@@ -87,7 +87,7 @@ void run(const Problem& given) {
   }
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    std::vector<float> scratch(static_cast<size_t>(kTileRows * p.K));
+    std::vector<float> scratch(tiled ? static_cast<size_t>(kTileRows * p.K) : 0);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; c++) {
       const int64_t n0 = c * chunk, n1 = std::min(n0 + chunk, p.N);

@@ -137,7 +137,7 @@ function dropRows(t: Tensor, drop: number): Tensor {
   return rowView(at.rows, at.first + drop, S - drop, t.shape as number[]);
 }
 
-/** Concatenates cached and new key-side tensors along their position axis. */
+/** Cached ++ new keys along their position axis: K and V by Concat, the key-side weights by appendRows. */
 export function appendKeys(
   cached: LayerCache | null,
   k_BNSE: Tensor,

@@ -15,13 +15,13 @@
 
 namespace dcf {
 
-// An OpenMP team ends in a
-// barrier that waits for every thread, including one that had not even started: a helper woken from
-// sleep (40–70 µs in a VM) or descheduled by another process (milliseconds on a busy 2-core machine)
-// held up each call, whose whole work is 0.1–2 ms. Here the calling thread starts at once and takes
-// chunks off a shared counter; helpers take chunks when they get there; the call returns when every
-// chunk is done, so a helper that never got a core costs nothing. Helpers spin a few µs after a job
-// (the next product usually follows soon) before sleeping on a condition variable.
+// Why not an OpenMP team: it ends in a barrier that waits for every thread, including one that has
+// not even started — a helper woken from sleep (40–70 µs in a VM) or descheduled by another process
+// (milliseconds on a busy 2-core machine) held up each call, whose whole work is 0.1–2 ms. Here the
+// calling thread starts at once and takes chunks off a shared counter; helpers take chunks when they
+// get there; the call returns when every chunk is done, so a helper that never got a core costs
+// nothing. Idle helpers spin briefly (DCFORMER_QGEMM_SPIN_US, default 50: the next product often
+// follows soon) and then sleep on a condition variable.
 class Pool {
  public:
   using Fn = void (*)(const void* ctx, int64_t chunk);
@@ -104,7 +104,7 @@ class Pool {
   void helper() {
     uint64_t seenWake = 0;
     for (;;) {
-      // a job is claimable while its index is below its count; spin ~kSpin first, then sleep
+      // a job is claimable while its index is below its count; spin first, then sleep
       const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinMicros());
       bool found = false;
       for (int i = 0; !found; i++) {

@@ -36,7 +36,9 @@ import {
   compactSpecs,
   compactWeightsOf,
   installCompact,
+  intoPair,
   packSpec,
+  pairStorage,
   parseQuantization,
   prefixOf,
 } from './compact.js';
@@ -70,7 +72,9 @@ export function packingSink(
   sink: (name: string, shape: readonly number[], stored: SafetensorsDtype, file: string) => TensorSink | undefined;
   packed: Map<string, PackedWeight>;
 } {
-  const specs = new Map(compactSpecs(config, true, true).map((s) => [s.official, s]));
+  const list = compactSpecs(config, true, true);
+  const specs = new Map(list.map((s) => [s.official, s]));
+  const pairs = pairStorage(list);
   const packed = new Map<string, PackedWeight>();
   const sink = (
     name: string,
@@ -80,7 +84,7 @@ export function packingSink(
   ): TensorSink | undefined => {
     const spec = specs.get(name);
     if (spec === undefined) return undefined;
-    if (spec.transposed) return transposedSink(spec, shape, stored, file, dtype, groupSize, packed);
+    if (spec.transposed) return transposedSink(spec, shape, stored, file, dtype, groupSize, packed, pairs);
     const [N, K] = spec.shape;
     let data: Int32Array | null = null;
     let scales: Float32Array | null = null;
@@ -90,9 +94,13 @@ export function packingSink(
         const rows = slice.length / K;
         const part = packSpec({ ...spec, shape: [rows, K] }, slice, dtype, groupSize);
         if (data === null) {
-          // sized from the first slice's packing, which has checked K and the group size
-          data = new Int32Array(N * (part.data.length / rows));
-          scales = part.scales === null ? null : new Float32Array(N * (part.scales.length / rows));
+          // sized from the first slice's packing, which has checked K and the group size; a fused
+          // pair's half (w1, w3) is packed straight into its range of the pair's storage
+          const words = part.data.length / rows;
+          const perRow = (part.scales?.length ?? 0) / rows;
+          const slot = pairs.slot(spec, dtype, part.groupSize, words, perRow);
+          data = slot?.data ?? new Int32Array(N * words);
+          scales = slot !== null ? slot.scales : part.scales === null ? null : new Float32Array(N * perRow);
           groupSizeUsed = part.groupSize;
         }
         const n0 = offset / K;
@@ -126,6 +134,7 @@ function transposedSink(
   dtype: Exclude<WeightDtype, 'f32'>,
   groupSize: number | undefined,
   packed: Map<string, PackedWeight>,
+  pairs: ReturnType<typeof pairStorage>,
 ): TensorSink {
   const [N, K] = spec.shape;
   const whole = new Float32Array(N * K);
@@ -134,7 +143,7 @@ function transposedSink(
       whole.set(slice, offset);
     },
     finish(): LoadedTensor {
-      packed.set(spec.official, packSpec(spec, whole, dtype, groupSize));
+      packed.set(spec.official, intoPair(pairs, spec, packSpec(spec, whole, dtype, groupSize)));
       return { shape: [...shape], data: new Float32Array(0), dtype: stored, file };
     },
   };
@@ -165,12 +174,23 @@ export async function readQuantizedWeights(
       q.format === 'int8' ? { dtype: 'I8', shape: [N, K] } : { dtype: 'U8', shape: [N, K / 2] },
     );
   }
-  // Each tensor's bytes land in the Int32Array the kernels read (no second copy; 4-byte aligned).
+  // Each tensor's bytes land in the Int32Array the kernels read (no second copy; 4-byte aligned); a
+  // fused pair's halves (w1 and w3, dw1 and dd) in their ranges of the pair's storage.
+  const moduleOf = new Map(q.modules.map((m) => [`${prefixOf(m)}.qweight`, specs.get(m) as CompactSpec]));
+  const pairs = pairStorage([...moduleOf.values()]);
+  const slots = new Map<string, { data: Int32Array; scales: Float32Array | null }>();
   const words = new Map<string, Int32Array>();
   await readRawTensors(join(dir, 'model.safetensors'), want, (name, byteLength) => {
-    const w = new Int32Array(Math.ceil(byteLength / 4));
+    const spec = moduleOf.get(name) as CompactSpec;
+    const [N, K] = spec.shape;
+    const slot =
+      byteLength % (4 * N) === 0
+        ? pairs.slot(spec, q.format, q.group_size, byteLength / (4 * N), K / q.group_size)
+        : null;
+    const w = slot?.data ?? new Int32Array(Math.ceil(byteLength / 4));
+    if (slot !== null) slots.set(spec.official, slot);
     words.set(name, w);
-    return new Uint8Array(w.buffer, 0, byteLength);
+    return new Uint8Array(w.buffer, w.byteOffset, byteLength);
   });
   const out = new Map<string, PackedWeight>();
   for (const m of q.modules) {
@@ -187,7 +207,9 @@ export async function readQuantizedWeights(
     floats.delete(`${p}.scales`);
     const data = words.get(`${p}.qweight`) as Int32Array;
     words.delete(`${p}.qweight`);
-    out.set(m, { format: q.format, N, K, groupSize: G, data, scales: scales.data });
+    const slot = slots.get(m)?.scales;
+    if (slot !== undefined && slot !== null) slot.set(scales.data); // checked above: N·K/G values
+    out.set(m, { format: q.format, N, K, groupSize: G, data, scales: slot ?? scales.data });
     floats.set(m, { shape: spec.officialShape, data: new Float32Array(0), dtype: 'F32', file: scales.file });
   }
   return out;

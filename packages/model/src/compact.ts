@@ -153,7 +153,90 @@ function fusionOf(path: string): { first: string; second: string; fused: string 
   return null;
 }
 
+/**
+ * Storage for fused pairs, allocated before their halves are packed (issue 18): the loaders and
+ * compactModel pack each half straight into its row range of one buffer per pair, so fusePair finds
+ * the halves adjacent and makes the fused weight as a view (no copy: concatenating after the fact held
+ * every pair twice while loading, +1.4 GB of peak RSS at the 2.8B shape in bf16). `slot` returns the
+ * range of `spec` (allocating the pair's buffers when the first half asks; words / scales per row as
+ * its packing gives them), or null where fusePair would not fuse it: not a host backend, no partner
+ * among `specs`, or a partner packed in another format, group size or row width.
+ */
+export function pairStorage(specs: readonly WeightSpec[]): {
+  slot(
+    spec: WeightSpec,
+    format: WeightDtype,
+    groupSize: number,
+    wordsPerRow: number,
+    scalesPerRow: number,
+  ): { data: Int32Array; scales: Float32Array | null } | null;
+} {
+  const byPath = new Map(specs.map((s) => [s.path, s]));
+  interface Pair {
+    format: WeightDtype;
+    groupSize: number;
+    words: number;
+    perRow: number;
+    data: Int32Array;
+    scales: Float32Array | null;
+    taken: Set<string>;
+  }
+  const pairs = new Map<string, Pair>();
+  return {
+    slot(spec, format, groupSize, wordsPerRow, scalesPerRow) {
+      const f = fusionOf(spec.path);
+      if (f === null || !isHostBackend(tf.backend())) return null;
+      const [first, second] = [byPath.get(f.first), byPath.get(f.second)];
+      if (first === undefined || second === undefined) return null;
+      const [N1, N2] = [first.shape[0], second.shape[0]];
+      let pair = pairs.get(f.fused);
+      if (pair === undefined) {
+        pair = {
+          format,
+          groupSize,
+          words: wordsPerRow,
+          perRow: scalesPerRow,
+          data: new Int32Array((N1 + N2) * wordsPerRow),
+          scales: scalesPerRow > 0 ? new Float32Array((N1 + N2) * scalesPerRow) : null,
+          taken: new Set(),
+        };
+        pairs.set(f.fused, pair);
+      } else if (
+        pair.format !== format ||
+        pair.groupSize !== groupSize ||
+        pair.words !== wordsPerRow ||
+        pair.perRow !== scalesPerRow
+      )
+        return null;
+      pair.taken.add(spec.path);
+      if (pair.taken.size === 2) pairs.delete(f.fused); // both halves handed out: hold nothing after loading
+      const [n0, n1] = spec.path === f.first ? [0, N1] : [N1, N1 + N2];
+      return {
+        data: pair.data.subarray(n0 * wordsPerRow, n1 * wordsPerRow),
+        scales: pair.scales === null ? null : pair.scales.subarray(n0 * scalesPerRow, n1 * scalesPerRow),
+      };
+    },
+  };
+}
+
+/** `b` directly follows `a` in one buffer: the view of both; else null. */
+function adjacentView<T extends Int32Array | Float32Array>(a: T, b: T): T | null {
+  if (a.buffer !== b.buffer || a.byteOffset + a.byteLength !== b.byteOffset) return null;
+  return new (a.constructor as new (buffer: ArrayBufferLike, offset: number, length: number) => T)(
+    a.buffer,
+    a.byteOffset,
+    a.length + b.length,
+  );
+}
+
+let pairCopies = 0;
+/** How many arrays of fused pairs were made by copying their halves (tests: the loaders pack in place). */
+export function fusedPairCopies(): number {
+  return pairCopies;
+}
+
 function concatArrays<T extends Int32Array | Float32Array>(a: T, b: T): T {
+  pairCopies++;
   const out = new (a.constructor as new (n: number) => T)(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
@@ -176,8 +259,12 @@ function fusePair(model: DcformerModel, spec: WeightSpec, map: Map<string, Compa
   if (A === undefined || B === undefined) return;
   if (A.format !== B.format || A.groupSize !== B.groupSize || A.K !== B.K) return;
   const [a, b] = [packedOf(A), packedOf(B)];
-  const data = concatArrays(a.data, b.data);
-  const scales = a.scales !== null && b.scales !== null ? concatArrays(a.scales, b.scales) : null;
+  // halves packed into one pair's storage (pairStorage) are fused as they lie; others are copied
+  const data = adjacentView(a.data, b.data) ?? concatArrays(a.data, b.data);
+  const scales =
+    a.scales !== null && b.scales !== null
+      ? (adjacentView(a.scales, b.scales) ?? concatArrays(a.scales, b.scales))
+      : null;
   const fused = compactWeight({ ...a, N: a.N + b.N, data, scales });
   const view = (p: PackedWeight, at: number, atScale: number): CompactWeight =>
     compactWeight({
@@ -245,13 +332,32 @@ export function packSpec(
  */
 export function compactModel(model: DcformerModel, dtype: WeightDtype, options: CompactOptions = {}): DcformerModel {
   if (dtype === 'f32') return model;
-  for (const spec of compactSpecs(model.config, options.embeddings ?? true, true)) {
-    const v = model.variables.get(spec.official);
-    if (v === undefined) continue; // already compact
-    const packed = packSpec(spec, v.dataSync() as Float32Array, dtype, options.groupSize);
-    installCompact(model, spec, compactWeight(packed));
+  const specs = compactSpecs(model.config, options.embeddings ?? true, true).filter((s) =>
+    model.variables.has(s.official),
+  ); // the rest is already compact
+  const pairs = pairStorage(specs);
+  for (const spec of specs) {
+    const v = model.variables.get(spec.official) as Tensor;
+    installCompact(
+      model,
+      spec,
+      compactWeight(intoPair(pairs, spec, packSpec(spec, v.dataSync() as Float32Array, dtype, options.groupSize))),
+    );
   }
   return model;
+}
+
+/**
+ * `p` (the packed weight of `spec`) moved into its pair's storage where it has one (a copy of one
+ * half, so that fusePair need not copy the pair), else `p` itself.
+ */
+export function intoPair(pairs: ReturnType<typeof pairStorage>, spec: WeightSpec, p: PackedWeight): PackedWeight {
+  if (p.N === 0) return p;
+  const slot = pairs.slot(spec, p.format, p.groupSize, p.data.length / p.N, (p.scales?.length ?? 0) / p.N);
+  if (slot === null) return p;
+  slot.data.set(p.data);
+  if (slot.scales !== null && p.scales !== null) slot.scales.set(p.scales);
+  return { ...p, data: slot.data, scales: slot.scales };
 }
 
 /** Bytes the model's weights occupy: compact data + scales, float32 for the rest. */

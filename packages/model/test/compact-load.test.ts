@@ -7,13 +7,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, ConfigError, compactWeight, packWeight } from '@dcformer/kernels';
+import {
+  CheckpointError,
+  type CompactWeight,
+  ConfigError,
+  compactWeight,
+  packWeight,
+  packedOf,
+} from '@dcformer/kernels';
 import { resolveConfig } from '../src/config.js';
 import { initModel } from '../src/init.js';
 import {
   compactModel,
   compactSpecs,
   compactWeightsOf,
+  fusedPairCopies,
   installCompact,
   packSpec,
   weightBytesOf,
@@ -62,6 +70,38 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/**
+ * Every layer's fused pairs (w13 = w1|w3, dwdd = dw1|dd) and their halves lie in one ArrayBuffer, the
+ * halves one after the other (data and scales). With `loadModel`'s `fusedPairCopies()` unchanged this
+ * says they were packed there, not copied together afterwards (which held each pair twice while loading).
+ */
+function expectFusedInPlace(model: DcformerModel): void {
+  const at = (path: string) =>
+    path
+      .split('.')
+      .reduce((node: unknown, key) => (node as Record<string, unknown>)[key], model.params) as CompactWeight;
+  for (let i = 0; i < config.nLayer; i++) {
+    for (const [fused, first, second] of [
+      ['feedForward.w13', 'feedForward.w1', 'feedForward.w3'],
+      ['attention.dwdd', 'attention.dw1', 'attention.dd'],
+    ]) {
+      const [f, a, b] = [fused, first, second].map((p) => packedOf(at(`layers.${i}.${p}`)));
+      expect(a.data.buffer).toBe(f.data.buffer);
+      expect(b.data.buffer).toBe(f.data.buffer);
+      expect([a.data.byteOffset, b.data.byteOffset]).toEqual([
+        f.data.byteOffset,
+        f.data.byteOffset + a.data.byteLength,
+      ]);
+      expect(f.data.length).toBe(a.data.length + b.data.length);
+      if (f.scales !== null) {
+        expect(a.scales?.buffer).toBe(f.scales.buffer);
+        expect(b.scales?.buffer).toBe(f.scales.buffer);
+        expect(b.scales?.byteOffset).toBe(f.scales.byteOffset + (a.scales as Float32Array).byteLength);
+      }
+    }
+  }
+}
+
 /** The float32 model with `compact`'s weights dequantised (the reference forward). */
 async function dequantisedTwin(dir: string, compact: DcformerModel): Promise<DcformerModel> {
   const twin = await loadModel(dir);
@@ -83,7 +123,10 @@ describe('loadModel --dtype', () => {
   for (const dtype of ['bf16', 'int8', 'int4'] as const) {
     it(`${dtype}: packed while reading; logits = dequantised float32 forward (≤ 1e-4)`, async () => {
       const warnings: string[] = [];
+      const copies = fusedPairCopies();
       const model = await loadModel(f32Dir, { dtype, groupSize: 32, onWarning: (m) => warnings.push(m) });
+      expect(fusedPairCopies()).toBe(copies);
+      expectFusedInPlace(model);
       expect(compactWeightsOf(model).size).toBe(16); // wqkv, wo, w1, w3, w2, dw1, dd per layer; output, embedding
       // the merged dw_m copy in the file is not compared with dw1/dd packed while reading
       expect(warnings).toEqual([]);
@@ -107,10 +150,15 @@ describe('quantize → save → loadModel round trip', () => {
   ] as const) {
     it(`${dtype} G${groupSize}: logits equal the quantised model's and the dequantised float32 forward (≤ 1e-4)`, async () => {
       const dir = join(work, `${dtype}-${groupSize}`);
-      const source = compactModel(await loadModel(f32Dir), dtype, { groupSize });
+      const float = await loadModel(f32Dir);
+      const copies = fusedPairCopies();
+      const source = compactModel(float, dtype, { groupSize });
+      expectFusedInPlace(source);
       const block = await saveQuantized(source, dir);
       expect(block).toMatchObject({ format: dtype, group_size: groupSize, scales_dtype: 'F32' });
       const loaded = await loadModel(dir);
+      expect(fusedPairCopies()).toBe(copies);
+      expectFusedInPlace(loaded);
       expect(maxDiff(logits(loaded), logits(source))).toBe(0);
       const twin = await dequantisedTwin(f32Dir, loaded);
       expect(maxDiff(logits(loaded), logits(twin))).toBeLessThanOrEqual(1e-4);

@@ -11,8 +11,10 @@ import { type PackedWeight, type WeightDtype, WEIGHT_DTYPES, compactWeight } fro
 import {
   compactSpecs,
   installCompact,
+  intoPair,
   modelFromWeights,
   packSpec,
+  pairStorage,
   parseConfig,
   parseQuantization,
   parseSafetensors,
@@ -202,6 +204,9 @@ async function readWeights(
       .map((s) => [s.official, s]),
   );
   const byPrefix = new Map([...compact.values()].map((s) => [prefixOf(s.official), s]));
+  // fused pairs (w1|w3, dw1|dd) on host backends: each half moved into one buffer per pair as it is
+  // packed, so installCompact fuses them without copying the pair
+  const pairs = pairStorage([...compact.values()]);
   const weights = new Map<string, NamedArray>();
   const packed = new Map<string, PackedWeight>();
   const words = new Map<string, Int32Array>();
@@ -261,7 +266,7 @@ async function readWeights(
         }
       const p = joinRows(parts, N, K, dtype as Exclude<WeightDtype, 'f32'>);
       checkBuffer(name, p.data.byteLength);
-      packed.set(name, p);
+      packed.set(name, intoPair(pairs, spec, p));
       weights.set(name, { shape: spec.officialShape, data: new Float32Array(0) });
     }
   }
@@ -276,7 +281,10 @@ async function readWeights(
           `${where}: '${name}' needs ${prefixOf(name)}.qweight and ${prefixOf(name)}.scales [${N},${K / G}] (group size ${G})`,
         );
       weights.delete(`${prefixOf(name)}.scales`);
-      packed.set(name, { format: quantization.format, N, K, groupSize: G, data, scales: scales.data });
+      packed.set(
+        name,
+        intoPair(pairs, spec, { format: quantization.format, N, K, groupSize: G, data, scales: scales.data }),
+      );
       weights.set(name, { shape: spec.officialShape, data: new Float32Array(0) });
     }
   }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compactWeightsOf, presetConfig, weightSpecs, type DcformerModel } from '@dcformer/model';
+import { compactWeightsOf, fusedPairCopies, presetConfig, weightSpecs, type DcformerModel } from '@dcformer/model';
 import { loadModel, saveQuantized } from '@dcformer/model/node';
 import type { BackendChoice } from '../src/backend.js';
 import { loadFolder, memoryOpener, memoryReader, planFormats, type FormatPlan } from '../src/model-source.js';
@@ -79,6 +79,7 @@ describe('loadFolder', () => {
       let readBeforePlan: string[] = [];
       let plan: FormatPlan | null = null;
       const read = memoryReader(files);
+      const copies = fusedPairCopies();
       const loaded = await loadFolder(
         async (name) => {
           readOrder.push(name);
@@ -95,6 +96,7 @@ describe('loadFolder', () => {
           },
         },
       );
+      expect(fusedPairCopies()).toBe(copies); // w1|w3 and dw1|dd packed into one buffer per pair, not copied together
       expect(readBeforePlan).toEqual(['config.json']);
       expect(plan!.choice).toBe(dtype);
       expect(loaded.dtype).toBe(dtype);
@@ -114,7 +116,9 @@ describe('loadFolder', () => {
     source.dispose();
     const files = await folder(dir);
     files.set('tokenizer.json', new Uint8Array(await readFile(join(MODEL, 'tokenizer.json'))));
+    const copies = fusedPairCopies();
     const loaded = await loadFolder(memoryReader(files), 'int4', cpu);
+    expect(fusedPairCopies()).toBe(copies);
     expect(loaded.dtype).toBe('int4');
     const reference = await loadModel(dir);
     expect(logits(loaded.model)).toEqual(logits(reference));

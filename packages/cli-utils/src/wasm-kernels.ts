@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { batchBroadcast } from '@dcformer/kernels';
 
 /** What the kernels use of tfjs-backend-wasm's BackendWasm (its class is not exported as a type we can depend on). */
 interface WasmHeap {
@@ -73,7 +74,9 @@ function batchMatMulVia(wasmBatchMatMul: KernelFunc): KernelFunc {
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || M * N * K === 0 || !entryWise) {
       return wasmBatchMatMul({ inputs, backend, attrs }) as TensorInfo;
     }
-    const outer = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter);
+    const bc = batchBroadcast(aOuter, bOuter);
+    if (bc === null) return wasmBatchMatMul({ inputs, backend, attrs }) as TensorInfo; // its own shape error
+    const outer = bc.outer;
     const outShape = [...outer, M, N];
     const temps: TensorInfo[] = [];
     const swapLast = (x: TensorInfo): TensorInfo => {
@@ -99,9 +102,8 @@ function batchMatMulVia(wasmBatchMatMul: KernelFunc): KernelFunc {
         return out;
       }
       const out = heap.makeOutput(outShape, 'float32');
-      const entryOf = broadcastEntries(outer, aOuter, bOuter);
       for (let i = 0; i < size(outer); i++) {
-        const [ea, eb] = entryOf(i);
+        const [ea, eb] = bc.entries(i);
         const ai = batchA === 1 ? { ...a, shape: [M, K] } : entry(heap, a, ea, [M, K]);
         const bi = entry(heap, b, eb, [K, N]);
         const ci = wasmBatchMatMul({ inputs: { a: ai, b: bi }, backend, attrs: plain }) as TensorInfo;
@@ -115,24 +117,6 @@ function batchMatMulVia(wasmBatchMatMul: KernelFunc): KernelFunc {
     } finally {
       for (const t of temps) heap.disposeData(t.dataId);
     }
-  };
-}
-
-/** Output entry i → the entries of a and b it multiplies, with numpy's broadcasting of the batch dims. */
-function broadcastEntries(outer: number[], aOuter: number[], bOuter: number[]): (i: number) => [number, number] {
-  const pad = (s: number[]) => [...new Array(outer.length - s.length).fill(1), ...s];
-  const [as, bs] = [pad(aOuter), pad(bOuter)];
-  return (i) => {
-    let [ea, eb, sa, sb] = [0, 0, 1, 1];
-    for (let d = outer.length - 1; d >= 0; d--) {
-      const index = i % outer[d];
-      i = Math.floor(i / outer[d]);
-      if (as[d] !== 1) ea += index * sa;
-      if (bs[d] !== 1) eb += index * sb;
-      sa *= as[d];
-      sb *= bs[d];
-    }
-    return [ea, eb];
   };
 }
 

@@ -6,6 +6,7 @@
  * shapes that do not broadcast fall back to the tfjs kernel (and its error).
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { batchBroadcast } from '@dcformer/kernels';
 import { f32, output, sizeOf, uninitializedF32 } from './backend-data.js';
 import type { NativeAddon } from './native.js';
 import type { FastKernelFunc } from './override.js';
@@ -25,35 +26,6 @@ function broadcastOuter(
   return null;
 }
 
-/** Batch offsets (in matrices) of A and B for each output batch entry of a general broadcast, or null. */
-function broadcastPairs(outerA: number[], outerB: number[]): { outer: number[]; pairs: Int32Array } | null {
-  const rank = Math.max(outerA.length, outerB.length);
-  const padA = [...new Array(rank - outerA.length).fill(1), ...outerA];
-  const padB = [...new Array(rank - outerB.length).fill(1), ...outerB];
-  if (padA.some((d, i) => d !== padB[i] && d !== 1 && padB[i] !== 1)) return null;
-  const outer = padA.map((d, i) => Math.max(d, padB[i]));
-  const batch = sizeOf(outer);
-  const pairs = new Int32Array(2 * batch);
-  for (let o = 0; o < batch; o++) {
-    let rest = o;
-    let offA = 0;
-    let offB = 0;
-    let strideA = 1;
-    let strideB = 1;
-    for (let d = rank - 1; d >= 0; d--) {
-      const i = rest % outer[d];
-      rest = Math.floor(rest / outer[d]);
-      if (padA[d] !== 1) offA += i * strideA;
-      if (padB[d] !== 1) offB += i * strideB;
-      strideA *= padA[d];
-      strideB *= padB[d];
-    }
-    pairs[2 * o] = offA;
-    pairs[2 * o + 1] = offB;
-  }
-  return { outer, pairs };
-}
-
 export function gemmKernel(addon: NativeAddon): FastKernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
@@ -68,15 +40,16 @@ export function gemmKernel(addon: NativeAddon): FastKernelFunc {
     if (K !== K2) return null; // the tfjs kernel throws its own shape error
     const bc = broadcastOuter(a.shape.slice(0, -2), b.shape.slice(0, -2));
     if (bc === null) {
-      const general = broadcastPairs(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      const general = batchBroadcast(a.shape.slice(0, -2), b.shape.slice(0, -2));
       if (general === null) return null;
-      const { outer, pairs } = general;
-      const out = new Float32Array(sizeOf(outer) * M * N);
+      const batch = sizeOf(general.outer);
+      const out = K > 0 ? uninitializedF32(batch * M * N) : new Float32Array(batch * M * N);
       if (K > 0)
-        for (let o = 0; o < pairs.length / 2; o++)
+        for (let o = 0; o < batch; o++) {
+          const [ea, eb] = general.entries(o);
           addon.gemm(
-            av.subarray(pairs[2 * o] * M * K, (pairs[2 * o] + 1) * M * K),
-            bv.subarray(pairs[2 * o + 1] * K * N, (pairs[2 * o + 1] + 1) * K * N),
+            av.subarray(ea * M * K, (ea + 1) * M * K),
+            bv.subarray(eb * K * N, (eb + 1) * K * N),
             out.subarray(o * M * N, (o + 1) * M * N),
             1,
             M,
@@ -87,7 +60,8 @@ export function gemmKernel(addon: NativeAddon): FastKernelFunc {
             0,
             0,
           );
-      return output(backend, [...outer, M, N], out);
+        }
+      return output(backend, [...general.outer, M, N], out);
     }
     const batch = sizeOf(bc.outer);
     // K = 0: the product is all zeros, and sgemm is not called

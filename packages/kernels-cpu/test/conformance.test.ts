@@ -200,7 +200,7 @@ describe('DcmhaComposeBackward vs the reference gradient', () => {
 
 describe('BatchMatMul with batch dimensions broadcast both ways, against float64 loops', () => {
   // The tfjs kernel returns too few values for these ([2,1]×[1,3] gives half the output), so the
-  // expected values come from plain loops over numpy's broadcasting rule.
+  // expected values come from plain loops over operands broadcast by tfjs's BroadcastTo.
   const cases: [number[], number[]][] = [
     [
       [2, 1, 3, 4],
@@ -220,40 +220,25 @@ describe('BatchMatMul with batch dimensions broadcast both ways, against float64
         const y = tf.matMul(a, b, false, tb);
         const [M, K] = sa.slice(-2);
         const N = sb[sb.length - 1];
-        const rank = Math.max(sa.length, sb.length) - 2;
-        const oa = [...new Array(rank - (sa.length - 2)).fill(1), ...sa.slice(0, -2)];
-        const ob = [...new Array(rank - (sb.length - 2)).fill(1), ...sb.slice(0, -2)];
-        const outer = oa.map((d, i) => Math.max(d, ob[i]));
+        const outer = tf.broadcast_util.assertAndGetBroadcastShape(sa.slice(0, -2), sb.slice(0, -2));
         expect(y.shape).toEqual([...outer, M, N]);
-        const av = a.dataSync();
-        const bv = b.dataSync();
+        // both operands broadcast to the output's batch shape by tfjs's BroadcastTo (not the kernel under test)
+        const wideA = tf.broadcastTo(a, [...outer, M, K]);
+        const wideB = tf.broadcastTo(b, [...outer, ...bShape.slice(-2)]);
+        const av = wideA.dataSync();
+        const bv = wideB.dataSync();
         const yv = y.dataSync();
-        const batch = outer.reduce((p, d) => p * d, 1);
         let worst = 0;
-        for (let o = 0; o < batch; o++) {
-          let rest = o;
-          let ia = 0;
-          let ib = 0;
-          let sA = 1;
-          let sB = 1;
-          for (let d = rank - 1; d >= 0; d--) {
-            const i = rest % outer[d];
-            rest = Math.floor(rest / outer[d]);
-            ia += (oa[d] === 1 ? 0 : i) * sA;
-            ib += (ob[d] === 1 ? 0 : i) * sB;
-            sA *= oa[d];
-            sB *= ob[d];
-          }
+        for (let o = 0; o < av.length / (M * K); o++)
           for (let m = 0; m < M; m++)
             for (let n = 0; n < N; n++) {
               let acc = 0;
               for (let k = 0; k < K; k++)
-                acc += av[ia * M * K + m * K + k] * bv[ib * K * N + (tb ? n * K + k : k * N + n)];
+                acc += av[o * M * K + m * K + k] * bv[o * K * N + (tb ? n * K + k : k * N + n)];
               worst = Math.max(worst, Math.abs(yv[o * M * N + m * N + n] - acc));
             }
-        }
         expect(worst).toBeLessThan(1e-5);
-        tf.dispose([a, b, y]);
+        tf.dispose([a, b, y, wideA, wideB]);
       });
 });
 

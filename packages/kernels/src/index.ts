@@ -92,6 +92,7 @@ export {
   type KernelResult,
 } from './host-kernel.js';
 export * from './host-kernels-fused.js';
+export { batchBroadcast, type BatchBroadcast } from './batch-broadcast.js';
 export { MASKED_LOGIT } from './masking.js';
 export { applyRope, ropeTable } from './rope/rope-table.js';
 export { runKernelWithList } from './run-kernel.js';

@@ -156,28 +156,18 @@ inline int64_t cut(int64_t p, int64_t count, int64_t parts) { return p * count /
 // all M rows, threads split N, and the product runs at the speed of streaming B from memory.
 void streamRows(const Path& path, const Problem& p) {
   static constexpr int64_t block = 64;  // rows of B per step: stays in L2 while every row of A passes
-  const int64_t blocks = (p.N + block - 1) / block;
   struct Ctx {
     const Path* path;
     const Problem* p;
   } ctx{&path, &p};
-  // on the caller-runs pool (gemm-pool.h), blocks claimed one at a time: same blocks, same sums
-  if (!Pool::enabled()) {
-#pragma omp parallel for schedule(static) if (p.N * p.K >= (1 << 20))
-    for (int64_t blk = 0; blk < blocks; blk++) {
-      const int64_t n0 = blk * block, n = std::min(block, p.N - n0);
-      for (int64_t m = 0; m < p.M; m++) path.dotRows(p.a + m * p.K, p.b + n0 * p.K, p.c + m * p.N + n0, n, p.K);
-    }
-    return;
-  }
-  Pool::get().run(
+  forChunks(
       [](const void* c, int64_t blk) {
         const Ctx& x = *static_cast<const Ctx*>(c);
         const Problem& q = *x.p;
         const int64_t n0 = blk * block, n = std::min(block, q.N - n0);
         for (int64_t m = 0; m < q.M; m++) x.path->dotRows(q.a + m * q.K, q.b + n0 * q.K, q.c + m * q.N + n0, n, q.K);
       },
-      &ctx, blocks, p.N * p.K >= (1 << 20) ? omp_get_max_threads() : 1);
+      &ctx, (p.N + block - 1) / block, p.N * p.K >= (1 << 20) ? omp_get_max_threads() : 1);
 }
 
 // Decode-shaped products against B stored [K,N]: threads split N into column blocks and each block
@@ -185,27 +175,18 @@ void streamRows(const Path& path, const Problem& p) {
 // the read itself; a narrower block reads B in strided 64-byte pieces).
 void streamColumns(const Path& path, const Problem& p) {
   static constexpr int64_t block = 256;
-  const int64_t blocks = (p.N + block - 1) / block;
   struct Ctx {
     const Path* path;
     const Problem* p;
   } ctx{&path, &p};
-  if (!Pool::enabled()) {
-#pragma omp parallel for schedule(static) if (p.N * p.K >= (1 << 20))
-    for (int64_t blk = 0; blk < blocks; blk++) {
-      const int64_t j0 = blk * block, n = std::min(block, p.N - j0);
-      path.axpyRows(p.a, p.b + j0, p.c + j0, p.M, n, p.K, p.N, p.N);
-    }
-    return;
-  }
-  Pool::get().run(
+  forChunks(
       [](const void* c, int64_t blk) {
         const Ctx& x = *static_cast<const Ctx*>(c);
         const Problem& q = *x.p;
         const int64_t j0 = blk * block, n = std::min(block, q.N - j0);
         x.path->axpyRows(q.a, q.b + j0, q.c + j0, q.M, n, q.K, q.N, q.N);
       },
-      &ctx, blocks, p.N * p.K >= (1 << 20) ? omp_get_max_threads() : 1);
+      &ctx, (p.N + block - 1) / block, p.N * p.K >= (1 << 20) ? omp_get_max_threads() : 1);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <omp.h>
 
 namespace dcf {
 
@@ -151,5 +152,13 @@ class Pool {
   Fn fn_ = nullptr;
   const void* ctx_ = nullptr;
 };
+
+// fn(ctx, c) for c in [0, chunks) on `threads` threads: on the caller-runs pool, or with
+// DCFORMER_DECODE_POOL=0 on an OpenMP team (a static split, as before the pool).
+inline void forChunks(Pool::Fn fn, const void* ctx, int64_t chunks, int threads) {
+  if (Pool::enabled()) return Pool::get().run(fn, ctx, chunks, threads);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (int64_t c = 0; c < chunks; c++) fn(ctx, c);
+}
 
 }  // namespace dcf

@@ -327,42 +327,38 @@ export async function writeQuantizedFrom(
       continue;
     }
     const p = prefixOf(spec.official);
-    if (module.transposed) {
-      // an input-major weight (dw1, dd): its file rows are packed columns; packed whole (one layer's)
-      const [Np, Kp] = module.shape;
-      specs.set(`${p}.qweight`, {
-        dtype: format === 'int8' ? 'I8' : 'U8',
-        shape: format === 'int8' ? [Np, Kp] : [Np, Kp / 2],
-      });
-      specs.set(`${p}.scales`, { dtype: 'F32', shape: [Np, Kp / groupSize] });
-      sources.set(`${p}.qweight`, function* () {
-        const part = packSpec(module, rows(spec.official, spec.shape, 0, N), format, groupSize);
-        pendingScales.set(p, part.scales as Float32Array);
-        yield bytes(part.data);
-      });
-    } else {
-      specs.set(`${p}.qweight`, {
-        dtype: format === 'int8' ? 'I8' : 'U8',
-        shape: format === 'int8' ? [N, K] : [N, K / 2],
-      });
-      specs.set(`${p}.scales`, { dtype: 'F32', shape: [N, K / groupSize] });
-      // P.qweight sorts before P.scales, so the scales gathered while packing are ready when asked for
-      sources.set(`${p}.qweight`, function* () {
-        const scales = new Float32Array((N * K) / groupSize);
-        for (let n0 = 0; n0 < N; n0 += rowsPerSlice(K)) {
-          const n1 = Math.min(N, n0 + rowsPerSlice(K));
-          const part = packSpec(
-            { ...spec, shape: [n1 - n0, K] },
-            rows(spec.official, spec.shape, n0, n1),
-            format,
-            groupSize,
-          );
-          scales.set(part.scales as Float32Array, (n0 * K) / groupSize);
-          yield bytes(part.data);
-        }
-        pendingScales.set(p, scales);
-      });
-    }
+    const [Np, Kp] = module.shape; // packed rows (a transposed weight: its file rows are packed columns)
+    specs.set(`${p}.qweight`, {
+      dtype: format === 'int8' ? 'I8' : 'U8',
+      shape: format === 'int8' ? [Np, Kp] : [Np, Kp / 2],
+    });
+    specs.set(`${p}.scales`, { dtype: 'F32', shape: [Np, Kp / groupSize] });
+    // P.qweight sorts before P.scales, so the scales gathered while packing are ready when asked for
+    sources.set(
+      `${p}.qweight`,
+      module.transposed
+        ? function* () {
+            // an input-major weight (dw1, dd) is packed whole (one layer's: a few MB)
+            const part = packSpec(module, rows(spec.official, spec.shape, 0, N), format, groupSize);
+            pendingScales.set(p, part.scales as Float32Array);
+            yield bytes(part.data);
+          }
+        : function* () {
+            const scales = new Float32Array((N * K) / groupSize);
+            for (let n0 = 0; n0 < N; n0 += rowsPerSlice(K)) {
+              const n1 = Math.min(N, n0 + rowsPerSlice(K));
+              const part = packSpec(
+                { ...spec, shape: [n1 - n0, K] },
+                rows(spec.official, spec.shape, n0, n1),
+                format,
+                groupSize,
+              );
+              scales.set(part.scales as Float32Array, (n0 * K) / groupSize);
+              yield bytes(part.data);
+            }
+            pendingScales.set(p, scales);
+          },
+    );
     sources.set(`${p}.scales`, function* () {
       const scales = pendingScales.get(p);
       if (scales === undefined)

@@ -26,6 +26,8 @@ import {
   generate,
   initModel,
   installCompact,
+  intoPair,
+  pairStorage,
   presetConfig,
   weightBytes,
   weightSpecs,
@@ -84,10 +86,12 @@ export function randomModel(config: ModelConfig, dtype: WeightDtype, seed = 1): 
   }
   const model = new DcformerModel(config, tensors);
   i = 0;
-  for (const s of compactSpecs(config, true, true)) {
-    if (!compact.has(s.official)) continue;
+  const specs = compactSpecs(config, true, true).filter((s) => compact.has(s.official));
+  const pairs = pairStorage(specs); // fused pairs (w1|w3, dw1|dd) packed into one buffer, as loadModel does
+  for (const s of specs) {
     const [N, K] = s.shape;
-    installCompact(model, s, compactWeight(randomPacked(dtype as CompactFormat, N, K, 64, seed * 104729 + i++)));
+    const packed = randomPacked(dtype as CompactFormat, N, K, 64, seed * 104729 + i++);
+    installCompact(model, s, compactWeight(intoPair(pairs, s, packed)));
   }
   return model;
 }

@@ -89,6 +89,7 @@ struct Nibbles {
     for (int m = 0; m < MB; m++) acc[m][0] = acc[m][1] = acc[m][2] = acc[m][3] = _mm512_setzero_ps();
     for (int64_t c = c0; c < c1; c += kWeights) {
       __m512 wv[8];
+      prefetchAhead(w + c / 2);  // one 64-byte chunk = one line (whole lines when W is 64-byte aligned)
       decode(w + c / 2, wv);
 #pragma GCC unroll 4
       for (int m = 0; m < MB; m++)

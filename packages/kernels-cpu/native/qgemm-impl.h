@@ -32,7 +32,10 @@ struct Kernels {
   template <int F, int MB, int C, int O>
   static inline void block(const uint8_t* w, const float* x, int64_t K, int64_t k, R (&acc)[MB][C]) {
     R wv[NV];
-    decode<F>(w + (k / 32) * blockBytes<F>(), wv);
+    const int64_t at = (k / 32) * blockBytes<F>();
+    if constexpr (F >= kInt8)
+      if ((at & 63) == 0) prefetchAhead(w + at);  // once per line of the stream
+    decode<F>(w + at, wv);
 #pragma GCC unroll 32
     for (int v = 0; v < NV; v++)
 #pragma GCC unroll 8

@@ -68,6 +68,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"compactPaths", nullptr, dcf::CompactPaths, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setCompactPath", nullptr, dcf::SetCompactPath, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"readSum", nullptr, dcf::ReadSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"decodeLayer", nullptr, dcf::DecodeLayer, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -106,12 +106,13 @@ void decodeRow(const DecodeCall& c, int64_t b, int64_t t, const float* q, const 
     return;
   }
   const int64_t L = hi - lo;
+  const int64_t hs = c.kvStride > 0 ? c.kvStride : S * E;
   // scores = (scale·q)·kᵀ (the block path scales q before the product too)
   forEach<Shared>(N, [&](int64_t n) {
     const float* qn = q + ((b * N + n) * T + t) * E;
     float* qs = Q + n * E;
     for (int64_t e = 0; e < E; e++) qs[e] = c.scale * qn[e];
-    const float* kn = k + ((b * N + n) * S + lo) * E;
+    const float* kn = k + (b * N + n) * hs + lo * E;
     for (int64_t s = 0; s < L; s++) {
       float dot = 0;
 #pragma omp simd reduction(+ : dot)
@@ -141,7 +142,7 @@ void decodeRow(const DecodeCall& c, int64_t b, int64_t t, const float* q, const 
   forEach<Shared>(N, [&](int64_t n) {
     float* o = out + ((b * N + n) * T + t) * E;
     std::memset(o, 0, E * sizeof(float));
-    const float* vn = v + ((b * N + n) * S + lo) * E;
+    const float* vn = v + (b * N + n) * hs + lo * E;
     for (int64_t s = 0; s < L; s++) {
       const float a = X[s * N + n];
       const float* vs = vn + s * E;

@@ -13,6 +13,9 @@ struct DecodeCall {
   bool qSide, kSide, composed;
   float scale;
   const float* w[2][6];  // [pre, post] × [qw1, qw2, qdd, kw1, kw2, kdd], null when absent
+  // Elements from one head's keys (and values) to the next: 0 for S·E ([B,N,S,E] packed); a decode
+  // cache's capacity times E when k and v are rows of a longer buffer (decode-layer.cc).
+  int64_t kvStride = 0;
 };
 
 // True when the row-by-row path beats attention.cc's blocks of NR query lanes: a block costs NR

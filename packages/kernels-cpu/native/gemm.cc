@@ -111,6 +111,14 @@ std::string select(const std::string& name) {
 
 }  // namespace
 
+namespace gemm {
+void runCurrent(const Problem& p) {
+  // the peer keeps the addon's own decode path, as the OpenBLAS build did
+  if (useOpenBlas && !skinny(p)) openBlasRun(p);
+  else run(*current, p);
+}
+}  // namespace gemm
+
 std::string initGemm() {
   current = runnable().front();
   const char* forced = std::getenv("DCFORMER_GEMM");
@@ -125,9 +133,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   gemm::Problem p{args.f32(0), args.f32(1), args.f32(2), args.i64(3), args.i64(4), args.i64(5), args.i64(6),
                   args.boolean(7), args.boolean(8), args.i64(9), args.i64(10)};
   if (args.failed()) return nullptr;
-  // the peer keeps the addon's own decode path, as the OpenBLAS build did
-  if (useOpenBlas && !gemm::skinny(p)) openBlasRun(p);
-  else gemm::run(*current, p);
+  gemm::runCurrent(p);
   return nullptr;
 }
 

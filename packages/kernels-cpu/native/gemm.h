@@ -48,6 +48,9 @@ struct Problem {
 
 // Runs on the calling thread plus OpenMP's pool; the result does not depend on the pool's size.
 void run(const Path& path, const Problem& p);
+// run() on the path the addon's `gemm` uses (gemm.cc; OpenBLAS's sgemm when that peer is selected,
+// except for the skinny shapes): for native callers that must compute what the GEMM kernel computes.
+void runCurrent(const Problem& p);
 
 // Decode-shaped products (a few rows against a transposed weight), which run() streams through
 // Path::dotRows instead of packing.

@@ -15,6 +15,7 @@ import {
   DcmhaComposeBackward,
   DcSoftmaxCrossEntropy,
   DcSoftmaxCrossEntropyBackward,
+  registerDecodeLayer,
 } from '@dcformer/kernels';
 import { fusedComposeBackwardKernel, fusedComposeKernel } from './compose.js';
 import { fusedAttentionKernels } from './attention.js';
@@ -29,6 +30,7 @@ import { unsortedSegmentSum } from './js-kernels.js';
 import { copyKernels } from './copy-kernels.js';
 import { loadNative } from './native.js';
 import { compactAddon, compactMatMulKernel } from './compact-matmul.js';
+import { decodeLayerAddon, decodeLayerFn } from './decode-layer.js';
 import { overrideKernel, restoreKernels } from './override.js';
 
 export interface FastPathInfo {
@@ -86,6 +88,11 @@ export function registerCpuKernels(backendName = 'cpu'): FastPathInfo {
       tf.registerKernel(compactMatMulKernel(compact, backendName));
       kernels.push(DcCompactMatMul);
     }
+    const decode = decodeLayerAddon(addon);
+    if (decode) {
+      registerDecodeLayer(backendName, decodeLayerFn(decode));
+      kernels.push('decodeLayer');
+    }
   }
   info = { path: addon ? 'native' : 'tfjs', detail: reason, kernels };
   if (!quiet())
@@ -102,6 +109,7 @@ export function fastPathInfo(): FastPathInfo | null {
 /** Undoes registerCpuKernels: the original tfjs kernels (and the lazily registered reference Compose) run again. */
 export function unregisterCpuKernels(backendName = 'cpu'): void {
   restoreKernels();
+  registerDecodeLayer(backendName, null);
   for (const name of [
     DcmhaCompose,
     DcmhaComposeBackward,

@@ -96,3 +96,13 @@ export { batchBroadcast, type BatchBroadcast } from './batch-broadcast.js';
 export { MASKED_LOGIT } from './masking.js';
 export { applyRope, ropeTable } from './rope/rope-table.js';
 export { runKernelWithList } from './run-kernel.js';
+export {
+  registerDecodeLayer,
+  decodeLayerFor,
+  type DecodeLayerCall,
+  type DecodeLayerFn,
+  type DecodeLayerRows,
+  type DecodeLayerShape,
+  type DecodeLayerWeights,
+  type DecodeMatrix,
+} from './decode-layer.js';

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { ComposeSideWeights, DynamicSide } from '@dcformer/kernels';
+import type { ComposeSideWeights, DecodeLayerRows, DynamicSide } from '@dcformer/kernels';
 import { InputError, isHostBackend } from '@dcformer/kernels';
 
 export interface LayerCache {
@@ -30,6 +30,11 @@ export class KVCache {
   /** Positions consumed so far (the index of the next token). */
   length = 0;
   layers: (LayerCache | null)[];
+  /**
+   * Layers a decode layer (@dcformer/kernels) runs keep their positions here instead, as rows of plain
+   * arrays it writes in place; a layer is in one form or the other (null in `layers` while in rows).
+   */
+  rows: (RowLayer | null)[];
   private disposed = false;
 
   constructor(batch: number, nLayer: number, pads: readonly number[] = new Array(batch).fill(0)) {
@@ -38,6 +43,33 @@ export class KVCache {
     this.batch = batch;
     this.pads = [...pads];
     this.layers = new Array(nLayer).fill(null);
+    this.rows = new Array(nLayer).fill(null);
+  }
+
+  /**
+   * Layer `index` as rows with room for one more position (converting its tensors the first time),
+   * for a one-row cache. `side`: the sizes of the key-side rows (I·N and N), null without them.
+   */
+  rowLayer(index: number, N: number, E: number, side: { I: number; N: number } | null): RowLayer {
+    let r = this.rows[index];
+    if (r === null) {
+      const l = this.layers[index];
+      r = l === null ? emptyRows(N, E, side, this.length) : rowsOf(l, N, E, side);
+      if (l !== null) for (const t of tensorsOf(l)) t.dispose();
+      this.layers[index] = null;
+      this.rows[index] = r;
+    }
+    reserveRow(r);
+    return r;
+  }
+
+  /** Every layer held as rows back as tensors, for the tfjs path (a prefill after decode steps). */
+  toTensors(): void {
+    this.rows.forEach((r, i) => {
+      if (r === null) return;
+      this.rows[i] = null;
+      if (r.count > 0) this.setLayer(i, tensorsOfRows(r));
+    });
   }
 
   /** True when some row is left-padded (attention then masks those keys per row). */
@@ -63,6 +95,7 @@ export class KVCache {
     if (this.disposed) return;
     for (const l of this.layers) if (l) for (const t of tensorsOf(l)) t.dispose();
     this.layers = this.layers.map(() => null);
+    this.rows = this.rows.map(() => null);
     this.disposed = true;
   }
 }
@@ -166,4 +199,121 @@ export function trimKeys(l: LayerCache, first: number): LayerCache {
     key: l.key === null ? null : zipSide(l.key, l.key, (t) => dropRows(t, drop)),
     start: first,
   };
+}
+
+/**
+ * A layer's positions as rows (DecodeLayerRows of @dcformer/kernels): k and v [N, cap, E], the key
+ * side's kw1, kw2 [cap, I, N] and kdd [cap, N] for both Compose calls. Rows first … first + count − 1
+ * hold positions start … start + count − 1.
+ */
+export interface RowLayer extends DecodeLayerRows {
+  side: Float32Array[] | null;
+  /** Floats per row of k / v (N·E is spread over the heads) and of each side array. */
+  readonly N: number;
+  readonly E: number;
+  readonly sideRow: readonly number[];
+}
+
+function sideRowSizes(side: { I: number; N: number } | null): number[] {
+  return side === null ? [] : [0, 1, 2, 3, 4, 5].map((s) => (s % 3 === 2 ? side.N : side.I * side.N));
+}
+
+function emptyRows(N: number, E: number, side: { I: number; N: number } | null, start: number): RowLayer {
+  const cap = 64;
+  const sideRow = sideRowSizes(side);
+  return {
+    k: new Float32Array(N * cap * E),
+    v: new Float32Array(N * cap * E),
+    side: side === null ? null : sideRow.map((n) => new Float32Array(cap * n)),
+    cap,
+    first: 0,
+    count: 0,
+    start,
+    N,
+    E,
+    sideRow,
+  };
+}
+
+/** A tensor layer as rows: each head's S keys become its first S rows. */
+function rowsOf(l: LayerCache, N: number, E: number, side: { I: number; N: number } | null): RowLayer {
+  const S = l.k_BNSE.shape[2] as number;
+  const r = emptyRows(N, E, l.key === null ? null : side, l.start);
+  growRows(r, Math.max(64, 2 * (S + 1)));
+  const k = l.k_BNSE.dataSync() as Float32Array;
+  const v = l.v_BNSE.dataSync() as Float32Array;
+  for (let h = 0; h < N; h++) {
+    r.k.set(k.subarray(h * S * E, (h + 1) * S * E), h * r.cap * E);
+    r.v.set(v.subarray(h * S * E, (h + 1) * S * E), h * r.cap * E);
+  }
+  if (l.key !== null && r.side !== null) {
+    const from = [...sideTensors(l.key.pre), ...sideTensors(l.key.post)];
+    from.forEach((t, s) => (r.side as Float32Array[])[s].set(t.dataSync() as Float32Array));
+  }
+  r.count = S;
+  return r;
+}
+
+/** Rows back as a tensor layer (copies: the rows stay writable by the decode layer). */
+function tensorsOfRows(r: RowLayer): LayerCache {
+  const { N, E, count: S } = r;
+  const kv = (buf: Float32Array) => {
+    const out = new Float32Array(N * S * E);
+    for (let h = 0; h < N; h++)
+      out.set(buf.subarray((h * r.cap + r.first) * E, (h * r.cap + r.first + S) * E), h * S * E);
+    return tf.tensor(out, [1, N, S, E], 'float32');
+  };
+  let key: DynamicSide | null = null;
+  if (r.side !== null) {
+    const t = r.side.map((buf, s) => {
+      const n = r.sideRow[s];
+      const rest = s % 3 === 2 ? [n] : [n / N, N];
+      return tf.tensor(buf.slice(r.first * n, (r.first + S) * n), [1, S, ...rest], 'float32');
+    });
+    key = { pre: { w1: t[0], w2: t[1], dd: t[2] }, post: { w1: t[3], w2: t[4], dd: t[5] } };
+  }
+  return { k_BNSE: kv(r.k), v_BNSE: kv(r.v), key, start: r.start };
+}
+
+/** Moves the kept rows to the front of buffers of `cap` rows (new ones when the size changes). */
+function growRows(r: RowLayer, cap: number): void {
+  const { N, E, first, count } = r;
+  const kv = (buf: Float32Array) => {
+    const out = cap === r.cap ? buf : new Float32Array(N * cap * E);
+    for (let h = 0; h < N; h++)
+      out.set(buf.subarray((h * r.cap + first) * E, (h * r.cap + first + count) * E), h * cap * E);
+    return out;
+  };
+  r.k = kv(r.k);
+  r.v = kv(r.v);
+  if (r.side !== null)
+    r.side = r.side.map((buf, s) => {
+      const n = r.sideRow[s];
+      const out = cap === r.cap ? buf : new Float32Array(cap * n);
+      out.set(buf.subarray(first * n, (first + count) * n), 0);
+      return out;
+    });
+  r.cap = cap;
+  r.first = 0;
+}
+
+/**
+ * Room for row first + count: the kept rows move to the front while they fill at most half the
+ * buffer (a local layer's window slides through it), else the buffer doubles — O(1) per step on
+ * average either way.
+ */
+function reserveRow(r: RowLayer): void {
+  if (r.first + r.count + 1 <= r.cap) return;
+  growRows(r, 2 * (r.count + 1) <= r.cap ? r.cap : Math.max(64, 2 * (r.count + 1)));
+}
+
+/** After the decode layer wrote row first + count: count it, and drop rows the next query cannot see. */
+export function advanceRows(r: RowLayer, position: number, window: number | null): void {
+  r.count += 1;
+  if (window === null) return;
+  const keep = Math.max(r.start, position - window + 2);
+  const drop = keep - r.start;
+  r.first += drop;
+  r.count -= drop;
+  r.start = keep;
 }

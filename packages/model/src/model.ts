@@ -22,6 +22,7 @@ import {
 } from './params.js';
 import { validateIds } from './ids.js';
 import { KVCache, appendKeys, trimKeys } from './cache.js';
+import { decodeBlocks, decodeLayerForStep } from './decode-step.js';
 import { applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
 import { type LinearWeight, embed, linear, releaseCompact } from './compact.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
@@ -118,6 +119,18 @@ export class DcformerModel {
   }
 
   private run(ids_BT: Tensor, ctx: StepContext): Tensor {
+    const cache = ctx.cache;
+    const decode = cache === null ? null : decodeLayerForStep(this.config, this.params.layers, ids_BT, cache);
+    if (cache !== null && decode !== null) {
+      // one sequence, one token: each block is one call of the backend's decode layer (decode-step.ts)
+      return tf.tidy(() => {
+        const x_D = Float32Array.from(embed(this.params.tokEmbeddings, ids_BT).dataSync() as Float32Array);
+        decodeBlocks(decode, this.config, this.params.layers, this.windows, x_D, cache, ctx.start);
+        const x_BTD = tf.tensor(x_D, [1, 1, this.config.dim], 'float32');
+        return linear(this.norm(this.params.norm, x_BTD), this.params.output);
+      });
+    }
+    cache?.toTensors(); // layers a decode layer left as rows
     return tf.tidy(() => linear(this.hidden(ids_BT, ctx), this.params.output));
   }
 

@@ -1,0 +1,350 @@
+// One DCFormer++ / Transformer++ block for one decode position of one sequence (B = 1, T = 1), in a
+// single call (the decode-layer contract of @dcformer/kernels): RMSNorm, wqkv, QK-norm, RoPE, DCMHA's
+// dynamic weights, the cache row, decode attention, wo, RMSNorm, SwiGLU, w2, both residual adds.
+// A decode step through tfjs ran ~50 kernels per layer, each costing 10–30 µs of bookkeeping
+// whatever its size: ~30 ms of a 2.8B-shaped int4 step of ~110 ms. Here a layer is one N-API call
+// and the weight products are all that is left of the time.
+//
+// Each piece computes what the kernel the tfjs path runs computes, in the same order: the weight
+// products go through the same GEMM / compact-matmul drivers (gemm::runCurrent, qgemm::run) with
+// the same problem shapes, the attention through attentionDecodeForward, RMSNorm, GELU, sigmoid and
+// tanh by the same formulas as rms-norm.cc, gelu.cc and elementwise.cc, RoPE without FMA contraction
+// as rope.cc. So the block's result equals the tfjs path's up to the vectorisation of a few sums.
+//
+// The cache keeps positions in rows of preallocated buffers: k and v [N, cap, E] (one run of rows
+// per head), the key-side dynamic weights [cap, I, N] / [cap, N]. The caller owns them, makes room
+// for row first + count, and moves rows when a window slides (cache.ts).
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+#include "attention-decode.h"
+#include "common.h"
+#include "gemm.h"
+#include "qgemm.h"
+#include "vexp.h"
+
+namespace dcf {
+namespace {
+
+// A weight matrix: format −1 float32 [N,K] (nn.Linear's (out, in)), −2 float32 [K,N] (DCMHA's dw1 /
+// dd of a float model, stored input-major), 0..3 a compact format of qgemm.h ([N,K], packed rows).
+struct Mat {
+  int format = -3;  // −3: absent
+  const void* data = nullptr;
+  const float* scales = nullptr;
+  int64_t N = 0, K = 0, G = 0;
+  bool present() const { return format != -3; }
+};
+
+// y[N] = W·x[K]
+void matvec(const Mat& m, const float* x, float* y) {
+  if (m.format < 0) {
+    const gemm::Problem p{x, static_cast<const float*>(m.data), y, 1, 1, m.N, m.K, false, m.format == -1, 0, 0};
+    gemm::runCurrent(p);
+  } else {
+    qgemm::Problem p{m.format, x, static_cast<const uint8_t*>(m.data), m.scales, y, 1, m.N, m.K, m.G};
+    qgemm::run(p);
+  }
+}
+
+// rms-norm.cc's forward for one row: x·(1/√(mean(x²) + eps))·w; w null: unit weight
+void rmsNormRow(const float* x, const float* w, float* y, int64_t D, float eps) {
+  float ss = 0;
+#pragma omp simd reduction(+ : ss)
+  for (int64_t j = 0; j < D; j++) ss += x[j] * x[j];
+  const float inv = 1.0f / std::sqrt(ss / static_cast<float>(D) + eps);
+  if (w == nullptr) {
+    for (int64_t j = 0; j < D; j++) y[j] = (x[j] * inv) * 1.0f;
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < D; j++) y[j] = (x[j] * inv) * w[j];
+  }
+}
+
+// rope.cc's "half" layout on one head, without FMA contraction (bit for bit the reference's ops)
+__attribute__((optimize("fp-contract=off"))) void ropeHead(float* x, const float* c, const float* s, int64_t H) {
+  for (int64_t j = 0; j < H; j++) {
+    const float a = x[j], b = x[H + j];
+    x[j] = a * c[j] - b * s[j];
+    x[H + j] = b * c[j] + a * s[j];
+  }
+}
+
+// gelu.cc's exact GELU (Abramowitz–Stegun erf)
+inline float gelu(float x) {
+  const float z = x * 0.70710678118654752f;
+  const float a = __builtin_fabsf(z);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float y = 1.0f - poly * vexpFlush(-a * a);
+  return 0.5f * x * (1.0f + (z < 0.0f ? -y : y));
+}
+
+enum Flags : int { kQkNorm = 1, kDcmha = 2, kQueryWise = 4, kKeyWise = 8 };
+
+// Slots of the mats / arrays / params lists (decode-layer.ts writes them in this order).
+enum MatSlot : int { kWqkv, kWo, kW1, kW3, kW2, kDw1, kDd, kMats };
+enum ArraySlot : int {
+  kX,
+  kAttnNorm,
+  kFfnNorm,
+  kQNorm,
+  kKNorm,
+  kCos,
+  kSin,
+  kQkw,
+  kKCache,
+  kVCache,
+  kSide0,  // pre kw1, kw2, kdd, post kw1, kw2, kdd
+  kArrays = kSide0 + 6
+};
+enum Param : int { kD, kN, kE, kH, kF, kI, kC, kNormEps, kQkEps, kFlags, kWindow, kPos, kKOff, kFirst, kCount, kCap, kParams };
+
+struct Layer {
+  Mat m[kMats];
+  float* a[kArrays] = {};
+  size_t len[kArrays] = {};
+  double p[kParams] = {};
+};
+
+napi_value elementOf(napi_env env, napi_value list, uint32_t i) {
+  napi_value v = nullptr;
+  napi_get_element(env, list, i, &v);
+  return v;
+}
+
+bool isNullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return v == nullptr || napi_typeof(env, v, &t) != napi_ok || t == napi_null || t == napi_undefined;
+}
+
+// A typed array's data and element count; false when `v` is not a typed array of `want`.
+bool typedOf(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  return napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) == napi_ok && type == want;
+}
+
+double numberOf(napi_env env, napi_value v) {
+  double d = NAN;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+// Reads the three lists; an empty string or why not.
+std::string readLayer(napi_env env, napi_value mats, napi_value arrays, napi_value params, Layer& L) {
+  void* data;
+  size_t n;
+  if (!typedOf(env, params, napi_float64_array, &data, &n) || n != kParams) return "params must be a Float64Array of " + std::to_string(kParams);
+  std::memcpy(L.p, data, sizeof(L.p));
+  for (uint32_t i = 0; i < kArrays; i++) {
+    napi_value v = elementOf(env, arrays, i);
+    if (isNullish(env, v)) continue;
+    if (!typedOf(env, v, napi_float32_array, &data, &L.len[i]))
+      return "arrays[" + std::to_string(i) + "] must be a Float32Array or null";
+    L.a[i] = static_cast<float*>(data);
+  }
+  for (uint32_t i = 0; i < kMats; i++) {
+    napi_value v = elementOf(env, mats, i);
+    if (isNullish(env, v)) continue;
+    Mat& m = L.m[i];
+    m.format = static_cast<int>(numberOf(env, elementOf(env, v, 0)));
+    m.N = static_cast<int64_t>(numberOf(env, elementOf(env, v, 3)));
+    m.K = static_cast<int64_t>(numberOf(env, elementOf(env, v, 4)));
+    m.G = static_cast<int64_t>(numberOf(env, elementOf(env, v, 5)));
+    const std::string at = "mats[" + std::to_string(i) + "]";
+    if (m.format < -2 || m.format > qgemm::kInt4 || m.N < 1 || m.K < 1) return at + " has a bad format or size";
+    if (m.format < 0) {
+      if (!typedOf(env, elementOf(env, v, 1), napi_float32_array, &data, &n) || static_cast<int64_t>(n) != m.N * m.K)
+        return at + ": float32 data of N·K = " + std::to_string(m.N * m.K) + " elements expected";
+    } else {
+      const bool quantized = m.format >= qgemm::kInt8;
+      if (quantized && (m.G < 32 || m.G % 32 != 0 || m.K % m.G != 0)) return at + ": bad group size";
+      if (!typedOf(env, elementOf(env, v, 1), napi_int32_array, &data, &n) ||
+          static_cast<int64_t>(n) * 4 != m.N * qgemm::rowBytes(m.format, m.K))
+        return at + ": packed Int32Array of N·rowBytes/4 words expected";
+      if (quantized) {
+        void* s;
+        size_t sn;
+        if (!typedOf(env, elementOf(env, v, 2), napi_float32_array, &s, &sn) ||
+            static_cast<int64_t>(sn) != m.N * (m.K / m.G))
+          return at + ": scales of N·K/G floats expected";
+        m.scales = static_cast<const float*>(s);
+      }
+    }
+    m.data = data;
+  }
+  return "";
+}
+
+// Every size the block reads, against the lists' lengths: the addon must not read out of bounds
+// whatever the caller passes.
+std::string checkLayer(const Layer& L) {
+  const int64_t D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI], C = L.p[kC];
+  const int64_t first = L.p[kFirst], count = L.p[kCount], cap = L.p[kCap];
+  const int flags = static_cast<int>(L.p[kFlags]);
+  if (D < 1 || N < 1 || E < 1 || N * E != D || H < 0 || 2 * H > E || F < 1 || first < 0 || count < 0 ||
+      first + count >= cap)
+    return "bad sizes";
+  auto len = [&](int slot, int64_t want) { return L.a[slot] != nullptr && static_cast<int64_t>(L.len[slot]) == want; };
+  auto mat = [&](int slot, int64_t rows, int64_t cols) {
+    const Mat& m = L.m[slot];
+    return m.present() && m.N == rows && m.K == cols;
+  };
+  if (!len(kX, D) || !len(kAttnNorm, D) || !len(kFfnNorm, D) || !len(kCos, H) || !len(kSin, H)) return "x, norms or rope";
+  if (!len(kKCache, N * cap * E) || !len(kVCache, N * cap * E)) return "k/v cache";
+  if ((flags & kQkNorm) && (!len(kQNorm, E) || !len(kKNorm, E))) return "q/k norm";
+  if (!mat(kWqkv, 3 * D, D) || !mat(kWo, D, D) || !mat(kW2, D, F)) return "wqkv, wo or w2";
+  if (L.m[kW3].present() ? !mat(kW1, F, D) || !mat(kW3, F, D) : !mat(kW1, 2 * F, D)) return "w1/w3";
+  if (flags & kDcmha) {
+    if (I < 1 || I > 4 || C < 1 || !len(kQkw, 4 * C * 2 * I * N)) return "qkw";
+    if (L.m[kDd].present() ? !mat(kDw1, 4 * C, D) || !mat(kDd, 4 * N, D) : !mat(kDw1, 4 * C + 4 * N, D)) return "dw1/dd";
+    if (flags & kKeyWise)
+      for (int s = 0; s < 6; s++)
+        if (!len(kSide0 + s, cap * (s % 3 == 2 ? N : I * N))) return "key-side cache";
+  }
+  return "";
+}
+
+void block(const Layer& L) {
+  const int64_t D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI], C = L.p[kC];
+  const int64_t first = L.p[kFirst], count = L.p[kCount], cap = L.p[kCap], row = first + count;
+  const int flags = static_cast<int>(L.p[kFlags]);
+  const bool dcmha = flags & kDcmha, qSide = dcmha && (flags & kQueryWise), kSide = dcmha && (flags & kKeyWise);
+  float* x = L.a[kX];
+  thread_local std::vector<float> work;
+  const int64_t J = 2 * I * N;  // one slot's w1 and w2
+  work.assign(static_cast<size_t>(D + 3 * D + D + 2 * F + F + 4 * C + 4 * N + 4 * J + 2 * N + 4), 0.0f);
+  float* n_D = work.data();
+  float* qkv = n_D + D;
+  float* y_D = qkv + 3 * D;
+  float* gu = y_D + D;  // w1·x then w3·x
+  float* act = gu + 2 * F;
+  float* dyn = act + F;  // dw1·x [4C] then dd·x [4N]
+  float* w_CJ = dyn + 4 * C + 4 * N;
+  float* stats = w_CJ + 4 * J;
+
+  rmsNormRow(x, L.a[kAttnNorm], n_D, D, static_cast<float>(L.p[kNormEps]));
+  matvec(L.m[kWqkv], n_D, qkv);
+  float* q = qkv;
+  float* k = qkv + D;
+  const float* v = qkv + 2 * D;
+  for (int64_t h = 0; h < N; h++) {
+    if (flags & kQkNorm) {
+      const float eps = static_cast<float>(L.p[kQkEps]);
+      rmsNormRow(q + h * E, L.a[kQNorm], q + h * E, E, eps);
+      rmsNormRow(k + h * E, L.a[kKNorm], k + h * E, E, eps);
+    }
+    ropeHead(q + h * E, L.a[kCos], L.a[kSin], H);
+    ropeHead(k + h * E, L.a[kCos], L.a[kSin], H);
+  }
+
+  // dynamicWeights (compose/dynamic-weights.ts): slot c of SLOTS = preQuery, preKey, postQuery, postKey
+  float* dd = dyn + 4 * C;
+  if (dcmha) {
+    if (L.m[kDd].present()) {
+      matvec(L.m[kDw1], n_D, dyn);
+      matvec(L.m[kDd], n_D, dd);
+    } else {
+      matvec(L.m[kDw1], n_D, dyn);  // dw1 and dd stacked: [4C + 4N]
+    }
+    for (int64_t j = 0; j < 4 * C; j++) dyn[j] = gelu(dyn[j]);
+    // hidden_C1K · qkw [4, K, J]: the batched product the tfjs path runs, by the same GEMM driver
+    const gemm::Problem p{dyn, L.a[kQkw], w_CJ, 4, 1, J, C, false, false, C, C * J};
+    gemm::runCurrent(p);
+    for (int64_t c = 0; c < 4; c++)
+      for (int64_t i = 0; i < I; i++) rmsNormRow(w_CJ + c * J + i * N, nullptr, w_CJ + c * J + i * N, N, 1e-6f);
+    for (int64_t j = 0; j < 4 * N; j++) dd[j] = std::tanh(dd[j]);
+  }
+
+  // this position's row of the cache
+  for (int64_t h = 0; h < N; h++) {
+    std::memcpy(L.a[kKCache] + (h * cap + row) * E, k + h * E, E * sizeof(float));
+    std::memcpy(L.a[kVCache] + (h * cap + row) * E, v + h * E, E * sizeof(float));
+  }
+  if (kSide)
+    for (int call = 0; call < 2; call++) {
+      const int64_t slot = 2 * call + 1;  // preKey, postKey
+      float* const* side = L.a + kSide0 + 3 * call;
+      std::memcpy(side[0] + row * I * N, w_CJ + slot * J, I * N * sizeof(float));
+      std::memcpy(side[1] + row * I * N, w_CJ + slot * J + I * N, I * N * sizeof(float));
+      std::memcpy(side[2] + row * N, dd + slot * N, N * sizeof(float));
+    }
+
+  const int64_t window = static_cast<int64_t>(L.p[kWindow]);
+  DecodeCall c{1,
+               N,
+               1,
+               count + 1,
+               E,
+               dcmha ? I : 1,
+               window,
+               static_cast<int64_t>(L.p[kPos]),
+               static_cast<int64_t>(L.p[kKOff]),
+               nullptr,
+               qSide,
+               kSide,
+               dcmha,
+               1.0f / std::sqrt(static_cast<float>(E)),  // as attention.cc's readGeometry
+               {},
+               cap * E};
+  for (int call = 0; call < 2 && dcmha; call++) {
+    const float** w = c.w[call];
+    const int64_t qs = 2 * call;  // preQuery, postQuery
+    if (qSide) {
+      w[0] = w_CJ + qs * J;
+      w[1] = w_CJ + qs * J + I * N;
+      w[2] = dd + qs * N;
+    }
+    if (kSide) {
+      float* const* side = L.a + kSide0 + 3 * call;
+      w[3] = side[0] + first * I * N;
+      w[4] = side[1] + first * I * N;
+      w[5] = side[2] + first * N;
+    }
+  }
+  attentionDecodeForward(c, q, L.a[kKCache] + first * E, L.a[kVCache] + first * E, y_D, stats);
+
+  float* o_D = n_D;  // the normed input is spent
+  matvec(L.m[kWo], y_D, o_D);
+  for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
+  rmsNormRow(x, L.a[kFfnNorm], n_D, D, static_cast<float>(L.p[kNormEps]));
+  if (L.m[kW3].present()) {
+    matvec(L.m[kW1], n_D, gu);
+    matvec(L.m[kW3], n_D, gu + F);
+  } else {
+    matvec(L.m[kW1], n_D, gu);  // w1 and w3 stacked: [2F], w1's half first
+  }
+  for (int64_t j = 0; j < F; j++) {
+    const float g = gu[j];
+    act[j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[F + j];  // silu(g) · up, as tf.mul(silu, up)
+  }
+  matvec(L.m[kW2], act, o_D);
+  for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
+}
+
+}  // namespace
+
+// decodeLayer(mats, arrays, params): one block for one decode position, x updated in place
+napi_value DecodeLayer(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) {
+    napi_throw_type_error(env, nullptr, "dcformer_cpu: decodeLayer expects (mats, arrays, params)");
+    return nullptr;
+  }
+  Layer L;
+  std::string why = readLayer(env, argv[0], argv[1], argv[2], L);
+  if (why.empty()) why = checkLayer(L);
+  if (!why.empty()) {
+    napi_throw_type_error(env, nullptr, ("dcformer_cpu: decodeLayer: " + why).c_str());
+    return nullptr;
+  }
+  block(L);
+  return nullptr;
+}
+
+}  // namespace dcf

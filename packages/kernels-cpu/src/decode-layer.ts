@@ -1,0 +1,103 @@
+/**
+ * The decode layer of @dcformer/kernels for the cpu backend (native/decode-layer.cc): the block's
+ * weights are handed over as the arrays the backend already holds (no copies), in the slot order
+ * the addon reads. The addon checks every length against the sizes it is given.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import {
+  type CompactWeight,
+  type DecodeLayerCall,
+  type DecodeLayerFn,
+  FORMAT_CODE,
+  isCompactWeight,
+  isQuantized,
+} from '@dcformer/kernels';
+import { f32, i32 } from './backend-data.js';
+
+/** [format, data, scales, N, K, G]: format −1 float32 [N,K], −2 float32 [K,N], 0..3 compact. */
+type MatArg = [number, Float32Array | Int32Array, Float32Array | null, number, number, number];
+
+export interface DecodeLayerAddon {
+  decodeLayer(mats: (MatArg | null)[], arrays: (Float32Array | null)[], params: Float64Array): void;
+}
+
+function values(backend: unknown, t: Tensor, who: string): Float32Array {
+  const v = f32(backend, t);
+  if (v === null) throw new Error(`decodeLayer: internal: '${who}' is not a float32 array on the host`);
+  return v;
+}
+
+/** A float32 matrix [out, in] (nn.Linear), [in, …out] input-major, or a compact weight. */
+function matrix(backend: unknown, w: Tensor | CompactWeight, who: string, inputMajor = false): MatArg {
+  if (!isCompactWeight(w)) {
+    const [a, ...rest] = w.shape as number[];
+    const b = rest.reduce((x, y) => x * y, 1);
+    return inputMajor ? [-2, values(backend, w, who), null, b, a, 0] : [-1, values(backend, w, who), null, a, b, 0];
+  }
+  const data = i32(backend, w.data);
+  if (data === null) throw new Error(`decodeLayer: internal: '${who}' is not packed on the host`);
+  const scales = w.scales === null ? null : values(backend, w.scales, `${who}.scales`);
+  return [FORMAT_CODE[w.format], data, scales, w.N, w.K, isQuantized(w.format) ? w.groupSize : 0];
+}
+
+export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
+  return (call: DecodeLayerCall) => {
+    const backend = tf.backend();
+    const { shape: s, weights: w, rows } = call;
+    const inputMajor = (t: Tensor | CompactWeight | undefined) => t !== undefined && !isCompactWeight(t);
+    const mat = (t: Tensor | CompactWeight | undefined, who: string, major = false) =>
+      t === undefined ? null : matrix(backend, t, who, major);
+    const mats = [
+      mat(w.wqkv, 'wqkv'),
+      mat(w.wo, 'wo'),
+      mat(w.w1, 'w1'),
+      mat(w.w3, 'w3'),
+      mat(w.w2, 'w2'),
+      s.dcmha ? mat(w.dw1, 'dw1', inputMajor(w.dw1)) : null,
+      s.dcmha ? mat(w.dd, 'dd', inputMajor(w.dd)) : null,
+    ];
+    const opt = (t: Tensor | undefined, who: string) => (t === undefined ? null : values(backend, t, who));
+    const side = s.dcmha && s.keyWise ? rows.side : null;
+    const arrays = [
+      call.x,
+      values(backend, w.attentionNorm, 'attentionNorm'),
+      values(backend, w.ffnNorm, 'ffnNorm'),
+      s.qkNorm ? opt(w.qNorm, 'qNorm') : null,
+      s.qkNorm ? opt(w.kNorm, 'kNorm') : null,
+      call.cos,
+      call.sin,
+      s.dcmha ? opt(w.qkw, 'qkw') : null,
+      rows.k,
+      rows.v,
+      ...(side ?? [null, null, null, null, null, null]),
+    ];
+    const flags = (s.qkNorm ? 1 : 0) | (s.dcmha ? 2 : 0) | (s.queryWise ? 4 : 0) | (s.keyWise ? 8 : 0);
+    const params = new Float64Array([
+      s.D,
+      s.N,
+      s.E,
+      s.R / 2,
+      s.F,
+      s.I,
+      s.C,
+      s.normEps,
+      s.qkEps,
+      flags,
+      call.window ?? 0,
+      call.position,
+      rows.start,
+      rows.first,
+      rows.count,
+      rows.cap,
+    ]);
+    addon.decodeLayer(mats, arrays, params);
+  };
+}
+
+/** The addon's decode layer, or null for an addon built before it. */
+export function decodeLayerAddon(addon: unknown): DecodeLayerAddon | null {
+  return addon !== null && typeof Reflect.get(addon as object, 'decodeLayer') === 'function'
+    ? (addon as DecodeLayerAddon)
+    : null;
+}

@@ -1,0 +1,99 @@
+/**
+ * The decode-layer contract: one DCFormer++ / Transformer++ block (RMSNorm, SwiGLU, optional
+ * QK-norm and DCMHA) for one decode position of one sequence, run by a backend package in a single
+ * call instead of ~50 tfjs kernels (whose bookkeeping, 10–30 µs each, cost a 2.8B-shaped int4 decode
+ * step about a third of its time). A backend package registers an implementation; the model asks for
+ * one and keeps its tfjs path where there is none.
+ *
+ * The cache rows live in plain Float32Arrays the caller owns: k and v [N, cap, E] (a run of `cap`
+ * rows per head), the key-side dynamic weights [cap, I, N] (kw1, kw2) and [cap, N] (kdd) for the pre-
+ * and post-Compose calls. The block writes this position's row at `first + count` and attends to rows
+ * first … first + count.
+ */
+import type { Tensor } from '@tensorflow/tfjs-core';
+import type { CompactWeight } from './compact-matmul/compact-matmul-op.js';
+
+/** A weight matrix: nn.Linear's (out, in) float32 tensor, or a compact weight [out, in]. */
+export type DecodeMatrix = Tensor | CompactWeight;
+
+export interface DecodeLayerShape {
+  /** Model width D = N·E, heads N, head size E, rotated dims R (even, ≤ E), FFN width F. */
+  D: number;
+  N: number;
+  E: number;
+  R: number;
+  F: number;
+  /** DCMHA: rank I of the dynamic weights and hidden size C of each of the 4 slots (dw1's K). */
+  I: number;
+  C: number;
+  normEps: number;
+  /** QK-norm's eps (DCFormer: 1e-6). */
+  qkEps: number;
+  qkNorm: boolean;
+  dcmha: boolean;
+  queryWise: boolean;
+  keyWise: boolean;
+}
+
+export interface DecodeLayerWeights {
+  attentionNorm: Tensor;
+  ffnNorm: Tensor;
+  qNorm?: Tensor;
+  kNorm?: Tensor;
+  wqkv: DecodeMatrix;
+  wo: DecodeMatrix;
+  /** [F, D], or w1 and w3 stacked [2F, D] (w1's half first) when `w3` is absent. */
+  w1: DecodeMatrix;
+  w3?: DecodeMatrix;
+  w2: DecodeMatrix;
+  /**
+   * DCMHA's projections: float32 as stored, dw1 [D,1,4,C] and dd [D,1,4N] (input-major), or compact
+   * transposes [4C, D] and [4N, D], or both stacked in one compact `dw1` [4C + 4N, D] without `dd`.
+   */
+  dw1?: Tensor | CompactWeight;
+  dd?: Tensor | CompactWeight;
+  qkw?: Tensor;
+}
+
+export interface DecodeLayerRows {
+  k: Float32Array;
+  v: Float32Array;
+  /** pre kw1, kw2, kdd, post kw1, kw2, kdd; null without key-side composition. */
+  side: readonly Float32Array[] | null;
+  cap: number;
+  /** Row of the oldest kept position, and how many positions the rows hold before this one. */
+  first: number;
+  count: number;
+  /** Absolute position of row `first`. */
+  start: number;
+}
+
+export interface DecodeLayerCall {
+  shape: DecodeLayerShape;
+  weights: DecodeLayerWeights;
+  /** The residual stream [D]: read, and overwritten with the block's output. */
+  x: Float32Array;
+  /** Absolute position of this token (its RoPE angle and causal limit). */
+  position: number;
+  /** cos / sin of this position, [R/2] each (ropeTable). */
+  cos: Float32Array;
+  sin: Float32Array;
+  /** Keys a query sees: W (local layer) or null (global). */
+  window: number | null;
+  rows: DecodeLayerRows;
+}
+
+export type DecodeLayerFn = (call: DecodeLayerCall) => void;
+
+const registry = new Map<string, DecodeLayerFn>();
+
+/** Called by a backend package for the backends it serves; null takes the registration back. */
+export function registerDecodeLayer(backendName: string, fn: DecodeLayerFn | null): void {
+  if (fn === null) registry.delete(backendName);
+  else registry.set(backendName, fn);
+}
+
+/** The registered decode layer of `backendName`, or null (the model then runs its tfjs path). */
+export function decodeLayerFor(backendName: string): DecodeLayerFn | null {
+  return registry.get(backendName) ?? null;
+}

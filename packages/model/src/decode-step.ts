@@ -1,0 +1,102 @@
+/**
+ * A one-token decode step of one sequence through the backend's decode layer (@dcformer/kernels'
+ * decode-layer contract): each block is one call that reads the weights where the model holds them
+ * and writes its cache row in place, instead of ~50 tfjs kernels per block. The embedding, the final
+ * norm and the output projection stay tfjs ops. Same semantics as DcformerModel.block for the
+ * configurations it accepts (DCFormer++ / Transformer++: RMSNorm, SwiGLU without mgate, sequential
+ * residual); the rest keep the tfjs path. DCFORMER_DECODE_LAYER=0 turns it off (to compare both).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import {
+  type CompactWeight,
+  type DecodeLayerFn,
+  type DecodeLayerShape,
+  type DecodeLayerWeights,
+  decodeLayerFor,
+  ropeTable,
+} from '@dcformer/kernels';
+import { isMudd, isPythiaLike, rotaryDims, type ModelConfig } from './config.js';
+import { type KVCache, advanceRows } from './cache.js';
+import type { LayerParams } from './params.js';
+
+const QK_NORM_EPS = 1e-6;
+
+function switchedOff(): boolean {
+  return typeof process !== 'undefined' && process.env?.DCFORMER_DECODE_LAYER === '0';
+}
+
+/** The decode layer for this step, or null when the tfjs path must run it. */
+export function decodeLayerForStep(
+  config: ModelConfig,
+  layers: readonly LayerParams[],
+  ids_BT: Tensor,
+  cache: KVCache,
+): DecodeLayerFn | null {
+  const [B, T] = ids_BT.shape as number[];
+  if (B !== 1 || T !== 1 || cache.padded || switchedOff()) return null;
+  if (isMudd(config) || isPythiaLike(config) || config.mgate || config.useParallelResidual) return null;
+  if (layers.some((l) => l.attentionNorm === undefined || l.attention.wqkv === undefined)) return null;
+  return decodeLayerFor(tf.getBackend());
+}
+
+function shapeOf(config: ModelConfig, layer: LayerParams): DecodeLayerShape {
+  const qkw = layer.attention.qkw?.shape as number[] | undefined;
+  return {
+    D: config.dim,
+    N: config.nHead,
+    E: config.headDim,
+    R: rotaryDims(config),
+    F: config.intermediateSize,
+    I: qkw ? qkw[3] / 2 : 0,
+    C: qkw ? qkw[2] : 0,
+    normEps: config.normEps,
+    qkEps: QK_NORM_EPS,
+    qkNorm: config.useQkNorm,
+    dcmha: config.useDcmha,
+    queryWise: config.queryWise,
+    keyWise: config.keyWise,
+  };
+}
+
+function weightsOf(layer: LayerParams): DecodeLayerWeights {
+  const a = layer.attention;
+  const f = layer.feedForward;
+  return {
+    attentionNorm: (layer.attentionNorm as { weight: Tensor }).weight,
+    ffnNorm: layer.ffnNorm.weight,
+    qNorm: a.qNormScale,
+    kNorm: a.kNormScale,
+    wqkv: a.wqkv as Tensor,
+    wo: a.wo,
+    w1: f.w13 ?? f.w1,
+    w3: f.w13 ? undefined : f.w3,
+    w2: f.w2,
+    dw1: a.dwdd ?? (a.dw1 as Tensor | CompactWeight | undefined),
+    dd: a.dwdd ? undefined : a.dd,
+    qkw: a.qkw,
+  };
+}
+
+/**
+ * The blocks of one decode step: x_D (the embedded token, overwritten) through every layer at
+ * `position`, each layer's cache in row form.
+ */
+export function decodeBlocks(
+  fn: DecodeLayerFn,
+  config: ModelConfig,
+  layers: readonly LayerParams[],
+  windows: readonly (number | null)[],
+  x_D: Float32Array,
+  cache: KVCache,
+  position: number,
+): void {
+  const { cos, sin } = ropeTable(rotaryDims(config), config.ropeBase, position, 1);
+  layers.forEach((layer, i) => {
+    const shape = shapeOf(config, layer);
+    const side = shape.dcmha && shape.keyWise ? { I: shape.I, N: shape.N } : null;
+    const rows = cache.rowLayer(i, shape.N, shape.E, side);
+    fn({ shape, weights: weightsOf(layer), x: x_D, position, cos, sin, window: windows[i], rows });
+    advanceRows(rows, position, windows[i]);
+  });
+}

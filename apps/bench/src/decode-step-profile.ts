@@ -5,14 +5,16 @@
  *       [--layers N] [--steps N]
  *
  * Every kernel the step runs is re-registered on `cpu` behind a wall-clock timer (tf.profile reads each
- * output back and so distorts small kernels). After one unmeasured generation, one generation of a
- * 4-token prompt and `--steps` new tokens is measured; per kernel (compact matmuls per [M,K]×[N]
- * shape) it prints calls and milliseconds per step and, for compact matmuls, the GB/s of weights read.
- * The prefill's calls are included (their share is 1/steps). Prints to stdout; nothing is written.
+ * output back and so distorts small kernels), and so is the decode layer (@dcformer/kernels), whose
+ * blocks the addon times phase by phase (DCFORMER_DECODE_LAYER_PROFILE=1, set here). After one
+ * unmeasured generation, one generation of a 4-token prompt and `--steps` new tokens is measured; per
+ * kernel (compact matmuls per [M,K]×[N] shape) it prints calls and milliseconds per step and, for
+ * compact matmuls, the GB/s of weights read; then the decode layer's phases. The prefill's calls are
+ * included (their share is 1/steps). Prints to stdout; nothing is written.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerCpuKernels } from '@dcformer/kernels-cpu';
-import type { WeightDtype } from '@dcformer/kernels';
+import { loadNative, registerCpuKernels } from '@dcformer/kernels-cpu';
+import { type WeightDtype, decodeLayerFor, registerDecodeLayer } from '@dcformer/kernels';
 import { generate, presetConfig } from '@dcformer/model';
 import { randomModel } from './suites/decode-compact.js';
 
@@ -25,6 +27,7 @@ const dtype = flag('dtype', 'int4') as WeightDtype;
 const layers = Number(flag('layers', '32'));
 const steps = Number(flag('steps', '16'));
 
+process.env.DCFORMER_DECODE_LAYER_PROFILE = '1'; // read once, when the addon loads
 await tf.setBackend('cpu');
 tf.enableProdMode();
 registerCpuKernels('cpu');
@@ -65,11 +68,25 @@ function timeKernel(name: string): void {
 }
 
 for (const k of tf.getKernelsForBackend('cpu')) timeKernel(k.kernelName);
+const layer = decodeLayerFor('cpu');
+if (layer !== null)
+  registerDecodeLayer('cpu', (call) => {
+    const t0 = performance.now();
+    layer(call);
+    const t = tallies.get('decode layer') ?? { calls: 0, ms: 0, bytes: 0 };
+    if (!measuring) return;
+    t.calls++;
+    t.ms += performance.now() - t0;
+    tallies.set('decode layer', t);
+  });
+type Phases = { calls: number; phases: Record<string, number> };
+const phasesOf = () => (loadNative().addon as unknown as { decodeLayerProfile?: () => Phases }).decodeLayerProfile?.();
 
 const model = randomModel({ ...presetConfig('dcformer-2.8b'), nLayer: layers }, dtype);
 const prompt = [[7, 138, 269, 400]];
 generate(model, prompt, { maxNewTokens: 4 });
 const stamps: number[] = [];
+phasesOf(); // drops the unmeasured generation's sums
 measuring = true;
 generate(model, prompt, { maxNewTokens: steps, onToken: () => stamps.push(performance.now()) });
 measuring = false;
@@ -85,4 +102,10 @@ for (const [key, t] of [...tallies].sort((a, b) => b[1].ms - a[1].ms)) {
   console.log(`${key}: ${(t.calls / steps).toFixed(1)} calls, ${perStep(t.ms)} ms per step${rate}`);
 }
 console.log(`all kernels: ${perStep(kernelMs)} ms per step; the rest of a step is tfjs's bookkeeping between kernels`);
+const phases = phasesOf();
+if (phases !== undefined && phases.calls > 0) {
+  console.log(`decode layer phases (${(phases.calls / steps).toFixed(1)} blocks per step):`);
+  for (const [name, ms] of Object.entries(phases.phases).sort((a, b) => b[1] - a[1]))
+    console.log(`  ${name}: ${perStep(ms)} ms per step`);
+}
 model.dispose();

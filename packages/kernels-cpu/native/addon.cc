@@ -69,6 +69,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setCompactPath", nullptr, dcf::SetCompactPath, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"readSum", nullptr, dcf::ReadSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"decodeLayer", nullptr, dcf::DecodeLayer, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"decodeLayerProfile", nullptr, dcf::DecodeLayerProfile, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

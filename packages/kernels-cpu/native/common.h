@@ -94,5 +94,6 @@ napi_value CompactPaths(napi_env env, napi_callback_info info);
 napi_value SetCompactPath(napi_env env, napi_callback_info info);
 napi_value ReadSum(napi_env env, napi_callback_info info);
 napi_value DecodeLayer(napi_env env, napi_callback_info info);
+napi_value DecodeLayerProfile(napi_env env, napi_callback_info info);
 
 }  // namespace dcf

@@ -14,7 +14,9 @@
 // The cache keeps positions in rows of preallocated buffers: k and v [N, cap, E] (one run of rows
 // per head), the key-side dynamic weights [cap, I, N] / [cap, N]. The caller owns them, makes room
 // for row first + count, and moves rows when a window slides (cache.ts).
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -82,6 +84,36 @@ inline float gelu(float x) {
 }
 
 enum Flags : int { kQkNorm = 1, kDcmha = 2, kQueryWise = 4, kKeyWise = 8 };
+
+// Wall time per phase of the block, summed over calls while DCFORMER_DECODE_LAYER_PROFILE=1 (read and
+// reset by decodeLayerProfile(); apps/bench's decode-step-profile prints it). Off: one branch per phase.
+enum Phase : int { pNorms, pWqkv, pQkRope, pDynProj, pDynWeights, pCacheRow, pAttention, pWo, pW13, pSwiglu, pW2, kPhases };
+const char* const kPhaseNames[kPhases] = {"norms + residuals", "wqkv", "qk-norm + rope", "dw1|dd", "dynamic weights",
+                                          "cache row", "attention", "wo", "w1|w3", "swiglu", "w2"};
+double phaseNs[kPhases] = {};
+int64_t profiledCalls = 0;
+const bool profiling = [] {
+  const char* env = std::getenv("DCFORMER_DECODE_LAYER_PROFILE");
+  return env != nullptr && std::strcmp(env, "1") == 0;
+}();
+
+// Adds the time since the last mark to `phase` (when profiling).
+class Marks {
+ public:
+  Marks() : last_(profiling ? now() : 0) {}
+  void operator()(Phase phase) {
+    if (!profiling) return;
+    const double t = now();
+    phaseNs[phase] += t - last_;
+    last_ = t;
+  }
+
+ private:
+  static double now() {
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  double last_;
+};
 
 // Slots of the mats / arrays / params lists (decode-layer.ts writes them in this order).
 enum MatSlot : int { kWqkv, kWo, kW1, kW3, kW2, kDw1, kDd, kMats };
@@ -226,8 +258,11 @@ void block(const Layer& L) {
   float* w_CJ = dyn + 4 * C + 4 * N;
   float* stats = w_CJ + 4 * J;
 
+  Marks mark;
   rmsNormRow(x, L.a[kAttnNorm], n_D, D, static_cast<float>(L.p[kNormEps]));
+  mark(pNorms);
   matvec(L.m[kWqkv], n_D, qkv);
+  mark(pWqkv);
   float* q = qkv;
   float* k = qkv + D;
   const float* v = qkv + 2 * D;
@@ -240,6 +275,7 @@ void block(const Layer& L) {
     ropeHead(q + h * E, L.a[kCos], L.a[kSin], H);
     ropeHead(k + h * E, L.a[kCos], L.a[kSin], H);
   }
+  mark(pQkRope);
 
   // dynamicWeights (compose/dynamic-weights.ts): slot c of SLOTS = preQuery, preKey, postQuery, postKey
   float* dd = dyn + 4 * C;
@@ -250,6 +286,7 @@ void block(const Layer& L) {
     } else {
       matvec(L.m[kDw1], n_D, dyn);  // dw1 and dd stacked: [4C + 4N]
     }
+    mark(pDynProj);
     for (int64_t j = 0; j < 4 * C; j++) dyn[j] = gelu(dyn[j]);
     // hidden_C1K · qkw [4, K, J]: the batched product the tfjs path runs, by the same GEMM driver
     const gemm::Problem p{dyn, L.a[kQkw], w_CJ, 4, 1, J, C, false, false, C, C * J};
@@ -257,6 +294,7 @@ void block(const Layer& L) {
     for (int64_t c = 0; c < 4; c++)
       for (int64_t i = 0; i < I; i++) rmsNormRow(w_CJ + c * J + i * N, nullptr, w_CJ + c * J + i * N, N, 1e-6f);
     for (int64_t j = 0; j < 4 * N; j++) dd[j] = std::tanh(dd[j]);
+    mark(pDynWeights);
   }
 
   // this position's row of the cache
@@ -272,6 +310,7 @@ void block(const Layer& L) {
       std::memcpy(side[1] + row * I * N, w_CJ + slot * J + I * N, I * N * sizeof(float));
       std::memcpy(side[2] + row * N, dd + slot * N, N * sizeof(float));
     }
+  mark(pCacheRow);
 
   const int64_t window = static_cast<int64_t>(L.p[kWindow]);
   DecodeCall c{1,
@@ -306,23 +345,31 @@ void block(const Layer& L) {
     }
   }
   attentionDecodeForward(c, q, L.a[kKCache] + first * E, L.a[kVCache] + first * E, y_D, stats);
+  mark(pAttention);
 
   float* o_D = n_D;  // the normed input is spent
   matvec(L.m[kWo], y_D, o_D);
+  mark(pWo);
   for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
   rmsNormRow(x, L.a[kFfnNorm], n_D, D, static_cast<float>(L.p[kNormEps]));
+  mark(pNorms);
   if (L.m[kW3].present()) {
     matvec(L.m[kW1], n_D, gu);
     matvec(L.m[kW3], n_D, gu + F);
   } else {
     matvec(L.m[kW1], n_D, gu);  // w1 and w3 stacked: [2F], w1's half first
   }
+  mark(pW13);
   for (int64_t j = 0; j < F; j++) {
     const float g = gu[j];
     act[j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[F + j];  // silu(g) · up, as tf.mul(silu, up)
   }
+  mark(pSwiglu);
   matvec(L.m[kW2], act, o_D);
+  mark(pW2);
   for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
+  mark(pNorms);
+  if (profiling) profiledCalls++;
 }
 
 }  // namespace
@@ -345,6 +392,24 @@ napi_value DecodeLayer(napi_env env, napi_callback_info info) {
   }
   block(L);
   return nullptr;
+}
+
+// decodeLayerProfile(): { calls, phases: { name: ms } } summed since the last read (zeros unless
+// DCFORMER_DECODE_LAYER_PROFILE=1); resets the sums.
+napi_value DecodeLayerProfile(napi_env env, napi_callback_info) {
+  napi_value out, phases, v;
+  napi_create_object(env, &out);
+  napi_create_object(env, &phases);
+  for (int i = 0; i < kPhases; i++) {
+    napi_create_double(env, phaseNs[i] / 1e6, &v);
+    napi_set_named_property(env, phases, kPhaseNames[i], v);
+    phaseNs[i] = 0;
+  }
+  napi_create_int64(env, profiledCalls, &v);
+  napi_set_named_property(env, out, "calls", v);
+  napi_set_named_property(env, out, "phases", phases);
+  profiledCalls = 0;
+  return out;
 }
 
 }  // namespace dcf

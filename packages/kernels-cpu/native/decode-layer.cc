@@ -1,6 +1,7 @@
-// One DCFormer++ / Transformer++ block for one decode position of one sequence (B = 1, T = 1), in a
-// single call (the decode-layer contract of @dcformer/kernels): RMSNorm, wqkv, QK-norm, RoPE, DCMHA's
-// dynamic weights, the cache row, decode attention, wo, RMSNorm, SwiGLU, w2, both residual adds.
+// One DCFormer++ / Transformer++ / DCPythia block for one decode position of one sequence (B = 1,
+// T = 1), in a single call (the decode-layer contract of @dcformer/kernels): norm, wqkv, QK-norm,
+// RoPE, DCMHA's dynamic weights, the cache row, decode attention, wo, norm, the MLP (SwiGLU, or
+// DCPythia's GELU MLP with biases and its parallel residual), both residual adds.
 // A decode step through tfjs ran ~50 kernels per layer, each costing 10–30 µs of bookkeeping
 // whatever its size: ~30 ms of a 2.8B-shaped int4 step of ~110 ms. Here a layer is one N-API call
 // and the weight products are all that is left of the time.
@@ -8,8 +9,8 @@
 // Each piece computes what the kernel the tfjs path runs computes, in the same order: the weight
 // products go through the same GEMM / compact-matmul drivers (gemm::runCurrent, qgemm::run) with
 // the same problem shapes, the attention through attentionDecodeForward, RMSNorm, GELU, sigmoid and
-// tanh by the same formulas as rms-norm.cc, gelu.cc and elementwise.cc, RoPE without FMA contraction
-// as rope.cc. So the block's result equals the tfjs path's up to the vectorisation of a few sums.
+// tanh by the same formulas as rms-norm.cc, gelu.cc and elementwise.cc, LayerNorm as the tfjs ops of
+// layers.ts' layerNorm (elementwise.cc's sums), RoPE without FMA contraction as rope.cc. So the block's result equals the tfjs path's up to the vectorisation of a few sums.
 //
 // The cache keeps positions in rows of preallocated buffers: k and v [N, cap, E] (one run of rows
 // per head), the key-side dynamic weights [cap, I, N] / [cap, N]. The caller owns them, makes room
@@ -73,6 +74,23 @@ __attribute__((optimize("fp-contract=off"))) void ropeHead(float* x, const float
   }
 }
 
+// layers.ts' layerNorm from elementwise.cc's kernels: mean and biased variance as Reduce's sequential
+// sums, (x − mean)·rsqrt(var + eps)·w + b, each op rounded on its own (no FMA contraction)
+__attribute__((optimize("fp-contract=off"))) void layerNormRow(const float* x, const float* w, const float* b,
+                                                               float* y, int64_t D, float eps) {
+  float mean = 0;
+  for (int64_t j = 0; j < D; j++) mean += x[j];
+  mean /= static_cast<float>(D);
+  float var = 0;
+  for (int64_t j = 0; j < D; j++) {
+    const float d = x[j] - mean;
+    var += d * d;
+  }
+  var /= static_cast<float>(D);
+  const float inv = 1.0f / std::sqrt(var + eps);
+  for (int64_t j = 0; j < D; j++) y[j] = ((x[j] - mean) * inv) * w[j] + b[j];
+}
+
 // gelu.cc's exact GELU (Abramowitz–Stegun erf)
 inline float gelu(float x) {
   const float z = x * 0.70710678118654752f;
@@ -83,13 +101,13 @@ inline float gelu(float x) {
   return 0.5f * x * (1.0f + (z < 0.0f ? -y : y));
 }
 
-enum Flags : int { kQkNorm = 1, kDcmha = 2, kQueryWise = 4, kKeyWise = 8 };
+enum Flags : int { kQkNorm = 1, kDcmha = 2, kQueryWise = 4, kKeyWise = 8, kLayerNorm = 16, kParallel = 32, kGeluMlp = 64 };
 
 // Wall time per phase of the block, summed over calls while DCFORMER_DECODE_LAYER_PROFILE=1 (read and
 // reset by decodeLayerProfile(); apps/bench's decode-step-profile prints it). Off: one branch per phase.
 enum Phase : int { pNorms, pWqkv, pQkRope, pDynProj, pDynWeights, pCacheRow, pAttention, pWo, pW13, pSwiglu, pW2, kPhases };
 const char* const kPhaseNames[kPhases] = {"norms + residuals", "wqkv", "qk-norm + rope", "dw1|dd", "dynamic weights",
-                                          "cache row", "attention", "wo", "w1|w3", "swiglu", "w2"};
+                                          "cache row", "attention", "wo", "w1|w3", "activation", "w2"};
 double phaseNs[kPhases] = {};
 int64_t profiledCalls = 0;
 const bool profiling = [] {
@@ -129,7 +147,13 @@ enum ArraySlot : int {
   kKCache,
   kVCache,
   kSide0,  // pre kw1, kw2, kdd, post kw1, kw2, kdd
-  kArrays = kSide0 + 6
+  kAttnNormBias = kSide0 + 6,  // DCPythia: LayerNorm and linear biases
+  kFfnNormBias,
+  kBqkv,
+  kBo,
+  kB1,
+  kB2,
+  kArrays
 };
 enum Param : int { kD, kN, kE, kH, kF, kI, kC, kNormEps, kQkEps, kFlags, kWindow, kPos, kKOff, kFirst, kCount, kCap, kParams };
 
@@ -226,10 +250,15 @@ std::string checkLayer(const Layer& L) {
     return m.present() && m.N == rows && m.K == cols;
   };
   if (!len(kX, D) || !len(kAttnNorm, D) || !len(kFfnNorm, D) || !len(kCos, H) || !len(kSin, H)) return "x, norms or rope";
+  if ((flags & kLayerNorm) && (!len(kAttnNormBias, D) || !len(kFfnNormBias, D))) return "norm biases";
+  auto bias = [&](int slot, int64_t n) { return L.a[slot] == nullptr || static_cast<int64_t>(L.len[slot]) == n; };
+  if (!bias(kBqkv, 3 * D) || !bias(kBo, D) || !bias(kB1, F) || !bias(kB2, D)) return "linear biases";
   if (!len(kKCache, N * cap * E) || !len(kVCache, N * cap * E)) return "k/v cache";
   if ((flags & kQkNorm) && (!len(kQNorm, E) || !len(kKNorm, E))) return "q/k norm";
   if (!mat(kWqkv, 3 * D, D) || !mat(kWo, D, D) || !mat(kW2, D, F)) return "wqkv, wo or w2";
-  if (L.m[kW3].present() ? !mat(kW1, F, D) || !mat(kW3, F, D) : !mat(kW1, 2 * F, D)) return "w1/w3";
+  if (flags & kGeluMlp ? !mat(kW1, F, D) || L.m[kW3].present()
+                       : L.m[kW3].present() ? !mat(kW1, F, D) || !mat(kW3, F, D) : !mat(kW1, 2 * F, D))
+    return "w1/w3";
   if (flags & kDcmha) {
     if (I < 1 || I > 4 || C < 1 || !len(kQkw, 4 * C * 2 * I * N)) return "qkw";
     if (L.m[kDd].present() ? !mat(kDw1, 4 * C, D) || !mat(kDd, 4 * N, D) : !mat(kDw1, 4 * C + 4 * N, D)) return "dw1/dd";
@@ -240,6 +269,20 @@ std::string checkLayer(const Layer& L) {
   return "";
 }
 
+void swiglu(const Layer& L, const float* n_D, float* gu, float* act, int64_t F, Marks& mark);
+
+void addBias(float* y, const float* b, int64_t n) {
+  if (b != nullptr)
+    for (int64_t j = 0; j < n; j++) y[j] = y[j] + b[j];
+}
+
+void norm(const Layer& L, int flags, int weight, int bias, const float* x, float* y) {
+  const int64_t D = L.p[kD];
+  const float eps = static_cast<float>(L.p[kNormEps]);
+  if (flags & kLayerNorm) layerNormRow(x, L.a[weight], L.a[bias], y, D, eps);
+  else rmsNormRow(x, L.a[weight], y, D, eps);
+}
+
 void block(const Layer& L) {
   const int64_t D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI], C = L.p[kC];
   const int64_t first = L.p[kFirst], count = L.p[kCount], cap = L.p[kCap], row = first + count;
@@ -248,9 +291,10 @@ void block(const Layer& L) {
   float* x = L.a[kX];
   thread_local std::vector<float> work;
   const int64_t J = 2 * I * N;  // one slot's w1 and w2
-  work.assign(static_cast<size_t>(D + 3 * D + D + 2 * F + F + 4 * C + 4 * N + 4 * J + 2 * N + 4), 0.0f);
+  work.assign(static_cast<size_t>(2 * D + 3 * D + D + 2 * F + F + 4 * C + 4 * N + 4 * J + 2 * N + 4), 0.0f);
   float* n_D = work.data();
-  float* qkv = n_D + D;
+  float* o_D = n_D + D;
+  float* qkv = o_D + D;
   float* y_D = qkv + 3 * D;
   float* gu = y_D + D;  // w1·x then w3·x
   float* act = gu + 2 * F;
@@ -259,9 +303,10 @@ void block(const Layer& L) {
   float* stats = w_CJ + 4 * J;
 
   Marks mark;
-  rmsNormRow(x, L.a[kAttnNorm], n_D, D, static_cast<float>(L.p[kNormEps]));
+  norm(L, flags, kAttnNorm, kAttnNormBias, x, n_D);
   mark(pNorms);
   matvec(L.m[kWqkv], n_D, qkv);
+  addBias(qkv, L.a[kBqkv], 3 * D);
   mark(pWqkv);
   float* q = qkv;
   float* k = qkv + D;
@@ -347,12 +392,33 @@ void block(const Layer& L) {
   attentionDecodeForward(c, q, L.a[kKCache] + first * E, L.a[kVCache] + first * E, y_D, stats);
   mark(pAttention);
 
-  float* o_D = n_D;  // the normed input is spent
   matvec(L.m[kWo], y_D, o_D);
+  addBias(o_D, L.a[kBo], D);
   mark(pWo);
+  // the MLP reads the block's input (parallel residual, DCPythia) or the attention's residual sum
+  if (flags & kParallel) norm(L, flags, kFfnNorm, kFfnNormBias, x, n_D);
   for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
-  rmsNormRow(x, L.a[kFfnNorm], n_D, D, static_cast<float>(L.p[kNormEps]));
+  if (!(flags & kParallel)) norm(L, flags, kFfnNorm, kFfnNormBias, x, n_D);
   mark(pNorms);
+  if (flags & kGeluMlp) {
+    matvec(L.m[kW1], n_D, act);
+    addBias(act, L.a[kB1], F);
+    mark(pW13);
+    for (int64_t j = 0; j < F; j++) act[j] = gelu(act[j]);
+    mark(pSwiglu);
+  } else {
+    swiglu(L, n_D, gu, act, F, mark);
+  }
+  matvec(L.m[kW2], act, o_D);
+  addBias(o_D, L.a[kB2], D);
+  mark(pW2);
+  for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
+  mark(pNorms);
+  if (profiling) profiledCalls++;
+}
+
+// w1·x and w3·x (or both stacked), then silu(gate)·up
+void swiglu(const Layer& L, const float* n_D, float* gu, float* act, int64_t F, Marks& mark) {
   if (L.m[kW3].present()) {
     matvec(L.m[kW1], n_D, gu);
     matvec(L.m[kW3], n_D, gu + F);
@@ -365,11 +431,6 @@ void block(const Layer& L) {
     act[j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[F + j];  // silu(g) · up, as tf.mul(silu, up)
   }
   mark(pSwiglu);
-  matvec(L.m[kW2], act, o_D);
-  mark(pW2);
-  for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
-  mark(pNorms);
-  if (profiling) profiledCalls++;
 }
 
 }  // namespace

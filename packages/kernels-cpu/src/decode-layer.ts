@@ -71,8 +71,21 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       rows.k,
       rows.v,
       ...(side ?? [null, null, null, null, null, null]),
+      opt(w.attentionNormBias, 'attentionNormBias'),
+      opt(w.ffnNormBias, 'ffnNormBias'),
+      opt(w.wqkvBias, 'wqkvBias'),
+      opt(w.woBias, 'woBias'),
+      opt(w.w1Bias, 'w1Bias'),
+      opt(w.w2Bias, 'w2Bias'),
     ];
-    const flags = (s.qkNorm ? 1 : 0) | (s.dcmha ? 2 : 0) | (s.queryWise ? 4 : 0) | (s.keyWise ? 8 : 0);
+    const flags =
+      (s.qkNorm ? 1 : 0) |
+      (s.dcmha ? 2 : 0) |
+      (s.queryWise ? 4 : 0) |
+      (s.keyWise ? 8 : 0) |
+      (s.layerNorm ? 16 : 0) |
+      (s.parallelResidual ? 32 : 0) |
+      (s.geluMlp ? 64 : 0);
     const params = new Float64Array([
       s.D,
       s.N,

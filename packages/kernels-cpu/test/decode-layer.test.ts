@@ -33,11 +33,22 @@ const CONFIGS: [string, ModelConfig][] = [
   ['query-wise only, no QK-norm', { ...base, keyWise: false, useQkNorm: false }],
   ['global layers', resolveConfig({ ...configInput(base), windowSize: null })],
   ['Transformer++', { ...base, useDcmha: false }],
+  [
+    'DCPythia (LayerNorm, biases, GELU MLP, parallel residual, partial rotary)',
+    resolveConfig({
+      ...configInput(base),
+      family: 'dcpythia',
+      windowSize: 8,
+      rotaryPct: 0.5,
+      useParallelResidual: true,
+      useLinearBias: true,
+    }),
+  ],
 ];
 
 function configInput(c: ModelConfig) {
   const { dim, nHead, nLayer, vocabSize, blockSize, useQkNorm } = c;
-  return { family: 'dcformer' as const, dim, nHead, nLayer, vocabSize, blockSize, useQkNorm };
+  return { family: 'dcformer' as 'dcformer' | 'dcpythia', dim, nHead, nLayer, vocabSize, blockSize, useQkNorm };
 }
 
 function idsOf(n: number, seed: number): number[] {

@@ -1,6 +1,7 @@
 /**
  * The decode-layer contract: one DCFormer++ / Transformer++ block (RMSNorm, SwiGLU, optional
- * QK-norm and DCMHA) for one decode position of one sequence, run by a backend package in a single
+ * QK-norm and DCMHA) or DCPythia block (LayerNorm, biases, GELU MLP, parallel residual) for one
+ * decode position of one sequence, run by a backend package in a single
  * call instead of ~50 tfjs kernels (whose bookkeeping, 10–30 µs each, cost a 2.8B-shaped int4 decode
  * step about a third of its time). A backend package registers an implementation; the model asks for
  * one and keeps its tfjs path where there is none.
@@ -33,16 +34,27 @@ export interface DecodeLayerShape {
   dcmha: boolean;
   queryWise: boolean;
   keyWise: boolean;
+  /** DCPythia: LayerNorm (with bias) instead of RMSNorm, GELU MLP instead of SwiGLU, the MLP reading the block's input. */
+  layerNorm: boolean;
+  geluMlp: boolean;
+  parallelResidual: boolean;
 }
 
 export interface DecodeLayerWeights {
   attentionNorm: Tensor;
   ffnNorm: Tensor;
+  /** LayerNorm biases and linear biases (DCPythia). */
+  attentionNormBias?: Tensor;
+  ffnNormBias?: Tensor;
+  wqkvBias?: Tensor;
+  woBias?: Tensor;
+  w1Bias?: Tensor;
+  w2Bias?: Tensor;
   qNorm?: Tensor;
   kNorm?: Tensor;
   wqkv: DecodeMatrix;
   wo: DecodeMatrix;
-  /** [F, D], or w1 and w3 stacked [2F, D] (w1's half first) when `w3` is absent. */
+  /** [F, D], or (SwiGLU) w1 and w3 stacked [2F, D] (w1's half first) when `w3` is absent. */
   w1: DecodeMatrix;
   w3?: DecodeMatrix;
   w2: DecodeMatrix;

@@ -3,8 +3,8 @@
  * decode-layer contract): each block is one call that reads the weights where the model holds them
  * and writes its cache row in place, instead of ~50 tfjs kernels per block. The embedding, the final
  * norm and the output projection stay tfjs ops. Same semantics as DcformerModel.block for the
- * configurations it accepts (DCFormer++ / Transformer++: RMSNorm, SwiGLU without mgate, sequential
- * residual); the rest keep the tfjs path. DCFORMER_DECODE_LAYER=0 turns it off (to compare both).
+ * configurations it accepts (DCFormer++ / Transformer++ without mgate, DCPythia); MUDD models and
+ * mgate keep the tfjs path. DCFORMER_DECODE_LAYER=0 turns it off (to compare both).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
@@ -18,7 +18,7 @@ import {
 } from '@dcformer/kernels';
 import { isMudd, isPythiaLike, rotaryDims, type ModelConfig } from './config.js';
 import { type KVCache, advanceRows } from './cache.js';
-import type { LayerParams } from './params.js';
+import type { LayerParams, NormParams } from './params.js';
 
 const QK_NORM_EPS = 1e-6;
 
@@ -35,7 +35,7 @@ export function decodeLayerForStep(
 ): DecodeLayerFn | null {
   const [B, T] = ids_BT.shape as number[];
   if (B !== 1 || T !== 1 || cache.padded || switchedOff()) return null;
-  if (isMudd(config) || isPythiaLike(config) || config.mgate || config.useParallelResidual) return null;
+  if (isMudd(config) || config.mgate) return null;
   if (layers.some((l) => l.attentionNorm === undefined || l.attention.wqkv === undefined)) return null;
   return decodeLayerFor(tf.getBackend());
 }
@@ -56,15 +56,25 @@ function shapeOf(config: ModelConfig, layer: LayerParams): DecodeLayerShape {
     dcmha: config.useDcmha,
     queryWise: config.queryWise,
     keyWise: config.keyWise,
+    layerNorm: isPythiaLike(config),
+    geluMlp: isPythiaLike(config),
+    parallelResidual: config.useParallelResidual,
   };
 }
 
 function weightsOf(layer: LayerParams): DecodeLayerWeights {
   const a = layer.attention;
   const f = layer.feedForward;
+  const norm = layer.attentionNorm as NormParams;
   return {
-    attentionNorm: (layer.attentionNorm as { weight: Tensor }).weight,
+    attentionNorm: norm.weight,
     ffnNorm: layer.ffnNorm.weight,
+    attentionNormBias: norm.bias,
+    ffnNormBias: layer.ffnNorm.bias,
+    wqkvBias: a.wqkvBias,
+    woBias: a.woBias,
+    w1Bias: f.w1Bias,
+    w2Bias: f.w2Bias,
     qNorm: a.qNormScale,
     kNorm: a.kNormScale,
     wqkv: a.wqkv as Tensor,

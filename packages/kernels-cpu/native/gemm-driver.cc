@@ -213,6 +213,13 @@ void run(const Path& path, const Problem& p) {
   }
   if (skinny(p)) return streamRows(path, p);
   if (skinnyColumns(p)) return streamColumns(path, p);
+  if (!p.ta && !p.tb && M <= 8 && p.batch * N * K < (1 << 16)) {
+    // small few-row products against B [K,N] (DCMHA's qkw in a decode step: 4 × [1,C]·[C,2IN]):
+    // row by row, the same FMA chains as the packed path without packing B on every call
+    for (int64_t i = 0; i < p.batch; i++)
+      path.axpyRows(p.a + i * p.strideA, p.b + i * p.strideB, p.c + i * M * N, M, N, K, N, N);
+    return;
+  }
   const View a0{p.a, p.ta ? 1 : K, p.ta ? M : 1};
   const View b0{p.b, p.tb ? 1 : N, p.tb ? K : 1};
   // The task grid: column panels of at most NC, then halve the longer side until every thread has

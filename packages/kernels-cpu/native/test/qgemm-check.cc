@@ -4,11 +4,14 @@
 // Built and run by test/qgemm-native.test.ts, natively and, cross-compiled for arm64, under qemu-user.
 // Usage: qgemm-check [--threads N] → one line per path, exit 1 on any mismatch.
 #include <omp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -42,14 +45,42 @@ double weightOf(int fmt, const uint8_t* w, const std::vector<float>& s, int64_t 
   return ((j < 16 ? b & 15 : b >> 4) - 8) * scale;
 }
 
+// `bytes` that end where an unreadable page begins: a kernel reading past the end of W faults (the
+// software prefetch ahead of the decode loads may point there: it must not fault).
+struct Guarded {
+  uint8_t* map = nullptr;
+  size_t len = 0;
+  uint8_t* data = nullptr;
+  explicit Guarded(size_t bytes) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t body = (bytes + page - 1) / page * page;
+    len = body + page;
+    void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      std::perror("qgemm-check: mmap");
+      std::exit(2);
+    }
+    map = static_cast<uint8_t*>(m);
+    if (mprotect(map + body, page, PROT_NONE) != 0) {
+      std::perror("qgemm-check: mprotect");
+      std::exit(2);
+    }
+    data = map + body - bytes;
+  }
+  ~Guarded() { munmap(map, len); }
+};
+
+// offset < 0: W ends at an unreadable page (Guarded) instead of `offset` bytes past a 64-byte boundary
 int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G, int64_t offset, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::uniform_int_distribution<int> byte(0, 255);
   std::vector<float> x(M * K), y(M * N, NAN), s(fmt >= kInt8 ? N * (K / G) : 0);
   // W at a 64-byte boundary or `offset` bytes past one (paths load whole 64-byte chunks wherever they lie)
   const size_t bytes = N * rowBytes(fmt, K);
-  std::vector<uint8_t> buf(bytes + 128);
-  uint8_t* w = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63)) + offset;
+  std::vector<uint8_t> buf(offset >= 0 ? bytes + 128 : 0);
+  const std::unique_ptr<Guarded> guarded(offset < 0 ? new Guarded(bytes) : nullptr);
+  uint8_t* w = offset < 0 ? guarded->data
+                          : reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63)) + offset;
   for (float& v : x) v = u(rng);
   for (float& v : s) v = u(rng) * 0.1f;
   for (size_t i = 0; i < bytes; i++) {
@@ -108,7 +139,8 @@ int main(int argc, char** argv) {
     for (int fmt = kBf16; fmt <= kInt4; fmt++)
       for (const Shape& sh : shapes) {
         // Int32Array data is 4-byte aligned at least; large buffers are usually 16 bytes past a line
-        for (int64_t offset : {0, 4, 16, 48}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
+        // −1: W ends at an unreadable page
+        for (int64_t offset : {0, 4, 16, 48, -1}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
         if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, 16, rng), cases++;  // K tail
       }
     std::printf("%s: %d cases, %d mismatches\n", all[i]->name, cases, bad);

@@ -81,7 +81,7 @@ void composeRow(const DecodeCall& c, int side, int64_t b, int64_t t, int64_t lo,
   const float* qw2 = c.qSide ? w[1] + qr * I * N : nullptr;
   const float* qdd = c.qSide ? w[2] + qr * N : zeros;
   forEach<Shared>(L, [&](int64_t s) {
-    const int64_t kr = b * S + lo + s;
+    const int64_t kr = b * (c.sideRows > 0 ? c.sideRows : S) + lo + s;
     composeKey(N, I, X + s * N, qw1, qw2, qdd, c.kSide ? w[3] + kr * I * N : nullptr,
                c.kSide ? w[4] + kr * I * N : nullptr, c.kSide ? w[5] + kr * N : zeros);
   });

@@ -16,6 +16,8 @@ struct DecodeCall {
   // Elements from one head's keys (and values) to the next: 0 for S·E ([B,N,S,E] packed); a decode
   // cache's capacity times E when k and v are rows of a longer buffer (decode-layer.cc).
   int64_t kvStride = 0;
+  // Rows per batch row of the key-side weights kw1, kw2, kdd: 0 for S; a decode cache's capacity.
+  int64_t sideRows = 0;
 };
 
 // True when the row-by-row path beats attention.cc's blocks of NR query lanes: a block costs NR

@@ -1,20 +1,21 @@
-// One DCFormer++ / Transformer++ / DCPythia block for one decode position of one sequence (B = 1,
-// T = 1), in a single call (the decode-layer contract of @dcformer/kernels): norm, wqkv, QK-norm,
+// One DCFormer++ / Transformer++ / DCPythia block for one decode position of B ≤ 8 sequences
+// (T = 1), in a single call (the decode-layer contract of @dcformer/kernels): norm, wqkv, QK-norm,
 // RoPE, DCMHA's dynamic weights, the cache row, decode attention, wo, norm, the MLP (SwiGLU, or
-// DCPythia's GELU MLP with biases and its parallel residual), both residual adds.
-// A decode step through tfjs ran ~50 kernels per layer, each costing 10–30 µs of bookkeeping
-// whatever its size: ~30 ms of a 2.8B-shaped int4 step of ~110 ms. Here a layer is one N-API call
-// and the weight products are all that is left of the time.
+// DCPythia's GELU MLP with biases and its parallel residual), both residual adds. A decode step
+// through tfjs ran ~50 kernels per layer, each costing 10–30 µs of bookkeeping whatever its size:
+// ~30 ms of a 2.8B-shaped int4 step of ~110 ms. Here a layer is one N-API call and the weight
+// products are nearly all that is left of the time.
 //
 // Each piece computes what the kernel the tfjs path runs computes, in the same order: the weight
 // products go through the same GEMM / compact-matmul drivers (gemm::runCurrent, qgemm::run) with
 // the same problem shapes, the attention through attentionDecodeForward, RMSNorm, GELU, sigmoid and
-// tanh by the same formulas as rms-norm.cc, gelu.cc and elementwise.cc, LayerNorm as the tfjs ops of
-// layers.ts' layerNorm (elementwise.cc's sums), RoPE without FMA contraction as rope.cc. So the block's result equals the tfjs path's up to the vectorisation of a few sums.
+// tanh by the formulas of rms-norm.cc, gelu.cc and elementwise.cc, LayerNorm as layers.ts' tfjs ops
+// (elementwise.cc's sums), RoPE without FMA contraction as rope.cc. So a block equals the tfjs path's
+// up to the vectorisation of a few sums.
 //
-// The cache keeps positions in rows of preallocated buffers: k and v [N, cap, E] (one run of rows
-// per head), the key-side dynamic weights [cap, I, N] / [cap, N]. The caller owns them, makes room
-// for row first + count, and moves rows when a window slides (cache.ts).
+// The cache keeps positions in rows of preallocated buffers: k and v [B, N, cap, E] (one run of
+// rows per row and head), the key-side dynamic weights [B, cap, I, N] / [B, cap, N]. The caller owns
+// them, makes room for row first + count, and moves rows when a window slides (cache.ts).
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -40,13 +41,13 @@ struct Mat {
   bool present() const { return format != -3; }
 };
 
-// y[N] = W·x[K]
-void matvec(const Mat& m, const float* x, float* y) {
+// y[M,N] = x[M,K]·Wᵀ: the problem the tfjs path's BatchMatMul / DcCompactMatMul runs
+void matvec(const Mat& m, const float* x, float* y, int64_t M) {
   if (m.format < 0) {
-    const gemm::Problem p{x, static_cast<const float*>(m.data), y, 1, 1, m.N, m.K, false, m.format == -1, 0, 0};
+    const gemm::Problem p{x, static_cast<const float*>(m.data), y, 1, M, m.N, m.K, false, m.format == -1, 0, 0};
     gemm::runCurrent(p);
   } else {
-    qgemm::Problem p{m.format, x, static_cast<const uint8_t*>(m.data), m.scales, y, 1, m.N, m.K, m.G};
+    qgemm::Problem p{m.format, x, static_cast<const uint8_t*>(m.data), m.scales, y, M, m.N, m.K, m.G};
     qgemm::run(p);
   }
 }
@@ -105,6 +106,8 @@ enum Flags : int { kQkNorm = 1, kDcmha = 2, kQueryWise = 4, kKeyWise = 8, kLayer
 
 // Wall time per phase of the block, summed over calls while DCFORMER_DECODE_LAYER_PROFILE=1 (read and
 // reset by decodeLayerProfile(); apps/bench's decode-step-profile prints it). Off: one branch per phase.
+constexpr int64_t kMaxRows = 8;  // the decode products' fused rows (qgemm kFusedRows, gemm skinny)
+
 enum Phase : int { pNorms, pWqkv, pQkRope, pDynProj, pDynWeights, pCacheRow, pAttention, pWo, pW13, pSwiglu, pW2, kPhases };
 const char* const kPhaseNames[kPhases] = {"norms + residuals", "wqkv", "qk-norm + rope", "dw1|dd", "dynamic weights",
                                           "cache row", "attention", "wo", "w1|w3", "activation", "w2"};
@@ -153,9 +156,10 @@ enum ArraySlot : int {
   kBo,
   kB1,
   kB2,
+  kKeyStart,  // [B]: the absolute position of each row's first real key (left padding), or null
   kArrays
 };
-enum Param : int { kD, kN, kE, kH, kF, kI, kC, kNormEps, kQkEps, kFlags, kWindow, kPos, kKOff, kFirst, kCount, kCap, kParams };
+enum Param : int { kB, kD, kN, kE, kH, kF, kI, kC, kNormEps, kQkEps, kFlags, kWindow, kPos, kKOff, kFirst, kCount, kCap, kParams };
 
 struct Layer {
   Mat m[kMats];
@@ -238,22 +242,25 @@ std::string readLayer(napi_env env, napi_value mats, napi_value arrays, napi_val
 // Every size the block reads, against the lists' lengths: the addon must not read out of bounds
 // whatever the caller passes.
 std::string checkLayer(const Layer& L) {
-  const int64_t D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI], C = L.p[kC];
+  const int64_t B = L.p[kB], D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI],
+                C = L.p[kC];
   const int64_t first = L.p[kFirst], count = L.p[kCount], cap = L.p[kCap];
   const int flags = static_cast<int>(L.p[kFlags]);
-  if (D < 1 || N < 1 || E < 1 || N * E != D || H < 0 || 2 * H > E || F < 1 || first < 0 || count < 0 ||
-      first + count >= cap)
+  if (B < 1 || B > kMaxRows || D < 1 || N < 1 || E < 1 || N * E != D || H < 0 || 2 * H > E || F < 1 || first < 0 ||
+      count < 0 || first + count >= cap)
     return "bad sizes";
   auto len = [&](int slot, int64_t want) { return L.a[slot] != nullptr && static_cast<int64_t>(L.len[slot]) == want; };
   auto mat = [&](int slot, int64_t rows, int64_t cols) {
     const Mat& m = L.m[slot];
     return m.present() && m.N == rows && m.K == cols;
   };
-  if (!len(kX, D) || !len(kAttnNorm, D) || !len(kFfnNorm, D) || !len(kCos, H) || !len(kSin, H)) return "x, norms or rope";
+  if (!len(kX, B * D) || !len(kAttnNorm, D) || !len(kFfnNorm, D) || !len(kCos, B * H) || !len(kSin, B * H))
+    return "x, norms or rope";
+  if (L.a[kKeyStart] != nullptr && !len(kKeyStart, B)) return "keyStart";
   if ((flags & kLayerNorm) && (!len(kAttnNormBias, D) || !len(kFfnNormBias, D))) return "norm biases";
   auto bias = [&](int slot, int64_t n) { return L.a[slot] == nullptr || static_cast<int64_t>(L.len[slot]) == n; };
   if (!bias(kBqkv, 3 * D) || !bias(kBo, D) || !bias(kB1, F) || !bias(kB2, D)) return "linear biases";
-  if (!len(kKCache, N * cap * E) || !len(kVCache, N * cap * E)) return "k/v cache";
+  if (!len(kKCache, B * N * cap * E) || !len(kVCache, B * N * cap * E)) return "k/v cache";
   if ((flags & kQkNorm) && (!len(kQNorm, E) || !len(kKNorm, E))) return "q/k norm";
   if (!mat(kWqkv, 3 * D, D) || !mat(kWo, D, D) || !mat(kW2, D, F)) return "wqkv, wo or w2";
   if (flags & kGeluMlp ? !mat(kW1, F, D) || L.m[kW3].present()
@@ -264,173 +271,218 @@ std::string checkLayer(const Layer& L) {
     if (L.m[kDd].present() ? !mat(kDw1, 4 * C, D) || !mat(kDd, 4 * N, D) : !mat(kDw1, 4 * C + 4 * N, D)) return "dw1/dd";
     if (flags & kKeyWise)
       for (int s = 0; s < 6; s++)
-        if (!len(kSide0 + s, cap * (s % 3 == 2 ? N : I * N))) return "key-side cache";
+        if (!len(kSide0 + s, B * cap * (s % 3 == 2 ? N : I * N))) return "key-side cache";
   }
   return "";
 }
 
-void swiglu(const Layer& L, const float* n_D, float* gu, float* act, int64_t F, Marks& mark);
-
-void addBias(float* y, const float* b, int64_t n) {
+void addBias(float* y, const float* b, int64_t rows, int64_t n) {
   if (b != nullptr)
-    for (int64_t j = 0; j < n; j++) y[j] = y[j] + b[j];
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < n; j++) y[r * n + j] = y[r * n + j] + b[j];
 }
 
-void norm(const Layer& L, int flags, int weight, int bias, const float* x, float* y) {
+// `rows` rows of x [rows, D] normed into y
+void norm(const Layer& L, int flags, int weight, int bias, const float* x, float* y, int64_t rows) {
   const int64_t D = L.p[kD];
   const float eps = static_cast<float>(L.p[kNormEps]);
-  if (flags & kLayerNorm) layerNormRow(x, L.a[weight], L.a[bias], y, D, eps);
-  else rmsNormRow(x, L.a[weight], y, D, eps);
+  for (int64_t r = 0; r < rows; r++) {
+    if (flags & kLayerNorm) layerNormRow(x + r * D, L.a[weight], L.a[bias], y + r * D, D, eps);
+    else rmsNormRow(x + r * D, L.a[weight], y + r * D, D, eps);
+  }
+}
+
+// Scratch of one call, carved from one thread-local buffer.
+struct Work {
+  float *n, *o, *qkv, *q, *y, *gu, *act, *dyn, *dd, *hidden, *w, *qside, *stats;
+};
+
+Work carve(int64_t B, int64_t D, int64_t F, int64_t C, int64_t N, int64_t J, int64_t I) {
+  thread_local std::vector<float> buf;
+  const int64_t sizes[] = {B * D, B * D, B * 3 * D, B * D, B * D, B * 2 * F, B * F, B * (4 * C + 4 * N),
+                           B * 4 * N, 4 * B * C, 4 * B * J, 2 * B * (2 * I * N + N), B * N * 2};
+  int64_t total = 0;
+  for (int64_t n : sizes) total += n;
+  buf.assign(static_cast<size_t>(total), 0.0f);
+  float* at = buf.data();
+  float* p[13];
+  for (int i = 0; i < 13; i++) {
+    p[i] = at;
+    at += sizes[i];
+  }
+  return {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]};
+}
+
+// w1·x and w3·x (or both stacked) for B rows, then silu(gate)·up
+void swiglu(const Layer& L, const float* n, float* gu, float* act, int64_t B, int64_t F) {
+  if (L.m[kW3].present()) {
+    matvec(L.m[kW1], n, gu, B);
+    matvec(L.m[kW3], n, gu + B * F, B);
+    for (int64_t j = 0; j < B * F; j++) {
+      const float g = gu[j];
+      act[j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[B * F + j];  // silu(g) · up, as tf.mul(silu, up)
+    }
+    return;
+  }
+  matvec(L.m[kW1], n, gu, B);  // w1 and w3 stacked: [B, 2F], w1's half first
+  for (int64_t r = 0; r < B; r++)
+    for (int64_t j = 0; j < F; j++) {
+      const float g = gu[r * 2 * F + j];
+      act[r * F + j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[r * 2 * F + F + j];
+    }
 }
 
 void block(const Layer& L) {
-  const int64_t D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI], C = L.p[kC];
+  const int64_t B = L.p[kB], D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI],
+                C = L.p[kC];
   const int64_t first = L.p[kFirst], count = L.p[kCount], cap = L.p[kCap], row = first + count;
   const int flags = static_cast<int>(L.p[kFlags]);
   const bool dcmha = flags & kDcmha, qSide = dcmha && (flags & kQueryWise), kSide = dcmha && (flags & kKeyWise);
-  float* x = L.a[kX];
-  thread_local std::vector<float> work;
   const int64_t J = 2 * I * N;  // one slot's w1 and w2
-  work.assign(static_cast<size_t>(2 * D + 3 * D + D + 2 * F + F + 4 * C + 4 * N + 4 * J + 2 * N + 4), 0.0f);
-  float* n_D = work.data();
-  float* o_D = n_D + D;
-  float* qkv = o_D + D;
-  float* y_D = qkv + 3 * D;
-  float* gu = y_D + D;  // w1·x then w3·x
-  float* act = gu + 2 * F;
-  float* dyn = act + F;  // dw1·x [4C] then dd·x [4N]
-  float* w_CJ = dyn + 4 * C + 4 * N;
-  float* stats = w_CJ + 4 * J;
+  float* x = L.a[kX];
+  const Work w = carve(B, D, F, C, N, J, I);
 
   Marks mark;
-  norm(L, flags, kAttnNorm, kAttnNormBias, x, n_D);
+  norm(L, flags, kAttnNorm, kAttnNormBias, x, w.n, B);
   mark(pNorms);
-  matvec(L.m[kWqkv], n_D, qkv);
-  addBias(qkv, L.a[kBqkv], 3 * D);
+  matvec(L.m[kWqkv], w.n, w.qkv, B);
+  addBias(w.qkv, L.a[kBqkv], B, 3 * D);
   mark(pWqkv);
-  float* q = qkv;
-  float* k = qkv + D;
-  const float* v = qkv + 2 * D;
-  for (int64_t h = 0; h < N; h++) {
-    if (flags & kQkNorm) {
-      const float eps = static_cast<float>(L.p[kQkEps]);
-      rmsNormRow(q + h * E, L.a[kQNorm], q + h * E, E, eps);
-      rmsNormRow(k + h * E, L.a[kKNorm], k + h * E, E, eps);
+  for (int64_t b = 0; b < B; b++) {
+    float* q = w.qkv + b * 3 * D;
+    float* k = q + D;
+    const float* cs = L.a[kCos] + b * H;
+    const float* sn = L.a[kSin] + b * H;
+    for (int64_t h = 0; h < N; h++) {
+      if (flags & kQkNorm) {
+        const float eps = static_cast<float>(L.p[kQkEps]);
+        rmsNormRow(q + h * E, L.a[kQNorm], q + h * E, E, eps);
+        rmsNormRow(k + h * E, L.a[kKNorm], k + h * E, E, eps);
+      }
+      ropeHead(q + h * E, cs, sn, H);
+      ropeHead(k + h * E, cs, sn, H);
     }
-    ropeHead(q + h * E, L.a[kCos], L.a[kSin], H);
-    ropeHead(k + h * E, L.a[kCos], L.a[kSin], H);
+    std::memcpy(w.q + b * D, q, D * sizeof(float));  // attention reads q as [B, N, E]
   }
   mark(pQkRope);
 
-  // dynamicWeights (compose/dynamic-weights.ts): slot c of SLOTS = preQuery, preKey, postQuery, postKey
-  float* dd = dyn + 4 * C;
+  // dynamicWeights (compose/dynamic-weights.ts): slot c of SLOTS = preQuery, preKey, postQuery, postKey.
+  // hidden [4][B][C] and w [4][B][J] as the tfjs path's batched product over the slots.
   if (dcmha) {
-    if (L.m[kDd].present()) {
-      matvec(L.m[kDw1], n_D, dyn);
-      matvec(L.m[kDd], n_D, dd);
-    } else {
-      matvec(L.m[kDw1], n_D, dyn);  // dw1 and dd stacked: [4C + 4N]
-    }
+    const bool stacked = !L.m[kDd].present();
+    const int64_t hs = stacked ? 4 * C + 4 * N : 4 * C;  // row stride of dw1·x
+    const float* ddRaw = stacked ? w.dyn + 4 * C : w.dd;
+    const int64_t ds = stacked ? hs : 4 * N;
+    matvec(L.m[kDw1], w.n, w.dyn, B);
+    if (!stacked) matvec(L.m[kDd], w.n, w.dd, B);
     mark(pDynProj);
-    for (int64_t j = 0; j < 4 * C; j++) dyn[j] = gelu(dyn[j]);
-    // hidden_C1K · qkw [4, K, J]: the batched product the tfjs path runs, by the same GEMM driver
-    const gemm::Problem p{dyn, L.a[kQkw], w_CJ, 4, 1, J, C, false, false, C, C * J};
-    gemm::runCurrent(p);
     for (int64_t c = 0; c < 4; c++)
-      for (int64_t i = 0; i < I; i++) rmsNormRow(w_CJ + c * J + i * N, nullptr, w_CJ + c * J + i * N, N, 1e-6f);
-    for (int64_t j = 0; j < 4 * N; j++) dd[j] = std::tanh(dd[j]);
+      for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < C; k++) w.hidden[(c * B + b) * C + k] = gelu(w.dyn[b * hs + c * C + k]);
+    const gemm::Problem p{w.hidden, L.a[kQkw], w.w, 4, B, J, C, false, false, B * C, C * J};
+    gemm::runCurrent(p);
+    for (int64_t r = 0; r < 4 * B; r++)
+      for (int64_t i = 0; i < I; i++) rmsNormRow(w.w + r * J + i * N, nullptr, w.w + r * J + i * N, N, 1e-6f);
+    // the query side in the layout attention reads, [B, I, N] / [B, N] per call
+    for (int call = 0; call < 2 && qSide; call++) {
+      const int64_t c = 2 * call;  // preQuery, postQuery
+      float* q1 = w.qside + call * B * (J + N);
+      float* q2 = q1 + B * I * N;
+      float* qd = q2 + B * I * N;
+      for (int64_t b = 0; b < B; b++) {
+        std::memcpy(q1 + b * I * N, w.w + (c * B + b) * J, I * N * sizeof(float));
+        std::memcpy(q2 + b * I * N, w.w + (c * B + b) * J + I * N, I * N * sizeof(float));
+        for (int64_t n = 0; n < N; n++) qd[b * N + n] = std::tanh(ddRaw[b * ds + c * N + n]);
+      }
+    }
     mark(pDynWeights);
   }
 
-  // this position's row of the cache
-  for (int64_t h = 0; h < N; h++) {
-    std::memcpy(L.a[kKCache] + (h * cap + row) * E, k + h * E, E * sizeof(float));
-    std::memcpy(L.a[kVCache] + (h * cap + row) * E, v + h * E, E * sizeof(float));
-  }
-  if (kSide)
-    for (int call = 0; call < 2; call++) {
-      const int64_t slot = 2 * call + 1;  // preKey, postKey
-      float* const* side = L.a + kSide0 + 3 * call;
-      std::memcpy(side[0] + row * I * N, w_CJ + slot * J, I * N * sizeof(float));
-      std::memcpy(side[1] + row * I * N, w_CJ + slot * J + I * N, I * N * sizeof(float));
-      std::memcpy(side[2] + row * N, dd + slot * N, N * sizeof(float));
+  // this position's row of the cache: k, v [B, N, cap, E]; the key side [B, cap, I·N] / [B, cap, N]
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t h = 0; h < N; h++) {
+      const float* src = w.qkv + b * 3 * D + h * E;
+      std::memcpy(L.a[kKCache] + ((b * N + h) * cap + row) * E, src + D, E * sizeof(float));
+      std::memcpy(L.a[kVCache] + ((b * N + h) * cap + row) * E, src + 2 * D, E * sizeof(float));
     }
+  if (kSide) {
+    const bool stacked = !L.m[kDd].present();
+    const float* ddRaw = stacked ? w.dyn + 4 * C : w.dd;
+    const int64_t ds = stacked ? 4 * C + 4 * N : 4 * N;
+    for (int call = 0; call < 2; call++) {
+      const int64_t c = 2 * call + 1;  // preKey, postKey
+      float* const* side = L.a + kSide0 + 3 * call;
+      for (int64_t b = 0; b < B; b++) {
+        const int64_t at = b * cap + row;
+        std::memcpy(side[0] + at * I * N, w.w + (c * B + b) * J, I * N * sizeof(float));
+        std::memcpy(side[1] + at * I * N, w.w + (c * B + b) * J + I * N, I * N * sizeof(float));
+        for (int64_t n = 0; n < N; n++) side[2][at * N + n] = std::tanh(ddRaw[b * ds + c * N + n]);
+      }
+    }
+  }
   mark(pCacheRow);
 
-  const int64_t window = static_cast<int64_t>(L.p[kWindow]);
-  DecodeCall c{1,
-               N,
-               1,
-               count + 1,
-               E,
-               dcmha ? I : 1,
-               window,
-               static_cast<int64_t>(L.p[kPos]),
-               static_cast<int64_t>(L.p[kKOff]),
-               nullptr,
-               qSide,
-               kSide,
-               dcmha,
-               1.0f / std::sqrt(static_cast<float>(E)),  // as attention.cc's readGeometry
-               {},
-               cap * E};
-  for (int call = 0; call < 2 && dcmha; call++) {
-    const float** w = c.w[call];
-    const int64_t qs = 2 * call;  // preQuery, postQuery
+  int32_t keyStart[kMaxRows];
+  const bool padded = L.a[kKeyStart] != nullptr;
+  for (int64_t b = 0; padded && b < B; b++) keyStart[b] = static_cast<int32_t>(L.a[kKeyStart][b]);
+  DecodeCall call{B,
+                  N,
+                  1,
+                  count + 1,
+                  E,
+                  dcmha ? I : 1,
+                  static_cast<int64_t>(L.p[kWindow]),
+                  static_cast<int64_t>(L.p[kPos]),
+                  static_cast<int64_t>(L.p[kKOff]),
+                  padded ? keyStart : nullptr,
+                  qSide,
+                  kSide,
+                  dcmha,
+                  1.0f / std::sqrt(static_cast<float>(E)),  // as attention.cc's readGeometry
+                  {},
+                  cap * E,
+                  cap};
+  for (int c = 0; c < 2 && dcmha; c++) {
+    const float** cw = call.w[c];
     if (qSide) {
-      w[0] = w_CJ + qs * J;
-      w[1] = w_CJ + qs * J + I * N;
-      w[2] = dd + qs * N;
+      cw[0] = w.qside + c * B * (J + N);
+      cw[1] = cw[0] + B * I * N;
+      cw[2] = cw[1] + B * I * N;
     }
     if (kSide) {
-      float* const* side = L.a + kSide0 + 3 * call;
-      w[3] = side[0] + first * I * N;
-      w[4] = side[1] + first * I * N;
-      w[5] = side[2] + first * N;
+      float* const* side = L.a + kSide0 + 3 * c;
+      cw[3] = side[0] + first * I * N;
+      cw[4] = side[1] + first * I * N;
+      cw[5] = side[2] + first * N;
     }
   }
-  attentionDecodeForward(c, q, L.a[kKCache] + first * E, L.a[kVCache] + first * E, y_D, stats);
+  attentionDecodeForward(call, w.q, L.a[kKCache] + first * E, L.a[kVCache] + first * E, w.y, w.stats);
   mark(pAttention);
 
-  matvec(L.m[kWo], y_D, o_D);
-  addBias(o_D, L.a[kBo], D);
+  matvec(L.m[kWo], w.y, w.o, B);
+  addBias(w.o, L.a[kBo], B, D);
   mark(pWo);
   // the MLP reads the block's input (parallel residual, DCPythia) or the attention's residual sum
-  if (flags & kParallel) norm(L, flags, kFfnNorm, kFfnNormBias, x, n_D);
-  for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
-  if (!(flags & kParallel)) norm(L, flags, kFfnNorm, kFfnNormBias, x, n_D);
+  if (flags & kParallel) norm(L, flags, kFfnNorm, kFfnNormBias, x, w.n, B);
+  for (int64_t j = 0; j < B * D; j++) x[j] = x[j] + w.o[j];
+  if (!(flags & kParallel)) norm(L, flags, kFfnNorm, kFfnNormBias, x, w.n, B);
   mark(pNorms);
   if (flags & kGeluMlp) {
-    matvec(L.m[kW1], n_D, act);
-    addBias(act, L.a[kB1], F);
+    matvec(L.m[kW1], w.n, w.act, B);
+    addBias(w.act, L.a[kB1], B, F);
     mark(pW13);
-    for (int64_t j = 0; j < F; j++) act[j] = gelu(act[j]);
-    mark(pSwiglu);
+    for (int64_t j = 0; j < B * F; j++) w.act[j] = gelu(w.act[j]);
   } else {
-    swiglu(L, n_D, gu, act, F, mark);
-  }
-  matvec(L.m[kW2], act, o_D);
-  addBias(o_D, L.a[kB2], D);
-  mark(pW2);
-  for (int64_t j = 0; j < D; j++) x[j] = x[j] + o_D[j];
-  mark(pNorms);
-  if (profiling) profiledCalls++;
-}
-
-// w1·x and w3·x (or both stacked), then silu(gate)·up
-void swiglu(const Layer& L, const float* n_D, float* gu, float* act, int64_t F, Marks& mark) {
-  if (L.m[kW3].present()) {
-    matvec(L.m[kW1], n_D, gu);
-    matvec(L.m[kW3], n_D, gu + F);
-  } else {
-    matvec(L.m[kW1], n_D, gu);  // w1 and w3 stacked: [2F], w1's half first
-  }
-  mark(pW13);
-  for (int64_t j = 0; j < F; j++) {
-    const float g = gu[j];
-    act[j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[F + j];  // silu(g) · up, as tf.mul(silu, up)
+    swiglu(L, w.n, w.gu, w.act, B, F);
+    mark(pW13);
   }
   mark(pSwiglu);
+  matvec(L.m[kW2], w.act, w.o, B);
+  addBias(w.o, L.a[kB2], B, D);
+  mark(pW2);
+  for (int64_t j = 0; j < B * D; j++) x[j] = x[j] + w.o[j];
+  mark(pNorms);
+  if (profiling) profiledCalls++;
 }
 
 }  // namespace

@@ -77,6 +77,7 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       opt(w.woBias, 'woBias'),
       opt(w.w1Bias, 'w1Bias'),
       opt(w.w2Bias, 'w2Bias'),
+      call.keyStart === null ? null : Float32Array.from(call.keyStart),
     ];
     const flags =
       (s.qkNorm ? 1 : 0) |
@@ -87,6 +88,7 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       (s.parallelResidual ? 32 : 0) |
       (s.geluMlp ? 64 : 0);
     const params = new Float64Array([
+      call.batch,
       s.D,
       s.N,
       s.E,

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { compareClose } from '@dcformer/kernels/testing';
 import { decodeLayerFor } from '@dcformer/kernels';
-import { type ModelConfig, cachedLogits, initModel, resolveConfig } from '../../model/src/index.js';
+import { type ModelConfig, cachedLogits, decodeOne, initModel, prefill, resolveConfig } from '../../model/src/index.js';
 import { compactModel } from '../../model/src/compact.js';
 import { loadModel } from '../../model/src/node.js';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,35 @@ describe.skipIf(!native)('decode layer', () => {
         }
       });
 
+  for (const dtype of ['f32', 'int4'] as const)
+    it(`${dtype}: three left-padded rows decode together as each row's full forward (within 1e-4)`, () => {
+      const model = compactModel(initModel(base, 12), dtype, { groupSize: 32 });
+      const prompts = [idsOf(3, 1), idsOf(7, 2), idsOf(5, 3)];
+      const next = [idsOf(70, 4), idsOf(70, 5), idsOf(70, 6)];
+      const V = base.vocabSize;
+      const { cache } = prefill(model, prompts);
+      try {
+        const got = next[0].map((_, t) => decodeOne(model, cache, [next[0][t], next[1][t], next[2][t]]));
+        expect(cache.rows.every((r) => r !== null)).toBe(true);
+        prompts.forEach((p, b) => {
+          const full = model.forward([[...p, ...next[b]]]);
+          const want = full.dataSync() as Float32Array;
+          full.dispose();
+          got.slice(0, -1).forEach((rows, t) => {
+            const at = (p.length + t) * V;
+            const rep = compareClose(rows[b], want.subarray(at, at + V), [V], {
+              atol: 1e-4,
+              label: `row ${b} step ${t}`,
+            });
+            expect(rep.ok, rep.message).toBe(true);
+          });
+        });
+      } finally {
+        cache.dispose();
+        model.dispose();
+      }
+    });
+
   it('refuses arrays of the wrong length with a TypeError instead of reading past them', () => {
     const addon = loadNative().addon as unknown as {
       decodeLayer(m: unknown[], a: unknown[], p: Float64Array): void;
@@ -128,7 +157,7 @@ describe.skipIf(!native)('decode layer', () => {
     const f = (n: number) => new Float32Array(n);
     const mat = (N: number, K: number): unknown[] => [-1, f(N * K), null, N, K, 0];
     const mats = [mat(3 * D, D), mat(D, D), mat(32, D), null, mat(D, 16), null, null];
-    const params = new Float64Array([D, 2, 4, 2, 16, 0, 0, 1e-6, 1e-6, 0, 0, 0, 0, 0, 0, 4]);
+    const params = new Float64Array([1, D, 2, 4, 2, 16, 0, 0, 1e-6, 1e-6, 0, 0, 0, 0, 0, 0, 4]);
     const arrays = (x: number, k: number) => [f(x), f(D), f(D), null, null, f(2), f(2), null, f(k), f(k)];
     expect(() => addon.decodeLayer(mats, arrays(D, 2 * 4 * 4), params)).not.toThrow();
     expect(() => addon.decodeLayer(mats, arrays(D - 1, 2 * 4 * 4), params)).toThrow(/decodeLayer: x/);
@@ -137,7 +166,10 @@ describe.skipIf(!native)('decode layer', () => {
       /decodeLayer: wqkv/,
     );
     const full = new Float64Array(params);
-    full[14] = 4; // count = cap: no room for the new row
+    full[15] = 4; // count = cap: no room for the new row
     expect(() => addon.decodeLayer(mats, arrays(D, 32), full)).toThrow(/decodeLayer: bad sizes/);
+    const nine = new Float64Array(params);
+    nine[0] = 9; // more rows than the fused decode products take
+    expect(() => addon.decodeLayer(mats, arrays(9 * D, 9 * 32), nine)).toThrow(/decodeLayer: bad sizes/);
   });
 });

@@ -1,14 +1,14 @@
 /**
  * The decode-layer contract: one DCFormer++ / Transformer++ block (RMSNorm, SwiGLU, optional
  * QK-norm and DCMHA) or DCPythia block (LayerNorm, biases, GELU MLP, parallel residual) for one
- * decode position of one sequence, run by a backend package in a single
- * call instead of ~50 tfjs kernels (whose bookkeeping, 10–30 µs each, cost a 2.8B-shaped int4 decode
- * step about a third of its time). A backend package registers an implementation; the model asks for
- * one and keeps its tfjs path where there is none.
+ * decode position of B ≤ 8 sequences, run by a backend package in a single call instead of ~50 tfjs
+ * kernels (whose bookkeeping, 10–30 µs each, cost a 2.8B-shaped int4 decode step about a third of its
+ * time). A backend package registers an implementation; the model asks for one and keeps its tfjs
+ * path where there is none.
  *
- * The cache rows live in plain Float32Arrays the caller owns: k and v [N, cap, E] (a run of `cap`
- * rows per head), the key-side dynamic weights [cap, I, N] (kw1, kw2) and [cap, N] (kdd) for the pre-
- * and post-Compose calls. The block writes this position's row at `first + count` and attends to rows
+ * The cache rows live in plain Float32Arrays the caller owns: k and v [B, N, cap, E] (a run of `cap`
+ * rows per sequence and head), the key-side dynamic weights [B, cap, I, N] (kw1, kw2) and [B, cap, N]
+ * (kdd) for the pre- and post-Compose calls. The block writes this position's row at `first + count` and attends to rows
  * first … first + count.
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
@@ -80,16 +80,23 @@ export interface DecodeLayerRows {
   start: number;
 }
 
+/** Sequences one call runs at most (the decode products' fused rows). */
+export const DECODE_LAYER_MAX_ROWS = 8;
+
 export interface DecodeLayerCall {
   shape: DecodeLayerShape;
   weights: DecodeLayerWeights;
-  /** The residual stream [D]: read, and overwritten with the block's output. */
+  /** Sequences B (1 … DECODE_LAYER_MAX_ROWS). */
+  batch: number;
+  /** The residual stream [B, D]: read, and overwritten with the block's output. */
   x: Float32Array;
-  /** Absolute position of this token (its RoPE angle and causal limit). */
+  /** Index of this token in the (left-padded) batch: its causal limit. */
   position: number;
-  /** cos / sin of this position, [R/2] each (ropeTable). */
+  /** cos / sin of each row's RoPE position, [B, R/2] each (ropeTable). */
   cos: Float32Array;
   sin: Float32Array;
+  /** Per row, the index of its first real key (left padding); null when no row is padded. */
+  keyStart: readonly number[] | null;
   /** Keys a query sees: W (local layer) or null (global). */
   window: number | null;
   rows: DecodeLayerRows;

@@ -99,6 +99,7 @@ export { runKernelWithList } from './run-kernel.js';
 export {
   registerDecodeLayer,
   decodeLayerFor,
+  DECODE_LAYER_MAX_ROWS,
   type DecodeLayerCall,
   type DecodeLayerFn,
   type DecodeLayerRows,

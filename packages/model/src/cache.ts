@@ -47,14 +47,13 @@ export class KVCache {
   }
 
   /**
-   * Layer `index` as rows with room for one more position (converting its tensors the first time),
-   * for a one-row cache. `side`: the sizes of the key-side rows (I·N and N), null without them.
+   * Layer `index` as rows with room for one more position (converting its tensors the first time). `side`: the sizes of the key-side rows (I·N and N), null without them.
    */
   rowLayer(index: number, N: number, E: number, side: { I: number; N: number } | null): RowLayer {
     let r = this.rows[index];
     if (r === null) {
       const l = this.layers[index];
-      r = l === null ? emptyRows(N, E, side, this.length) : rowsOf(l, N, E, side);
+      r = l === null ? emptyRows(this.batch, N, E, side, this.length) : rowsOf(l, this.batch, N, E, side);
       if (l !== null) for (const t of tensorsOf(l)) t.dispose();
       this.layers[index] = null;
       this.rows[index] = r;
@@ -202,15 +201,16 @@ export function trimKeys(l: LayerCache, first: number): LayerCache {
 }
 
 /**
- * A layer's positions as rows (DecodeLayerRows of @dcformer/kernels): k and v [N, cap, E], the key
- * side's kw1, kw2 [cap, I, N] and kdd [cap, N] for both Compose calls. Rows first … first + count − 1
- * hold positions start … start + count − 1.
+ * A layer's positions as rows (DecodeLayerRows of @dcformer/kernels): k and v [B, N, cap, E], the key
+ * side's kw1, kw2 [B, cap, I, N] and kdd [B, cap, N] for both Compose calls. Rows first … first +
+ * count − 1 hold positions start … start + count − 1.
  */
 export interface RowLayer extends DecodeLayerRows {
   side: Float32Array[] | null;
-  /** Floats per row of k / v (N·E is spread over the heads) and of each side array. */
+  readonly B: number;
   readonly N: number;
   readonly E: number;
+  /** Floats per row of each side array (I·N or N). */
   readonly sideRow: readonly number[];
 }
 
@@ -218,37 +218,54 @@ function sideRowSizes(side: { I: number; N: number } | null): number[] {
   return side === null ? [] : [0, 1, 2, 3, 4, 5].map((s) => (s % 3 === 2 ? side.N : side.I * side.N));
 }
 
-function emptyRows(N: number, E: number, side: { I: number; N: number } | null, start: number): RowLayer {
+function emptyRows(B: number, N: number, E: number, side: { I: number; N: number } | null, start: number): RowLayer {
   const cap = 64;
   const sideRow = sideRowSizes(side);
   return {
-    k: new Float32Array(N * cap * E),
-    v: new Float32Array(N * cap * E),
-    side: side === null ? null : sideRow.map((n) => new Float32Array(cap * n)),
+    k: new Float32Array(B * N * cap * E),
+    v: new Float32Array(B * N * cap * E),
+    side: side === null ? null : sideRow.map((n) => new Float32Array(B * cap * n)),
     cap,
     first: 0,
     count: 0,
     start,
+    B,
     N,
     E,
     sideRow,
   };
 }
 
-/** A tensor layer as rows: each head's S keys become its first S rows. */
-function rowsOf(l: LayerCache, N: number, E: number, side: { I: number; N: number } | null): RowLayer {
+/**
+ * Copies `count` rows of `width` floats per run: run r (B·N runs for k and v, B for a side array)
+ * from row `from` of a run of `fromCap` rows in `src` to row 0 of a run of `toCap` rows in `dst`.
+ */
+function copyRuns(
+  src: Float32Array,
+  dst: Float32Array,
+  runs: number,
+  width: number,
+  fromCap: number,
+  from: number,
+  toCap: number,
+  count: number,
+): void {
+  for (let r = 0; r < runs; r++)
+    dst.set(src.subarray((r * fromCap + from) * width, (r * fromCap + from + count) * width), r * toCap * width);
+}
+
+/** A tensor layer as rows: each sequence's and head's S keys become its first S rows. */
+function rowsOf(l: LayerCache, B: number, N: number, E: number, side: { I: number; N: number } | null): RowLayer {
   const S = l.k_BNSE.shape[2] as number;
-  const r = emptyRows(N, E, l.key === null ? null : side, l.start);
+  const r = emptyRows(B, N, E, l.key === null ? null : side, l.start);
   growRows(r, Math.max(64, 2 * (S + 1)));
-  const k = l.k_BNSE.dataSync() as Float32Array;
-  const v = l.v_BNSE.dataSync() as Float32Array;
-  for (let h = 0; h < N; h++) {
-    r.k.set(k.subarray(h * S * E, (h + 1) * S * E), h * r.cap * E);
-    r.v.set(v.subarray(h * S * E, (h + 1) * S * E), h * r.cap * E);
-  }
+  copyRuns(l.k_BNSE.dataSync() as Float32Array, r.k, B * N, E, S, 0, r.cap, S);
+  copyRuns(l.v_BNSE.dataSync() as Float32Array, r.v, B * N, E, S, 0, r.cap, S);
   if (l.key !== null && r.side !== null) {
     const from = [...sideTensors(l.key.pre), ...sideTensors(l.key.post)];
-    from.forEach((t, s) => (r.side as Float32Array[])[s].set(t.dataSync() as Float32Array));
+    from.forEach((t, s) =>
+      copyRuns(t.dataSync() as Float32Array, (r.side as Float32Array[])[s], B, r.sideRow[s], S, 0, r.cap, S),
+    );
   }
   r.count = S;
   return r;
@@ -256,43 +273,36 @@ function rowsOf(l: LayerCache, N: number, E: number, side: { I: number; N: numbe
 
 /** Rows back as a tensor layer (copies: the rows stay writable by the decode layer). */
 function tensorsOfRows(r: RowLayer): LayerCache {
-  const { N, E, count: S } = r;
+  const { B, N, E, count: S } = r;
   const kv = (buf: Float32Array) => {
-    const out = new Float32Array(N * S * E);
-    for (let h = 0; h < N; h++)
-      out.set(buf.subarray((h * r.cap + r.first) * E, (h * r.cap + r.first + S) * E), h * S * E);
-    return tf.tensor(out, [1, N, S, E], 'float32');
+    const out = new Float32Array(B * N * S * E);
+    copyRuns(buf, out, B * N, E, r.cap, r.first, S, S);
+    return tf.tensor(out, [B, N, S, E], 'float32');
   };
   let key: DynamicSide | null = null;
   if (r.side !== null) {
     const t = r.side.map((buf, s) => {
       const n = r.sideRow[s];
-      const rest = s % 3 === 2 ? [n] : [n / N, N];
-      return tf.tensor(buf.slice(r.first * n, (r.first + S) * n), [1, S, ...rest], 'float32');
+      const out = new Float32Array(B * S * n);
+      copyRuns(buf, out, B, n, r.cap, r.first, S, S);
+      return tf.tensor(out, [B, S, ...(s % 3 === 2 ? [n] : [n / N, N])], 'float32');
     });
     key = { pre: { w1: t[0], w2: t[1], dd: t[2] }, post: { w1: t[3], w2: t[4], dd: t[5] } };
   }
   return { k_BNSE: kv(r.k), v_BNSE: kv(r.v), key, start: r.start };
 }
 
-/** Moves the kept rows to the front of buffers of `cap` rows (new ones when the size changes). */
+/** Moves the kept rows to the front of runs of `cap` rows (new buffers when the size changes). */
 function growRows(r: RowLayer, cap: number): void {
-  const { N, E, first, count } = r;
-  const kv = (buf: Float32Array) => {
-    const out = cap === r.cap ? buf : new Float32Array(N * cap * E);
-    for (let h = 0; h < N; h++)
-      out.set(buf.subarray((h * r.cap + first) * E, (h * r.cap + first + count) * E), h * cap * E);
+  const { B, N, E, first, count } = r;
+  const move = (buf: Float32Array, runs: number, width: number) => {
+    const out = cap === r.cap ? buf : new Float32Array(runs * cap * width);
+    copyRuns(buf, out, runs, width, r.cap, first, cap, count); // in place: each run moves toward its start
     return out;
   };
-  r.k = kv(r.k);
-  r.v = kv(r.v);
-  if (r.side !== null)
-    r.side = r.side.map((buf, s) => {
-      const n = r.sideRow[s];
-      const out = cap === r.cap ? buf : new Float32Array(cap * n);
-      out.set(buf.subarray(first * n, (first + count) * n), 0);
-      return out;
-    });
+  r.k = move(r.k, B * N, E);
+  r.v = move(r.v, B * N, E);
+  if (r.side !== null) r.side = r.side.map((buf, s) => move(buf, B, r.sideRow[s]));
   r.cap = cap;
   r.first = 0;
 }

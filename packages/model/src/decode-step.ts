@@ -1,5 +1,5 @@
 /**
- * A one-token decode step of one sequence through the backend's decode layer (@dcformer/kernels'
+ * A one-token decode step of up to 8 sequences through the backend's decode layer (@dcformer/kernels'
  * decode-layer contract): each block is one call that reads the weights where the model holds them
  * and writes its cache row in place, instead of ~50 tfjs kernels per block. The embedding, the final
  * norm and the output projection stay tfjs ops. Same semantics as DcformerModel.block for the
@@ -13,6 +13,7 @@ import {
   type DecodeLayerFn,
   type DecodeLayerShape,
   type DecodeLayerWeights,
+  DECODE_LAYER_MAX_ROWS,
   decodeLayerFor,
   ropeTable,
 } from '@dcformer/kernels';
@@ -31,10 +32,9 @@ export function decodeLayerForStep(
   config: ModelConfig,
   layers: readonly LayerParams[],
   ids_BT: Tensor,
-  cache: KVCache,
 ): DecodeLayerFn | null {
   const [B, T] = ids_BT.shape as number[];
-  if (B !== 1 || T !== 1 || cache.padded || switchedOff()) return null;
+  if (B > DECODE_LAYER_MAX_ROWS || T !== 1 || switchedOff()) return null;
   if (isMudd(config) || config.mgate) return null;
   if (layers.some((l) => l.attentionNorm === undefined || l.attention.wqkv === undefined)) return null;
   return decodeLayerFor(tf.getBackend());
@@ -89,24 +89,35 @@ function weightsOf(layer: LayerParams): DecodeLayerWeights {
 }
 
 /**
- * The blocks of one decode step: x_D (the embedded token, overwritten) through every layer at
- * `position`, each layer's cache in row form.
+ * The blocks of one decode step: x_BD (the embedded tokens [B, D], overwritten) through every layer
+ * at batch index `position`, each layer's cache in row form. Left-padded rows count their RoPE
+ * positions from their first real token and mask the keys before it, as the tfjs path does.
  */
 export function decodeBlocks(
   fn: DecodeLayerFn,
   config: ModelConfig,
   layers: readonly LayerParams[],
   windows: readonly (number | null)[],
-  x_D: Float32Array,
+  x_BD: Float32Array,
   cache: KVCache,
   position: number,
 ): void {
-  const { cos, sin } = ropeTable(rotaryDims(config), config.ropeBase, position, 1);
+  const R = rotaryDims(config);
+  const B = cache.batch;
+  const cos = new Float32Array((B * R) / 2);
+  const sin = new Float32Array((B * R) / 2);
+  cache.pads.forEach((pad, b) => {
+    const t = ropeTable(R, config.ropeBase, position - (cache.padded ? pad : 0), 1);
+    cos.set(t.cos, (b * R) / 2);
+    sin.set(t.sin, (b * R) / 2);
+  });
+  const keyStart = cache.padded ? cache.pads : null;
   layers.forEach((layer, i) => {
     const shape = shapeOf(config, layer);
     const side = shape.dcmha && shape.keyWise ? { I: shape.I, N: shape.N } : null;
     const rows = cache.rowLayer(i, shape.N, shape.E, side);
-    fn({ shape, weights: weightsOf(layer), x: x_D, position, cos, sin, window: windows[i], rows });
+    const call = { shape, weights: weightsOf(layer), batch: B, x: x_BD, position, cos, sin, keyStart };
+    fn({ ...call, window: windows[i], rows });
     advanceRows(rows, position, windows[i]);
   });
 }

@@ -120,13 +120,13 @@ export class DcformerModel {
 
   private run(ids_BT: Tensor, ctx: StepContext): Tensor {
     const cache = ctx.cache;
-    const decode = cache === null ? null : decodeLayerForStep(this.config, this.params.layers, ids_BT, cache);
+    const decode = cache === null ? null : decodeLayerForStep(this.config, this.params.layers, ids_BT);
     if (cache !== null && decode !== null) {
-      // one sequence, one token: each block is one call of the backend's decode layer (decode-step.ts)
+      // one token per row: each block is one call of the backend's decode layer (decode-step.ts)
       return tf.tidy(() => {
-        const x_D = Float32Array.from(embed(this.params.tokEmbeddings, ids_BT).dataSync() as Float32Array);
-        decodeBlocks(decode, this.config, this.params.layers, this.windows, x_D, cache, ctx.start);
-        const x_BTD = tf.tensor(x_D, [1, 1, this.config.dim], 'float32');
+        const x_BD = Float32Array.from(embed(this.params.tokEmbeddings, ids_BT).dataSync() as Float32Array);
+        decodeBlocks(decode, this.config, this.params.layers, this.windows, x_BD, cache, ctx.start);
+        const x_BTD = tf.tensor(x_BD, [cache.batch, 1, this.config.dim], 'float32');
         return linear(this.norm(this.params.norm, x_BTD), this.params.output);
       });
     }

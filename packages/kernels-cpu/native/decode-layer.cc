@@ -104,10 +104,10 @@ inline float gelu(float x) {
 
 enum Flags : int { kQkNorm = 1, kDcmha = 2, kQueryWise = 4, kKeyWise = 8, kLayerNorm = 16, kParallel = 32, kGeluMlp = 64 };
 
-// Wall time per phase of the block, summed over calls while DCFORMER_DECODE_LAYER_PROFILE=1 (read and
-// reset by decodeLayerProfile(); apps/bench's decode-step-profile prints it). Off: one branch per phase.
 constexpr int64_t kMaxRows = 8;  // the decode products' fused rows (qgemm kFusedRows, gemm skinny)
 
+// Wall time per phase of the block, summed over calls while DCFORMER_DECODE_LAYER_PROFILE=1 (read and
+// reset by decodeLayerProfile(); apps/bench's decode-step-profile prints it). Off: one branch per phase.
 enum Phase : int { pNorms, pWqkv, pQkRope, pDynProj, pDynWeights, pCacheRow, pAttention, pWo, pW13, pSwiglu, pW2, kPhases };
 const char* const kPhaseNames[kPhases] = {"norms + residuals", "wqkv", "qk-norm + rope", "dw1|dd", "dynamic weights",
                                           "cache row", "attention", "wo", "w1|w3", "activation", "w2"};

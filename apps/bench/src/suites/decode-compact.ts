@@ -102,12 +102,21 @@ function cpuNowMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** Read bandwidth in GB/s (1e9 bytes), median of `runs` sums over a 1 GiB buffer; null without the addon. */
+let probeBuffer: Float32Array | null = null;
+
+/**
+ * Read bandwidth in GB/s (1e9 bytes) of `runs` sums over a 1 GiB buffer (kept for the next call, so
+ * that probes can be interleaved with the decode runs); null without the addon.
+ */
 export function readBandwidth(runs: number, smoke: boolean): { gbs: number[] } | null {
   const addon = compactAddon(loadNative().addon);
   if (addon === null) return null;
-  const buf = new Float32Array((smoke ? 16 : 1024) << 18).fill(1);
-  addon.readSum(buf, buf.length);
+  const n = (smoke ? 16 : 1024) << 18;
+  let buf = probeBuffer;
+  if (buf === null || buf.length !== n) {
+    buf = probeBuffer = new Float32Array(n).fill(1);
+    addon.readSum(buf, buf.length);
+  }
   const gbs: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
@@ -123,13 +132,16 @@ async function measure(
   name: string,
   model: DcformerModel,
   steps: number,
-  readGbs: number | null,
 ): Promise<void> {
   const V = model.config.vocabSize;
   const prompt = [Array.from({ length: 4 }, (_, i) => (i * 131 + 7) % V)];
   const rates: number[] = [];
   const cpuMs: number[] = [];
+  // this VM's bandwidth moves from minute to minute: a probe before each measured run, and the
+  // config's fraction against the median of its own probes
+  const reads: number[] = [];
   for (let i = 0; i < o.warmup + o.runs; i++) {
+    if (i >= o.warmup) reads.push(...(readBandwidth(1, o.smoke)?.gbs ?? []));
     // process CPU time from the first new token (the prefill's) to the end: the decode steps only
     let first: number | null = null;
     const r = generate(model, prompt, { maxNewTokens: steps, onToken: () => (first ??= cpuNowMs()) });
@@ -145,15 +157,17 @@ async function measure(
   o.emit(record({ ...base, metric: 'weight_bytes_per_token', unit: 'bytes' }, stats([bytes])));
   const achieved = stats(rates.map((r) => (r * bytes) / 1e9));
   o.emit(record({ ...base, metric: 'achieved_gb_per_s', unit: 'GB/s' }, achieved));
-  if (readGbs !== null)
-    o.emit(record({ ...base, metric: 'bandwidth_fraction', unit: 'ratio' }, stats([achieved.median / readGbs])));
+  if (reads.length > 0) {
+    const read = stats(reads);
+    o.emit(record({ ...base, metric: 'read_gb_per_s', unit: 'GB/s' }, read));
+    o.emit(record({ ...base, metric: 'bandwidth_fraction', unit: 'ratio' }, stats([achieved.median / read.median])));
+  }
   o.emit(record({ ...base, metric: 'peak_rss_mb', unit: 'MiB' }, stats([peakRssMb()])));
 }
 
 export const decodeCompactSuite: Suite = async (o) => {
   const backend = await useBackend(o.backend);
   const bw = readBandwidth(Math.max(3, o.runs), o.smoke);
-  const readGbs = bw === null ? null : stats(bw.gbs).median;
   if (bw !== null)
     o.emit(
       record({ bench: 'decode', backend, config: 'machine', metric: 'read_gb_per_s', unit: 'GB/s' }, stats(bw.gbs)),
@@ -161,14 +175,14 @@ export const decodeCompactSuite: Suite = async (o) => {
   const small = o.smoke ? 'tiny' : 'bench-small';
   for (const dtype of ['f32', 'bf16', 'int8', 'int4'] as const) {
     const model = compactModel(initModel(presetConfig(small), 0), dtype);
-    await measure(o, backend, dtype === 'f32' ? small : `${small}@${dtype}`, model, o.smoke ? 4 : 64, readGbs);
+    await measure(o, backend, dtype === 'f32' ? small : `${small}@${dtype}`, model, o.smoke ? 4 : 64);
     model.dispose();
   }
   if (o.smoke || process.env.DCFORMER_BENCH_2P8B === '0') return;
   const big = presetConfig('dcformer-2.8b');
   for (const dtype of ['int4', 'int8', 'bf16', 'f32'] as const) {
     const model = randomModel(big, dtype);
-    await measure(o, backend, `2.8b-shape@${dtype}`, model, 8, readGbs);
+    await measure(o, backend, `2.8b-shape@${dtype}`, model, 16);
     model.dispose();
     tf.disposeVariables();
   }

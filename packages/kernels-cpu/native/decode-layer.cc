@@ -303,7 +303,7 @@ Work carve(int64_t B, int64_t D, int64_t F, int64_t C, int64_t N, int64_t J, int
                            B * 4 * N, 4 * B * C, 4 * B * J, 2 * B * (2 * I * N + N), B * N * 2};
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
-  buf.assign(static_cast<size_t>(total), 0.0f);
+  if (buf.size() < static_cast<size_t>(total)) buf.resize(static_cast<size_t>(total));  // every piece is written before it is read
   float* at = buf.data();
   float* p[13];
   for (int i = 0; i < 13; i++) {

@@ -109,6 +109,7 @@ struct Nibbles {
     const uint8_t* w = p.w + n * rowBytes(kInt4, K);
     const float* s = p.scales + n * (K / G);
     const float* x = p.xp + m0 * K;
+    prefetchScales(s, rowBytes(kInt4, K), K / G);  // every pass over W (x rows outer here)
     __m512 tot[MB], acc[MB][4];
     for (int m = 0; m < MB; m++) tot[m] = _mm512_setzero_ps();
     if (G % kWeights == 0) {

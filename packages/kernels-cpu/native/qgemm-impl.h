@@ -59,6 +59,8 @@ struct Kernels {
     const uint8_t* w = p.w + n * rowBytes(F, K);
     const float* s = F >= kInt8 ? p.scales + n * (K / p.G) : nullptr;
     const float* x = p.x + m0 * K;
+    if constexpr (F >= kInt8)
+      if (m0 == 0) prefetchScales(s, rowBytes(F, K), K / p.G);  // once per row (x rows inner here)
     R tot[MB];
     for (int m = 0; m < MB; m++) tot[m] = V::zero();
     for (int64_t g0 = 0; g0 < K32; g0 += G, s += F >= kInt8 ? 1 : 0) {

@@ -105,8 +105,8 @@ static inline float bf16ToFloat(uint16_t h) {
 // (int4 on 6912-weight rows 8 → 14–17, AVX2 int8 8 → 14; Zen 5, measured). The 16-bit formats gained
 // nothing (bf16 rows of 2560 lost ~8%) and keep the hardware's alone. The price: one more load-unit
 // instruction per line, ~15% of int8's rate when W sits in L2 (W read from L3 gained ~15%; a decode
-// step's weights never fit in L2). Never faults, so reading past
-// the end of W is harmless: the address is formed as an integer, not as a pointer past the object.
+// step's weights never fit in L2). Never faults, so reading past the end of W is harmless: the
+// address is formed as an integer, not as a pointer past the object.
 // always_inline: GCC takes a function that only prefetches for one without side effects and drops
 // calls to it that it did not inline early (a larger wrapper lost every prefetch at -O1 and up).
 constexpr int64_t kPrefetchAhead = 6144;

@@ -136,7 +136,7 @@ class Marks {
   double last_;
 };
 
-// Slots of the mats / arrays / params lists (decode-layer.ts writes them in this order).
+// Slots of the arrays / params lists (decode-layer.ts writes them in this order).
 enum MatSlot : int { kWqkv, kWo, kW1, kW3, kW2, kDw1, kDd, kMats };
 enum ArraySlot : int {
   kX,
@@ -187,54 +187,57 @@ bool typedOf(napi_env env, napi_value v, napi_typedarray_type want, void** data,
   return napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) == napi_ok && type == want;
 }
 
-double numberOf(napi_env env, napi_value v) {
-  double d = NAN;
-  napi_get_value_double(env, v, &d);
-  return d;
+// Element i of `list` as a typed array of `want` (data and element count), or null; false when it is
+// something else.
+bool optionalTyped(napi_env env, napi_value list, uint32_t i, napi_typedarray_type want, void** data,
+                   size_t* length) {
+  napi_value v = elementOf(env, list, i);
+  *data = nullptr;
+  *length = 0;
+  return typedOf(env, v, want, data, length) || isNullish(env, v);
 }
 
-// Reads the three lists; an empty string or why not.
-std::string readLayer(napi_env env, napi_value mats, napi_value arrays, napi_value params, Layer& L) {
+// Reads the two lists (one flat list of arrays and one Float64Array: napi calls cost ~0.1 µs each and
+// a block's call made ~150 of them when the matrices were nested lists); an empty string or why not.
+std::string readLayer(napi_env env, napi_value arrays, napi_value params, Layer& L) {
   void* data;
   size_t n;
-  if (!typedOf(env, params, napi_float64_array, &data, &n) || n != kParams) return "params must be a Float64Array of " + std::to_string(kParams);
-  std::memcpy(L.p, data, sizeof(L.p));
+  if (!typedOf(env, params, napi_float64_array, &data, &n) || n != kParams + 4 * kMats)
+    return "params must be a Float64Array of " + std::to_string(kParams + 4 * kMats);
+  const double* p = static_cast<const double*>(data);
+  std::memcpy(L.p, p, sizeof(L.p));
   for (uint32_t i = 0; i < kArrays; i++) {
-    napi_value v = elementOf(env, arrays, i);
-    if (isNullish(env, v)) continue;
-    if (!typedOf(env, v, napi_float32_array, &data, &L.len[i]))
+    if (!optionalTyped(env, arrays, i, napi_float32_array, &data, &L.len[i]))
       return "arrays[" + std::to_string(i) + "] must be a Float32Array or null";
     L.a[i] = static_cast<float*>(data);
   }
   for (uint32_t i = 0; i < kMats; i++) {
-    napi_value v = elementOf(env, mats, i);
-    if (isNullish(env, v)) continue;
     Mat& m = L.m[i];
-    m.format = static_cast<int>(numberOf(env, elementOf(env, v, 0)));
-    m.N = static_cast<int64_t>(numberOf(env, elementOf(env, v, 3)));
-    m.K = static_cast<int64_t>(numberOf(env, elementOf(env, v, 4)));
-    m.G = static_cast<int64_t>(numberOf(env, elementOf(env, v, 5)));
-    const std::string at = "mats[" + std::to_string(i) + "]";
-    if (m.format < -2 || m.format > qgemm::kInt4 || m.N < 1 || m.K < 1) return at + " has a bad format or size";
-    if (m.format < 0) {
-      if (!typedOf(env, elementOf(env, v, 1), napi_float32_array, &data, &n) || static_cast<int64_t>(n) != m.N * m.K)
-        return at + ": float32 data of N·K = " + std::to_string(m.N * m.K) + " elements expected";
-    } else {
-      const bool quantized = m.format >= qgemm::kInt8;
-      if (quantized && (m.G < 32 || m.G % 32 != 0 || m.K % m.G != 0)) return at + ": bad group size";
-      if (!typedOf(env, elementOf(env, v, 1), napi_int32_array, &data, &n) ||
-          static_cast<int64_t>(n) * 4 != m.N * qgemm::rowBytes(m.format, m.K))
-        return at + ": packed Int32Array of N·rowBytes/4 words expected";
-      if (quantized) {
-        void* s;
-        size_t sn;
-        if (!typedOf(env, elementOf(env, v, 2), napi_float32_array, &s, &sn) ||
-            static_cast<int64_t>(sn) != m.N * (m.K / m.G))
-          return at + ": scales of N·K/G floats expected";
-        m.scales = static_cast<const float*>(s);
-      }
-    }
+    const double* d = p + kParams + 4 * i;
+    if (d[0] == -3) continue;  // absent
+    m.format = static_cast<int>(d[0]);
+    m.N = static_cast<int64_t>(d[1]);
+    m.K = static_cast<int64_t>(d[2]);
+    m.G = static_cast<int64_t>(d[3]);
+    auto at = [&](const char* what) { return "matrix " + std::to_string(i) + ": " + what; };
+    if (m.format < -2 || m.format > qgemm::kInt4 || m.N < 1 || m.K < 1) return at("bad format or size");
+    const uint32_t slot = kArrays + 2 * i;
+    const bool quantized = m.format >= qgemm::kInt8;
+    if (quantized && (m.G < 32 || m.G % 32 != 0 || m.K % m.G != 0)) return at("bad group size");
+    const bool ok = m.format < 0 ? optionalTyped(env, arrays, slot, napi_float32_array, &data, &n) &&
+                                       static_cast<int64_t>(n) == m.N * m.K
+                                 : optionalTyped(env, arrays, slot, napi_int32_array, &data, &n) &&
+                                       static_cast<int64_t>(n) * 4 == m.N * qgemm::rowBytes(m.format, m.K);
+    if (!ok || data == nullptr) return at(m.format < 0 ? "float32 data of N·K elements expected"
+                                                       : "packed Int32Array of N·rowBytes/4 words expected");
     m.data = data;
+    if (quantized) {
+      void* sd;
+      if (!optionalTyped(env, arrays, slot + 1, napi_float32_array, &sd, &n) || sd == nullptr ||
+          static_cast<int64_t>(n) != m.N * (m.K / m.G))
+        return at("scales of N·K/G floats expected");
+      m.scales = static_cast<const float*>(sd);
+    }
   }
   return "";
 }
@@ -487,17 +490,19 @@ void block(const Layer& L) {
 
 }  // namespace
 
-// decodeLayer(mats, arrays, params): one block for one decode position, x updated in place
+// decodeLayer(arrays, params): one block for one decode position, x updated in place. arrays: the
+// ArraySlot arrays, then each matrix's data and scales; params: the Param values, then each
+// matrix's format (−3 absent), N, K, G.
 napi_value DecodeLayer(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) {
-    napi_throw_type_error(env, nullptr, "dcformer_cpu: decodeLayer expects (mats, arrays, params)");
+  if (argc < 2) {
+    napi_throw_type_error(env, nullptr, "dcformer_cpu: decodeLayer expects (arrays, params)");
     return nullptr;
   }
   Layer L;
-  std::string why = readLayer(env, argv[0], argv[1], argv[2], L);
+  std::string why = readLayer(env, argv[0], argv[1], L);
   if (why.empty()) why = checkLayer(L);
   if (!why.empty()) {
     napi_throw_type_error(env, nullptr, ("dcformer_cpu: decodeLayer: " + why).c_str());

@@ -19,7 +19,8 @@ import { f32, i32 } from './backend-data.js';
 type MatArg = [number, Float32Array | Int32Array, Float32Array | null, number, number, number];
 
 export interface DecodeLayerAddon {
-  decodeLayer(mats: (MatArg | null)[], arrays: (Float32Array | null)[], params: Float64Array): void;
+  /** arrays: the layer's arrays, then each matrix's data and scales; params: the layer's numbers, then each matrix's format (−3 absent), N, K, G. */
+  decodeLayer(arrays: (Float32Array | Int32Array | null)[], params: Float64Array): void;
 }
 
 function values(backend: unknown, t: Tensor, who: string): Float32Array {
@@ -59,7 +60,7 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
     ];
     const opt = (t: Tensor | undefined, who: string) => (t === undefined ? null : values(backend, t, who));
     const side = s.dcmha && s.keyWise ? rows.side : null;
-    const arrays = [
+    const arrays: (Float32Array | Int32Array | null)[] = [
       call.x,
       values(backend, w.attentionNorm, 'attentionNorm'),
       values(backend, w.ffnNorm, 'ffnNorm'),
@@ -87,7 +88,7 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       (s.layerNorm ? 16 : 0) |
       (s.parallelResidual ? 32 : 0) |
       (s.geluMlp ? 64 : 0);
-    const params = new Float64Array([
+    const numbers = [
       call.batch,
       s.D,
       s.N,
@@ -105,8 +106,12 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       rows.first,
       rows.count,
       rows.cap,
-    ]);
-    addon.decodeLayer(mats, arrays, params);
+    ];
+    for (const m of mats) {
+      arrays.push(m === null ? null : m[1], m === null ? null : m[2]);
+      numbers.push(...(m === null ? [-3, 0, 0, 0] : [m[0], m[3], m[4], m[5]]));
+    }
+    addon.decodeLayer(arrays, new Float64Array(numbers));
   };
 }
 

@@ -150,26 +150,33 @@ describe.skipIf(!native)('decode layer', () => {
     });
 
   it('refuses arrays of the wrong length with a TypeError instead of reading past them', () => {
-    const addon = loadNative().addon as unknown as {
-      decodeLayer(m: unknown[], a: unknown[], p: Float64Array): void;
-    };
+    const addon = loadNative().addon as unknown as { decodeLayer(a: unknown[], p: Float64Array): void };
     const D = 8;
     const f = (n: number) => new Float32Array(n);
-    const mat = (N: number, K: number): unknown[] => [-1, f(N * K), null, N, K, 0];
-    const mats = [mat(3 * D, D), mat(D, D), mat(32, D), null, mat(D, 16), null, null];
-    const params = new Float64Array([1, D, 2, 4, 2, 16, 0, 0, 1e-6, 1e-6, 0, 0, 0, 0, 0, 0, 4]);
-    const arrays = (x: number, k: number) => [f(x), f(D), f(D), null, null, f(2), f(2), null, f(k), f(k)];
-    expect(() => addon.decodeLayer(mats, arrays(D, 2 * 4 * 4), params)).not.toThrow();
-    expect(() => addon.decodeLayer(mats, arrays(D - 1, 2 * 4 * 4), params)).toThrow(/decodeLayer: x/);
-    expect(() => addon.decodeLayer(mats, arrays(D, 2 * 4 * 3), params)).toThrow(/decodeLayer: k\/v cache/);
-    expect(() => addon.decodeLayer([mat(3 * D, D - 1), ...mats.slice(1)], arrays(D, 32), params)).toThrow(
-      /decodeLayer: wqkv/,
-    );
-    const full = new Float64Array(params);
+    // matrices wqkv [3D,D], wo [D,D], w1|w3 [32,D], w3 absent, w2 [D,16], dw1 and dd absent (float32 [N,K])
+    const shapes: ([number, number] | null)[] = [[3 * D, D], [D, D], [32, D], null, [D, 16], null, null];
+    const layer = [1, D, 2, 4, 2, 16, 0, 0, 1e-6, 1e-6, 0, 0, 0, 0, 0, 0, 4];
+    const call = (x: number, k: number, numbers = layer, wqkvK = D) => {
+      const arrays: (Float32Array | null)[] = [f(x), f(D), f(D), null, null, f(2), f(2), null, f(k), f(k)];
+      arrays.push(...new Array(6 + 7).fill(null)); // key side, biases, keyStart
+      const tail: number[] = [];
+      shapes.forEach((s, i) => {
+        const [N, K] = s === null ? [0, 0] : i === 0 ? [s[0], wqkvK] : s;
+        arrays.push(s === null ? null : f(N * K), null);
+        tail.push(...(s === null ? [-3, 0, 0, 0] : [-1, N, K, 0]));
+      });
+      addon.decodeLayer(arrays, new Float64Array([...numbers, ...tail]));
+    };
+    expect(() => call(D, 2 * 4 * 4)).not.toThrow();
+    expect(() => call(D - 1, 2 * 4 * 4)).toThrow(/decodeLayer: x/);
+    expect(() => call(D, 2 * 4 * 3)).toThrow(/decodeLayer: k\/v cache/);
+    expect(() => call(D, 32, layer, D - 1)).toThrow(/decodeLayer: wqkv/);
+    const full = [...layer];
     full[15] = 4; // count = cap: no room for the new row
-    expect(() => addon.decodeLayer(mats, arrays(D, 32), full)).toThrow(/decodeLayer: bad sizes/);
-    const nine = new Float64Array(params);
+    expect(() => call(D, 32, full)).toThrow(/decodeLayer: bad sizes/);
+    const nine = [...layer];
     nine[0] = 9; // more rows than the fused decode products take
-    expect(() => addon.decodeLayer(mats, arrays(9 * D, 9 * 32), nine)).toThrow(/decodeLayer: bad sizes/);
+    expect(() => call(9 * D, 9 * 32, nine)).toThrow(/decodeLayer: bad sizes/);
+    expect(() => addon.decodeLayer([], new Float64Array(3))).toThrow(/decodeLayer: params/);
   });
 });

@@ -168,12 +168,6 @@ struct Layer {
   double p[kParams] = {};
 };
 
-napi_value elementOf(napi_env env, napi_value list, uint32_t i) {
-  napi_value v = nullptr;
-  napi_get_element(env, list, i, &v);
-  return v;
-}
-
 bool isNullish(napi_env env, napi_value v) {
   napi_valuetype t;
   return v == nullptr || napi_typeof(env, v, &t) != napi_ok || t == napi_null || t == napi_undefined;
@@ -187,19 +181,21 @@ bool typedOf(napi_env env, napi_value v, napi_typedarray_type want, void** data,
   return napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) == napi_ok && type == want;
 }
 
-// Element i of `list` as a typed array of `want` (data and element count), or null; false when it is
-// something else.
-bool optionalTyped(napi_env env, napi_value list, uint32_t i, napi_typedarray_type want, void** data,
-                   size_t* length) {
-  napi_value v = elementOf(env, list, i);
+// `v` as a typed array of `want` (data and element count), or null; false when it is something else.
+bool optionalTyped(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
   *data = nullptr;
   *length = 0;
   return typedOf(env, v, want, data, length) || isNullish(env, v);
 }
 
-// Reads the two lists (one flat list of arrays and one Float64Array: napi calls cost ~0.1 µs each and
-// a block's call made ~150 of them when the matrices were nested lists); an empty string or why not.
-std::string readLayer(napi_env env, napi_value arrays, napi_value params, Layer& L) {
+// Reads the arguments: params, then the arrays, each its own argument (napi calls cost 0.2–0.4 µs
+// each here, and reading them out of nested lists took ~150 calls, ~45 µs per block); an empty
+// string or why not.
+constexpr size_t kArgs = 1 + kArrays + 2 * kMats;
+
+std::string readLayer(napi_env env, const napi_value* args, Layer& L) {
+  const napi_value params = args[0];
+  const napi_value* arrays = args + 1;
   void* data;
   size_t n;
   if (!typedOf(env, params, napi_float64_array, &data, &n) || n != kParams + 4 * kMats)
@@ -207,7 +203,7 @@ std::string readLayer(napi_env env, napi_value arrays, napi_value params, Layer&
   const double* p = static_cast<const double*>(data);
   std::memcpy(L.p, p, sizeof(L.p));
   for (uint32_t i = 0; i < kArrays; i++) {
-    if (!optionalTyped(env, arrays, i, napi_float32_array, &data, &L.len[i]))
+    if (!optionalTyped(env, arrays[i], napi_float32_array, &data, &L.len[i]))
       return "arrays[" + std::to_string(i) + "] must be a Float32Array or null";
     L.a[i] = static_cast<float*>(data);
   }
@@ -224,16 +220,16 @@ std::string readLayer(napi_env env, napi_value arrays, napi_value params, Layer&
     const uint32_t slot = kArrays + 2 * i;
     const bool quantized = m.format >= qgemm::kInt8;
     if (quantized && (m.G < 32 || m.G % 32 != 0 || m.K % m.G != 0)) return at("bad group size");
-    const bool ok = m.format < 0 ? optionalTyped(env, arrays, slot, napi_float32_array, &data, &n) &&
+    const bool ok = m.format < 0 ? optionalTyped(env, arrays[slot], napi_float32_array, &data, &n) &&
                                        static_cast<int64_t>(n) == m.N * m.K
-                                 : optionalTyped(env, arrays, slot, napi_int32_array, &data, &n) &&
+                                 : optionalTyped(env, arrays[slot], napi_int32_array, &data, &n) &&
                                        static_cast<int64_t>(n) * 4 == m.N * qgemm::rowBytes(m.format, m.K);
     if (!ok || data == nullptr) return at(m.format < 0 ? "float32 data of N·K elements expected"
                                                        : "packed Int32Array of N·rowBytes/4 words expected");
     m.data = data;
     if (quantized) {
       void* sd;
-      if (!optionalTyped(env, arrays, slot + 1, napi_float32_array, &sd, &n) || sd == nullptr ||
+      if (!optionalTyped(env, arrays[slot + 1], napi_float32_array, &sd, &n) || sd == nullptr ||
           static_cast<int64_t>(n) != m.N * (m.K / m.G))
         return at("scales of N·K/G floats expected");
       m.scales = static_cast<const float*>(sd);
@@ -490,19 +486,20 @@ void block(const Layer& L) {
 
 }  // namespace
 
-// decodeLayer(arrays, params): one block for one decode position, x updated in place. arrays: the
-// ArraySlot arrays, then each matrix's data and scales; params: the Param values, then each
-// matrix's format (−3 absent), N, K, G.
+// decodeLayer(params, ...arrays): one block for one decode position, x updated in place. params: the
+// Param values, then each matrix's format (−3 absent), N, K, G; arrays: the ArraySlot arrays, then
+// each matrix's data and scales.
 napi_value DecodeLayer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = kArgs;
+  napi_value argv[kArgs];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 2) {
-    napi_throw_type_error(env, nullptr, "dcformer_cpu: decodeLayer expects (arrays, params)");
+  if (argc < kArgs) {
+    napi_throw_type_error(env, nullptr,
+                          ("dcformer_cpu: decodeLayer expects params and " + std::to_string(kArgs - 1) + " arrays").c_str());
     return nullptr;
   }
   Layer L;
-  std::string why = readLayer(env, argv[0], argv[1], L);
+  std::string why = readLayer(env, argv, L);
   if (why.empty()) why = checkLayer(L);
   if (!why.empty()) {
     napi_throw_type_error(env, nullptr, ("dcformer_cpu: decodeLayer: " + why).c_str());

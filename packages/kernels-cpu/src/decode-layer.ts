@@ -19,8 +19,11 @@ import { f32, i32 } from './backend-data.js';
 type MatArg = [number, Float32Array | Int32Array, Float32Array | null, number, number, number];
 
 export interface DecodeLayerAddon {
-  /** arrays: the layer's arrays, then each matrix's data and scales; params: the layer's numbers, then each matrix's format (−3 absent), N, K, G. */
-  decodeLayer(arrays: (Float32Array | Int32Array | null)[], params: Float64Array): void;
+  /**
+   * params: the layer's numbers, then each matrix's format (−3 absent), N, K, G; then, one argument
+   * each, the layer's arrays and each matrix's data and scales.
+   */
+  decodeLayer(params: Float64Array, ...arrays: (Float32Array | Int32Array | null)[]): void;
 }
 
 function values(backend: unknown, t: Tensor, who: string): Float32Array {
@@ -111,7 +114,7 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       arrays.push(m === null ? null : m[1], m === null ? null : m[2]);
       numbers.push(...(m === null ? [-3, 0, 0, 0] : [m[0], m[3], m[4], m[5]]));
     }
-    addon.decodeLayer(arrays, new Float64Array(numbers));
+    addon.decodeLayer(new Float64Array(numbers), ...arrays);
   };
 }
 

@@ -150,7 +150,7 @@ describe.skipIf(!native)('decode layer', () => {
     });
 
   it('refuses arrays of the wrong length with a TypeError instead of reading past them', () => {
-    const addon = loadNative().addon as unknown as { decodeLayer(a: unknown[], p: Float64Array): void };
+    const addon = loadNative().addon as unknown as { decodeLayer(p: Float64Array, ...a: unknown[]): void };
     const D = 8;
     const f = (n: number) => new Float32Array(n);
     // matrices wqkv [3D,D], wo [D,D], w1|w3 [32,D], w3 absent, w2 [D,16], dw1 and dd absent (float32 [N,K])
@@ -165,7 +165,7 @@ describe.skipIf(!native)('decode layer', () => {
         arrays.push(s === null ? null : f(N * K), null);
         tail.push(...(s === null ? [-3, 0, 0, 0] : [-1, N, K, 0]));
       });
-      addon.decodeLayer(arrays, new Float64Array([...numbers, ...tail]));
+      addon.decodeLayer(new Float64Array([...numbers, ...tail]), ...arrays);
     };
     expect(() => call(D, 2 * 4 * 4)).not.toThrow();
     expect(() => call(D - 1, 2 * 4 * 4)).toThrow(/decodeLayer: x/);
@@ -177,6 +177,7 @@ describe.skipIf(!native)('decode layer', () => {
     const nine = [...layer];
     nine[0] = 9; // more rows than the fused decode products take
     expect(() => call(9 * D, 9 * 32, nine)).toThrow(/decodeLayer: bad sizes/);
-    expect(() => addon.decodeLayer([], new Float64Array(3))).toThrow(/decodeLayer: params/);
+    expect(() => addon.decodeLayer(new Float64Array(3))).toThrow(/decodeLayer expects params and 37 arrays/);
+    expect(() => addon.decodeLayer(new Float64Array(3), ...new Array(37).fill(null))).toThrow(/decodeLayer: params/);
   });
 });

@@ -312,22 +312,20 @@ Work carve(int64_t B, int64_t D, int64_t F, int64_t C, int64_t N, int64_t J, int
   return {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]};
 }
 
-// w1·x and w3·x (or both stacked) for B rows, then silu(gate)·up
-void swiglu(const Layer& L, const float* n, float* gu, float* act, int64_t B, int64_t F) {
-  if (L.m[kW3].present()) {
-    matvec(L.m[kW1], n, gu, B);
-    matvec(L.m[kW3], n, gu + B * F, B);
-    for (int64_t j = 0; j < B * F; j++) {
-      const float g = gu[j];
-      act[j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[B * F + j];  // silu(g) · up, as tf.mul(silu, up)
-    }
-    return;
-  }
-  matvec(L.m[kW1], n, gu, B);  // w1 and w3 stacked: [B, 2F], w1's half first
+// SwiGLU for B rows: w1·x and w3·x (or both stacked, [B, 2F] with w1's half first) into gu, then
+// act = silu(gate)·up as tf.mul(silu, up)
+void gateUp(const Layer& L, const float* n, float* gu, int64_t B, int64_t F) {
+  matvec(L.m[kW1], n, gu, B);
+  if (L.m[kW3].present()) matvec(L.m[kW3], n, gu + B * F, B);
+}
+
+void siluMul(const Layer& L, const float* gu, float* act, int64_t B, int64_t F) {
+  const bool stacked = !L.m[kW3].present();
   for (int64_t r = 0; r < B; r++)
     for (int64_t j = 0; j < F; j++) {
-      const float g = gu[r * 2 * F + j];
-      act[r * F + j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * gu[r * 2 * F + F + j];
+      const float g = stacked ? gu[r * 2 * F + j] : gu[r * F + j];
+      const float up = stacked ? gu[r * 2 * F + F + j] : gu[B * F + r * F + j];
+      act[r * F + j] = (g * (1.0f / (1.0f + vexpFlush(-g)))) * up;
     }
 }
 
@@ -472,8 +470,9 @@ void block(const Layer& L) {
     mark(pW13);
     for (int64_t j = 0; j < B * F; j++) w.act[j] = gelu(w.act[j]);
   } else {
-    swiglu(L, w.n, w.gu, w.act, B, F);
+    gateUp(L, w.n, w.gu, B, F);
     mark(pW13);
+    siluMul(L, w.gu, w.act, B, F);
   }
   mark(pSwiglu);
   matvec(L.m[kW2], w.act, w.o, B);

@@ -19,9 +19,8 @@ import {
 } from '@dcformer/kernels';
 import { isMudd, isPythiaLike, rotaryDims, type ModelConfig } from './config.js';
 import { type KVCache, advanceRows } from './cache.js';
+import { QK_NORM_EPS } from './layers.js';
 import type { LayerParams, NormParams } from './params.js';
-
-const QK_NORM_EPS = 1e-6;
 
 function switchedOff(): boolean {
   return typeof process !== 'undefined' && process.env?.DCFORMER_DECODE_LAYER === '0';

@@ -3,6 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { rmsNorm as rmsNormKernel, softmaxCrossEntropy } from '@dcformer/kernels';
 
+/** DCFormer's and DCPythia's QK-norm eps (MUDD's q_norm / k_norm use the config's norm_eps). */
+export const QK_NORM_EPS = 1e-6;
+
 /** y = x·Wᵀ (+ b), W stored as nn.Linear's (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return tf.tidy(() => {

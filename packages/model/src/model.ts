@@ -23,12 +23,10 @@ import {
 import { validateIds } from './ids.js';
 import { KVCache, appendKeys, trimKeys } from './cache.js';
 import { decodeBlocks, decodeLayerForStep } from './decode-step.js';
-import { applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
+import { QK_NORM_EPS, applyRope, layerNorm, nextTokenLoss, rmsNorm, silu } from './layers.js';
 import { type LinearWeight, embed, linear, releaseCompact } from './compact.js';
 import { weightSpecs, type WeightSpec } from './weights.js';
 import { readAsync, readSync, type Reads } from './reads.js';
-
-const QK_NORM_EPS = 1e-6;
 
 /**
  * [B,T,N,E] ↔ [B,N,T,E]. With one position (a decode step) or one head both layouts hold the values

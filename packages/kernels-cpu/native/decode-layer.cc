@@ -3,8 +3,8 @@
 // RoPE, DCMHA's dynamic weights, the cache row, decode attention, wo, norm, the MLP (SwiGLU, or
 // DCPythia's GELU MLP with biases and its parallel residual), both residual adds. A decode step
 // through tfjs ran ~50 kernels per layer, each costing 10–30 µs of bookkeeping whatever its size:
-// ~30 ms of a 2.8B-shaped int4 step of ~110 ms. Here a layer is one N-API call and the weight
-// products are nearly all that is left of the time.
+// ~45 ms of a 2.8B-shaped int4 step of ~111 ms on a 2-core AMD EPYC Zen 5 VM (AVX-512). Here a
+// layer is one N-API call, and the weight products are ~86% of a step (docs/benchmarks.md).
 //
 // Each piece computes what the kernel the tfjs path runs computes, in the same order: the weight
 // products go through the same GEMM / compact-matmul drivers (gemm::runCurrent, qgemm::run) with
@@ -188,9 +188,8 @@ bool optionalTyped(napi_env env, napi_value v, napi_typedarray_type want, void**
   return typedOf(env, v, want, data, length) || isNullish(env, v);
 }
 
-// Reads the arguments: params, then the arrays, each its own argument (napi calls cost 0.2–0.4 µs
-// each here, and reading them out of nested lists took ~150 calls, ~45 µs per block); an empty
-// string or why not.
+// Reads the arguments: params, then the arrays, each its own argument (one napi call per array
+// instead of reading nested lists element by element); an empty string or why not.
 constexpr size_t kArgs = 1 + kArrays + 2 * kMats;
 
 std::string readLayer(napi_env env, const napi_value* args, Layer& L) {
@@ -211,6 +210,8 @@ std::string readLayer(napi_env env, const napi_value* args, Layer& L) {
     Mat& m = L.m[i];
     const double* d = p + kParams + 4 * i;
     if (d[0] == -3) continue;  // absent
+    for (int j = 0; j < 4; j++)
+      if (!std::isfinite(d[j]) || std::fabs(d[j]) > 1 << 30) return "matrix " + std::to_string(i) + ": bad format or size";
     m.format = static_cast<int>(d[0]);
     m.N = static_cast<int64_t>(d[1]);
     m.K = static_cast<int64_t>(d[2]);
@@ -241,6 +242,9 @@ std::string readLayer(napi_env env, const napi_value* args, Layer& L) {
 // Every size the block reads, against the lists' lengths: the addon must not read out of bounds
 // whatever the caller passes.
 std::string checkLayer(const Layer& L) {
+  // every size below is an integer of at most 2^30, so no product of three of them overflows
+  for (double v : L.p)
+    if (!std::isfinite(v) || std::fabs(v) > 1 << 30) return "bad sizes";
   const int64_t B = L.p[kB], D = L.p[kD], N = L.p[kN], E = L.p[kE], H = L.p[kH], F = L.p[kF], I = L.p[kI],
                 C = L.p[kC];
   const int64_t first = L.p[kFirst], count = L.p[kCount], cap = L.p[kCap];
@@ -365,11 +369,12 @@ void block(const Layer& L) {
 
   // dynamicWeights (compose/dynamic-weights.ts): slot c of SLOTS = preQuery, preKey, postQuery, postKey.
   // hidden [4][B][C] and w [4][B][J] as the tfjs path's batched product over the slots.
+  // dw1·x rows of hs floats; dd·x (before tanh) rows of ds floats, after dw1's in the stacked product
+  const bool stacked = !L.m[kDd].present();
+  const int64_t hs = stacked ? 4 * C + 4 * N : 4 * C;
+  const float* ddRaw = stacked ? w.dyn + 4 * C : w.dd;
+  const int64_t ds = stacked ? hs : 4 * N;
   if (dcmha) {
-    const bool stacked = !L.m[kDd].present();
-    const int64_t hs = stacked ? 4 * C + 4 * N : 4 * C;  // row stride of dw1·x
-    const float* ddRaw = stacked ? w.dyn + 4 * C : w.dd;
-    const int64_t ds = stacked ? hs : 4 * N;
     matvec(L.m[kDw1], w.n, w.dyn, B);
     if (!stacked) matvec(L.m[kDd], w.n, w.dd, B);
     mark(pDynProj);
@@ -403,9 +408,6 @@ void block(const Layer& L) {
       std::memcpy(L.a[kVCache] + ((b * N + h) * cap + row) * E, src + 2 * D, E * sizeof(float));
     }
   if (kSide) {
-    const bool stacked = !L.m[kDd].present();
-    const float* ddRaw = stacked ? w.dyn + 4 * C : w.dd;
-    const int64_t ds = stacked ? 4 * C + 4 * N : 4 * N;
     for (int call = 0; call < 2; call++) {
       const int64_t c = 2 * call + 1;  // preKey, postKey
       float* const* side = L.a + kSide0 + 3 * call;

@@ -102,7 +102,8 @@ static inline float bf16ToFloat(uint16_t h) {
 // The hardware prefetchers alone left one thread's int8 stream at 12–13 GB/s on rows of 6912
 // weights (FFN w2, where x is 27 KB: with x wrapped to 8–16 KB the same rows streamed at 20 GB/s)
 // against 20–21 GB/s on rows of 2560; prefetching 2–16 KB ahead brought both to 21–23 GB/s
-// (int4 on 6912-weight rows 8 → 14–17, AVX2 int8 8 → 14; Zen 5, measured). The 16-bit formats gained
+// (int4 on 6912-weight rows 8 → 14–17, AVX2 int8 8 → 14; 2-core AMD EPYC Zen 5 VM, AVX-512 path
+// unless named, measured). The 16-bit formats gained
 // nothing (bf16 rows of 2560 lost ~8%) and keep the hardware's alone. The price: one more load-unit
 // instruction per line, ~15% of int8's rate when W sits in L2 (W read from L3 gained ~15%; a decode
 // step's weights never fit in L2). Never faults, so reading past the end of W is harmless: the
@@ -117,8 +118,8 @@ __attribute__((always_inline)) static inline void prefetchAhead(const uint8_t* p
 // The row's scales are a second, slower stream (int4 with G = 64: 4 bytes per 32 of weights, int8:
 // per 64) that the hardware prefetchers followed poorly beside the weights: prefetching the scales of
 // the row kPrefetchAhead bytes of W further on, once per row, took one thread's int4 stream from
-// 16.5 to 20 GB/s and int8's from 21 to 25 (rows of 2560; two threads int4 25–30 → 30–34; Zen 5,
-// measured). perRow: scales per row; the address is an integer, like prefetchAhead's.
+// 16.5 to 20 GB/s and int8's from 21 to 25 (rows of 2560; two threads int4 25–30 → 30–34; AMD EPYC
+// Zen 5, AVX-512, measured). perRow: scales per row; the address is an integer, like prefetchAhead's.
 __attribute__((always_inline)) static inline void prefetchScales(const float* s, int64_t rowBytes, int64_t perRow) {
   const uintptr_t bytes = 4 * static_cast<uintptr_t>(perRow);
   const uintptr_t a = reinterpret_cast<uintptr_t>(s) + bytes * static_cast<uintptr_t>(kPrefetchAhead / rowBytes + 1);

@@ -32,7 +32,10 @@ function values(backend: unknown, t: Tensor, who: string): Float32Array {
   return v;
 }
 
-/** A float32 matrix [out, in] (nn.Linear), [in, …out] input-major, or a compact weight. */
+/**
+ * A float32 matrix [out, in] (nn.Linear) or, with `inputMajor` (DCMHA's dw1 / dd), [in, …out]; or a
+ * compact weight, always [out, in].
+ */
 function matrix(backend: unknown, w: Tensor | CompactWeight, who: string, inputMajor = false): MatArg {
   if (!isCompactWeight(w)) {
     const [a, ...rest] = w.shape as number[];
@@ -49,7 +52,6 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
   return (call: DecodeLayerCall) => {
     const backend = tf.backend();
     const { shape: s, weights: w, rows } = call;
-    const inputMajor = (t: Tensor | CompactWeight | undefined) => t !== undefined && !isCompactWeight(t);
     const mat = (t: Tensor | CompactWeight | undefined, who: string, major = false) =>
       t === undefined ? null : matrix(backend, t, who, major);
     const mats = [
@@ -58,8 +60,8 @@ export function decodeLayerFn(addon: DecodeLayerAddon): DecodeLayerFn {
       mat(w.w1, 'w1'),
       mat(w.w3, 'w3'),
       mat(w.w2, 'w2'),
-      s.dcmha ? mat(w.dw1, 'dw1', inputMajor(w.dw1)) : null,
-      s.dcmha ? mat(w.dd, 'dd', inputMajor(w.dd)) : null,
+      s.dcmha ? mat(w.dw1, 'dw1', true) : null,
+      s.dcmha ? mat(w.dd, 'dd', true) : null,
     ];
     const opt = (t: Tensor | undefined, who: string) => (t === undefined ? null : values(backend, t, who));
     const side = s.dcmha && s.keyWise ? rows.side : null;

@@ -7,7 +7,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { compareClose } from '@dcformer/kernels/testing';
 import { decodeLayerFor } from '@dcformer/kernels';
-import { type ModelConfig, cachedLogits, decodeOne, initModel, prefill, resolveConfig } from '../../model/src/index.js';
+import {
+  type ModelConfig,
+  cachedLogits,
+  decodeOne,
+  initModel,
+  layerWindows,
+  prefill,
+  resolveConfig,
+} from '../../model/src/index.js';
 import { compactModel } from '../../model/src/compact.js';
 import { loadModel } from '../../model/src/node.js';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +122,10 @@ describe.skipIf(!native)('decode layer', () => {
             }
             t += n - 1;
           }
+          // a local layer keeps only what the next query sees: W − 1 earlier positions
+          layerWindows(config).forEach((W, i) => {
+            if (W !== null) expect(cache.rows[i]?.count).toBe(W - 1);
+          });
         } finally {
           cache.dispose();
           model.dispose();
@@ -177,6 +189,9 @@ describe.skipIf(!native)('decode layer', () => {
     const nine = [...layer];
     nine[0] = 9; // more rows than the fused decode products take
     expect(() => call(9 * D, 9 * 32, nine)).toThrow(/decodeLayer: bad sizes/);
+    const nan = [...layer];
+    nan[3] = Number.NaN; // E
+    expect(() => call(D, 32, nan)).toThrow(/decodeLayer: bad sizes/);
     expect(() => addon.decodeLayer(new Float64Array(3))).toThrow(/decodeLayer expects params and 37 arrays/);
     expect(() => addon.decodeLayer(new Float64Array(3), ...new Array(37).fill(null))).toThrow(/decodeLayer: params/);
   });

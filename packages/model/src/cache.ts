@@ -53,7 +53,7 @@ export class KVCache {
     let r = this.rows[index];
     if (r === null) {
       const l = this.layers[index];
-      r = l === null ? emptyRows(this.batch, N, E, side, this.length) : rowsOf(l, this.batch, N, E, side);
+      r = l === null ? emptyRows(this.batch, N, E, side, this.length, 64) : rowsOf(l, this.batch, N, E, side);
       if (l !== null) for (const t of tensorsOf(l)) t.dispose();
       this.layers[index] = null;
       this.rows[index] = r;
@@ -218,8 +218,14 @@ function sideRowSizes(side: { I: number; N: number } | null): number[] {
   return side === null ? [] : [0, 1, 2, 3, 4, 5].map((s) => (s % 3 === 2 ? side.N : side.I * side.N));
 }
 
-function emptyRows(B: number, N: number, E: number, side: { I: number; N: number } | null, start: number): RowLayer {
-  const cap = 64;
+function emptyRows(
+  B: number,
+  N: number,
+  E: number,
+  side: { I: number; N: number } | null,
+  start: number,
+  cap: number,
+): RowLayer {
   const sideRow = sideRowSizes(side);
   return {
     k: new Float32Array(B * N * cap * E),
@@ -257,8 +263,7 @@ function copyRuns(
 /** A tensor layer as rows: each sequence's and head's S keys become its first S rows. */
 function rowsOf(l: LayerCache, B: number, N: number, E: number, side: { I: number; N: number } | null): RowLayer {
   const S = l.k_BNSE.shape[2] as number;
-  const r = emptyRows(B, N, E, l.key === null ? null : side, l.start);
-  growRows(r, Math.max(64, 2 * (S + 1)));
+  const r = emptyRows(B, N, E, l.key === null ? null : side, l.start, Math.max(64, 2 * (S + 1)));
   copyRuns(l.k_BNSE.dataSync() as Float32Array, r.k, B * N, E, S, 0, r.cap, S);
   copyRuns(l.v_BNSE.dataSync() as Float32Array, r.v, B * N, E, S, 0, r.cap, S);
   if (l.key !== null && r.side !== null) {

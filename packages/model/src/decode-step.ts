@@ -39,6 +39,7 @@ export function decodeLayerForStep(
   return decodeLayerFor(tf.getBackend());
 }
 
+/** The block's sizes and switches: the same for every layer of a model. */
 function shapeOf(config: ModelConfig, layer: LayerParams): DecodeLayerShape {
   const qkw = layer.attention.qkw?.shape as number[] | undefined;
   return {
@@ -111,12 +112,12 @@ export function decodeBlocks(
     sin.set(t.sin, (b * R) / 2);
   });
   const keyStart = cache.padded ? cache.pads : null;
+  const shape = shapeOf(config, layers[0]);
+  const side = shape.dcmha && shape.keyWise ? { I: shape.I, N: shape.N } : null;
   layers.forEach((layer, i) => {
-    const shape = shapeOf(config, layer);
-    const side = shape.dcmha && shape.keyWise ? { I: shape.I, N: shape.N } : null;
     const rows = cache.rowLayer(i, shape.N, shape.E, side);
-    const call = { shape, weights: weightsOf(layer), batch: B, x: x_BD, position, cos, sin, keyStart };
-    fn({ ...call, window: windows[i], rows });
-    advanceRows(rows, position, windows[i]);
+    const window = windows[i];
+    fn({ shape, weights: weightsOf(layer), batch: B, x: x_BD, position, cos, sin, keyStart, window, rows });
+    advanceRows(rows, position, window);
   });
 }

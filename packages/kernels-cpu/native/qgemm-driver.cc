@@ -15,8 +15,8 @@ namespace {
 const Path* chosen = nullptr;
 
 const Path* initial() {
-  const Path* all[4];
-  const int n = runnablePaths(all, 4);
+  const Path* all[kMaxPaths];
+  const int n = runnablePaths(all, kMaxPaths);
   const char* want = std::getenv("DCFORMER_QGEMM");
   if (want != nullptr)
     for (int i = 0; i < n; i++)
@@ -28,7 +28,7 @@ const Path* initial() {
 
 int runnablePaths(const Path** out, int max) {
   int n = 0;
-  for (const Path* p : {avx512Path(), avx2Path(), neonPath(), portablePath()})
+  for (const Path* p : {avx512VnniPath(), avx512Path(), avx2Path(), neonPath(), portablePath()})
     if (p != nullptr && n < max) out[n++] = p;
   return n;
 }
@@ -39,8 +39,8 @@ const Path& currentPath() {
 }
 
 bool setPath(const char* name) {
-  const Path* all[4];
-  const int n = runnablePaths(all, 4);
+  const Path* all[kMaxPaths];
+  const int n = runnablePaths(all, kMaxPaths);
   for (int i = 0; i < n; i++) {
     if (std::strcmp(all[i]->name, name) == 0) {
       chosen = all[i];

@@ -34,8 +34,8 @@ napi_value CompactPath(napi_env env, napi_callback_info) {
 }
 
 napi_value CompactPaths(napi_env env, napi_callback_info) {
-  const qgemm::Path* all[4];
-  const int n = qgemm::runnablePaths(all, 4);
+  const qgemm::Path* all[qgemm::kMaxPaths];
+  const int n = qgemm::runnablePaths(all, qgemm::kMaxPaths);
   napi_value arr;
   napi_create_array_with_length(env, n, &arr);
   for (int i = 0; i < n; i++) {
@@ -58,8 +58,8 @@ napi_value SetCompactPath(napi_env env, napi_callback_info info) {
   }
   if (!qgemm::setPath(name)) {
     std::string msg = std::string("dcformer_cpu: setCompactPath: '") + name + "' cannot run here; runnable:";
-    const qgemm::Path* all[4];
-    const int n = qgemm::runnablePaths(all, 4);
+    const qgemm::Path* all[qgemm::kMaxPaths];
+    const int n = qgemm::runnablePaths(all, qgemm::kMaxPaths);
     for (int i = 0; i < n; i++) msg += std::string(" ") + all[i]->name;
     napi_throw_error(env, nullptr, msg.c_str());
   }

@@ -13,7 +13,8 @@
 //
 // Each ISA file (qgemm-avx512.cc, qgemm-avx2.cc, qgemm-neon.cc, qgemm-portable.cc) instantiates the
 // one algorithm of qgemm-impl.h with its own vector type and decoders, compiled with its own target
-// flags (scripts/native-flags.mjs); qgemm-driver.cc picks one at run time and splits N over threads.
+// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc adds an integer int4 decode on top of the
+// avx512 path. qgemm-driver.cc picks one at run time and splits N over threads.
 #pragma once
 #include <cstdint>
 
@@ -52,7 +53,11 @@ struct Path {
 
 inline int64_t rowBytes(int format, int64_t K) { return format <= kF16 ? 2 * K : format == kInt8 ? K : K / 2; }
 
+// The most paths a build has (runnablePaths fills at most this many).
+constexpr int kMaxPaths = 8;
+
 // nullptr when this build or this CPU cannot run the path
+const Path* avx512VnniPath();
 const Path* avx512Path();
 const Path* avx2Path();
 const Path* neonPath();

@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { skipUnlessCI } from '../../../tools/test-env.mjs';
 import { checkBuilder, crossCxx, cxx, has, skipNeonUnderQemu, skipQemuX64 } from './native-check.js';
 
-const sources = ['qgemm-avx512.cc', 'qgemm-avx2.cc', 'qgemm-neon.cc', 'qgemm-portable.cc', 'qgemm-driver.cc'];
+const sources = [
+  'qgemm-avx512vnni.cc',
+  'qgemm-avx512.cc',
+  'qgemm-avx2.cc',
+  'qgemm-neon.cc',
+  'qgemm-portable.cc',
+  'qgemm-driver.cc',
+];
 const { work, build } = checkBuilder('dcf-qgemm-check-', sources, 'qgemm-check.cc');
 
 function paths(r: ReturnType<typeof spawnSync>): string[] {

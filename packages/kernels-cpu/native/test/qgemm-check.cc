@@ -70,8 +70,26 @@ struct Guarded {
   ~Guarded() { munmap(map, len); }
 };
 
+// x with blocks of 32 that stress a decoder holding x as integers per block (avx512vnni): tiny
+// (2^-60, and 2^-110, below what it holds: the call falls back), zero, largest |x| just under a power
+// of two (fewer bits), and one outlier among small values.
+void hardBlocks(std::vector<float>& x, std::mt19937& rng) {
+  for (size_t b = 0; b + 32 <= x.size(); b += 32) {
+    const unsigned kind = rng() % 6;
+    for (size_t j = b; j < b + 32; j++) {
+      if (kind == 1) x[j] = std::ldexp(x[j], -60);
+      if (kind == 2) x[j] = 0;
+      if (kind == 3) x[j] = std::ldexp(x[j], -110);
+      if (kind == 5) x[j] *= 1e-3f;
+    }
+    if (kind == 4) x[b + rng() % 32] = (rng() % 2 ? 1 : -1) * 0.99999994f;
+    if (kind == 5) x[b + rng() % 32] = 1000.0f;
+  }
+}
+
 // offset < 0: W ends at an unreadable page (Guarded) instead of `offset` bytes past a 64-byte boundary
-int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G, int64_t offset, std::mt19937& rng) {
+int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G, int64_t offset, std::mt19937& rng,
+          int hard = 0) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::uniform_int_distribution<int> byte(0, 255);
   std::vector<float> x(M * K), y(M * N, NAN), s(fmt >= kInt8 ? N * (K / G) : 0);
@@ -82,6 +100,9 @@ int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G,
   uint8_t* w = offset < 0 ? guarded->data
                           : reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63)) + offset;
   for (float& v : x) v = u(rng);
+  if (hard == 1) hardBlocks(x, rng);
+  if (hard == 2)  // all of x below 2^-103: below what an integer decoder's block scale holds
+    for (float& v : x) v = std::ldexp(v, -110);
   for (float& v : s) v = u(rng) * 0.1f;
   for (size_t i = 0; i < bytes; i++) {
     w[i] = static_cast<uint8_t>(byte(rng));
@@ -99,7 +120,7 @@ int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G,
         mag += std::fabs(t);
       }
       const double got = y[m * N + n];
-      if (!(std::fabs(got - want) <= 1e-5 * mag + 1e-30)) {
+      if (!(std::fabs(got - want) <= 1e-5 * mag + 1e-45)) {
         if (bad++ < 3)
           std::printf("  %s fmt %d M%lld N%lld K%lld G%lld: y[%lld,%lld] %.9g want %.9g\n", name, fmt, (long long)M,
                       (long long)N, (long long)K, (long long)G, (long long)m, (long long)n, got, want);
@@ -129,8 +150,8 @@ int main(int argc, char** argv) {
                           {1, 13, 96, 32}, {1, 9, 352, 32}, {1, 11, 1024, 256}, {1, 7, 768, 768}, {2, 6, 768, 768},
                           // one x row, 16-bit rows longer than a K slice (4096): two and three slices
                           {1, 19, 4352, 64}, {1, 9, 8256, 64}};
-  const Path* all[4];
-  const int n = runnablePaths(all, 4);
+  const Path* all[kMaxPaths];
+  const int n = runnablePaths(all, kMaxPaths);
   int total = 0;
   std::mt19937 rng(7);
   for (int i = 0; i < n; i++) {
@@ -142,6 +163,18 @@ int main(int argc, char** argv) {
         // −1: W ends at an unreadable page
         for (int64_t offset : {0, 4, 16, 48, -1}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
         if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, 16, rng), cases++;  // K tail
+        for (int hard : {1, 1, 1, 2}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, 16, rng, hard), cases++;
+      }
+    // a NaN or an infinity in x reaches every output of its row, on every path and format
+    for (int fmt = kBf16; fmt <= kInt4; fmt++)
+      for (const float v : {NAN, INFINITY}) {
+        const int64_t M = 2, N = 24, K = 256, G = 64;
+        std::vector<float> x(M * K, 0.5f), y(M * N, 0), s(N * (K / G), 0.01f);
+        std::vector<uint8_t> w(N * rowBytes(fmt, K), 0x11);
+        x[K + 77] = v;
+        run({fmt, x.data(), w.data(), s.data(), y.data(), M, N, K, G});
+        for (int64_t n = 0; n < N; n++) bad += std::isfinite(y[n]) ? 0 : 1, bad += std::isfinite(y[N + n]) ? 1 : 0;
+        cases++;
       }
     std::printf("%s: %d cases, %d mismatches\n", all[i]->name, cases, bad);
     total += bad;

@@ -88,46 +88,62 @@ bool arrange(const Problem& p, float* xp) {
   return true;
 }
 
+// Σ X·(q − 8) of one chunk for one x row (`a`: its arranged chunk), times block and weight scales.
+inline __m512 chunkDot(__m512i lo, __m512i hi, const uint8_t* a, __m512 sv, __m512 tot) {
+  __m512i acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_load_si512(a));
+  acc = _mm512_dpbusd_epi32(acc, hi, _mm512_load_si512(a + 64));
+  acc = _mm512_slli_epi32(acc, 8);
+  acc = _mm512_dpbusd_epi32(acc, lo, _mm512_load_si512(a + 128));
+  acc = _mm512_dpbusd_epi32(acc, hi, _mm512_load_si512(a + 192));
+  acc = _mm512_slli_epi32(acc, 8);
+  acc = _mm512_dpbusd_epi32(acc, lo, _mm512_load_si512(a + 256));
+  acc = _mm512_dpbusd_epi32(acc, hi, _mm512_load_si512(a + 320));
+  acc = _mm512_sub_epi32(acc, _mm512_load_si512(a + 384));
+  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_load_ps(reinterpret_cast<const float*>(a + 448)));
+  return _mm512_fmadd_ps(v, sv, tot);
+}
+
 template <int MB>
 void row(const Problem& p, int64_t n, int64_t m0) {
   const int64_t K = p.K, G = p.G, KC = K / kChunk * kChunk;
   const uint8_t* w = p.w + n * rowBytes(kInt4, K);
   const float* s = p.scales + n * (K / G);
   prefetchScales(s, rowBytes(kInt4, K), K / G);
-  // lane L takes scale (L/4)·32/G of the chunk's first group (groups of 32 or 64), or the chunk's one
+  // lane L takes scale (L/4)·32/G of the chunk's first group (groups of 32 or 64), or the chunk's one;
+  // the chunk's scales start `per` further on each chunk, or 1 every G/128 chunks
   const int per = G < kChunk ? static_cast<int>(kChunk / G) : 1;
+  const int64_t chunksPerScale = G < kChunk ? 1 : G / kChunk;
   const __m512i lanes = G < kChunk ? _mm512_srli_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
                                                        static_cast<unsigned>(__builtin_ctzll(G / 32)))
                                    : _mm512_setzero_si512();
   const __mmask16 count = static_cast<__mmask16>((1u << per) - 1);
   const __m512i low4 = _mm512_set1_epi8(15);
+  const uint8_t* x = reinterpret_cast<const uint8_t*>(p.xp + m0 * K);
+  const int64_t xRow = 4 * K;  // bytes between arranged x rows
   __m512 tot[MB][2];
   for (int m = 0; m < MB; m++) tot[m][0] = tot[m][1] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < KC; c += kChunk) {
-    prefetchAhead(w + c / 2);
-    const __m512i z = _mm512_loadu_si512(w + c / 2);
-    const __m512i lo = _mm512_and_si512(z, low4), hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), low4);
-    const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, s + c / G));
+  int64_t left = chunksPerScale;
+  // two chunks per step: each into its own total (the FMA chain's latency stays hidden)
+  for (int64_t c = 0; c < KC; c += 2 * kChunk) {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+      const int64_t at = c + h * kChunk;
+      if (at >= KC) break;
+      prefetchAhead(w + at / 2);
+      const __m512i z = _mm512_loadu_si512(w + at / 2);
+      const __m512i lo = _mm512_and_si512(z, low4), hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), low4);
+      const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, s));
+      if (--left == 0) s += per, left = chunksPerScale;
+      const uint8_t* a = x + at / kChunk * kChunkBytes;
 #pragma GCC unroll 4
-    for (int m = 0; m < MB; m++) {
-      const uint8_t* a = reinterpret_cast<const uint8_t*>(p.xp + (m0 + m) * K) + c / kChunk * kChunkBytes;
-      __m512i acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_load_si512(a));
-      acc = _mm512_dpbusd_epi32(acc, hi, _mm512_load_si512(a + 64));
-      acc = _mm512_slli_epi32(acc, 8);
-      acc = _mm512_dpbusd_epi32(acc, lo, _mm512_load_si512(a + 128));
-      acc = _mm512_dpbusd_epi32(acc, hi, _mm512_load_si512(a + 192));
-      acc = _mm512_slli_epi32(acc, 8);
-      acc = _mm512_dpbusd_epi32(acc, lo, _mm512_load_si512(a + 256));
-      acc = _mm512_dpbusd_epi32(acc, hi, _mm512_load_si512(a + 320));
-      acc = _mm512_sub_epi32(acc, _mm512_load_si512(a + 384));
-      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_load_ps(reinterpret_cast<const float*>(a + 448)));
-      tot[m][(c / kChunk) & 1] = _mm512_fmadd_ps(v, sv, tot[m][(c / kChunk) & 1]);
+      for (int m = 0; m < MB; m++) tot[m][h] = chunkDot(lo, hi, a + m * xRow, sv, tot[m][h]);
     }
   }
   for (int m = 0; m < MB; m++) {
     float t = _mm512_reduce_add_ps(_mm512_add_ps(tot[m][0], tot[m][1]));
     const float* tail = p.xp + (m0 + m) * K + KC;
-    for (int64_t k = KC; k < K; k++) t += tail[k - KC] * rawWeight<kInt4>(w, k) * s[k / G];
+    const float* st = p.scales + n * (K / G);
+    for (int64_t k = KC; k < K; k++) t += tail[k - KC] * rawWeight<kInt4>(w, k) * st[k / G];
     p.y[(m0 + m) * p.N + n] = t;
   }
 }

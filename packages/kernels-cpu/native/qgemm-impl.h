@@ -33,8 +33,11 @@ struct Kernels {
   static inline void block(const uint8_t* w, const float* x, int64_t K, int64_t k, R (&acc)[MB][C]) {
     R wv[NV];
     const int64_t at = (k / 32) * blockBytes<F>();
-    if constexpr (F >= kInt8)
+    if constexpr (F >= kInt8) {
       if ((at & 63) == 0) prefetchAhead(w + at);  // once per line of the stream
+    } else {
+      prefetchAhead16(w + at);  // a block is a line
+    }
     decode<F>(w + at, wv);
 #pragma GCC unroll 32
     for (int v = 0; v < NV; v++)

@@ -103,21 +103,45 @@ static inline float bf16ToFloat(uint16_t h) {
   return f;
 }
 
-// Software prefetch of the int8/int4 decode streams, kPrefetchAhead bytes past the load (issue 18).
-// The hardware prefetchers alone left one thread's int8 stream at 12–13 GB/s on rows of 6912
-// weights (FFN w2, where x is 27 KB: with x wrapped to 8–16 KB the same rows streamed at 20 GB/s)
-// against 20–21 GB/s on rows of 2560; prefetching 2–16 KB ahead brought both to 21–23 GB/s
-// (int4 on 6912-weight rows 8 → 14–17, AVX2 int8 8 → 14; 2-core AMD EPYC Zen 5 VM, AVX-512 path
-// unless named, measured). The 16-bit formats gained
-// nothing (bf16 rows of 2560 lost ~8%) and keep the hardware's alone. The price: one more load-unit
-// instruction per line, ~15% of int8's rate when W sits in L2 (W read from L3 gained ~15%; a decode
-// step's weights never fit in L2). Never faults, so reading past the end of W is harmless: the
-// address is formed as an integer, not as a pointer past the object.
+// Software prefetch of the decode streams, kPrefetchAhead bytes past the load (issue 18).
+// On AMD (Zen 5, AVX-512 path unless named; 2-core VM, measured) the int8/int4 streams take it into
+// L1 (T0): the hardware prefetchers alone left one thread's int8 stream at 12–13 GB/s on rows of
+// 6912 weights (FFN w2, where x is 27 KB: with x wrapped to 8–16 KB the same rows streamed at 20 GB/s)
+// against 20–21 GB/s on rows of 2560; prefetching 2–16 KB ahead brought both to 21–23 GB/s (int4 on
+// 6912-weight rows 8 → 14–17, AVX2 int8 8 → 14). The 16-bit formats gained nothing there (bf16 rows
+// of 2560 lost ~8%) and keep the hardware's alone. On Intel (Xeon, 2 vCPUs, AVX-512) one core's
+// stream stalls at ~9–10 GB/s with the hardware's prefetch alone, whatever the format; prefetching
+// into L2 (T1; Zen 4 and later take T1 to L2 too, and drop some) took two threads' bf16 from 18–19
+// to 26–28 GB/s and int8 from 17–22 to 24–26, so there every format prefetches, into L2. The price:
+// one more load-unit instruction per line, ~15% of int8's rate when W sits in L2 (W read from L3
+// gained ~15%; a decode step's weights never fit in L2). Never faults, so reading past the end of W
+// is harmless: the address is formed as an integer, not as a pointer past the object.
 // always_inline: GCC takes a function that only prefetches for one without side effects and drops
 // calls to it that it did not inline early (a larger wrapper lost every prefetch at -O1 and up).
 constexpr int64_t kPrefetchAhead = 6144;
+#if defined(__x86_64__)
+static inline bool intelCpu() {
+  __builtin_cpu_init();  // runs during static initialisation, before the compiler's own may have
+  return __builtin_cpu_is("intel");
+}
+#else
+static inline bool intelCpu() { return false; }
+#endif
+// Once per file that includes this (each ISA file has its own copy; all read the same CPU).
+static const bool kPrefetchToL2 = intelCpu();
+__attribute__((always_inline)) static inline void prefetchLine(uintptr_t a) {
+  if (kPrefetchToL2) {
+    __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 2);
+  } else {
+    __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 3);
+  }
+}
 __attribute__((always_inline)) static inline void prefetchAhead(const uint8_t* p) {
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + kPrefetchAhead), 0, 3);
+  prefetchLine(reinterpret_cast<uintptr_t>(p) + kPrefetchAhead);
+}
+// The 16-bit formats: the same prefetch where it helps (above), none elsewhere.
+__attribute__((always_inline)) static inline void prefetchAhead16(const uint8_t* p) {
+  if (kPrefetchToL2) __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + kPrefetchAhead), 0, 2);
 }
 
 // The row's scales are a second, slower stream (int4 with G = 64: 4 bytes per 32 of weights, int8:
@@ -128,8 +152,7 @@ __attribute__((always_inline)) static inline void prefetchAhead(const uint8_t* p
 __attribute__((always_inline)) static inline void prefetchScales(const float* s, int64_t rowBytes, int64_t perRow) {
   const uintptr_t bytes = 4 * static_cast<uintptr_t>(perRow);
   const uintptr_t a = reinterpret_cast<uintptr_t>(s) + bytes * static_cast<uintptr_t>(kPrefetchAhead / rowBytes + 1);
-  for (uintptr_t b = a & ~uintptr_t(63); b < a + bytes; b += 64)
-    __builtin_prefetch(reinterpret_cast<const void*>(b), 0, 3);
+  for (uintptr_t b = a & ~uintptr_t(63); b < a + bytes; b += 64) prefetchLine(b);
 }
 
 // Weight k of row `row` (not scaled), for tails and the portable path.

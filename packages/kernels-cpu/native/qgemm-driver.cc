@@ -28,7 +28,7 @@ const Path* initial() {
 
 int runnablePaths(const Path** out, int max) {
   int n = 0;
-  for (const Path* p : {avx512VnniPath(), avx512Path(), avx2Path(), neonPath(), portablePath()})
+  for (const Path* p : {avx512VnniPath(), avx512Path(), avx2VnniPath(), avx2Path(), neonPath(), portablePath()})
     if (p != nullptr && n < max) out[n++] = p;
   return n;
 }

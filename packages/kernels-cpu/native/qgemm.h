@@ -13,8 +13,8 @@
 //
 // Each ISA file (qgemm-avx512.cc, qgemm-avx2.cc, qgemm-neon.cc, qgemm-portable.cc) instantiates the
 // one algorithm of qgemm-impl.h with its own vector type and decoders, compiled with its own target
-// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc adds an integer int4 decode on top of the
-// avx512 path. qgemm-driver.cc picks one at run time and splits N over threads.
+// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc and qgemm-avx2vnni.cc add an integer int4 decode on
+// top of the avx512 and avx2 paths (ADR 0006). qgemm-driver.cc picks one at run time and splits N over threads.
 #pragma once
 #include <cstdint>
 
@@ -59,6 +59,7 @@ constexpr int kMaxPaths = 8;
 // nullptr when this build or this CPU cannot run the path
 const Path* avx512VnniPath();
 const Path* avx512Path();
+const Path* avx2VnniPath();
 const Path* avx2Path();
 const Path* neonPath();
 const Path* portablePath();

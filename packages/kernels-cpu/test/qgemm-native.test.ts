@@ -12,6 +12,7 @@ import { checkBuilder, crossCxx, cxx, has, skipNeonUnderQemu, skipQemuX64 } from
 const sources = [
   'qgemm-avx512vnni.cc',
   'qgemm-avx512.cc',
+  'qgemm-avx2vnni.cc',
   'qgemm-avx2.cc',
   'qgemm-neon.cc',
   'qgemm-portable.cc',

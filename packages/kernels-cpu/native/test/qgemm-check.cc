@@ -1,6 +1,7 @@
 // Stand-alone check of the compact matmul (qgemm*.cc) without Node: every path this binary and CPU
 // can run, every format, decode (M ≤ 8, fused) and prefill (M > 8, tiled) shapes, against a double
-// sum over weights decoded here from the documented layout (qgemm.h), within 1e-5·Σ|x·w|.
+// sum over weights decoded here from the documented layout (qgemm.h), within 1e-5·Σ|x·w| (plus the
+// documented grid of the vnni paths' int4 decode, which holds x per block of 32 as integers).
 // Built and run by test/qgemm-native.test.ts, natively and, cross-compiled for arm64, under qemu-user.
 // Usage: qgemm-check [--threads N] → one line per path, exit 1 on any mismatch.
 #include <omp.h>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -110,17 +112,25 @@ int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G,
     if ((fmt == kBf16 || fmt == kF16) && (i % 2 == 1)) w[i] = static_cast<uint8_t>((w[i] & 0x80) | (0x30 + (w[i] & 0x0f)));
   }
   run({fmt, x.data(), w, s.data(), y.data(), M, N, K, G});
+  // The vnni paths hold x's int4 decode per block of 32 as integers on a grid of at most 2⁻²¹ of the
+  // block's largest |x| (ADR 0006): each x value may move by half a step, weighted by its |w|.
+  const bool blockGrid = fmt == kInt4 && std::strstr(name, "vnni") != nullptr;
   int bad = 0;
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
-      double want = 0, mag = 0;
+      double want = 0, mag = 0, grid = 0;
       for (int64_t k = 0; k < K; k++) {
-        const double t = x[m * K + k] * weightOf(fmt, w, s, n, k, K, G);
+        const double wk = weightOf(fmt, w, s, n, k, K, G), t = x[m * K + k] * wk;
         want += t;
         mag += std::fabs(t);
+        if (blockGrid) {
+          float big = 0;
+          for (int64_t j = k / 32 * 32; j < std::min(K, k / 32 * 32 + 32); j++) big = std::fmax(big, std::fabs(x[m * K + j]));
+          grid += std::fabs(wk) * std::ldexp(static_cast<double>(big), -22);
+        }
       }
       const double got = y[m * N + n];
-      if (!(std::fabs(got - want) <= 1e-5 * mag + 1e-45)) {
+      if (!(std::fabs(got - want) <= 1e-5 * mag + grid + 1e-45)) {
         if (bad++ < 3)
           std::printf("  %s fmt %d M%lld N%lld K%lld G%lld: y[%lld,%lld] %.9g want %.9g\n", name, fmt, (long long)M,
                       (long long)N, (long long)K, (long long)G, (long long)m, (long long)n, got, want);

@@ -1,0 +1,185 @@
+// Compact matmul, AVX2 with AVX-VNNI (256-bit vpdpbusd; Intel cores since Alder Lake, which have no
+// AVX-512): the integer int4 decode of qgemm-avx512vnni.cc (ADR 0006) at half the width, the same
+// arranged x. Everything else goes to the avx2 path. Compiled with -mavx2 -mfma -mf16c -mavxvnni;
+// run only where the CPU has AVX2, FMA, F16C and AVX-VNNI.
+#include "qgemm.h"
+
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__AVXVNNI__)
+#include <immintrin.h>
+#include <cmath>
+#include <cstring>
+
+namespace dcf::qgemm {
+namespace {
+
+constexpr int64_t kChunk = 128;       // weights per 64 bytes of W: 4 blocks of 32
+constexpr int64_t kChunkBytes = 512;  // arranged x per chunk, as qgemm-avx512vnni.cc lays it out
+constexpr int32_t kMaxX = 127 * 65536 + 127 * 256 + 127;
+
+bool fits(int64_t G) { return G % kChunk == 0 || kChunk % G == 0; }
+
+inline float maxAbs(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(a, mask), _mm256_and_ps(b, mask)),
+                           _mm256_max_ps(_mm256_and_ps(c, mask), _mm256_and_ps(d, mask)));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+
+// 16 int32 digits (a: 8, then b: 8), each in −128..127, as 16 bytes in order
+inline void storeDigits(uint8_t* o, __m256i a, __m256i b) {
+  const __m256i p8 = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_setzero_si256());
+  // dwords now: a0-3, b0-3, 0, 0 | a4-7, b4-7, 0, 0
+  const __m256i ordered = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 3, 6, 7));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm256_castsi256_si128(ordered));
+}
+
+// qgemm-avx512vnni.cc's arrangeRow, in AVX2: the same bytes.
+bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
+  const int64_t KC = K / kChunk * kChunk;
+  for (int64_t c = 0; c < KC; c += kChunk) {
+    uint8_t* o = out + c / kChunk * kChunkBytes;
+    alignas(32) int32_t corr[16];
+    alignas(32) float blockScale[16];
+    for (int b = 0; b < 4; b++) {
+      const float* xb = x + c + 32 * b;
+      __m256 h[4];
+      int bad = 0;
+      for (int q = 0; q < 4; q++) {
+        h[q] = _mm256_loadu_ps(xb + 8 * q);
+        const __m256 d = _mm256_sub_ps(h[q], h[q]);  // NaN where x is not finite
+        bad |= _mm256_movemask_ps(_mm256_cmp_ps(d, d, _CMP_UNORD_Q));
+      }
+      if (bad != 0) return false;
+      const float big = maxAbs(h[0], h[1], h[2], h[3]);
+      int E = 0;
+      if (big > 0) std::frexp(big, &E);
+      int bits = 23;
+      if (big > 0 && std::lrint(std::ldexp(static_cast<double>(big), bits - E)) > kMaxX) bits = 22;
+      if (big > 0 && E - bits < -126) return false;
+      const __m256 f = _mm256_set1_ps(big > 0 ? std::ldexp(1.0f, bits - E) : 0.0f);
+      __m256i X[4];
+      for (int q = 0; q < 4; q++) X[q] = _mm256_cvtps_epi32(_mm256_mul_ps(h[q], f));
+      for (int r = 0; r < 2; r++) {  // x values 16r..16r+15 of the block: register r (0 lo, 1 hi)
+        __m256i v0 = X[2 * r], v1 = X[2 * r + 1];
+        for (int d = 2; d >= 0; d--) {
+          const __m256i g0 = _mm256_srai_epi32(_mm256_slli_epi32(v0, 24), 24);
+          const __m256i g1 = _mm256_srai_epi32(_mm256_slli_epi32(v1, 24), 24);
+          v0 = _mm256_srai_epi32(_mm256_sub_epi32(v0, g0), 8);
+          v1 = _mm256_srai_epi32(_mm256_sub_epi32(v1, g1), 8);
+          storeDigits(o + 128 * d + 64 * r + 16 * b, g0, g1);
+        }
+      }
+      alignas(32) int32_t both[16];  // X of weight j%16 from both halves: lane 4b + l sums 4l..4l+3
+      _mm256_store_si256(reinterpret_cast<__m256i*>(both), _mm256_add_epi32(X[0], X[2]));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(both + 8), _mm256_add_epi32(X[1], X[3]));
+      for (int l = 0; l < 4; l++) {
+        corr[4 * b + l] = 8 * (both[4 * l] + both[4 * l + 1] + both[4 * l + 2] + both[4 * l + 3]);
+        blockScale[4 * b + l] = big > 0 ? std::ldexp(1.0f, E - bits) : 0.0f;
+      }
+    }
+    std::memcpy(o + 384, corr, 64);
+    std::memcpy(o + 448, blockScale, 64);
+  }
+  float* tail = reinterpret_cast<float*>(out) + KC;
+  for (int64_t k = KC; k < K; k++) tail[k - KC] = x[k];
+  return true;
+}
+
+bool arrange(const Problem& p, float* xp) {
+  if (p.format != kInt4 || p.M > kFusedRows || !fits(p.G)) return false;
+  for (int64_t m = 0; m < p.M; m++)
+    if (!arrangeRow(p.x + m * p.K, p.K, reinterpret_cast<uint8_t*>(xp + m * p.K))) return false;
+  return true;
+}
+
+// One half (32 bytes of W, blocks 2h and 2h+1) of a chunk for one x row: lanes 8h..8h+7 of the
+// avx512vnni version, the same sums.
+inline __m256 halfDot(__m256i lo, __m256i hi, const uint8_t* a, __m256 sv, __m256 tot) {
+  const auto at = [a](int off) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(a + off)); };
+  __m256i acc = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, at(0));
+  acc = _mm256_dpbusd_avx_epi32(acc, hi, at(64));
+  acc = _mm256_slli_epi32(acc, 8);
+  acc = _mm256_dpbusd_avx_epi32(acc, lo, at(128));
+  acc = _mm256_dpbusd_avx_epi32(acc, hi, at(192));
+  acc = _mm256_slli_epi32(acc, 8);
+  acc = _mm256_dpbusd_avx_epi32(acc, lo, at(256));
+  acc = _mm256_dpbusd_avx_epi32(acc, hi, at(320));
+  acc = _mm256_sub_epi32(acc, at(384));
+  const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_load_ps(reinterpret_cast<const float*>(a + 448)));
+  return _mm256_fmadd_ps(v, sv, tot);
+}
+
+template <int MB>
+void row(const Problem& p, int64_t n, int64_t m0) {
+  const int64_t K = p.K, G = p.G, KC = K / kChunk * kChunk;
+  const uint8_t* w = p.w + n * rowBytes(kInt4, K);
+  const float* s = p.scales + n * (K / G);
+  prefetchScales(s, rowBytes(kInt4, K), K / G);
+  const int per = G < kChunk ? static_cast<int>(kChunk / G) : 1;
+  const int64_t chunksPerScale = G < kChunk ? 1 : G / kChunk;
+  // lane L of half h takes the chunk's scale (2h + L/4)·32/G (groups of 32 or 64), or its one
+  const int shift = G < kChunk ? __builtin_ctzll(G / 32) : 0;
+  const __m256i idx0 = G < kChunk ? _mm256_srli_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), shift) : _mm256_setzero_si256();
+  const __m256i idx1 = G < kChunk ? _mm256_srli_epi32(_mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3), shift) : _mm256_setzero_si256();
+  const __m256i load = _mm256_cmpgt_epi32(_mm256_set1_epi32(per), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i low4 = _mm256_set1_epi8(15);
+  const uint8_t* x = reinterpret_cast<const uint8_t*>(p.xp + m0 * K);
+  const int64_t xRow = 4 * K;
+  __m256 tot[MB][2];
+  for (int m = 0; m < MB; m++) tot[m][0] = tot[m][1] = _mm256_setzero_ps();
+  int64_t left = chunksPerScale;
+  for (int64_t c = 0; c < KC; c += kChunk) {
+    prefetchAhead(w + c / 2);
+    const __m256i z0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 2));
+    const __m256i z1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 2 + 32));
+    const __m256i lo0 = _mm256_and_si256(z0, low4), hi0 = _mm256_and_si256(_mm256_srli_epi16(z0, 4), low4);
+    const __m256i lo1 = _mm256_and_si256(z1, low4), hi1 = _mm256_and_si256(_mm256_srli_epi16(z1, 4), low4);
+    const __m256 scales = _mm256_maskload_ps(s, load);
+    const __m256 sv0 = _mm256_permutevar8x32_ps(scales, idx0), sv1 = _mm256_permutevar8x32_ps(scales, idx1);
+    if (--left == 0) s += per, left = chunksPerScale;
+    const uint8_t* a = x + c / kChunk * kChunkBytes;
+#pragma GCC unroll 4
+    for (int m = 0; m < MB; m++) {
+      tot[m][0] = halfDot(lo0, hi0, a + m * xRow, sv0, tot[m][0]);
+      tot[m][1] = halfDot(lo1, hi1, a + m * xRow + 32, sv1, tot[m][1]);
+    }
+  }
+  for (int m = 0; m < MB; m++) {
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, _mm256_add_ps(tot[m][0], tot[m][1]));
+    float t = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    const float* tail = p.xp + (m0 + m) * K + KC;
+    const float* st = p.scales + n * (K / G);
+    for (int64_t k = KC; k < K; k++) t += tail[k - KC] * rawWeight<kInt4>(w, k) * st[k / G];
+    p.y[(m0 + m) * p.N + n] = t;
+  }
+}
+
+void rows(const Problem& p, int64_t n0, int64_t n1, float* scratch) {
+  if (p.xp == nullptr || p.format != kInt4 || p.M > kFusedRows) return avx2Path()->rows(p, n0, n1, scratch);
+  int64_t m = 0;
+  for (; m + 4 <= p.M; m += 4)
+    for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
+  for (; m + 2 <= p.M; m += 2)
+    for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
+  for (; m < p.M; m++)
+    for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
+}
+
+}  // namespace
+
+const Path* avx2VnniPath() {
+  static const Path path{"avx2vnni", rows, arrange};
+  return avx2Path() != nullptr && __builtin_cpu_supports("avxvnni") ? &path : nullptr;
+}
+
+}  // namespace dcf::qgemm
+
+#else
+namespace dcf::qgemm {
+const Path* avx2VnniPath() { return nullptr; }
+}  // namespace dcf::qgemm
+#endif

@@ -11,10 +11,10 @@
 // x is held to float32's precision, not quantised. Each block of 32 x values (the weights' own block)
 // becomes integers X times one power of two, X taking 23 significant bits for the block's largest |x|
 // (22 when it lies within 0.4% below a power of two) — float32 has 24 — so an element moves by at
-// most one float32 ulp of the block's largest value, the size of one rounding of the float path's
-// own partial sums. X is split into
-// three signed bytes (X = d₂·2¹⁶ + d₁·2⁸ + d₀); vpdpbusd multiplies the unsigned nibbles q by each
-// digit plane and the sum over a lane's 8 weights, Σ X·(q − 8), is exact in int32 (|X| < 2²³,
+// most one float32 ulp of the block's largest value (two in a 22-bit block), the size of one rounding
+// of the float path's own partial sums. X is split into three signed bytes (X = d₂·2¹⁶ + d₁·2⁸ + d₀);
+// vpdpbusd multiplies the unsigned nibbles q by each digit plane and the sum over a lane's 8 weights,
+// Σ X·(q − 8), is exact in int32 (|X| < 2²³,
 // 8·15·2²³ < 2³¹). One conversion to float per lane and chunk, then block scale × weight scale.
 #include "qgemm.h"
 

@@ -6,17 +6,14 @@
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__AVXVNNI__)
 #include <immintrin.h>
-#include <cmath>
 #include <cstring>
+#include "qgemm-vnni.h"
 
 namespace dcf::qgemm {
 namespace {
 
-constexpr int64_t kChunk = 128;       // weights per 64 bytes of W: 4 blocks of 32
-constexpr int64_t kChunkBytes = 512;  // arranged x per chunk, as qgemm-avx512vnni.cc lays it out
-constexpr int32_t kMaxX = 127 * 65536 + 127 * 256 + 127;
-
-bool fits(int64_t G) { return G % kChunk == 0 || kChunk % G == 0; }
+using vnni::kChunk;
+using vnni::kChunkBytes;
 
 inline float maxAbs(__m256 a, __m256 b, __m256 c, __m256 d) {
   const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -42,7 +39,7 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
   for (int64_t c = 0; c < KC; c += kChunk) {
     uint8_t* o = out + c / kChunk * kChunkBytes;
     alignas(32) int32_t corr[16];
-    alignas(32) float blockScale[16];
+    alignas(32) float blockScales[16];
     for (int b = 0; b < 4; b++) {
       const float* xb = x + c + 32 * b;
       __m256 h[4];
@@ -54,12 +51,9 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
       }
       if (bad != 0) return false;
       const float big = maxAbs(h[0], h[1], h[2], h[3]);
-      int E = 0;
-      if (big > 0) std::frexp(big, &E);
-      int bits = 23;
-      if (big > 0 && std::lrint(std::ldexp(static_cast<double>(big), bits - E)) > kMaxX) bits = 22;
-      if (big > 0 && E - bits < -126) return false;
-      const __m256 f = _mm256_set1_ps(big > 0 ? std::ldexp(1.0f, bits - E) : 0.0f);
+      float toInt, blockScale;
+      if (!vnni::blockExponent(big, &toInt, &blockScale)) return false;
+      const __m256 f = _mm256_set1_ps(toInt);
       __m256i X[4];
       for (int q = 0; q < 4; q++) X[q] = _mm256_cvtps_epi32(_mm256_mul_ps(h[q], f));
       for (int r = 0; r < 2; r++) {  // x values 16r..16r+15 of the block: register r (0 lo, 1 hi)
@@ -72,28 +66,18 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
           storeDigits(o + 128 * d + 64 * r + 16 * b, g0, g1);
         }
       }
-      alignas(32) int32_t both[16];  // X of weight j%16 from both halves: lane 4b + l sums 4l..4l+3
+      alignas(32) int32_t both[16];
       _mm256_store_si256(reinterpret_cast<__m256i*>(both), _mm256_add_epi32(X[0], X[2]));
       _mm256_store_si256(reinterpret_cast<__m256i*>(both + 8), _mm256_add_epi32(X[1], X[3]));
-      for (int l = 0; l < 4; l++) {
-        corr[4 * b + l] = 8 * (both[4 * l] + both[4 * l + 1] + both[4 * l + 2] + both[4 * l + 3]);
-        blockScale[4 * b + l] = big > 0 ? std::ldexp(1.0f, E - bits) : 0.0f;
-      }
+      vnni::blockLanes(b, both, blockScale, corr, blockScales);
     }
     std::memcpy(o + 384, corr, 64);
-    std::memcpy(o + 448, blockScale, 64);
+    std::memcpy(o + 448, blockScales, 64);
   }
-  float* tail = reinterpret_cast<float*>(out) + KC;
-  for (int64_t k = KC; k < K; k++) tail[k - KC] = x[k];
   return true;
 }
 
-bool arrange(const Problem& p, float* xp) {
-  if (p.format != kInt4 || p.M > kFusedRows || !fits(p.G)) return false;
-  for (int64_t m = 0; m < p.M; m++)
-    if (!arrangeRow(p.x + m * p.K, p.K, reinterpret_cast<uint8_t*>(xp + m * p.K))) return false;
-  return true;
-}
+bool arrange(const Problem& p, float* xp) { return vnni::arrange(p, xp, arrangeRow); }
 
 // One half (32 bytes of W, blocks 2h and 2h+1) of a chunk for one x row: lanes 8h..8h+7 of the
 // avx512vnni version, the same sums.
@@ -150,23 +134,13 @@ void row(const Problem& p, int64_t n, int64_t m0) {
   for (int m = 0; m < MB; m++) {
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, _mm256_add_ps(tot[m][0], tot[m][1]));
-    float t = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-    const float* tail = p.xp + (m0 + m) * K + KC;
-    const float* st = p.scales + n * (K / G);
-    for (int64_t k = KC; k < K; k++) t += tail[k - KC] * rawWeight<kInt4>(w, k) * st[k / G];
-    p.y[(m0 + m) * p.N + n] = t;
+    vnni::finish(p, n, m0 + m, ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])));
   }
 }
 
 void rows(const Problem& p, int64_t n0, int64_t n1, float* scratch) {
   if (p.xp == nullptr || p.format != kInt4 || p.M > kFusedRows) return avx2Path()->rows(p, n0, n1, scratch);
-  int64_t m = 0;
-  for (; m + 4 <= p.M; m += 4)
-    for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
-  for (; m + 2 <= p.M; m += 2)
-    for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
-  for (; m < p.M; m++)
-    for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
+  decodeRows(p, n0, n1, [&p](auto mb, int64_t n, int64_t m0) { row<decltype(mb)::value>(p, n, m0); });
 }
 
 }  // namespace

@@ -146,13 +146,7 @@ struct Nibbles {
   }
 
   static void rows(const Problem& p, int64_t n0, int64_t n1) {
-    int64_t m = 0;
-    for (; m + 4 <= p.M; m += 4)
-      for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
-    for (; m + 2 <= p.M; m += 2)
-      for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
-    for (; m < p.M; m++)
-      for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
+    decodeRows(p, n0, n1, [&p](auto mb, int64_t n, int64_t m0) { row<decltype(mb)::value>(p, n, m0); });
   }
 
   static bool arrange(const Problem& p, float* xp) {

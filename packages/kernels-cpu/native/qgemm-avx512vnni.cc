@@ -20,44 +20,34 @@
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
-#include <cmath>
 #include <cstring>
+#include "qgemm-vnni.h"
 
 namespace dcf::qgemm {
 namespace {
 
-constexpr int64_t kChunk = 128;       // weights per 64-byte load: 4 blocks of 32
-constexpr int64_t kChunkBytes = 512;  // arranged x per chunk: 3 digit planes × lo/hi × 64 B, corr, block scale
-constexpr int32_t kMaxX = 127 * 65536 + 127 * 256 + 127;  // largest X three signed bytes hold
+using vnni::kChunk;
+using vnni::kChunkBytes;
 
-bool fits(int64_t G) { return G % kChunk == 0 || kChunk % G == 0; }
-
-// One row of x into chunks of the layout above (`out`: K/128·512 bytes, then x[KC..K) in order).
-// Register lo of a chunk holds in byte i the low nibble of W's byte i — weight 32·(i/16) + i%16 —
-// and register hi the high nibble, weight 32·(i/16) + 16 + i%16; vpdpbusd's lane L sums bytes
-// 4L..4L+3, all of block L/4. So the 16 x values of one half of a block are one vector whose digits
+// One row of x into chunks of the layout of qgemm-vnni.h. vpdpbusd's lane L sums bytes 4L..4L+3 of a
+// register, all of block L/4, so the 16 x values of one half of a block are one vector whose digits
 // narrow (vpmovdb) straight into their 16 bytes. False where x has a value this cannot hold (not
-// finite, or a block whose largest |x| is below 2⁻¹⁰³, where the block scale would leave float32's
-// normal range). Vectorised: it runs once per product and x row, ~3000 values per product.
+// finite, or a block whose largest |x| is below 2⁻¹⁰³). Vectorised: it runs once per product and x
+// row, ~3000 values per product.
 bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
   const int64_t KC = K / kChunk * kChunk;
   for (int64_t c = 0; c < KC; c += kChunk) {
     uint8_t* o = out + c / kChunk * kChunkBytes;
     alignas(64) int32_t corr[16];
-    alignas(64) float blockScale[16];
+    alignas(64) float blockScales[16];
     for (int b = 0; b < 4; b++) {
       const __m512 h0 = _mm512_loadu_ps(x + c + 32 * b), h1 = _mm512_loadu_ps(x + c + 32 * b + 16);
       const __m512 d0 = _mm512_sub_ps(h0, h0), d1 = _mm512_sub_ps(h1, h1);  // NaN where x is not finite
       if (_mm512_cmp_ps_mask(d0, d1, _CMP_UNORD_Q) != 0) return false;
       const float big = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(h0), _mm512_abs_ps(h1)));
-      int E = 0;
-      if (big > 0) std::frexp(big, &E);  // big < 2^E
-      int bits = 23;
-      if (big > 0 && std::lrint(std::ldexp(static_cast<double>(big), bits - E)) > kMaxX) bits = 22;
-      if (big > 0 && E - bits < -126) return false;
-      // x·2^(bits−E) is exact in float32 (a power of two, |x·2^(bits−E)| < 2^24): vcvtps2dq rounds
-      // it to the nearest integer, as lrint would
-      const __m512 f = _mm512_set1_ps(big > 0 ? std::ldexp(1.0f, bits - E) : 0.0f);
+      float toInt, blockScale;
+      if (!vnni::blockExponent(big, &toInt, &blockScale)) return false;
+      const __m512 f = _mm512_set1_ps(toInt);  // vcvtps2dq then rounds to the nearest integer, as lrint
       const __m512i X0 = _mm512_cvtps_epi32(_mm512_mul_ps(h0, f)), X1 = _mm512_cvtps_epi32(_mm512_mul_ps(h1, f));
       for (int r = 0; r < 2; r++) {
         __m512i v = r == 0 ? X0 : X1;
@@ -67,27 +57,17 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
           _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 128 * d + 64 * r + 16 * b), _mm512_cvtepi32_epi8(digit));
         }
       }
-      alignas(64) int32_t both[16];  // X of weight j%16 from both halves: lane 4b + l sums 4l..4l+3
+      alignas(64) int32_t both[16];
       _mm512_store_si512(both, _mm512_add_epi32(X0, X1));
-      for (int l = 0; l < 4; l++) {
-        corr[4 * b + l] = 8 * (both[4 * l] + both[4 * l + 1] + both[4 * l + 2] + both[4 * l + 3]);  // Σ X·q − 8·Σ X
-        blockScale[4 * b + l] = big > 0 ? std::ldexp(1.0f, E - bits) : 0.0f;
-      }
+      vnni::blockLanes(b, both, blockScale, corr, blockScales);
     }
     std::memcpy(o + 384, corr, 64);
-    std::memcpy(o + 448, blockScale, 64);
+    std::memcpy(o + 448, blockScales, 64);
   }
-  float* tail = reinterpret_cast<float*>(out) + KC;  // K tail: x in order, for the scalar loop
-  for (int64_t k = KC; k < K; k++) tail[k - KC] = x[k];
   return true;
 }
 
-bool arrange(const Problem& p, float* xp) {
-  if (p.format != kInt4 || p.M > kFusedRows || !fits(p.G)) return false;
-  for (int64_t m = 0; m < p.M; m++)
-    if (!arrangeRow(p.x + m * p.K, p.K, reinterpret_cast<uint8_t*>(xp + m * p.K))) return false;
-  return true;
-}
+bool arrange(const Problem& p, float* xp) { return vnni::arrange(p, xp, arrangeRow); }
 
 // Σ X·(q − 8) of one chunk for one x row (`a`: its arranged chunk), times block and weight scales.
 inline __m512 chunkDot(__m512i lo, __m512i hi, const uint8_t* a, __m512 sv, __m512 tot) {
@@ -140,24 +120,12 @@ void row(const Problem& p, int64_t n, int64_t m0) {
       for (int m = 0; m < MB; m++) tot[m][h] = chunkDot(lo, hi, a + m * xRow, sv, tot[m][h]);
     }
   }
-  for (int m = 0; m < MB; m++) {
-    float t = _mm512_reduce_add_ps(_mm512_add_ps(tot[m][0], tot[m][1]));
-    const float* tail = p.xp + (m0 + m) * K + KC;
-    const float* st = p.scales + n * (K / G);
-    for (int64_t k = KC; k < K; k++) t += tail[k - KC] * rawWeight<kInt4>(w, k) * st[k / G];
-    p.y[(m0 + m) * p.N + n] = t;
-  }
+  for (int m = 0; m < MB; m++) vnni::finish(p, n, m0 + m, _mm512_reduce_add_ps(_mm512_add_ps(tot[m][0], tot[m][1])));
 }
 
 void rows(const Problem& p, int64_t n0, int64_t n1, float* scratch) {
   if (p.xp == nullptr || p.format != kInt4 || p.M > kFusedRows) return avx512Path()->rows(p, n0, n1, scratch);
-  int64_t m = 0;
-  for (; m + 4 <= p.M; m += 4)
-    for (int64_t n = n0; n < n1; n++) row<4>(p, n, m);
-  for (; m + 2 <= p.M; m += 2)
-    for (int64_t n = n0; n < n1; n++) row<2>(p, n, m);
-  for (; m < p.M; m++)
-    for (int64_t n = n0; n < n1; n++) row<1>(p, n, m);
+  decodeRows(p, n0, n1, [&p](auto mb, int64_t n, int64_t m0) { row<decltype(mb)::value>(p, n, m0); });
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 // top of the avx512 and avx2 paths (ADR 0006). qgemm-driver.cc picks one at run time and splits N over threads.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace dcf::qgemm {
 
@@ -154,6 +155,19 @@ __attribute__((always_inline)) static inline void prefetchScales(const float* s,
   const uintptr_t bytes = 4 * static_cast<uintptr_t>(perRow);
   const uintptr_t a = reinterpret_cast<uintptr_t>(s) + bytes * static_cast<uintptr_t>(kPrefetchAhead / rowBytes + 1);
   for (uintptr_t b = a & ~uintptr_t(63); b < a + bytes; b += 64) prefetchLine(b);
+}
+
+// Weight rows n0..n1 of a decode problem with x rows in blocks of 4, 2 and 1 (each weight row is
+// decoded once per block): `row(std::integral_constant<int, MB>, n, m0)`.
+template <class Row>
+static inline void decodeRows(const Problem& p, int64_t n0, int64_t n1, Row row) {
+  int64_t m = 0;
+  for (; m + 4 <= p.M; m += 4)
+    for (int64_t n = n0; n < n1; n++) row(std::integral_constant<int, 4>{}, n, m);
+  for (; m + 2 <= p.M; m += 2)
+    for (int64_t n = n0; n < n1; n++) row(std::integral_constant<int, 2>{}, n, m);
+  for (; m < p.M; m++)
+    for (int64_t n = n0; n < n1; n++) row(std::integral_constant<int, 1>{}, n, m);
 }
 
 // Weight k of row `row` (not scaled), for tails and the portable path.

@@ -45,9 +45,9 @@ describe.skipIf(skipUnlessCI('the stand-alone compact matmul check', has(cxx) ? 
 describe.skipIf(skipQemuX64())('run time dispatch on an AVX2-only x86-64 CPU (qemu-user)', () => {
   it('-cpu Haswell: avx2 and portable only', () => {
     if (!existsSync(exe)) build(cxx, 'x64', exe);
-    const r = spawnSync('qemu-x86_64', ['-cpu', 'Haswell', exe], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('qemu-x86_64', ['-cpu', 'Haswell', exe], { encoding: 'utf8', timeout: 240_000 });
     expect(paths(r)).toEqual(['avx2', 'portable']);
-  }, 150_000);
+  }, 270_000);
 });
 
 describe.skipIf(skipNeonUnderQemu())('qgemm-check built for arm64, run under qemu-user (the NEON path)', () => {

@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
         // −1: W ends at an unreadable page
         for (int64_t offset : {0, 4, 16, 48, -1}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, offset, rng), cases++;
         if (fmt <= kF16) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K + 6, 0, 16, rng), cases++;  // K tail
-        for (int hard : {1, 1, 1, 2}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, 16, rng, hard), cases++;
+        if (fmt == kInt4)  // the format whose decode holds x as integers on the vnni paths
+          for (int hard : {1, 1, 1, 2}) bad += check(all[i]->name, fmt, sh.M, sh.N, sh.K, sh.G, 16, rng, hard), cases++;
       }
     // a NaN or an infinity in x reaches every output of its row, on every path and format
     for (int fmt = kBf16; fmt <= kInt4; fmt++)

@@ -106,8 +106,9 @@ void row(const Problem& p, int64_t n, int64_t m0) {
   const int64_t chunksPerScale = G < kChunk ? 1 : G / kChunk;
   // lane L of half h takes the chunk's scale (2h + L/4)·32/G (groups of 32 or 64), or its one
   const int shift = G < kChunk ? __builtin_ctzll(G / 32) : 0;
-  const __m256i idx0 = G < kChunk ? _mm256_srli_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), shift) : _mm256_setzero_si256();
-  const __m256i idx1 = G < kChunk ? _mm256_srli_epi32(_mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3), shift) : _mm256_setzero_si256();
+  const __m256i first = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), second = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
+  const __m256i idx0 = G < kChunk ? _mm256_srli_epi32(first, shift) : _mm256_setzero_si256();
+  const __m256i idx1 = G < kChunk ? _mm256_srli_epi32(second, shift) : _mm256_setzero_si256();
   const __m256i load = _mm256_cmpgt_epi32(_mm256_set1_epi32(per), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   const __m256i low4 = _mm256_set1_epi8(15);
   const uint8_t* x = reinterpret_cast<const uint8_t*>(p.xp + m0 * K);
@@ -134,7 +135,8 @@ void row(const Problem& p, int64_t n, int64_t m0) {
   for (int m = 0; m < MB; m++) {
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, _mm256_add_ps(tot[m][0], tot[m][1]));
-    vnni::finish(p, n, m0 + m, ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])));
+    const float t = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    vnni::finish(p, n, m0 + m, t);
   }
 }
 

@@ -94,9 +94,9 @@ void row(const Problem& p, int64_t n, int64_t m0) {
   // the chunk's scales start `per` further on each chunk, or 1 every G/128 chunks
   const int per = G < kChunk ? static_cast<int>(kChunk / G) : 1;
   const int64_t chunksPerScale = G < kChunk ? 1 : G / kChunk;
-  const __m512i lanes = G < kChunk ? _mm512_srli_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
-                                                       static_cast<unsigned>(__builtin_ctzll(G / 32)))
-                                   : _mm512_setzero_si512();
+  const __m512i blocks = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i lanes =
+      G < kChunk ? _mm512_srli_epi32(blocks, static_cast<unsigned>(__builtin_ctzll(G / 32))) : _mm512_setzero_si512();
   const __mmask16 count = static_cast<__mmask16>((1u << per) - 1);
   const __m512i low4 = _mm512_set1_epi8(15);
   const uint8_t* x = reinterpret_cast<const uint8_t*>(p.xp + m0 * K);

@@ -13,8 +13,9 @@
 //
 // Each ISA file (qgemm-avx512.cc, qgemm-avx2.cc, qgemm-neon.cc, qgemm-portable.cc) instantiates the
 // one algorithm of qgemm-impl.h with its own vector type and decoders, compiled with its own target
-// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc and qgemm-avx2vnni.cc add an integer int4 decode on
-// top of the avx512 and avx2 paths (ADR 0006). qgemm-driver.cc picks one at run time and splits N over threads.
+// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc and qgemm-avx2vnni.cc add an integer int4
+// decode on top of the avx512 and avx2 paths (ADR 0006). qgemm-driver.cc picks one at run time and
+// splits N over threads.
 #pragma once
 #include <cstdint>
 #include <type_traits>
@@ -143,7 +144,7 @@ __attribute__((always_inline)) static inline void prefetchAhead(const uint8_t* p
 }
 // The 16-bit formats: the same prefetch where it helps (above), none elsewhere.
 __attribute__((always_inline)) static inline void prefetchAhead16(const uint8_t* p) {
-  if (kPrefetchToL2) __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + kPrefetchAhead), 0, 2);
+  if (kPrefetchToL2) prefetchAhead(p);
 }
 
 // The row's scales are a second, slower stream (int4 with G = 64: 4 bytes per 32 of weights, int8:

@@ -125,7 +125,8 @@ int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G,
         mag += std::fabs(t);
         if (blockGrid) {
           float big = 0;
-          for (int64_t j = k / 32 * 32; j < std::min(K, k / 32 * 32 + 32); j++) big = std::fmax(big, std::fabs(x[m * K + j]));
+          for (int64_t j = k / 32 * 32; j < std::min(K, k / 32 * 32 + 32); j++)
+            big = std::fmax(big, std::fabs(x[m * K + j]));
           grid += std::fabs(wk) * std::ldexp(static_cast<double>(big), -22);
         }
       }

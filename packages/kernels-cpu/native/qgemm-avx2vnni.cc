@@ -102,29 +102,25 @@ void row(const Problem& p, int64_t n, int64_t m0) {
   const uint8_t* w = p.w + n * rowBytes(kInt4, K);
   const float* s = p.scales + n * (K / G);
   prefetchScales(s, rowBytes(kInt4, K), K / G);
-  const int per = G < kChunk ? static_cast<int>(kChunk / G) : 1;
-  const int64_t chunksPerScale = G < kChunk ? 1 : G / kChunk;
-  // lane L of half h takes the chunk's scale (2h + L/4)·32/G (groups of 32 or 64), or its one
-  const int shift = G < kChunk ? __builtin_ctzll(G / 32) : 0;
-  const __m256i first = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), second = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
-  const __m256i idx0 = G < kChunk ? _mm256_srli_epi32(first, shift) : _mm256_setzero_si256();
-  const __m256i idx1 = G < kChunk ? _mm256_srli_epi32(second, shift) : _mm256_setzero_si256();
-  const __m256i load = _mm256_cmpgt_epi32(_mm256_set1_epi32(per), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  vnni::ChunkScales scales(s, G);
+  // lane L of half h takes the scale of block 2h + L/4
+  const int b0 = scales.ofBlock(0), b1 = scales.ofBlock(1), b2 = scales.ofBlock(2), b3 = scales.ofBlock(3);
+  const __m256i idx0 = _mm256_setr_epi32(b0, b0, b0, b0, b1, b1, b1, b1);
+  const __m256i idx1 = _mm256_setr_epi32(b2, b2, b2, b2, b3, b3, b3, b3);
+  const __m256i load = _mm256_cmpgt_epi32(_mm256_set1_epi32(scales.count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   const __m256i low4 = _mm256_set1_epi8(15);
   const uint8_t* x = reinterpret_cast<const uint8_t*>(p.xp + m0 * K);
   const int64_t xRow = 4 * K;
   __m256 tot[MB][2];
   for (int m = 0; m < MB; m++) tot[m][0] = tot[m][1] = _mm256_setzero_ps();
-  int64_t left = chunksPerScale;
   for (int64_t c = 0; c < KC; c += kChunk) {
     prefetchAhead(w + c / 2);
     const __m256i z0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 2));
     const __m256i z1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 2 + 32));
     const __m256i lo0 = _mm256_and_si256(z0, low4), hi0 = _mm256_and_si256(_mm256_srli_epi16(z0, 4), low4);
     const __m256i lo1 = _mm256_and_si256(z1, low4), hi1 = _mm256_and_si256(_mm256_srli_epi16(z1, 4), low4);
-    const __m256 scales = _mm256_maskload_ps(s, load);
-    const __m256 sv0 = _mm256_permutevar8x32_ps(scales, idx0), sv1 = _mm256_permutevar8x32_ps(scales, idx1);
-    if (--left == 0) s += per, left = chunksPerScale;
+    const __m256 sc = _mm256_maskload_ps(scales.next(), load);
+    const __m256 sv0 = _mm256_permutevar8x32_ps(sc, idx0), sv1 = _mm256_permutevar8x32_ps(sc, idx1);
     const uint8_t* a = x + c / kChunk * kChunkBytes;
 #pragma GCC unroll 4
     for (int m = 0; m < MB; m++) {

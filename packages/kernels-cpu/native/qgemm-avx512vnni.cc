@@ -90,20 +90,15 @@ void row(const Problem& p, int64_t n, int64_t m0) {
   const uint8_t* w = p.w + n * rowBytes(kInt4, K);
   const float* s = p.scales + n * (K / G);
   prefetchScales(s, rowBytes(kInt4, K), K / G);
-  // lane L takes scale (L/4)·32/G of the chunk's first group (groups of 32 or 64), or the chunk's one;
-  // the chunk's scales start `per` further on each chunk, or 1 every G/128 chunks
-  const int per = G < kChunk ? static_cast<int>(kChunk / G) : 1;
-  const int64_t chunksPerScale = G < kChunk ? 1 : G / kChunk;
-  const __m512i blocks = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-  const __m512i lanes =
-      G < kChunk ? _mm512_srli_epi32(blocks, static_cast<unsigned>(__builtin_ctzll(G / 32))) : _mm512_setzero_si512();
-  const __mmask16 count = static_cast<__mmask16>((1u << per) - 1);
+  vnni::ChunkScales scales(s, G);
+  const int b0 = scales.ofBlock(0), b1 = scales.ofBlock(1), b2 = scales.ofBlock(2), b3 = scales.ofBlock(3);
+  const __m512i lanes = _mm512_setr_epi32(b0, b0, b0, b0, b1, b1, b1, b1, b2, b2, b2, b2, b3, b3, b3, b3);
+  const __mmask16 count = static_cast<__mmask16>((1u << scales.count) - 1);
   const __m512i low4 = _mm512_set1_epi8(15);
   const uint8_t* x = reinterpret_cast<const uint8_t*>(p.xp + m0 * K);
   const int64_t xRow = 4 * K;  // bytes between arranged x rows
   __m512 tot[MB][2];
   for (int m = 0; m < MB; m++) tot[m][0] = tot[m][1] = _mm512_setzero_ps();
-  int64_t left = chunksPerScale;
   // two chunks per step: each into its own total (the FMA chain's latency stays hidden)
   for (int64_t c = 0; c < KC; c += 2 * kChunk) {
 #pragma GCC unroll 2
@@ -113,8 +108,7 @@ void row(const Problem& p, int64_t n, int64_t m0) {
       prefetchAhead(w + at / 2);
       const __m512i z = _mm512_loadu_si512(w + at / 2);
       const __m512i lo = _mm512_and_si512(z, low4), hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), low4);
-      const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, s));
-      if (--left == 0) s += per, left = chunksPerScale;
+      const __m512 sv = _mm512_permutexvar_ps(lanes, _mm512_maskz_loadu_ps(count, scales.next()));
       const uint8_t* a = x + at / kChunk * kChunkBytes;
 #pragma GCC unroll 4
       for (int m = 0; m < MB; m++) tot[m][h] = chunkDot(lo, hi, a + m * xRow, sv, tot[m][h]);

@@ -49,6 +49,28 @@ static inline void blockLanes(int b, const int32_t* both, float blockScale, int3
   }
 }
 
+// The weight scales of one row's chunks, in order: `next()` is where the chunk's scales start, and
+// `count` of them are read (groups of 32 or 64: 4 or 2 per chunk; G ≥ 128: one, shared by G/128
+// chunks). The chunk's block b (its lanes 4b..4b+3) takes scale `ofBlock(b)` of those.
+struct ChunkScales {
+  const float* s;
+  int count;
+  int64_t chunksPerScale, left;
+  int64_t G;
+  ChunkScales(const float* scales, int64_t groupSize)
+      : s(scales),
+        count(groupSize < kChunk ? static_cast<int>(kChunk / groupSize) : 1),
+        chunksPerScale(groupSize < kChunk ? 1 : groupSize / kChunk),
+        left(chunksPerScale),
+        G(groupSize) {}
+  int ofBlock(int b) const { return G < kChunk ? static_cast<int>(32 * b / G) : 0; }
+  const float* next() {
+    const float* at = s;
+    if (--left == 0) s += count, left = chunksPerScale;
+    return at;
+  }
+};
+
 // Every x row of the problem arranged by the path's `row` (one row of x into its bytes).
 template <class ArrangeRow>
 static inline bool arrange(const Problem& p, float* xp, ArrangeRow row) {

@@ -6,7 +6,6 @@
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__AVXVNNI__)
 #include <immintrin.h>
-#include <cstring>
 #include "qgemm-vnni.h"
 
 namespace dcf::qgemm {
@@ -38,8 +37,6 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
   const int64_t KC = K / kChunk * kChunk;
   for (int64_t c = 0; c < KC; c += kChunk) {
     uint8_t* o = out + c / kChunk * kChunkBytes;
-    alignas(32) int32_t corr[16];
-    alignas(32) float blockScales[16];
     for (int b = 0; b < 4; b++) {
       const float* xb = x + c + 32 * b;
       __m256 h[4];
@@ -69,10 +66,8 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
       alignas(32) int32_t both[16];
       _mm256_store_si256(reinterpret_cast<__m256i*>(both), _mm256_add_epi32(X[0], X[2]));
       _mm256_store_si256(reinterpret_cast<__m256i*>(both + 8), _mm256_add_epi32(X[1], X[3]));
-      vnni::blockLanes(b, both, blockScale, corr, blockScales);
+      vnni::blockLanes(o, b, both, blockScale);
     }
-    std::memcpy(o + 384, corr, 64);
-    std::memcpy(o + 448, blockScales, 64);
   }
   return true;
 }
@@ -98,11 +93,9 @@ inline __m256 halfDot(__m256i lo, __m256i hi, const uint8_t* a, __m256 sv, __m25
 
 template <int MB>
 void row(const Problem& p, int64_t n, int64_t m0) {
-  const int64_t K = p.K, G = p.G, KC = K / kChunk * kChunk;
+  const int64_t K = p.K, KC = K / kChunk * kChunk;
   const uint8_t* w = p.w + n * rowBytes(kInt4, K);
-  const float* s = p.scales + n * (K / G);
-  prefetchScales(s, rowBytes(kInt4, K), K / G);
-  vnni::ChunkScales scales(s, G);
+  vnni::ChunkScales scales(p, n);
   // lane L of half h takes the scale of block 2h + L/4
   const int b0 = scales.ofBlock(0), b1 = scales.ofBlock(1), b2 = scales.ofBlock(2), b3 = scales.ofBlock(3);
   const __m256i idx0 = _mm256_setr_epi32(b0, b0, b0, b0, b1, b1, b1, b1);

@@ -20,7 +20,6 @@
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
-#include <cstring>
 #include "qgemm-vnni.h"
 
 namespace dcf::qgemm {
@@ -38,8 +37,6 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
   const int64_t KC = K / kChunk * kChunk;
   for (int64_t c = 0; c < KC; c += kChunk) {
     uint8_t* o = out + c / kChunk * kChunkBytes;
-    alignas(64) int32_t corr[16];
-    alignas(64) float blockScales[16];
     for (int b = 0; b < 4; b++) {
       const __m512 h0 = _mm512_loadu_ps(x + c + 32 * b), h1 = _mm512_loadu_ps(x + c + 32 * b + 16);
       const __m512 d0 = _mm512_sub_ps(h0, h0), d1 = _mm512_sub_ps(h1, h1);  // NaN where x is not finite
@@ -59,10 +56,8 @@ bool arrangeRow(const float* x, int64_t K, uint8_t* out) {
       }
       alignas(64) int32_t both[16];
       _mm512_store_si512(both, _mm512_add_epi32(X0, X1));
-      vnni::blockLanes(b, both, blockScale, corr, blockScales);
+      vnni::blockLanes(o, b, both, blockScale);
     }
-    std::memcpy(o + 384, corr, 64);
-    std::memcpy(o + 448, blockScales, 64);
   }
   return true;
 }
@@ -86,11 +81,9 @@ inline __m512 chunkDot(__m512i lo, __m512i hi, const uint8_t* a, __m512 sv, __m5
 
 template <int MB>
 void row(const Problem& p, int64_t n, int64_t m0) {
-  const int64_t K = p.K, G = p.G, KC = K / kChunk * kChunk;
+  const int64_t K = p.K, KC = K / kChunk * kChunk;
   const uint8_t* w = p.w + n * rowBytes(kInt4, K);
-  const float* s = p.scales + n * (K / G);
-  prefetchScales(s, rowBytes(kInt4, K), K / G);
-  vnni::ChunkScales scales(s, G);
+  vnni::ChunkScales scales(p, n);
   const int b0 = scales.ofBlock(0), b1 = scales.ofBlock(1), b2 = scales.ofBlock(2), b3 = scales.ofBlock(3);
   const __m512i lanes = _mm512_setr_epi32(b0, b0, b0, b0, b1, b1, b1, b1, b2, b2, b2, b2, b3, b3, b3, b3);
   const __mmask16 count = static_cast<__mmask16>((1u << scales.count) - 1);

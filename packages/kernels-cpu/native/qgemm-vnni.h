@@ -12,6 +12,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include "qgemm.h"
 
 namespace dcf::qgemm::vnni {
@@ -40,29 +41,32 @@ static inline bool blockExponent(float big, float* toInt, float* blockScale) {
   return true;
 }
 
-// Lanes 4b..4b+3 of a chunk's correction and block scales, from `both` = X of the block's value j plus
-// X of its value 16 + j (j = 0..15): lane 4b + l holds values j = 4l..4l+3 of both registers.
-static inline void blockLanes(int b, const int32_t* both, float blockScale, int32_t* corr, float* scales) {
+// Lanes 4b..4b+3 of chunk `o`'s correction and block scales, from `both` = X of the block's value j
+// plus X of its value 16 + j (j = 0..15): lane 4b + l holds values j = 4l..4l+3 of both registers.
+static inline void blockLanes(uint8_t* o, int b, const int32_t* both, float blockScale) {
   for (int l = 0; l < 4; l++) {
-    corr[4 * b + l] = 8 * (both[4 * l] + both[4 * l + 1] + both[4 * l + 2] + both[4 * l + 3]);  // Σ X·q − 8·Σ X
-    scales[4 * b + l] = blockScale;
+    const int32_t corr = 8 * (both[4 * l] + both[4 * l + 1] + both[4 * l + 2] + both[4 * l + 3]);  // Σ X·q − 8·Σ X
+    std::memcpy(o + 384 + 4 * (4 * b + l), &corr, 4);
+    std::memcpy(o + 448 + 4 * (4 * b + l), &blockScale, 4);
   }
 }
 
-// The weight scales of one row's chunks, in order: `next()` is where the chunk's scales start, and
-// `count` of them are read (groups of 32 or 64: 4 or 2 per chunk; G ≥ 128: one, shared by G/128
-// chunks). The chunk's block b (its lanes 4b..4b+3) takes scale `ofBlock(b)` of those.
+// The weight scales of row n's chunks, in order (prefetched ahead with the row): `next()` is where
+// the chunk's scales start, and `count` of them are read (groups of 32 or 64: 4 or 2 per chunk;
+// G ≥ 128: one, shared by G/128 chunks). The chunk's block b (lanes 4b..4b+3) takes scale `ofBlock(b)`.
 struct ChunkScales {
   const float* s;
   int count;
   int64_t chunksPerScale, left;
   int64_t G;
-  ChunkScales(const float* scales, int64_t groupSize)
-      : s(scales),
-        count(groupSize < kChunk ? static_cast<int>(kChunk / groupSize) : 1),
-        chunksPerScale(groupSize < kChunk ? 1 : groupSize / kChunk),
+  ChunkScales(const Problem& p, int64_t n)
+      : s(p.scales + n * (p.K / p.G)),
+        count(p.G < kChunk ? static_cast<int>(kChunk / p.G) : 1),
+        chunksPerScale(p.G < kChunk ? 1 : p.G / kChunk),
         left(chunksPerScale),
-        G(groupSize) {}
+        G(p.G) {
+    prefetchScales(s, rowBytes(kInt4, p.K), p.K / p.G);
+  }
   int ofBlock(int b) const { return G < kChunk ? static_cast<int>(32 * b / G) : 0; }
   const float* next() {
     const float* at = s;

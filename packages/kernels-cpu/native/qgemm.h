@@ -19,6 +19,9 @@
 #pragma once
 #include <cstdint>
 #include <type_traits>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 namespace dcf::qgemm {
 
@@ -106,32 +109,41 @@ static inline float bf16ToFloat(uint16_t h) {
   return f;
 }
 
-// Software prefetch of the decode streams, kPrefetchAhead bytes past the load (issue 18).
-// On AMD (Zen 5, AVX-512 path unless named; 2-core VM, measured) the int8/int4 streams take it into
-// L1 (T0): the hardware prefetchers alone left one thread's int8 stream at 12–13 GB/s on rows of
-// 6912 weights (FFN w2, where x is 27 KB: with x wrapped to 8–16 KB the same rows streamed at 20 GB/s)
-// against 20–21 GB/s on rows of 2560; prefetching 2–16 KB ahead brought both to 21–23 GB/s (int4 on
-// 6912-weight rows 8 → 14–17, AVX2 int8 8 → 14). The 16-bit formats gained nothing there (bf16 rows
-// of 2560 lost ~8%) and keep the hardware's alone. On Intel (Xeon, 2 vCPUs, AVX-512) one core's
-// stream stalls at ~9–10 GB/s with the hardware's prefetch alone, whatever the format; prefetching
-// into L2 (T1; Zen 4 and later take T1 to L2 too, and drop some) took two threads' bf16 from 18–19
-// to 26–28 GB/s and int8 from 17–22 to 24–26, so there every format prefetches, into L2. The price:
-// one more load-unit instruction per line, ~15% of int8's rate when W sits in L2 (W read from L3
-// gained ~15%; a decode step's weights never fit in L2). Never faults, so reading past the end of W
-// is harmless: the address is formed as an integer, not as a pointer past the object.
+// Software prefetch of the decode streams, kPrefetchAhead bytes past the load (issue 18), into L2
+// (T1) on most x86 CPUs and into L1 (T0) on AMD Zen 5 — whichever each CPU streamed faster, measured
+// with qgemm-bench (2 threads, rows of 2560 and 6912 weights; 6912 is FFN w2, whose x is 27 KB):
+// - AMD EPYC Zen 5 (48 KB L1): the hardware prefetchers alone left one thread's int8 stream at
+//   12–13 GB/s on rows of 6912 (with x wrapped to 8–16 KB the same rows streamed at 20) and 20–21 on
+//   rows of 2560; T0 2–16 KB ahead brought both to 21–23 GB/s (int4 on rows of 6912 8 → 14–17, AVX2
+//   int8 8 → 14). The 16-bit formats gained nothing there (bf16 rows of 2560 lost ~8%) and keep the
+//   hardware's alone.
+// - Intel Xeon (family 6 model 167): one core's stream stalls at ~9–10 GB/s with the hardware's
+//   prefetch alone, whatever the format; T1 took two threads' bf16 from 18–19 to 26–28 GB/s and int8
+//   from 17–22 to 24–26.
+// - AMD EPYC Zen 4 (32 KB L1): T0 lines evict the 27 KB x of w2's rows — two threads' int8 streamed
+//   at 19–21 GB/s there, int4 17–21 — and T1 took them to 31–34 and 27–31 (int4 on rows of 2560
+//   25 → 31; bf16 on rows of 6912 22–27 → 27–28, on rows of 2560 unchanged at 34).
+// So everything but Zen 5 prefetches every format into L2. The price: one more load-unit instruction
+// per line, ~15% of int8's rate when W sits in L2 (a decode step's weights never fit in L2). Never
+// faults, so reading past the end of W is harmless: the address is formed as an integer, not as a
+// pointer past the object. Other architectures keep T0 for int8/int4 (not measured).
 // always_inline: GCC takes a function that only prefetches for one without side effects and drops
 // calls to it that it did not inline early (a larger wrapper lost every prefetch at -O1 and up).
 constexpr int64_t kPrefetchAhead = 6144;
 #if defined(__x86_64__)
-static inline bool intelCpu() {
+static inline bool prefetchIntoL2() {
   __builtin_cpu_init();  // runs during static initialisation, before the compiler's own may have
-  return __builtin_cpu_is("intel");
+  if (!__builtin_cpu_is("amd")) return true;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return true;
+  const unsigned family = ((a >> 8) & 15) + (((a >> 8) & 15) == 15 ? (a >> 20) & 255 : 0);
+  return family != 0x1a;  // Zen 5
 }
 #else
-static inline bool intelCpu() { return false; }
+static inline bool prefetchIntoL2() { return false; }
 #endif
 // Once per file that includes this (each ISA file has its own copy; all read the same CPU).
-static const bool kPrefetchToL2 = intelCpu();
+static const bool kPrefetchToL2 = prefetchIntoL2();
 __attribute__((always_inline)) static inline void prefetchLine(uintptr_t a) {
   if (kPrefetchToL2) {
     __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 2);

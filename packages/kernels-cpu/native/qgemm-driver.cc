@@ -1,5 +1,5 @@
-// Compact matmul driver: path choice at load time (DCFORMER_QGEMM=avx512|avx2|neon|portable forces
-// one) and the split of N over OpenMP's threads. No Node here: test/qgemm-check.cc links it alone.
+// Compact matmul driver: path choice at load time (DCFORMER_QGEMM=avx512vnni|avx512|avx2vnni|avx2int|
+// avx2|neon|portable forces one) and the split of N over OpenMP's threads. No Node here: test/qgemm-check.cc links it alone.
 #include <omp.h>
 #include <algorithm>
 #include <cstdint>
@@ -28,7 +28,7 @@ const Path* initial() {
 
 int runnablePaths(const Path** out, int max) {
   int n = 0;
-  for (const Path* p : {avx512VnniPath(), avx512Path(), avx2VnniPath(), avx2Path(), neonPath(), portablePath()})
+  for (const Path* p : {avx512VnniPath(), avx512Path(), avx2VnniPath(), avx2IntPath(), avx2Path(), neonPath(), portablePath()})
     if (p != nullptr && n < max) out[n++] = p;
   return n;
 }

@@ -65,6 +65,7 @@ constexpr int kMaxPaths = 8;
 const Path* avx512VnniPath();
 const Path* avx512Path();
 const Path* avx2VnniPath();
+const Path* avx2IntPath();
 const Path* avx2Path();
 const Path* neonPath();
 const Path* portablePath();

@@ -17,6 +17,7 @@ export function gemmFlags(file, arch) {
     // the integer int4 decode: VNNI's vpdpbusd and AVX-512BW's byte operations on top of avx512
     'qgemm-avx512vnni.cc': [...base, '-mavx512f', '-mavx512bw', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c'],
     'qgemm-avx2vnni.cc': [...base, '-mavx2', '-mfma', '-mf16c', '-mavxvnni'],
+    'qgemm-avx2int.cc': [...base, '-mavx2', '-mfma', '-mf16c'],
     'qgemm-avx2.cc': [...base, '-mavx2', '-mfma', '-mf16c'],
     'qgemm-neon.cc': base,
     'qgemm-portable.cc': base,

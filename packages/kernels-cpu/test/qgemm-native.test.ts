@@ -13,6 +13,7 @@ const sources = [
   'qgemm-avx512vnni.cc',
   'qgemm-avx512.cc',
   'qgemm-avx2vnni.cc',
+  'qgemm-avx2int.cc',
   'qgemm-avx2.cc',
   'qgemm-neon.cc',
   'qgemm-portable.cc',
@@ -36,17 +37,17 @@ describe.skipIf(skipUnlessCI('the stand-alone compact matmul check', has(cxx) ? 
       it(`every path and format at ${threads} thread(s)`, () => {
         const got = paths(spawnSync(exe, ['--threads', String(threads)], { encoding: 'utf8', timeout: 120_000 }));
         expect(got).toContain('portable');
-        if (process.arch === 'x64') expect(got).toContain('avx2');
+        if (process.arch === 'x64') expect(got).toEqual(expect.arrayContaining(['avx2int', 'avx2']));
       });
     }
   },
 );
 
 describe.skipIf(skipQemuX64())('run time dispatch on an AVX2-only x86-64 CPU (qemu-user)', () => {
-  it('-cpu Haswell: avx2 and portable only', () => {
+  it('-cpu Haswell: avx2int, avx2 and portable only', () => {
     if (!existsSync(exe)) build(cxx, 'x64', exe);
     const r = spawnSync('qemu-x86_64', ['-cpu', 'Haswell', exe], { encoding: 'utf8', timeout: 240_000 });
-    expect(paths(r)).toEqual(['avx2', 'portable']);
+    expect(paths(r)).toEqual(['avx2int', 'avx2', 'portable']);
   }, 270_000);
 });
 

@@ -28,7 +28,7 @@ export interface CompactAddon {
     K: number,
     G: number,
   ): void;
-  /** The path in use: 'avx512vnni' | 'avx512' | 'avx2vnni' | 'avx2' | 'neon' | 'portable'. */
+  /** The path in use: 'avx512vnni' | 'avx512' | 'avx2vnni' | 'avx2int' | 'avx2' | 'neon' | 'portable'. */
   compactPath(): string;
   compactPaths(): string[];
   /** Switches the path (tests, benchmarks); throws naming the paths that can run here. */

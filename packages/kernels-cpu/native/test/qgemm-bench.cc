@@ -4,6 +4,9 @@
 // instruction cost per weight without memory (and is steadier when other processes share the cores).
 // A plain float32 read of the big set is timed in the same minute for comparison.
 // Usage: qgemm-bench [--path NAME] [--runs R] [--m M] [--mib MIB] [--xoff FLOATS] [--woff BYTES] [--n N] [--k K] [--small-kib KIB]  (dev tool; not run by the tests)
+// Build it as the addon is built, or its figures are not the addon's: each qgemm-*.cc with its flags
+// from scripts/native-flags.mjs plus -O3 -fno-math-errno -fopenmp -std=c++17 (at -O2 the avx2 int8
+// decoder ran at 10 instead of 19 G weights/s in L2 on AMD Zen 4), this file with -march=x86-64.
 #include <omp.h>
 #include <time.h>
 #include <algorithm>

@@ -10,7 +10,17 @@
 // checks that level when it loads, so a build copied to an older CPU refuses to load with a reason.
 // DCFORMER_CPU_LEVEL picks a lower level (see below).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +39,14 @@ function skip(reason) {
 }
 
 if (process.env.DCFORMER_NATIVE === '0') skip('DCFORMER_NATIVE=0');
-// Up to date: skip the compile (npm ci runs this on every install).
+// Up to date: skip the compile (npm ci runs this on every install) — unless the level asked for
+// differs from the one the addon was built for (recorded next to it), or the sources are newer.
+const levelStamp = `${out}.level`;
+const askedLevel = process.env.DCFORMER_CPU_LEVEL ?? 'this-cpu';
+const stampedLevel = existsSync(levelStamp) ? readFileSync(levelStamp, 'utf8') : null;
 if (
   existsSync(out) &&
+  stampedLevel === askedLevel &&
   inputs.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs) &&
   !process.argv.includes('--force')
 ) {
@@ -114,6 +129,8 @@ const tmp = `${out}.${process.pid}.tmp`;
 const link = await run(['-shared', '-fopenmp', ...objects, '-o', tmp, '-ldl']);
 if (link.status !== 0) skip(`link failed: ${link.err.split('\n').slice(0, 6).join(' | ')}`);
 renameSync(tmp, out);
+writeFileSync(`${levelStamp}.${process.pid}.tmp`, askedLevel);
+renameSync(`${levelStamp}.${process.pid}.tmp`, levelStamp);
 console.log(
   `@dcformer/kernels-cpu: built ${out} (${level ?? process.arch}, GEMM paths chosen at run time) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
 );

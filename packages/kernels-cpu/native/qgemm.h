@@ -122,8 +122,8 @@ static inline float bf16ToFloat(uint16_t h) {
 //   prefetch alone, whatever the format; T1 took two threads' bf16 from 18–19 to 26–28 GB/s and int8
 //   from 17–22 to 24–26.
 // - AMD EPYC Zen 4 (32 KB L1): T0 lines evict the 27 KB x of w2's rows — two threads' int8 streamed
-//   at 19–21 GB/s there, int4 17–21 — and T1 took them to 31–34 and 27–31 (int4 on rows of 2560
-//   25 → 31; bf16 on rows of 6912 22–27 → 27–28, on rows of 2560 unchanged at 34).
+//   at 20–21 GB/s there, int4 21 — and T1 took them to 32–34 and 30–32 (rows of 2560: int4 22–24 →
+//   30, int8 27–30 → 34–38; bf16 on rows of 6912 26 → 27–28, on rows of 2560 unchanged).
 // So everything but Zen 5 prefetches every format into L2. The price: one more load-unit instruction
 // per line, ~15% of int8's rate when W sits in L2 (a decode step's weights never fit in L2). Never
 // faults, so reading past the end of W is harmless: the address is formed as an integer, not as a

@@ -54,9 +54,8 @@ struct V512 {
 // groups of 32 or 64 get their scales lane by lane. A K tail shorter than 128 keeps the block decoder
 // (x stays in order there); group sizes that neither divide 128 nor are multiples of it do too.
 struct Nibbles {
-  static constexpr int64_t kWeights = 128;
+  static constexpr int64_t kWeights = kInt4Chunk;
   static int64_t weightAt(int q, int D) { return 32 * (D / 4) + 16 * (q % 2) + 4 * (D % 4) + q / 2; }
-  static bool fits(int64_t G) { return G % kWeights == 0 || kWeights % G == 0; }
 
   // Register q of a chunk. Even q: the nibble's 16-entry lookup (vpermps reads an index's low 4
   // bits, so one shift selects the nibble). Odd q: no shuffle — the nibble moved to the top of the
@@ -150,7 +149,7 @@ struct Nibbles {
   }
 
   static bool arrange(const Problem& p, float* xp) {
-    if (p.format != kInt4 || !fits(p.G)) return false;
+    if (p.format != kInt4 || !groupsFitChunks(p.G)) return false;
     const int64_t K = p.K, KC = K / kWeights * kWeights;
     int32_t at[kWeights];
     for (int q = 0; q < 8; q++)

@@ -1,5 +1,6 @@
 // Compact matmul driver: path choice at load time (DCFORMER_QGEMM=avx512vnni|avx512|avx2vnni|avx2int|
-// avx2|neon|portable forces one) and the split of N over OpenMP's threads. No Node here: test/qgemm-check.cc links it alone.
+// avx2|neon|portable forces one) and the split of N over OpenMP's threads. No Node here:
+// test/qgemm-check.cc links it alone.
 #include <omp.h>
 #include <algorithm>
 #include <cstdint>

@@ -1,6 +1,7 @@
-// What the integer int4 decode paths share (qgemm-avx512vnni.cc, qgemm-avx2vnni.cc; ADR 0006): the
-// layout of x arranged as integers, the scalar parts of arranging it, and the walk over x rows. Each
-// path includes it and compiles its own copy with its own flags (everything here is `static`).
+// What the integer int4 decode paths share (qgemm-avx512vnni.cc, and through qgemm-avx2-int4.h
+// qgemm-avx2vnni.cc and qgemm-avx2int.cc; ADR 0006): the layout of x arranged as integers, the scalar
+// parts of arranging it, and the walk over x rows. Each path includes it and compiles its own copy
+// with its own flags (everything here is `static`).
 //
 // x arranged, per x row, per chunk of 128 weights (one 64-byte load of W, 4 blocks of 32), 512 bytes:
 //   [128·d + 64·r + i]  digit plane d (0 = most significant) of the x value that meets byte i of W's
@@ -17,11 +18,9 @@
 
 namespace dcf::qgemm::vnni {
 
-constexpr int64_t kChunk = 128;
+constexpr int64_t kChunk = kInt4Chunk;
 constexpr int64_t kChunkBytes = 512;
 constexpr int32_t kMaxX = 127 * 65536 + 127 * 256 + 127;  // the largest X three signed bytes hold
-
-static inline bool fits(int64_t G) { return G % kChunk == 0 || kChunk % G == 0; }
 
 // The power of two of a block whose largest |x| is `big`: x·`toInt` are the block's integers (23
 // significant bits for `big`, 22 where 23 would round past kMaxX), x ≈ X·`blockScale`. False where the
@@ -78,7 +77,7 @@ struct ChunkScales {
 // Every x row of the problem arranged by the path's `row` (one row of x into its bytes).
 template <class ArrangeRow>
 static inline bool arrange(const Problem& p, float* xp, ArrangeRow row) {
-  if (p.format != kInt4 || p.M > kFusedRows || !fits(p.G)) return false;
+  if (p.format != kInt4 || p.M > kFusedRows || !groupsFitChunks(p.G)) return false;
   for (int64_t m = 0; m < p.M; m++) {
     const float* x = p.x + m * p.K;
     if (!row(x, p.K, reinterpret_cast<uint8_t*>(xp + m * p.K))) return false;

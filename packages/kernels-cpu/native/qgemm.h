@@ -13,8 +13,8 @@
 //
 // Each ISA file (qgemm-avx512.cc, qgemm-avx2.cc, qgemm-neon.cc, qgemm-portable.cc) instantiates the
 // one algorithm of qgemm-impl.h with its own vector type and decoders, compiled with its own target
-// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc and qgemm-avx2vnni.cc add an integer int4
-// decode on top of the avx512 and avx2 paths (ADR 0006). qgemm-driver.cc picks one at run time and
+// flags (scripts/native-flags.mjs); qgemm-avx512vnni.cc, qgemm-avx2vnni.cc and qgemm-avx2int.cc add
+// an integer int4 decode on top of the avx512 and avx2 paths (ADR 0006). qgemm-driver.cc picks one at run time and
 // splits N over threads.
 #pragma once
 #include <cstdint>
@@ -57,6 +57,11 @@ struct Path {
 };
 
 inline int64_t rowBytes(int format, int64_t K) { return format <= kF16 ? 2 * K : format == kInt8 ? K : K / 2; }
+
+// int4 decoders that read W in chunks of 128 weights (one 64-byte load: avx512's Nibbles and the
+// integer paths) need each chunk to lie in one group or to hold whole groups.
+constexpr int64_t kInt4Chunk = 128;
+inline bool groupsFitChunks(int64_t G) { return G % kInt4Chunk == 0 || kInt4Chunk % G == 0; }
 
 // The most paths a build has (runnablePaths fills at most this many).
 constexpr int kMaxPaths = 8;

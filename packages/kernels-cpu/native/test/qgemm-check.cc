@@ -73,7 +73,7 @@ struct Guarded {
   ~Guarded() { munmap(map, len); }
 };
 
-// x with blocks of 32 that stress a decoder holding x as integers per block (avx512vnni): tiny
+// x with blocks of 32 that stress a decoder holding x as integers per block (the integer paths): tiny
 // (2^-60, and 2^-110, below what it holds: the call falls back), zero, largest |x| just under a power
 // of two (fewer bits), and one outlier among small values.
 void hardBlocks(std::vector<float>& x, std::mt19937& rng) {
@@ -121,14 +121,16 @@ int check(const char* name, int fmt, int64_t M, int64_t N, int64_t K, int64_t G,
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
       double want = 0, mag = 0, grid = 0;
+      float big = 0;
       for (int64_t k = 0; k < K; k++) {
         const double wk = weightOf(fmt, w, s, n, k, K, G), t = x[m * K + k] * wk;
         want += t;
         mag += std::fabs(t);
         if (blockGrid) {
-          float big = 0;
-          for (int64_t j = k / 32 * 32; j < std::min(K, k / 32 * 32 + 32); j++)
-            big = std::fmax(big, std::fabs(x[m * K + j]));
+          if (k % 32 == 0) {  // the block's largest |x|, once per block
+            big = 0;
+            for (int64_t j = k; j < std::min(K, k + 32); j++) big = std::fmax(big, std::fabs(x[m * K + j]));
+          }
           grid += std::fabs(wk) * std::ldexp(static_cast<double>(big), -22);
         }
       }
